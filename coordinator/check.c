@@ -1,0 +1,161 @@
+/* check.c - plan, run shards on threads, finalize. See check.h. */
+#include "coordinator/check.h"
+
+#include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coordinator/planner.h"
+#include "core/mem.h"
+
+struct pool {
+    const struct check_options *opts;
+    const struct tsv_source *src;
+    struct shard_spec *shards;
+    size_t nshards;
+    _Atomic size_t next;
+    struct finalizer *fz;
+    struct shard_options shard_opts;
+    pthread_mutex_t lock;
+    _Atomic int rc;
+    struct bz_err err; /* first failure; written once, under lock */
+};
+
+static void pool_fail(struct pool *p, int rc, const struct bz_err *err)
+{
+    pthread_mutex_lock(&p->lock);
+    if (atomic_load(&p->rc) == BZ_OK) {
+        p->err = *err;
+        atomic_store(&p->rc, rc);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        struct shard_result result;
+        struct bz_err err;
+        int rc;
+
+        if (i >= p->nshards || atomic_load(&p->rc) != BZ_OK) {
+            break;
+        }
+        bz_err_clear(&err);
+        rc = shard_process(p->opts->table, p->src, &p->shards[i], &p->shard_opts, &result,
+                           &err);
+        if (rc == BZ_OK) {
+            rc = finalizer_add_shard(p->fz, &result, &err);
+        }
+        if (rc != BZ_OK) {
+            pool_fail(p, rc, &err);
+            break;
+        }
+    }
+    return NULL;
+}
+
+void check_options_init(struct check_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->shard_bytes = 64u << 20;
+    o->threads = 1;
+    o->max_line_bytes = 1u << 20;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int check_source(const struct tsv_source *src, const struct check_options *opts,
+                 struct check_result *out, struct bz_err *err)
+{
+    struct pool p;
+    pthread_t *threads;
+    unsigned i, nthreads = opts->threads ? opts->threads : 1;
+    double t0 = now_seconds();
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&p, 0, sizeof(p));
+    p.opts = opts;
+    p.src = src;
+    p.shards = planner_split(src->size, opts->shard_bytes, &p.nshards);
+    /* ~100-byte lines: the file-wide table starts near its final size. */
+    p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, (size_t)(src->size / 100));
+    shard_options_init(&p.shard_opts);
+    p.shard_opts.max_line_bytes = opts->max_line_bytes;
+    p.shard_opts.temp_dir = opts->temp_dir;
+    p.shard_opts.progress_bytes = opts->progress_bytes;
+    pthread_mutex_init(&p.lock, NULL);
+    if (nthreads > p.nshards) {
+        nthreads = (unsigned)p.nshards;
+    }
+    threads = xcalloc(nthreads, sizeof(*threads));
+    for (i = 0; i < nthreads; i++) {
+        pthread_create(&threads[i], NULL, pool_worker, &p);
+    }
+    for (i = 0; i < nthreads; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    free(threads);
+    rc = atomic_load(&p.rc);
+    if (rc != BZ_OK && err != NULL) {
+        *err = p.err;
+    }
+    if (rc == BZ_OK) {
+        rc = finalizer_counts(p.fz, &out->counts, err);
+    }
+    if (rc == BZ_OK && opts->write_errors != NULL) {
+        rc = finalizer_write_errors(p.fz, src, opts->max_line_bytes, opts->write_errors,
+                                    opts->write_errors_ctx, err);
+    }
+    if (rc == BZ_OK && opts->want_loaded_lines) {
+        out->loaded_lines = finalizer_loaded_lines(p.fz, &out->nloaded_lines);
+    }
+    out->bytes = src->size;
+    out->shards = (uint32_t)p.nshards;
+    out->seconds = now_seconds() - t0;
+    finalizer_free(p.fz);
+    free(p.shards);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}
+
+int check_file(const char *path, const struct check_options *opts, struct check_result *out,
+               struct bz_err *err)
+{
+    struct tsv_source src;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (fd < 0) {
+        return bz_err_set(err, errno == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
+    }
+    rc = tsv_source_from_fd(fd, &src, err);
+    if (rc != BZ_OK) {
+        bz_err_prefix(err, "%s", path);
+        close(fd);
+        return rc;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    rc = check_source(&src, opts, out, err);
+    if (rc != BZ_OK) {
+        bz_err_prefix(err, "%s", path);
+    }
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* check.h - the feed path short of loading, on one machine: plan a local file into shards,
+ * validate and dedup them on worker threads, finalize (cross-shard dedup, error file, counts).
+ *
+ * Owns the thread pool for this dry run and timing. This is what `bizoope validate` runs and
+ * what tests and benchmarks call directly. Loading (work tables, merge) is the pipeline's. */
+#ifndef BZ_CHECK_H
+#define BZ_CHECK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coordinator/finalizer.h"
+#include "schema/schema.h"
+
+struct check_options {
+    const struct schema_table *table; /* borrowed */
+    uint64_t shard_bytes;             /* default 64 MiB */
+    unsigned threads;                 /* default 1 */
+    size_t max_line_bytes;            /* default 1 MiB */
+    const char *temp_dir;             /* NULL: $TMPDIR or /tmp */
+    _Atomic uint64_t *progress_bytes; /* optional */
+    bool want_loaded_lines;           /* fill check_result.loaded_lines */
+    /* Error-file sink; NULL to skip writing it. */
+    int (*write_errors)(void *ctx, const char *data, size_t n, struct bz_err *err);
+    void *write_errors_ctx;
+};
+
+struct check_result {
+    struct feed_counts counts;
+    uint64_t bytes;
+    uint32_t shards;
+    double seconds;
+    uint64_t *loaded_lines; /* owned when requested (free with free()) */
+    size_t nloaded_lines;
+};
+
+void check_options_init(struct check_options *o);
+
+/* Runs the check on the file at path. Returns BZ_OK (rejected lines are data, not failure), or
+ * an error for a missing/unreadable file or an internal failure, with err set. */
+int check_file(const char *path, const struct check_options *opts, struct check_result *out,
+               struct bz_err *err);
+
+/* The same over a source (e.g. memory in tests). */
+int check_source(const struct tsv_source *src, const struct check_options *opts,
+                 struct check_result *out, struct bz_err *err);
+
+#endif

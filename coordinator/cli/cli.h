@@ -1,0 +1,22 @@
+/* cli.h - what the `bizoope` subcommands share: their entry points, the process-wide logger
+ * made in main, and loading the table schemas the same way everywhere. */
+#ifndef BZ_CLI_H
+#define BZ_CLI_H
+
+#include "core/log.h"
+#include "schema/schema.h"
+
+struct cli_env {
+    struct bz_log *log; /* owned by main */
+    const char *prog;   /* "bizoope" */
+};
+
+/* Each returns the process exit status: 0 done, 1 failed, 2 usage error. */
+int cmd_validate(int argc, char **argv, struct cli_env *env);
+int cmd_gen(int argc, char **argv, struct cli_env *env);
+
+/* Loads schemas from dir, or the built-in standard tables when dir is NULL. Prints one clear
+ * line to stderr and returns NULL on failure. */
+struct schema_set *cli_load_schemas(const char *prog, const char *dir);
+
+#endif

@@ -1,0 +1,470 @@
+/* cmd_validate.c - `bizoope validate`: the whole feed path short of loading, for operators and
+ * for partners checking a file before they send it. Owns the command line, progress on a
+ * terminal, the error file written atomically (temp + rename) and the per-file summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coordinator/check.h"
+#include "coordinator/cli/cli.h"
+#include "core/units.h"
+
+struct validate_args {
+    const char *table;
+    const char *schema_dir;
+    const char *errors;     /* --errors FILE (one input only), "-" for stdout */
+    const char *errors_dir; /* --errors-dir DIR */
+    bool no_errors;
+    bool json;
+    bool quiet;
+    uint64_t shard_bytes;
+    uint64_t threads;
+    uint64_t max_line_bytes;
+};
+
+static void validate_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bizoope validate [OPTIONS] FILE...\n"
+            "\n"
+            "Checks each feed file exactly as the pipeline would, without loading it: every\n"
+            "line is validated against its table's schema and deduplicated by key (the newest\n"
+            "output_at wins; ties go to the later line). Writes the error file the sender would\n"
+            "get (0 bytes when nothing was rejected) and prints a summary.\n"
+            "\n"
+            "options:\n"
+            "  --table T            table to check against (default: from the file name)\n"
+            "  --schema-dir DIR     table descriptions (default: the built-in standard tables)\n"
+            "  --errors FILE        error file path, '-' for stdout (one input file only;\n"
+            "                       default: FILE.errors.tsv beside each input)\n"
+            "  --errors-dir DIR     write each FILE's error file into DIR instead\n"
+            "  --no-errors          do not write error files\n"
+            "  --shard-size BYTES   split files into shards of this size (default 64M)\n"
+            "  --threads N          worker threads (default 1)\n"
+            "  --max-line-bytes N   longer lines are rejected (default 1M)\n"
+            "  --json               one JSON object per file on stdout\n"
+            "  --quiet              no summary and no progress\n"
+            "  -h, --help           this text\n"
+            "\n"
+            "Exit status: 0 when every file was processed (rejected lines are data, not\n"
+            "failure); 1 when a file could not be processed (missing, unknown table, broken\n"
+            "schema); 2 for a usage error.\n");
+}
+
+static int parse_args(int argc, char **argv, struct validate_args *a, int *first_file)
+{
+    static const struct option longopts[] = {
+        {"table", required_argument, NULL, 't'},
+        {"schema-dir", required_argument, NULL, 's'},
+        {"errors", required_argument, NULL, 'e'},
+        {"errors-dir", required_argument, NULL, 'E'},
+        {"no-errors", no_argument, NULL, 'n'},
+        {"shard-size", required_argument, NULL, 'S'},
+        {"threads", required_argument, NULL, 'j'},
+        {"max-line-bytes", required_argument, NULL, 'L'},
+        {"json", no_argument, NULL, 'J'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct bz_err err;
+    int c, rc = BZ_OK;
+
+    memset(a, 0, sizeof(*a));
+    a->shard_bytes = 64u << 20;
+    a->threads = 1;
+    a->max_line_bytes = 1u << 20;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            a->table = optarg;
+            break;
+        case 's':
+            a->schema_dir = optarg;
+            break;
+        case 'e':
+            a->errors = optarg;
+            break;
+        case 'E':
+            a->errors_dir = optarg;
+            break;
+        case 'n':
+            a->no_errors = true;
+            break;
+        case 'S':
+            rc = units_parse_size(optarg, "--shard-size", &a->shard_bytes, &err);
+            if (rc == BZ_OK && (a->shard_bytes < 1 || a->shard_bytes > UINT32_MAX)) {
+                rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
+                                "--shard-size: must be between 1 byte and 4G - 1");
+            }
+            break;
+        case 'j':
+            rc = units_parse_uint(optarg, "--threads", 1, 256, &a->threads, &err);
+            break;
+        case 'L':
+            rc = units_parse_size(optarg, "--max-line-bytes", &a->max_line_bytes, &err);
+            if (rc == BZ_OK && (a->max_line_bytes < 1 || a->max_line_bytes > (1u << 30))) {
+                rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
+                                "--max-line-bytes: must be between 1 and 1G");
+            }
+            break;
+        case 'J':
+            a->json = true;
+            break;
+        case 'q':
+            a->quiet = true;
+            break;
+        case 'h':
+            validate_usage(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "run 'bizoope validate --help' for the options\n");
+            return 2;
+        }
+        if (rc != BZ_OK) {
+            fprintf(stderr, "bizoope validate: %s\n", err.msg);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "bizoope validate: no FILE given (run 'bizoope validate --help')\n");
+        return 2;
+    }
+    if (a->errors != NULL && argc - optind > 1) {
+        fprintf(stderr, "bizoope validate: --errors names one error file, but %d input files "
+                        "were given; use --errors-dir DIR\n",
+                argc - optind);
+        return 2;
+    }
+    *first_file = optind;
+    return 0;
+}
+
+/* ---- error file: written to a temporary name, renamed when complete ------------------- */
+
+struct error_file {
+    FILE *f;
+    char final_path[4096];
+    char temp_path[4200];
+    bool to_stdout;
+};
+
+static int error_file_write(void *ctx, const char *data, size_t n, struct bz_err *err)
+{
+    struct error_file *ef = ctx;
+
+    if (fwrite(data, 1, n, ef->f) != n) {
+        return bz_err_set(err, BZ_E_IO, "%s: write failed: %s",
+                          ef->to_stdout ? "stdout" : ef->temp_path, strerror(errno));
+    }
+    return BZ_OK;
+}
+
+static void error_file_path(const struct validate_args *a, const char *input, char *out,
+                            size_t size)
+{
+    const char *base = strrchr(input, '/');
+
+    base = base ? base + 1 : input;
+    if (a->errors != NULL) {
+        snprintf(out, size, "%s", a->errors);
+    } else if (a->errors_dir != NULL) {
+        snprintf(out, size, "%s/%s.errors.tsv", a->errors_dir, base);
+    } else {
+        snprintf(out, size, "%s.errors.tsv", input);
+    }
+}
+
+static int error_file_open(struct error_file *ef, const char *path, struct bz_err *err)
+{
+    int fd;
+
+    memset(ef, 0, sizeof(*ef));
+    if (strcmp(path, "-") == 0) {
+        ef->f = stdout;
+        ef->to_stdout = true;
+        return BZ_OK;
+    }
+    snprintf(ef->final_path, sizeof(ef->final_path), "%s", path);
+    snprintf(ef->temp_path, sizeof(ef->temp_path), "%s.tmp-XXXXXX", path);
+    fd = mkstemp(ef->temp_path);
+    if (fd < 0 || (ef->f = fdopen(fd, "wb")) == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return bz_err_set(err, BZ_E_IO, "cannot create error file %s: %s", path,
+                          strerror(errno));
+    }
+    return BZ_OK;
+}
+
+static int error_file_commit(struct error_file *ef, int rc, struct bz_err *err)
+{
+    if (ef->to_stdout) {
+        fflush(stdout);
+        return rc;
+    }
+    if (fflush(ef->f) != 0 && rc == BZ_OK) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: write failed: %s", ef->temp_path, strerror(errno));
+    }
+    if (rc == BZ_OK && fsync(fileno(ef->f)) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: fsync failed: %s", ef->temp_path, strerror(errno));
+    }
+    fclose(ef->f);
+    if (rc == BZ_OK && rename(ef->temp_path, ef->final_path) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot rename %s to %s: %s", ef->temp_path,
+                        ef->final_path, strerror(errno));
+    }
+    if (rc != BZ_OK) {
+        unlink(ef->temp_path);
+    }
+    return rc;
+}
+
+/* ---- progress on a terminal ----------------------------------------------------------- */
+
+struct progress {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+    bool printed;
+    const char *name;
+    uint64_t total;
+    _Atomic uint64_t done;
+};
+
+static void *progress_main(void *arg)
+{
+    struct progress *p = arg;
+    struct timespec start, deadline;
+    char done_text[32], total_text[32];
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        double elapsed;
+        struct timespec now;
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 500000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &deadline);
+        if (p->stop) {
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        elapsed = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (elapsed < 2.0) {
+            continue; /* short files finish without progress noise */
+        }
+        {
+            uint64_t done = atomic_load(&p->done);
+            fprintf(stderr, "\r%s: %3.0f%% (%s of %s, %.0f MB/s)   ", p->name,
+                    p->total ? 100.0 * (double)done / (double)p->total : 100.0,
+                    units_bytes(done, done_text, sizeof(done_text)),
+                    units_bytes(p->total, total_text, sizeof(total_text)),
+                    (double)done / 1e6 / elapsed);
+            p->printed = true;
+        }
+    }
+    if (p->printed) {
+        fprintf(stderr, "\r%*s\r", 70, "");
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static void progress_start(struct progress *p, const char *name, uint64_t total)
+{
+    memset(p, 0, sizeof(*p));
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    p->name = name;
+    p->total = total;
+    pthread_create(&p->thread, NULL, progress_main, p);
+}
+
+static void progress_stop(struct progress *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+}
+
+/* ---- one file --------------------------------------------------------------------------- */
+
+static void print_summary(const struct validate_args *a, const char *path,
+                          const struct schema_table *t, const struct check_result *r,
+                          const char *errors_path)
+{
+    const struct feed_counts *c = &r->counts;
+    double mbps = r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0;
+
+    if (a->json) {
+        json_t *o = json_object();
+        char *text;
+        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "table", json_string(t->name));
+        json_object_set_new(o, "lines", json_integer((json_int_t)c->lines));
+        json_object_set_new(o, "loaded", json_integer((json_int_t)c->loaded));
+        json_object_set_new(o, "rejected_invalid", json_integer((json_int_t)c->rejected_invalid));
+        json_object_set_new(o, "rejected_duplicate",
+                            json_integer((json_int_t)c->rejected_duplicate));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
+        json_object_set_new(o, "seconds", json_real(r->seconds));
+        json_object_set_new(o, "mb_per_s", json_real(mbps));
+        json_object_set_new(o, "crlf_lines", json_integer((json_int_t)c->crlf_lines));
+        json_object_set_new(o, "shards", json_integer(r->shards));
+        json_object_set_new(o, "threads", json_integer((json_int_t)a->threads));
+        json_object_set_new(o, "error_file", errors_path ? json_string(errors_path) : json_null());
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", text);
+        free(text);
+        json_decref(o);
+    } else if (!a->quiet) {
+        char n1[32], n2[32], n3[32], n4[32], b[32];
+        printf("%s: table %s, %s lines: %s loaded, %s invalid, %s duplicate (%s in %.2f s, "
+               "%.0f MB/s)\n",
+               path, t->name, units_group(c->lines, n1, sizeof(n1)),
+               units_group(c->loaded, n2, sizeof(n2)),
+               units_group(c->rejected_invalid, n3, sizeof(n3)),
+               units_group(c->rejected_duplicate, n4, sizeof(n4)),
+               units_bytes(r->bytes, b, sizeof(b)), r->seconds, mbps);
+        if (errors_path != NULL && strcmp(errors_path, "-") != 0) {
+            printf("  error file: %s\n", errors_path);
+        }
+    }
+    fflush(stdout);
+}
+
+static int validate_one(const struct validate_args *a, const struct schema_set *set,
+                        const char *path, struct cli_env *env)
+{
+    const struct schema_table *t;
+    struct check_options opts;
+    struct check_result result;
+    struct error_file ef;
+    struct progress prog;
+    char errors_path[4096];
+    struct bz_err err;
+    bool show_progress = !a->quiet && !a->json && isatty(STDERR_FILENO);
+    int rc;
+
+    bz_err_clear(&err);
+    t = a->table ? schema_set_find(set, a->table) : schema_set_match_file(set, path);
+    if (t == NULL) {
+        if (a->table != NULL) {
+            fprintf(stderr, "bizoope validate: %s: unknown table '%s' (known:", path, a->table);
+        } else {
+            fprintf(stderr,
+                    "bizoope validate: %s: the file name matches no table (expected "
+                    "<table>_<YYYYMMDDHHMMSS>[_<seq>].tsv[.gz|.zst] for one of:",
+                    path);
+        }
+        for (size_t i = 0; i < schema_set_count(set); i++) {
+            fprintf(stderr, " %s", schema_set_table(set, i)->name);
+        }
+        fprintf(stderr, ")%s\n", a->table ? "" : "; name the table with --table");
+        return 1;
+    }
+    check_options_init(&opts);
+    opts.table = t;
+    opts.shard_bytes = a->shard_bytes;
+    opts.threads = (unsigned)a->threads;
+    opts.max_line_bytes = (size_t)a->max_line_bytes;
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "bizoope validate: %s: cannot read: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (!a->no_errors) {
+        error_file_path(a, path, errors_path, sizeof(errors_path));
+        rc = error_file_open(&ef, errors_path, &err);
+        if (rc != BZ_OK) {
+            fprintf(stderr, "bizoope validate: %s\n", err.msg);
+            return 1;
+        }
+        opts.write_errors = error_file_write;
+        opts.write_errors_ctx = &ef;
+    }
+    if (show_progress) {
+        const char *base = strrchr(path, '/');
+        FILE *probe = fopen(path, "rb");
+        uint64_t size = 0;
+        if (probe != NULL && fseek(probe, 0, SEEK_END) == 0) {
+            size = (uint64_t)ftell(probe);
+        }
+        if (probe != NULL) {
+            fclose(probe);
+        }
+        progress_start(&prog, base ? base + 1 : path, size);
+        opts.progress_bytes = &prog.done;
+    }
+    rc = check_file(path, &opts, &result, &err);
+    if (show_progress) {
+        progress_stop(&prog);
+    }
+    if (!a->no_errors) {
+        rc = error_file_commit(&ef, rc, &err);
+    }
+    if (rc != BZ_OK) {
+        fprintf(stderr, "bizoope validate: %s\n", err.msg);
+        return 1;
+    }
+    BZ_LOG(env->log, BZ_LOG_INFO, "validate", (&(struct bz_log_ctx){NULL, NULL, path,
+                                                                     (long long)(result.seconds * 1000)}),
+           "file validated", "table=%s lines=%llu loaded=%llu rejected_invalid=%llu "
+           "rejected_duplicate=%llu",
+           t->name, (unsigned long long)result.counts.lines,
+           (unsigned long long)result.counts.loaded,
+           (unsigned long long)result.counts.rejected_invalid,
+           (unsigned long long)result.counts.rejected_duplicate);
+    print_summary(a, path, t, &result, a->no_errors ? NULL : errors_path);
+    return 0;
+}
+
+int cmd_validate(int argc, char **argv, struct cli_env *env)
+{
+    struct validate_args a;
+    struct schema_set *set;
+    int first, i, status = 0;
+    int rc = parse_args(argc, argv, &a, &first);
+
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    set = cli_load_schemas("bizoope validate", a.schema_dir);
+    if (set == NULL) {
+        return 1;
+    }
+    if (a.table != NULL && schema_set_find(set, a.table) == NULL) {
+        fprintf(stderr, "bizoope validate: unknown table '%s' (known:", a.table);
+        for (size_t k = 0; k < schema_set_count(set); k++) {
+            fprintf(stderr, " %s", schema_set_table(set, k)->name);
+        }
+        fprintf(stderr, ")\n");
+        schema_set_free(set);
+        return 1;
+    }
+    for (i = first; i < argc; i++) {
+        if (validate_one(&a, set, argv[i], env) != 0) {
+            status = 1;
+        }
+    }
+    schema_set_free(set);
+    return status;
+}

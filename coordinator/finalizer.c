@@ -1,0 +1,339 @@
+/* finalizer.c - cross-shard dedup, error file and accounting. See finalizer.h.
+ *
+ * Duplicate rejects are recorded as (shard, line, offset) only. When the error file is written
+ * their bytes are fetched again from the source (offsets ascend, so reads are near-sequential)
+ * and their key recomputed, which names the line that finally won. This keeps memory at
+ * 8 bytes per duplicate instead of holding duplicate lines. */
+#include "coordinator/finalizer.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+#include "worker/rejects.h"
+#include "worker/validate.h"
+
+#define OUT_FLUSH_BYTES (1u << 20)
+
+struct shard_state {
+    bool added;
+    struct shard_spec spec;
+    uint64_t lines;
+    uint64_t invalid;
+    uint64_t crlf;
+    FILE *rejects;
+    struct shard_loser *losers; /* within-shard and cross-shard */
+    size_t nlosers, cap;
+};
+
+struct finalizer {
+    const struct schema_table *table;
+    uint32_t nshards;
+    struct shard_state *shards;
+    struct dedup_table *global;
+    uint64_t *line_base; /* file line index of each shard's first line */
+    pthread_mutex_t lock;
+};
+
+struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards,
+                                size_t expected_keys)
+{
+    struct finalizer *fz = xcalloc(1, sizeof(*fz));
+
+    fz->table = table;
+    fz->nshards = nshards;
+    fz->shards = xcalloc(nshards ? nshards : 1, sizeof(*fz->shards));
+    fz->global = dedup_table_new(expected_keys);
+    pthread_mutex_init(&fz->lock, NULL);
+    return fz;
+}
+
+void finalizer_free(struct finalizer *fz)
+{
+    uint32_t s;
+
+    if (fz == NULL) {
+        return;
+    }
+    for (s = 0; s < fz->nshards; s++) {
+        free(fz->shards[s].losers);
+        if (fz->shards[s].rejects != NULL) {
+            fclose(fz->shards[s].rejects);
+        }
+    }
+    free(fz->shards);
+    free(fz->line_base);
+    dedup_table_free(fz->global);
+    pthread_mutex_destroy(&fz->lock);
+    free(fz);
+}
+
+static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset)
+{
+    if (st->nlosers == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 256;
+        st->losers = xrealloc(st->losers, st->cap * sizeof(*st->losers));
+    }
+    st->losers[st->nlosers].line = line;
+    st->losers[st->nlosers].offset = offset;
+    st->nlosers++;
+}
+
+int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err)
+{
+    struct shard_state *st;
+    size_t i;
+
+    if (r->spec.index >= fz->nshards) {
+        return bz_err_set(err, BZ_E_INTERNAL, "shard %u is outside the plan of %u shards",
+                          r->spec.index, fz->nshards);
+    }
+    pthread_mutex_lock(&fz->lock);
+    st = &fz->shards[r->spec.index];
+    if (st->added) {
+        pthread_mutex_unlock(&fz->lock);
+        return bz_err_set(err, BZ_E_CONFLICT, "shard %u was already finalized", r->spec.index);
+    }
+    st->added = true;
+    st->spec = r->spec;
+    st->lines = r->lines;
+    st->invalid = r->rejected_invalid;
+    st->crlf = r->crlf_lines;
+    st->rejects = r->rejects;
+    r->rejects = NULL;
+    for (i = 0; i < r->nlosers; i++) {
+        push_loser(st, r->losers[i].line, r->losers[i].offset);
+    }
+    for (i = 0; i < r->nwinners; i++) {
+        struct dedup_entry loser;
+        enum dedup_outcome o = dedup_table_offer(fz->global, &r->winners[i], &loser);
+        if (o != DEDUP_NEW) {
+            push_loser(&fz->shards[dedup_rank_shard(loser.rank)], loser.line, loser.offset);
+        }
+    }
+    pthread_mutex_unlock(&fz->lock);
+    shard_result_release(r);
+    return BZ_OK;
+}
+
+static int check_complete(struct finalizer *fz, struct bz_err *err)
+{
+    uint32_t s;
+    uint64_t base = 0;
+
+    for (s = 0; s < fz->nshards; s++) {
+        if (!fz->shards[s].added) {
+            return bz_err_set(err, BZ_E_INTERNAL, "shard %u of %u has no result", s,
+                              fz->nshards);
+        }
+    }
+    if (fz->line_base == NULL) {
+        fz->line_base = xcalloc(fz->nshards ? fz->nshards : 1, sizeof(*fz->line_base));
+        for (s = 0; s < fz->nshards; s++) {
+            fz->line_base[s] = base;
+            base += fz->shards[s].lines;
+        }
+    }
+    return BZ_OK;
+}
+
+int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_err *err)
+{
+    uint32_t s;
+    int rc = check_complete(fz, err);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    memset(out, 0, sizeof(*out));
+    for (s = 0; s < fz->nshards; s++) {
+        out->lines += fz->shards[s].lines;
+        out->rejected_invalid += fz->shards[s].invalid;
+        out->rejected_duplicate += fz->shards[s].nlosers;
+        out->crlf_lines += fz->shards[s].crlf;
+    }
+    out->loaded = dedup_table_count(fz->global);
+    if (out->lines != out->loaded + out->rejected_invalid + out->rejected_duplicate) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "line accounting does not balance: %llu lines != %llu loaded + %llu "
+                          "invalid + %llu duplicate",
+                          (unsigned long long)out->lines, (unsigned long long)out->loaded,
+                          (unsigned long long)out->rejected_invalid,
+                          (unsigned long long)out->rejected_duplicate);
+    }
+    return BZ_OK;
+}
+
+struct error_writer {
+    int (*write)(void *ctx, const char *data, size_t n, struct bz_err *err);
+    void *ctx;
+    struct buf out;
+};
+
+static int out_flush(struct error_writer *w, struct bz_err *err)
+{
+    int rc = BZ_OK;
+
+    if (w->out.len > 0) {
+        rc = w->write(w->ctx, w->out.data, w->out.len, err);
+    }
+    buf_reset(&w->out);
+    return rc;
+}
+
+static int out_raw(void *ctx, const char *data, size_t n, struct bz_err *err)
+{
+    struct error_writer *w = ctx;
+
+    buf_append(&w->out, data, n);
+    return w->out.len >= OUT_FLUSH_BYTES ? out_flush(w, err) : BZ_OK;
+}
+
+static int write_invalid(struct finalizer *fz, struct error_writer *w,
+                         const struct tsv_source *src, uint32_t s,
+                         const struct reject_record *rec, struct bz_err *err)
+{
+    int rc = BZ_OK;
+
+    if (rec->has_bytes) {
+        buf_append(&w->out, rec->bytes.data, rec->bytes.len);
+    } else {
+        rc = tsv_source_copy(src, rec->offset, rec->raw_len, out_raw, w, err);
+    }
+    buf_appendf(&w->out, "\tline %llu: %s\n",
+                (unsigned long long)(fz->line_base[s] + rec->line + 1), rec->reason.data);
+    return rc;
+}
+
+static int write_duplicate(struct finalizer *fz, struct error_writer *w,
+                           struct tsv_fetcher *fetch, struct validator *v, uint32_t s,
+                           const struct shard_loser *l, struct buf *scratch, struct bz_err *err)
+{
+    struct tsv_line line;
+    struct line_key key;
+    const struct dedup_entry *winner;
+    uint64_t offset = fz->shards[s].spec.start + l->offset;
+    int rc = tsv_fetcher_line_at(fetch, offset, &line, err);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    buf_reset(scratch);
+    if (line.too_long || !validator_check_line(v, line.data, line.len, scratch)) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "line at byte %llu was valid when sharded but is not now: did the "
+                          "file change while it was being processed?",
+                          (unsigned long long)offset);
+    }
+    validator_key(v, &key);
+    winner = dedup_table_find(fz->global, key.hash_lo, key.hash_hi);
+    if (winner == NULL) {
+        return bz_err_set(err, BZ_E_INTERNAL, "no winner for a duplicate at byte %llu",
+                          (unsigned long long)offset);
+    }
+    buf_append(&w->out, line.data, line.len);
+    buf_appendf(&w->out, "\tline %llu: duplicate key, superseded by line %llu\n",
+                (unsigned long long)(fz->line_base[s] + l->line + 1),
+                (unsigned long long)(fz->line_base[dedup_rank_shard(winner->rank)] +
+                                     winner->line + 1));
+    return BZ_OK;
+}
+
+static int loser_cmp(const void *a, const void *b)
+{
+    const struct shard_loser *x = a, *y = b;
+
+    return x->line < y->line ? -1 : (x->line > y->line);
+}
+
+/* Merges one shard's invalid records and duplicates by line number. */
+static int write_shard(struct finalizer *fz, struct error_writer *w,
+                       const struct tsv_source *src, struct tsv_fetcher *fetch,
+                       struct validator *v, uint32_t s, struct bz_err *err)
+{
+    struct shard_state *st = &fz->shards[s];
+    struct reject_record rec;
+    struct buf scratch;
+    size_t li = 0;
+    bool have_rec = false;
+    int rc = BZ_OK;
+
+    qsort(st->losers, st->nlosers, sizeof(*st->losers), loser_cmp);
+    reject_record_init(&rec);
+    buf_init(&scratch);
+    if (st->rejects != NULL && fseek(st->rejects, 0, SEEK_SET) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u", s);
+    }
+    if (rc == BZ_OK && st->rejects != NULL) {
+        rc = rejects_read(st->rejects, &rec, &have_rec, err);
+    }
+    while (rc == BZ_OK && (have_rec || li < st->nlosers)) {
+        if (have_rec && (li == st->nlosers || rec.line < st->losers[li].line)) {
+            rc = write_invalid(fz, w, src, s, &rec, err);
+            if (rc == BZ_OK) {
+                rc = rejects_read(st->rejects, &rec, &have_rec, err);
+            }
+        } else {
+            rc = write_duplicate(fz, w, fetch, v, s, &st->losers[li++], &scratch, err);
+        }
+        if (rc == BZ_OK && w->out.len >= OUT_FLUSH_BYTES) {
+            rc = out_flush(w, err);
+        }
+    }
+    reject_record_release(&rec);
+    buf_release(&scratch);
+    return rc;
+}
+
+int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
+                           size_t max_line_bytes,
+                           int (*write)(void *ctx, const char *data, size_t n,
+                                        struct bz_err *err),
+                           void *ctx, struct bz_err *err)
+{
+    struct error_writer w;
+    struct tsv_fetcher *fetch;
+    struct validator *v;
+    uint32_t s;
+    int rc = check_complete(fz, err);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    w.write = write;
+    w.ctx = ctx;
+    buf_init(&w.out);
+    fetch = tsv_fetcher_new(src, max_line_bytes);
+    v = validator_new(fz->table);
+    for (s = 0; s < fz->nshards && rc == BZ_OK; s++) {
+        rc = write_shard(fz, &w, src, fetch, v, s, err);
+    }
+    if (rc == BZ_OK) {
+        rc = out_flush(&w, err);
+    }
+    validator_free(v);
+    tsv_fetcher_free(fetch);
+    buf_release(&w.out);
+    return rc;
+}
+
+uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n)
+{
+    struct dedup_entry *winners;
+    uint64_t *lines;
+    size_t i;
+
+    if (check_complete(fz, NULL) != BZ_OK) {
+        *n = 0;
+        return xmalloc(sizeof(uint64_t));
+    }
+    winners = dedup_table_export(fz->global, n);
+    lines = xmalloc((*n ? *n : 1) * sizeof(*lines));
+    for (i = 0; i < *n; i++) {
+        lines[i] = fz->line_base[dedup_rank_shard(winners[i].rank)] + winners[i].line + 1;
+    }
+    free(winners);
+    return lines;
+}

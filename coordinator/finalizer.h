@@ -1,0 +1,55 @@
+/* finalizer.h - turns a file's shard results into the file's outcome (DESIGN.md step 5).
+ *
+ * Owns cross-shard dedup (every shard's local winners offered to one file-wide table under
+ * the same winner rule), file line numbers (prefix sums of shard line counts), the error file
+ * in the exact format of STANDARD-FORMAT.md ("Error file"), and the line accounting
+ * lines = loaded + rejected_invalid + rejected_duplicate. Memory: one 32-byte entry per
+ * distinct key of the file plus 8 bytes per duplicate line. */
+#ifndef BZ_FINALIZER_H
+#define BZ_FINALIZER_H
+
+#include <stdint.h>
+
+#include "core/status.h"
+#include "schema/schema.h"
+#include "tsv/tsv_reader.h"
+#include "worker/shard.h"
+
+struct feed_counts {
+    uint64_t lines;
+    uint64_t loaded;
+    uint64_t rejected_invalid;
+    uint64_t rejected_duplicate;
+    uint64_t crlf_lines;
+};
+
+struct finalizer;
+
+/* Returns owned finalizer for a file of nshards shards of table (borrowed).
+ * expected_keys sizes the file-wide table (it grows if needed). */
+struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards,
+                                size_t expected_keys);
+void finalizer_free(struct finalizer *fz);
+
+/* Takes ownership of *r's arrays and reject stream (r is emptied) and merges its winners.
+ * Shards may arrive in any order, each exactly once. Thread: any (serialised inside). */
+int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err);
+
+/* After every shard was added: the counts. Returns BZ_E_INTERNAL if the accounting does not
+ * balance (it always should; this is a guard, not a path). */
+int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_err *err);
+
+/* Writes the error file: every rejected line in file order as its original bytes, a TAB and
+ * "line N: reason", then LF. Nothing at all when no line was rejected. src is the file the
+ * shards read (rejected duplicates are copied from it). Returns BZ_OK or the first error. */
+int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
+                           size_t max_line_bytes,
+                           int (*write)(void *ctx, const char *data, size_t n,
+                                        struct bz_err *err),
+                           void *ctx, struct bz_err *err);
+
+/* Returns owned array (free with free()) of the 1-based file line numbers that were loaded,
+ * ascending; count in *n. */
+uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n);
+
+#endif

@@ -1,0 +1,29 @@
+/* planner.c - equal byte ranges. See planner.h. */
+#include "coordinator/planner.h"
+
+#include "core/mem.h"
+
+struct shard_spec *planner_split(uint64_t size, uint64_t shard_bytes, size_t *n)
+{
+    struct shard_spec *shards;
+    uint64_t count, i;
+
+    if (shard_bytes < 1) {
+        shard_bytes = 1;
+    }
+    if (shard_bytes > PLANNER_MAX_SHARD_BYTES) {
+        shard_bytes = PLANNER_MAX_SHARD_BYTES;
+    }
+    if (size / shard_bytes >= PLANNER_MAX_SHARDS) {
+        shard_bytes = size / (PLANNER_MAX_SHARDS - 1) + 1;
+    }
+    count = size == 0 ? 1 : (size + shard_bytes - 1) / shard_bytes;
+    shards = xcalloc((size_t)count, sizeof(*shards));
+    for (i = 0; i < count; i++) {
+        shards[i].index = (uint32_t)i;
+        shards[i].start = i * shard_bytes;
+        shards[i].end = (i + 1 == count) ? size : (i + 1) * shard_bytes;
+    }
+    *n = (size_t)count;
+    return shards;
+}

@@ -1,0 +1,137 @@
+/* units.c - parse and print sizes and counts. See units.h. */
+#include "core/units.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max,
+                     uint64_t *out, struct bz_err *err)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (s == NULL || s[0] == '\0') {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: a number is required", what);
+    }
+    for (i = 0; s[i] != '\0'; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is not a whole number", what,
+                              s);
+        }
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v < min || v > max) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: %llu is outside %llu..%llu", what,
+                          (unsigned long long)v, (unsigned long long)min,
+                          (unsigned long long)max);
+    }
+    *out = v;
+    return BZ_OK;
+}
+
+int units_parse_size(const char *s, const char *what, uint64_t *out, struct bz_err *err)
+{
+    uint64_t v = 0, mult = 1;
+    size_t i = 0;
+    const char *suffix;
+
+    if (s == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: a size is required", what);
+    }
+    while (s[i] >= '0' && s[i] <= '9') {
+        if (v > UINT64_MAX / 10 - 1) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is too large", what, s);
+        }
+        v = v * 10 + (uint64_t)(s[i++] - '0');
+    }
+    suffix = s + i;
+    if (i == 0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: '%s' is not a size (examples: 1048576, 64K, 64M, 1G)", what, s);
+    }
+    switch (suffix[0]) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        mult = 1ULL << 10;
+        break;
+    case 'M':
+        mult = 1ULL << 20;
+        break;
+    case 'G':
+        mult = 1ULL << 30;
+        break;
+    case 'T':
+        mult = 1ULL << 40;
+        break;
+    default:
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: unknown unit in '%s' (use K, M, G or T)", what, s);
+    }
+    if (suffix[0] != '\0' && suffix[1] != '\0' && strcmp(suffix + 1, "iB") != 0 &&
+        strcmp(suffix + 1, "B") != 0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: unknown unit in '%s'", what, s);
+    }
+    if (v > UINT64_MAX / mult) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is too large", what, s);
+    }
+    *out = v * mult;
+    return BZ_OK;
+}
+
+int units_parse_fraction(const char *s, const char *what, double *out, struct bz_err *err)
+{
+    double v = 0, scale = 1;
+    size_t i = 0;
+    int digits = 0;
+
+    while (s[i] >= '0' && s[i] <= '9') {
+        v = v * 10 + (s[i++] - '0');
+        digits++;
+    }
+    if (s[i] == '.') {
+        for (i++; s[i] >= '0' && s[i] <= '9'; i++) {
+            scale /= 10;
+            v += (s[i] - '0') * scale;
+            digits++;
+        }
+    }
+    if (digits == 0 || s[i] != '\0' || v > 1.0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: '%s' is not a fraction between 0 and 1 (e.g. 0.05)", what, s);
+    }
+    *out = v;
+    return BZ_OK;
+}
+
+const char *units_group(uint64_t n, char *buf, size_t size)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+    size_t o = 0;
+    int i;
+
+    for (i = 0; i < len && o + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            buf[o++] = ',';
+        }
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+const char *units_bytes(uint64_t n, char *buf, size_t size)
+{
+    if (n >= 1000000000ULL) {
+        snprintf(buf, size, "%.2f GB", (double)n / 1e9);
+    } else if (n >= 1000000ULL) {
+        snprintf(buf, size, "%.1f MB", (double)n / 1e6);
+    } else if (n >= 1000ULL) {
+        snprintf(buf, size, "%.1f kB", (double)n / 1e3);
+    } else {
+        snprintf(buf, size, "%llu bytes", (unsigned long long)n);
+    }
+    return buf;
+}

@@ -1,0 +1,28 @@
+/* units.h - human-friendly sizes and counts for command lines and configuration:
+ * "64M", "1GiB", "1048576" in; "1.0 GB", "5,000,000" out. Not for the hot path. */
+#ifndef BZ_UNITS_H
+#define BZ_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+/* Parses a byte size: digits with an optional suffix K, M, G, T (powers of 1024, optionally
+ * followed by "iB" or "B"). Returns BZ_OK or BZ_E_INVALID_INPUT with a message naming what. */
+int units_parse_size(const char *s, const char *what, uint64_t *out, struct bz_err *err);
+
+/* Parses a non-negative decimal integer in [min, max]. */
+int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max,
+                     uint64_t *out, struct bz_err *err);
+
+/* Parses a decimal fraction in [0, 1] such as "0.05". */
+int units_parse_fraction(const char *s, const char *what, double *out, struct bz_err *err);
+
+/* Formats n with thousands separators into buf ("5,000,000"). Returns buf. */
+const char *units_group(uint64_t n, char *buf, size_t size);
+
+/* Formats a byte count in decimal units into buf ("1.02 GB"). Returns buf. */
+const char *units_bytes(uint64_t n, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,61 @@
+/* dedup.h - keep-newest among lines with the same key (DESIGN.md step 3).
+ *
+ * Owns the winner rule and the table that applies it: among entries with the same key hash the
+ * one with the greatest rank wins, where rank orders first by the order_by value and then by
+ * position in the file (shard index, then line within the shard), so ties go to the later
+ * line. An entry is 32 bytes: a 128-bit key hash, the packed rank, the shard-local line index
+ * and the shard-relative byte offset. Keys are identified by their 128-bit XXH3 hash alone; the
+ * chance of two different keys colliding among 10^9 keys is about 10^-21. The table is open
+ * addressing with linear probing, sized once and doubled when 3/4 full, on huge pages. */
+#ifndef BZ_DEDUP_H
+#define BZ_DEDUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dedup_entry {
+    uint64_t hash_lo, hash_hi; /* never both 0 (0/0 marks an empty slot) */
+    uint64_t rank;             /* dedup_rank(order, shard) */
+    uint32_t line;             /* line index within its shard, from 0 */
+    uint32_t offset;           /* byte offset of the line from its shard's start */
+};
+
+/* Packs an order_by value (seconds, years 0001..9999) and a shard index (< 2^24) so that
+ * comparing ranks compares order first, then shard. */
+uint64_t dedup_rank(int64_t order, uint32_t shard);
+uint32_t dedup_rank_shard(uint64_t rank);
+
+/* True when a beats b under the winner rule. */
+int dedup_wins(const struct dedup_entry *a, const struct dedup_entry *b);
+
+enum dedup_outcome {
+    DEDUP_NEW = 0,   /* first entry for this key */
+    DEDUP_REPLACED,  /* the offered entry won; *loser holds the previous winner */
+    DEDUP_LOST,      /* the offered entry lost to the current winner (copied to *loser) */
+};
+
+struct dedup_table;
+
+/* Returns owned table sized for about expected_keys keys (free with dedup_table_free).
+ * Thread: one thread per table. */
+struct dedup_table *dedup_table_new(size_t expected_keys);
+void dedup_table_free(struct dedup_table *t);
+
+/* Offers entry e. On REPLACED, *loser is the entry that was replaced; on LOST, *loser is e. */
+enum dedup_outcome dedup_table_offer(struct dedup_table *t, const struct dedup_entry *e,
+                                     struct dedup_entry *loser);
+
+/* Returns the current winner for the key hash, or NULL. Valid until the next offer. */
+const struct dedup_entry *dedup_table_find(const struct dedup_table *t, uint64_t hash_lo,
+                                           uint64_t hash_hi);
+
+size_t dedup_table_count(const struct dedup_table *t);
+
+/* Copies the winners into a new array sorted by (shard, line). Returns owned array (free with
+ * free()), its length in *n. */
+struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n);
+
+/* Bytes of memory the table holds (for reports). */
+size_t dedup_table_bytes(const struct dedup_table *t);
+
+#endif

@@ -1,0 +1,178 @@
+/* shard.c - the per-shard loop: every line of the shard is counted once and ends up either
+ * as an invalid reject, a local dedup loser, or a local winner. See shard.h. */
+#include "worker/shard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "worker/rejects.h"
+
+#define PROGRESS_STEP (4u << 20)
+
+void shard_options_init(struct shard_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_line_bytes = 1u << 20;
+    o->block_bytes = 1u << 20;
+}
+
+struct loser_list {
+    struct shard_loser *items;
+    size_t n, cap;
+};
+
+static void loser_push(struct loser_list *l, uint32_t line, uint32_t offset)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+    }
+    l->items[l->n].line = line;
+    l->items[l->n].offset = offset;
+    l->n++;
+}
+
+static int loser_cmp(const void *a, const void *b)
+{
+    const struct shard_loser *x = a, *y = b;
+
+    return x->line < y->line ? -1 : (x->line > y->line);
+}
+
+static int reject_line(FILE *rejects, uint32_t index, const struct tsv_line *line,
+                       const struct buf *reason, struct bz_err *err)
+{
+    return rejects_write(rejects, index, line->offset, line->raw_len, line->data,
+                         !line->too_long, reason->data, reason->len, err);
+}
+
+/* A valid line: hand it to the row sink, then to the local dedup table. */
+static int accept_line(struct validator *v, struct dedup_table *dt, struct loser_list *losers,
+                       const struct shard_spec *spec, const struct shard_options *opts,
+                       uint32_t index, const struct tsv_line *line, struct bz_err *err)
+{
+    struct dedup_entry entry, loser;
+    struct line_key key;
+
+    validator_key(v, &key);
+    if (opts->on_row != NULL) {
+        int rc = opts->on_row(opts->on_row_ctx, spec, index, validator_values(v), &key, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    entry.hash_lo = key.hash_lo;
+    entry.hash_hi = key.hash_hi;
+    entry.rank = dedup_rank(key.order, spec->index);
+    entry.line = index;
+    entry.offset = (uint32_t)(line->offset - spec->start);
+    if (dedup_table_offer(dt, &entry, &loser) != DEDUP_NEW) {
+        loser_push(losers, loser.line, loser.offset);
+    }
+    return BZ_OK;
+}
+
+int shard_process(const struct schema_table *table, const struct tsv_source *src,
+                  const struct shard_spec *spec, const struct shard_options *opts,
+                  struct shard_result *out, struct bz_err *err)
+{
+    struct tsv_reader *rd = NULL;
+    struct validator *v = NULL;
+    struct dedup_table *dt = NULL;
+    struct loser_list losers = {0};
+    struct buf reason;
+    struct tsv_line line;
+    uint64_t reported = 0;
+    uint32_t index = 0;
+    bool got = true;
+    int rc = BZ_OK;
+
+    memset(out, 0, sizeof(*out));
+    out->spec = *spec;
+    buf_init(&reason);
+    if (spec->end - spec->start > UINT32_MAX) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "shard %u is larger than 4 GiB",
+                          spec->index);
+    }
+    out->rejects = rejects_open_temp(opts->temp_dir, err);
+    if (out->rejects == NULL) {
+        return err ? err->code : BZ_E_IO;
+    }
+    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, opts->block_bytes,
+                        err);
+    if (rd == NULL) {
+        rc = err ? err->code : BZ_E_INTERNAL;
+        goto done;
+    }
+    v = validator_new(table);
+    /* Sized for ~100-byte lines; the table grows if the guess is low. */
+    dt = dedup_table_new((size_t)((spec->end - spec->start) / 100));
+
+    for (;;) {
+        rc = tsv_reader_next(rd, &line, &got, err);
+        if (rc != BZ_OK || !got) {
+            break;
+        }
+        out->lines++;
+        out->crlf_lines += line.crlf;
+        buf_reset(&reason);
+        if (line.too_long) {
+            validator_reason_too_long(&reason, line.raw_len, opts->max_line_bytes);
+        }
+        if (!line.too_long && validator_check_line(v, line.data, line.len, &reason)) {
+            rc = accept_line(v, dt, &losers, spec, opts, index, &line, err);
+        } else {
+            out->rejected_invalid++;
+            rc = reject_line(out->rejects, index, &line, &reason, err);
+        }
+        if (rc != BZ_OK) {
+            break;
+        }
+        index++;
+        if (opts->progress_bytes != NULL &&
+            tsv_reader_position(rd) - spec->start - reported >= PROGRESS_STEP) {
+            uint64_t now = tsv_reader_position(rd) - spec->start;
+            atomic_fetch_add(opts->progress_bytes, now - reported);
+            reported = now;
+        }
+    }
+    if (rc == BZ_OK && opts->progress_bytes != NULL) {
+        uint64_t total = spec->end - spec->start;
+        atomic_fetch_add(opts->progress_bytes, total > reported ? total - reported : 0);
+    }
+    if (rc == BZ_OK && (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u",
+                        spec->index);
+    }
+    if (rc == BZ_OK) {
+        out->winners = dedup_table_export(dt, &out->nwinners);
+        qsort(losers.items, losers.n, sizeof(*losers.items), loser_cmp);
+        out->losers = losers.items;
+        out->nlosers = losers.n;
+        losers.items = NULL;
+    }
+done:
+    buf_release(&reason);
+    free(losers.items);
+    dedup_table_free(dt);
+    validator_free(v);
+    tsv_reader_free(rd);
+    if (rc != BZ_OK) {
+        shard_result_release(out);
+    }
+    return rc;
+}
+
+void shard_result_release(struct shard_result *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->winners);
+    free(r->losers);
+    if (r->rejects != NULL) {
+        fclose(r->rejects);
+    }
+    memset(r, 0, sizeof(*r));
+}
