@@ -49,8 +49,7 @@ static void *pool_worker(void *arg)
             break;
         }
         bz_err_clear(&err);
-        rc = shard_process(p->opts->table, p->src, &p->shards[i], &p->shard_opts, &result,
-                           &err);
+        rc = shard_process(p->opts->table, p->src, &p->shards[i], &p->shard_opts, &result, &err);
         if (rc == BZ_OK) {
             rc = finalizer_add_shard(p->fz, &result, &err);
         }

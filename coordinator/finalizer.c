@@ -125,8 +125,7 @@ static int check_complete(struct finalizer *fz, struct bz_err *err)
 
     for (s = 0; s < fz->nshards; s++) {
         if (!fz->shards[s].added) {
-            return bz_err_set(err, BZ_E_INTERNAL, "shard %u of %u has no result", s,
-                              fz->nshards);
+            return bz_err_set(err, BZ_E_INTERNAL, "shard %u of %u has no result", s, fz->nshards);
         }
     }
     if (fz->line_base == NULL) {
@@ -191,9 +190,8 @@ static int out_raw(void *ctx, const char *data, size_t n, struct bz_err *err)
     return w->out.len >= OUT_FLUSH_BYTES ? out_flush(w, err) : BZ_OK;
 }
 
-static int write_invalid(struct finalizer *fz, struct error_writer *w,
-                         const struct tsv_source *src, uint32_t s,
-                         const struct reject_record *rec, struct bz_err *err)
+static int write_invalid(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,
+                         uint32_t s, const struct reject_record *rec, struct bz_err *err)
 {
     int rc = BZ_OK;
 
@@ -207,9 +205,9 @@ static int write_invalid(struct finalizer *fz, struct error_writer *w,
     return rc;
 }
 
-static int write_duplicate(struct finalizer *fz, struct error_writer *w,
-                           struct tsv_fetcher *fetch, struct validator *v, uint32_t s,
-                           const struct shard_loser *l, struct buf *scratch, struct bz_err *err)
+static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct tsv_fetcher *fetch,
+                           struct validator *v, uint32_t s, const struct shard_loser *l,
+                           struct buf *scratch, struct bz_err *err)
 {
     struct tsv_line line;
     struct line_key key;
@@ -234,10 +232,10 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w,
                           (unsigned long long)offset);
     }
     buf_append(&w->out, line.data, line.len);
-    buf_appendf(&w->out, "\tline %llu: duplicate key, superseded by line %llu\n",
-                (unsigned long long)(fz->line_base[s] + l->line + 1),
-                (unsigned long long)(fz->line_base[dedup_rank_shard(winner->rank)] +
-                                     winner->line + 1));
+    buf_appendf(
+        &w->out, "\tline %llu: duplicate key, superseded by line %llu\n",
+        (unsigned long long)(fz->line_base[s] + l->line + 1),
+        (unsigned long long)(fz->line_base[dedup_rank_shard(winner->rank)] + winner->line + 1));
     return BZ_OK;
 }
 
@@ -249,9 +247,9 @@ static int loser_cmp(const void *a, const void *b)
 }
 
 /* Merges one shard's invalid records and duplicates by line number. */
-static int write_shard(struct finalizer *fz, struct error_writer *w,
-                       const struct tsv_source *src, struct tsv_fetcher *fetch,
-                       struct validator *v, uint32_t s, struct bz_err *err)
+static int write_shard(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,
+                       struct tsv_fetcher *fetch, struct validator *v, uint32_t s,
+                       struct bz_err *err)
 {
     struct shard_state *st = &fz->shards[s];
     struct reject_record rec;
@@ -289,8 +287,7 @@ static int write_shard(struct finalizer *fz, struct error_writer *w,
 
 int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
                            size_t max_line_bytes,
-                           int (*write)(void *ctx, const char *data, size_t n,
-                                        struct bz_err *err),
+                           int (*write)(void *ctx, const char *data, size_t n, struct bz_err *err),
                            void *ctx, struct bz_err *err)
 {
     struct error_writer w;

@@ -44,8 +44,7 @@ int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_er
  * shards read (rejected duplicates are copied from it). Returns BZ_OK or the first error. */
 int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
                            size_t max_line_bytes,
-                           int (*write)(void *ctx, const char *data, size_t n,
-                                        struct bz_err *err),
+                           int (*write)(void *ctx, const char *data, size_t n, struct bz_err *err),
                            void *ctx, struct bz_err *err);
 
 /* Returns owned array (free with free()) of the 1-based file line numbers that were loaded,

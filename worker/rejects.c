@@ -34,8 +34,7 @@ FILE *rejects_open_temp(const char *dir, struct bz_err *err)
     snprintf(path, sizeof(path), "%s/bizoope-rejects-XXXXXX", base);
     fd = mkstemp(path);
     if (fd < 0) {
-        bz_err_set(err, BZ_E_IO, "cannot create a temporary file in %s: %s", base,
-                   strerror(errno));
+        bz_err_set(err, BZ_E_IO, "cannot create a temporary file in %s: %s", base, strerror(errno));
         return NULL;
     }
     unlink(path); /* anonymous: vanishes when closed, even after a crash */
@@ -63,8 +62,7 @@ int rejects_write(FILE *f, uint32_t line, uint64_t offset, uint64_t raw_len, con
     h.magic = REJECT_MAGIC;
     if (fwrite(&h, sizeof(h), 1, f) != 1 || fwrite(reason, 1, reason_len, f) != reason_len ||
         (has_bytes && fwrite(data, 1, (size_t)raw_len, f) != raw_len)) {
-        return bz_err_set(err, BZ_E_IO, "writing the reject stream failed: %s",
-                          strerror(errno));
+        return bz_err_set(err, BZ_E_IO, "writing the reject stream failed: %s", strerror(errno));
     }
     return BZ_OK;
 }

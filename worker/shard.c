@@ -43,8 +43,8 @@ static int loser_cmp(const void *a, const void *b)
 static int reject_line(FILE *rejects, uint32_t index, const struct tsv_line *line,
                        const struct buf *reason, struct bz_err *err)
 {
-    return rejects_write(rejects, index, line->offset, line->raw_len, line->data,
-                         !line->too_long, reason->data, reason->len, err);
+    return rejects_write(rejects, index, line->offset, line->raw_len, line->data, !line->too_long,
+                         reason->data, reason->len, err);
 }
 
 /* A valid line: hand it to the row sink, then to the local dedup table. */
@@ -92,15 +92,13 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     out->spec = *spec;
     buf_init(&reason);
     if (spec->end - spec->start > UINT32_MAX) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "shard %u is larger than 4 GiB",
-                          spec->index);
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "shard %u is larger than 4 GiB", spec->index);
     }
     out->rejects = rejects_open_temp(opts->temp_dir, err);
     if (out->rejects == NULL) {
         return err ? err->code : BZ_E_IO;
     }
-    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, opts->block_bytes,
-                        err);
+    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, opts->block_bytes, err);
     if (rd == NULL) {
         rc = err ? err->code : BZ_E_INTERNAL;
         goto done;
@@ -142,8 +140,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         atomic_fetch_add(opts->progress_bytes, total > reported ? total - reported : 0);
     }
     if (rc == BZ_OK && (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u",
-                        spec->index);
+        rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u", spec->index);
     }
     if (rc == BZ_OK) {
         out->winners = dedup_table_export(dt, &out->nwinners);

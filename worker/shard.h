@@ -32,10 +32,10 @@ typedef int (*shard_row_fn)(void *ctx, const struct shard_spec *shard, uint32_t 
                             struct bz_err *err);
 
 struct shard_options {
-    size_t max_line_bytes;           /* longer lines are rejected; default 1 MiB */
-    size_t block_bytes;              /* read block; default 1 MiB */
-    const char *temp_dir;            /* for the reject stream; NULL: $TMPDIR or /tmp */
-    shard_row_fn on_row;             /* optional */
+    size_t max_line_bytes; /* longer lines are rejected; default 1 MiB */
+    size_t block_bytes;    /* read block; default 1 MiB */
+    const char *temp_dir;  /* for the reject stream; NULL: $TMPDIR or /tmp */
+    shard_row_fn on_row;   /* optional */
     void *on_row_ctx;
     _Atomic uint64_t *progress_bytes; /* optional: bytes consumed, updated as the shard runs */
 };
@@ -53,9 +53,9 @@ struct shard_result {
     uint64_t crlf_lines;
     struct dedup_entry *winners; /* owned; sorted by line */
     size_t nwinners;
-    struct shard_loser *losers;  /* owned; sorted by line */
+    struct shard_loser *losers; /* owned; sorted by line */
     size_t nlosers;
-    FILE *rejects;               /* owned; rewound, ready to read */
+    FILE *rejects; /* owned; rewound, ready to read */
 };
 
 /* Sets defaults (1 MiB max line, 1 MiB blocks). */

@@ -27,7 +27,7 @@ struct validator {
     size_t ncolumns;
     uint32_t *field_start; /* ncolumns + 1 entries */
     uint32_t *field_end;
-    uint8_t *marks;        /* ncolumns + 1: the extra slot absorbs fields past the last column */
+    uint8_t *marks; /* ncolumns + 1: the extra slot absorbs fields past the last column */
     struct field_value *values;
     const char *line;
     struct buf key_scratch;
@@ -87,8 +87,8 @@ static void close_field(struct validator *v, size_t nfields, uint32_t pos)
     }
 }
 
-static uint8_t chunk_marks_scalar(const unsigned char *p, size_t n, uint32_t *tabs,
-                                  uint32_t *high, uint32_t *ctrl)
+static uint8_t chunk_marks_scalar(const unsigned char *p, size_t n, uint32_t *tabs, uint32_t *high,
+                                  uint32_t *ctrl)
 {
     size_t j;
 
@@ -224,8 +224,9 @@ static bool check_text(const struct schema_column *col, const unsigned char *s, 
                 return false;
             }
             if (s[i] == '\r') {
-                buf_appendf(reason, "column %s: carriage return (CR) inside the line at byte "
-                                    "%zu of the value",
+                buf_appendf(reason,
+                            "column %s: carriage return (CR) inside the line at byte "
+                            "%zu of the value",
                             col->name, i + 1);
                 return false;
             }
@@ -245,8 +246,9 @@ static bool check_text(const struct schema_column *col, const unsigned char *s, 
             return false;
         }
         if (r == UTF8_BOM) {
-            buf_appendf(reason, "column %s: unexpected byte-order mark (U+FEFF) at byte %zu of "
-                                "the value",
+            buf_appendf(reason,
+                        "column %s: unexpected byte-order mark (U+FEFF) at byte %zu of "
+                        "the value",
                         col->name, where + 1);
             return false;
         }
@@ -281,8 +283,8 @@ static bool check_column(struct validator *v, size_t c, struct buf *reason)
     switch (col->type) {
     case COL_STRING:
         if (chars > (size_t)col->max_chars) {
-            buf_appendf(reason, "column %s: %zu characters, more than %s allows", col->name,
-                        chars, col->type_text);
+            buf_appendf(reason, "column %s: %zu characters, more than %s allows", col->name, chars,
+                        col->type_text);
             return false;
         }
         return true;

@@ -83,7 +83,6 @@ int main(int argc, char **argv)
         }
     }
     bz_log_free(env.log);
-    fprintf(stderr, "bizoope: unknown command '%s' (run 'bizoope --help' for the list)\n",
-            argv[1]);
+    fprintf(stderr, "bizoope: unknown command '%s' (run 'bizoope --help' for the list)\n", argv[1]);
     return 2;
 }

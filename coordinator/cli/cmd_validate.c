@@ -60,18 +60,12 @@ static void validate_usage(FILE *out)
 static int parse_args(int argc, char **argv, struct validate_args *a, int *first_file)
 {
     static const struct option longopts[] = {
-        {"table", required_argument, NULL, 't'},
-        {"schema-dir", required_argument, NULL, 's'},
-        {"errors", required_argument, NULL, 'e'},
-        {"errors-dir", required_argument, NULL, 'E'},
-        {"no-errors", no_argument, NULL, 'n'},
-        {"shard-size", required_argument, NULL, 'S'},
-        {"threads", required_argument, NULL, 'j'},
-        {"max-line-bytes", required_argument, NULL, 'L'},
-        {"json", no_argument, NULL, 'J'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"table", required_argument, NULL, 't'},   {"schema-dir", required_argument, NULL, 's'},
+        {"errors", required_argument, NULL, 'e'},  {"errors-dir", required_argument, NULL, 'E'},
+        {"no-errors", no_argument, NULL, 'n'},     {"shard-size", required_argument, NULL, 'S'},
+        {"threads", required_argument, NULL, 'j'}, {"max-line-bytes", required_argument, NULL, 'L'},
+        {"json", no_argument, NULL, 'J'},          {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct bz_err err;
     int c, rc = BZ_OK;
@@ -138,8 +132,9 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
         return 2;
     }
     if (a->errors != NULL && argc - optind > 1) {
-        fprintf(stderr, "bizoope validate: --errors names one error file, but %d input files "
-                        "were given; use --errors-dir DIR\n",
+        fprintf(stderr,
+                "bizoope validate: --errors names one error file, but %d input files "
+                "were given; use --errors-dir DIR\n",
                 argc - optind);
         return 2;
     }
@@ -199,8 +194,7 @@ static int error_file_open(struct error_file *ef, const char *path, struct bz_er
         if (fd >= 0) {
             close(fd);
         }
-        return bz_err_set(err, BZ_E_IO, "cannot create error file %s: %s", path,
-                          strerror(errno));
+        return bz_err_set(err, BZ_E_IO, "cannot create error file %s: %s", path, strerror(errno));
     }
     return BZ_OK;
 }
@@ -219,8 +213,8 @@ static int error_file_commit(struct error_file *ef, int rc, struct bz_err *err)
     }
     fclose(ef->f);
     if (rc == BZ_OK && rename(ef->temp_path, ef->final_path) != 0) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot rename %s to %s: %s", ef->temp_path,
-                        ef->final_path, strerror(errno));
+        rc = bz_err_set(err, BZ_E_IO, "cannot rename %s to %s: %s", ef->temp_path, ef->final_path,
+                        strerror(errno));
     }
     if (rc != BZ_OK) {
         unlink(ef->temp_path);
@@ -425,9 +419,10 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
         fprintf(stderr, "bizoope validate: %s\n", err.msg);
         return 1;
     }
-    BZ_LOG(env->log, BZ_LOG_INFO, "validate", (&(struct bz_log_ctx){NULL, NULL, path,
-                                                                     (long long)(result.seconds * 1000)}),
-           "file validated", "table=%s lines=%llu loaded=%llu rejected_invalid=%llu "
+    BZ_LOG(env->log, BZ_LOG_INFO, "validate",
+           (&(struct bz_log_ctx){NULL, NULL, path, (long long)(result.seconds * 1000)}),
+           "file validated",
+           "table=%s lines=%llu loaded=%llu rejected_invalid=%llu "
            "rejected_duplicate=%llu",
            t->name, (unsigned long long)result.counts.lines,
            (unsigned long long)result.counts.loaded,

@@ -29,8 +29,8 @@ struct ydoc *ydoc_parse(const char *name, const char *data, size_t len, struct b
     if (!yaml_parser_load(&parser, &doc->doc)) {
         bz_err_set(err, BZ_E_INVALID_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
                    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                   parser.problem ? parser.problem : "unknown problem",
-                   parser.context ? " " : "", parser.context ? parser.context : "");
+                   parser.problem ? parser.problem : "unknown problem", parser.context ? " " : "",
+                   parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
         free(doc->name);
         free(doc);
@@ -219,8 +219,8 @@ int ydoc_map_get(const struct ydoc *doc, int node, const char *key)
     return 0;
 }
 
-int ydoc_check_keys(const struct ydoc *doc, int node, const char *what,
-                    const char *const *allowed, struct bz_err *err)
+int ydoc_check_keys(const struct ydoc *doc, int node, const char *what, const char *const *allowed,
+                    struct bz_err *err)
 {
     size_t i, j, n = ydoc_map_len(doc, node);
 
@@ -244,8 +244,7 @@ int ydoc_check_keys(const struct ydoc *doc, int node, const char *what,
             char list[160];
             size_t off = 0;
             for (a = 0; allowed[a] != NULL && off < sizeof(list); a++) {
-                int w = snprintf(list + off, sizeof(list) - off, "%s%s", a ? ", " : "",
-                                 allowed[a]);
+                int w = snprintf(list + off, sizeof(list) - off, "%s%s", a ? ", " : "", allowed[a]);
                 off += w > 0 ? (size_t)w : 0;
             }
             return bz_err_set(err, BZ_E_INVALID_INPUT,

@@ -52,7 +52,7 @@ int ydoc_map_get(const struct ydoc *doc, int node, const char *key);
 /* Checks that every key of mapping node is a scalar found in allowed (NULL-terminated), and
  * that none repeats. Returns BZ_OK or BZ_E_INVALID_INPUT with
  * "name:line: unknown key 'x' in what (valid keys: a, b, c)". */
-int ydoc_check_keys(const struct ydoc *doc, int node, const char *what,
-                    const char *const *allowed, struct bz_err *err);
+int ydoc_check_keys(const struct ydoc *doc, int node, const char *what, const char *const *allowed,
+                    struct bz_err *err);
 
 #endif

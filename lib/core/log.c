@@ -164,8 +164,7 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             now.tv_nsec / 1000000);
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
     detail[0] = '\0';
     if (detail_fmt != NULL && detail_fmt[0] != '\0') {
         va_start(ap, detail_fmt);

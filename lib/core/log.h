@@ -41,7 +41,7 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
                   const struct bz_log_ctx *ctx, const char *msg, const char *detail_fmt, ...)
     BZ_PRINTF(6, 7);
 
-#define BZ_LOG(log, level, component, ctx, msg, ...)                                              \
+#define BZ_LOG(log, level, component, ctx, msg, ...)                                               \
     do {                                                                                           \
         if (!bz_log_enabled((log), (level), (component))) {                                        \
             break;                                                                                 \

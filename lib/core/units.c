@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max,
-                     uint64_t *out, struct bz_err *err)
+int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+                     struct bz_err *err)
 {
     uint64_t v = 0;
     size_t i;
@@ -15,15 +15,13 @@ int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max
     }
     for (i = 0; s[i] != '\0'; i++) {
         if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10) {
-            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is not a whole number", what,
-                              s);
+            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is not a whole number", what, s);
         }
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
     if (v < min || v > max) {
         return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: %llu is outside %llu..%llu", what,
-                          (unsigned long long)v, (unsigned long long)min,
-                          (unsigned long long)max);
+                          (unsigned long long)v, (unsigned long long)min, (unsigned long long)max);
     }
     *out = v;
     return BZ_OK;
@@ -66,8 +64,8 @@ int units_parse_size(const char *s, const char *what, uint64_t *out, struct bz_e
         mult = 1ULL << 40;
         break;
     default:
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "%s: unknown unit in '%s' (use K, M, G or T)", what, s);
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: unknown unit in '%s' (use K, M, G or T)",
+                          what, s);
     }
     if (suffix[0] != '\0' && suffix[1] != '\0' && strcmp(suffix + 1, "iB") != 0 &&
         strcmp(suffix + 1, "B") != 0) {

@@ -13,8 +13,8 @@
 int units_parse_size(const char *s, const char *what, uint64_t *out, struct bz_err *err);
 
 /* Parses a non-negative decimal integer in [min, max]. */
-int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max,
-                     uint64_t *out, struct bz_err *err);
+int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+                     struct bz_err *err);
 
 /* Parses a decimal fraction in [0, 1] such as "0.05". */
 int units_parse_fraction(const char *s, const char *what, double *out, struct bz_err *err);

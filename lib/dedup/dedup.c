@@ -17,7 +17,7 @@
 
 struct dedup_table {
     struct dedup_entry *slots;
-    size_t mask;  /* capacity - 1; capacity is a power of two */
+    size_t mask; /* capacity - 1; capacity is a power of two */
     size_t count;
     size_t bytes; /* mapping size */
 };

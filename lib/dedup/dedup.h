@@ -29,9 +29,9 @@ uint32_t dedup_rank_shard(uint64_t rank);
 int dedup_wins(const struct dedup_entry *a, const struct dedup_entry *b);
 
 enum dedup_outcome {
-    DEDUP_NEW = 0,   /* first entry for this key */
-    DEDUP_REPLACED,  /* the offered entry won; *loser holds the previous winner */
-    DEDUP_LOST,      /* the offered entry lost to the current winner (copied to *loser) */
+    DEDUP_NEW = 0,  /* first entry for this key */
+    DEDUP_REPLACED, /* the offered entry won; *loser holds the previous winner */
+    DEDUP_LOST,     /* the offered entry lost to the current winner (copied to *loser) */
 };
 
 struct dedup_table;

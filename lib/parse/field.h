@@ -13,13 +13,13 @@
 /* Why a value was refused. Stable: validation reasons and tests name these. */
 enum field_error {
     FIELD_OK = 0,
-    FIELD_E_SYNTAX,        /* not of the type's grammar at all */
-    FIELD_E_LEADING_ZERO,  /* int64 with a leading zero */
-    FIELD_E_OVERFLOW,      /* int64 outside [-2^63, 2^63-1] */
-    FIELD_E_SCALE,         /* numeric: more fraction digits than the scale */
-    FIELD_E_PRECISION,     /* numeric: more integer digits than p - s */
-    FIELD_E_NO_SUCH_DATE,  /* date shape right, but no such calendar day / year 0 */
-    FIELD_E_TIME_RANGE,    /* hour > 23, minute or second > 59 */
+    FIELD_E_SYNTAX,       /* not of the type's grammar at all */
+    FIELD_E_LEADING_ZERO, /* int64 with a leading zero */
+    FIELD_E_OVERFLOW,     /* int64 outside [-2^63, 2^63-1] */
+    FIELD_E_SCALE,        /* numeric: more fraction digits than the scale */
+    FIELD_E_PRECISION,    /* numeric: more integer digits than p - s */
+    FIELD_E_NO_SUCH_DATE, /* date shape right, but no such calendar day / year 0 */
+    FIELD_E_TIME_RANGE,   /* hour > 23, minute or second > 59 */
 };
 
 /* Returns a short phrase for a detailed error ("out of range for int64"), or NULL for
@@ -41,10 +41,10 @@ enum field_error field_parse_bool(const char *s, size_t n, int64_t *out);
 /* A compiled date/datetime layout such as "YYYYMMDD" or "YYYY-MM-DD hh:mm:ss".
  * Tokens: YYYY, MM, DD, hh, mm, ss; every other character must appear literally. */
 struct date_format {
-    char text[32];     /* the layout as written, for messages */
-    uint8_t len;       /* exact length of a matching value */
+    char text[32];                                 /* the layout as written, for messages */
+    uint8_t len;                                   /* exact length of a matching value */
     int8_t year, month, day, hour, minute, second; /* offsets, -1 when absent */
-    char literal[32];  /* literal byte at each non-digit position, 0 at digit positions */
+    char literal[32]; /* literal byte at each non-digit position, 0 at digit positions */
 };
 
 /* Compiles layout into fmt. with_time: the layout must have hh, mm and ss (datetime) or must

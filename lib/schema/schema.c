@@ -115,8 +115,8 @@ bool schema_identifier_ok(const char *s)
 {
     size_t i;
 
-    if (s == NULL || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
-                       s[0] == '_')) {
+    if (s == NULL ||
+        !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) {
         return false;
     }
     for (i = 1; s[i] != '\0'; i++) {

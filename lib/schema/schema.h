@@ -30,38 +30,38 @@ struct schema_column {
     char *name;
     enum col_type type;
     bool required;
-    int max_chars;           /* string(n): n */
-    int precision, scale;    /* numeric(p,s) */
+    int max_chars;             /* string(n): n */
+    int precision, scale;      /* numeric(p,s) */
     struct date_format format; /* date, datetime, timestamp */
-    char type_text[32];      /* "numeric(14,2)", as used in reasons */
-    int line;                /* where it was declared */
+    char type_text[32];        /* "numeric(14,2)", as used in reasons */
+    int line;                  /* where it was declared */
 };
 
 enum header_rule { HEADER_NONE = 0 };
 
 struct schema_merge {
-    char *target;            /* main table name */
-    char *is_deleted;        /* bool column holding the logical-delete flag */
-    char *created_at;        /* main-table column set once, by the merge */
-    char *updated_at;        /* main-table column set on every change, by the merge */
+    char *target;     /* main table name */
+    char *is_deleted; /* bool column holding the logical-delete flag */
+    char *created_at; /* main-table column set once, by the merge */
+    char *updated_at; /* main-table column set on every change, by the merge */
     bool older_never_overwrites;
 };
 
 struct schema_table {
     char *name;
     char *description;
-    char *source;            /* file the table came from, for messages */
-    char *file_pattern;      /* POSIX extended regex on the file name (compression stripped) */
+    char *source;       /* file the table came from, for messages */
+    char *file_pattern; /* POSIX extended regex on the file name (compression stripped) */
     regex_t file_regex;
     enum header_rule header;
     struct schema_column *columns;
     size_t ncolumns;
-    size_t *key;             /* column indexes of the key, in key order */
+    size_t *key; /* column indexes of the key, in key order */
     size_t nkey;
-    size_t order_by;         /* column index; a required datetime */
-    size_t is_deleted;       /* column index */
+    size_t order_by;   /* column index; a required datetime */
+    size_t is_deleted; /* column index */
     struct schema_merge merge;
-    char digest[17];         /* hex xxh64 of the table's canonical description */
+    char digest[17]; /* hex xxh64 of the table's canonical description */
 };
 
 struct schema_set;
@@ -76,8 +76,8 @@ struct schema_set *schema_set_load_builtin(struct bz_err *err);
 /* Parses one table description from memory (name is used in messages) into a new set, or
  * adds it to set when set is not NULL. Returns the set, or NULL with err set (set is then
  * untouched and still owned by the caller). */
-struct schema_set *schema_set_add_yaml(struct schema_set *set, const char *name,
-                                       const char *data, size_t len, struct bz_err *err);
+struct schema_set *schema_set_add_yaml(struct schema_set *set, const char *name, const char *data,
+                                       size_t len, struct bz_err *err);
 
 void schema_set_free(struct schema_set *set);
 

@@ -14,14 +14,13 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
-static const char *const table_keys[] = {"table",   "description", "file_pattern",
-                                         "encoding", "header",     "columns",
-                                         "key",      "order_by",   "merge",
-                                         NULL};
-static const char *const column_keys[] = {"name", "type", "required", "format", "description",
-                                          NULL};
-static const char *const merge_keys[] = {"target", "is_deleted", "created_at", "updated_at",
-                                         "older_never_overwrites", NULL};
+static const char *const table_keys[] = {"table",  "description", "file_pattern", "encoding",
+                                         "header", "columns",     "key",          "order_by",
+                                         "merge",  NULL};
+static const char *const column_keys[] = {"name",   "type",        "required",
+                                          "format", "description", NULL};
+static const char *const merge_keys[] = {
+    "target", "is_deleted", "created_at", "updated_at", "older_never_overwrites", NULL};
 /* Columns the pipeline adds to every main table; a feed column may not take these names. */
 static const char *const reserved_columns[] = {"site_id", "created_at", "updated_at", NULL};
 
@@ -41,8 +40,8 @@ static int fail(struct loader *ld, int node, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    return bz_err_set(ld->err, BZ_E_INVALID_INPUT, "%s:%d: %s", ld->file,
-                      ydoc_line(ld->doc, node), what);
+    return bz_err_set(ld->err, BZ_E_INVALID_INPUT, "%s:%d: %s", ld->file, ydoc_line(ld->doc, node),
+                      what);
 }
 
 /* Fetches a required scalar key of mapping node. */
@@ -71,7 +70,8 @@ static int get_identifier(struct loader *ld, int node, const char *key, char **o
     if (!schema_identifier_ok(s)) {
         return fail(ld, ydoc_map_get(ld->doc, node, key),
                     "'%s' is not a valid identifier (letters, digits and '_', not starting "
-                    "with a digit, at most 128 characters)", s);
+                    "with a digit, at most 128 characters)",
+                    s);
     }
     *out = xstrdup(s);
     return BZ_OK;
@@ -152,7 +152,8 @@ static int parse_type(struct loader *ld, int node, const char *text, struct sche
         if (p < 0 || s < 0 || s > p) {
             return fail(ld, node,
                         "type '%s': numeric(p,s) needs 1 <= p <= 18 and 0 <= s <= p (values are "
-                        "exact scaled 64-bit integers)", text);
+                        "exact scaled 64-bit integers)",
+                        text);
         }
         col->type = COL_NUMERIC;
         col->precision = p;
@@ -162,7 +163,8 @@ static int parse_type(struct loader *ld, int node, const char *text, struct sche
     }
     return fail(ld, node,
                 "unknown type '%s' (expected int64, numeric(p,s), bool, date, datetime, "
-                "timestamp or string(n))", text);
+                "timestamp or string(n))",
+                text);
 }
 
 static int parse_column(struct loader *ld, int node, struct schema_column *col)
@@ -201,13 +203,14 @@ static int parse_column(struct loader *ld, int node, struct schema_column *col)
                 return fail(ld, fmt_node, "format must be text such as YYYYMMDD");
             }
         }
-        if (date_format_compile(layout, col->type != COL_DATE, &col->format, msg,
-                                sizeof(msg)) != 0) {
+        if (date_format_compile(layout, col->type != COL_DATE, &col->format, msg, sizeof(msg)) !=
+            0) {
             return fail(ld, fmt_node ? fmt_node : node, "column %s: %s", col->name, msg);
         }
     } else if (fmt_node != 0) {
-        return fail(ld, fmt_node, "column %s: format applies only to date, datetime and "
-                                  "timestamp columns, not %s",
+        return fail(ld, fmt_node,
+                    "column %s: format applies only to date, datetime and "
+                    "timestamp columns, not %s",
                     col->name, col->type_text);
     }
     return BZ_OK;
@@ -236,7 +239,8 @@ static int parse_columns(struct loader *ld, int root, struct schema_table *t)
         }
         for (j = 0; reserved_columns[j] != NULL; j++) {
             if (strcmp(t->columns[i].name, reserved_columns[j]) == 0) {
-                return fail(ld, item, "column name '%s' is reserved: the pipeline sets it", t->columns[i].name);
+                return fail(ld, item, "column name '%s' is reserved: the pipeline sets it",
+                            t->columns[i].name);
             }
         }
         for (j = 0; j < i; j++) {
@@ -257,8 +261,7 @@ static int find_column(struct loader *ld, int node, struct schema_table *t, cons
     int idx = schema_column_index(t, name);
 
     if (idx < 0) {
-        return fail(ld, node, "%s names column '%s', which is not declared in columns", what,
-                    name);
+        return fail(ld, node, "%s names column '%s', which is not declared in columns", what, name);
     }
     *out = (size_t)idx;
     return BZ_OK;
@@ -342,7 +345,8 @@ static int parse_merge(struct loader *ld, int root, struct schema_table *t)
                     "merge.is_deleted column '%s' must be a required bool", name);
     }
     if (strcmp(t->merge.created_at, t->merge.updated_at) == 0) {
-        return fail(ld, node, "merge.created_at and merge.updated_at must differ ('%s')", t->merge.created_at);
+        return fail(ld, node, "merge.created_at and merge.updated_at must differ ('%s')",
+                    t->merge.created_at);
     }
     if (schema_column_index(t, t->merge.created_at) >= 0 ||
         schema_column_index(t, t->merge.updated_at) >= 0) {
@@ -362,8 +366,7 @@ static void compute_digest(struct schema_table *t)
     buf_appendf(&canon, "table=%s;pattern=%s;header=%d;", t->name, t->file_pattern, t->header);
     for (i = 0; i < t->ncolumns; i++) {
         const struct schema_column *c = &t->columns[i];
-        buf_appendf(&canon, "col=%s:%s:%d:%s;", c->name, c->type_text, c->required,
-                    c->format.text);
+        buf_appendf(&canon, "col=%s:%s:%d:%s;", c->name, c->type_text, c->required, c->format.text);
     }
     for (i = 0; i < t->nkey; i++) {
         buf_appendf(&canon, "key=%zu;", t->key[i]);
@@ -390,8 +393,8 @@ static int parse_table(struct loader *ld, int root, struct schema_table *t)
     }
     if (rc == BZ_OK) {
         node = ydoc_map_get(ld->doc, root, "description");
-        t->description = xstrdup(node && ydoc_scalar(ld->doc, node) ? ydoc_scalar(ld->doc, node)
-                                                                     : "");
+        t->description =
+            xstrdup(node && ydoc_scalar(ld->doc, node) ? ydoc_scalar(ld->doc, node) : "");
         rc = get_scalar(ld, root, "file_pattern", &s);
     }
     if (rc != BZ_OK) {
@@ -431,8 +434,8 @@ static int parse_table(struct loader *ld, int root, struct schema_table *t)
         if (rc == BZ_OK && ((t->columns[t->order_by].type != COL_DATETIME &&
                              t->columns[t->order_by].type != COL_TIMESTAMP) ||
                             !t->columns[t->order_by].required)) {
-            rc = fail(ld, node, "order_by column '%s' must be a required datetime (it is %s)",
-                      s, t->columns[t->order_by].type_text);
+            rc = fail(ld, node, "order_by column '%s' must be a required datetime (it is %s)", s,
+                      t->columns[t->order_by].type_text);
         }
     }
     if (rc == BZ_OK) {
@@ -452,8 +455,8 @@ static int table_cmp(const void *a, const void *b)
     return strcmp(ta->name, tb->name);
 }
 
-struct schema_set *schema_set_add_yaml(struct schema_set *set, const char *name,
-                                       const char *data, size_t len, struct bz_err *err)
+struct schema_set *schema_set_add_yaml(struct schema_set *set, const char *name, const char *data,
+                                       size_t len, struct bz_err *err)
 {
     struct ydoc *doc = ydoc_parse(name, data, len, err);
     struct schema_table *t;
@@ -576,10 +579,9 @@ struct schema_set *schema_set_load_builtin(struct bz_err *err)
     size_t i;
 
     for (i = 0; i < schema_builtin_count; i++) {
-        struct schema_set *grown =
-            schema_set_add_yaml(set, schema_builtin_files[i].name,
-                                (const char *)schema_builtin_files[i].data,
-                                schema_builtin_files[i].len, err);
+        struct schema_set *grown = schema_set_add_yaml(set, schema_builtin_files[i].name,
+                                                       (const char *)schema_builtin_files[i].data,
+                                                       schema_builtin_files[i].len, err);
         if (grown == NULL) {
             schema_set_free(set);
             return NULL;

@@ -25,6 +25,7 @@ struct tsv_reader {
     size_t pos;       /* cursor into buf */
     bool started;
     bool done;
+    bool bom_line; /* the next line began at byte 0 before its BOM was dropped */
 };
 
 static bool at_eof(const struct tsv_reader *rd)
@@ -44,8 +45,8 @@ static int fill(struct tsv_reader *rd, struct bz_err *err)
         if (want > left) {
             want = (size_t)left; /* sources are never asked for bytes past their size */
         }
-        rc = rd->src->read_at(rd->src->ctx, rd->buf_off + rd->have, rd->buf + rd->have, want,
-                              &got, err);
+        rc = rd->src->read_at(rd->src->ctx, rd->buf_off + rd->have, rd->buf + rd->have, want, &got,
+                              err);
         if (rc != BZ_OK) {
             return rc;
         }
@@ -114,8 +115,7 @@ struct tsv_reader *tsv_reader_new(const struct tsv_source *src, uint64_t start, 
     if (max_line_bytes < 1 || block_bytes < 4096 || start > end) {
         bz_err_set(err, BZ_E_INVALID_INPUT,
                    "tsv reader: bad arguments (max line %zu, block %zu, range %llu..%llu)",
-                   max_line_bytes, block_bytes, (unsigned long long)start,
-                   (unsigned long long)end);
+                   max_line_bytes, block_bytes, (unsigned long long)start, (unsigned long long)end);
         return NULL;
     }
     rd = xcalloc(1, sizeof(*rd));
@@ -156,6 +156,7 @@ static int begin(struct tsv_reader *rd, struct bz_err *err)
     if (rd->start == 0) {
         if (rd->have >= 3 && memcmp(rd->buf, "\xEF\xBB\xBF", 3) == 0) {
             rd->pos = 3; /* a BOM at byte 0 is dropped; it is not part of line 1 */
+            rd->bom_line = true; /* but line 1 still starts at byte 0, in this shard */
         }
         return BZ_OK;
     }
@@ -204,10 +205,12 @@ int tsv_reader_next(struct tsv_reader *rd, struct tsv_line *line, bool *got_line
     if (rd->done) {
         return BZ_OK;
     }
-    if (rd->buf_off + rd->pos >= rd->end || rd->buf_off + rd->pos >= rd->src->size) {
+    if ((rd->buf_off + rd->pos >= rd->end && !rd->bom_line) ||
+        rd->buf_off + rd->pos >= rd->src->size) {
         rd->done = true;
         return BZ_OK;
     }
+    rd->bom_line = false;
     for (;;) {
         nl = memchr(rd->buf + rd->pos, '\n', rd->have - rd->pos);
         if (nl != NULL || at_eof(rd)) {
@@ -248,8 +251,8 @@ static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t len, size_t *go
         n = pread(fd, buf, len, (off_t)off);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        return bz_err_set(err, BZ_E_IO, "read at byte %llu failed: %s",
-                          (unsigned long long)off, strerror(errno));
+        return bz_err_set(err, BZ_E_IO, "read at byte %llu failed: %s", (unsigned long long)off,
+                          strerror(errno));
     }
     *got = (size_t)n;
     return BZ_OK;
@@ -328,8 +331,8 @@ static int fetcher_load(struct tsv_fetcher *f, uint64_t offset, struct bz_err *e
     f->have = 0;
     while (f->have < want) {
         size_t got = 0;
-        int rc = f->src->read_at(f->src->ctx, offset + f->have, f->buf + f->have,
-                                 want - f->have, &got, err);
+        int rc = f->src->read_at(f->src->ctx, offset + f->have, f->buf + f->have, want - f->have,
+                                 &got, err);
         if (rc != BZ_OK) {
             return rc;
         }
@@ -350,8 +353,7 @@ int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line 
     int rc;
 
     if (offset < f->buf_off || offset > f->buf_off + f->have ||
-        (f->buf_off + f->have - offset < f->max_line + 2 &&
-         f->buf_off + f->have < f->src->size)) {
+        (f->buf_off + f->have - offset < f->max_line + 2 && f->buf_off + f->have < f->src->size)) {
         rc = fetcher_load(f, offset, err);
         if (rc != BZ_OK) {
             return rc;

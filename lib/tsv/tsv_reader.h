@@ -20,20 +20,19 @@
 struct tsv_source {
     /* Reads up to len bytes at off into buf; sets *got (0 only at or past the end).
      * Returns BZ_OK or an error code with err set. */
-    int (*read_at)(void *ctx, uint64_t off, void *buf, size_t len, size_t *got,
-                   struct bz_err *err);
+    int (*read_at)(void *ctx, uint64_t off, void *buf, size_t len, size_t *got, struct bz_err *err);
     void *ctx;
     uint64_t size; /* total object size in bytes */
 };
 
 struct tsv_line {
-    const char *data;  /* the line without its LF / CRLF; valid until the next call. NULL when
-                          too_long. */
-    size_t len;        /* bytes at data (0 when too_long) */
-    uint64_t offset;   /* file offset of the line's first byte (after a dropped BOM) */
-    uint64_t raw_len;  /* length without the line ending, also when too_long */
-    bool crlf;         /* ended by CRLF */
-    bool too_long;     /* raw_len > max_line_bytes: content not delivered */
+    const char *data; /* the line without its LF / CRLF; valid until the next call. NULL when
+                         too_long. */
+    size_t len;       /* bytes at data (0 when too_long) */
+    uint64_t offset;  /* file offset of the line's first byte (after a dropped BOM) */
+    uint64_t raw_len; /* length without the line ending, also when too_long */
+    bool crlf;        /* ended by CRLF */
+    bool too_long;    /* raw_len > max_line_bytes: content not delivered */
 };
 
 struct tsv_reader;
