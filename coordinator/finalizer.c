@@ -258,7 +258,11 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
     bool have_rec = false;
     int rc = BZ_OK;
 
-    qsort(st->losers, st->nlosers, sizeof(*st->losers), loser_cmp);
+    /* A shard without duplicates has no loser array at all; qsort(NULL, 0, ...) is undefined
+     * behaviour (UBSan aborts on it), so sort only when there is something to sort. */
+    if (st->nlosers > 0) {
+        qsort(st->losers, st->nlosers, sizeof(*st->losers), loser_cmp);
+    }
     reject_record_init(&rec);
     buf_init(&scratch);
     if (st->rejects != NULL && fseek(st->rejects, 0, SEEK_SET) != 0) {

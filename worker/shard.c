@@ -40,11 +40,19 @@ static int loser_cmp(const void *a, const void *b)
     return x->line < y->line ? -1 : (x->line > y->line);
 }
 
-static int reject_line(FILE *rejects, uint32_t index, const struct tsv_line *line,
-                       const struct buf *reason, struct bz_err *err)
+/* The reject stream is opened on the first invalid line: most shards of a good feed have
+ * none, and a temporary file per shard is not free when shards are small. */
+static int reject_line(struct shard_result *out, const struct shard_options *opts, uint32_t index,
+                       const struct tsv_line *line, const struct buf *reason, struct bz_err *err)
 {
-    return rejects_write(rejects, index, line->offset, line->raw_len, line->data, !line->too_long,
-                         reason->data, reason->len, err);
+    if (out->rejects == NULL) {
+        out->rejects = rejects_open_temp(opts->temp_dir, err);
+        if (out->rejects == NULL) {
+            return err ? err->code : BZ_E_IO;
+        }
+    }
+    return rejects_write(out->rejects, index, line->offset, line->raw_len, line->data,
+                         !line->too_long, reason->data, reason->len, err);
 }
 
 /* A valid line: hand it to the row sink, then to the local dedup table. */
@@ -83,6 +91,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     struct loser_list losers = {0};
     struct buf reason;
     struct tsv_line line;
+    size_t block;
     uint64_t reported = 0;
     uint32_t index = 0;
     bool got = true;
@@ -94,11 +103,13 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     if (spec->end - spec->start > UINT32_MAX) {
         return bz_err_set(err, BZ_E_INVALID_INPUT, "shard %u is larger than 4 GiB", spec->index);
     }
-    out->rejects = rejects_open_temp(opts->temp_dir, err);
-    if (out->rejects == NULL) {
-        return err ? err->code : BZ_E_IO;
+    /* A shard smaller than a block gets a block of its own size (rounded to pages). */
+    block = opts->block_bytes;
+    if (spec->end - spec->start < block) {
+        block = ((size_t)(spec->end - spec->start) + 4095) & ~(size_t)4095;
+        block = block < 4096 ? 4096 : block;
     }
-    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, opts->block_bytes, err);
+    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, block, err);
     if (rd == NULL) {
         rc = err ? err->code : BZ_E_INTERNAL;
         goto done;
@@ -122,7 +133,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
             rc = accept_line(v, dt, &losers, spec, opts, index, &line, err);
         } else {
             out->rejected_invalid++;
-            rc = reject_line(out->rejects, index, &line, &reason, err);
+            rc = reject_line(out, opts, index, &line, &reason, err);
         }
         if (rc != BZ_OK) {
             break;
@@ -139,12 +150,17 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         uint64_t total = spec->end - spec->start;
         atomic_fetch_add(opts->progress_bytes, total > reported ? total - reported : 0);
     }
-    if (rc == BZ_OK && (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
+    if (rc == BZ_OK && out->rejects != NULL &&
+        (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
         rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u", spec->index);
     }
     if (rc == BZ_OK) {
         out->winners = dedup_table_export(dt, &out->nwinners);
-        qsort(losers.items, losers.n, sizeof(*losers.items), loser_cmp);
+        /* No duplicates means no loser array: qsort(NULL, 0, ...) is undefined behaviour
+         * (UBSan aborts on it; found by tests/fuzz/fuzz_check), so sort only when needed. */
+        if (losers.n > 0) {
+            qsort(losers.items, losers.n, sizeof(*losers.items), loser_cmp);
+        }
         out->losers = losers.items;
         out->nlosers = losers.n;
         losers.items = NULL;

@@ -45,15 +45,17 @@ static struct dedup_entry *slots_alloc(size_t capacity, size_t *bytes)
     size_t size = capacity * sizeof(struct dedup_entry);
     void *p;
 
+    *bytes = 0;
+    if (size < (2u << 20)) {
+        return xcalloc(capacity, sizeof(struct dedup_entry)); /* small: huge pages do not help */
+    }
     /* Anonymous mappings are zeroed (all slots empty) and can take transparent huge pages. */
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         return xcalloc(capacity, sizeof(struct dedup_entry)); /* aborts when truly out */
     }
 #ifdef MADV_HUGEPAGE
-    if (size >= (2u << 20)) {
-        madvise(p, size, MADV_HUGEPAGE);
-    }
+    madvise(p, size, MADV_HUGEPAGE);
 #endif
     *bytes = size;
     return p;

@@ -61,7 +61,7 @@ static int get_scalar(struct loader *ld, int node, const char *key, const char *
 
 static int get_identifier(struct loader *ld, int node, const char *key, char **out)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = get_scalar(ld, node, key, &s);
 
     if (rc != BZ_OK) {
@@ -169,7 +169,7 @@ static int parse_type(struct loader *ld, int node, const char *text, struct sche
 
 static int parse_column(struct loader *ld, int node, struct schema_column *col)
 {
-    const char *type_text;
+    const char *type_text = NULL;
     int fmt_node;
     int rc;
 
@@ -381,7 +381,7 @@ static void compute_digest(struct schema_table *t)
 
 static int parse_table(struct loader *ld, int root, struct schema_table *t)
 {
-    const char *s;
+    const char *s = NULL;
     int node, rc;
 
     if (ydoc_kind(ld->doc, root) != YDOC_MAPPING) {

@@ -19,7 +19,9 @@ struct tsv_reader {
     uint64_t start, end;
     size_t max_line;
     char *buf;
-    size_t cap;
+    size_t alloc; /* bytes allocated for buf; grows up to cap */
+    size_t cap;   /* block + max_line + 2: a whole block plus the longest line that crosses it */
+    size_t block; /* bytes read per fill */
     uint64_t buf_off; /* file offset of buf[0] */
     size_t have;      /* valid bytes in buf */
     size_t pos;       /* cursor into buf */
@@ -33,13 +35,21 @@ static bool at_eof(const struct tsv_reader *rd)
     return rd->buf_off + rd->have >= rd->src->size;
 }
 
-/* Reads more bytes after what the buffer has, up to its capacity. */
+/* Reads up to one more block after what the buffer has, never past its capacity. The buffer
+ * grows on demand, so a small shard never touches (or maps) a buffer sized for long lines. */
 static int fill(struct tsv_reader *rd, struct bz_err *err)
 {
-    while (rd->have < rd->cap && !at_eof(rd)) {
+    size_t target = rd->have + rd->block < rd->cap ? rd->have + rd->block : rd->cap;
+
+    if (target > rd->alloc) {
+        size_t n = rd->alloc * 2 > target ? rd->alloc * 2 : target;
+        rd->alloc = n < rd->cap ? n : rd->cap;
+        rd->buf = xrealloc(rd->buf, rd->alloc);
+    }
+    while (rd->have < target && !at_eof(rd)) {
         size_t got = 0;
         uint64_t left = rd->src->size - (rd->buf_off + rd->have);
-        size_t want = rd->cap - rd->have;
+        size_t want = target - rd->have;
         int rc;
 
         if (want > left) {
@@ -124,7 +134,7 @@ struct tsv_reader *tsv_reader_new(const struct tsv_source *src, uint64_t start, 
     rd->end = end < src->size ? end : src->size;
     rd->max_line = max_line_bytes;
     rd->cap = block_bytes + max_line_bytes + 2;
-    rd->buf = xmalloc(rd->cap);
+    rd->block = block_bytes;
     rd->buf_off = start > 0 ? start - 1 : 0;
     return rd;
 }
@@ -155,7 +165,7 @@ static int begin(struct tsv_reader *rd, struct bz_err *err)
     }
     if (rd->start == 0) {
         if (rd->have >= 3 && memcmp(rd->buf, "\xEF\xBB\xBF", 3) == 0) {
-            rd->pos = 3; /* a BOM at byte 0 is dropped; it is not part of line 1 */
+            rd->pos = 3;         /* a BOM at byte 0 is dropped; it is not part of line 1 */
             rd->bom_line = true; /* but line 1 still starts at byte 0, in this shard */
         }
         return BZ_OK;
@@ -296,7 +306,9 @@ struct tsv_fetcher {
     const struct tsv_source *src;
     size_t max_line;
     char *buf;
-    size_t cap;
+    size_t alloc; /* bytes allocated for buf; grows up to cap */
+    size_t cap;   /* block + max_line + 2: a whole block plus the longest line that crosses it */
+    size_t block; /* bytes read per fill */
     uint64_t buf_off;
     size_t have;
 };
@@ -363,7 +375,10 @@ int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line 
     avail = f->have - (size_t)(offset - f->buf_off);
     nl = memchr(p, '\n', avail < f->max_line + 2 ? avail : f->max_line + 2);
     line->offset = offset;
-    if (nl == NULL && f->buf_off + f->have < f->src->size) {
+    /* avail > max_line + 1 matters when the window reaches the end of the file: without it a
+     * too-long line near the end swallowed every later line, up to the file's last byte
+     * (found by tests/fuzz/fuzz_shard_reader). */
+    if (nl == NULL && (avail > f->max_line + 1 || f->buf_off + f->have < f->src->size)) {
         /* No LF within max_line + 2 bytes: too long to deliver; measure it by streaming. */
         uint64_t end = offset;
         char chunk[65536];

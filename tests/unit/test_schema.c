@@ -58,14 +58,14 @@ static void test_loads_from_directory(void **state)
 }
 
 #define GOOD_HEAD "table: t\nfile_pattern: '^t_.*\\.tsv$'\n"
-#define GOOD_COLS                                                                              \
-    "columns:\n"                                                                               \
-    "  - {name: k, type: string(10), required: true}\n"                                        \
-    "  - {name: is_deleted, type: bool, required: true}\n"                                     \
+#define GOOD_COLS                                                                                  \
+    "columns:\n"                                                                                   \
+    "  - {name: k, type: string(10), required: true}\n"                                            \
+    "  - {name: is_deleted, type: bool, required: true}\n"                                         \
     "  - {name: output_at, type: datetime, required: true}\n"
-#define GOOD_TAIL                                                                              \
-    "key: [k]\norder_by: output_at\n"                                                          \
-    "merge: {target: t, is_deleted: is_deleted, created_at: created_at, updated_at: "          \
+#define GOOD_TAIL                                                                                  \
+    "key: [k]\norder_by: output_at\n"                                                              \
+    "merge: {target: t, is_deleted: is_deleted, created_at: created_at, updated_at: "              \
     "updated_at}\n"
 
 struct bad_case {
@@ -97,14 +97,12 @@ static void test_broken_files_are_refused_with_file_and_line(void **state)
          "timestamp or string(n))"},
         {GOOD_HEAD GOOD_COLS "key: [nope]\norder_by: output_at\n",
          "t.yaml:7: key names column 'nope', which is not declared in columns"},
-        {GOOD_HEAD
-         "columns:\n  - {name: k, type: string(10), required: true}\n"
-         "  - {name: output_at, type: date, required: true}\n"
-         "key: [k]\norder_by: output_at\n",
+        {GOOD_HEAD "columns:\n  - {name: k, type: string(10), required: true}\n"
+                   "  - {name: output_at, type: date, required: true}\n"
+                   "key: [k]\norder_by: output_at\n",
          "t.yaml:7: order_by column 'output_at' must be a required datetime (it is date)"},
-        {GOOD_HEAD
-         "columns:\n  - {name: k, type: string(10), required: true}\n"
-         "  - {name: k, type: int64}\n" GOOD_TAIL,
+        {GOOD_HEAD "columns:\n  - {name: k, type: string(10), required: true}\n"
+                   "  - {name: k, type: int64}\n" GOOD_TAIL,
          "t.yaml:5: duplicate column 'k' (first declared on line 4)"},
         {GOOD_HEAD "columns:\n  - {name: 9lives, type: int64}\n" GOOD_TAIL,
          "t.yaml:4: '9lives' is not a valid identifier (letters, digits and '_', not starting "
@@ -121,15 +119,13 @@ static void test_broken_files_are_refused_with_file_and_line(void **state)
         {GOOD_HEAD "columns:\n  - {name: x, type: int64, colour: 1}\n" GOOD_TAIL,
          "t.yaml:4: unknown key 'colour' in a column (valid keys: name, type, required, format, "
          "description)"},
-        {GOOD_HEAD
-         "columns:\n  - {name: k, type: string(10)}\n"
-         "  - {name: is_deleted, type: bool, required: true}\n"
-         "  - {name: output_at, type: datetime, required: true}\n" GOOD_TAIL,
+        {GOOD_HEAD "columns:\n  - {name: k, type: string(10)}\n"
+                   "  - {name: is_deleted, type: bool, required: true}\n"
+                   "  - {name: output_at, type: datetime, required: true}\n" GOOD_TAIL,
          "t.yaml:7: key column 'k' must be required: true"},
-        {GOOD_HEAD
-         "columns:\n  - {name: k, type: string(10), required: true}\n"
-         "  - {name: is_deleted, type: int64, required: true}\n"
-         "  - {name: output_at, type: datetime, required: true}\n" GOOD_TAIL,
+        {GOOD_HEAD "columns:\n  - {name: k, type: string(10), required: true}\n"
+                   "  - {name: is_deleted, type: int64, required: true}\n"
+                   "  - {name: output_at, type: datetime, required: true}\n" GOOD_TAIL,
          "t.yaml:9: merge.is_deleted column 'is_deleted' must be a required bool"},
         {GOOD_HEAD "columns:\n  - {name: d, type: date, format: 'YYYYMM'}\n" GOOD_TAIL,
          "t.yaml:4: column d: format 'YYYYMM' must contain YYYY, MM and DD"},
@@ -137,13 +133,15 @@ static void test_broken_files_are_refused_with_file_and_line(void **state)
          "t.yaml:3: encoding 'cp932' is not supported (only utf-8)"},
         {"table: t\nfile_pattern: '(['\n" GOOD_COLS GOOD_TAIL,
          "t.yaml:2: file_pattern '([' is not a valid POSIX extended regular expression"},
-        {GOOD_HEAD GOOD_COLS GOOD_TAIL "table: again\n", "t.yaml:10: key 'table' repeats in a table"},
+        {GOOD_HEAD GOOD_COLS GOOD_TAIL "table: again\n",
+         "t.yaml:10: key 'table' repeats in a table"},
         {"table: [unclosed\n", "t.yaml:2:1: YAML syntax error: did not find expected ',' or ']' "
                                "while parsing a flow sequence"},
         {"", "t.yaml:1: the file is empty"},
         {"- just\n- a list\n",
          "t.yaml:1: a table description must be a mapping (table, columns, key, ...)"},
-        {GOOD_HEAD GOOD_COLS "order_by: output_at\n", "t.yaml:1: missing required key 'key' (the key columns)"},
+        {GOOD_HEAD GOOD_COLS "order_by: output_at\n",
+         "t.yaml:1: missing required key 'key' (the key columns)"},
     };
     size_t i;
     (void)state;

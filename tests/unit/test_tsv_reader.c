@@ -154,8 +154,9 @@ static uint64_t rng_next(uint64_t *s)
 /* Random files of LF, CR, TAB, multi-byte characters, a BOM, long runs; every shard size. */
 static void test_every_shard_size_gives_the_same_lines(void **state)
 {
-    static const char *const pieces[] = {"a", "\t", "\n", "\r\n", "\r", "\xE3\x81\x82",
-                                         "\xEF\xBB\xBF", "xxxxxxxxxxxxxxxxxxxx", "\n\n"};
+    static const char *const pieces[] = {
+        "a",   "\t", "\n", "\r\n", "\r", "\xE3\x81\x82", "\xEF\xBB\xBF", "xxxxxxxxxxxxxxxxxxxx",
+        "\n\n"};
     uint64_t seed = 42;
     int round;
     (void)state;

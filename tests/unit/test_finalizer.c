@@ -1,0 +1,223 @@
+/* test_finalizer.c - the property the whole design rests on: for many random files and many
+ * random shardings (shard sizes from 1 byte up, cuts inside CRLF and inside multi-byte
+ * characters, 1 or 2 threads), counts, error file and surviving lines are identical to the
+ * single-shard result, and agree with an independent reference model of keep-newest. */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "coordinator/check.h"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "schema/schema.h"
+
+static uint64_t rng(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+#define MAX_LINES 400
+#define NKEYS 40
+
+/* What the reference model knows about each generated line. */
+struct model_line {
+    int valid;
+    int key;
+    int order; /* index into a small set of output_at values: many ties */
+};
+
+struct model {
+    struct model_line lines[MAX_LINES];
+    size_t n;
+};
+
+static const char *const names[] = {"牛乳", "ｶﾞﾑ", "Tea", "北海道産 バター 200g", "x"};
+static const char *const times[] = {"20261124090000", "20261124100000", "20261124100001",
+                                    "20261231235959"};
+static const char *const bad[] = {
+    "",                                                              /* empty line */
+    "I001\tname",                                                    /* too few columns */
+    "I001\tname\t\t\t\t100.00\t8.000\t\t\t0\t20261124090000",        /* scale */
+    "I001\tname\t\t\t\t100.00\t8.00\t20200230\t\t0\t20261124090000", /* date */
+    "I001\t\xC3\x28\t\t\t\t\t8.00\t\t\t0\t20261124090000",           /* UTF-8 */
+    "I001\tname\t\t\t\t\t8.00\t\t\t2\t20261124090000",               /* bool */
+};
+
+static void make_file(uint64_t *seed, struct buf *file, struct model *m)
+{
+    size_t i;
+
+    buf_reset(file);
+    m->n = 1 + rng(seed) % MAX_LINES;
+    if (rng(seed) % 4 == 0) {
+        buf_append_str(file, "\xEF\xBB\xBF");
+    }
+    for (i = 0; i < m->n; i++) {
+        struct model_line *l = &m->lines[i];
+        l->valid = rng(seed) % 8 != 0;
+        if (l->valid) {
+            l->key = (int)(rng(seed) % NKEYS);
+            l->order = (int)(rng(seed) % 4);
+            buf_appendf(file, "I%03d\t%s\t\t\t\t%s\t%s\t\t\t%d\t%s", l->key, names[rng(seed) % 5],
+                        rng(seed) % 2 ? "198.00" : "", rng(seed) % 2 ? "8.00" : "10.00",
+                        (int)(rng(seed) % 2), times[l->order]);
+        } else {
+            buf_append_str(file, bad[rng(seed) % (sizeof(bad) / sizeof(*bad))]);
+        }
+        if (i + 1 < m->n || rng(seed) % 2) {
+            buf_append_str(file, rng(seed) % 3 == 0 ? "\r\n" : "\n");
+        }
+    }
+}
+
+struct run_output {
+    struct check_result result;
+    struct buf errors;
+};
+
+static int capture(void *ctx, const char *data, size_t n, struct bz_err *err)
+{
+    (void)err;
+    buf_append((struct buf *)ctx, data, n);
+    return BZ_OK;
+}
+
+static void run(const struct schema_table *t, const struct buf *file, uint64_t shard,
+                unsigned threads, struct run_output *out)
+{
+    struct check_options o;
+    struct tsv_source src;
+    struct bz_err err;
+
+    buf_init(&out->errors);
+    tsv_source_from_memory(file->data ? file->data : "", file->len, &src);
+    check_options_init(&o);
+    o.table = t;
+    o.shard_bytes = shard;
+    o.threads = threads;
+    o.want_loaded_lines = true;
+    o.write_errors = capture;
+    o.write_errors_ctx = &out->errors;
+    if (check_source(&src, &o, &out->result, &err) != BZ_OK) {
+        fail_msg("check failed: %s", err.msg);
+    }
+}
+
+/* Checks the single-shard run against the reference model. */
+static void check_model(const struct model *m, const struct run_output *r)
+{
+    int best[NKEYS];
+    size_t i, valid = 0, loaded = 0, k;
+    const char *p = r->errors.data ? r->errors.data : "";
+
+    for (k = 0; k < NKEYS; k++) {
+        best[k] = -1;
+    }
+    for (i = 0; i < m->n; i++) {
+        const struct model_line *l = &m->lines[i];
+        if (!l->valid) {
+            continue;
+        }
+        valid++;
+        if (best[l->key] < 0 || l->order >= m->lines[best[l->key]].order) {
+            best[l->key] = (int)i; /* newer or tie: the later line wins */
+        }
+    }
+    for (k = 0; k < NKEYS; k++) {
+        loaded += best[k] >= 0;
+    }
+    assert_int_equal(r->result.counts.lines, m->n);
+    assert_int_equal(r->result.counts.loaded, loaded);
+    assert_int_equal(r->result.counts.rejected_invalid, m->n - valid);
+    assert_int_equal(r->result.counts.rejected_duplicate, valid - loaded);
+    /* every loaded line is a model winner */
+    for (i = 0; i < r->result.nloaded_lines; i++) {
+        const struct model_line *l = &m->lines[r->result.loaded_lines[i] - 1];
+        assert_true(l->valid);
+        assert_int_equal(best[l->key], (int)(r->result.loaded_lines[i] - 1));
+    }
+    /* every error-file line names a rejected line; duplicates name the model's winner */
+    for (i = 0; i < m->n; i++) {
+        const struct model_line *l = &m->lines[i];
+        char want[96];
+        const char *nl;
+        if (l->valid && best[l->key] == (int)i) {
+            continue;
+        }
+        nl = strchr(p, '\n');
+        assert_non_null(nl);
+        snprintf(want, sizeof(want), "\tline %zu: ", i + 1);
+        assert_non_null(memmem(p, (size_t)(nl - p), want, strlen(want)));
+        if (l->valid) {
+            snprintf(want, sizeof(want), "\tline %zu: duplicate key, superseded by line %d\n",
+                     i + 1, best[l->key] + 1);
+            assert_int_equal(memcmp(nl + 1 - strlen(want), want, strlen(want)), 0);
+        }
+        p = nl + 1;
+    }
+    assert_int_equal(*p, '\0');
+}
+
+static void test_random_shardings_match_single_shard_and_model(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *items = schema_set_find(set, "items");
+    uint64_t seed = 20261124;
+    struct buf file;
+    struct model m;
+    int f;
+    (void)state;
+
+    buf_init(&file);
+    for (f = 0; f < 60; f++) {
+        struct run_output whole;
+        int s;
+
+        make_file(&seed, &file, &m);
+        run(items, &file, file.len + 1, 1, &whole);
+        check_model(&m, &whole);
+        for (s = 0; s < 12; s++) {
+            struct run_output cut;
+            uint64_t shard = s < 4 ? (uint64_t)s + 1 : 1 + rng(&seed) % (file.len + 1);
+            unsigned threads = 1 + (unsigned)(rng(&seed) % 2);
+
+            run(items, &file, shard, threads, &cut);
+            assert_memory_equal(&cut.result.counts, &whole.result.counts,
+                                sizeof(whole.result.counts));
+            assert_int_equal(cut.errors.len, whole.errors.len);
+            if (whole.errors.len != 0 &&
+                memcmp(cut.errors.data, whole.errors.data, whole.errors.len) != 0) {
+                fail_msg("file %d shard %llu threads %u: error files differ", f,
+                         (unsigned long long)shard, threads);
+            }
+            assert_int_equal(cut.result.nloaded_lines, whole.result.nloaded_lines);
+            assert_memory_equal(cut.result.loaded_lines, whole.result.loaded_lines,
+                                whole.result.nloaded_lines * sizeof(uint64_t));
+            free(cut.result.loaded_lines);
+            buf_release(&cut.errors);
+        }
+        free(whole.result.loaded_lines);
+        buf_release(&whole.errors);
+    }
+    buf_release(&file);
+    schema_set_free(set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_shardings_match_single_shard_and_model),
+    };
+    return cmocka_run_group_tests_name("finalizer", tests, NULL, NULL);
+}
