@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coordinator/cli/cli.h"
+#include "io/out_file.h"
 #include "coordinator/feedgen.h"
 #include "core/units.h"
 
@@ -159,80 +160,6 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
     return 0;
 }
 
-/* ---- files written to a temporary name and renamed when complete ------------------------- */
-
-struct out_file {
-    FILE *f;
-    char final_path[4096];
-    char temp_path[4200];
-    bool to_stdout;
-};
-
-static int out_file_open(struct out_file *of, const char *path, struct bz_err *err)
-{
-    int fd;
-    mode_t mask;
-
-    memset(of, 0, sizeof(*of));
-    if (strcmp(path, "-") == 0) {
-        of->f = stdout;
-        of->to_stdout = true;
-        return BZ_OK;
-    }
-    if (strlen(path) >= sizeof(of->final_path)) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "%.64s...: path too long", path);
-    }
-    snprintf(of->final_path, sizeof(of->final_path), "%s", path);
-    snprintf(of->temp_path, sizeof(of->temp_path), "%s.tmp-XXXXXX", path);
-    fd = mkstemp(of->temp_path);
-    if (fd < 0 || (of->f = fdopen(fd, "wb")) == NULL) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(of->temp_path);
-        }
-        return bz_err_set(err, BZ_E_IO, "cannot create %s: %s", path, strerror(e));
-    }
-    /* mkstemp makes the file 0600; give it the mode a plain create would have */
-    mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    return BZ_OK;
-}
-
-/* Makes the file visible under its name when rc is BZ_OK, else removes the temporary. */
-static int out_file_commit(struct out_file *of, int rc, struct bz_err *err)
-{
-    if (of->f == NULL) {
-        return rc;
-    }
-    if (of->to_stdout) {
-        if (fflush(stdout) != 0 && rc == BZ_OK) {
-            rc = bz_err_set(err, BZ_E_IO, "stdout: write failed: %s", strerror(errno));
-        }
-        of->f = NULL;
-        return rc;
-    }
-    if (fflush(of->f) != 0 && rc == BZ_OK) {
-        rc = bz_err_set(err, BZ_E_IO, "%s: write failed: %s", of->temp_path, strerror(errno));
-    }
-    if (rc == BZ_OK && fsync(fileno(of->f)) != 0) {
-        rc = bz_err_set(err, BZ_E_IO, "%s: fsync failed: %s", of->temp_path, strerror(errno));
-    }
-    if (fclose(of->f) != 0 && rc == BZ_OK) {
-        rc = bz_err_set(err, BZ_E_IO, "%s: close failed: %s", of->temp_path, strerror(errno));
-    }
-    of->f = NULL;
-    if (rc == BZ_OK && rename(of->temp_path, of->final_path) != 0) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot rename %s to %s: %s", of->temp_path, of->final_path,
-                        strerror(errno));
-    }
-    if (rc != BZ_OK) {
-        unlink(of->temp_path);
-    }
-    return rc;
-}
-
 static void print_summary(FILE *to, const char *path, const struct schema_table *t,
                           const struct feedgen_expect *e)
 {
@@ -267,7 +194,7 @@ int cmd_gen(int argc, char **argv, struct cli_env *env)
     struct gen_args a;
     struct schema_set *set;
     const struct schema_table *t;
-    struct out_file feed, expect;
+    struct out_file *feed = NULL, *expect = NULL;
     struct feedgen_expect e;
     struct bz_err err;
     double t0;
@@ -292,18 +219,20 @@ int cmd_gen(int argc, char **argv, struct cli_env *env)
     }
     a.opts.table = t;
     bz_err_clear(&err);
-    memset(&expect, 0, sizeof(expect));
-    rc = out_file_open(&feed, a.out, &err);
+    feed = out_file_open(a.out, &err);
+    rc = feed != NULL ? BZ_OK : err.code;
     if (rc == BZ_OK && a.expect != NULL) {
-        rc = out_file_open(&expect, a.expect, &err);
+        expect = out_file_open(a.expect, &err);
+        rc = expect != NULL ? BZ_OK : err.code;
     }
     t0 = now_seconds();
     if (rc == BZ_OK) {
-        rc = feedgen_write(&a.opts, feed.f, expect.f, &e, &err);
+        rc = feedgen_write(&a.opts, out_file_stream(feed), expect ? out_file_stream(expect) : NULL,
+                           &e, &err);
     }
     /* the expect file first: a feed that is visible has its expectations beside it */
-    rc = out_file_commit(&expect, rc, &err);
-    rc = out_file_commit(&feed, rc, &err);
+    rc = out_file_commit(expect, rc, &err);
+    rc = out_file_commit(feed, rc, &err);
     if (rc != BZ_OK) {
         fprintf(stderr, "bizoope gen: %s\n", err.msg);
         schema_set_free(set);

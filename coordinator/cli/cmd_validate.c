@@ -14,6 +14,7 @@
 #include "coordinator/check.h"
 #include "coordinator/cli/cli.h"
 #include "core/units.h"
+#include "io/out_file.h"
 
 struct validate_args {
     const char *table;
@@ -144,20 +145,12 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
 
 /* ---- error file: written to a temporary name, renamed when complete ------------------- */
 
-struct error_file {
-    FILE *f;
-    char final_path[4096];
-    char temp_path[4200];
-    bool to_stdout;
-};
-
 static int error_file_write(void *ctx, const char *data, size_t n, struct bz_err *err)
 {
-    struct error_file *ef = ctx;
+    struct out_file *of = ctx;
 
-    if (fwrite(data, 1, n, ef->f) != n) {
-        return bz_err_set(err, BZ_E_IO, "%s: write failed: %s",
-                          ef->to_stdout ? "stdout" : ef->temp_path, strerror(errno));
+    if (fwrite(data, 1, n, out_file_stream(of)) != n) {
+        return bz_err_set(err, BZ_E_IO, "%s: write failed: %s", out_file_name(of), strerror(errno));
     }
     return BZ_OK;
 }
@@ -175,51 +168,6 @@ static void error_file_path(const struct validate_args *a, const char *input, ch
     } else {
         snprintf(out, size, "%s.errors.tsv", input);
     }
-}
-
-static int error_file_open(struct error_file *ef, const char *path, struct bz_err *err)
-{
-    int fd;
-
-    memset(ef, 0, sizeof(*ef));
-    if (strcmp(path, "-") == 0) {
-        ef->f = stdout;
-        ef->to_stdout = true;
-        return BZ_OK;
-    }
-    snprintf(ef->final_path, sizeof(ef->final_path), "%s", path);
-    snprintf(ef->temp_path, sizeof(ef->temp_path), "%s.tmp-XXXXXX", path);
-    fd = mkstemp(ef->temp_path);
-    if (fd < 0 || (ef->f = fdopen(fd, "wb")) == NULL) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return bz_err_set(err, BZ_E_IO, "cannot create error file %s: %s", path, strerror(errno));
-    }
-    return BZ_OK;
-}
-
-static int error_file_commit(struct error_file *ef, int rc, struct bz_err *err)
-{
-    if (ef->to_stdout) {
-        fflush(stdout);
-        return rc;
-    }
-    if (fflush(ef->f) != 0 && rc == BZ_OK) {
-        rc = bz_err_set(err, BZ_E_IO, "%s: write failed: %s", ef->temp_path, strerror(errno));
-    }
-    if (rc == BZ_OK && fsync(fileno(ef->f)) != 0) {
-        rc = bz_err_set(err, BZ_E_IO, "%s: fsync failed: %s", ef->temp_path, strerror(errno));
-    }
-    fclose(ef->f);
-    if (rc == BZ_OK && rename(ef->temp_path, ef->final_path) != 0) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot rename %s to %s: %s", ef->temp_path, ef->final_path,
-                        strerror(errno));
-    }
-    if (rc != BZ_OK) {
-        unlink(ef->temp_path);
-    }
-    return rc;
 }
 
 /* ---- progress on a terminal ----------------------------------------------------------- */
@@ -352,7 +300,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     const struct schema_table *t;
     struct check_options opts;
     struct check_result result;
-    struct error_file ef;
+    struct out_file *ef = NULL;
     struct progress prog;
     char errors_path[4096];
     struct bz_err err;
@@ -387,13 +335,13 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     }
     if (!a->no_errors) {
         error_file_path(a, path, errors_path, sizeof(errors_path));
-        rc = error_file_open(&ef, errors_path, &err);
-        if (rc != BZ_OK) {
+        ef = out_file_open(errors_path, &err);
+        if (ef == NULL) {
             fprintf(stderr, "bizoope validate: %s\n", err.msg);
             return 1;
         }
         opts.write_errors = error_file_write;
-        opts.write_errors_ctx = &ef;
+        opts.write_errors_ctx = ef;
     }
     if (show_progress) {
         const char *base = strrchr(path, '/');
@@ -412,9 +360,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     if (show_progress) {
         progress_stop(&prog);
     }
-    if (!a->no_errors) {
-        rc = error_file_commit(&ef, rc, &err);
-    }
+    rc = out_file_commit(ef, rc, &err);
     if (rc != BZ_OK) {
         fprintf(stderr, "bizoope validate: %s\n", err.msg);
         return 1;
