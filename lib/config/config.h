@@ -1,0 +1,61 @@
+/* config.h - the installation's configuration file (bizoope.yaml), written by `bizoope init`.
+ *
+ * Owns the file's keys, their defaults and their checks (unknown keys and bad values are
+ * refused with "file:line: what is wrong"), resolving relative paths against the file's
+ * directory, and the textual edits `bizoope sites add` makes (comments are preserved).
+ * Does not own what the paths contain. */
+#ifndef BZ_CONFIG_H
+#define BZ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+struct bz_config {
+    char *path;     /* the file loaded, as given */
+    char *base_dir; /* absolute directory of the file; relative paths are resolved here */
+
+    char **sites; /* site ids, in file order; each matches [A-Za-z0-9_-]{1,64} */
+    size_t nsites;
+
+    /* Areas (absolute paths). inbox and outbox have one subdirectory per site. */
+    char *inbox_dir, *outbox_dir, *backup_dir, *load_dir, *temp_dir, *archive_dir;
+    char *quarantine_dir;
+
+    char *warehouse_backend;        /* "sqlite" */
+    char *warehouse_path;           /* absolute; default DIR/warehouse.db */
+    uint64_t warehouse_cache_bytes; /* SQLite page cache; default 256 MiB */
+    char *state_path;               /* the coordinator's journal; default DIR/state.db */
+    char *schema_dir;               /* NULL: the built-in standard tables */
+
+    unsigned workers;        /* worker threads; default 0 = one per CPU */
+    uint64_t shard_bytes;    /* default 64 MiB */
+    uint64_t max_line_bytes; /* default 1 MiB */
+    uint64_t poll_ms;        /* inbox scan interval when watching; default 2000 */
+
+    uint64_t archive_after_ms; /* delay after the merge before a backup is archived; default 0 */
+    int archive_level;         /* zstd level 1..19; default 3 */
+
+    uint64_t decompress_max_bytes; /* cap on a .gz/.zst input's uncompressed size; 16 GiB */
+    uint64_t decompress_max_ratio; /* cap on uncompressed/compressed; default 200 */
+};
+
+/* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to
+ * "path:line: what is wrong" (BZ_E_NOT_FOUND for a missing file). */
+struct bz_config *config_load(const char *path, struct bz_err *err);
+void config_free(struct bz_config *c);
+
+/* Writes a new commented configuration with every option at its default and the given sites.
+ * Refuses (BZ_E_CONFLICT) to overwrite an existing file. */
+int config_write_default(const char *path, const char *const *sites, size_t nsites,
+                         struct bz_err *err);
+
+/* Adds a site to the file's site list, keeping everything else byte for byte. BZ_E_CONFLICT if
+ * the site is already listed; BZ_E_INVALID_INPUT for a bad id. */
+int config_add_site(const char *path, const char *site, struct bz_err *err);
+
+/* True when id is a valid site id. */
+int config_site_id_ok(const char *id);
+
+#endif
