@@ -14,9 +14,47 @@ struct ydoc {
     yaml_document_t doc;
 };
 
+/* libyaml's reader (bad UTF-8, control characters) reports a byte offset, not a mark; count
+ * lines and characters up to it the way the scanner does, so the message points at the byte. */
+static void offset_to_mark(const char *data, size_t len, size_t offset, size_t *line,
+                           size_t *column)
+{
+    size_t i = 0;
+
+    *line = 0;
+    *column = 0;
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        i = 3; /* the BOM is not part of line 1 */
+    }
+    for (; i < offset && i < len; i++) {
+        unsigned char c = (unsigned char)data[i];
+
+        if (c == '\n' || (c == '\r' && (i + 1 >= len || data[i + 1] != '\n'))) {
+            (*line)++;
+            *column = 0;
+        } else if (c != '\r' && (c & 0xc0) != 0x80) {
+            (*column)++; /* one per character, as libyaml's marks count */
+        }
+    }
+}
+
+static void set_parse_error(const char *name, const char *data, size_t len,
+                            const yaml_parser_t *parser, struct bz_err *err)
+{
+    size_t line = parser->problem_mark.line, column = parser->problem_mark.column;
+
+    if (parser->error == YAML_READER_ERROR) {
+        offset_to_mark(data, len, parser->problem_offset, &line, &column);
+    }
+    bz_err_set(err, BZ_E_INVALID_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s", name, line + 1,
+               column + 1, parser->problem ? parser->problem : "unknown problem",
+               parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
 struct ydoc *ydoc_parse(const char *name, const char *data, size_t len, struct bz_err *err)
 {
     yaml_parser_t parser;
+    yaml_document_t extra;
     struct ydoc *doc;
 
     if (!yaml_parser_initialize(&parser)) {
@@ -27,21 +65,38 @@ struct ydoc *ydoc_parse(const char *name, const char *data, size_t len, struct b
     doc->name = xstrdup(name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     if (!yaml_parser_load(&parser, &doc->doc)) {
-        bz_err_set(err, BZ_E_INVALID_INPUT, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
-                   parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                   parser.problem ? parser.problem : "unknown problem", parser.context ? " " : "",
-                   parser.context ? parser.context : "");
+        set_parse_error(name, data, len, &parser, err);
         yaml_parser_delete(&parser);
         free(doc->name);
         free(doc);
         return NULL;
     }
-    yaml_parser_delete(&parser);
     if (yaml_document_get_root_node(&doc->doc) == NULL) {
+        yaml_parser_delete(&parser);
         bz_err_set(err, BZ_E_INVALID_INPUT, "%s:1: the file is empty", name);
         ydoc_free(doc);
         return NULL;
     }
+    /* The rest of the stream must be empty: a second document would otherwise be ignored
+     * without a word, and so would any mistake in it. */
+    if (!yaml_parser_load(&parser, &extra)) {
+        set_parse_error(name, data, len, &parser, err);
+        yaml_parser_delete(&parser);
+        ydoc_free(doc);
+        return NULL;
+    }
+    if (yaml_document_get_root_node(&extra) != NULL) {
+        bz_err_set(err, BZ_E_INVALID_INPUT,
+                   "%s:%zu:%zu: only one YAML document is allowed per file (remove the '---' "
+                   "and what follows, or split the file)",
+                   name, extra.start_mark.line + 1, extra.start_mark.column + 1);
+        yaml_document_delete(&extra);
+        yaml_parser_delete(&parser);
+        ydoc_free(doc);
+        return NULL;
+    }
+    yaml_document_delete(&extra);
+    yaml_parser_delete(&parser);
     return doc;
 }
 

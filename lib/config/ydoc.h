@@ -17,7 +17,8 @@ struct ydoc;
 
 /* Parses one YAML document from data (borrowed; copied as needed). name is used in messages.
  * Returns owned document (free with ydoc_free), or NULL with err set to
- * "name:line:col: problem". An empty input is an error ("is empty"). */
+ * "name:line:col: problem". An empty input is an error ("is empty"), and so is a stream with a
+ * second document after the first. */
 struct ydoc *ydoc_parse(const char *name, const char *data, size_t len, struct bz_err *err);
 
 /* Reads and parses a file. Returns as ydoc_parse; a missing file is BZ_E_NOT_FOUND. */

@@ -84,6 +84,44 @@ void buf_appendf(struct buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629) that starts s[0] with a byte >= 0x80,
+ * or 0 if it is not one: a stray continuation byte, an overlong form, a surrogate, a code point
+ * above U+10FFFF, or a sequence cut short by n. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        if (s[0] == 0xe0) {
+            lo = 0xa0; /* overlong */
+        } else if (s[0] == 0xed) {
+            hi = 0x9f; /* surrogates */
+        }
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        if (s[0] == 0xf0) {
+            lo = 0x90; /* overlong */
+        } else if (s[0] == 0xf4) {
+            hi = 0x8f; /* above U+10FFFF */
+        }
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return len;
+}
+
 void buf_append_json_escaped(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -93,7 +131,18 @@ void buf_append_json_escaped(struct buf *b, const char *s, size_t n)
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) {
+            /* JSON text must be UTF-8 (RFC 8259 8.1): a line quoting a bad feed row would
+             * otherwise be unreadable, so each offending byte becomes U+FFFD. */
+            size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
+
+            if (len == 0) {
+                buf_append(b, "\\ufffd", 6);
+            } else {
+                buf_append(b, s + i, len);
+                i += len - 1;
+            }
+        } else if (c == '"' || c == '\\') {
             buf_append_char(b, '\\');
             buf_append_char(b, (char)c);
         } else if (c == '\n') {

@@ -2,6 +2,7 @@
 #include "core/mem.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@ static void *checked(void *p, size_t n)
     if (left != 0 && atomic_fetch_sub(&fail_countdown, 1) == 1) {
         p = NULL;
     }
-    if (p == NULL && n != 0) {
+    /* Every caller asks for at least one byte, so NULL is always a failure. */
+    if (p == NULL) {
         fprintf(stderr, "bizoope: out of memory allocating %zu bytes; stopping\n", n);
         abort();
     }
@@ -30,7 +32,9 @@ void *xmalloc(size_t n)
 
 void *xcalloc(size_t count, size_t size)
 {
-    return checked(calloc(count ? count : 1, size ? size : 1), count * size + 1);
+    /* calloc refuses count * size overflow; the product is only for the message */
+    return checked(calloc(count ? count : 1, size ? size : 1),
+                   size != 0 && count > SIZE_MAX / size ? SIZE_MAX : count * size);
 }
 
 void *xrealloc(void *p, size_t n)
@@ -45,7 +49,10 @@ char *xstrdup(const char *s)
 
 char *xstrndup(const char *s, size_t n)
 {
-    char *d = xmalloc(n + 1);
+    char *d;
+
+    n = strnlen(s, n); /* like strndup: at most n bytes, never past the NUL */
+    d = xmalloc(n + 1);
 
     memcpy(d, s, n);
     d[n] = '\0';

@@ -13,6 +13,7 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* Copies at most n bytes of s, stopping early at a NUL (as strndup does). */
 char *xstrndup(const char *s, size_t n);
 
 /* Test hook: the nth allocation from now on (1 = next) aborts as if out of memory; 0 disables.
