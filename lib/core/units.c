@@ -14,10 +14,17 @@ int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max
         return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: a number is required", what);
     }
     for (i = 0; s[i] != '\0'; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10) {
+        uint64_t d;
+
+        if (s[i] < '0' || s[i] > '9') {
             return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is not a whole number", what, s);
         }
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is too large (at most %llu)", what,
+                              s, (unsigned long long)max);
+        }
+        v = v * 10 + d;
     }
     if (v < min || v > max) {
         return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: %llu is outside %llu..%llu", what,
@@ -37,10 +44,12 @@ int units_parse_size(const char *s, const char *what, uint64_t *out, struct bz_e
         return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: a size is required", what);
     }
     while (s[i] >= '0' && s[i] <= '9') {
-        if (v > UINT64_MAX / 10 - 1) {
+        uint64_t d = (uint64_t)(s[i++] - '0');
+
+        if (v > (UINT64_MAX - d) / 10) {
             return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is too large", what, s);
         }
-        v = v * 10 + (uint64_t)(s[i++] - '0');
+        v = v * 10 + d;
     }
     suffix = s + i;
     if (i == 0) {
