@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config python3
-          libyaml-dev libjansson-dev libzstd-dev zstd libxxhash-dev libsqlite3-dev sqlite3 zlib1g-dev
+          libyaml-dev libjansson-dev libzstd-dev zstd libxxhash-dev libsqlite3-dev sqlite3 zlib1g-dev time
           librdkafka-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
           clang libclang-rt-14-dev clang-format)
 
