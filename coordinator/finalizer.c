@@ -338,3 +338,17 @@ uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n)
     free(winners);
     return lines;
 }
+
+struct shard_line *finalizer_winners(struct finalizer *fz, size_t *n)
+{
+    struct dedup_entry *winners = dedup_table_export(fz->global, n);
+    struct shard_line *out = xmalloc((*n ? *n : 1) * sizeof(*out));
+    size_t i;
+
+    for (i = 0; i < *n; i++) {
+        out[i].shard = dedup_rank_shard(winners[i].rank);
+        out[i].line = winners[i].line;
+    }
+    free(winners);
+    return out;
+}

@@ -20,6 +20,10 @@ struct command {
 static const struct command commands[] = {
     {"validate", cmd_validate, "check feed files without loading: counts and error file"},
     {"gen", cmd_gen, "generate a synthetic feed with known expected counts"},
+    {"init", cmd_init, "create an installation: configuration file and storage areas"},
+    {"sites", cmd_sites, "list the partner sites, or add one"},
+    {"run", cmd_run, "the main job: land, validate, merge, archive (--once or watching)"},
+    {"archive", cmd_archive, "archive the backups of merged files now"},
 };
 
 static void usage(FILE *out)

@@ -14,6 +14,16 @@ struct cli_env {
 /* Each returns the process exit status: 0 done, 1 failed, 2 usage error. */
 int cmd_validate(int argc, char **argv, struct cli_env *env);
 int cmd_gen(int argc, char **argv, struct cli_env *env);
+int cmd_init(int argc, char **argv, struct cli_env *env);
+int cmd_sites(int argc, char **argv, struct cli_env *env);
+int cmd_run(int argc, char **argv, struct cli_env *env);
+int cmd_archive(int argc, char **argv, struct cli_env *env);
+
+/* Creates path and its missing parents (mode 0777 & ~umask), as `mkdir -p` does. Sets
+ * *created when path itself was made by this call. Returns BZ_OK, or BZ_E_IO naming the
+ * directory that could not be made (or that exists but is not a directory). Defined in
+ * cmd_init.c. */
+int cli_mkdirs(const char *path, bool *created, struct bz_err *err);
 
 /* Loads schemas from dir, or the built-in standard tables when dir is NULL. Prints one clear
  * line to stderr and returns NULL on failure. */

@@ -142,3 +142,51 @@ const char *units_bytes(uint64_t n, char *buf, size_t size)
     }
     return buf;
 }
+
+int units_parse_duration(const char *s, const char *what, uint64_t *out_ms, struct bz_err *err)
+{
+    static const struct {
+        const char *name;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    uint64_t v = 0;
+    size_t i = 0, u;
+
+    if (s == NULL || s[0] == '\0') {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: a duration is required (e.g. 2s)", what);
+    }
+    while (s[i] >= '0' && s[i] <= '9') {
+        uint64_t d = (uint64_t)(s[i++] - '0');
+
+        if (v > (UINT64_MAX - d) / 10) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is too large", what, s);
+        }
+        v = v * 10 + d;
+    }
+    if (i == 0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: '%s' is not a duration (examples: 0, 500ms, 2s, 5m, 1h, 1d)", what,
+                          s);
+    }
+    if (s[i] == '\0') {
+        if (v == 0) {
+            *out_ms = 0;
+            return BZ_OK;
+        }
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: '%s' has no unit (write %ss for seconds or %sms for milliseconds)",
+                          what, s, s, s);
+    }
+    for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        if (strcmp(s + i, units[u].name) == 0) {
+            if (v > UINT64_MAX / units[u].ms) {
+                return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: '%s' is too large", what, s);
+            }
+            *out_ms = v * units[u].ms;
+            return BZ_OK;
+        }
+    }
+    return bz_err_set(err, BZ_E_INVALID_INPUT,
+                      "%s: unknown unit in '%s' (use ms, s, m, h or d, e.g. 500ms, 2s, 5m)", what,
+                      s);
+}

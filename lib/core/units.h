@@ -12,6 +12,12 @@
  * followed by "iB" or "B"). Returns BZ_OK or BZ_E_INVALID_INPUT with a message naming what. */
 int units_parse_size(const char *s, const char *what, uint64_t *out, struct bz_err *err);
 
+/* Parses a duration into milliseconds: "0", or digits followed by one unit, ms, s, m, h or d
+ * ("500ms", "2s", "5m", "1h", "1d"). A bare number other than 0 is refused rather than guessed
+ * (seconds? milliseconds?): the message asks for a unit. Returns BZ_OK or BZ_E_INVALID_INPUT
+ * with a message naming what; *out_ms is untouched on error. Thread: any. */
+int units_parse_duration(const char *s, const char *what, uint64_t *out_ms, struct bz_err *err);
+
 /* Parses a non-negative decimal integer in [min, max]. */
 int units_parse_uint(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out,
                      struct bz_err *err);

@@ -18,8 +18,13 @@ struct out_file {
 
 struct out_file *out_file_open(const char *path, struct bz_err *err)
 {
+    return out_file_open_in(path, NULL, err);
+}
+
+struct out_file *out_file_open_in(const char *path, const char *temp_dir, struct bz_err *err)
+{
     struct out_file *of = xcalloc(1, sizeof(*of));
-    size_t n = strlen(path);
+    const char *base = strrchr(path, '/');
     mode_t mask;
     int fd;
 
@@ -29,9 +34,15 @@ struct out_file *out_file_open(const char *path, struct bz_err *err)
         return of;
     }
     of->final_path = xstrdup(path);
-    of->temp_path = xmalloc(n + sizeof(".tmp-XXXXXX"));
-    memcpy(of->temp_path, path, n);
-    memcpy(of->temp_path + n, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
+    if (temp_dir != NULL) {
+        size_t n = strlen(temp_dir) + strlen(base ? base + 1 : path) + sizeof("/.tmp-XXXXXX");
+        of->temp_path = xmalloc(n);
+        snprintf(of->temp_path, n, "%s/%s.tmp-XXXXXX", temp_dir, base ? base + 1 : path);
+    } else {
+        size_t n = strlen(path) + sizeof(".tmp-XXXXXX");
+        of->temp_path = xmalloc(n);
+        snprintf(of->temp_path, n, "%s.tmp-XXXXXX", path);
+    }
     fd = mkstemp(of->temp_path);
     if (fd < 0 || (of->f = fdopen(fd, "wb")) == NULL) {
         int e = errno;

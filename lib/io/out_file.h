@@ -16,6 +16,11 @@ struct out_file;
  * Returns NULL with err set when the directory is missing or not writable. */
 struct out_file *out_file_open(const char *path, struct bz_err *err);
 
+/* Like out_file_open, but the temporary is created in temp_dir (which must be on the same file
+ * system as path), so nothing half-written ever appears in path's directory: used for outboxes
+ * that senders read. */
+struct out_file *out_file_open_in(const char *path, const char *temp_dir, struct bz_err *err);
+
 /* The stream to write to. */
 FILE *out_file_stream(struct out_file *of);
 

@@ -1,0 +1,251 @@
+/* cmd_init.c - `bizoope init DIR --site ID...`: a new installation. Owns the command line, the
+ * order of creation (the file first, because the directories are read back from it; it is
+ * removed again when a directory cannot be made) and telling the user what was made and what
+ * to run next. The file's format is lib/config/config.c's; the warehouse and the journal are
+ * created by `bizoope run`, not here. Also owns cli_mkdirs (cli.h), shared with `sites add`. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "coordinator/cli/cli.h"
+#include "core/mem.h"
+
+#define CONFIG_NAME "bizoope.yaml"
+
+static void init_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bizoope init DIR --site ID [--site ID ...]\n"
+            "\n"
+            "Creates a new installation in DIR (made if missing): the configuration\n"
+            "DIR/" CONFIG_NAME " with every option at its default and a comment on each, and\n"
+            "the storage areas it names: DIR/inbox/ID/ and DIR/outbox/ID/ for each site, and\n"
+            "DIR/backup, load, temp, archive and quarantine. The warehouse (warehouse.db) and\n"
+            "the journal (state.db) are only named; the first `bizoope run` creates them.\n"
+            "\n"
+            "options:\n"
+            "  --site ID    a partner site: 1 to 64 of A-Z a-z 0-9 _ -. Repeat for more;\n"
+            "               at least one. Add more later with `bizoope sites add`.\n"
+            "  -h, --help   this text\n"
+            "\n"
+            "An existing DIR/" CONFIG_NAME " is never overwritten (there is no --force): edit\n"
+            "it, or remove it to start over. Directories that already exist are kept.\n"
+            "\n"
+            "Exit status: 0 when created; 1 when DIR/" CONFIG_NAME " exists or something\n"
+            "could not be created; 2 for a usage error.\n");
+}
+
+int cli_mkdirs(const char *path, bool *created, struct bz_err *err)
+{
+    char *p = xstrdup(path);
+    size_t n = strlen(p), i;
+    struct stat st;
+    int rc = BZ_OK;
+
+    *created = false;
+    while (n > 1 && p[n - 1] == '/') {
+        p[--n] = '\0';
+    }
+    for (i = 1; i < n && rc == BZ_OK; i++) {
+        if (p[i] != '/') {
+            continue;
+        }
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            rc = bz_err_set(err, BZ_E_IO, "cannot create directory %s: %s", p, strerror(errno));
+        }
+        p[i] = '/';
+    }
+    if (rc == BZ_OK) {
+        if (mkdir(p, 0777) == 0) {
+            *created = true;
+        } else if (errno != EEXIST) {
+            rc = bz_err_set(err, BZ_E_IO, "cannot create directory %s: %s", p, strerror(errno));
+        } else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            rc = bz_err_set(err, BZ_E_IO, "%s exists but is not a directory", p);
+        }
+    }
+    free(p);
+    return rc;
+}
+
+/* Prints s so that a shell reads it back as one word. */
+static void print_shell_word(FILE *out, const char *s)
+{
+    const char *safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+:,@%=";
+
+    if (s[0] != '\0' && strspn(s, safe) == strlen(s)) {
+        fputs(s, out);
+        return;
+    }
+    fputc('\'', out);
+    for (; *s != '\0'; s++) {
+        if (*s == '\'') {
+            fputs("'\\''", out);
+        } else {
+            fputc(*s, out);
+        }
+    }
+    fputc('\'', out);
+}
+
+static int make_dir(const char *path, struct bz_err *err)
+{
+    bool created;
+    int rc = cli_mkdirs(path, &created, err);
+
+    if (rc == BZ_OK) {
+        printf("%s %s/\n", created ? "created" : "kept   ", path);
+    }
+    return rc;
+}
+
+static int make_site_dirs(const struct bz_config *c, struct bz_err *err)
+{
+    const char *areas[] = {c->inbox_dir, c->outbox_dir,  c->backup_dir,    c->load_dir,
+                           c->temp_dir,  c->archive_dir, c->quarantine_dir};
+    char path[4096];
+    size_t i, s;
+    int rc = BZ_OK;
+
+    for (i = 0; i < sizeof(areas) / sizeof(areas[0]) && rc == BZ_OK; i++) {
+        rc = make_dir(areas[i], err);
+        /* inbox and outbox have one subdirectory per site */
+        for (s = 0; rc == BZ_OK && i < 2 && s < c->nsites; s++) {
+            snprintf(path, sizeof(path), "%s/%s", areas[i], c->sites[s]);
+            rc = make_dir(path, err);
+        }
+    }
+    return rc;
+}
+
+static int init_run(const char *dir, const char *const *sites, size_t nsites)
+{
+    struct bz_config *c = NULL;
+    struct bz_err err;
+    struct stat st;
+    char *cfg_path;
+    size_t n = strlen(dir) + sizeof("/" CONFIG_NAME);
+    bool created;
+    int rc;
+
+    bz_err_clear(&err);
+    cfg_path = xmalloc(n);
+    snprintf(cfg_path, n, "%s%s" CONFIG_NAME, dir, dir[strlen(dir) - 1] == '/' ? "" : "/");
+    if (lstat(cfg_path, &st) == 0) {
+        fprintf(stderr,
+                "bizoope init: %s already exists; not overwriting it. Use it as it is, edit it, "
+                "or remove it to start over.\n",
+                cfg_path);
+        free(cfg_path);
+        return 1;
+    }
+    rc = cli_mkdirs(dir, &created, &err);
+    if (rc == BZ_OK && created) {
+        printf("created %s/\n", dir);
+    }
+    if (rc == BZ_OK) {
+        rc = config_write_default(cfg_path, sites, nsites, &err);
+    }
+    if (rc != BZ_OK) {
+        fprintf(stderr, "bizoope init: %s\n", err.msg);
+        free(cfg_path);
+        return 1;
+    }
+    /* From here the directories come from the file just written, so that what init makes and
+     * what run reads can never differ. */
+    c = config_load(cfg_path, &err);
+    if (c != NULL) {
+        printf("created %s/%s\n", c->base_dir, CONFIG_NAME);
+        rc = make_site_dirs(c, &err);
+    } else {
+        rc = err.code;
+    }
+    if (rc != BZ_OK) {
+        fprintf(stderr, "bizoope init: %s\n", err.msg);
+        /* we made this file a moment ago: remove it so that `bizoope init` can simply be rerun */
+        if (unlink(cfg_path) == 0) {
+            fprintf(stderr, "bizoope init: removed %s again; fix the problem and rerun\n",
+                    cfg_path);
+        }
+        config_free(c);
+        free(cfg_path);
+        return 1;
+    }
+    printf("\nThe warehouse (%s) and the journal (%s) are created by the first run.\n"
+           "Drop feed files into %s/SITE/, then run:\n\n  bizoope run --config ",
+           c->warehouse_path, c->state_path, c->inbox_dir);
+    print_shell_word(stdout, cfg_path);
+    printf(" --once\n");
+    config_free(c);
+    free(cfg_path);
+    return 0;
+}
+
+int cmd_init(int argc, char **argv, struct cli_env *env)
+{
+    static const struct option longopts[] = {
+        {"site", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char **sites = NULL;
+    size_t nsites = 0, i;
+    int c, rc = 2;
+
+    (void)env;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (!config_site_id_ok(optarg)) {
+                fprintf(stderr,
+                        "bizoope init: --site: '%s' is not a valid site id (use 1 to 64 of A-Z "
+                        "a-z 0-9 _ -)\n",
+                        optarg);
+                goto out;
+            }
+            for (i = 0; i < nsites; i++) {
+                if (strcasecmp(sites[i], optarg) == 0) {
+                    fprintf(stderr,
+                            "bizoope init: --site %s is given twice (ids that differ only in "
+                            "case are the same site)\n",
+                            optarg);
+                    goto out;
+                }
+            }
+            sites = xrealloc(sites, (nsites + 1) * sizeof(*sites));
+            sites[nsites++] = optarg;
+            break;
+        case 'h':
+            init_usage(stdout);
+            rc = 0;
+            goto out;
+        default:
+            fprintf(stderr, "run 'bizoope init --help' for the options\n");
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "bizoope init: no DIR given (run 'bizoope init --help')\n");
+    } else if (optind + 1 < argc) {
+        fprintf(stderr, "bizoope init: unexpected argument '%s' (one DIR only)\n",
+                argv[optind + 1]);
+    } else if (argv[optind][0] == '\0') {
+        fprintf(stderr, "bizoope init: DIR is empty\n");
+    } else if (nsites == 0) {
+        fprintf(stderr, "bizoope init: at least one --site ID is required (the partner that "
+                        "sends files; more can be added later with `bizoope sites add`)\n");
+    } else {
+        rc = init_run(argv[optind], sites, nsites);
+    }
+out:
+    free(sites);
+    return rc;
+}

@@ -1,0 +1,268 @@
+/* cmd_sites.c - `bizoope sites list|add`: the partner sites of an installation. Owns the two
+ * command lines, the list output (one id per line, or one JSON object) and creating a new
+ * site's inbox and outbox. The site list itself and its textual edit belong to
+ * lib/config/config.c; this file never writes the configuration file. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "coordinator/cli/cli.h"
+#include "core/mem.h"
+
+static void sites_usage(FILE *out)
+{
+    fprintf(out, "usage: bizoope sites list --config FILE [--json]\n"
+                 "       bizoope sites add ID --config FILE\n"
+                 "\n"
+                 "The partner sites of the installation configured by FILE (bizoope.yaml).\n"
+                 "\n"
+                 "  list   prints the site ids, one per line\n"
+                 "  add    adds a site to FILE and creates its inbox and outbox directories\n"
+                 "\n"
+                 "`bizoope sites COMMAND --help` describes a command.\n");
+}
+
+static void list_usage(FILE *out)
+{
+    fprintf(out, "usage: bizoope sites list --config FILE [--json]\n"
+                 "\n"
+                 "Prints the site ids of FILE in file order, one per line.\n"
+                 "\n"
+                 "options:\n"
+                 "  --config FILE   the installation's configuration (bizoope.yaml)\n"
+                 "  --json          one JSON object instead: {\"config\": FILE (absolute),\n"
+                 "                  \"sites\": [{\"id\", \"inbox\", \"outbox\"}, ...]}\n"
+                 "  -h, --help      this text\n"
+                 "\n"
+                 "Exit status: 0 listed (also when there are none); 1 FILE is missing or has a\n"
+                 "mistake (the message names its line); 2 usage error.\n");
+}
+
+static void add_usage(FILE *out)
+{
+    fprintf(out, "usage: bizoope sites add ID --config FILE\n"
+                 "\n"
+                 "Adds site ID (1 to 64 of A-Z a-z 0-9 _ -) to the list under 'sites:' in FILE,\n"
+                 "keeping every other byte of FILE (comments included), and creates the site's\n"
+                 "inbox and outbox directories. FILE is checked before and after the edit and\n"
+                 "replaced atomically. A list written in flow style ([a, b]) is not edited: the\n"
+                 "message says what to add by hand.\n"
+                 "\n"
+                 "options:\n"
+                 "  --config FILE   the installation's configuration (bizoope.yaml)\n"
+                 "  -h, --help      this text\n"
+                 "\n"
+                 "Exit status: 0 added; 1 ID is already listed, FILE has a mistake or a directory\n"
+                 "could not be created; 2 usage error.\n");
+}
+
+struct sites_args {
+    const char *config;
+    const char *id; /* add only */
+    bool json;
+};
+
+/* Parses "list"/"add" arguments; argv[0] is the subcommand. Returns -1 when --help was
+ * printed, 2 for a usage error, 0 otherwise. */
+static int parse_args(int argc, char **argv, bool is_add, struct sites_args *a)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *name = is_add ? "add" : "list";
+    int c;
+
+    memset(a, 0, sizeof(*a));
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'j':
+            if (is_add) {
+                fprintf(stderr, "bizoope sites add: --json is an option of 'sites list'\n");
+                return 2;
+            }
+            a->json = true;
+            break;
+        case 'h':
+            (is_add ? add_usage : list_usage)(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "run 'bizoope sites %s --help' for the options\n", name);
+            return 2;
+        }
+    }
+    if (is_add) {
+        if (optind >= argc) {
+            fprintf(stderr, "bizoope sites add: no site ID given (run 'bizoope sites add "
+                            "--help')\n");
+            return 2;
+        }
+        a->id = argv[optind++];
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bizoope sites %s: unexpected argument '%s'\n", name, argv[optind]);
+        return 2;
+    }
+    if (a->config == NULL) {
+        fprintf(stderr,
+                "bizoope sites %s: --config FILE is required (the bizoope.yaml written by "
+                "`bizoope init`)\n",
+                name);
+        return 2;
+    }
+    if (is_add && !config_site_id_ok(a->id)) {
+        fprintf(stderr,
+                "bizoope sites add: '%s' is not a valid site id (use 1 to 64 of A-Z a-z 0-9 _ "
+                "-)\n",
+                a->id);
+        return 2;
+    }
+    return 0;
+}
+
+static char *site_dir(const char *area, const char *id)
+{
+    size_t n = strlen(area) + strlen(id) + 2;
+    char *p = xmalloc(n);
+
+    snprintf(p, n, "%s/%s", area, id);
+    return p;
+}
+
+static int print_json(const struct bz_config *c)
+{
+    json_t *root = json_object(), *list = json_array();
+    const char *base = strrchr(c->path, '/');
+    char *config = site_dir(c->base_dir, base ? base + 1 : c->path);
+    size_t i;
+    int rc = 0;
+
+    json_object_set_new(root, "config", json_string(config));
+    for (i = 0; i < c->nsites; i++) {
+        char *in = site_dir(c->inbox_dir, c->sites[i]), *out = site_dir(c->outbox_dir, c->sites[i]);
+
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:s}", "id", c->sites[i], "inbox", in, "outbox", out));
+        free(in);
+        free(out);
+    }
+    json_object_set_new(root, "sites", list);
+    if (json_dumpf(root, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT) != 0 ||
+        fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+        fprintf(stderr, "bizoope sites list: cannot write to stdout\n");
+        rc = 1;
+    }
+    json_decref(root);
+    free(config);
+    return rc;
+}
+
+static int sites_list(int argc, char **argv)
+{
+    struct sites_args a;
+    struct bz_config *c;
+    struct bz_err err;
+    size_t i;
+    int rc = parse_args(argc, argv, false, &a);
+
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    c = config_load(a.config, &err);
+    if (c == NULL) {
+        fprintf(stderr, "bizoope sites list: %s\n", err.msg);
+        return 1;
+    }
+    if (a.json) {
+        rc = print_json(c);
+    } else {
+        for (i = 0; i < c->nsites; i++) {
+            printf("%s\n", c->sites[i]);
+        }
+        if (c->nsites == 0) {
+            fprintf(stderr,
+                    "bizoope sites list: %s lists no sites; add one with `bizoope sites "
+                    "add ID --config %s`\n",
+                    a.config, a.config);
+        }
+    }
+    config_free(c);
+    return rc;
+}
+
+static int sites_add(int argc, char **argv)
+{
+    struct sites_args a;
+    struct bz_config *c;
+    struct bz_err err;
+    const char *areas[2];
+    size_t i;
+    int rc = parse_args(argc, argv, true, &a);
+
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    bz_err_clear(&err);
+    if (config_add_site(a.config, a.id, &err) != BZ_OK) {
+        fprintf(stderr, "bizoope sites add: %s\n", err.msg);
+        return 1;
+    }
+    printf("added site '%s' to %s\n", a.id, a.config);
+    c = config_load(a.config, &err);
+    if (c == NULL) {
+        fprintf(stderr, "bizoope sites add: %s\n", err.msg);
+        return 1;
+    }
+    areas[0] = c->inbox_dir;
+    areas[1] = c->outbox_dir;
+    for (i = 0; i < 2; i++) {
+        char *dir = site_dir(areas[i], a.id);
+        bool created = false;
+
+        if (cli_mkdirs(dir, &created, &err) != BZ_OK) {
+            fprintf(stderr,
+                    "bizoope sites add: %s (the site is in %s; create its directory by hand)\n",
+                    err.msg, a.config);
+            rc = 1;
+        } else {
+            printf("%s %s/\n", created ? "created" : "kept   ", dir);
+        }
+        free(dir);
+    }
+    config_free(c);
+    return rc;
+}
+
+int cmd_sites(int argc, char **argv, struct cli_env *env)
+{
+    (void)env;
+    if (argc < 2) {
+        sites_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        sites_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "list") == 0) {
+        return sites_list(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "add") == 0) {
+        return sites_add(argc - 1, argv + 1);
+    }
+    fprintf(stderr,
+            "bizoope sites: unknown command '%s' (list or add; run 'bizoope sites "
+            "--help')\n",
+            argv[1]);
+    return 2;
+}

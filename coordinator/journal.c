@@ -1,0 +1,300 @@
+/* journal.c - the job journal in SQLite. See journal.h. Every update is its own transaction
+ * (synchronous=FULL): after a crash the journal says exactly which step each file reached. */
+#include "coordinator/journal.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+struct journal {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char *const state_names[] = {
+    [JOB_LANDING] = "landing", [JOB_LANDED] = "landed",     [JOB_MERGED] = "merged",
+    [JOB_DONE] = "done",       [JOB_REJECTED] = "rejected", [JOB_IDENTICAL] = "identical",
+    [JOB_FAILED] = "failed",
+};
+
+const char *job_state_name(enum job_state s)
+{
+    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+static enum job_state state_from_name(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+        if (strcmp(state_names[i], s) == 0) {
+            return (enum job_state)i;
+        }
+    }
+    return JOB_FAILED;
+}
+
+static int db_error(struct journal *j, const char *what, struct bz_err *err)
+{
+    return bz_err_set(err, BZ_E_IO, "%s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
+}
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " seq INTEGER PRIMARY KEY,"
+    " job_id TEXT NOT NULL UNIQUE,"
+    " site_id TEXT NOT NULL,"
+    " file_name TEXT NOT NULL,"
+    " content_hash TEXT,"
+    " size INTEGER NOT NULL DEFAULT 0,"
+    " table_name TEXT,"
+    " state TEXT NOT NULL,"
+    " merge_now TEXT,"
+    " merged_at TEXT,"
+    " error TEXT,"
+    " lines INTEGER NOT NULL DEFAULT 0,"
+    " loaded INTEGER NOT NULL DEFAULT 0,"
+    " rejected_invalid INTEGER NOT NULL DEFAULT 0,"
+    " rejected_duplicate INTEGER NOT NULL DEFAULT 0,"
+    " crlf_lines INTEGER NOT NULL DEFAULT 0,"
+    " merge_inserted INTEGER NOT NULL DEFAULT 0,"
+    " merge_updated INTEGER NOT NULL DEFAULT 0,"
+    " merge_skipped_older INTEGER NOT NULL DEFAULT 0,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " seconds REAL NOT NULL DEFAULT 0,"
+    " updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));"
+    "CREATE INDEX IF NOT EXISTS jobs_by_file ON jobs(site_id, file_name, content_hash);";
+
+struct journal *journal_open(const char *path, struct bz_err *err)
+{
+    struct journal *j = xcalloc(1, sizeof(*j));
+
+    j->path = xstrdup(path);
+    if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(j->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                     "PRAGMA busy_timeout=10000;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        bz_err_set(err, BZ_E_IO, "cannot open the journal %s: %s", path,
+                   j->db ? sqlite3_errmsg(j->db) : "out of memory");
+        journal_close(j);
+        return NULL;
+    }
+    return j;
+}
+
+void journal_close(struct journal *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    sqlite3_close(j->db);
+    free(j->path);
+    free(j);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s != NULL) {
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+int journal_add(struct journal *j, struct job *job, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    /* ids are dense and in landing order, so the same inputs get the same ids */
+    rc = sqlite3_prepare_v2(j->db,
+                            "INSERT INTO jobs(seq, job_id, site_id, file_name, state) "
+                            "SELECT COALESCE(MAX(seq), 0) + 1, "
+                            "printf('j%06d', COALESCE(MAX(seq), 0) + 1), ?1, ?2, 'landing' "
+                            "FROM jobs RETURNING job_id",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return db_error(j, "registering a job", err);
+    }
+    sqlite3_bind_text(st, 1, job->site_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, job->file_name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(job->job_id, sizeof(job->job_id), "%s", sqlite3_column_text(st, 0));
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_error(j, "registering a job", err);
+    }
+    return journal_update(j, job, err);
+}
+
+int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(
+        j->db,
+        "UPDATE jobs SET site_id=?2, file_name=?3, content_hash=?4, size=?5, table_name=?6, "
+        "state=?7, merge_now=?8, merged_at=?9, error=?10, lines=?11, loaded=?12, "
+        "rejected_invalid=?13, rejected_duplicate=?14, crlf_lines=?15, merge_inserted=?16, "
+        "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, "
+        "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return db_error(j, "updating a job", err);
+    }
+    sqlite3_bind_text(st, 1, job->job_id, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 2, job->site_id);
+    bind_text_or_null(st, 3, job->file_name);
+    bind_text_or_null(st, 4, job->content_hash);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)job->size);
+    bind_text_or_null(st, 6, job->table_name);
+    sqlite3_bind_text(st, 7, job_state_name(job->state), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 8, job->merge_now);
+    bind_text_or_null(st, 9, job->merged_at);
+    bind_text_or_null(st, 10, job->error);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)job->counts.lines);
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)job->counts.loaded);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)job->counts.rejected_invalid);
+    sqlite3_bind_int64(st, 14, (sqlite3_int64)job->counts.rejected_duplicate);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)job->counts.crlf_lines);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)job->merge.inserted);
+    sqlite3_bind_int64(st, 17, (sqlite3_int64)job->merge.updated);
+    sqlite3_bind_int64(st, 18, (sqlite3_int64)job->merge.skipped_older);
+    sqlite3_bind_int64(st, 19, (sqlite3_int64)job->bytes);
+    sqlite3_bind_double(st, 20, job->seconds);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_error(j, "updating a job", err);
+    }
+    if (sqlite3_changes(j->db) != 1) {
+        return bz_err_set(err, BZ_E_INTERNAL, "%s: job %s is not in the journal", j->path,
+                          job->job_id);
+    }
+    return BZ_OK;
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? xstrdup((const char *)s) : NULL;
+}
+
+int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct job *jobs = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = sqlite3_prepare_v2(
+        j->db,
+        all ? "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, "
+              "merge_now, merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, "
+              "crlf_lines, merge_inserted, merge_updated, merge_skipped_older, bytes, seconds "
+              "FROM jobs ORDER BY seq"
+            : "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, "
+              "merge_now, merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, "
+              "crlf_lines, merge_inserted, merge_updated, merge_skipped_older, bytes, seconds "
+              "FROM jobs WHERE state IN ('landing', 'landed', 'merged') ORDER BY seq",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return db_error(j, "listing jobs", err);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct job *job;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            jobs = xrealloc(jobs, cap * sizeof(*jobs));
+        }
+        job = &jobs[(*n)++];
+        memset(job, 0, sizeof(*job));
+        snprintf(job->job_id, sizeof(job->job_id), "%s", sqlite3_column_text(st, 0));
+        job->site_id = column_dup(st, 1);
+        job->file_name = column_dup(st, 2);
+        job->content_hash = column_dup(st, 3);
+        job->size = (uint64_t)sqlite3_column_int64(st, 4);
+        job->table_name = column_dup(st, 5);
+        job->state = state_from_name((const char *)sqlite3_column_text(st, 6));
+        job->merge_now = column_dup(st, 7);
+        job->merged_at = column_dup(st, 8);
+        job->error = column_dup(st, 9);
+        job->counts.lines = (uint64_t)sqlite3_column_int64(st, 10);
+        job->counts.loaded = (uint64_t)sqlite3_column_int64(st, 11);
+        job->counts.rejected_invalid = (uint64_t)sqlite3_column_int64(st, 12);
+        job->counts.rejected_duplicate = (uint64_t)sqlite3_column_int64(st, 13);
+        job->counts.crlf_lines = (uint64_t)sqlite3_column_int64(st, 14);
+        job->merge.inserted = (uint64_t)sqlite3_column_int64(st, 15);
+        job->merge.updated = (uint64_t)sqlite3_column_int64(st, 16);
+        job->merge.skipped_older = (uint64_t)sqlite3_column_int64(st, 17);
+        job->bytes = (uint64_t)sqlite3_column_int64(st, 18);
+        job->seconds = sqlite3_column_double(st, 19);
+    }
+    sqlite3_finalize(st);
+    *out = jobs;
+    if (rc != SQLITE_DONE) {
+        journal_free_jobs(jobs, *n);
+        *out = NULL;
+        *n = 0;
+        return db_error(j, "listing jobs", err);
+    }
+    return BZ_OK;
+}
+
+void job_release(struct job *job)
+{
+    free(job->site_id);
+    free(job->file_name);
+    free(job->content_hash);
+    free(job->table_name);
+    free(job->merge_now);
+    free(job->merged_at);
+    free(job->error);
+    memset(job, 0, sizeof(*job));
+}
+
+void journal_free_jobs(struct job *jobs, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        job_release(&jobs[i]);
+    }
+    free(jobs);
+}
+
+int journal_find_loaded(struct journal *j, const char *site, const char *name, const char *hash,
+                        bool *found, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *found = false;
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT 1 FROM jobs WHERE site_id=?1 AND file_name=?2 AND "
+                           "content_hash=?3 AND state IN ('merged', 'done') LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(j, "looking up a file", err);
+    }
+    sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return db_error(j, "looking up a file", err);
+    }
+    return BZ_OK;
+}

@@ -1,0 +1,76 @@
+/* journal.h - the coordinator's journal (state.db): every received file as a job, and the step
+ * it has reached, so a restarted coordinator resumes where it stopped.
+ *
+ * Owns the job states and their order:
+ *   landing   -> registered; backup copy and the move to load may not be done yet
+ *   landed    -> the file is in load (decompressed if it was compressed), backup verified
+ *   merged    -> error file written and rows merged; the backup awaits archiving
+ *   done      -> archived (terminal)
+ *   rejected  -> not loadable (bad name, no table, decompression refused); quarantined and the
+ *                site told (terminal)
+ *   identical -> same site, name and content as a file already loaded: nothing to do (terminal)
+ *   failed    -> stopped by an error that needs a person (terminal until retried)
+ * Job ids are assigned in landing order ("j000001"), so the same inputs get the same ids. */
+#ifndef BZ_JOURNAL_H
+#define BZ_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coordinator/finalizer.h"
+#include "core/status.h"
+#include "warehouse/warehouse.h"
+
+enum job_state {
+    JOB_LANDING = 0,
+    JOB_LANDED,
+    JOB_MERGED,
+    JOB_DONE,
+    JOB_REJECTED,
+    JOB_IDENTICAL,
+    JOB_FAILED,
+};
+
+struct job {
+    char job_id[16];
+    char *site_id;
+    char *file_name;    /* as received, in the site's inbox */
+    char *content_hash; /* 32 hex digits of the received bytes */
+    uint64_t size;      /* received bytes */
+    char *table_name;   /* NULL when the name matches no table */
+    enum job_state state;
+    char *merge_now; /* created_at/updated_at of this job's merge, fixed before merging */
+    char *merged_at; /* wall clock when merged (for the archive delay) */
+    char *error;     /* why rejected/failed */
+    struct feed_counts counts;
+    struct merge_counts merge;
+    uint64_t bytes; /* bytes validated (uncompressed) */
+    double seconds; /* validation + merge time */
+};
+
+struct journal;
+
+/* Opens (creating) the journal database. */
+struct journal *journal_open(const char *path, struct bz_err *err);
+void journal_close(struct journal *j);
+
+const char *job_state_name(enum job_state s);
+
+/* Registers a new job in state LANDING (or `state` for one decided at once) and fills job_id. */
+int journal_add(struct journal *j, struct job *job, struct bz_err *err);
+
+/* Writes every field of job (found by job_id). */
+int journal_update(struct journal *j, const struct job *job, struct bz_err *err);
+
+/* The jobs not in a terminal state, or all jobs (all = true), in job order. Returns owned array
+ * (free with journal_free_jobs). */
+int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struct bz_err *err);
+void journal_free_jobs(struct job *jobs, size_t n);
+
+/* Whether a job of site with this name and content hash was already loaded (merged or done). */
+int journal_find_loaded(struct journal *j, const char *site, const char *name, const char *hash,
+                        bool *found, struct bz_err *err);
+
+void job_release(struct job *job);
+
+#endif

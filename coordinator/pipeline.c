@@ -1,0 +1,909 @@
+/* pipeline.c - land, plan, validate, finalize, merge, archive; resumable. See pipeline.h. */
+#define _GNU_SOURCE /* O_DIRECTORY */
+#include "coordinator/pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coordinator/finalizer.h"
+#include "coordinator/planner.h"
+#include "core/mem.h"
+#include "io/codec.h"
+#include "io/fsutil.h"
+#include "io/out_file.h"
+#include "queue/mem_queue.h"
+#include "warehouse/warehouse.h"
+#include "worker/spool.h"
+#include "worker/worker.h"
+
+#define PATH_BYTES 4096
+#define MIN_SPLIT_BYTES (4u << 20) /* files smaller than this are one shard */
+
+struct pipeline {
+    const struct bz_config *cfg;
+    const struct schema_set *set;
+    struct bz_log *log;
+    struct journal *journal;
+    struct warehouse *wh;
+    struct mem_queue *tasks, *results;
+    struct worker_pool *pool;
+    unsigned workers;
+    int lock_fd;
+    bool *table_ready; /* per schema table: ensure_table done */
+};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void wall_clock(char buf[64], size_t size, bool micros)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    if (micros) {
+        snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06ld", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+    } else {
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void replace_str(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? xstrdup(value) : NULL;
+}
+
+/* Object names a site may send: a letter or digit, then letters, digits, '.', '_', '-'; at
+ * most 200 bytes; no "..". Everything else is quarantined unread. */
+static bool name_allowed(const char *name)
+{
+    size_t i, n = strlen(name);
+
+    if (n == 0 || n > 200 || strstr(name, "..") != NULL) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  (i > 0 && (c == '.' || c == '_' || c == '-'));
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The name as it may appear in the outbox and quarantine: disallowed bytes become '_'. */
+static void safe_name(const char *name, char *out, size_t size)
+{
+    size_t i, n = 0;
+
+    for (i = 0; name[i] != '\0' && n + 1 < size && n < 200; i++) {
+        char c = name[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        out[n++] = ok ? c : '_';
+    }
+    if (n == 0 || out[0] == '.') {
+        out[0] = '_';
+        n = n ? n : 1;
+    }
+    out[n] = '\0';
+    while (strstr(out, "..") != NULL) {
+        *strstr(out, "..") = '_';
+    }
+}
+
+static void path_in(char *out, const char *area, const char *site, const char *name)
+{
+    snprintf(out, PATH_BYTES, "%s/%s/%s", area, site, name);
+}
+
+static void job_path(char *out, const char *area, const struct job *job, const char *suffix)
+{
+    snprintf(out, PATH_BYTES, "%s/%s/%s_%s%s", area, job->site_id, job->job_id, job->file_name,
+             suffix);
+}
+
+/* load/<site>/<job>_<name without .gz/.zst> */
+static void load_path(char *out, const struct pipeline *p, const struct job *job)
+{
+    size_t n = strlen(job->file_name);
+
+    if (codec_from_name(job->file_name) == CODEC_GZIP) {
+        n -= 3;
+    } else if (codec_from_name(job->file_name) == CODEC_ZSTD) {
+        n -= 4;
+    }
+    snprintf(out, PATH_BYTES, "%s/%s/%s_%.*s", p->cfg->load_dir, job->site_id, job->job_id, (int)n,
+             job->file_name);
+}
+
+static void outbox_path(char *out, const struct pipeline *p, const struct job *job)
+{
+    char safe[256];
+
+    safe_name(job->file_name, safe, sizeof(safe));
+    snprintf(out, PATH_BYTES, "%s/%s/%s.errors.tsv", p->cfg->outbox_dir, job->site_id, safe);
+}
+
+static int ensure_site_dirs(const struct pipeline *p, const char *site, struct bz_err *err)
+{
+    const char *areas[] = {p->cfg->inbox_dir, p->cfg->outbox_dir,  p->cfg->backup_dir,
+                           p->cfg->load_dir,  p->cfg->archive_dir, p->cfg->quarantine_dir};
+    char dir[PATH_BYTES];
+    size_t i;
+
+    for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
+        snprintf(dir, sizeof(dir), "%s/%s", areas[i], site);
+        int rc = fs_mkdir_p(dir, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    return BZ_OK;
+}
+
+/* ---- open / close ------------------------------------------------------------------------- */
+
+static int take_lock(struct pipeline *p, struct bz_err *err)
+{
+    char path[PATH_BYTES];
+
+    snprintf(path, sizeof(path), "%s.lock", p->cfg->state_path);
+    p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (p->lock_fd < 0) {
+        return bz_err_set(err, BZ_E_IO, "cannot open the lock file %s: %s", path, strerror(errno));
+    }
+    if (flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        return bz_err_set(err, BZ_E_CONFLICT,
+                          "another bizoope run is working on this installation (lock %s is "
+                          "held); stop it first",
+                          path);
+    }
+    return BZ_OK;
+}
+
+/* Removes the temporaries (NAME.tmp-XXXXXX) a killed run left beside its outputs. */
+static int sweep_temporaries(const struct pipeline *p, struct bz_err *err)
+{
+    const char *areas[] = {p->cfg->backup_dir, p->cfg->load_dir, p->cfg->archive_dir,
+                           p->cfg->outbox_dir, p->cfg->quarantine_dir};
+    size_t a, s, i;
+    int rc = BZ_OK;
+
+    for (a = 0; a < sizeof(areas) / sizeof(areas[0]); a++) {
+        for (s = 0; s < p->cfg->nsites && rc == BZ_OK; s++) {
+            char dir[PATH_BYTES], path[PATH_BYTES * 2];
+            char **names;
+            size_t n;
+            snprintf(dir, sizeof(dir), "%s/%s", areas[a], p->cfg->sites[s]);
+            rc = fs_list(dir, &names, &n, err);
+            for (i = 0; i < n && rc == BZ_OK; i++) {
+                const char *tmp = strstr(names[i], ".tmp-");
+                if (tmp != NULL && strlen(tmp) == strlen(".tmp-XXXXXX")) {
+                    snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+                    rc = fs_remove_tree(path, err);
+                }
+            }
+            fs_free_names(names, n);
+        }
+    }
+    return rc;
+}
+
+struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_set *set,
+                              struct bz_log *log, unsigned workers, struct bz_err *err)
+{
+    struct pipeline *p = xcalloc(1, sizeof(*p));
+    const char *areas[] = {cfg->inbox_dir, cfg->outbox_dir,  cfg->backup_dir,    cfg->load_dir,
+                           cfg->temp_dir,  cfg->archive_dir, cfg->quarantine_dir};
+    size_t i;
+    int rc = BZ_OK;
+
+    p->cfg = cfg;
+    p->set = set;
+    p->log = log;
+    p->lock_fd = -1;
+    p->table_ready = xcalloc(schema_set_count(set) + 1, sizeof(bool));
+    for (i = 0; i < sizeof(areas) / sizeof(areas[0]) && rc == BZ_OK; i++) {
+        rc = fs_mkdir_p(areas[i], err);
+    }
+    for (i = 0; i < cfg->nsites && rc == BZ_OK; i++) {
+        rc = ensure_site_dirs(p, cfg->sites[i], err);
+    }
+    if (rc == BZ_OK) {
+        rc = take_lock(p, err);
+    }
+    /* Leftovers of a killed run: spools and half-written temporaries. Nothing there is state. */
+    if (rc == BZ_OK) {
+        rc = fs_remove_tree(cfg->temp_dir, err);
+    }
+    if (rc == BZ_OK) {
+        rc = sweep_temporaries(p, err);
+    }
+    if (rc == BZ_OK) {
+        rc = fs_mkdir_p(cfg->temp_dir, err);
+    }
+    if (rc == BZ_OK && (p->journal = journal_open(cfg->state_path, err)) == NULL) {
+        rc = err ? err->code : BZ_E_IO;
+    }
+    if (rc == BZ_OK && (p->wh = warehouse_open_sqlite(cfg->warehouse_path,
+                                                      cfg->warehouse_cache_bytes, err)) == NULL) {
+        rc = err ? err->code : BZ_E_IO;
+    }
+    if (rc != BZ_OK) {
+        pipeline_free(p);
+        return NULL;
+    }
+    p->workers = workers ? workers : cfg->workers;
+    if (p->workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        p->workers = n > 0 ? (unsigned)n : 1;
+    }
+    p->tasks = mem_queue_new();
+    p->results = mem_queue_new();
+    p->pool = worker_pool_start(p->workers, p->tasks, p->results);
+    return p;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (p->pool != NULL) {
+        mem_queue_close(p->tasks);
+        worker_pool_join(p->pool);
+    }
+    mem_queue_free(p->tasks);
+    mem_queue_free(p->results);
+    if (p->wh != NULL) {
+        warehouse_close(p->wh);
+    }
+    journal_close(p->journal);
+    if (p->lock_fd >= 0) {
+        close(p->lock_fd);
+    }
+    free(p->table_ready);
+    free(p);
+}
+
+/* ---- error files --------------------------------------------------------------------------- */
+
+static int write_to_out(void *ctx, const char *data, size_t n, struct bz_err *err)
+{
+    struct out_file *of = ctx;
+
+    if (fwrite(data, 1, n, out_file_stream(of)) != n) {
+        return bz_err_set(err, BZ_E_IO, "%s: write failed: %s", out_file_name(of), strerror(errno));
+    }
+    return BZ_OK;
+}
+
+/* The error file of a file that was not read at all: one line, an empty original and the
+ * reason, so it has the same shape as every other error file. */
+static int write_file_level_error(struct pipeline *p, const struct job *job, const char *reason,
+                                  struct bz_err *err)
+{
+    char path[PATH_BYTES];
+    struct out_file *of;
+
+    outbox_path(path, p, job);
+    of = out_file_open_in(path, p->cfg->temp_dir, err);
+    if (of == NULL) {
+        return err ? err->code : BZ_E_IO;
+    }
+    fprintf(out_file_stream(of), "\tfile: %s\n", reason);
+    return out_file_commit(of, BZ_OK, err);
+}
+
+/* ---- landing ------------------------------------------------------------------------------ */
+
+/* Ends a job as rejected: the received file goes to quarantine, the site gets the reason. */
+static int reject_job(struct pipeline *p, struct job *job, const char *inbox_file,
+                      const char *reason, struct bz_err *err)
+{
+    char safe[256], qpath[PATH_BYTES];
+    int rc;
+
+    safe_name(job->file_name, safe, sizeof(safe));
+    snprintf(qpath, sizeof(qpath), "%s/%s/%s_%s", p->cfg->quarantine_dir, job->site_id, job->job_id,
+             safe);
+    if (inbox_file != NULL && fs_exists(inbox_file)) {
+        rc = fs_rename_durable(inbox_file, qpath, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    rc = write_file_level_error(p, job, reason, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    job->state = JOB_REJECTED;
+    replace_str(&job->error, reason);
+    BZ_LOG(p->log, BZ_LOG_WARN, "landing",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}), "file rejected",
+           "file=%s reason=%s", job->file_name, reason);
+    return journal_update(p->journal, job, err);
+}
+
+/* Backup, then (decompress or move) into load. Idempotent: safe to repeat after a crash. */
+static int land_job(struct pipeline *p, struct job *job, const char *inbox, struct bz_err *err)
+{
+    char backup[PATH_BYTES], load[PATH_BYTES];
+    enum codec_kind codec = codec_from_name(job->file_name);
+    struct content_hash h;
+    char hex[33];
+    int rc;
+
+    job_path(backup, p->cfg->backup_dir, job, "");
+    load_path(load, p, job);
+    rc = codec_copy_verified(inbox, backup, &h, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    content_hash_hex(&h, hex);
+    replace_str(&job->content_hash, hex); /* the bytes backed up are the bytes loaded */
+    if (codec != CODEC_NONE) {
+        uint64_t out_bytes = 0;
+        rc = codec_decompress(inbox, load, codec, p->cfg->decompress_max_bytes,
+                              p->cfg->decompress_max_ratio, &out_bytes, err);
+        if (rc == BZ_E_INVALID_INPUT) {
+            char reason[600];
+            snprintf(reason, sizeof(reason), "%s", err->msg);
+            unlink(backup);
+            return reject_job(p, job, inbox, reason, err);
+        }
+        if (rc == BZ_OK && unlink(inbox) != 0) {
+            rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", inbox, strerror(errno));
+        }
+    } else {
+        rc = fs_rename_durable(inbox, load, err);
+    }
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    job->state = JOB_LANDED;
+    BZ_LOG(p->log, BZ_LOG_INFO, "landing",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "land", -1}), "file landed",
+           "file=%s bytes=%llu hash=%s", job->file_name, (unsigned long long)job->size,
+           job->content_hash);
+    return journal_update(p->journal, job, err);
+}
+
+/* Decides what a registered job's file is (not a file, bad name, no table, identical to one
+ * loaded before, or a feed) and lands it. Every decision is remade from the inbox on resume,
+ * so a crash between registering and deciding changes nothing. */
+static int admit_job(struct pipeline *p, struct job *job, struct bz_err *err)
+{
+    char inbox[PATH_BYTES], backup[PATH_BYTES], load[PATH_BYTES], hex[33];
+    const struct schema_table *t;
+    struct content_hash h;
+    struct stat st;
+    bool seen = false;
+    int rc;
+
+    path_in(inbox, p->cfg->inbox_dir, job->site_id, job->file_name);
+    if (lstat(inbox, &st) != 0) {
+        job_path(backup, p->cfg->backup_dir, job, "");
+        load_path(load, p, job);
+        if (errno == ENOENT && job->table_name != NULL && fs_exists(load) && fs_exists(backup)) {
+            job->state = JOB_LANDED; /* the move happened; the journal had not heard of it */
+        } else {
+            job->state = JOB_FAILED;
+            replace_str(&job->error, "the file left the inbox before it was backed up");
+        }
+        return journal_update(p->journal, job, err);
+    }
+    job->size = (uint64_t)st.st_size;
+    if (!S_ISREG(st.st_mode)) {
+        return reject_job(p, job, inbox,
+                          "not a regular file (symbolic links and directories are not accepted)",
+                          err);
+    }
+    if (!name_allowed(job->file_name)) {
+        return reject_job(p, job, inbox,
+                          "the file name is not allowed (use letters, digits, '.', '_' and '-', "
+                          "at most 200 characters, e.g. journal_20261124090000.tsv)",
+                          err);
+    }
+    t = schema_set_match_file(p->set, job->file_name);
+    if (t == NULL) {
+        char reason[512];
+        size_t i, n = 0;
+        n += (size_t)snprintf(reason, sizeof(reason),
+                              "the name matches no table (expected "
+                              "<table>_<YYYYMMDDHHMMSS>[_<seq>].tsv[.gz|.zst] with <table> one of");
+        for (i = 0; i < schema_set_count(p->set) && n < sizeof(reason); i++) {
+            n += (size_t)snprintf(reason + n, sizeof(reason) - n, "%s %s", i ? "," : "",
+                                  schema_set_table(p->set, i)->name);
+        }
+        if (n < sizeof(reason)) {
+            snprintf(reason + n, sizeof(reason) - n, ")");
+        }
+        return reject_job(p, job, inbox, reason, err);
+    }
+    replace_str(&job->table_name, t->name);
+    rc = codec_hash_file(inbox, &h, &job->size, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    content_hash_hex(&h, hex);
+    replace_str(&job->content_hash, hex);
+    rc = journal_find_loaded(p->journal, job->site_id, job->file_name, hex, &seen, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    if (seen) {
+        /* the same bytes under the same name were loaded before: nothing to do */
+        job->state = JOB_IDENTICAL;
+        rc = journal_update(p->journal, job, err);
+        if (rc == BZ_OK && unlink(inbox) != 0 && errno != ENOENT) {
+            rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", inbox, strerror(errno));
+        }
+        return rc;
+    }
+    rc = journal_update(p->journal, job, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    return land_job(p, job, inbox, err);
+}
+
+/* Registers one inbox file as a job (filled in *job for the report) and admits it. */
+static int receive_file(struct pipeline *p, const char *site, const char *name, struct job *job,
+                        struct bz_err *err)
+{
+    int rc;
+
+    memset(job, 0, sizeof(*job));
+    job->site_id = xstrdup(site);
+    job->file_name = xstrdup(name);
+    rc = journal_add(p->journal, job, err);
+    return rc != BZ_OK ? rc : admit_job(p, job, err);
+}
+
+/* ---- validate, finalize, merge ------------------------------------------------------------ */
+
+struct run_state {
+    struct finalizer *fz;
+    struct shard_task *tasks;
+    size_t ntasks;
+};
+
+/* Picks the shard size: the configured one, but small enough that every worker gets a shard
+ * of a file worth splitting. */
+static uint64_t shard_size_for(const struct pipeline *p, uint64_t size)
+{
+    uint64_t per_worker = (size + p->workers - 1) / p->workers;
+    uint64_t shard = p->cfg->shard_bytes;
+
+    if (size >= MIN_SPLIT_BYTES && per_worker < shard) {
+        shard = per_worker;
+    }
+    return shard ? shard : 1;
+}
+
+/* Merges the winners, read back from the shards' spools, into the main table. */
+static int merge_rows(struct pipeline *p, struct job *job, const struct schema_table *t,
+                      struct run_state *rs, struct bz_err *err)
+{
+    struct merge_spec spec = {t, job->site_id, job->job_id, job->file_name, job->merge_now};
+    struct wh_value *values = xcalloc(t->ncolumns, sizeof(*values));
+    struct shard_line *winners;
+    struct wh_merge *m = NULL;
+    size_t nwin, w = 0, s;
+    int rc;
+
+    winners = finalizer_winners(rs->fz, &nwin);
+    rc = warehouse_merge_begin(p->wh, &spec, &m, err);
+    for (s = 0; s < rs->ntasks && rc == BZ_OK; s++) {
+        struct spool_reader *r;
+        uint32_t line;
+        bool got = true;
+
+        if (w >= nwin || winners[w].shard != s) {
+            continue; /* no winner in this shard */
+        }
+        r = spool_reader_open(rs->tasks[s].spool_path, t, err);
+        if (r == NULL) {
+            rc = err ? err->code : BZ_E_IO;
+            break;
+        }
+        while (rc == BZ_OK && w < nwin && winners[w].shard == s) {
+            rc = spool_reader_next(r, &line, values, &got, err);
+            if (rc != BZ_OK) {
+                break;
+            }
+            if (!got) {
+                rc = bz_err_set(err, BZ_E_INTERNAL, "%s: line %u of shard %zu is not spooled",
+                                job->job_id, winners[w].line, s);
+                break;
+            }
+            if (line == winners[w].line) {
+                rc = warehouse_merge_row(m, values, err);
+                w++;
+            }
+        }
+        spool_reader_free(r);
+    }
+    free(winners);
+    free(values);
+    if (m == NULL) {
+        return rc;
+    }
+    if (rc != BZ_OK) {
+        warehouse_merge_abort(m);
+        return rc;
+    }
+    return warehouse_merge_commit(m, &job->merge, err);
+}
+
+static void release_tasks(struct run_state *rs)
+{
+    size_t i;
+
+    for (i = 0; i < rs->ntasks; i++) {
+        if (rs->tasks[i].spool_path[0] != '\0') {
+            unlink(rs->tasks[i].spool_path);
+        }
+    }
+    free(rs->tasks);
+    rs->tasks = NULL;
+}
+
+/* landed -> merged: shards on the workers, then error file, then merge. */
+static int process_job(struct pipeline *p, struct job *job, struct job_report *rep,
+                       struct bz_err *err)
+{
+    const struct schema_table *t = schema_set_find(p->set, job->table_name);
+    char load[PATH_BYTES], outbox[PATH_BYTES], temp[PATH_BYTES - 64], now[64];
+    struct run_state rs = {0};
+    struct tsv_source src;
+    struct shard_spec *plan;
+    struct out_file *ef;
+    bool merged = false;
+    double t0 = monotonic_seconds();
+    size_t i, received = 0;
+    int rc, fd, first_rc = BZ_OK;
+    struct bz_err first_err;
+
+    if (t == NULL) {
+        job->state = JOB_FAILED;
+        replace_str(&job->error, "its table is no longer described by the schemas");
+        return journal_update(p->journal, job, err);
+    }
+    if (job->merge_now == NULL) {
+        wall_clock(now, sizeof(now), true);
+        replace_str(&job->merge_now, now); /* fixed before merging: a resumed merge reuses it */
+        rc = journal_update(p->journal, job, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    load_path(load, p, job);
+    fd = open(load, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return bz_err_set(err, BZ_E_IO, "%s: cannot open %s: %s", job->job_id, load,
+                          strerror(errno));
+    }
+    rc = tsv_source_from_fd(fd, &src, err);
+    if (rc != BZ_OK) {
+        close(fd);
+        return rc;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    snprintf(temp, sizeof(temp), "%s/%s", p->cfg->temp_dir, job->job_id);
+    rc = fs_mkdir_p(temp, err);
+    if (rc != BZ_OK) {
+        close(fd);
+        return rc;
+    }
+    plan = planner_split(src.size, shard_size_for(p, src.size), &rs.ntasks);
+    rs.tasks = xcalloc(rs.ntasks, sizeof(*rs.tasks));
+    rs.fz = finalizer_new(t, (uint32_t)rs.ntasks, 0);
+    for (i = 0; i < rs.ntasks; i++) {
+        struct shard_task *task = &rs.tasks[i];
+        task->table = t;
+        task->src = &src;
+        task->spec = plan[i];
+        task->max_line_bytes = (size_t)p->cfg->max_line_bytes;
+        task->temp_dir = temp;
+        snprintf(task->spool_path, sizeof(task->spool_path), "%s/shard-%06zu.rows", temp, i);
+        task->job = job;
+        mem_queue_push(p->tasks, task);
+    }
+    free(plan);
+    /* Every task comes back exactly once, failed or not, before the source may close. */
+    bz_err_clear(&first_err);
+    for (received = 0; received < rs.ntasks; received++) {
+        void *msg;
+        struct shard_done *done;
+        mem_queue_pop(p->results, &msg);
+        done = msg;
+        if (done->rc == BZ_OK && first_rc == BZ_OK) {
+            done->rc = finalizer_add_shard(rs.fz, &done->result, &done->err);
+        }
+        if (done->rc != BZ_OK && first_rc == BZ_OK) {
+            first_rc = done->rc;
+            first_err = done->err;
+        }
+        shard_result_release(&done->result);
+        free(done);
+    }
+    rc = first_rc;
+    if (rc != BZ_OK && err != NULL) {
+        *err = first_err;
+    }
+    if (rc == BZ_OK) {
+        rc = finalizer_counts(rs.fz, &job->counts, err);
+    }
+    if (rc == BZ_OK) {
+        outbox_path(outbox, p, job);
+        ef = out_file_open_in(outbox, p->cfg->temp_dir, err);
+        rc = ef ? BZ_OK : (err ? err->code : BZ_E_IO);
+        if (rc == BZ_OK) {
+            rc = finalizer_write_errors(rs.fz, &src, (size_t)p->cfg->max_line_bytes, write_to_out,
+                                        ef, err);
+            rc = out_file_commit(ef, rc, err);
+        }
+    }
+    if (rc == BZ_OK && !p->table_ready[0]) {
+        for (i = 0; i < schema_set_count(p->set) && rc == BZ_OK; i++) {
+            rc = warehouse_ensure_table(p->wh, schema_set_table(p->set, i), err);
+        }
+        p->table_ready[0] = rc == BZ_OK;
+    }
+    if (rc == BZ_OK) {
+        rc = warehouse_merge_lookup(p->wh, job->job_id, &merged, &job->merge, err);
+    }
+    if (rc == BZ_OK && !merged) {
+        rc = merge_rows(p, job, t, &rs, err);
+    }
+    if (rc == BZ_OK &&
+        job->merge.inserted + job->merge.updated + job->merge.skipped_older != job->counts.loaded) {
+        rc = bz_err_set(err, BZ_E_INTERNAL,
+                        "%s: %llu rows loaded but the merge saw %llu (inserted + updated + "
+                        "skipped)",
+                        job->job_id, (unsigned long long)job->counts.loaded,
+                        (unsigned long long)(job->merge.inserted + job->merge.updated +
+                                             job->merge.skipped_older));
+    }
+    rep->shards = (unsigned)rs.ntasks;
+    rep->threads = p->workers < rs.ntasks ? p->workers : (unsigned)rs.ntasks;
+    release_tasks(&rs);
+    finalizer_free(rs.fz);
+    close(fd);
+    fs_remove_tree(temp, NULL);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    job->bytes = src.size;
+    job->seconds = monotonic_seconds() - t0;
+    wall_clock(now, sizeof(now), false);
+    replace_str(&job->merged_at, now);
+    job->state = JOB_MERGED;
+    rc = journal_update(p->journal, job, err);
+    if (rc == BZ_OK && unlink(load) != 0 && errno != ENOENT) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", load, strerror(errno));
+    }
+    BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "merge",
+                                 (long long)(job->seconds * 1000)}),
+           "file merged",
+           "file=%s table=%s lines=%llu loaded=%llu rejected_invalid=%llu "
+           "rejected_duplicate=%llu inserted=%llu updated=%llu skipped_older=%llu",
+           job->file_name, job->table_name, (unsigned long long)job->counts.lines,
+           (unsigned long long)job->counts.loaded, (unsigned long long)job->counts.rejected_invalid,
+           (unsigned long long)job->counts.rejected_duplicate,
+           (unsigned long long)job->merge.inserted, (unsigned long long)job->merge.updated,
+           (unsigned long long)job->merge.skipped_older);
+    return rc;
+}
+
+/* ---- archive ------------------------------------------------------------------------------ */
+
+static bool archive_due(const struct pipeline *p, const struct job *job)
+{
+    struct tm tm;
+    time_t merged;
+
+    if (p->cfg->archive_after_ms == 0 || job->merged_at == NULL) {
+        return true;
+    }
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(job->merged_at, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+        return true;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    merged = timegm(&tm);
+    return (uint64_t)(time(NULL) - merged) * 1000 >= p->cfg->archive_after_ms;
+}
+
+/* merged -> done: the backup is compressed into archive, verified, then deleted. */
+static int archive_job(struct pipeline *p, struct job *job, struct bz_err *err)
+{
+    char backup[PATH_BYTES], archive[PATH_BYTES];
+    struct content_hash h;
+    double t0 = monotonic_seconds();
+    int rc = BZ_OK;
+
+    job_path(backup, p->cfg->backup_dir, job, "");
+    job_path(archive, p->cfg->archive_dir, job, ".zst");
+    if (fs_exists(backup)) {
+        rc = codec_archive_zstd(backup, archive, p->cfg->archive_level, &h, err);
+        if (rc == BZ_OK && unlink(backup) != 0) {
+            rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", backup, strerror(errno));
+        }
+    } else if (!fs_exists(archive)) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: neither the backup %s nor the archive %s exists",
+                        job->job_id, backup, archive);
+    }
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    job->state = JOB_DONE;
+    BZ_LOG(p->log, BZ_LOG_INFO, "archive",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "archive",
+                                 (long long)((monotonic_seconds() - t0) * 1000)}),
+           "backup archived", "archive=%s", archive);
+    return journal_update(p->journal, job, err);
+}
+
+int pipeline_archive(struct pipeline *p, bool ignore_delay, unsigned *archived, struct bz_err *err)
+{
+    struct job *jobs;
+    size_t n, i;
+    int rc = journal_list(p->journal, false, &jobs, &n, err);
+
+    *archived = 0;
+    for (i = 0; i < n && rc == BZ_OK; i++) {
+        if (jobs[i].state == JOB_MERGED && (ignore_delay || archive_due(p, &jobs[i]))) {
+            rc = archive_job(p, &jobs[i], err);
+            *archived += rc == BZ_OK;
+        }
+    }
+    journal_free_jobs(jobs, n);
+    return rc;
+}
+
+/* ---- one pass ----------------------------------------------------------------------------- */
+
+static void report_job(pipeline_report_fn report, void *ctx, struct pipeline *p,
+                       const struct job *job, struct job_report *rep)
+{
+    char outbox[PATH_BYTES];
+
+    if (report == NULL) {
+        return;
+    }
+    rep->job = job;
+    switch (job->state) {
+    case JOB_MERGED:
+    case JOB_DONE:
+        rep->status = "loaded";
+        break;
+    case JOB_REJECTED:
+        rep->status = "rejected";
+        break;
+    case JOB_IDENTICAL:
+        rep->status = "identical";
+        break;
+    default:
+        rep->status = "failed";
+        break;
+    }
+    outbox_path(outbox, p, job);
+    rep->error_file = (job->state == JOB_IDENTICAL || job->state == JOB_FAILED) ? NULL : outbox;
+    report(ctx, rep);
+}
+
+/* A step failed for reasons of this job only: record it, tell the log, go on with the rest. */
+static int fail_job(struct pipeline *p, struct job *job, const struct bz_err *why,
+                    struct bz_err *err)
+{
+    job->state = JOB_FAILED;
+    replace_str(&job->error, why->msg);
+    BZ_LOG(p->log, BZ_LOG_ERROR, "pipeline",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, NULL, -1}), "job failed",
+           "file=%s error=%s", job->file_name, why->msg);
+    return journal_update(p->journal, job, err);
+}
+
+/* Carries one job as far as it goes in this pass. */
+static int advance_job(struct pipeline *p, struct job *job, pipeline_report_fn report, void *ctx,
+                       unsigned *failed, struct bz_err *err)
+{
+    struct job_report rep;
+    struct bz_err why;
+    int rc = BZ_OK;
+
+    memset(&rep, 0, sizeof(rep));
+    bz_err_clear(&why);
+    if (job->state == JOB_LANDING) {
+        rc = admit_job(p, job, &why);
+    }
+    if (rc == BZ_OK && job->state == JOB_LANDED) {
+        rc = process_job(p, job, &rep, &why);
+    }
+    if (rc == BZ_OK && job->state == JOB_MERGED && archive_due(p, job)) {
+        rc = archive_job(p, job, &why);
+    }
+    if (rc != BZ_OK) {
+        rc = fail_job(p, job, &why, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    *failed += job->state == JOB_FAILED;
+    report_job(report, ctx, p, job, &rep);
+    return BZ_OK;
+}
+
+int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
+                  unsigned *failed, struct bz_err *err)
+{
+    struct job *jobs = NULL;
+    size_t n = 0, i, s;
+    int rc;
+
+    *failed = 0;
+    /* 1. resume what a previous run left unfinished, in landing order */
+    rc = journal_list(p->journal, false, &jobs, &n, err);
+    for (i = 0; i < n && rc == BZ_OK && !atomic_load(stop); i++) {
+        if (jobs[i].state != JOB_MERGED || archive_due(p, &jobs[i])) {
+            rc = advance_job(p, &jobs[i], report, ctx, failed, err);
+        }
+    }
+    journal_free_jobs(jobs, n);
+    /* 2. everything in the inboxes, site by site, names in byte order */
+    for (s = 0; s < p->cfg->nsites && rc == BZ_OK && !atomic_load(stop); s++) {
+        char dir[PATH_BYTES];
+        char **names;
+        size_t nnames;
+
+        snprintf(dir, sizeof(dir), "%s/%s", p->cfg->inbox_dir, p->cfg->sites[s]);
+        rc = fs_list(dir, &names, &nnames, err);
+        for (i = 0; i < nnames && rc == BZ_OK && !atomic_load(stop); i++) {
+            struct job job;
+            struct bz_err why;
+            if (names[i][0] == '.') {
+                continue; /* being uploaded: senders write ".name" and rename when done */
+            }
+            bz_err_clear(&why);
+            rc = receive_file(p, p->cfg->sites[s], names[i], &job, &why);
+            if (rc != BZ_OK && job.job_id[0] != '\0') {
+                rc = fail_job(p, &job, &why, err);
+            } else if (rc != BZ_OK) {
+                *err = why;
+            }
+            if (rc == BZ_OK) {
+                rc = advance_job(p, &job, report, ctx, failed, err);
+            }
+            job_release(&job);
+        }
+        fs_free_names(names, nnames);
+    }
+    return rc;
+}

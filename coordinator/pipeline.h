@@ -1,0 +1,52 @@
+/* pipeline.h - the main job on one machine: land every file in the sites' inboxes, plan it into
+ * shards, run them on worker threads, finalize (error file, merge), archive (DESIGN.md steps
+ * 1-6), with every step recorded in the journal so a killed run resumes exactly.
+ *
+ * Owns the order of the steps per job, the area layout (inbox/<site>/NAME,
+ * outbox/<site>/NAME.errors.tsv, backup/<site>/JOB_NAME, load/<site>/JOB_NAME without .gz/.zst,
+ * archive/<site>/JOB_NAME.zst, quarantine/<site>/NAME, temp/JOB/), the name allowlist, and
+ * what a job's summary says. One pipeline per installation at a time (a lock file enforces
+ * it). */
+#ifndef BZ_PIPELINE_H
+#define BZ_PIPELINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "coordinator/journal.h"
+#include "core/log.h"
+#include "schema/schema.h"
+
+/* What a job looked like when it reached the end of this pass. */
+struct job_report {
+    const struct job *job;
+    const char *status;     /* "loaded", "rejected", "identical", "failed" */
+    const char *error_file; /* outbox path, or NULL */
+    unsigned shards;
+    unsigned threads;
+};
+
+typedef void (*pipeline_report_fn)(void *ctx, const struct job_report *r);
+
+struct pipeline;
+
+/* Opens the installation described by cfg (borrowed; so is set): takes its lock, creates
+ * missing areas, opens the journal and the warehouse and starts `workers` worker threads
+ * (0: cfg->workers, and 0 there: one per CPU). */
+struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_set *set,
+                              struct bz_log *log, unsigned workers, struct bz_err *err);
+void pipeline_free(struct pipeline *p);
+
+/* One pass: resumes unfinished jobs, lands every file in the inboxes, processes every landed
+ * job in landing order and archives the backups that are due. Stops between jobs when *stop
+ * becomes true. report is called once per job that ended this pass. *failed counts jobs that
+ * failed. Returns BZ_OK unless the installation itself is broken (journal, warehouse). */
+int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
+                  unsigned *failed, struct bz_err *err);
+
+/* Archives merged jobs' backups now; ignore_delay archives even those not yet due. *archived
+ * counts them. */
+int pipeline_archive(struct pipeline *p, bool ignore_delay, unsigned *archived, struct bz_err *err);
+
+#endif

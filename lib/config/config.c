@@ -1,0 +1,1094 @@
+/* config.c - bizoope.yaml: one typed property table (STYLE.md rule 6) that both writes the
+ * default file and loads it, so the two can never disagree; the site list; cross-field checks;
+ * and the textual edit `bizoope sites add` makes. Does not create any directory or database:
+ * `bizoope init` and `run` do. Contract and ownership: config.h.
+ *
+ * CONCEPT: every edit is "read bytes, change only what must change, load the result with the
+ * same checks as config_load, write it atomically". REALITY: there is no lock, so two
+ * simultaneous `sites add` on one file can lose one of the two sites (the file is never torn:
+ * out_file renames a complete copy), and config_write_default checks for an existing file
+ * before its rename, so a file created in between would be replaced. Both are admin actions
+ * run by hand; a lock file would be the fix if that changes. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/ydoc.h"
+#include "core/mem.h"
+#include "core/units.h"
+#include "io/out_file.h"
+
+#define CONFIG_VERSION 1
+#define SITE_ID_MAX 64
+#define GIB (1ULL << 30)
+#define DAY_MS 86400000ULL
+
+/* ---- the property table ------------------------------------------------------------------ */
+
+enum prop_type {
+    PROP_PATH,     /* char *, resolved against base_dir; never empty */
+    PROP_OPT_PATH, /* char *, resolved; empty means NULL (the built-in default) */
+    PROP_ENUM,     /* char *, one of choices */
+    PROP_UINT,     /* unsigned, plain number */
+    PROP_INT,      /* int, plain number */
+    PROP_COUNT,    /* uint64_t, plain number */
+    PROP_SIZE,     /* uint64_t bytes, units_parse_size */
+    PROP_DURATION, /* uint64_t milliseconds, units_parse_duration */
+};
+
+struct cfg_prop {
+    const char *section; /* NULL: a top-level key */
+    const char *key;
+    enum prop_type type;
+    size_t offset;              /* into struct bz_config */
+    const char *dflt;           /* as written in the default file, parsed like user input */
+    uint64_t min, max;          /* numbers, sizes in bytes, durations in ms */
+    const char *range;          /* min..max as a user would write them, for messages */
+    const char *const *choices; /* PROP_ENUM: NULL-terminated */
+    const char *help;           /* one line, written as a comment in the default file */
+};
+
+struct cfg_section {
+    const char *name;
+    const char *help; /* lines separated by '\n', written as comments above the section */
+};
+
+static const char *const backends[] = {"sqlite", NULL};
+
+#define OFF(member) offsetof(struct bz_config, member)
+
+/* File order: config_write_default writes the keys in this order. */
+static const struct cfg_prop props[] = {
+    {"paths", "inbox", PROP_PATH, OFF(inbox_dir), "inbox", 0, 0, NULL, NULL,
+     "sites drop feed files here, one subdirectory per site"},
+    {"paths", "outbox", PROP_PATH, OFF(outbox_dir), "outbox", 0, 0, NULL, NULL,
+     "error files for the sites, one subdirectory per site"},
+    {"paths", "backup", PROP_PATH, OFF(backup_dir), "backup", 0, 0, NULL, NULL,
+     "every received file, as received, until archived"},
+    {"paths", "load", PROP_PATH, OFF(load_dir), "load", 0, 0, NULL, NULL,
+     "files being loaded (.gz/.zst inputs are decompressed here)"},
+    {"paths", "temp", PROP_PATH, OFF(temp_dir), "temp", 0, 0, NULL, NULL,
+     "scratch space for work files"},
+    {"paths", "archive", PROP_PATH, OFF(archive_dir), "archive", 0, 0, NULL, NULL,
+     "zstd-compressed backups"},
+    {"paths", "quarantine", PROP_PATH, OFF(quarantine_dir), "quarantine", 0, 0, NULL, NULL,
+     "files that cannot be processed (unknown table, unreadable)"},
+    {"warehouse", "backend", PROP_ENUM, OFF(warehouse_backend), "sqlite", 0, 0, NULL, backends,
+     "sqlite: one local file (the only backend in this version)"},
+    {"warehouse", "path", PROP_PATH, OFF(warehouse_path), "warehouse.db", 0, 0, NULL, NULL,
+     "the SQLite database, created by `bizoope run`"},
+    {"warehouse", "cache", PROP_SIZE, OFF(warehouse_cache_bytes), "256MiB", 1ULL << 20, 1ULL << 40,
+     "between 1MiB and 1TiB", NULL, "SQLite page cache"},
+    {NULL, "state", PROP_PATH, OFF(state_path), "state.db", 0, 0, NULL, NULL,
+     "The coordinator's journal of files, jobs and shards (SQLite, created by `bizoope run`);\n"
+     "a restarted run resumes from it."},
+    {NULL, "schema_dir", PROP_OPT_PATH, OFF(schema_dir), "", 0, 0, NULL, NULL,
+     "Directory of table descriptions (*.yaml); empty means the built-in standard tables."},
+    {NULL, "workers", PROP_UINT, OFF(workers), "0", 0, 1024, "between 0 and 1024", NULL,
+     "Worker threads that validate shards; 0 means one per CPU."},
+    {NULL, "shard_size", PROP_SIZE, OFF(shard_bytes), "64MiB", 1, 4 * GIB - 1,
+     "between 1 byte and 4GiB - 1", NULL,
+     "Files are split into shards of about this many bytes, processed in parallel."},
+    {NULL, "max_line_bytes", PROP_SIZE, OFF(max_line_bytes), "1MiB", 1, GIB,
+     "between 1 byte and 1GiB", NULL, "A longer line is rejected (and still counted)."},
+    {NULL, "poll_interval", PROP_DURATION, OFF(poll_ms), "2s", 10, DAY_MS, "between 10ms and 1d",
+     NULL, "How often `bizoope run` scans the inboxes when it watches them."},
+    {"archive", "after", PROP_DURATION, OFF(archive_after_ms), "0s", 0, 365 * DAY_MS,
+     "between 0s and 365d", NULL, "wait this long after a file's merge before archiving"},
+    {"archive", "level", PROP_INT, OFF(archive_level), "3", 1, 19, "between 1 and 19", NULL,
+     "zstd level, 1 (fast) to 19 (small)"},
+    {"decompress", "max_size", PROP_SIZE, OFF(decompress_max_bytes), "16GiB", 1, UINT64_MAX,
+     "at least 1 byte", NULL, "largest uncompressed size"},
+    {"decompress", "max_ratio", PROP_COUNT, OFF(decompress_max_ratio), "200", 1, 1000000,
+     "between 1 and 1000000", NULL, "largest uncompressed/compressed size ratio"},
+};
+
+#define NPROPS (sizeof(props) / sizeof(props[0]))
+
+static const struct cfg_section sections[] = {
+    {"paths", "Storage areas, one directory each (created by `bizoope init`)."},
+    {"warehouse", "Where the merged tables live."},
+    {"archive", "Compressing backups into paths.archive."},
+    {"decompress", "Limits for .gz and .zst inputs, against decompression bombs."},
+};
+
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* The top-level keys that are not in props. */
+static const char *const special_keys[] = {"version", "sites"};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+int config_site_id_ok(const char *id)
+{
+    size_t i;
+
+    if (id == NULL) {
+        return 0;
+    }
+    for (i = 0; id[i] != '\0'; i++) {
+        char c = id[i];
+
+        if (i >= SITE_ID_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                  (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return i > 0;
+}
+
+static int site_id_error(struct bz_err *err, const char *id)
+{
+    return bz_err_set(err, BZ_E_INVALID_INPUT,
+                      "'%.80s' is not a valid site id (use 1 to 64 of A-Z a-z 0-9 _ -)", id);
+}
+
+/* Site ids name directories and buckets, so two that differ only in case are refused: they
+ * would be one directory on a case-insensitive file system. */
+static int site_same(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+/* A plain "null" would load as no value, and a leading '-' can read as a list marker. */
+static bool site_needs_quotes(const char *id)
+{
+    return id[0] == '-' || strcmp(id, "null") == 0 || strcmp(id, "Null") == 0 ||
+           strcmp(id, "NULL") == 0;
+}
+
+static bool scalar_is_null(const struct ydoc *doc, int node)
+{
+    const char *s = ydoc_scalar(doc, node);
+
+    return s != NULL && ydoc_scalar_is_plain(doc, node) &&
+           (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
+}
+
+static const char *kind_name(enum ydoc_kind kind)
+{
+    switch (kind) {
+    case YDOC_SEQUENCE:
+        return "a list";
+    case YDOC_MAPPING:
+        return "a mapping";
+    default:
+        return "a text value";
+    }
+}
+
+/* Reads the whole file. Returns owned bytes (free with free()), NUL-terminated for safety. */
+static char *read_all(const char *path, size_t *len_out, struct bz_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    size_t len = 0, cap = 0, got;
+
+    if (f == NULL) {
+        bz_err_set(err, errno == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "%s: cannot open: %s", path,
+                   strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (cap - len < 2) {
+            cap = cap ? cap * 2 : 8192;
+            data = xrealloc(data, cap);
+        }
+        got = fread(data + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(f)) {
+        bz_err_set(err, BZ_E_IO, "%s: read failed: %s", path, strerror(errno));
+        fclose(f);
+        free(data);
+        return NULL;
+    }
+    fclose(f);
+    data[len] = '\0';
+    *len_out = len;
+    return data;
+}
+
+/* Joins base and p (unless p is absolute) and tidies the result lexically: repeated '/', "."
+ * components and a trailing '/' go. ".." is kept, because removing it is only right when the
+ * component before it is not a symbolic link. Returns owned text. */
+static char *path_resolve(const char *base, const char *p)
+{
+    size_t n = strlen(base) + strlen(p) + 3, o = 0, i = 0;
+    char *joined = xmalloc(n), *out = xmalloc(n);
+
+    if (p[0] == '/') {
+        snprintf(joined, n, "%s", p);
+    } else {
+        snprintf(joined, n, "%s/%s", base, p);
+    }
+    while (joined[i] != '\0') {
+        size_t start, len;
+
+        while (joined[i] == '/') {
+            i++;
+        }
+        start = i;
+        while (joined[i] != '\0' && joined[i] != '/') {
+            i++;
+        }
+        len = i - start;
+        if (len == 0 || (len == 1 && joined[start] == '.')) {
+            continue;
+        }
+        out[o++] = '/';
+        memcpy(out + o, joined + start, len);
+        o += len;
+    }
+    if (o == 0) {
+        out[o++] = '/';
+    }
+    out[o] = '\0';
+    free(joined);
+    return out;
+}
+
+/* True when inner is outer or lies below it (both tidied by path_resolve). */
+static bool path_within(const char *inner, const char *outer)
+{
+    size_t n = strlen(outer);
+
+    if (strcmp(outer, "/") == 0) {
+        return true;
+    }
+    return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* ---- loading ----------------------------------------------------------------------------- */
+
+struct loader {
+    const struct ydoc *doc;
+    const char *file;
+    struct bz_config *cfg;
+    int lines[NPROPS]; /* where each property was set; 0 = default */
+    struct bz_err *err;
+};
+
+static int fail(struct loader *ld, int line, const char *fmt, ...) BZ_PRINTF(3, 4);
+
+static int fail(struct loader *ld, int line, const char *fmt, ...)
+{
+    char what[224];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return bz_err_set(ld->err, BZ_E_INVALID_INPUT, "%s:%d: %s", ld->file, line > 0 ? line : 1,
+                      what);
+}
+
+static void prop_name(const struct cfg_prop *p, char *buf, size_t size)
+{
+    if (p->section != NULL) {
+        snprintf(buf, size, "%s.%s", p->section, p->key);
+    } else {
+        snprintf(buf, size, "%s", p->key);
+    }
+}
+
+/* Applies one property from text (the user's value, or the default when text is NULL). */
+static int prop_apply(struct loader *ld, const struct cfg_prop *p, const char *text, int line)
+{
+    char *base = (char *)ld->cfg + p->offset;
+    char name[64];
+    uint64_t v = 0;
+    struct bz_err e;
+    int rc = BZ_OK;
+    size_t i;
+
+    prop_name(p, name, sizeof(name));
+    if (text == NULL) {
+        text = p->dflt;
+    }
+    switch (p->type) {
+    case PROP_PATH:
+    case PROP_OPT_PATH:
+        if (text[0] == '\0') {
+            if (p->type == PROP_PATH) {
+                return fail(ld, line,
+                            "%s: the path is empty (remove the key to use the default, %s)", name,
+                            p->dflt);
+            }
+            *(char **)base = NULL;
+            return BZ_OK;
+        }
+        if (text[0] == '~') {
+            return fail(ld, line, "%s: '%s': '~' is not expanded; write the absolute path", name,
+                        text);
+        }
+        *(char **)base = path_resolve(ld->cfg->base_dir, text);
+        return BZ_OK;
+    case PROP_ENUM:
+        for (i = 0; p->choices[i] != NULL; i++) {
+            if (strcmp(p->choices[i], text) == 0) {
+                *(char **)base = xstrdup(text);
+                return BZ_OK;
+            }
+        }
+        return fail(ld, line, "%s: '%s' is not available (this version has: sqlite)", name, text);
+    case PROP_UINT:
+    case PROP_INT:
+    case PROP_COUNT:
+        rc = units_parse_uint(text, name, 0, UINT64_MAX, &v, &e);
+        break;
+    case PROP_SIZE:
+        rc = units_parse_size(text, name, &v, &e);
+        break;
+    case PROP_DURATION:
+        rc = units_parse_duration(text, name, &v, &e);
+        break;
+    }
+    if (rc != BZ_OK) {
+        return fail(ld, line, "%s", e.msg);
+    }
+    if (v < p->min || v > p->max) {
+        return fail(ld, line, "%s: '%s' must be %s", name, text, p->range);
+    }
+    switch (p->type) {
+    case PROP_UINT:
+        *(unsigned *)base = (unsigned)v;
+        break;
+    case PROP_INT:
+        *(int *)base = (int)v;
+        break;
+    default:
+        *(uint64_t *)base = v;
+        break;
+    }
+    return BZ_OK;
+}
+
+/* Applies every property of section (NULL: top level) found in mapping node map (0: absent). */
+static int apply_section(struct loader *ld, const char *section, int map)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < NPROPS; i++) {
+        const struct cfg_prop *p = &props[i];
+        int v = 0;
+        const char *text = NULL;
+
+        if ((p->section == NULL) != (section == NULL) ||
+            (section != NULL && strcmp(section, p->section) != 0)) {
+            continue;
+        }
+        if (map != 0) {
+            v = ydoc_map_get(ld->doc, map, p->key);
+        }
+        if (v != 0 && ydoc_kind(ld->doc, v) != YDOC_SCALAR) {
+            char name[64];
+
+            prop_name(p, name, sizeof(name));
+            return fail(ld, ydoc_line(ld->doc, v),
+                        "%s must be a single value (e.g. %s: %s), not %s", name, p->key,
+                        p->dflt[0] ? p->dflt : "DIR", kind_name(ydoc_kind(ld->doc, v)));
+        }
+        if (v != 0 && !scalar_is_null(ld->doc, v)) {
+            text = ydoc_scalar(ld->doc, v);
+            ld->lines[i] = ydoc_line(ld->doc, v);
+        }
+        rc = prop_apply(ld, p, text, ydoc_line(ld->doc, v));
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    return BZ_OK;
+}
+
+/* Fills allowed with the keys of section (NULL: top level), NULL-terminated. */
+static void section_keys(const char *section, const char **allowed, size_t cap)
+{
+    size_t i, n = 0;
+
+    if (section == NULL) {
+        allowed[n++] = special_keys[0];
+        allowed[n++] = special_keys[1];
+    }
+    for (i = 0; i < NPROPS && n + 1 < cap; i++) {
+        const struct cfg_prop *p = &props[i];
+
+        if (section == NULL) {
+            /* top level: the plain keys and each section once, in file order */
+            const char *k = p->section ? p->section : p->key;
+
+            if (n == 0 || strcmp(allowed[n - 1], k) != 0) {
+                allowed[n++] = k;
+            }
+        } else if (p->section != NULL && strcmp(p->section, section) == 0) {
+            allowed[n++] = p->key;
+        }
+    }
+    allowed[n] = NULL;
+}
+
+static int load_version(struct loader *ld, int root)
+{
+    int v = ydoc_map_get(ld->doc, root, "version");
+    const char *s;
+
+    if (v == 0) {
+        return fail(ld, ydoc_line(ld->doc, root),
+                    "missing required key 'version' (add 'version: %d' at the top)",
+                    CONFIG_VERSION);
+    }
+    s = ydoc_scalar(ld->doc, v);
+    if (s == NULL || strcmp(s, "1") != 0) {
+        return fail(ld, ydoc_line(ld->doc, v),
+                    "version: '%s' is not a configuration version this bizoope reads (it reads "
+                    "version %d)",
+                    s ? s : kind_name(ydoc_kind(ld->doc, v)), CONFIG_VERSION);
+    }
+    return BZ_OK;
+}
+
+static int load_sites(struct loader *ld, int root)
+{
+    int v = ydoc_map_get(ld->doc, root, "sites");
+    struct bz_config *c = ld->cfg;
+    size_t i, j, n;
+
+    if (v == 0) {
+        return fail(ld, ydoc_line(ld->doc, root),
+                    "missing required key 'sites' (the partner site ids, one per line as "
+                    "'  - ID' below 'sites:')");
+    }
+    if (scalar_is_null(ld->doc, v)) {
+        return BZ_OK; /* "sites:" with no items: an empty list, which `run` refuses */
+    }
+    if (ydoc_kind(ld->doc, v) != YDOC_SEQUENCE) {
+        return fail(ld, ydoc_line(ld->doc, v),
+                    "sites must be a list of site ids (one per line as '  - ID'), not %s",
+                    kind_name(ydoc_kind(ld->doc, v)));
+    }
+    n = ydoc_seq_len(ld->doc, v);
+    c->sites = xcalloc(n ? n : 1, sizeof(*c->sites));
+    for (i = 0; i < n; i++) {
+        int item = ydoc_seq_at(ld->doc, v, i);
+        const char *id = ydoc_scalar(ld->doc, item);
+        int line = ydoc_line(ld->doc, item);
+
+        if (id == NULL) {
+            return fail(ld, line, "sites: each item must be a site id, not %s",
+                        kind_name(ydoc_kind(ld->doc, item)));
+        }
+        if (scalar_is_null(ld->doc, item)) {
+            return fail(ld, line, "sites: an empty site id (write '- ID', or quote \"%s\")", id);
+        }
+        if (!config_site_id_ok(id)) {
+            return fail(ld, line,
+                        "sites: '%.80s' is not a valid site id (use 1 to 64 of A-Z a-z "
+                        "0-9 _ -)",
+                        id);
+        }
+        for (j = 0; j < i; j++) {
+            if (site_same(c->sites[j], id)) {
+                int first = ydoc_line(ld->doc, ydoc_seq_at(ld->doc, v, j));
+
+                if (strcmp(c->sites[j], id) == 0) {
+                    return fail(ld, line, "sites: '%s' is listed twice (first at line %d)", id,
+                                first);
+                }
+                return fail(ld, line,
+                            "sites: '%s' and '%s' (line %d) differ only in case; site ids name "
+                            "directories, so they must differ in more than case",
+                            id, c->sites[j], first);
+            }
+        }
+        c->sites[c->nsites++] = xstrdup(id);
+    }
+    return BZ_OK;
+}
+
+static const char *prop_text(const struct loader *ld, size_t i)
+{
+    return *(char *const *)((const char *)ld->cfg + props[i].offset);
+}
+
+static bool is_area(size_t i)
+{
+    return props[i].section != NULL && strcmp(props[i].section, "paths") == 0;
+}
+
+/* Cross-field rules, after every key is applied: each area is its own directory, neither
+ * equal to nor inside another (landing would otherwise see its own output as new input), and
+ * the two databases are different files. The line is the one that set either value. */
+static int finalize(struct loader *ld)
+{
+    size_t i, j;
+
+    for (i = 0; i < NPROPS; i++) {
+        for (j = 0; j < NPROPS; j++) {
+            const char *pi, *pj;
+            char ni[64], nj[64];
+            int line;
+
+            if (i == j || props[i].type != PROP_PATH || props[j].type != PROP_PATH ||
+                is_area(i) != is_area(j)) {
+                continue;
+            }
+            pi = prop_text(ld, i);
+            pj = prop_text(ld, j);
+            if (strcmp(pi, pj) == 0 ? i > j : !(is_area(i) && path_within(pi, pj))) {
+                continue;
+            }
+            prop_name(&props[i], ni, sizeof(ni));
+            prop_name(&props[j], nj, sizeof(nj));
+            line = ld->lines[i] ? ld->lines[i] : ld->lines[j];
+            if (strcmp(pi, pj) == 0) {
+                return fail(ld, line, "%s and %s are both %s; each needs its own %s", ni, nj, pi,
+                            is_area(i) ? "directory" : "file");
+            }
+            return fail(ld, line, "%s (%s) is inside %s (%s); each area needs its own directory",
+                        ni, pi, nj, pj);
+        }
+    }
+    return BZ_OK;
+}
+
+/* Parses data (the contents of path) into a config. Returns owned config or NULL with err.
+ * When doc_out is not NULL, also returns the parsed document (free with ydoc_free). */
+static struct bz_config *config_parse(const char *path, const char *data, size_t len,
+                                      struct ydoc **doc_out, struct bz_err *err)
+{
+    struct loader ld;
+    struct ydoc *doc;
+    const char *allowed[32];
+    char *dir, *slash, resolved[PATH_MAX];
+    int root, rc;
+    size_t s;
+
+    memset(&ld, 0, sizeof(ld));
+    doc = ydoc_parse(path, data, len, err);
+    if (doc == NULL) {
+        return NULL;
+    }
+    ld.doc = doc;
+    ld.file = path;
+    ld.err = err;
+    ld.cfg = xcalloc(1, sizeof(*ld.cfg));
+    ld.cfg->path = xstrdup(path);
+    dir = xstrdup(path);
+    slash = strrchr(dir, '/');
+    if (slash == dir) {
+        slash[1] = '\0';
+    } else if (slash != NULL) {
+        *slash = '\0';
+    }
+    if (realpath(slash ? dir : ".", resolved) == NULL) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: cannot resolve the file's directory: %s", path,
+                        strerror(errno));
+        free(dir);
+        goto out;
+    }
+    free(dir);
+    ld.cfg->base_dir = xstrdup(resolved);
+
+    root = ydoc_root(doc);
+    if (ydoc_kind(doc, root) != YDOC_MAPPING) {
+        rc = fail(&ld, ydoc_line(doc, root),
+                  "the configuration must be a mapping of keys (version: 1, sites: ..., ...), "
+                  "not %s",
+                  kind_name(ydoc_kind(doc, root)));
+        goto out;
+    }
+    section_keys(NULL, allowed, sizeof(allowed) / sizeof(allowed[0]));
+    rc = ydoc_check_keys(doc, root, "the top level", allowed, err);
+    if (rc == BZ_OK) {
+        rc = load_version(&ld, root);
+    }
+    if (rc == BZ_OK) {
+        rc = load_sites(&ld, root);
+    }
+    if (rc == BZ_OK) {
+        rc = apply_section(&ld, NULL, root);
+    }
+    for (s = 0; s < NSECTIONS && rc == BZ_OK; s++) {
+        int map = ydoc_map_get(doc, root, sections[s].name);
+
+        if (map != 0 && scalar_is_null(doc, map)) {
+            map = 0; /* "archive:" with nothing below: every default */
+        }
+        if (map != 0 && ydoc_kind(doc, map) != YDOC_MAPPING) {
+            rc = fail(&ld, ydoc_line(doc, map),
+                      "%s must be a mapping of keys (e.g. '%s:' then '  %s: ...' below it), not "
+                      "%s",
+                      sections[s].name, sections[s].name,
+                      sections[s].name[0] == 'p' ? "inbox" : "...", kind_name(ydoc_kind(doc, map)));
+            break;
+        }
+        section_keys(sections[s].name, allowed, sizeof(allowed) / sizeof(allowed[0]));
+        rc = ydoc_check_keys(doc, map, sections[s].name, allowed, err);
+        if (rc == BZ_OK) {
+            rc = apply_section(&ld, sections[s].name, map);
+        }
+    }
+    if (rc == BZ_OK) {
+        rc = finalize(&ld);
+    }
+out:
+    if (rc != BZ_OK) {
+        config_free(ld.cfg);
+        ydoc_free(doc);
+        return NULL;
+    }
+    if (doc_out != NULL) {
+        *doc_out = doc;
+    } else {
+        ydoc_free(doc);
+    }
+    return ld.cfg;
+}
+
+struct bz_config *config_load(const char *path, struct bz_err *err)
+{
+    size_t len = 0;
+    char *data = read_all(path, &len, err);
+    struct bz_config *c;
+
+    if (data == NULL) {
+        return NULL;
+    }
+    c = config_parse(path, data, len, NULL, err);
+    free(data);
+    return c;
+}
+
+void config_free(struct bz_config *c)
+{
+    size_t i;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < NPROPS; i++) {
+        if (props[i].type == PROP_PATH || props[i].type == PROP_OPT_PATH ||
+            props[i].type == PROP_ENUM) {
+            free(*(char **)((char *)c + props[i].offset));
+        }
+    }
+    for (i = 0; i < c->nsites; i++) {
+        free(c->sites[i]);
+    }
+    free(c->sites);
+    free(c->base_dir);
+    free(c->path);
+    free(c);
+}
+
+static char *site_line(const char *prefix, size_t prefix_len, const char *id, const char *eol);
+
+/* ---- writing the default file ------------------------------------------------------------ */
+
+static void write_comment(FILE *f, const char *indent, const char *text)
+{
+    const char *line = text;
+
+    while (*line != '\0') {
+        const char *nl = strchr(line, '\n');
+        int n = nl ? (int)(nl - line) : (int)strlen(line);
+
+        fprintf(f, "%s# %.*s\n", indent, n, line);
+        line += n + (nl ? 1 : 0);
+    }
+}
+
+static void write_default(FILE *f, const char *const *sites, size_t nsites)
+{
+    const char *section = NULL;
+    size_t i;
+
+    fputs("# bizoope.yaml - configuration of one bizoope-batch installation (`bizoope init`).\n"
+          "# Every key except version and sites is optional: a missing or empty key takes the\n"
+          "# default shown here. Relative paths are resolved against this file's directory.\n"
+          "# Sizes: 1048576, 64K, 64MiB, 1G (powers of 1024). Durations: 0, 500ms, 2s, 5m, 1h, 1d\n"
+          "# (a number other than 0 needs a unit).\n"
+          "\n"
+          "# The format of this file.\n",
+          f);
+    fprintf(f, "version: %d\n", CONFIG_VERSION);
+    fputs("\n"
+          "# Partner sites, one per line. An id is 1 to 64 of A-Z a-z 0-9 _ -. Files from site ID\n"
+          "# arrive in paths.inbox/ID/ and its error files go to paths.outbox/ID/.\n"
+          "# Add one with `bizoope sites add ID --config THIS_FILE`.\n",
+          f);
+    if (nsites == 0) {
+        fputs("sites: []\n", f);
+    } else {
+        fputs("sites:\n", f);
+        for (i = 0; i < nsites; i++) {
+            char *line = site_line("  - ", 4, sites[i], "\n");
+
+            fputs(line, f);
+            free(line);
+        }
+    }
+    for (i = 0; i < NPROPS; i++) {
+        const struct cfg_prop *p = &props[i];
+        size_t s;
+
+        if (p->section == NULL) {
+            section = NULL;
+            fputc('\n', f);
+            write_comment(f, "", p->help);
+            fprintf(f, "%s:%s%s\n", p->key, p->dflt[0] ? " " : "", p->dflt);
+            continue;
+        }
+        if (section == NULL || strcmp(section, p->section) != 0) {
+            section = p->section;
+            fputc('\n', f);
+            for (s = 0; s < NSECTIONS; s++) {
+                if (strcmp(sections[s].name, section) == 0) {
+                    write_comment(f, "", sections[s].help);
+                }
+            }
+            fprintf(f, "%s:\n", section);
+        }
+        fprintf(f, "  %s: %-*s # %s\n", p->key, (int)(22 - strlen(p->key)), p->dflt, p->help);
+    }
+}
+
+int config_write_default(const char *path, const char *const *sites, size_t nsites,
+                         struct bz_err *err)
+{
+    struct out_file *of;
+    struct stat st;
+    size_t i, j;
+
+    for (i = 0; i < nsites; i++) {
+        if (!config_site_id_ok(sites[i])) {
+            return site_id_error(err, sites[i]);
+        }
+        for (j = 0; j < i; j++) {
+            if (site_same(sites[i], sites[j])) {
+                return bz_err_set(err, BZ_E_INVALID_INPUT,
+                                  "site '%s' is given twice (site ids that differ only in case "
+                                  "are the same site)",
+                                  sites[i]);
+            }
+        }
+    }
+    if (lstat(path, &st) == 0) {
+        return bz_err_set(err, BZ_E_CONFLICT,
+                          "%s already exists; not overwriting it (edit it, or remove it to start "
+                          "over)",
+                          path);
+    }
+    if (errno != ENOENT) {
+        return bz_err_set(err, BZ_E_IO, "%s: cannot check whether it exists: %s", path,
+                          strerror(errno));
+    }
+    of = out_file_open(path, err);
+    if (of == NULL) {
+        return err ? err->code : BZ_E_IO;
+    }
+    write_default(out_file_stream(of), sites, nsites);
+    return out_file_commit(of, BZ_OK, err);
+}
+
+/* ---- config_add_site: a textual edit ----------------------------------------------------- */
+
+/* Byte offset of the start of 1-based line in data. */
+static size_t line_start(const char *data, size_t len, int line)
+{
+    size_t i = 0;
+    int l = 1;
+
+    while (l < line && i < len) {
+        if (data[i] == '\n') {
+            l++;
+        }
+        i++;
+    }
+    return i;
+}
+
+/* Byte offset of 1-based character column col on the line starting at off; libyaml counts
+ * characters, and a BOM is not part of line 1. */
+static size_t column_offset(const char *data, size_t len, size_t off, int col)
+{
+    int c = 1;
+
+    if (off == 0 && len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        off = 3;
+    }
+    while (c < col && off < len && data[off] != '\n') {
+        off++;
+        while (off < len && ((unsigned char)data[off] & 0xc0) == 0x80) {
+            off++;
+        }
+        c++;
+    }
+    return off;
+}
+
+/* Offset just past the end of the line containing off (past its '\n', or len). */
+static size_t line_next(const char *data, size_t len, size_t off)
+{
+    while (off < len && data[off] != '\n') {
+        off++;
+    }
+    return off < len ? off + 1 : len;
+}
+
+struct edit {
+    const char *data;
+    size_t len;
+    size_t cut_from, cut_to; /* bytes removed (cut_from == cut_to: none) */
+    size_t insert_at;        /* where the new item line goes (after the cut, in old offsets) */
+    char *line;              /* the new item line, with its end of line; owned */
+};
+
+static int by_hand(const char *path, const char *site, int line, const char *why,
+                   struct bz_err *err)
+{
+    return bz_err_set(err, BZ_E_INVALID_INPUT,
+                      "%s:%d: cannot add '%s' safely: %s; add it to the list under 'sites:' by "
+                      "hand",
+                      path, line, site, why);
+}
+
+/* Returns the owned line prefix + id (quoted when needed) + eol. */
+static char *site_line(const char *prefix, size_t prefix_len, const char *id, const char *eol)
+{
+    size_t n = prefix_len + strlen(id) + 5;
+    char *line = xmalloc(n);
+    const char *q = site_needs_quotes(id) ? "\"" : "";
+
+    snprintf(line, n, "%.*s%s%s%s%s", (int)prefix_len, prefix, q, id, q, eol);
+    return line;
+}
+
+/* A new item line indented below a key at 1-based column key_col: two more spaces, "- ". */
+static char *site_line_below(int key_col, const char *id, const char *eol)
+{
+    size_t indent = (size_t)(key_col - 1) + 2;
+    char *prefix = xmalloc(indent + 2), *line;
+
+    memset(prefix, ' ', indent);
+    memcpy(prefix + indent, "- ", 2);
+    line = site_line(prefix, indent + 2, id, eol);
+    free(prefix);
+    return line;
+}
+
+/* The end of line ("\r\n" or "\n") of the line containing off. */
+static const char *line_eol(const char *data, size_t len, size_t off)
+{
+    size_t next = line_next(data, len, off);
+
+    return next >= 2 && data[next - 1] == '\n' && data[next - 2] == '\r' ? "\r\n" : "\n";
+}
+
+/* Plans the edit that appends site to the sites list of doc (parsed from e->data). */
+static int plan_edit(const char *path, const struct ydoc *doc, const char *site, struct edit *e,
+                     struct bz_err *err)
+{
+    int root = ydoc_root(doc), key = 0, v = 0;
+    size_t i, n = ydoc_map_len(doc, root), off;
+    const char *eol;
+
+    for (i = 0; i < n; i++) {
+        const char *k = ydoc_scalar(doc, ydoc_map_key_at(doc, root, i));
+
+        if (k != NULL && strcmp(k, "sites") == 0) {
+            key = ydoc_map_key_at(doc, root, i);
+            v = ydoc_map_value_at(doc, root, i);
+        }
+    }
+    off = line_start(e->data, e->len, ydoc_line(doc, key));
+    eol = line_eol(e->data, e->len, off);
+    if (ydoc_kind(doc, v) == YDOC_SEQUENCE) {
+        size_t pos = column_offset(e->data, e->len, line_start(e->data, e->len, ydoc_line(doc, v)),
+                                   ydoc_column(doc, v));
+        int last;
+        size_t lstart, item, p;
+
+        if (pos < e->len && e->data[pos] == '[') {
+            /* flow style: only the empty "[]" is rewritten, to block style */
+            p = pos + 1;
+            while (p < e->len && (e->data[p] == ' ' || e->data[p] == '\t')) {
+                p++;
+            }
+            if (ydoc_seq_len(doc, v) != 0 || p >= e->len || e->data[p] != ']') {
+                return by_hand(path, site, ydoc_line(doc, v),
+                               "the site list is written as a flow list [a, b]", err);
+            }
+            e->cut_from = pos;
+            e->cut_to = p + 1;
+            for (i = e->cut_to; i < e->len && (e->data[i] == ' ' || e->data[i] == '\t'); i++) {
+            }
+            if (i >= e->len || e->data[i] == '\n' || e->data[i] == '\r') {
+                /* nothing but blanks follows: also drop the blanks before "[]" */
+                while (e->cut_from > 0 && e->data[e->cut_from - 1] == ' ') {
+                    e->cut_from--;
+                }
+            }
+            e->insert_at = line_next(e->data, e->len, pos);
+            e->line = site_line_below(ydoc_column(doc, key), site, eol);
+            return BZ_OK;
+        }
+        /* block style: copy the last item's "  - " and insert a line after it */
+        last = ydoc_seq_at(doc, v, ydoc_seq_len(doc, v) - 1);
+        lstart = line_start(e->data, e->len, ydoc_line(doc, last));
+        item = column_offset(e->data, e->len, lstart, ydoc_column(doc, last));
+        for (p = lstart; p < item && e->data[p] == ' '; p++) {
+        }
+        if (p >= item || e->data[p] != '-') {
+            return by_hand(path, site, ydoc_line(doc, last),
+                           "the last site is not on a line of its own starting with '- '", err);
+        }
+        for (p++; p < item && e->data[p] == ' '; p++) {
+        }
+        if (p != item || p == lstart) {
+            return by_hand(path, site, ydoc_line(doc, last),
+                           "the last site is not on a line of its own starting with '- '", err);
+        }
+        e->cut_from = e->cut_to = 0;
+        e->insert_at = line_next(e->data, e->len, item);
+        e->line =
+            site_line(e->data + lstart, item - lstart, site, line_eol(e->data, e->len, lstart));
+        return BZ_OK;
+    }
+    if (ydoc_kind(doc, v) == YDOC_SCALAR && ydoc_scalar(doc, v)[0] == '\0' &&
+        ydoc_scalar_is_plain(doc, v)) {
+        /* "sites:" with no items */
+        e->cut_from = e->cut_to = 0;
+        e->insert_at = line_next(e->data, e->len, off);
+        e->line = site_line_below(ydoc_column(doc, key), site, eol);
+        return BZ_OK;
+    }
+    return by_hand(path, site, ydoc_line(doc, v), "the site list is not a block list", err);
+}
+
+static int write_like(const char *path, const char *data, size_t len, struct bz_err *err)
+{
+    char target[PATH_MAX];
+    struct out_file *of;
+    struct stat st;
+    int rc = BZ_OK;
+
+    /* edit the file a symbolic link points to, instead of replacing the link */
+    if (realpath(path, target) == NULL || stat(target, &st) != 0) {
+        return bz_err_set(err, BZ_E_IO, "%s: %s", path, strerror(errno));
+    }
+    of = out_file_open(target, err);
+    if (of == NULL) {
+        return err ? err->code : BZ_E_IO;
+    }
+    if (fchmod(fileno(out_file_stream(of)), st.st_mode & 07777) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: cannot keep the file's permissions: %s",
+                        out_file_name(of), strerror(errno));
+    }
+    if (rc == BZ_OK && fwrite(data, 1, len, out_file_stream(of)) != len) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: write failed: %s", out_file_name(of), strerror(errno));
+    }
+    return out_file_commit(of, rc, err);
+}
+
+int config_add_site(const char *path, const char *site, struct bz_err *err)
+{
+    struct bz_config *before = NULL, *after = NULL;
+    struct ydoc *doc = NULL;
+    struct edit e;
+    char *data, *out = NULL;
+    size_t len = 0, n = 0, i;
+    int rc = BZ_OK;
+
+    memset(&e, 0, sizeof(e));
+    if (!config_site_id_ok(site)) {
+        return site_id_error(err, site);
+    }
+    data = read_all(path, &len, err);
+    if (data == NULL) {
+        return err ? err->code : BZ_E_IO;
+    }
+    /* the file must load as it is: an edit is no time to guess around a mistake */
+    before = config_parse(path, data, len, &doc, err);
+    if (before == NULL) {
+        free(data);
+        return err ? err->code : BZ_E_INVALID_INPUT;
+    }
+    for (i = 0; i < before->nsites; i++) {
+        if (site_same(before->sites[i], site)) {
+            if (strcmp(before->sites[i], site) == 0) {
+                rc = bz_err_set(err, BZ_E_CONFLICT, "%s: site '%s' is already listed", path, site);
+            } else {
+                rc = bz_err_set(err, BZ_E_CONFLICT,
+                                "%s: site '%s' is already listed as '%s' (ids that differ only in "
+                                "case are the same site)",
+                                path, site, before->sites[i]);
+            }
+            goto out;
+        }
+    }
+    e.data = data;
+    e.len = len;
+    rc = plan_edit(path, doc, site, &e, err);
+    if (rc != BZ_OK) {
+        goto out;
+    }
+    /* old[0, cut_from) + old[cut_to, insert_at) + [eol] + line + old[insert_at, len) */
+    out = xmalloc(len + strlen(e.line) + 3);
+    memcpy(out, data, e.cut_from);
+    n = e.cut_from;
+    memcpy(out + n, data + e.cut_to, e.insert_at - e.cut_to);
+    n += e.insert_at - e.cut_to;
+    if (n > 0 && out[n - 1] != '\n') {
+        /* the last line had no end of line */
+        memcpy(out + n, strchr(e.line, '\r') ? "\r\n" : "\n", strchr(e.line, '\r') ? 2 : 1);
+        n += strchr(e.line, '\r') ? 2 : 1;
+    }
+    memcpy(out + n, e.line, strlen(e.line));
+    n += strlen(e.line);
+    memcpy(out + n, data + e.insert_at, len - e.insert_at);
+    n += len - e.insert_at;
+
+    /* the edited text must load with every check, and say exactly "the old list + site" */
+    after = config_parse(path, out, n, NULL, err);
+    if (after == NULL) {
+        rc = by_hand(path, site, ydoc_line(doc, ydoc_map_get(doc, ydoc_root(doc), "sites")),
+                     "the edited file would not load", err);
+        goto out;
+    }
+    if (after->nsites != before->nsites + 1 || strcmp(after->sites[before->nsites], site) != 0) {
+        rc = by_hand(path, site, ydoc_line(doc, ydoc_map_get(doc, ydoc_root(doc), "sites")),
+                     "the edit did not give the expected list", err);
+        goto out;
+    }
+    for (i = 0; i < before->nsites; i++) {
+        if (strcmp(before->sites[i], after->sites[i]) != 0) {
+            rc = by_hand(path, site, ydoc_line(doc, ydoc_map_get(doc, ydoc_root(doc), "sites")),
+                         "the edit did not give the expected list", err);
+            goto out;
+        }
+    }
+    rc = write_like(path, out, n, err);
+out:
+    config_free(before);
+    config_free(after);
+    ydoc_free(doc);
+    free(e.line);
+    free(out);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/* spool.h - a shard's valid rows, in the form the warehouse stores, kept until the finalizer
+ * knows which of them won (the SQLite backend's per-shard work table).
+ *
+ * Owns the stored form of each type (see lib/warehouse/warehouse.h: integers for int64 and
+ * bool, exact decimal text for numerics, ISO text for dates and datetimes, strings as received)
+ * and the spool record layout: u32 shard-local line, u32 payload bytes, then per column a kind
+ * byte and either an int64 or a u32 length and the bytes. Native byte order: a spool never
+ * leaves the machine that wrote it. Rows are appended in line order, every valid line of the
+ * shard (dedup losers too); the reader picks the winners. */
+#ifndef BZ_SPOOL_H
+#define BZ_SPOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "schema/schema.h"
+#include "warehouse/warehouse.h"
+#include "worker/validate.h"
+
+struct spool_writer;
+struct spool_reader;
+
+/* Creates path (truncating). Returns owned writer or NULL with err set. */
+struct spool_writer *spool_writer_new(const char *path, const struct schema_table *table,
+                                      struct bz_err *err);
+
+/* Appends the row of shard-local line `line` (values as the validator produced them). */
+int spool_writer_row(struct spool_writer *w, uint32_t line, const struct field_value *values,
+                     struct bz_err *err);
+
+/* Flushes and closes; frees w. On error the file is incomplete (the caller removes it). */
+int spool_writer_close(struct spool_writer *w, struct bz_err *err);
+
+/* Opens a spool for reading (memory-mapped). Returns owned reader or NULL with err set. */
+struct spool_reader *spool_reader_open(const char *path, const struct schema_table *table,
+                                       struct bz_err *err);
+
+/* Next row: its line in *line and its values (table->ncolumns entries, valid until the next
+ * call) in values. *got is false at the end. BZ_E_INTERNAL for a corrupt spool. */
+int spool_reader_next(struct spool_reader *r, uint32_t *line, struct wh_value *values, bool *got,
+                      struct bz_err *err);
+
+void spool_reader_free(struct spool_reader *r);
+
+/* Converts one validated field to its stored form; text goes to scratch (at least 32 bytes)
+ * when it has to be formatted (numeric, date, datetime), else points into the field. */
+void spool_stored_value(const struct schema_column *col, const struct field_value *in,
+                        char *scratch, struct wh_value *out);
+
+#endif

@@ -1,0 +1,105 @@
+/* worker.c - worker threads and the task loop. See worker.h. */
+#include "worker/worker.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "worker/spool.h"
+
+struct worker_pool {
+    pthread_t *threads;
+    unsigned n;
+    struct mem_queue *tasks, *results;
+};
+
+static int spool_row(void *ctx, const struct shard_spec *shard, uint32_t line,
+                     const struct field_value *values, const struct line_key *key,
+                     struct bz_err *err)
+{
+    (void)shard;
+    (void)key;
+    return spool_writer_row(ctx, line, values, err);
+}
+
+void worker_run_task(struct shard_task *task, struct shard_done *done)
+{
+    struct shard_options opts;
+    struct spool_writer *spool = NULL;
+    int rc = BZ_OK;
+
+    memset(done, 0, sizeof(*done));
+    done->task = task;
+    bz_err_clear(&done->err);
+    shard_options_init(&opts);
+    opts.max_line_bytes = task->max_line_bytes;
+    opts.temp_dir = task->temp_dir;
+    if (task->spool_path[0] != '\0') {
+        spool = spool_writer_new(task->spool_path, task->table, &done->err);
+        if (spool == NULL) {
+            done->rc = done->err.code;
+            return;
+        }
+        opts.on_row = spool_row;
+        opts.on_row_ctx = spool;
+    }
+    rc = shard_process(task->table, task->src, &task->spec, &opts, &done->result, &done->err);
+    if (spool != NULL) {
+        struct bz_err close_err;
+        int crc = spool_writer_close(spool, &close_err);
+        if (rc == BZ_OK && crc != BZ_OK) {
+            rc = crc;
+            done->err = close_err;
+            shard_result_release(&done->result);
+        }
+        if (rc != BZ_OK) {
+            unlink(task->spool_path);
+        }
+    }
+    done->rc = rc;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker_pool *wp = arg;
+    void *msg;
+
+    while (mem_queue_pop(wp->tasks, &msg)) {
+        struct shard_done *done = xmalloc(sizeof(*done));
+        worker_run_task(msg, done);
+        mem_queue_push(wp->results, done);
+    }
+    return NULL;
+}
+
+struct worker_pool *worker_pool_start(unsigned n, struct mem_queue *tasks,
+                                      struct mem_queue *results)
+{
+    struct worker_pool *wp = xcalloc(1, sizeof(*wp));
+    unsigned i;
+
+    wp->n = n ? n : 1;
+    wp->tasks = tasks;
+    wp->results = results;
+    wp->threads = xcalloc(wp->n, sizeof(*wp->threads));
+    for (i = 0; i < wp->n; i++) {
+        pthread_create(&wp->threads[i], NULL, worker_main, wp);
+    }
+    return wp;
+}
+
+void worker_pool_join(struct worker_pool *wp)
+{
+    unsigned i;
+
+    if (wp == NULL) {
+        return;
+    }
+    for (i = 0; i < wp->n; i++) {
+        pthread_join(wp->threads[i], NULL);
+    }
+    free(wp->threads);
+    free(wp);
+}

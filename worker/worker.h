@@ -1,0 +1,46 @@
+/* worker.h - the worker loop: take a shard task, validate and dedup the shard, write its valid
+ * rows to the shard's row spool, report the result (DESIGN.md steps 3 and 4).
+ *
+ * Owns the worker threads of the single-machine mode and what a task and a result carry. The
+ * tasks and results travel through in-process queues (lib/queue/mem_queue.h); a task is
+ * owned by the worker until it is handed back inside its result. */
+#ifndef BZ_WORKER_H
+#define BZ_WORKER_H
+
+#include "core/status.h"
+#include "queue/mem_queue.h"
+#include "schema/schema.h"
+#include "tsv/tsv_reader.h"
+#include "worker/shard.h"
+
+struct shard_task {
+    const struct schema_table *table; /* borrowed */
+    const struct tsv_source *src;     /* borrowed; the file in load */
+    struct shard_spec spec;
+    size_t max_line_bytes;
+    const char *temp_dir;  /* reject streams */
+    char spool_path[4096]; /* where the shard's valid rows go; "" for none */
+    void *job;             /* the coordinator's, passed back untouched */
+};
+
+struct shard_done {
+    struct shard_task *task; /* owned: handed back */
+    struct shard_result result;
+    int rc;
+    struct bz_err err;
+};
+
+struct worker_pool;
+
+/* Starts n threads that pop struct shard_task * from tasks and push struct shard_done * to
+ * results, until tasks is closed and drained. */
+struct worker_pool *worker_pool_start(unsigned n, struct mem_queue *tasks,
+                                      struct mem_queue *results);
+
+/* Waits for the threads (close the task queue first) and frees the pool. */
+void worker_pool_join(struct worker_pool *wp);
+
+/* Runs one task on the calling thread. */
+void worker_run_task(struct shard_task *task, struct shard_done *done);
+
+#endif
