@@ -1,27 +1,55 @@
 #!/usr/bin/env bash
 # demo.sh - the main job on the embedded default, from a fresh Debian 12 machine: installs what
-# is missing, builds, generates a demo journal feed and validates it, printing the summary.
-#   DEMO_ROWS=N   lines in the demo journal (default 200000)
-#   DEMO_DIR=DIR  where the feed and its error file go (default ./demo)
+# is missing, builds, creates a demo installation with two sites, generates feeds for all four
+# tables (errors, duplicates, a resend with older rows, a compressed file), runs
+# `bizoope run --once` and shows the summaries and how to query the result.
+#   DEMO_ROWS=N   lines in each journal (default 200000)
+#   DEMO_DIR=DIR  the installation (default ./demo; recreated)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/setup.sh
 bash scripts/build.sh build
+bz="$root/build/bizoope"
 rows=${DEMO_ROWS:-200000}
 dir=${DEMO_DIR:-$root/demo}
-mkdir -p "$dir"
-feed="$dir/journal_20261124090000.tsv"
+rm -rf "$dir"
 
-echo "== generating $feed ($rows lines, 1% errors, 5% duplicates)"
-build/bizoope gen --table journal --rows "$rows" --error-rate 0.01 --dup-rate 0.05 \
-    --seed 20261124 --out "$feed" > "$dir/expected.json"
-echo "   expected: $(cat "$dir/expected.json")"
+echo "== bizoope init $dir --site tokyo --site osaka"
+"$bz" init "$dir" --site tokyo --site osaka >/dev/null
+gen() { "$bz" gen --error-rate 0.01 --dup-rate 0.05 "$@" >/dev/null; }
+in_tokyo="$dir/inbox/tokyo"
+in_osaka="$dir/inbox/osaka"
 
-echo "== validating"
-build/bizoope validate --threads "$(nproc)" --shard-size 8M "$feed"
+echo "== generating feeds for both sites (1% invalid lines, 5% duplicates)"
+gen --table journal --rows "$rows" --seed 1 --out "$in_tokyo/journal_20261124090000.tsv"
+gen --table items --rows 20000 --seed 2 --out "$in_tokyo/items_20261124090000.tsv"
+gen --table members --rows 20000 --seed 3 --out "$in_tokyo/members_20261124090000.tsv"
+gen --table stores --rows 200 --seed 4 --out "$in_tokyo/stores_20261124090000.tsv"
+gen --table journal --rows "$((rows / 2))" --seed 5 --crlf-rate 0.5 \
+    --out "$in_osaka/journal_20261124090000.tsv"
+gen --table items --rows 20000 --seed 2 --out "$dir/items.tsv"
+gzip -c "$dir/items.tsv" > "$in_osaka/items_20261124090000.tsv.gz" && rm "$dir/items.tsv"
+gen --table members --rows 10000 --seed 6 --bom --out "$in_osaka/members_20261124090000.tsv"
+gen --table stores --rows 100 --seed 7 --out "$in_osaka/stores_20261124090000.tsv"
+# a resend of tokyo's journal in which a third of the lines carry an older output_at: those
+# must never overwrite the newer rows already merged
+awk -F'\t' -v OFS='\t' 'NF == 20 && NR % 3 == 0 { $20 = "20261101000000" } NF == 20 { print }' \
+    "$in_tokyo/journal_20261124090000.tsv" > "$in_tokyo/journal_20261124100000.tsv"
+echo "hello" > "$in_osaka/readme.txt" # a file whose name matches no table
+
+echo "== bizoope run --config $dir/bizoope.yaml --once"
+BIZOOPE_LOG_LEVEL=error "$bz" run --config "$dir/bizoope.yaml" --once
+
 echo
-echo "why the first lines were rejected (each error-file line is the original line, a TAB"
-echo "and the reason; file: $feed.errors.tsv):"
-head -n 8 "$feed.errors.tsv" | awk -F'\t' '{ print "  " $NF }'
+echo "== what the warehouse holds ($dir/warehouse.db)"
+query="SELECT site_id, COUNT(*) AS receipt_lines, COUNT(DISTINCT receipt_no) AS receipts,
+       decimal_sum(amount) AS sales FROM journal WHERE is_deleted = 0 GROUP BY site_id;"
+echo "sqlite3 -header -column $dir/warehouse.db \"$query\""
+sqlite3 -header -column "$dir/warehouse.db" "$query"
+echo
+echo "error files (each line: the original line, a TAB, \"line N: reason\"):"
+ls -l "$dir"/outbox/*/ | sed 's/^/  /'
+echo "first reasons in the tokyo journal's error file:"
+head -n 5 "$dir/outbox/tokyo/journal_20261124090000.tsv.errors.tsv" | awk -F'\t' '{ print "  " $NF }'
