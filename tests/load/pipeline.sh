@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# tests/load/pipeline.sh - the single-machine pipeline benchmark: a journal of about 1 GB
+# through `bizoope run --once --workers 2`, end to end (landing, backup, validation, dedup,
+# error file, merge into the SQLite main table; archiving is left for later by the config),
+# against, in the same run on the same file system, the sqlite3 shell doing only
+#   .import of the same file into a staging table, then one
+#   INSERT INTO keyed SELECT ... ON CONFLICT DO UPDATE ... WHERE newer
+# (no validation, no dedup reporting, no error file, no backup). Prints both times, rows/s,
+# the ratio sqlite3/bizoope (target >= 2.0, reported not enforced) and bizoope's peak RSS.
+# bizoope's counts must equal what `bizoope gen` promised and its table must hold exactly the
+# loaded rows; otherwise exit 1.
+#
+# Usage: tests/load/pipeline.sh BUILD_DIR
+# Environment:
+#   BENCH_SMOKE=1   20k rows (what CI runs)
+#   BENCH_ROWS=N    rows to generate (default 7300000, ~1.0 GB)
+#   BENCH_TMPDIR=D  where everything goes (default /dev/shm when it has 8 GB free, else /tmp)
+set -euo pipefail
+
+if [ $# -ne 1 ] || [ ! -x "$1/bizoope" ]; then
+    echo "usage: $0 BUILD_DIR (with BUILD_DIR/bizoope built: bash scripts/build.sh BUILD_DIR)" >&2
+    exit 2
+fi
+bizoope=$(cd "$1" && pwd)/bizoope
+if ! command -v sqlite3 >/dev/null; then
+    echo "$0: the sqlite3 shell is missing (apt-get install sqlite3)" >&2
+    exit 2
+fi
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+    rows=${BENCH_ROWS:-20000}
+else
+    rows=${BENCH_ROWS:-7300000}
+fi
+target=2.0
+tmp_base=${BENCH_TMPDIR:-}
+if [ -z "$tmp_base" ]; then
+    free_kb=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+    if [ -n "$free_kb" ] && [ "$free_kb" -gt $((8 * 1024 * 1024)) ]; then
+        tmp_base=/dev/shm
+    else
+        tmp_base=/tmp
+    fi
+fi
+work=$(mktemp -d "$tmp_base/bizoope-pipeline-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
+feed="$work/journal_20261124090000.tsv"
+expect=$("$bizoope" gen --table journal --rows "$rows" --error-rate 0.01 --dup-rate 0.05 \
+    --seed 1 --out "$feed")
+bytes=$(json_get "$expect" bytes)
+echo "feed: $rows lines, $bytes bytes in $work"
+
+# ---- bizoope run --------------------------------------------------------------------------
+inst="$work/inst"
+"$bizoope" init "$inst" --site a >/dev/null
+sed -i 's/^  after: 0s /  after: 1d /' "$inst/bizoope.yaml" # archiving is not part of this
+cp "$feed" "$inst/inbox/a/"
+sync
+t0=$(now)
+if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f '%M' -o "$work/rss" "$bizoope" run --config "$inst/bizoope.yaml" --once \
+        --workers 2 --json > "$work/run.json"
+    rss_kb=$(cat "$work/rss")
+else
+    "$bizoope" run --config "$inst/bizoope.yaml" --once --workers 2 --json > "$work/run.json"
+    rss_kb=0
+fi
+t1=$(now)
+bz_s=$(elapsed "$t0" "$t1")
+report=$(cat "$work/run.json")
+for k in lines loaded rejected_invalid rejected_duplicate; do
+    got=$(json_get "$report" "$k")
+    want=$(json_get "$expect" "$k")
+    if [ "$got" != "$want" ]; then
+        echo "$0: bizoope reported $k = $got, gen expected $want" >&2
+        exit 1
+    fi
+done
+in_table=$(sqlite3 "$inst/warehouse.db" "SELECT COUNT(*) FROM journal")
+if [ "$in_table" != "$(json_get "$expect" loaded)" ]; then
+    echo "$0: the journal table holds $in_table rows, expected $(json_get "$expect" loaded)" >&2
+    exit 1
+fi
+
+# ---- the sqlite3 shell: .import + upsert ------------------------------------------------------
+cols="store_code, business_date, register_no, receipt_no, line_no, sold_at, member_id, item_code,
+item_name, category_code, quantity, unit_price, amount, discount, tax, tax_rate, payment_type,
+staff_code, is_deleted, output_at"
+set_list=$(echo "$cols" | tr -d '\n' | tr ',' '\n' | sed 's/ //g' | grep -v -E \
+    '^(store_code|business_date|register_no|receipt_no|line_no)$' |
+    awk '{ printf "%s%s = excluded.%s", (NR > 1 ? ", " : ""), $1, $1 }')
+cat > "$work/baseline.sql" <<SQL
+CREATE TABLE staging($cols);
+.mode ascii
+.separator "\t" "\n"
+.import $feed staging
+CREATE TABLE journal(site_id TEXT NOT NULL, $cols, created_at TEXT, updated_at TEXT,
+  PRIMARY KEY (site_id, store_code, business_date, register_no, receipt_no, line_no));
+INSERT INTO journal SELECT 'a', *, datetime('now'), datetime('now') FROM staging WHERE true
+  ON CONFLICT DO UPDATE SET $set_list, updated_at = excluded.updated_at
+  WHERE excluded.output_at >= journal.output_at;
+SQL
+sync
+t0=$(now)
+sqlite3 "$work/baseline.db" < "$work/baseline.sql" > "$work/baseline.out" 2>&1 || true
+t1=$(now)
+sq_s=$(elapsed "$t0" "$t1")
+sq_rows=$(sqlite3 "$work/baseline.db" "SELECT COUNT(*) FROM journal")
+
+ratio=$(awk -v a="$sq_s" -v b="$bz_s" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+bz_rps=$(awk -v n="$rows" -v s="$bz_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+sq_rps=$(awk -v n="$rows" -v s="$sq_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+met=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "true" : "false") }')
+echo "bizoope run --once --workers 2: ${bz_s} s, ${bz_rps} lines/s, peak RSS $((rss_kb / 1024)) MiB"
+echo "sqlite3 .import + upsert:       ${sq_s} s, ${sq_rps} lines/s ($sq_rows rows kept)"
+if [ "$met" = true ]; then
+    echo "ratio sqlite3/bizoope: $ratio (target >= $target: met)"
+else
+    echo "ratio sqlite3/bizoope: $ratio (target >= $target: below target)"
+fi
+printf '{"benchmark":"pipeline","lines":%s,"bytes":%s,"bizoope_seconds":%s,"sqlite3_seconds":%s,' \
+    "$rows" "$bytes" "$bz_s" "$sq_s"
+printf '"bizoope_lines_per_s":%s,"sqlite3_lines_per_s":%s,"ratio":%s,"target":%s,' \
+    "$bz_rps" "$sq_rps" "$ratio" "$target"
+printf '"target_met":%s,"peak_rss_mb":%s}\n' "$met" "$((rss_kb / 1024))"
