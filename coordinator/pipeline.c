@@ -346,12 +346,14 @@ static int reject_job(struct pipeline *p, struct job *job, const char *inbox_fil
     return journal_update(p->journal, job, err);
 }
 
-/* Backup, then (decompress or move) into load. Idempotent: safe to repeat after a crash. */
+/* Backup (hashing the bytes), then, unless the same bytes under the same name were loaded
+ * before, decompress or move into load. Idempotent: safe to repeat after a crash. */
 static int land_job(struct pipeline *p, struct job *job, const char *inbox, struct bz_err *err)
 {
     char backup[PATH_BYTES], load[PATH_BYTES];
     enum codec_kind codec = codec_from_name(job->file_name);
     struct content_hash h;
+    bool seen = false;
     char hex[33];
     int rc;
 
@@ -363,6 +365,19 @@ static int land_job(struct pipeline *p, struct job *job, const char *inbox, stru
     }
     content_hash_hex(&h, hex);
     replace_str(&job->content_hash, hex); /* the bytes backed up are the bytes loaded */
+    rc = journal_find_loaded(p->journal, job->site_id, job->file_name, hex, &seen, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    if (seen) {
+        /* the same bytes under the same name were loaded before: nothing to do */
+        job->state = JOB_IDENTICAL;
+        rc = journal_update(p->journal, job, err);
+        if (rc == BZ_OK && (unlink(inbox) != 0 || unlink(backup) != 0) && errno != ENOENT) {
+            rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", inbox, strerror(errno));
+        }
+        return rc;
+    }
     if (codec != CODEC_NONE) {
         uint64_t out_bytes = 0;
         rc = codec_decompress(inbox, load, codec, p->cfg->decompress_max_bytes,
@@ -395,11 +410,9 @@ static int land_job(struct pipeline *p, struct job *job, const char *inbox, stru
  * so a crash between registering and deciding changes nothing. */
 static int admit_job(struct pipeline *p, struct job *job, struct bz_err *err)
 {
-    char inbox[PATH_BYTES], backup[PATH_BYTES], load[PATH_BYTES], hex[33];
+    char inbox[PATH_BYTES], backup[PATH_BYTES], load[PATH_BYTES];
     const struct schema_table *t;
-    struct content_hash h;
     struct stat st;
-    bool seen = false;
     int rc;
 
     path_in(inbox, p->cfg->inbox_dir, job->site_id, job->file_name);
@@ -443,25 +456,6 @@ static int admit_job(struct pipeline *p, struct job *job, struct bz_err *err)
         return reject_job(p, job, inbox, reason, err);
     }
     replace_str(&job->table_name, t->name);
-    rc = codec_hash_file(inbox, &h, &job->size, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    content_hash_hex(&h, hex);
-    replace_str(&job->content_hash, hex);
-    rc = journal_find_loaded(p->journal, job->site_id, job->file_name, hex, &seen, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    if (seen) {
-        /* the same bytes under the same name were loaded before: nothing to do */
-        job->state = JOB_IDENTICAL;
-        rc = journal_update(p->journal, job, err);
-        if (rc == BZ_OK && unlink(inbox) != 0 && errno != ENOENT) {
-            rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", inbox, strerror(errno));
-        }
-        return rc;
-    }
     rc = journal_update(p->journal, job, err);
     if (rc != BZ_OK) {
         return rc;
@@ -582,7 +576,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
     struct shard_spec *plan;
     struct out_file *ef;
     bool merged = false;
-    double t0 = monotonic_seconds();
+    double t0 = monotonic_seconds(), t_shards = t0, t_errors = t0, t_merge;
     size_t i, received = 0;
     int rc, fd, first_rc = BZ_OK;
     struct bz_err first_err;
@@ -654,6 +648,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
     if (rc != BZ_OK && err != NULL) {
         *err = first_err;
     }
+    t_shards = monotonic_seconds();
     if (rc == BZ_OK) {
         rc = finalizer_counts(rs.fz, &job->counts, err);
     }
@@ -667,6 +662,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
             rc = out_file_commit(ef, rc, err);
         }
     }
+    t_errors = monotonic_seconds();
     if (rc == BZ_OK && !p->table_ready[0]) {
         for (i = 0; i < schema_set_count(p->set) && rc == BZ_OK; i++) {
             rc = warehouse_ensure_table(p->wh, schema_set_table(p->set, i), err);
@@ -688,6 +684,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
                         (unsigned long long)(job->merge.inserted + job->merge.updated +
                                              job->merge.skipped_older));
     }
+    t_merge = monotonic_seconds();
     rep->shards = (unsigned)rs.ntasks;
     rep->threads = p->workers < rs.ntasks ? p->workers : (unsigned)rs.ntasks;
     release_tasks(&rs);
@@ -711,12 +708,14 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
                                  (long long)(job->seconds * 1000)}),
            "file merged",
            "file=%s table=%s lines=%llu loaded=%llu rejected_invalid=%llu "
-           "rejected_duplicate=%llu inserted=%llu updated=%llu skipped_older=%llu",
+           "rejected_duplicate=%llu inserted=%llu updated=%llu skipped_older=%llu "
+           "shards_ms=%.0f error_file_ms=%.0f merge_ms=%.0f",
            job->file_name, job->table_name, (unsigned long long)job->counts.lines,
            (unsigned long long)job->counts.loaded, (unsigned long long)job->counts.rejected_invalid,
            (unsigned long long)job->counts.rejected_duplicate,
            (unsigned long long)job->merge.inserted, (unsigned long long)job->merge.updated,
-           (unsigned long long)job->merge.skipped_older);
+           (unsigned long long)job->merge.skipped_older, (t_shards - t0) * 1000,
+           (t_errors - t_shards) * 1000, (t_merge - t_errors) * 1000);
     return rc;
 }
 
