@@ -319,30 +319,45 @@ static int write_file_level_error(struct pipeline *p, const struct job *job, con
 /* ---- landing ------------------------------------------------------------------------------ */
 
 /* Ends a job as rejected: the received file goes to quarantine, the site gets the reason. */
+static void quarantine_path(char *out, const struct pipeline *p, const struct job *job)
+{
+    char safe[256];
+
+    safe_name(job->file_name, safe, sizeof(safe));
+    snprintf(out, PATH_BYTES, "%s/%s/%s_%s", p->cfg->quarantine_dir, job->site_id, job->job_id,
+             safe);
+}
+
+/* The reason is journaled before the file moves, so a run killed half-way through finishes
+ * the same rejection with the same words (see admit_job). */
 static int reject_job(struct pipeline *p, struct job *job, const char *inbox_file,
                       const char *reason, struct bz_err *err)
 {
-    char safe[256], qpath[PATH_BYTES];
+    char qpath[PATH_BYTES];
     int rc;
 
-    safe_name(job->file_name, safe, sizeof(safe));
-    snprintf(qpath, sizeof(qpath), "%s/%s/%s_%s", p->cfg->quarantine_dir, job->site_id, job->job_id,
-             safe);
+    if (job->error != reason) {
+        replace_str(&job->error, reason);
+    }
+    rc = journal_update(p->journal, job, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    quarantine_path(qpath, p, job);
     if (inbox_file != NULL && fs_exists(inbox_file)) {
         rc = fs_rename_durable(inbox_file, qpath, err);
         if (rc != BZ_OK) {
             return rc;
         }
     }
-    rc = write_file_level_error(p, job, reason, err);
+    rc = write_file_level_error(p, job, job->error, err);
     if (rc != BZ_OK) {
         return rc;
     }
     job->state = JOB_REJECTED;
-    replace_str(&job->error, reason);
     BZ_LOG(p->log, BZ_LOG_WARN, "landing",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}), "file rejected",
-           "file=%s reason=%s", job->file_name, reason);
+           "file=%s reason=%s", job->file_name, job->error);
     return journal_update(p->journal, job, err);
 }
 
@@ -410,7 +425,7 @@ static int land_job(struct pipeline *p, struct job *job, const char *inbox, stru
  * so a crash between registering and deciding changes nothing. */
 static int admit_job(struct pipeline *p, struct job *job, struct bz_err *err)
 {
-    char inbox[PATH_BYTES], backup[PATH_BYTES], load[PATH_BYTES];
+    char inbox[PATH_BYTES], backup[PATH_BYTES], load[PATH_BYTES], quarantine[PATH_BYTES];
     const struct schema_table *t;
     struct stat st;
     int rc;
@@ -419,6 +434,10 @@ static int admit_job(struct pipeline *p, struct job *job, struct bz_err *err)
     if (lstat(inbox, &st) != 0) {
         job_path(backup, p->cfg->backup_dir, job, "");
         load_path(load, p, job);
+        quarantine_path(quarantine, p, job);
+        if (errno == ENOENT && job->error != NULL && fs_exists(quarantine)) {
+            return reject_job(p, job, NULL, job->error, err); /* killed while rejecting */
+        }
         if (errno == ENOENT && job->table_name != NULL && fs_exists(load) && fs_exists(backup)) {
             job->state = JOB_LANDED; /* the move happened; the journal had not heard of it */
         } else {
@@ -845,6 +864,13 @@ static int advance_job(struct pipeline *p, struct job *job, pipeline_report_fn r
     }
     if (rc == BZ_OK && job->state == JOB_LANDED) {
         rc = process_job(p, job, &rep, &why);
+    }
+    if (rc == BZ_OK && job->state == JOB_MERGED) {
+        char load[PATH_BYTES];
+        load_path(load, p, job); /* normally gone already; not if a kill came in between */
+        if (unlink(load) != 0 && errno != ENOENT) {
+            rc = bz_err_set(&why, BZ_E_IO, "cannot remove %s: %s", load, strerror(errno));
+        }
     }
     if (rc == BZ_OK && job->state == JOB_MERGED && archive_due(p, job)) {
         rc = archive_job(p, job, &why);

@@ -19,7 +19,7 @@ int cmd_sites(int argc, char **argv, struct cli_env *env);
 int cmd_run(int argc, char **argv, struct cli_env *env);
 int cmd_archive(int argc, char **argv, struct cli_env *env);
 
-/* Creates path and its missing parents (mode 0777 & ~umask), as `mkdir -p` does. Sets
+/* Creates path and its missing parents, as `mkdir -p` does (fs_mkdir_p). Sets
  * *created when path itself was made by this call. Returns BZ_OK, or BZ_E_IO naming the
  * directory that could not be made (or that exists but is not a directory). Defined in
  * cmd_init.c. */

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "coordinator/cli/cli.h"
 #include "core/mem.h"
+#include "io/fsutil.h"
 
 #define CONFIG_NAME "bizoope.yaml"
 
@@ -43,35 +44,17 @@ static void init_usage(FILE *out)
 
 int cli_mkdirs(const char *path, bool *created, struct bz_err *err)
 {
-    char *p = xstrdup(path);
-    size_t n = strlen(p), i;
     struct stat st;
-    int rc = BZ_OK;
+    int rc;
 
-    *created = false;
-    while (n > 1 && p[n - 1] == '/') {
-        p[--n] = '\0';
+    /* fs_mkdir_p takes an existing file for a directory; a clear message here is cheaper than
+     * a puzzling failure in `run` */
+    *created = lstat(path, &st) != 0 && errno == ENOENT;
+    rc = fs_mkdir_p(path, err);
+    if (rc == BZ_OK && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        *created = false;
+        rc = bz_err_set(err, BZ_E_IO, "%s exists but is not a directory", path);
     }
-    for (i = 1; i < n && rc == BZ_OK; i++) {
-        if (p[i] != '/') {
-            continue;
-        }
-        p[i] = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            rc = bz_err_set(err, BZ_E_IO, "cannot create directory %s: %s", p, strerror(errno));
-        }
-        p[i] = '/';
-    }
-    if (rc == BZ_OK) {
-        if (mkdir(p, 0777) == 0) {
-            *created = true;
-        } else if (errno != EEXIST) {
-            rc = bz_err_set(err, BZ_E_IO, "cannot create directory %s: %s", p, strerror(errno));
-        } else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            rc = bz_err_set(err, BZ_E_IO, "%s exists but is not a directory", p);
-        }
-    }
-    free(p);
     return rc;
 }
 
@@ -137,7 +120,7 @@ static int init_run(const char *dir, const char *const *sites, size_t nsites)
 
     bz_err_clear(&err);
     cfg_path = xmalloc(n);
-    snprintf(cfg_path, n, "%s%s" CONFIG_NAME, dir, dir[strlen(dir) - 1] == '/' ? "" : "/");
+    snprintf(cfg_path, n, "%s%s" CONFIG_NAME, dir, strcmp(dir, "/") == 0 ? "" : "/");
     if (lstat(cfg_path, &st) == 0) {
         fprintf(stderr,
                 "bizoope init: %s already exists; not overwriting it. Use it as it is, edit it, "
@@ -243,7 +226,15 @@ int cmd_init(int argc, char **argv, struct cli_env *env)
         fprintf(stderr, "bizoope init: at least one --site ID is required (the partner that "
                         "sends files; more can be added later with `bizoope sites add`)\n");
     } else {
-        rc = init_run(argv[optind], sites, nsites);
+        /* "demo/" and "demo" are the same DIR; keep messages free of "demo//" */
+        char *dir = xstrdup(argv[optind]);
+        size_t n = strlen(dir);
+
+        while (n > 1 && dir[n - 1] == '/') {
+            dir[--n] = '\0';
+        }
+        rc = init_run(dir, sites, nsites);
+        free(dir);
     }
 out:
     free(sites);

@@ -344,7 +344,18 @@ static int prop_apply(struct loader *ld, const struct cfg_prop *p, const char *t
                 return BZ_OK;
             }
         }
-        return fail(ld, line, "%s: '%s' is not available (this version has: sqlite)", name, text);
+        {
+            char list[96];
+            size_t off = 0;
+
+            for (i = 0; p->choices[i] != NULL && off < sizeof(list); i++) {
+                int w =
+                    snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", p->choices[i]);
+                off += w > 0 ? (size_t)w : 0;
+            }
+            return fail(ld, line, "%s: '%s' is not available (this version has: %s)", name, text,
+                        list);
+        }
     case PROP_UINT:
     case PROP_INT:
     case PROP_COUNT:
@@ -444,6 +455,7 @@ static void section_keys(const char *section, const char **allowed, size_t cap)
 static int load_version(struct loader *ld, int root)
 {
     int v = ydoc_map_get(ld->doc, root, "version");
+    char want[16];
     const char *s;
 
     if (v == 0) {
@@ -452,7 +464,8 @@ static int load_version(struct loader *ld, int root)
                     CONFIG_VERSION);
     }
     s = ydoc_scalar(ld->doc, v);
-    if (s == NULL || strcmp(s, "1") != 0) {
+    snprintf(want, sizeof(want), "%d", CONFIG_VERSION);
+    if (s == NULL || strcmp(s, want) != 0) {
         return fail(ld, ydoc_line(ld->doc, v),
                     "version: '%s' is not a configuration version this bizoope reads (it reads "
                     "version %d)",
@@ -555,7 +568,9 @@ static int finalize(struct loader *ld)
             prop_name(&props[j], nj, sizeof(nj));
             line = ld->lines[i] ? ld->lines[i] : ld->lines[j];
             if (strcmp(pi, pj) == 0) {
-                return fail(ld, line, "%s and %s are both %s; each needs its own %s", ni, nj, pi,
+                /* name the key the user set first */
+                return fail(ld, line, "%s and %s are both %s; each needs its own %s",
+                            ld->lines[i] ? ni : nj, ld->lines[i] ? nj : ni, pi,
                             is_area(i) ? "directory" : "file");
             }
             return fail(ld, line, "%s (%s) is inside %s (%s); each area needs its own directory",
@@ -628,15 +643,15 @@ static struct bz_config *config_parse(const char *path, const char *data, size_t
         if (map != 0 && scalar_is_null(doc, map)) {
             map = 0; /* "archive:" with nothing below: every default */
         }
+        section_keys(sections[s].name, allowed, sizeof(allowed) / sizeof(allowed[0]));
         if (map != 0 && ydoc_kind(doc, map) != YDOC_MAPPING) {
             rc = fail(&ld, ydoc_line(doc, map),
                       "%s must be a mapping of keys (e.g. '%s:' then '  %s: ...' below it), not "
                       "%s",
-                      sections[s].name, sections[s].name,
-                      sections[s].name[0] == 'p' ? "inbox" : "...", kind_name(ydoc_kind(doc, map)));
+                      sections[s].name, sections[s].name, allowed[0],
+                      kind_name(ydoc_kind(doc, map)));
             break;
         }
-        section_keys(sections[s].name, allowed, sizeof(allowed) / sizeof(allowed[0]));
         rc = ydoc_check_keys(doc, map, sections[s].name, allowed, err);
         if (rc == BZ_OK) {
             rc = apply_section(&ld, sections[s].name, map);
@@ -891,11 +906,17 @@ static char *site_line_below(int key_col, const char *id, const char *eol)
     return line;
 }
 
-/* The end of line ("\r\n" or "\n") of the line containing off. */
+/* The end of line ("\r\n" or "\n") of the line containing off; for a last line without one,
+ * the file's first end of line. */
 static const char *line_eol(const char *data, size_t len, size_t off)
 {
     size_t next = line_next(data, len, off);
 
+    if (next == len && (len == 0 || data[len - 1] != '\n')) {
+        const char *nl = memchr(data, '\n', len);
+
+        next = nl ? (size_t)(nl - data) + 1 : 0;
+    }
     return next >= 2 && data[next - 1] == '\n' && data[next - 2] == '\r' ? "\r\n" : "\n";
 }
 

@@ -10,7 +10,7 @@
  * crash tells whether it happened and with which counts: a merge is never applied twice.
  *
  * Values reach the warehouse as struct wh_value, already in their stored form (see
- * row_encode in lib/warehouse/row.h): INTEGER for int64 and bool; TEXT for strings, for
+ * spool_stored_value in worker/spool.h): INTEGER for int64 and bool; TEXT for strings, for
  * numerics as exact decimal text ("-12.50", always `scale` digits after the point), for dates as
  * "YYYY-MM-DD" and datetimes/timestamps as "YYYY-MM-DD HH:MM:SS" (sortable). */
 #ifndef BZ_WAREHOUSE_H
@@ -52,14 +52,12 @@ struct wh_merge;
 
 /* Opens (creating if needed) a SQLite warehouse file. cache_bytes sizes SQLite's page cache.
  * Returns owned handle or NULL with err set. */
-struct warehouse *warehouse_open_sqlite(const char *path, uint64_t cache_bytes,
-                                        struct bz_err *err);
+struct warehouse *warehouse_open_sqlite(const char *path, uint64_t cache_bytes, struct bz_err *err);
 void warehouse_close(struct warehouse *wh);
 
 /* Creates the main table for t if it does not exist (site_id + t's columns + created_at,
  * updated_at; primary key site_id + t's key). Idempotent. */
-int warehouse_ensure_table(struct warehouse *wh, const struct schema_table *t,
-                           struct bz_err *err);
+int warehouse_ensure_table(struct warehouse *wh, const struct schema_table *t, struct bz_err *err);
 
 /* Whether the merge of job_id was committed; its counts in *out when it was. */
 int warehouse_merge_lookup(struct warehouse *wh, const char *job_id, bool *done,

@@ -5,7 +5,8 @@
  * key...), STRICT), the merge as an INSERT ... ON CONFLICT DO NOTHING / UPDATE ... WHERE order_by
  * <= ? pair stepped per row inside one BEGIN IMMEDIATE transaction, and exactly-once merges
  * by job id. Does not own argument checks (warehouse.c) or retries (the caller). Contract:
- * warehouse.h; DESIGN.md "Backends" and "Security".
+ * warehouse.h; DESIGN.md "Backends" and "Security". Thread: a handle and its merge are used by
+ * one thread at a time (the connection is opened NOMUTEX).
  *
  * The tuning below was decided by measurement (keep it unless you measure again): a rollback
  * journal, not WAL, because appended pages are not journaled, so a big load of new rows writes
@@ -285,7 +286,8 @@ static int verify_table(struct wh_sqlite *wh, const struct schema_table *t, stru
     }
     sqlite3_bind_text(st, 1, t->merge.target, -1, SQLITE_STATIC);
     e = expected_columns(t, &n);
-    while (code == BZ_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = sqlite3_step(st);
+    while (code == BZ_OK && rc == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         const char *type = (const char *)sqlite3_column_text(st, 1);
         int not_null = sqlite3_column_int(st, 2);
@@ -305,6 +307,7 @@ static int verify_table(struct wh_sqlite *wh, const struct schema_table *t, stru
             code = schema_changed(wh, t, err, what);
         } else {
             e[i].seen = true;
+            rc = sqlite3_step(st);
         }
     }
     if (code == BZ_OK && rc != SQLITE_DONE) {
@@ -642,20 +645,25 @@ static int bind_row(struct sqlite_merge *m, sqlite3_stmt *st, const struct wh_va
         if (v[i].kind == WH_TEXT && m->rules[i].kind == WH_TEXT) {
             /* STATIC: the values live for the call, and the statement is stepped and reset
              * before merge_row returns. A NULL pointer would bind SQL NULL, so "" instead. */
-            rc = sqlite3_bind_text(st, i + 1, v[i].s != NULL ? v[i].s : "", (int)v[i].len,
-                                   SQLITE_STATIC);
+            rc = sqlite3_bind_text64(st, i + 1, v[i].s != NULL ? v[i].s : "", v[i].len,
+                                     SQLITE_STATIC, SQLITE_UTF8);
         } else if (v[i].kind == WH_INT && m->rules[i].kind == WH_INT) {
             rc = sqlite3_bind_int64(st, i + 1, v[i].i);
         } else if (v[i].kind == WH_NULL && !m->rules[i].not_null) {
             rc = sqlite3_bind_null(st, i + 1);
+        } else if (v[i].kind == WH_NULL) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "warehouse %s: merge of job '%s' into \"%s\": row %" PRIu64
+                              ": column '%s' (%s) is required but the value is NULL",
+                              m->wh->path, m->job_id, m->t->merge.target, m->rows,
+                              m->t->columns[i].name, m->t->columns[i].type_text);
         } else {
             return bz_err_set(err, BZ_E_INVALID_INPUT,
                               "warehouse %s: merge of job '%s' into \"%s\": row %" PRIu64
-                              ": column '%s' (%s) got a %s value, expected %s%s",
+                              ": column '%s' (%s) is stored as %s but the value is %s",
                               m->wh->path, m->job_id, m->t->merge.target, m->rows,
                               m->t->columns[i].name, m->t->columns[i].type_text,
-                              kind_name(v[i].kind), kind_name((enum wh_kind)m->rules[i].kind),
-                              m->rules[i].not_null ? " (the column is NOT NULL)" : "");
+                              kind_name((enum wh_kind)m->rules[i].kind), kind_name(v[i].kind));
         }
     }
     if (rc != SQLITE_OK) {
