@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coordinator/finalizer.h"
+#include "coordinator/merge.h"
 #include "coordinator/planner.h"
 #include "core/mem.h"
 #include "io/codec.h"
@@ -521,54 +522,19 @@ static int merge_rows(struct pipeline *p, struct job *job, const struct schema_t
                       struct run_state *rs, struct bz_err *err)
 {
     struct merge_spec spec = {t, job->site_id, job->job_id, job->file_name, job->merge_now};
-    struct wh_value *values = xcalloc(t->ncolumns, sizeof(*values));
+    char **paths = xcalloc(rs->ntasks ? rs->ntasks : 1, sizeof(*paths));
     struct shard_line *winners;
-    struct wh_merge *m = NULL;
-    size_t nwin, w = 0, s;
+    size_t nwin, i;
     int rc;
 
+    for (i = 0; i < rs->ntasks; i++) {
+        paths[i] = rs->tasks[i].spool_path;
+    }
     winners = finalizer_winners(rs->fz, &nwin);
-    rc = warehouse_merge_begin(p->wh, &spec, &m, err);
-    for (s = 0; s < rs->ntasks && rc == BZ_OK; s++) {
-        struct spool_reader *r;
-        uint32_t line;
-        bool got = true;
-
-        if (w >= nwin || winners[w].shard != s) {
-            continue; /* no winner in this shard */
-        }
-        r = spool_reader_open(rs->tasks[s].spool_path, t, err);
-        if (r == NULL) {
-            rc = err ? err->code : BZ_E_IO;
-            break;
-        }
-        while (rc == BZ_OK && w < nwin && winners[w].shard == s) {
-            rc = spool_reader_next(r, &line, values, &got, err);
-            if (rc != BZ_OK) {
-                break;
-            }
-            if (!got) {
-                rc = bz_err_set(err, BZ_E_INTERNAL, "%s: line %u of shard %zu is not spooled",
-                                job->job_id, winners[w].line, s);
-                break;
-            }
-            if (line == winners[w].line) {
-                rc = warehouse_merge_row(m, values, err);
-                w++;
-            }
-        }
-        spool_reader_free(r);
-    }
+    rc = merge_file_rows(p->wh, &spec, paths, rs->ntasks, winners, nwin, &job->merge, err);
     free(winners);
-    free(values);
-    if (m == NULL) {
-        return rc;
-    }
-    if (rc != BZ_OK) {
-        warehouse_merge_abort(m);
-        return rc;
-    }
-    return warehouse_merge_commit(m, &job->merge, err);
+    free(paths);
+    return rc;
 }
 
 static void release_tasks(struct run_state *rs)

@@ -227,63 +227,96 @@ struct spool_reader *spool_reader_open(const char *path, const struct schema_tab
     return r;
 }
 
-static int corrupt(struct spool_reader *r, struct bz_err *err)
+static int corrupt(struct spool_reader *r, size_t pos, struct bz_err *err)
 {
-    return bz_err_set(err, BZ_E_INTERNAL, "%s: corrupt spool record at byte %zu", r->path, r->pos);
+    return bz_err_set(err, BZ_E_INTERNAL, "%s: corrupt spool record at byte %zu", r->path, pos);
 }
+
+static int decode_at(struct spool_reader *r, size_t pos, uint32_t *line, struct wh_value *values,
+                     size_t *next, struct bz_err *err);
 
 int spool_reader_next(struct spool_reader *r, uint32_t *line, struct wh_value *values, bool *got,
                       struct bz_err *err)
 {
-    uint32_t header[2];
-    const unsigned char *p, *end;
-    size_t i;
+    size_t next;
+    int rc;
 
     *got = false;
     if (r->pos == r->size) {
         return BZ_OK;
     }
-    if (r->size - r->pos < sizeof(header)) {
-        return corrupt(r, err);
+    rc = decode_at(r, r->pos, line, values, &next, err);
+    if (rc == BZ_OK) {
+        r->pos = next;
+        *got = true;
     }
-    memcpy(header, r->data + r->pos, sizeof(header));
-    if (r->size - r->pos - sizeof(header) < header[1]) {
-        return corrupt(r, err);
+    return rc;
+}
+
+uint64_t spool_reader_tell(const struct spool_reader *r)
+{
+    return r->pos;
+}
+
+int spool_reader_read_at(struct spool_reader *r, uint64_t offset, uint32_t *line,
+                         struct wh_value *values, struct bz_err *err)
+{
+    size_t next;
+
+    if (offset >= r->size) {
+        return bz_err_set(err, BZ_E_INTERNAL, "%s: no spool record at byte %llu", r->path,
+                          (unsigned long long)offset);
     }
-    p = r->data + r->pos + sizeof(header);
+    return decode_at(r, (size_t)offset, line, values, &next, err);
+}
+
+static int decode_at(struct spool_reader *r, size_t pos, uint32_t *line, struct wh_value *values,
+                     size_t *next, struct bz_err *err)
+{
+    uint32_t header[2];
+    const unsigned char *p, *end;
+    size_t i;
+
+    if (r->size - pos < sizeof(header)) {
+        return corrupt(r, pos, err);
+    }
+    memcpy(header, r->data + pos, sizeof(header));
+    if (r->size - pos - sizeof(header) < header[1]) {
+        return corrupt(r, pos, err);
+    }
+    p = r->data + pos + sizeof(header);
     end = p + header[1];
     for (i = 0; i < r->table->ncolumns; i++) {
         if (p >= end) {
-            return corrupt(r, err);
+            return corrupt(r, pos, err);
         }
         values[i].kind = (enum wh_kind) * p++;
         if (values[i].kind == WH_INT) {
             if ((size_t)(end - p) < sizeof(int64_t)) {
-                return corrupt(r, err);
+                return corrupt(r, pos, err);
             }
             memcpy(&values[i].i, p, sizeof(int64_t));
             p += sizeof(int64_t);
         } else if (values[i].kind == WH_TEXT) {
             if ((size_t)(end - p) < sizeof(uint32_t)) {
-                return corrupt(r, err);
+                return corrupt(r, pos, err);
             }
             memcpy(&values[i].len, p, sizeof(uint32_t));
             p += sizeof(uint32_t);
             if ((size_t)(end - p) < values[i].len) {
-                return corrupt(r, err);
+                return corrupt(r, pos, err);
             }
             values[i].s = (const char *)p;
             p += values[i].len;
         } else if (values[i].kind != WH_NULL) {
-            return corrupt(r, err);
+            return corrupt(r, pos, err);
         }
     }
     if (p != end) {
-        return corrupt(r, err);
+        return corrupt(r, pos, err);
     }
     *line = header[0];
-    r->pos += sizeof(header) + header[1];
-    *got = true;
+    *next = pos + sizeof(header) + header[1];
     return BZ_OK;
 }
 

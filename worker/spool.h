@@ -41,6 +41,13 @@ struct spool_reader *spool_reader_open(const char *path, const struct schema_tab
 int spool_reader_next(struct spool_reader *r, uint32_t *line, struct wh_value *values, bool *got,
                       struct bz_err *err);
 
+/* The offset of the record the next spool_reader_next call returns. */
+uint64_t spool_reader_tell(const struct spool_reader *r);
+
+/* Reads the record at offset (a value spool_reader_tell returned) without moving the cursor. */
+int spool_reader_read_at(struct spool_reader *r, uint64_t offset, uint32_t *line,
+                         struct wh_value *values, struct bz_err *err);
+
 void spool_reader_free(struct spool_reader *r);
 
 /* Converts one validated field to its stored form; text goes to scratch (at least 32 bytes)
