@@ -380,26 +380,6 @@ static const char *const alphabet[] = {
 };
 #define NALPHABET (sizeof(alphabet) / sizeof(alphabet[0]))
 
-static const int64_t pow10s[19] = {1LL,
-                                   10LL,
-                                   100LL,
-                                   1000LL,
-                                   10000LL,
-                                   100000LL,
-                                   1000000LL,
-                                   10000000LL,
-                                   100000000LL,
-                                   1000000000LL,
-                                   10000000000LL,
-                                   100000000000LL,
-                                   1000000000000LL,
-                                   10000000000000LL,
-                                   100000000000000LL,
-                                   1000000000000000LL,
-                                   10000000000000000LL,
-                                   100000000000000000LL,
-                                   1000000000000000000LL};
-
 struct item_attr {
     const struct product *p;
     int origin; /* index into origins, or -1 */
@@ -546,10 +526,10 @@ static void put_scaled(struct buf *b, int64_t v, int scale)
     if (v < 0) {
         buf_append_char(b, '-');
     }
-    put_u64(b, u / (uint64_t)pow10s[scale]);
+    put_u64(b, u / (uint64_t)field_pow10(scale));
     if (scale > 0) {
         buf_append_char(b, '.');
-        put_pad(b, u % (uint64_t)pow10s[scale], scale);
+        put_pad(b, u % (uint64_t)field_pow10(scale), scale);
     }
 }
 
@@ -561,18 +541,18 @@ static void put_money(struct buf *b, const struct schema_column *col, int64_t se
     int s = col->scale;
 
     if (s >= 2) {
-        v = sen * pow10s[s - 2];
+        v = sen * field_pow10(s - 2);
     } else {
-        v = sen / pow10s[2 - s];
+        v = sen / field_pow10(2 - s);
     }
-    max = pow10s[col->precision] - 1;
+    max = field_pow10(col->precision) - 1;
     if (v > max) {
         v = max;
     } else if (v < -max) {
         v = -max;
     }
-    if (plain && s > 0 && v % pow10s[s] == 0) {
-        put_i64(b, v / pow10s[s]);
+    if (plain && s > 0 && v % field_pow10(s) == 0) {
+        put_i64(b, v / field_pow10(s));
         return;
     }
     put_scaled(b, v, s);
@@ -1264,8 +1244,9 @@ static void gen_generic(struct gen *g, size_t ci, const struct schema_column *co
         break;
     case COL_NUMERIC: {
         int int_digits = col->precision - col->scale < 5 ? col->precision - col->scale : 5;
-        int64_t v = (int64_t)sm_below(&x, (uint64_t)pow10s[int_digits]) * pow10s[col->scale] +
-                    (int64_t)sm_below(&x, (uint64_t)pow10s[col->scale]);
+        int64_t v =
+            (int64_t)sm_below(&x, (uint64_t)field_pow10(int_digits)) * field_pow10(col->scale) +
+            (int64_t)sm_below(&x, (uint64_t)field_pow10(col->scale));
         put_scaled(b, sm_chance(&x, 5) ? -v : v, col->scale);
         break;
     }
@@ -1871,7 +1852,7 @@ static void plant_field_defect(struct gen *g, enum feedgen_kind kind, uint64_t l
     }
     case FEEDGEN_NUM_SCALE:
         buf_reset(b);
-        put_u64(b, xo_below(&g->rng, (uint64_t)pow10s[int_digits < 4 ? int_digits : 4]));
+        put_u64(b, xo_below(&g->rng, (uint64_t)field_pow10(int_digits < 4 ? int_digits : 4)));
         buf_append_char(b, '.');
         for (i = 0; i <= col->scale; i++) {
             buf_append_char(b, (char)('0' + xo_below(&g->rng, 10)));
@@ -1892,7 +1873,7 @@ static void plant_field_defect(struct gen *g, enum feedgen_kind kind, uint64_t l
         break;
     case FEEDGEN_NUM_TRAILING_POINT:
         buf_reset(b);
-        put_u64(b, xo_below(&g->rng, (uint64_t)pow10s[int_digits < 4 ? int_digits : 4]));
+        put_u64(b, xo_below(&g->rng, (uint64_t)field_pow10(int_digits < 4 ? int_digits : 4)));
         buf_append_char(b, '.');
         break;
     case FEEDGEN_NUM_LEADING_POINT:

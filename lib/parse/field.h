@@ -35,6 +35,9 @@ enum field_error field_parse_int64(const char *s, size_t n, int64_t *out);
 enum field_error field_parse_numeric(const char *s, size_t n, int precision, int scale,
                                      int64_t *out);
 
+/* 10^n for 0 <= n <= 18: the scale factors of numeric(p,s). */
+int64_t field_pow10(int n);
+
 /* bool: "0" or "1". */
 enum field_error field_parse_bool(const char *s, size_t n, int64_t *out);
 

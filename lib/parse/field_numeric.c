@@ -22,6 +22,11 @@ static const int64_t pow10_table[19] = {1LL,
                                         100000000000000000LL,
                                         1000000000000000000LL};
 
+int64_t field_pow10(int n)
+{
+    return pow10_table[n];
+}
+
 enum field_error field_parse_numeric(const char *s, size_t n, int precision, int scale,
                                      int64_t *out)
 {
