@@ -11,6 +11,7 @@
 
 #include "coordinator/planner.h"
 #include "core/mem.h"
+#include "dedup/dedup.h"
 
 struct pool {
     const struct check_options *opts;
@@ -91,8 +92,10 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     p.opts = opts;
     p.src = src;
     p.shards = planner_split(src->size, opts->shard_bytes, &p.nshards);
-    /* ~100-byte lines: the file-wide table starts near its final size. */
-    p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, (size_t)(src->size / 100));
+    /* The file-wide table starts small and grows with the file's distinct keys: sized from
+     * bytes (~100 per line) it took 512 MiB for a 1 GB file, all of it touched by random
+     * hashing, however few keys the file had (DESIGN.md "Hot path"). */
+    p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, dedup_start_keys(src->size / 100));
     shard_options_init(&p.shard_opts);
     p.shard_opts.max_line_bytes = opts->max_line_bytes;
     p.shard_opts.temp_dir = opts->temp_dir;

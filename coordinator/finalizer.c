@@ -81,6 +81,15 @@ static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset)
     st->nlosers++;
 }
 
+/* A local winner lost to a line of another shard (or replaced one): file it under the shard
+ * the loser came from. Called with fz->lock held. */
+static void on_global_loser(void *ctx, const struct dedup_entry *loser)
+{
+    struct finalizer *fz = ctx;
+
+    push_loser(&fz->shards[dedup_rank_shard(loser->rank)], loser->line, loser->offset);
+}
+
 int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err)
 {
     struct shard_state *st;
@@ -106,13 +115,7 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
     for (i = 0; i < r->nlosers; i++) {
         push_loser(st, r->losers[i].line, r->losers[i].offset);
     }
-    for (i = 0; i < r->nwinners; i++) {
-        struct dedup_entry loser;
-        enum dedup_outcome o = dedup_table_offer(fz->global, &r->winners[i], &loser);
-        if (o != DEDUP_NEW) {
-            push_loser(&fz->shards[dedup_rank_shard(loser.rank)], loser.line, loser.offset);
-        }
-    }
+    dedup_table_offer_all(fz->global, r->winners, r->nwinners, on_global_loser, fz);
     pthread_mutex_unlock(&fz->lock);
     shard_result_release(r);
     return BZ_OK;
@@ -239,11 +242,51 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct 
     return BZ_OK;
 }
 
-static int loser_cmp(const void *a, const void *b)
+/* Sorts a shard's losers by line: an LSD radix sort, 8-bit digits, skipping digits that are
+ * the same in every loser (the high ones, for all but huge shards). Stable; lines are unique
+ * within a shard anyway. Replaced qsort, whose comparison calls were a visible part of the
+ * error writer's time. */
+static void sort_losers(struct shard_loser *a, size_t n)
 {
-    const struct shard_loser *x = a, *y = b;
+    size_t count[4][256];
+    struct shard_loser *tmp = NULL, *from = a, *to;
+    size_t i;
+    int d;
 
-    return x->line < y->line ? -1 : (x->line > y->line);
+    if (n < 2) {
+        return;
+    }
+    memset(count, 0, sizeof(count));
+    for (i = 0; i < n; i++) {
+        for (d = 0; d < 4; d++) {
+            count[d][(a[i].line >> (8 * d)) & 0xFF]++;
+        }
+    }
+    for (d = 0; d < 4; d++) {
+        unsigned shift = 8u * (unsigned)d;
+        size_t sum = 0, b;
+
+        if (count[d][(a[0].line >> shift) & 0xFF] == n) {
+            continue; /* constant digit */
+        }
+        if (tmp == NULL) {
+            tmp = xmalloc(n * sizeof(*tmp));
+        }
+        for (b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = sum;
+            sum += c;
+        }
+        to = from == a ? tmp : a;
+        for (i = 0; i < n; i++) {
+            to[count[d][(from[i].line >> shift) & 0xFF]++] = from[i];
+        }
+        from = to;
+    }
+    if (from != a) {
+        memcpy(a, from, n * sizeof(*a));
+    }
+    free(tmp);
 }
 
 /* Merges one shard's invalid records and duplicates by line number. */
@@ -258,11 +301,7 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
     bool have_rec = false;
     int rc = BZ_OK;
 
-    /* A shard without duplicates has no loser array at all; qsort(NULL, 0, ...) is undefined
-     * behaviour (UBSan aborts on it), so sort only when there is something to sort. */
-    if (st->nlosers > 0) {
-        qsort(st->losers, st->nlosers, sizeof(*st->losers), loser_cmp);
-    }
+    sort_losers(st->losers, st->nlosers); /* NULL when the shard had no duplicates */
     reject_record_init(&rec);
     buf_init(&scratch);
     if (st->rejects != NULL && fseek(st->rejects, 0, SEEK_SET) != 0) {

@@ -115,8 +115,8 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         goto done;
     }
     v = validator_new(table);
-    /* Sized for ~100-byte lines; the table grows if the guess is low. */
-    dt = dedup_table_new((size_t)((spec->end - spec->start) / 100));
+    /* Starts small and grows with the shard's distinct keys (DESIGN.md "Hot path"). */
+    dt = dedup_table_new(dedup_start_keys((spec->end - spec->start) / 100));
 
     for (;;) {
         rc = tsv_reader_next(rd, &line, &got, err);

@@ -6,7 +6,9 @@
  * line. An entry is 32 bytes: a 128-bit key hash, the packed rank, the shard-local line index
  * and the shard-relative byte offset. Keys are identified by their 128-bit XXH3 hash alone; the
  * chance of two different keys colliding among 10^9 keys is about 10^-21. The table is open
- * addressing with linear probing, sized once and doubled when 3/4 full, on huge pages. */
+ * addressing with linear probing, on huge pages; it starts small and grows by half when 3/4
+ * full, so its memory follows the distinct keys offered (32 bytes / 0.5..0.75 load), never the
+ * bytes of the file they came from (DESIGN.md "Hot path"). */
 #ifndef BZ_DEDUP_H
 #define BZ_DEDUP_H
 
@@ -36,8 +38,15 @@ enum dedup_outcome {
 
 struct dedup_table;
 
-/* Returns owned table sized for about expected_keys keys (free with dedup_table_free).
- * Thread: one thread per table. */
+/* Keys a table should start with when about `guess` keys may come (a guess from bytes, say):
+ * the guess when it is small, else DEDUP_START_KEYS (64 Ki slots, 2 MiB). A table sized from
+ * bytes has all its pages touched by random hashing even when the input has few distinct
+ * keys; growing costs a sequential rehash per step instead. */
+#define DEDUP_START_KEYS 49152
+size_t dedup_start_keys(uint64_t guess);
+
+/* Returns owned table sized for about expected_keys keys (free with dedup_table_free); it
+ * grows when more come. Thread: one thread per table. */
 struct dedup_table *dedup_table_new(size_t expected_keys);
 void dedup_table_free(struct dedup_table *t);
 
@@ -45,14 +54,21 @@ void dedup_table_free(struct dedup_table *t);
 enum dedup_outcome dedup_table_offer(struct dedup_table *t, const struct dedup_entry *e,
                                      struct dedup_entry *loser);
 
+/* Offers entries[0..n) in order, with the same outcomes as n calls of dedup_table_offer,
+ * calling on_loser(ctx, loser) for each REPLACED or LOST outcome (loser borrowed for the
+ * call). Faster for arrays: the slots of entries a few places ahead are prefetched while
+ * earlier ones are placed, so cache misses overlap. entries is borrowed. */
+void dedup_table_offer_all(struct dedup_table *t, const struct dedup_entry *entries, size_t n,
+                           void (*on_loser)(void *ctx, const struct dedup_entry *loser), void *ctx);
+
 /* Returns the current winner for the key hash, or NULL. Valid until the next offer. */
 const struct dedup_entry *dedup_table_find(const struct dedup_table *t, uint64_t hash_lo,
                                            uint64_t hash_hi);
 
 size_t dedup_table_count(const struct dedup_table *t);
 
-/* Copies the winners into a new array sorted by (shard, line). Returns owned array (free with
- * free()), its length in *n. */
+/* Copies the winners into a new array sorted by (shard, line) (an LSD radix sort). Returns
+ * owned array (free with free()), its length in *n. */
 struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n);
 
 /* Bytes of memory the table holds (for reports). */

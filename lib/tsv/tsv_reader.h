@@ -59,15 +59,24 @@ int tsv_source_from_fd(int fd, struct tsv_source *src, struct bz_err *err);
 void tsv_source_from_memory(const void *data, size_t len, struct tsv_source *src);
 
 /* Random access to lines at known offsets, e.g. to copy rejected lines into an error file.
- * Offsets should mostly ascend: a window of recent bytes is kept. */
+ * Offsets should ascend: a window of block + max line bytes is kept and slides forward only
+ * when a requested line is not wholly inside it, so ascending lookups read each byte of the
+ * source about once, in block-sized reads. A lookup behind the window reloads it. */
 struct tsv_fetcher;
 
-/* Returns owned fetcher (free with tsv_fetcher_free). src is borrowed. */
+/* Returns owned fetcher with a 4 MiB block (free with tsv_fetcher_free). src is borrowed and
+ * must outlive the fetcher. Thread: one thread per fetcher. */
 struct tsv_fetcher *tsv_fetcher_new(const struct tsv_source *src, size_t max_line_bytes);
+
+/* Same with a window of block_bytes + max_line_bytes + 2 bytes (never more than the source);
+ * block_bytes >= 1. Small blocks are for tests of the window's edges. */
+struct tsv_fetcher *tsv_fetcher_new_window(const struct tsv_source *src, size_t max_line_bytes,
+                                           size_t block_bytes);
 void tsv_fetcher_free(struct tsv_fetcher *f);
 
 /* Reads the line starting at offset into *line (same fields as tsv_reader_next), delivering up
- * to max_line_bytes of content. Returns BZ_OK or an error. */
+ * to max_line_bytes of content; line->data is valid until the next call. Returns BZ_OK or the
+ * source's error. */
 int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line *line,
                         struct bz_err *err);
 

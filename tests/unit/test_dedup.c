@@ -88,12 +88,153 @@ static void test_growth_and_export(void **state)
     dedup_table_free(t);
 }
 
+static uint64_t rng(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* A table started small grows with the keys offered, keeps 1/2..3/4 load, and finds every
+ * key afterwards. Memory follows keys, not a guess made from bytes. */
+static void test_starts_small_and_grows_with_keys(void **state)
+{
+    struct dedup_table *t = dedup_table_new(dedup_start_keys(UINT64_C(10000000000)));
+    struct dedup_entry e, loser;
+    uint64_t seed = 3;
+    uint32_t k;
+    (void)state;
+
+    assert_int_equal(dedup_start_keys(10), 10);
+    assert_int_equal(dedup_start_keys(UINT64_C(10000000000)), DEDUP_START_KEYS);
+    assert_int_equal(dedup_table_bytes(t), 65536 * sizeof(struct dedup_entry));
+    for (k = 0; k < 300000; k++) {
+        e = entry(rng(&seed) | 1, k % 77, 0, k);
+        assert_int_equal(dedup_table_offer(t, &e, &loser), DEDUP_NEW);
+        if (k + 1 == DEDUP_START_KEYS) { /* the start size holds DEDUP_START_KEYS keys */
+            assert_int_equal(dedup_table_bytes(t), 65536 * sizeof(struct dedup_entry));
+        }
+    }
+    assert_int_equal(dedup_table_count(t), 300000);
+    assert_true(dedup_table_bytes(t) >= 300000 * sizeof(struct dedup_entry) * 4 / 3);
+    assert_true(dedup_table_bytes(t) <= 300000 * sizeof(struct dedup_entry) * 2);
+    seed = 3;
+    for (k = 0; k < 300000; k++) {
+        uint64_t key = rng(&seed) | 1;
+        const struct dedup_entry *found = dedup_table_find(t, key, key * 31 + 7);
+        assert_non_null(found);
+        assert_int_equal(found->line, k);
+    }
+    dedup_table_free(t);
+}
+
+struct loser_log {
+    struct dedup_entry items[8192];
+    size_t n;
+};
+
+static void log_loser(void *ctx, const struct dedup_entry *loser)
+{
+    struct loser_log *log = ctx;
+
+    assert_true(log->n < 8192);
+    log->items[log->n++] = *loser;
+}
+
+/* dedup_table_offer_all is n single offers, growth included. */
+static void test_offer_all_matches_single_offers(void **state)
+{
+    static struct dedup_entry entries[6000];
+    static struct loser_log single, batch;
+    struct dedup_table *a = dedup_table_new(1), *b = dedup_table_new(1);
+    struct dedup_entry loser, *ea, *eb;
+    uint64_t seed = 5;
+    size_t i, na, nb;
+    (void)state;
+
+    for (i = 0; i < 6000; i++) { /* ~2000 keys, many offered more than once */
+        entries[i] = entry(1 + rng(&seed) % 2000 * 0x9E3779B97F4A7C15ULL, (int64_t)(rng(&seed) % 5),
+                           (uint32_t)(rng(&seed) % 3), (uint32_t)i);
+    }
+    single.n = 0;
+    batch.n = 0;
+    for (i = 0; i < 6000; i++) {
+        if (dedup_table_offer(a, &entries[i], &loser) != DEDUP_NEW) {
+            log_loser(&single, &loser);
+        }
+    }
+    dedup_table_offer_all(b, entries, 6000, log_loser, &batch);
+    assert_int_equal(single.n, batch.n);
+    assert_memory_equal(single.items, batch.items, single.n * sizeof(*single.items));
+    ea = dedup_table_export(a, &na);
+    eb = dedup_table_export(b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(ea, eb, na * sizeof(*ea));
+    assert_int_equal(na + single.n, 6000);
+    free(ea);
+    free(eb);
+    dedup_table_free(a);
+    dedup_table_free(b);
+}
+
+static int by_position_ref(const void *a, const void *b)
+{
+    const struct dedup_entry *x = a, *y = b;
+    uint32_t sx = dedup_rank_shard(x->rank), sy = dedup_rank_shard(y->rank);
+
+    if (sx != sy) {
+        return sx < sy ? -1 : 1;
+    }
+    return x->line < y->line ? -1 : (x->line > y->line);
+}
+
+/* The export's radix sort against qsort, with shard and line values that make every digit
+ * vary (or stay constant) in turn. */
+static void test_export_sorts_like_qsort(void **state)
+{
+    static const uint32_t shard_masks[] = {0, 0xF, 0xFFFFFF};
+    static const uint32_t line_masks[] = {0xFF, 0xFFFF00, 0xFFFFFFFF, 0x1};
+    uint64_t seed = 9;
+    size_t si, li;
+    (void)state;
+
+    for (si = 0; si < 3; si++) {
+        for (li = 0; li < 4; li++) {
+            struct dedup_table *t = dedup_table_new(10);
+            struct dedup_entry e, loser, *all, *ref;
+            size_t n, i, count = 20000;
+            for (i = 0; i < count; i++) {
+                /* distinct (shard, line) positions: the line's low bits carry i */
+                uint32_t line = ((uint32_t)rng(&seed) & line_masks[li]) ^ (uint32_t)i;
+                e = entry(rng(&seed) | 1, 100, (uint32_t)rng(&seed) & shard_masks[si], line);
+                assert_int_equal(dedup_table_offer(t, &e, &loser), DEDUP_NEW);
+            }
+            all = dedup_table_export(t, &n);
+            assert_int_equal(n, count);
+            ref = malloc(n * sizeof(*ref));
+            assert_non_null(ref);
+            for (i = 0; i < n; i++) {
+                ref[i] = all[i];
+            }
+            qsort(ref, n, sizeof(*ref), by_position_ref);
+            assert_memory_equal(all, ref, n * sizeof(*ref));
+            free(ref);
+            free(all);
+            dedup_table_free(t);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rank_orders_by_order_then_shard_then_line),
         cmocka_unit_test(test_offer_outcomes),
         cmocka_unit_test(test_growth_and_export),
+        cmocka_unit_test(test_starts_small_and_grows_with_keys),
+        cmocka_unit_test(test_offer_all_matches_single_offers),
+        cmocka_unit_test(test_export_sorts_like_qsort),
     };
     return cmocka_run_group_tests_name("dedup", tests, NULL, NULL);
 }

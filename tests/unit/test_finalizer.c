@@ -214,10 +214,112 @@ static void test_random_shardings_match_single_shard_and_model(void **state)
     schema_set_free(set);
 }
 
+#define BIG_LINES 150000
+#define BIG_KEYS 60000
+
+/* A file larger than the error writer's fetcher window (4 MiB + 1 MiB) with more distinct
+ * keys (~55000) than a dedup table starts with (49152), so the file-wide table grows while
+ * shards arrive, and duplicate lines are fetched across several windows. Whole-file and
+ * sharded runs must agree, and the error file must name the model's winners. */
+static void test_big_file_grows_tables_and_slides_window(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *items = schema_set_find(set, "items");
+    int *key = xmalloc(BIG_LINES * sizeof(*key)); /* -1: invalid line */
+    int *order = xmalloc(BIG_LINES * sizeof(*order));
+    int *best = xmalloc(BIG_KEYS * sizeof(*best));
+    uint64_t seed = 77, shard;
+    size_t i, loaded = 0, invalid = 0;
+    struct run_output whole;
+    struct buf file;
+    const char *p;
+    (void)state;
+
+    buf_init(&file);
+    for (i = 0; i < BIG_KEYS; i++) {
+        best[i] = -1;
+    }
+    for (i = 0; i < BIG_LINES; i++) {
+        if (rng(&seed) % 32 == 0) {
+            key[i] = -1;
+            invalid++;
+            buf_append_str(&file, bad[rng(&seed) % (sizeof(bad) / sizeof(*bad))]);
+        } else {
+            key[i] = (int)(rng(&seed) % BIG_KEYS);
+            order[i] = (int)(rng(&seed) % 4);
+            buf_appendf(&file, "I%06d\t%s\t\t\t\t198.00\t8.00\t\t\t0\t%s", key[i],
+                        names[rng(&seed) % 5], times[order[i]]);
+            if (best[key[i]] < 0 || order[i] >= order[best[key[i]]]) {
+                best[key[i]] = (int)i;
+            }
+        }
+        buf_append_str(&file, rng(&seed) % 3 == 0 ? "\r\n" : "\n");
+    }
+    assert_true(file.len > (6u << 20));
+    for (i = 0; i < BIG_KEYS; i++) {
+        loaded += best[i] >= 0;
+    }
+    assert_true(loaded > 49152);
+
+    run(items, &file, file.len + 1, 1, &whole);
+    assert_int_equal(whole.result.counts.lines, BIG_LINES);
+    assert_int_equal(whole.result.counts.loaded, loaded);
+    assert_int_equal(whole.result.counts.rejected_invalid, invalid);
+    assert_int_equal(whole.result.counts.rejected_duplicate, BIG_LINES - invalid - loaded);
+    p = whole.errors.data;
+    for (i = 0; i < BIG_LINES; i++) {
+        char want[96];
+        const char *nl;
+        if (key[i] >= 0 && best[key[i]] == (int)i) {
+            continue;
+        }
+        nl = strchr(p, '\n');
+        assert_non_null(nl);
+        if (key[i] >= 0) {
+            snprintf(want, sizeof(want), "\tline %zu: duplicate key, superseded by line %d\n",
+                     i + 1, best[key[i]] + 1);
+        } else {
+            snprintf(want, sizeof(want), "\tline %zu: ", i + 1);
+        }
+        if (memmem(p, (size_t)(nl + 1 - p), want, strlen(want)) == NULL) {
+            fail_msg("line %zu: error file has \"%.*s\", wanted \"%s\"", i + 1, (int)(nl - p), p,
+                     want);
+        }
+        p = nl + 1;
+    }
+    assert_int_equal(*p, '\0');
+
+    for (shard = 256u << 10; shard <= (2u << 20); shard *= 2) {
+        unsigned threads;
+        for (threads = 1; threads <= 2; threads++) {
+            struct run_output cut;
+            run(items, &file, shard, threads, &cut);
+            assert_memory_equal(&cut.result.counts, &whole.result.counts,
+                                sizeof(whole.result.counts));
+            assert_int_equal(cut.errors.len, whole.errors.len);
+            assert_memory_equal(cut.errors.data, whole.errors.data, whole.errors.len);
+            assert_int_equal(cut.result.nloaded_lines, whole.result.nloaded_lines);
+            assert_memory_equal(cut.result.loaded_lines, whole.result.loaded_lines,
+                                whole.result.nloaded_lines * sizeof(uint64_t));
+            free(cut.result.loaded_lines);
+            buf_release(&cut.errors);
+        }
+    }
+    free(whole.result.loaded_lines);
+    buf_release(&whole.errors);
+    buf_release(&file);
+    free(key);
+    free(order);
+    free(best);
+    schema_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_shardings_match_single_shard_and_model),
+        cmocka_unit_test(test_big_file_grows_tables_and_slides_window),
     };
     return cmocka_run_group_tests_name("finalizer", tests, NULL, NULL);
 }

@@ -210,6 +210,202 @@ static void test_fetcher(void **state)
     tsv_fetcher_free(f);
 }
 
+/* A memory source that counts the reads made of it. */
+struct counting_source {
+    const char *data;
+    uint64_t calls;
+    uint64_t bytes;
+};
+
+static int counting_read_at(void *ctx, uint64_t off, void *buf, size_t len, size_t *got,
+                            struct bz_err *err)
+{
+    struct counting_source *c = ctx;
+    (void)err;
+
+    memcpy(buf, c->data + off, len);
+    *got = len;
+    c->calls++;
+    c->bytes += len;
+    return BZ_OK;
+}
+
+static void counting_source_init(struct counting_source *c, struct tsv_source *src,
+                                 const char *data, size_t len)
+{
+    c->data = data;
+    c->calls = 0;
+    c->bytes = 0;
+    src->read_at = counting_read_at;
+    src->ctx = c;
+    src->size = len;
+}
+
+/* Every line of data as the reader sees it (one shard, the whole file). */
+static struct tsv_line *reference_lines(const char *data, size_t len, size_t max_line, size_t *n)
+{
+    struct tsv_source src;
+    struct tsv_reader *rd;
+    struct tsv_line *lines = NULL, line;
+    struct bz_err err;
+    size_t cap = 0;
+    bool got;
+
+    *n = 0;
+    tsv_source_from_memory(data, len, &src);
+    rd = tsv_reader_new(&src, 0, len, max_line, 4096, &err);
+    assert_non_null(rd);
+    for (;;) {
+        assert_int_equal(tsv_reader_next(rd, &line, &got, &err), BZ_OK);
+        if (!got) {
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            lines = xrealloc(lines, cap * sizeof(*lines));
+        }
+        line.data = NULL; /* the reader's pointer dies with its next call; compare to data */
+        lines[(*n)++] = line;
+    }
+    tsv_reader_free(rd);
+    return lines;
+}
+
+/* The fetcher must return at want->offset exactly what the reader returned there. */
+static void expect_fetched(struct tsv_fetcher *f, const char *data, const struct tsv_line *want,
+                           const char *what)
+{
+    struct tsv_line line;
+    struct bz_err err;
+
+    assert_int_equal(tsv_fetcher_line_at(f, want->offset, &line, &err), BZ_OK);
+    if (line.offset != want->offset || line.raw_len != want->raw_len || line.crlf != want->crlf ||
+        line.too_long != want->too_long || line.len != (want->too_long ? 0 : want->raw_len) ||
+        (line.len > 0 && memcmp(line.data, data + want->offset, line.len) != 0)) {
+        fail_msg("%s: line at %llu: got raw_len %llu crlf %d too_long %d len %zu, want raw_len "
+                 "%llu crlf %d too_long %d",
+                 what, (unsigned long long)want->offset, (unsigned long long)line.raw_len,
+                 line.crlf, line.too_long, line.len, (unsigned long long)want->raw_len, want->crlf,
+                 want->too_long);
+    }
+}
+
+/* The error writer's access pattern: many lookups at ascending offsets of a file larger than
+ * the window. Each byte must be read about once, in block-sized reads; the fetcher used to
+ * reload a window for almost every lookup. */
+static void test_fetcher_ascending_reads_each_byte_once(void **state)
+{
+    const size_t size = 13u << 20; /* about three windows of 4 MiB + max line */
+    char *data = xmalloc(size);
+    struct counting_source counter;
+    struct tsv_source src;
+    struct tsv_fetcher *f;
+    struct tsv_line *lines;
+    uint64_t seed = 7, looked = 0;
+    size_t n, i, at = 0;
+    (void)state;
+
+    while (at < size) { /* lines of 1..300 bytes, some CRLF, distinct content */
+        size_t len = 1 + rng_next(&seed) % 300, k;
+        for (k = 0; k < len && at < size; k++) {
+            data[at++] = (char)('a' + rng_next(&seed) % 26);
+        }
+        if (at + 1 < size && rng_next(&seed) % 5 == 0) {
+            data[at++] = '\r';
+        }
+        if (at < size) {
+            data[at++] = '\n';
+        }
+    }
+    lines = reference_lines(data, size, 1u << 20, &n);
+    assert_true(n > 50000);
+    counting_source_init(&counter, &src, data, size);
+    f = tsv_fetcher_new(&src, 1u << 20);
+    for (i = 0; i < n; i++) {
+        if (rng_next(&seed) % 3 == 0 || i + 1 == n) { /* a third of the lines, and the last */
+            expect_fetched(f, data, &lines[i], "ascending");
+            looked++;
+        }
+    }
+    assert_true(looked > 10000);
+    /* Each byte at most once (no more than the file, let alone file + one window) ... */
+    assert_true(counter.bytes <= size);
+    /* ... in reads of about a block (4 MiB), not one read per lookup. */
+    assert_true(counter.calls <= size / (4u << 20) + 2);
+    tsv_fetcher_free(f);
+    free(lines);
+    free(data);
+}
+
+/* Small windows (block 1..40 bytes, max line 1..30): every way a line can meet the window's
+ * end - inside, across, LF just outside, CR and LF split, too long with the LF inside the
+ * window or far beyond it, the last line without LF - against the reader. */
+static void test_fetcher_window_edges(void **state)
+{
+    static const char *const pieces[] = {"a",
+                                         "\t",
+                                         "\n",
+                                         "\r\n",
+                                         "\r",
+                                         "\xE3\x81\x82",
+                                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                                         "\n\n"};
+    uint64_t seed = 11;
+    int round;
+    (void)state;
+
+    for (round = 0; round < 400; round++) {
+        struct buf file;
+        struct counting_source counter;
+        struct tsv_source src;
+        struct tsv_fetcher *f;
+        struct tsv_line *lines;
+        size_t n_pieces = rng_next(&seed) % 60, n, i;
+        size_t max_line = 1 + rng_next(&seed) % 30;
+        size_t block = 1 + rng_next(&seed) % 40;
+        const char *data;
+
+        buf_init(&file);
+        if (rng_next(&seed) % 4 == 0) {
+            buf_append_str(&file, "\xEF\xBB\xBF");
+        }
+        for (i = 0; i < n_pieces; i++) {
+            buf_append_str(&file, pieces[rng_next(&seed) % (sizeof(pieces) / sizeof(*pieces))]);
+        }
+        data = file.data ? file.data : "";
+        lines = reference_lines(data, file.len, max_line, &n);
+
+        /* every line, ascending: each byte read at most once */
+        counting_source_init(&counter, &src, data, file.len);
+        f = tsv_fetcher_new_window(&src, max_line, block);
+        for (i = 0; i < n; i++) {
+            expect_fetched(f, data, &lines[i], "all ascending");
+        }
+        assert_true(counter.bytes <= file.len);
+        tsv_fetcher_free(f);
+
+        /* a random ascending subset (lookups that skip past the window) */
+        counting_source_init(&counter, &src, data, file.len);
+        f = tsv_fetcher_new_window(&src, max_line, block);
+        for (i = 0; i < n; i++) {
+            if (rng_next(&seed) % 3 == 0) {
+                expect_fetched(f, data, &lines[i], "subset");
+            }
+        }
+        assert_true(counter.bytes <= file.len);
+        tsv_fetcher_free(f);
+
+        /* descending still works, it only reads more */
+        f = tsv_fetcher_new_window(&src, max_line, block);
+        for (i = n; i > 0; i--) {
+            expect_fetched(f, data, &lines[i - 1], "descending");
+        }
+        tsv_fetcher_free(f);
+        free(lines);
+        buf_release(&file);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +415,8 @@ int main(void)
         cmocka_unit_test(test_too_long_line),
         cmocka_unit_test(test_every_shard_size_gives_the_same_lines),
         cmocka_unit_test(test_fetcher),
+        cmocka_unit_test(test_fetcher_ascending_reads_each_byte_once),
+        cmocka_unit_test(test_fetcher_window_edges),
     };
     return cmocka_run_group_tests_name("tsv_reader", tests, NULL, NULL);
 }
