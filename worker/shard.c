@@ -55,12 +55,34 @@ static int reject_line(struct shard_result *out, const struct shard_options *opt
                          !line->too_long, reason->data, reason->len, err);
 }
 
-/* A valid line: hand it to the row sink, then to the local dedup table. */
-static int accept_line(struct validator *v, struct dedup_table *dt, struct loser_list *losers,
-                       const struct shard_spec *spec, const struct shard_options *opts,
-                       uint32_t index, const struct tsv_line *line, struct bz_err *err)
+/* Valid lines reach the dedup table in batches, in line order: dedup_table_offer_all
+ * prefetches the slots of later entries while it places earlier ones, so the cache misses of
+ * a table much larger than the cache overlap instead of queueing. */
+#define OFFER_BATCH 32
+
+struct offer_batch {
+    struct dedup_entry entries[OFFER_BATCH];
+    size_t n;
+};
+
+static void on_local_loser(void *ctx, const struct dedup_entry *loser)
 {
-    struct dedup_entry entry, loser;
+    loser_push(ctx, loser->line, loser->offset);
+}
+
+static void flush_offers(struct offer_batch *b, struct dedup_table *dt, struct loser_list *losers)
+{
+    dedup_table_offer_all(dt, b->entries, b->n, on_local_loser, losers);
+    b->n = 0;
+}
+
+/* A valid line: hand it to the row sink, then (batched) to the local dedup table. */
+static int accept_line(struct validator *v, struct dedup_table *dt, struct loser_list *losers,
+                       struct offer_batch *batch, const struct shard_spec *spec,
+                       const struct shard_options *opts, uint32_t index,
+                       const struct tsv_line *line, struct bz_err *err)
+{
+    struct dedup_entry *entry;
     struct line_key key;
 
     validator_key(v, &key);
@@ -70,13 +92,14 @@ static int accept_line(struct validator *v, struct dedup_table *dt, struct loser
             return rc;
         }
     }
-    entry.hash_lo = key.hash_lo;
-    entry.hash_hi = key.hash_hi;
-    entry.rank = dedup_rank(key.order, spec->index);
-    entry.line = index;
-    entry.offset = (uint32_t)(line->offset - spec->start);
-    if (dedup_table_offer(dt, &entry, &loser) != DEDUP_NEW) {
-        loser_push(losers, loser.line, loser.offset);
+    entry = &batch->entries[batch->n++];
+    entry->hash_lo = key.hash_lo;
+    entry->hash_hi = key.hash_hi;
+    entry->rank = dedup_rank(key.order, spec->index);
+    entry->line = index;
+    entry->offset = (uint32_t)(line->offset - spec->start);
+    if (batch->n == OFFER_BATCH) {
+        flush_offers(batch, dt, losers);
     }
     return BZ_OK;
 }
@@ -89,6 +112,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     struct validator *v = NULL;
     struct dedup_table *dt = NULL;
     struct loser_list losers = {0};
+    struct offer_batch batch;
     struct buf reason;
     struct tsv_line line;
     size_t block;
@@ -98,6 +122,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     int rc = BZ_OK;
 
     memset(out, 0, sizeof(*out));
+    batch.n = 0;
     out->spec = *spec;
     buf_init(&reason);
     if (spec->end - spec->start > UINT32_MAX) {
@@ -130,7 +155,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
             validator_reason_too_long(&reason, line.raw_len, opts->max_line_bytes);
         }
         if (!line.too_long && validator_check_line(v, line.data, line.len, &reason)) {
-            rc = accept_line(v, dt, &losers, spec, opts, index, &line, err);
+            rc = accept_line(v, dt, &losers, &batch, spec, opts, index, &line, err);
         } else {
             out->rejected_invalid++;
             rc = reject_line(out, opts, index, &line, &reason, err);
@@ -155,6 +180,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u", spec->index);
     }
     if (rc == BZ_OK) {
+        flush_offers(&batch, dt, &losers);
         out->winners = dedup_table_export(dt, &out->nwinners);
         /* No duplicates means no loser array: qsort(NULL, 0, ...) is undefined behaviour
          * (UBSan aborts on it; found by tests/fuzz/fuzz_check), so sort only when needed. */
