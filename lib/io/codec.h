@@ -24,8 +24,7 @@ enum codec_kind { CODEC_NONE = 0, CODEC_GZIP, CODEC_ZSTD };
 enum codec_kind codec_from_name(const char *name);
 
 /* Hashes the file's bytes; its size in *size when size is not NULL. */
-int codec_hash_file(const char *path, struct content_hash *out, uint64_t *size,
-                    struct bz_err *err);
+int codec_hash_file(const char *path, struct content_hash *out, uint64_t *size, struct bz_err *err);
 
 /* Formats h as 32 hex digits plus NUL into buf[33]. */
 void content_hash_hex(const struct content_hash *h, char buf[33]);
