@@ -39,7 +39,10 @@ static void pool_fail(struct pool *p, int rc, const struct bz_err *err)
 static void *pool_worker(void *arg)
 {
     struct pool *p = arg;
+    struct shard_options opts = p->shard_opts;
 
+    /* one dedup table per thread, reused shard after shard */
+    opts.table = dedup_table_new(DEDUP_START_KEYS);
     for (;;) {
         size_t i = atomic_fetch_add(&p->next, 1);
         struct shard_result result;
@@ -50,7 +53,7 @@ static void *pool_worker(void *arg)
             break;
         }
         bz_err_clear(&err);
-        rc = shard_process(p->opts->table, p->src, &p->shards[i], &p->shard_opts, &result, &err);
+        rc = shard_process(p->opts->table, p->src, &p->shards[i], &opts, &result, &err);
         if (rc == BZ_OK) {
             rc = finalizer_add_shard(p->fz, &result, &err);
         }
@@ -59,6 +62,7 @@ static void *pool_worker(void *arg)
             break;
         }
     }
+    dedup_table_free(opts.table);
     return NULL;
 }
 

@@ -141,7 +141,12 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     }
     v = validator_new(table);
     /* Starts small and grows with the shard's distinct keys (DESIGN.md "Hot path"). */
-    dt = dedup_table_new(dedup_start_keys((spec->end - spec->start) / 100));
+    if (opts->table != NULL) {
+        dt = opts->table;
+        dedup_table_clear(dt);
+    } else {
+        dt = dedup_table_new(dedup_start_keys((spec->end - spec->start) / 100));
+    }
 
     for (;;) {
         rc = tsv_reader_next(rd, &line, &got, err);
@@ -194,7 +199,9 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
 done:
     buf_release(&reason);
     free(losers.items);
-    dedup_table_free(dt);
+    if (dt != opts->table) {
+        dedup_table_free(dt);
+    }
     validator_free(v);
     tsv_reader_free(rd);
     if (rc != BZ_OK) {

@@ -38,6 +38,8 @@ struct shard_options {
     shard_row_fn on_row;   /* optional */
     void *on_row_ctx;
     _Atomic uint64_t *progress_bytes; /* optional: bytes consumed, updated as the shard runs */
+    struct dedup_table *table;        /* optional: the calling thread's table, reused across
+                                         shards (cleared here); NULL: one per shard */
 };
 
 /* A line that lost to another line of the same key. */

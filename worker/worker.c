@@ -24,7 +24,7 @@ static int spool_row(void *ctx, const struct shard_spec *shard, uint32_t line,
     return spool_writer_row(ctx, line, values, err);
 }
 
-void worker_run_task(struct shard_task *task, struct shard_done *done)
+void worker_run_task(struct shard_task *task, struct dedup_table *table, struct shard_done *done)
 {
     struct shard_options opts;
     struct spool_writer *spool = NULL;
@@ -36,6 +36,7 @@ void worker_run_task(struct shard_task *task, struct shard_done *done)
     shard_options_init(&opts);
     opts.max_line_bytes = task->max_line_bytes;
     opts.temp_dir = task->temp_dir;
+    opts.table = table;
     if (task->spool_path[0] != '\0') {
         spool = spool_writer_new(task->spool_path, task->table, &done->err);
         if (spool == NULL) {
@@ -64,13 +65,15 @@ void worker_run_task(struct shard_task *task, struct shard_done *done)
 static void *worker_main(void *arg)
 {
     struct worker_pool *wp = arg;
+    struct dedup_table *table = dedup_table_new(DEDUP_START_KEYS);
     void *msg;
 
     while (mem_queue_pop(wp->tasks, &msg)) {
         struct shard_done *done = xmalloc(sizeof(*done));
-        worker_run_task(msg, done);
+        worker_run_task(msg, table, done);
         mem_queue_push(wp->results, done);
     }
+    dedup_table_free(table);
     return NULL;
 }
 

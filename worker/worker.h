@@ -40,7 +40,8 @@ struct worker_pool *worker_pool_start(unsigned n, struct mem_queue *tasks,
 /* Waits for the threads (close the task queue first) and frees the pool. */
 void worker_pool_join(struct worker_pool *wp);
 
-/* Runs one task on the calling thread. */
-void worker_run_task(struct shard_task *task, struct shard_done *done);
+/* Runs one task on the calling thread. table (optional) is the thread's dedup table, reused
+ * from task to task. */
+void worker_run_task(struct shard_task *task, struct dedup_table *table, struct shard_done *done);
 
 #endif

@@ -112,6 +112,14 @@ void dedup_table_free(struct dedup_table *t)
     free(t);
 }
 
+void dedup_table_clear(struct dedup_table *t)
+{
+    if (t->count != 0) {
+        memset(t->slots, 0, t->capacity * sizeof(*t->slots));
+        t->count = 0;
+    }
+}
+
 static int slot_empty(const struct dedup_entry *s)
 {
     return (s->hash_lo | s->hash_hi) == 0;

@@ -50,6 +50,11 @@ size_t dedup_start_keys(uint64_t guess);
 struct dedup_table *dedup_table_new(size_t expected_keys);
 void dedup_table_free(struct dedup_table *t);
 
+/* Empties the table but keeps its slots: a worker reuses one table for shard after shard, so
+ * its memory is zeroed by memset once per shard instead of faulted in anew (first-touch page
+ * zeroing measured 20x slower than memset of memory already touched on this VM). */
+void dedup_table_clear(struct dedup_table *t);
+
 /* Offers entry e. On REPLACED, *loser is the entry that was replaced; on LOST, *loser is e. */
 enum dedup_outcome dedup_table_offer(struct dedup_table *t, const struct dedup_entry *e,
                                      struct dedup_entry *loser);
