@@ -1,0 +1,268 @@
+/* kafka_queue.c - librdkafka producer and consumer for the shard queue. See kafka_queue.h. */
+#include "queue/kafka_queue.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+struct kq_producer {
+    rd_kafka_t *rk;
+};
+
+struct kq_consumer {
+    rd_kafka_t *rk;
+    rd_kafka_message_t *last; /* the message handed out by the last poll */
+};
+
+/* Delivery state of one kq_produce_sync call, passed as the message opaque. */
+struct delivery {
+    bool done;
+    rd_kafka_resp_err_t err;
+};
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    struct bz_log *log = rd_kafka_opaque(rk);
+    enum bz_log_level lv = level <= 3 ? BZ_LOG_ERROR : level <= 5 ? BZ_LOG_WARN : BZ_LOG_DEBUG;
+
+    if (log != NULL) {
+        BZ_LOG(log, lv, "kafka", NULL, "librdkafka", "facility=%s client=%s %s", fac,
+               rd_kafka_name(rk), buf);
+    }
+}
+
+static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct delivery *d = m->_private;
+
+    (void)rk;
+    (void)opaque;
+    if (d != NULL) {
+        d->err = m->err;
+        d->done = true;
+    }
+}
+
+static int set(rd_kafka_conf_t *conf, const char *name, const char *value, struct bz_err *err)
+{
+    char errstr[512];
+
+    if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "kafka.rdkafka.%s: %s", name, errstr);
+    }
+    return BZ_OK;
+}
+
+/* Our settings first, then the operator's pass-through properties (which may override
+ * tuning, never the semantics: those are set again after them). */
+static rd_kafka_conf_t *make_conf(const struct kq_config *cfg, bool producer, const char *group,
+                                  struct bz_err *err)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    size_t i;
+    int rc = set(conf, "bootstrap.servers", cfg->bootstrap ? cfg->bootstrap : "", err);
+
+    if (rc == BZ_OK && cfg->client_id != NULL) {
+        rc = set(conf, "client.id", cfg->client_id, err);
+    }
+    for (i = 0; i < cfg->nprops && rc == BZ_OK; i++) {
+        rc = set(conf, cfg->props[2 * i], cfg->props[2 * i + 1], err);
+    }
+    if (rc == BZ_OK && producer) {
+        rc = set(conf, "enable.idempotence", "true", err);
+        if (rc == BZ_OK) {
+            rc = set(conf, "acks", "all", err);
+        }
+    } else if (rc == BZ_OK) {
+        rc = set(conf, "group.id", group, err);
+        if (rc == BZ_OK) {
+            rc = set(conf, "enable.auto.commit", "false", err);
+        }
+        if (rc == BZ_OK) {
+            rc = set(conf, "enable.auto.offset.store", "false", err);
+        }
+        if (rc == BZ_OK) {
+            rc = set(conf, "auto.offset.reset", "earliest", err);
+        }
+    }
+    if (rc != BZ_OK) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_opaque(conf, cfg->log);
+    if (producer) {
+        rd_kafka_conf_set_dr_msg_cb(conf, delivery_cb);
+    }
+    return conf;
+}
+
+struct kq_producer *kq_producer_new(const struct kq_config *cfg, struct bz_err *err)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = make_conf(cfg, true, NULL, err);
+    struct kq_producer *p;
+    rd_kafka_t *rk;
+
+    if (conf == NULL) {
+        return NULL;
+    }
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "kafka producer: %s", errstr);
+        return NULL; /* rd_kafka_new destroyed conf */
+    }
+    p = xcalloc(1, sizeof(*p));
+    p->rk = rk;
+    return p;
+}
+
+void kq_producer_free(struct kq_producer *p, int timeout_ms)
+{
+    if (p == NULL) {
+        return;
+    }
+    rd_kafka_flush(p->rk, timeout_ms);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+int kq_produce_sync(struct kq_producer *p, const char *topic, const void *key, size_t key_len,
+                    const void *data, size_t len, int timeout_ms, struct bz_err *err)
+{
+    struct delivery d = {false, RD_KAFKA_RESP_ERR_NO_ERROR};
+    rd_kafka_resp_err_t e;
+    int waited = 0;
+
+    e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                          RD_KAFKA_V_VALUE((void *)data, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d),
+                          RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: cannot send to %s: %s", topic,
+                          rd_kafka_err2str(e));
+    }
+    while (!d.done && waited < timeout_ms) {
+        rd_kafka_poll(p->rk, 50);
+        waited += 50;
+    }
+    if (!d.done) {
+        /* d lives on this stack frame: the delivery report must not outlive it */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        while (!d.done) {
+            rd_kafka_poll(p->rk, 10);
+        }
+        return bz_err_set(err, BZ_E_TRANSIENT,
+                          "kafka: %s did not acknowledge a message within %d ms", topic,
+                          timeout_ms);
+    }
+    if (d.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: delivery to %s failed: %s", topic,
+                          rd_kafka_err2str(d.err));
+    }
+    return BZ_OK;
+}
+
+struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *group,
+                                    const char *const *topics, struct bz_err *err)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = make_conf(cfg, false, group, err);
+    rd_kafka_topic_partition_list_t *list;
+    struct kq_consumer *c;
+    rd_kafka_resp_err_t e;
+    rd_kafka_t *rk;
+    size_t i;
+
+    if (conf == NULL) {
+        return NULL;
+    }
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "kafka consumer: %s", errstr);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    for (i = 0; topics[i] != NULL; i++) {
+    }
+    list = rd_kafka_topic_partition_list_new((int)i);
+    for (i = 0; topics[i] != NULL; i++) {
+        rd_kafka_topic_partition_list_add(list, topics[i], RD_KAFKA_PARTITION_UA);
+    }
+    e = rd_kafka_subscribe(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "kafka: cannot subscribe: %s", rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->rk = rk;
+    return c;
+}
+
+void kq_consumer_free(struct kq_consumer *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->last != NULL) {
+        rd_kafka_message_destroy(c->last);
+    }
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+int kq_poll(struct kq_consumer *c, int timeout_ms, struct kq_message *m, bool *got,
+            struct bz_err *err)
+{
+    rd_kafka_message_t *msg;
+
+    *got = false;
+    if (c->last != NULL) {
+        rd_kafka_message_destroy(c->last);
+        c->last = NULL;
+    }
+    msg = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (msg == NULL) {
+        return BZ_OK;
+    }
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_resp_err_t e = msg->err;
+        rd_kafka_message_destroy(msg);
+        if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+            e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+            return BZ_OK; /* librdkafka reconnects by itself */
+        }
+        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: consume failed: %s", rd_kafka_err2str(e));
+    }
+    c->last = msg;
+    memset(m, 0, sizeof(*m));
+    m->topic = rd_kafka_topic_name(msg->rkt);
+    m->partition = msg->partition;
+    m->offset = msg->offset;
+    m->key = msg->key;
+    m->key_len = msg->key_len;
+    m->data = msg->payload;
+    m->len = msg->len;
+    *got = true;
+    return BZ_OK;
+}
+
+int kq_commit(struct kq_consumer *c, const struct kq_message *m, struct bz_err *err)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t e;
+
+    rd_kafka_topic_partition_list_add(list, m->topic, m->partition)->offset = m->offset + 1;
+    e = rd_kafka_commit(c->rk, list, 0 /* synchronous */);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: commit of %s[%d]@%lld failed: %s", m->topic,
+                          (int)m->partition, (long long)m->offset, rd_kafka_err2str(e));
+    }
+    return BZ_OK;
+}
