@@ -24,6 +24,7 @@ struct shard_state {
     uint64_t invalid;
     uint64_t crlf;
     FILE *rejects;
+    long rejects_start; /* where the stream's first record is (0 unless it came in an object) */
     struct shard_loser *losers; /* within-shard and cross-shard */
     size_t nlosers, cap;
 };
@@ -111,6 +112,7 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
     st->invalid = r->rejected_invalid;
     st->crlf = r->crlf_lines;
     st->rejects = r->rejects;
+    st->rejects_start = r->rejects != NULL ? ftell(r->rejects) : 0;
     r->rejects = NULL;
     for (i = 0; i < r->nlosers; i++) {
         push_loser(st, r->losers[i].line, r->losers[i].offset);
@@ -304,7 +306,7 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
     sort_losers(st->losers, st->nlosers); /* NULL when the shard had no duplicates */
     reject_record_init(&rec);
     buf_init(&scratch);
-    if (st->rejects != NULL && fseek(st->rejects, 0, SEEK_SET) != 0) {
+    if (st->rejects != NULL && fseek(st->rejects, st->rejects_start, SEEK_SET) != 0) {
         rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u", s);
     }
     if (rc == BZ_OK && st->rejects != NULL) {

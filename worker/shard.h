@@ -57,7 +57,7 @@ struct shard_result {
     size_t nwinners;
     struct shard_loser *losers; /* owned; sorted by line */
     size_t nlosers;
-    FILE *rejects; /* owned; rewound, ready to read; NULL when the shard had no invalid line */
+    FILE *rejects; /* owned; at its first record; NULL when the shard had no invalid line */
 };
 
 /* Sets defaults (1 MiB max line, 1 MiB blocks). */
