@@ -39,6 +39,25 @@ struct bz_config {
 
     uint64_t decompress_max_bytes; /* cap on a .gz/.zst input's uncompressed size; 16 GiB */
     uint64_t decompress_max_ratio; /* cap on uncompressed/compressed; default 200 */
+
+    /* The shard queue (section `queue`). "memory": worker threads in the `bizoope run`
+     * process; "kafka": bizoope-coordinator and bizoope-worker processes over Kafka. */
+    char *queue_backend;       /* "memory" (default) or "kafka" */
+    char *kafka_bootstrap;     /* queue.bootstrap: "host:port,..."; "" unless kafka */
+    char *kafka_group;         /* queue.group: the workers' consumer group; "bizoope-workers" */
+    char *kafka_tasks_topic;   /* queue.tasks_topic: "bizoope.tasks" */
+    char *kafka_results_topic; /* queue.results_topic: "bizoope.results" */
+    char *kafka_notifications_topic; /* queue.notifications_topic: "bizoope.notifications" */
+    /* queue.rdkafka: a map of librdkafka properties passed through as they are (e.g.
+     * security.protocol, sasl.mechanism); name/value pairs, nrdkafka_props pairs. */
+    char **rdkafka_props;
+    size_t nrdkafka_props;
+
+    /* The coordinator of the distributed mode (section `coordinator`). */
+    uint64_t lease_ms;           /* a task without a result after this is re-dispatched; 5m */
+    unsigned max_attempts;       /* after this many failed attempts a shard fails; 3 */
+    unsigned max_files_in_flight;  /* files being validated at once; 4 */
+    unsigned max_shards_in_flight; /* shard tasks dispatched and not yet answered; 64 */
 };
 
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to
