@@ -1,0 +1,273 @@
+/* remote.c - task in, staged rows + result object + result message out. See remote.h. */
+#include "worker/remote.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "dedup/dedup.h"
+#include "io/fsutil.h"
+#include "queue/kafka_queue.h"
+#include "worker/result_store.h"
+#include "worker/worker.h"
+
+#define PRODUCE_TIMEOUT_MS 30000
+
+struct remote_worker {
+    const struct bz_config *cfg;
+    const struct schema_set *set;
+    struct bz_log *log;
+    char *worker_id;
+    struct kq_consumer *consumer;
+    struct kq_producer *producer;
+    struct dedup_table *table; /* reused shard after shard */
+};
+
+static void queue_config(const struct bz_config *cfg, struct bz_log *log, const char *id,
+                         struct kq_config *kc)
+{
+    memset(kc, 0, sizeof(*kc));
+    kc->bootstrap = cfg->kafka_bootstrap;
+    kc->props = (const char *const *)cfg->rdkafka_props;
+    kc->nprops = cfg->nrdkafka_props;
+    kc->log = log;
+    kc->client_id = id;
+}
+
+struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struct schema_set *set,
+                                        struct bz_log *log, const char *worker_id,
+                                        struct bz_err *err)
+{
+    struct remote_worker *w = xcalloc(1, sizeof(*w));
+    const char *topics[] = {cfg->kafka_tasks_topic, NULL};
+    struct kq_config kc;
+
+    w->cfg = cfg;
+    w->set = set;
+    w->log = log;
+    w->worker_id = xstrdup(worker_id);
+    queue_config(cfg, log, worker_id, &kc);
+    w->producer = kq_producer_new(&kc, err);
+    if (w->producer != NULL) {
+        w->consumer = kq_consumer_new(&kc, cfg->kafka_group, topics, err);
+    }
+    if (w->consumer == NULL) {
+        remote_worker_free(w);
+        return NULL;
+    }
+    w->table = dedup_table_new(DEDUP_START_KEYS);
+    return w;
+}
+
+void remote_worker_free(struct remote_worker *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    kq_consumer_free(w->consumer);
+    kq_producer_free(w->producer, 10000);
+    dedup_table_free(w->table);
+    free(w->worker_id);
+    free(w);
+}
+
+static void fail_result(struct shard_result_msg *r, bool retriable, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail_result(struct shard_result_msg *r, bool retriable, const char *fmt, ...)
+{
+    va_list ap;
+
+    r->ok = false;
+    r->retriable = retriable;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof(r->error), fmt, ap);
+    va_end(ap);
+    if (r->error[0] == '\0') {
+        snprintf(r->error, sizeof(r->error), "unknown failure");
+    }
+    memset(r->result_uri, 0, sizeof(r->result_uri));
+    r->lines = r->rejected_invalid = r->crlf_lines = r->rows_written = 0;
+}
+
+void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *task,
+                       struct shard_result_msg *r)
+{
+    const struct schema_table *t = schema_set_find(w->set, task->table);
+    struct shard_task st;
+    struct shard_done done;
+    struct tsv_source src;
+    struct bz_err err;
+    struct stat sb;
+    char dir[1024], result_path[1016];
+    const char *path;
+    char *slash;
+    int fd;
+
+    memset(r, 0, sizeof(*r));
+    snprintf(r->job_id, sizeof(r->job_id), "%s", task->job_id);
+    r->shard_index = task->shard_index;
+    r->attempt = task->attempt;
+    snprintf(r->worker_id, sizeof(r->worker_id), "%s", w->worker_id);
+    snprintf(r->destination, sizeof(r->destination), "%s", task->destination);
+    if (t == NULL) {
+        fail_result(r, false, "this worker knows no table '%s'", task->table);
+        return;
+    }
+    if (strcmp(t->digest, task->schema_digest) != 0) {
+        fail_result(r, true,
+                    "table '%s' is described differently here (digest %s, task %s): deploy the "
+                    "same schemas to coordinator and workers",
+                    task->table, t->digest, task->schema_digest);
+        return;
+    }
+    if (strlen(task->destination) > 1000) {
+        fail_result(r, false, "destination is longer than 1000 bytes");
+        return;
+    }
+    if (strncmp(task->object_uri, "file://", 7) != 0 || task->object_uri[7] != '/') {
+        fail_result(r, false, "object %s: only file:/// objects are readable by this worker",
+                    task->object_uri);
+        return;
+    }
+    path = task->object_uri + 7;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        fail_result(r, true, "cannot open %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return;
+    }
+    if ((uint64_t)sb.st_size != task->object_size) {
+        close(fd);
+        fail_result(r, false, "%s is %lld bytes, the task planned %llu", path,
+                    (long long)sb.st_size, (unsigned long long)task->object_size);
+        return;
+    }
+    bz_err_clear(&err);
+    if (tsv_source_from_fd(fd, &src, &err) != BZ_OK) {
+        close(fd);
+        fail_result(r, true, "%s", err.msg);
+        return;
+    }
+    snprintf(dir, sizeof(dir), "%s", task->destination);
+    slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        if (fs_mkdir_p(dir, &err) != BZ_OK) {
+            close(fd);
+            fail_result(r, true, "%s", err.msg);
+            return;
+        }
+    }
+    memset(&st, 0, sizeof(st));
+    st.table = t;
+    st.src = &src;
+    st.spec.index = task->shard_index;
+    st.spec.start = task->start;
+    st.spec.end = task->end;
+    st.max_line_bytes = (size_t)task->max_line_bytes;
+    st.temp_dir = w->cfg->temp_dir;
+    snprintf(st.spool_path, sizeof(st.spool_path), "%s", task->destination);
+    worker_run_task(&st, w->table, &done);
+    close(fd);
+    if (done.rc == BZ_OK) {
+        snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
+        if (result_store_write(result_path, &done.result, &done.err) != BZ_OK) {
+            done.rc = done.err.code ? done.err.code : BZ_E_IO;
+        }
+    }
+    if (done.rc != BZ_OK) {
+        shard_result_release(&done.result);
+        fail_result(r, done.rc == BZ_E_TRANSIENT || done.rc == BZ_E_IO, "%s", done.err.msg);
+        return;
+    }
+    r->ok = true;
+    r->lines = done.result.lines;
+    r->rejected_invalid = done.result.rejected_invalid;
+    r->crlf_lines = done.result.crlf_lines;
+    r->rows_written = done.result.lines - done.result.rejected_invalid;
+    snprintf(r->result_uri, sizeof(r->result_uri), "file://%.1008s", result_path);
+    shard_result_release(&done.result);
+}
+
+/* Announces a message that could not be decoded, so people hear of it. */
+static void dead_letter(struct remote_worker *w, const struct kq_message *m, const char *why)
+{
+    struct notification_msg n;
+    struct bz_err err;
+    struct tm tm;
+    time_t now = time(NULL);
+    char *text;
+    size_t len;
+
+    BZ_LOG(w->log, BZ_LOG_ERROR, "worker", NULL, "undecodable task dead-lettered",
+           "topic=%s partition=%d offset=%lld reason=%s", m->topic, (int)m->partition,
+           (long long)m->offset, why);
+    memset(&n, 0, sizeof(n));
+    n.severity = PROTO_ERROR;
+    gmtime_r(&now, &tm);
+    strftime(n.ts, sizeof(n.ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(n.text, sizeof(n.text), "worker %s skipped an undecodable task at %s[%d]@%lld: %s",
+             w->worker_id, m->topic, (int)m->partition, (long long)m->offset, why);
+    text = proto_notification_encode(&n, &len);
+    if (kq_produce_sync(w->producer, w->cfg->kafka_notifications_topic, NULL, 0, text, len,
+                        PRODUCE_TIMEOUT_MS, &err) != BZ_OK) {
+        BZ_LOG(w->log, BZ_LOG_ERROR, "worker", NULL, "notification lost", "%s", err.msg);
+    }
+    free(text);
+}
+
+int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struct bz_err *err)
+{
+    struct kq_message m;
+    struct shard_task_msg task;
+    struct shard_result_msg result;
+    struct proto_error perr;
+    bool got;
+    int rc;
+
+    *did = false;
+    rc = kq_poll(w->consumer, timeout_ms, &m, &got, err);
+    if (rc != BZ_OK || !got) {
+        return rc;
+    }
+    *did = true;
+    if (proto_task_decode(m.data, m.len, &task, &perr) != 0) {
+        dead_letter(w, &m, perr.msg);
+        return kq_commit(w->consumer, &m, err);
+    }
+    {
+        struct timespec t0, t1;
+        char *text;
+        size_t len;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        remote_worker_run(w, &task, &result);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        BZ_LOG(w->log, result.ok ? BZ_LOG_INFO : BZ_LOG_WARN, "worker",
+               (&(struct bz_log_ctx){task.job_id, task.site_id, "shard",
+                                     (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+                                                 (t1.tv_nsec - t0.tv_nsec) / 1000000)}),
+               result.ok ? "shard done" : "shard failed",
+               "shard=%u attempt=%u lines=%llu rejected_invalid=%llu error=%s", task.shard_index,
+               task.attempt, (unsigned long long)result.lines,
+               (unsigned long long)result.rejected_invalid, result.error);
+        text = proto_result_encode(&result, &len);
+        /* the result first, acknowledged; only then may the task be forgotten */
+        rc = kq_produce_sync(w->producer, w->cfg->kafka_results_topic, task.job_id,
+                             strlen(task.job_id), text, len, PRODUCE_TIMEOUT_MS, err);
+        free(text);
+    }
+    if (rc != BZ_OK) {
+        return rc; /* not committed: the task comes back */
+    }
+    return kq_commit(w->consumer, &m, err);
+}
