@@ -54,8 +54,8 @@ struct bz_config {
     size_t nrdkafka_props;
 
     /* The coordinator of the distributed mode (section `coordinator`). */
-    uint64_t lease_ms;           /* a task without a result after this is re-dispatched; 5m */
-    unsigned max_attempts;       /* after this many failed attempts a shard fails; 3 */
+    uint64_t lease_ms;             /* a task without a result after this is re-dispatched; 5m */
+    unsigned max_attempts;         /* after this many failed attempts a shard fails; 3 */
     unsigned max_files_in_flight;  /* files being validated at once; 4 */
     unsigned max_shards_in_flight; /* shard tasks dispatched and not yet answered; 64 */
 };
