@@ -31,6 +31,7 @@
 #define SITE_ID_MAX 64
 #define GIB (1ULL << 30)
 #define DAY_MS 86400000ULL
+#define KAFKA_NAME_MAX 249 /* Kafka's longest topic name */
 
 /* ---- the property table ------------------------------------------------------------------ */
 
@@ -43,6 +44,8 @@ enum prop_type {
     PROP_COUNT,    /* uint64_t, plain number */
     PROP_SIZE,     /* uint64_t bytes, units_parse_size */
     PROP_DURATION, /* uint64_t milliseconds, units_parse_duration */
+    PROP_STRING,   /* char *, the text as written; may be empty */
+    PROP_KAFKA,    /* char *, a Kafka topic or group name: [A-Za-z0-9._-]{1,249} */
 };
 
 struct cfg_prop {
@@ -63,6 +66,7 @@ struct cfg_section {
 };
 
 static const char *const backends[] = {"sqlite", NULL};
+static const char *const queue_backends[] = {"memory", "kafka", NULL};
 
 #define OFF(member) offsetof(struct bz_config, member)
 
@@ -110,6 +114,26 @@ static const struct cfg_prop props[] = {
      "at least 1 byte", NULL, "largest uncompressed size"},
     {"decompress", "max_ratio", PROP_COUNT, OFF(decompress_max_ratio), "200", 1, 1000000,
      "between 1 and 1000000", NULL, "largest uncompressed/compressed size ratio"},
+    {"queue", "backend", PROP_ENUM, OFF(queue_backend), "memory", 0, 0, NULL, queue_backends,
+     "memory or kafka"},
+    {"queue", "bootstrap", PROP_STRING, OFF(kafka_bootstrap), "", 0, 0, NULL, NULL,
+     "Kafka brokers host:port,...; required for kafka"},
+    {"queue", "group", PROP_KAFKA, OFF(kafka_group), "bizoope-workers", 0, 0, NULL, NULL,
+     "the workers' consumer group"},
+    {"queue", "tasks_topic", PROP_KAFKA, OFF(kafka_tasks_topic), "bizoope.tasks", 0, 0, NULL, NULL,
+     "shard tasks, coordinator to workers"},
+    {"queue", "results_topic", PROP_KAFKA, OFF(kafka_results_topic), "bizoope.results", 0, 0, NULL,
+     NULL, "shard results, workers to coordinator"},
+    {"queue", "notifications_topic", PROP_KAFKA, OFF(kafka_notifications_topic),
+     "bizoope.notifications", 0, 0, NULL, NULL, "notices for operators"},
+    {"coordinator", "lease", PROP_DURATION, OFF(lease_ms), "5m", 1000, DAY_MS, "between 1s and 1d",
+     NULL, "a task without a result after this is sent again"},
+    {"coordinator", "max_attempts", PROP_UINT, OFF(max_attempts), "3", 1, 100, "between 1 and 100",
+     NULL, "a shard fails after this many failed attempts"},
+    {"coordinator", "max_files_in_flight", PROP_UINT, OFF(max_files_in_flight), "4", 1, 1024,
+     "between 1 and 1024", NULL, "files being validated at once"},
+    {"coordinator", "max_shards_in_flight", PROP_UINT, OFF(max_shards_in_flight), "64", 1, 65536,
+     "between 1 and 65536", NULL, "shard tasks sent and not yet answered"},
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))
@@ -119,12 +143,21 @@ static const struct cfg_section sections[] = {
     {"warehouse", "Where the merged tables live."},
     {"archive", "Compressing backups into paths.archive."},
     {"decompress", "Limits for .gz and .zst inputs, against decompression bombs."},
+    {"queue", "Where shard tasks go. memory: worker threads inside `bizoope run`. kafka: the\n"
+              "bizoope-coordinator and bizoope-worker processes, exchanging tasks and results\n"
+              "over Kafka. Topic and group names are 1 to 249 of A-Z a-z 0-9 . _ -."},
+    {"coordinator", "The coordinator of the distributed mode (queue.backend: kafka): leases,\n"
+                    "retries and how much work is out at once."},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /* The top-level keys that are not in props. */
 static const char *const special_keys[] = {"version", "sites"};
+
+/* The key of section queue that is not in props: a map passed through to librdkafka. */
+#define RDKAFKA_SECTION "queue"
+#define RDKAFKA_KEY "rdkafka"
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
@@ -141,6 +174,39 @@ int config_site_id_ok(const char *id)
         if (i >= SITE_ID_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                                   (c >= '0' && c <= '9') || c == '_' || c == '-')) {
             return 0;
+        }
+    }
+    return i > 0;
+}
+
+/* Kafka's rule for topic names (and ours for the group): 1 to 249 of A-Za-z0-9._- and not
+ * "." or "..". */
+static bool kafka_name_ok(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        char c = s[i];
+
+        if (i >= KAFKA_NAME_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return i > 0 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+/* librdkafka property names: lower case, digits and . _ - (e.g. security.protocol). */
+static bool rdkafka_name_ok(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-')) {
+            return false;
         }
     }
     return i > 0;
@@ -337,6 +403,18 @@ static int prop_apply(struct loader *ld, const struct cfg_prop *p, const char *t
         }
         *(char **)base = path_resolve(ld->cfg->base_dir, text);
         return BZ_OK;
+    case PROP_STRING:
+        *(char **)base = xstrdup(text);
+        return BZ_OK;
+    case PROP_KAFKA:
+        if (!kafka_name_ok(text)) {
+            return fail(ld, line,
+                        "%s: '%.80s' is not a valid Kafka name (use 1 to 249 of A-Z a-z 0-9 . _ "
+                        "-, not . or ..)",
+                        name, text);
+        }
+        *(char **)base = xstrdup(text);
+        return BZ_OK;
     case PROP_ENUM:
         for (i = 0; p->choices[i] != NULL; i++) {
             if (strcmp(p->choices[i], text) == 0) {
@@ -412,7 +490,10 @@ static int apply_section(struct loader *ld, const char *section, int map)
             prop_name(p, name, sizeof(name));
             return fail(ld, ydoc_line(ld->doc, v),
                         "%s must be a single value (e.g. %s: %s), not %s", name, p->key,
-                        p->dflt[0] ? p->dflt : "DIR", kind_name(ydoc_kind(ld->doc, v)));
+                        p->dflt[0]               ? p->dflt
+                        : p->type == PROP_STRING ? "host:9092"
+                                                 : "DIR",
+                        kind_name(ydoc_kind(ld->doc, v)));
         }
         if (v != 0 && !scalar_is_null(ld->doc, v)) {
             text = ydoc_scalar(ld->doc, v);
@@ -448,6 +529,9 @@ static void section_keys(const char *section, const char **allowed, size_t cap)
         } else if (p->section != NULL && strcmp(p->section, section) == 0) {
             allowed[n++] = p->key;
         }
+    }
+    if (section != NULL && strcmp(section, RDKAFKA_SECTION) == 0 && n + 1 < cap) {
+        allowed[n++] = RDKAFKA_KEY;
     }
     allowed[n] = NULL;
 }
@@ -532,6 +616,60 @@ static int load_sites(struct loader *ld, int root)
     return BZ_OK;
 }
 
+/* queue.rdkafka: a mapping of librdkafka property names to scalar values, kept as written
+ * (librdkafka checks the values when the queue opens). map is the queue section (0: absent). */
+static int load_rdkafka(struct loader *ld, int map)
+{
+    int v = map ? ydoc_map_get(ld->doc, map, RDKAFKA_KEY) : 0;
+    struct bz_config *c = ld->cfg;
+    size_t i, j, n;
+
+    if (v == 0 || scalar_is_null(ld->doc, v)) {
+        return BZ_OK; /* "rdkafka:" with nothing below: no extra properties */
+    }
+    if (ydoc_kind(ld->doc, v) != YDOC_MAPPING) {
+        return fail(ld, ydoc_line(ld->doc, v),
+                    "%s.%s must be a mapping of librdkafka properties (e.g. '  %s:' then "
+                    "'    security.protocol: SASL_SSL' below it), not %s",
+                    RDKAFKA_SECTION, RDKAFKA_KEY, RDKAFKA_KEY, kind_name(ydoc_kind(ld->doc, v)));
+    }
+    n = ydoc_map_len(ld->doc, v);
+    if (n == 0) {
+        return BZ_OK;
+    }
+    c->rdkafka_props = xcalloc(2 * n, sizeof(*c->rdkafka_props));
+    for (i = 0; i < n; i++) {
+        int key = ydoc_map_key_at(ld->doc, v, i), val = ydoc_map_value_at(ld->doc, v, i);
+        const char *k = ydoc_scalar(ld->doc, key);
+
+        if (k == NULL || !rdkafka_name_ok(k)) {
+            return fail(ld, ydoc_line(ld->doc, key),
+                        "%s.%s: '%.80s' is not a librdkafka property name (use a-z 0-9 . _ -, "
+                        "e.g. security.protocol)",
+                        RDKAFKA_SECTION, RDKAFKA_KEY, k ? k : kind_name(ydoc_kind(ld->doc, key)));
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(c->rdkafka_props[2 * j], k) == 0) {
+                return fail(ld, ydoc_line(ld->doc, key), "key '%s' repeats in %s.%s", k,
+                            RDKAFKA_SECTION, RDKAFKA_KEY);
+            }
+        }
+        if (ydoc_kind(ld->doc, val) != YDOC_SCALAR) {
+            return fail(ld, ydoc_line(ld->doc, val), "%s.%s.%s must be a single value, not %s",
+                        RDKAFKA_SECTION, RDKAFKA_KEY, k, kind_name(ydoc_kind(ld->doc, val)));
+        }
+        if (scalar_is_null(ld->doc, val)) {
+            return fail(ld, ydoc_line(ld->doc, val),
+                        "%s.%s.%s has no value (remove it, or quote the value)", RDKAFKA_SECTION,
+                        RDKAFKA_KEY, k);
+        }
+        c->rdkafka_props[2 * i] = xstrdup(k);
+        c->rdkafka_props[2 * i + 1] = xstrdup(ydoc_scalar(ld->doc, val));
+        c->nrdkafka_props = i + 1;
+    }
+    return BZ_OK;
+}
+
 static const char *prop_text(const struct loader *ld, size_t i)
 {
     return *(char *const *)((const char *)ld->cfg + props[i].offset);
@@ -547,7 +685,20 @@ static bool is_area(size_t i)
  * the two databases are different files. The line is the one that set either value. */
 static int finalize(struct loader *ld)
 {
-    size_t i, j;
+    size_t i, j, backend = NPROPS, bootstrap = NPROPS;
+
+    for (i = 0; i < NPROPS; i++) {
+        if (props[i].offset == OFF(queue_backend)) {
+            backend = i;
+        } else if (props[i].offset == OFF(kafka_bootstrap)) {
+            bootstrap = i;
+        }
+    }
+    if (strcmp(ld->cfg->queue_backend, "kafka") == 0 && ld->cfg->kafka_bootstrap[0] == '\0') {
+        /* the line that set bootstrap to "", else the one that chose kafka */
+        return fail(ld, ld->lines[bootstrap] ? ld->lines[bootstrap] : ld->lines[backend],
+                    "queue.bootstrap is required when queue.backend is kafka");
+    }
 
     for (i = 0; i < NPROPS; i++) {
         for (j = 0; j < NPROPS; j++) {
@@ -656,6 +807,9 @@ static struct bz_config *config_parse(const char *path, const char *data, size_t
         if (rc == BZ_OK) {
             rc = apply_section(&ld, sections[s].name, map);
         }
+        if (rc == BZ_OK && strcmp(sections[s].name, RDKAFKA_SECTION) == 0) {
+            rc = load_rdkafka(&ld, map);
+        }
     }
     if (rc == BZ_OK) {
         rc = finalize(&ld);
@@ -697,7 +851,8 @@ void config_free(struct bz_config *c)
     }
     for (i = 0; i < NPROPS; i++) {
         if (props[i].type == PROP_PATH || props[i].type == PROP_OPT_PATH ||
-            props[i].type == PROP_ENUM) {
+            props[i].type == PROP_ENUM || props[i].type == PROP_STRING ||
+            props[i].type == PROP_KAFKA) {
             free(*(char **)((char *)c + props[i].offset));
         }
     }
@@ -705,6 +860,10 @@ void config_free(struct bz_config *c)
         free(c->sites[i]);
     }
     free(c->sites);
+    for (i = 0; i < 2 * c->nrdkafka_props; i++) {
+        free(c->rdkafka_props[i]);
+    }
+    free(c->rdkafka_props);
     free(c->base_dir);
     free(c->path);
     free(c);
@@ -725,6 +884,20 @@ static void write_comment(FILE *f, const char *indent, const char *text)
         fprintf(f, "%s# %.*s\n", indent, n, line);
         line += n + (nl ? 1 : 0);
     }
+}
+
+/* The width of "key: value" in section, so that its comments line up: at least 22. */
+static int section_width(const char *section)
+{
+    size_t i, w = 22;
+
+    for (i = 0; i < NPROPS; i++) {
+        if (props[i].section != NULL && strcmp(props[i].section, section) == 0 &&
+            strlen(props[i].key) + strlen(props[i].dflt) > w) {
+            w = strlen(props[i].key) + strlen(props[i].dflt);
+        }
+    }
+    return (int)w;
 }
 
 static void write_default(FILE *f, const char *const *sites, size_t nsites)
@@ -778,7 +951,18 @@ static void write_default(FILE *f, const char *const *sites, size_t nsites)
             }
             fprintf(f, "%s:\n", section);
         }
-        fprintf(f, "  %s: %-*s # %s\n", p->key, (int)(22 - strlen(p->key)), p->dflt, p->help);
+        fprintf(f, "  %s: %-*s # %s\n", p->key, section_width(section) - (int)strlen(p->key),
+                p->dflt, p->help);
+        if (strcmp(section, RDKAFKA_SECTION) == 0 &&
+            (i + 1 == NPROPS || props[i + 1].section == NULL ||
+             strcmp(props[i + 1].section, section) != 0)) {
+            fputs("  # librdkafka properties, passed to the Kafka client as they are; e.g.\n"
+                  "  #   " RDKAFKA_KEY ":\n"
+                  "  #     security.protocol: SASL_SSL\n"
+                  "  #     sasl.mechanism: PLAIN\n"
+                  "  " RDKAFKA_KEY ": {}\n",
+                  f);
+        }
     }
 }
 

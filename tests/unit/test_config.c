@@ -5,7 +5,9 @@
  * YAML, colliding areas); relative paths resolve against the file's real directory; sites add
  * changes exactly one line (or the empty list) and keeps every other byte, mode and symlink,
  * and refuses what it cannot edit safely; write_default never overwrites. Also the duration
- * parser of lib/core/units.c, which exists for this file. Each test works in its own temp dir. */
+ * parser of lib/core/units.c, which exists for this file. The queue and coordinator sections:
+ * defaults, kafka needing a bootstrap, Kafka name rules, the queue.rdkafka pass-through map. Each
+ * test works in its own temp dir. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -150,6 +152,17 @@ static void assert_defaults(const struct bz_config *c, const char *base)
     assert_int_equal(c->archive_level, 3);
     assert_int_equal(c->decompress_max_bytes, 16 * GIB);
     assert_int_equal(c->decompress_max_ratio, 200);
+    assert_string_equal(c->queue_backend, "memory");
+    assert_string_equal(c->kafka_bootstrap, "");
+    assert_string_equal(c->kafka_group, "bizoope-workers");
+    assert_string_equal(c->kafka_tasks_topic, "bizoope.tasks");
+    assert_string_equal(c->kafka_results_topic, "bizoope.results");
+    assert_string_equal(c->kafka_notifications_topic, "bizoope.notifications");
+    assert_int_equal(c->nrdkafka_props, 0);
+    assert_int_equal(c->lease_ms, 5 * 60 * 1000);
+    assert_int_equal(c->max_attempts, 3);
+    assert_int_equal(c->max_files_in_flight, 4);
+    assert_int_equal(c->max_shards_in_flight, 64);
 }
 
 /* ---- defaults ----------------------------------------------------------------------------- */
@@ -184,7 +197,8 @@ static void test_default_round_trip(void **state)
     c = config_load(put(fx, "empty.yaml",
                         "version: 1\nsites:\n  - a\npaths:\nwarehouse:\n"
                         "  path:\n  cache: ~\nstate: null\nschema_dir: ''\n"
-                        "workers:\narchive:\n  level:\ndecompress:\n"),
+                        "workers:\narchive:\n  level:\ndecompress:\n"
+                        "queue:\n  backend:\n  group: ~\n  rdkafka:\ncoordinator:\n  lease:\n"),
                     &err);
     assert_non_null(c);
     assert_defaults(c, fx->dir);
@@ -222,6 +236,18 @@ static void test_default_file_shape(void **state)
     assert_non_null(strstr(text, "\n  level: 3 "));
     assert_non_null(strstr(text, "\n  max_size: 16GiB "));
     assert_non_null(strstr(text, "\n  max_ratio: 200 "));
+    assert_non_null(strstr(text, "\nqueue:\n  backend: memory "));
+    assert_non_null(strstr(text, "\n  bootstrap: "));
+    assert_non_null(strstr(text, "\n  group: bizoope-workers "));
+    assert_non_null(strstr(text, "\n  tasks_topic: bizoope.tasks "));
+    assert_non_null(strstr(text, "\n  results_topic: bizoope.results "));
+    assert_non_null(strstr(text, "\n  notifications_topic: bizoope.notifications "));
+    assert_non_null(strstr(text, "\n  #     security.protocol: SASL_SSL\n"));
+    assert_non_null(strstr(text, "\n  rdkafka: {}\n"));
+    assert_non_null(strstr(text, "\ncoordinator:\n  lease: 5m "));
+    assert_non_null(strstr(text, "\n  max_attempts: 3 "));
+    assert_non_null(strstr(text, "\n  max_files_in_flight: 4 "));
+    assert_non_null(strstr(text, "\n  max_shards_in_flight: 64 "));
     free(text);
     c = config_load(path, &err);
     assert_non_null(c);
@@ -307,7 +333,7 @@ static const struct bad_case bad_cases[] = {
     {"version: 1\nsites: [a]\nshard_sise: 1M\n", BZ_E_INVALID_INPUT,
      "3: unknown key 'shard_sise' in the top level (valid keys: version, sites, paths, "
      "warehouse, state, schema_dir, workers, shard_size, max_line_bytes, poll_interval, "
-     "archive, decompress)"},
+     "archive, decompress, queue, coordinator)"},
     {"version: 1\nsites: [a]\nwarehouse:\n  backend: sqlite\n  cache_size: 1G\n",
      BZ_E_INVALID_INPUT,
      "5: unknown key 'cache_size' in warehouse (valid keys: backend, path, cache)"},
@@ -399,6 +425,45 @@ static const struct bad_case bad_cases[] = {
     {"version: 1\nsites: [a]\n  workers: 1\n", BZ_E_INVALID_INPUT, "~:3:"},
     {"version: 1\nsites: [a]\nworkers: \"1\n", BZ_E_INVALID_INPUT, "~YAML syntax error"},
     {"", BZ_E_INVALID_INPUT, "1: the file is empty"},
+    /* queue */
+    {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  topic: x\n", BZ_E_INVALID_INPUT,
+     "5: unknown key 'topic' in queue (valid keys: backend, bootstrap, group, tasks_topic, "
+     "results_topic, notifications_topic, rdkafka)"},
+    {"version: 1\nsites: [a]\nqueue:\n  group: g\n\n  backend: kafka\n", BZ_E_INVALID_INPUT,
+     "6: queue.bootstrap is required when queue.backend is kafka"},
+    {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  bootstrap: \"\"\n", BZ_E_INVALID_INPUT,
+     "5: queue.bootstrap is required when queue.backend is kafka"},
+    {"version: 1\nsites: [a]\nqueue:\n  backend: rabbitmq\n", BZ_E_INVALID_INPUT,
+     "4: queue.backend: 'rabbitmq' is not available (this version has: memory, kafka)"},
+    {"version: 1\nsites: [a]\nqueue:\n  tasks_topic: bizoope/tasks\n", BZ_E_INVALID_INPUT,
+     "4: queue.tasks_topic: 'bizoope/tasks' is not a valid Kafka name (use 1 to 249 of A-Z a-z "
+     "0-9 . _ -, not . or ..)"},
+    {"version: 1\nsites: [a]\nqueue:\n  results_topic: ..\n", BZ_E_INVALID_INPUT,
+     "~:4: queue.results_topic: '..' is not a valid Kafka name"},
+    {"version: 1\nsites: [a]\nqueue:\n  group: \"\"\n", BZ_E_INVALID_INPUT,
+     "~:4: queue.group: '' is not a valid Kafka name"},
+    {"version: 1\nsites: [a]\nqueue:\n  rdkafka:\n    Security.Protocol: SSL\n", BZ_E_INVALID_INPUT,
+     "5: queue.rdkafka: 'Security.Protocol' is not a librdkafka property name (use a-z 0-9 . _ -, "
+     "e.g. security.protocol)"},
+    {"version: 1\nsites: [a]\nqueue:\n  rdkafka:\n    acks: all\n    acks: 1\n", BZ_E_INVALID_INPUT,
+     "6: key 'acks' repeats in queue.rdkafka"},
+    {"version: 1\nsites: [a]\nqueue:\n  rdkafka:\n    acks: [1]\n", BZ_E_INVALID_INPUT,
+     "5: queue.rdkafka.acks must be a single value, not a list"},
+    {"version: 1\nsites: [a]\nqueue:\n  rdkafka:\n    acks:\n", BZ_E_INVALID_INPUT,
+     "~:5: queue.rdkafka.acks has no value"},
+    {"version: 1\nsites: [a]\nqueue:\n  rdkafka: [a]\n", BZ_E_INVALID_INPUT,
+     "~:4: queue.rdkafka must be a mapping of librdkafka properties"},
+    /* coordinator */
+    {"version: 1\nsites: [a]\ncoordinator:\n  lease: 500ms\n", BZ_E_INVALID_INPUT,
+     "4: coordinator.lease: '500ms' must be between 1s and 1d"},
+    {"version: 1\nsites: [a]\ncoordinator:\n  lease: 5\n", BZ_E_INVALID_INPUT,
+     "~:4: coordinator.lease: '5' has no unit"},
+    {"version: 1\nsites: [a]\ncoordinator:\n  max_attempts: 0\n", BZ_E_INVALID_INPUT,
+     "4: coordinator.max_attempts: '0' must be between 1 and 100"},
+    {"version: 1\nsites: [a]\ncoordinator:\n  max_shards_in_flight: 65537\n", BZ_E_INVALID_INPUT,
+     "4: coordinator.max_shards_in_flight: '65537' must be between 1 and 65536"},
+    {"version: 1\nsites: [a]\ncoordinator:\n  retries: 3\n", BZ_E_INVALID_INPUT,
+     "~:4: unknown key 'retries' in coordinator"},
 };
 
 static void test_mistakes_at_their_line(void **state)
@@ -436,6 +501,112 @@ static void test_mistakes_at_their_line(void **state)
             assert_string_equal(err.msg, want);
         }
     }
+}
+
+/* Returns owned text with the first old in text replaced by new (old must be there). */
+static char *replace_once(const char *text, const char *old, const char *new)
+{
+    const char *at = strstr(text, old);
+    size_t head, tail, n;
+    char *out;
+
+    assert_non_null(at);
+    head = (size_t)(at - text);
+    tail = strlen(at + strlen(old));
+    n = head + strlen(new) + tail;
+    out = malloc(n + 1);
+    assert_non_null(out);
+    memcpy(out, text, head);
+    memcpy(out + head, new, strlen(new));
+    memcpy(out + head + strlen(new), at + strlen(old), tail + 1);
+    return out;
+}
+
+static void test_kafka_queue(void **state)
+{
+    struct fixture *fx = *state;
+    char path[PATH_MAX], *text, *edited;
+    struct bz_config *c;
+    struct bz_err err;
+    const char *const one[] = {"a"};
+    char name249[251], yaml[512];
+
+    c = config_load(put(fx, "k.yaml",
+                        "version: 1\nsites: [a]\n"
+                        "queue:\n"
+                        "  backend: kafka\n"
+                        "  bootstrap: k1:9092,k2:9092\n"
+                        "  group: G.roup_1-x\n"
+                        "  tasks_topic: t\n"
+                        "  results_topic: r\n"
+                        "  notifications_topic: n\n"
+                        "  rdkafka:\n"
+                        "    security.protocol: SASL_SSL\n"
+                        "    sasl.password: \"p: #1\"\n"
+                        "coordinator:\n"
+                        "  lease: 30s\n"
+                        "  max_attempts: 100\n"
+                        "  max_files_in_flight: 1024\n"
+                        "  max_shards_in_flight: 1\n"),
+                    &err);
+    assert_non_null(c);
+    assert_string_equal(c->queue_backend, "kafka");
+    assert_string_equal(c->kafka_bootstrap, "k1:9092,k2:9092");
+    assert_string_equal(c->kafka_group, "G.roup_1-x");
+    assert_string_equal(c->kafka_tasks_topic, "t");
+    assert_string_equal(c->kafka_results_topic, "r");
+    assert_string_equal(c->kafka_notifications_topic, "n");
+    assert_int_equal(c->nrdkafka_props, 2);
+    assert_string_equal(c->rdkafka_props[0], "security.protocol");
+    assert_string_equal(c->rdkafka_props[1], "SASL_SSL");
+    assert_string_equal(c->rdkafka_props[2], "sasl.password");
+    assert_string_equal(c->rdkafka_props[3], "p: #1");
+    assert_int_equal(c->lease_ms, 30000);
+    assert_int_equal(c->max_attempts, 100);
+    assert_int_equal(c->max_files_in_flight, 1024);
+    assert_int_equal(c->max_shards_in_flight, 1);
+    config_free(c);
+
+    /* the default file's empty map, filled in by hand, loads both properties in order */
+    FMT(path, "%s/bizoope.yaml", fx->dir);
+    assert_int_equal(config_write_default(path, one, 1, &err), BZ_OK);
+    text = slurp(path);
+    edited = replace_once(text, "\n  backend: memory ", "\n  backend: kafka ");
+    free(text);
+    text = replace_once(edited, "\n  bootstrap: ", "\n  bootstrap: b:9092 ");
+    free(edited);
+    edited = replace_once(text, "\n  rdkafka: {}\n",
+                          "\n  rdkafka:\n    security.protocol: SASL_SSL\n    linger.ms: 5\n");
+    c = config_load(put(fx, "edited.yaml", edited), &err);
+    if (c == NULL) {
+        print_error("%s\n%s", err.msg, edited);
+    }
+    assert_non_null(c);
+    assert_string_equal(c->queue_backend, "kafka");
+    assert_string_equal(c->kafka_bootstrap, "b:9092");
+    assert_int_equal(c->nrdkafka_props, 2);
+    assert_string_equal(c->rdkafka_props[0], "security.protocol");
+    assert_string_equal(c->rdkafka_props[1], "SASL_SSL");
+    assert_string_equal(c->rdkafka_props[2], "linger.ms");
+    assert_string_equal(c->rdkafka_props[3], "5");
+    assert_string_equal(c->kafka_group, "bizoope-workers");
+    config_free(c);
+    free(edited);
+    free(text);
+
+    /* Kafka's longest name loads; one more character does not */
+    memset(name249, 'x', 249);
+    name249[249] = '\0';
+    FMT(yaml, "version: 1\nsites: [a]\nqueue:\n  tasks_topic: %s\n", name249);
+    c = config_load(put(fx, "long.yaml", yaml), &err);
+    assert_non_null(c);
+    assert_string_equal(c->kafka_tasks_topic, name249);
+    config_free(c);
+    name249[249] = 'x';
+    name249[250] = '\0';
+    FMT(yaml, "version: 1\nsites: [a]\nqueue:\n  tasks_topic: %s\n", name249);
+    assert_null(config_load(put(fx, "long.yaml", yaml), &err));
+    assert_non_null(strstr(err.msg, ":4: queue.tasks_topic: 'xxx"));
 }
 
 static void test_missing_file(void **state)
@@ -803,6 +974,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_no_sites_and_empty_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_default_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mistakes_at_their_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kafka_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
