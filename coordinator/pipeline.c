@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coordinator/dispatch.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/merge.h"
 #include "coordinator/planner.h"
@@ -19,7 +20,6 @@
 #include "io/codec.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
-#include "queue/mem_queue.h"
 #include "warehouse/warehouse.h"
 #include "worker/spool.h"
 #include "worker/worker.h"
@@ -33,8 +33,7 @@ struct pipeline {
     struct bz_log *log;
     struct journal *journal;
     struct warehouse *wh;
-    struct mem_queue *tasks, *results;
-    struct worker_pool *pool;
+    struct dispatcher *dispatch;
     unsigned workers;
     int lock_fd;
     bool *table_ready; /* per schema table: ensure_table done */
@@ -255,14 +254,12 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
         pipeline_free(p);
         return NULL;
     }
-    p->workers = workers ? workers : cfg->workers;
-    if (p->workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        p->workers = n > 0 ? (unsigned)n : 1;
+    p->dispatch = dispatcher_new(cfg, workers, log, err);
+    if (p->dispatch == NULL) {
+        pipeline_free(p);
+        return NULL;
     }
-    p->tasks = mem_queue_new();
-    p->results = mem_queue_new();
-    p->pool = worker_pool_start(p->workers, p->tasks, p->results);
+    p->workers = dispatcher_parallelism(p->dispatch);
     return p;
 }
 
@@ -271,12 +268,7 @@ void pipeline_free(struct pipeline *p)
     if (p == NULL) {
         return;
     }
-    if (p->pool != NULL) {
-        mem_queue_close(p->tasks);
-        worker_pool_join(p->pool);
-    }
-    mem_queue_free(p->tasks);
-    mem_queue_free(p->results);
+    dispatcher_free(p->dispatch);
     if (p->wh != NULL) {
         warehouse_close(p->wh);
     }
@@ -562,7 +554,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
     struct out_file *ef;
     bool merged = false;
     double t0 = monotonic_seconds(), t_shards = t0, t_errors = t0, t_merge;
-    size_t i, received = 0;
+    size_t i, received = 0, submitted = 0;
     int rc, fd, first_rc = BZ_OK;
     struct bz_err first_err;
 
@@ -609,16 +601,25 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
         task->temp_dir = temp;
         snprintf(task->spool_path, sizeof(task->spool_path), "%s/shard-%06zu.rows", temp, i);
         task->job = job;
-        mem_queue_push(p->tasks, task);
+        task->job_id = job->job_id;
+        task->site_id = job->site_id;
+        task->object_path = load;
+        task->shard_count = (uint32_t)rs.ntasks;
     }
     free(plan);
-    /* Every task comes back exactly once, failed or not, before the source may close. */
     bz_err_clear(&first_err);
-    for (received = 0; received < rs.ntasks; received++) {
-        void *msg;
+    for (submitted = 0; submitted < rs.ntasks && first_rc == BZ_OK; submitted++) {
+        first_rc = dispatcher_submit(p->dispatch, &rs.tasks[submitted], &first_err);
+    }
+    /* Every task handed out comes back exactly once, failed or not, before the source may
+     * close. */
+    for (received = 0; received < submitted; received++) {
         struct shard_done *done;
-        mem_queue_pop(p->results, &msg);
-        done = msg;
+        int drc = dispatcher_next(p->dispatch, &done, &first_err);
+        if (drc != BZ_OK) {
+            first_rc = first_rc == BZ_OK ? drc : first_rc;
+            break; /* the queue itself failed: the job fails and is retried as a whole */
+        }
         if (done->rc == BZ_OK && first_rc == BZ_OK) {
             done->rc = finalizer_add_shard(rs.fz, &done->result, &done->err);
         }

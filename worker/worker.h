@@ -21,6 +21,10 @@ struct shard_task {
     const char *temp_dir;  /* reject streams */
     char spool_path[4096]; /* where the shard's valid rows go; "" for none */
     void *job;             /* the coordinator's, passed back untouched */
+    /* What a task message to another process needs besides the above (distributed mode). */
+    const char *job_id, *site_id;
+    const char *object_path; /* absolute path of the file in load */
+    uint32_t shard_count;
 };
 
 struct shard_done {

@@ -1,0 +1,359 @@
+/* dispatch.c - shard tasks to worker threads or worker processes. See dispatch.h. */
+#include "coordinator/dispatch.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "proto/messages.h"
+#include "queue/kafka_queue.h"
+#include "queue/mem_queue.h"
+#include "worker/result_store.h"
+
+#define PRODUCE_TIMEOUT_MS 30000
+
+/* One dispatched shard of the current file (distributed mode). */
+struct pending {
+    struct shard_task *task;
+    uint32_t attempt; /* latest attempt sent */
+    double deadline;  /* its lease ends */
+    bool accepted;    /* a result was accepted: later ones are ignored */
+    char base[1000];  /* staging path without the attempt suffix */
+};
+
+struct dispatcher {
+    const struct bz_config *cfg;
+    struct bz_log *log;
+    bool kafka;
+    unsigned parallelism;
+    /* memory */
+    struct mem_queue *tasks, *results;
+    struct worker_pool *pool;
+    /* kafka */
+    struct kq_producer *producer;
+    struct kq_consumer *consumer;
+    struct pending *pending;
+    size_t npending, cap;
+    char nonce[32]; /* this coordinator run: results of older runs never match */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers, struct bz_log *log,
+                                  struct bz_err *err)
+{
+    struct dispatcher *d = xcalloc(1, sizeof(*d));
+
+    d->cfg = cfg;
+    d->log = log;
+    d->kafka = cfg->queue_backend != NULL && strcmp(cfg->queue_backend, "kafka") == 0;
+    if (!d->kafka) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        d->parallelism = workers        ? workers
+                         : cfg->workers ? cfg->workers
+                                        : (n > 0 ? (unsigned)n : 1);
+        d->tasks = mem_queue_new();
+        d->results = mem_queue_new();
+        d->pool = worker_pool_start(d->parallelism, d->tasks, d->results);
+        return d;
+    }
+    {
+        const char *topics[] = {cfg->kafka_results_topic, NULL};
+        char group[300];
+        struct kq_config kc;
+
+        memset(&kc, 0, sizeof(kc));
+        kc.bootstrap = cfg->kafka_bootstrap;
+        kc.props = (const char *const *)cfg->rdkafka_props;
+        kc.nprops = cfg->nrdkafka_props;
+        kc.log = log;
+        kc.client_id = "bizoope-coordinator";
+        snprintf(group, sizeof(group), "%s-coordinator", cfg->kafka_group);
+        snprintf(d->nonce, sizeof(d->nonce), "%ld-%d", (long)time(NULL), (int)getpid());
+        d->parallelism = cfg->max_shards_in_flight ? cfg->max_shards_in_flight : 64;
+        d->producer = kq_producer_new(&kc, err);
+        if (d->producer != NULL) {
+            d->consumer = kq_consumer_new(&kc, group, topics, err);
+        }
+        if (d->consumer == NULL) {
+            dispatcher_free(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+void dispatcher_free(struct dispatcher *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    if (d->pool != NULL) {
+        mem_queue_close(d->tasks);
+        worker_pool_join(d->pool);
+    }
+    mem_queue_free(d->tasks);
+    mem_queue_free(d->results);
+    kq_consumer_free(d->consumer);
+    kq_producer_free(d->producer, 10000);
+    free(d->pending);
+    free(d);
+}
+
+unsigned dispatcher_parallelism(const struct dispatcher *d)
+{
+    return d->parallelism;
+}
+
+/* ---- kafka -------------------------------------------------------------------------------- */
+
+static void attempt_path(const struct pending *pe, uint32_t attempt, char *out, size_t size)
+{
+    snprintf(out, size, "%.1000s.a%u", pe->base, attempt);
+}
+
+static int send_attempt(struct dispatcher *d, struct pending *pe, struct bz_err *err)
+{
+    struct shard_task *t = pe->task;
+    struct shard_task_msg m;
+    char *text;
+    size_t len;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.job_id, sizeof(m.job_id), "%s", t->job_id);
+    snprintf(m.site_id, sizeof(m.site_id), "%s", t->site_id);
+    snprintf(m.table, sizeof(m.table), "%s", t->table->name);
+    snprintf(m.object_uri, sizeof(m.object_uri), "file://%.1000s", t->object_path);
+    m.object_size = t->src->size;
+    m.start = t->spec.start;
+    m.end = t->spec.end;
+    m.shard_index = t->spec.index;
+    m.shard_count = t->shard_count;
+    m.attempt = pe->attempt;
+    snprintf(m.schema_digest, sizeof(m.schema_digest), "%s", t->table->digest);
+    attempt_path(pe, pe->attempt, m.destination, sizeof(m.destination));
+    m.max_line_bytes = t->max_line_bytes;
+    text = proto_task_encode(&m, &len);
+    rc = kq_produce_sync(d->producer, d->cfg->kafka_tasks_topic, NULL, 0, text, len,
+                         PRODUCE_TIMEOUT_MS, err);
+    free(text);
+    pe->deadline = now_s() + (double)d->cfg->lease_ms / 1000.0;
+    BZ_LOG(d->log, BZ_LOG_DEBUG, "dispatch",
+           (&(struct bz_log_ctx){t->job_id, t->site_id, "dispatch", -1}), "shard task sent",
+           "shard=%u attempt=%u", t->spec.index, pe->attempt);
+    return rc;
+}
+
+static struct shard_done *failed_done(struct pending *pe, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static struct shard_done *failed_done(struct pending *pe, int code, const char *fmt, ...)
+{
+    struct shard_done *done = xcalloc(1, sizeof(*done));
+    va_list ap;
+
+    done->task = pe->task;
+    done->rc = code;
+    done->err.code = code;
+    va_start(ap, fmt);
+    vsnprintf(done->err.msg, sizeof(done->err.msg), fmt, ap);
+    va_end(ap);
+    pe->accepted = true; /* decided: nothing more for this shard */
+    return done;
+}
+
+static void remove_attempt(const char *destination)
+{
+    char path[4200];
+
+    unlink(destination);
+    snprintf(path, sizeof(path), "%s.result", destination);
+    unlink(path);
+}
+
+/* Handles one result message; may produce a finished shard in *out. */
+static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
+                     struct shard_done **out, struct bz_err *err)
+{
+    struct pending *pe = NULL;
+    char expect[4200];
+    size_t i;
+
+    for (i = 0; i < d->npending; i++) {
+        if (d->pending[i].task->spec.index == r->shard_index &&
+            strcmp(d->pending[i].task->job_id, r->job_id) == 0) {
+            pe = &d->pending[i];
+            break;
+        }
+    }
+    if (pe == NULL || r->attempt == 0 || r->attempt > pe->attempt) {
+        return BZ_OK; /* another file's, or an older coordinator run's */
+    }
+    attempt_path(pe, r->attempt, expect, sizeof(expect));
+    if (strcmp(expect, r->destination) != 0) {
+        return BZ_OK; /* not dispatched by this run */
+    }
+    if (pe->accepted) {
+        if (r->ok) {
+            remove_attempt(r->destination); /* a late duplicate: never used */
+        }
+        return BZ_OK;
+    }
+    if (!r->ok) {
+        BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
+               (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "result", -1}),
+               "shard attempt failed", "shard=%u attempt=%u worker=%s retriable=%d error=%s",
+               r->shard_index, r->attempt, r->worker_id, (int)r->retriable, r->error);
+        if (r->attempt < pe->attempt) {
+            return BZ_OK; /* a newer attempt is already out */
+        }
+        if (!r->retriable || pe->attempt >= d->cfg->max_attempts) {
+            *out = failed_done(pe, BZ_E_INVALID_INPUT, "shard %u failed after %u attempt%s: %s",
+                               r->shard_index, pe->attempt, pe->attempt == 1 ? "" : "s", r->error);
+            return BZ_OK;
+        }
+        pe->attempt++;
+        return send_attempt(d, pe, err);
+    }
+    {
+        struct shard_done *done = xcalloc(1, sizeof(*done));
+        struct bz_err rerr;
+        done->task = pe->task;
+        if (strncmp(r->result_uri, "file://", 7) != 0 ||
+            result_store_read(r->result_uri + 7, &done->result, &rerr) != BZ_OK) {
+            free(done);
+            BZ_LOG(d->log, BZ_LOG_WARN, "dispatch", NULL, "result object unreadable",
+                   "shard=%u attempt=%u uri=%s", r->shard_index, r->attempt, r->result_uri);
+            if (pe->attempt >= d->cfg->max_attempts) {
+                *out = failed_done(pe, BZ_E_IO, "shard %u: result object %s unreadable",
+                                   r->shard_index, r->result_uri);
+                return BZ_OK;
+            }
+            pe->attempt++;
+            return send_attempt(d, pe, err);
+        }
+        if (done->result.spec.index != pe->task->spec.index ||
+            done->result.spec.start != pe->task->spec.start ||
+            done->result.spec.end != pe->task->spec.end) {
+            shard_result_release(&done->result);
+            free(done);
+            *out = failed_done(pe, BZ_E_INTERNAL, "shard %u: result object is for another shard",
+                               r->shard_index);
+            return BZ_OK;
+        }
+        pe->accepted = true;
+        snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s", r->destination);
+        *out = done;
+    }
+    return BZ_OK;
+}
+
+static int kafka_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err)
+{
+    *out = NULL;
+    while (*out == NULL) {
+        struct kq_message m;
+        bool got;
+        double now = now_s();
+        size_t i;
+        int rc;
+
+        for (i = 0; i < d->npending && *out == NULL; i++) {
+            struct pending *pe = &d->pending[i];
+            if (pe->accepted || now < pe->deadline) {
+                continue;
+            }
+            BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
+                   (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "lease", -1}),
+                   "shard lease expired", "shard=%u attempt=%u", pe->task->spec.index, pe->attempt);
+            if (pe->attempt >= d->cfg->max_attempts) {
+                *out = failed_done(
+                    pe, BZ_E_TRANSIENT, "shard %u: no result after %u attempts of %llu ms each",
+                    pe->task->spec.index, pe->attempt, (unsigned long long)d->cfg->lease_ms);
+                return BZ_OK;
+            }
+            pe->attempt++;
+            rc = send_attempt(d, pe, err);
+            if (rc != BZ_OK) {
+                return rc;
+            }
+        }
+        rc = kq_poll(d->consumer, 100, &m, &got, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+        if (got) {
+            struct shard_result_msg r;
+            struct proto_error perr;
+            if (proto_result_decode(m.data, m.len, &r, &perr) != 0) {
+                BZ_LOG(d->log, BZ_LOG_ERROR, "dispatch", NULL, "undecodable result skipped",
+                       "partition=%d offset=%lld reason=%s", (int)m.partition, (long long)m.offset,
+                       perr.msg);
+            } else {
+                rc = on_result(d, &r, out, err);
+                if (rc != BZ_OK) {
+                    return rc;
+                }
+            }
+            rc = kq_commit(d->consumer, &m, err);
+            if (rc != BZ_OK) {
+                return rc;
+            }
+        }
+    }
+    return BZ_OK;
+}
+
+/* ---- either ------------------------------------------------------------------------------- */
+
+int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err)
+{
+    struct pending *pe;
+
+    if (!d->kafka) {
+        mem_queue_push(d->tasks, task);
+        return BZ_OK;
+    }
+    if (strlen(task->spool_path) > 900) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "staging path %.80s... is too long for a task message (paths.temp is "
+                          "too deep)",
+                          task->spool_path);
+    }
+    if (task->spec.index == 0) {
+        d->npending = 0; /* a new file: the previous one is finished */
+    }
+    if (d->npending == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 64;
+        d->pending = xrealloc(d->pending, d->cap * sizeof(*d->pending));
+    }
+    pe = &d->pending[d->npending++];
+    memset(pe, 0, sizeof(*pe));
+    pe->task = task;
+    pe->attempt = 1;
+    snprintf(pe->base, sizeof(pe->base), "%.900s.%s", task->spool_path, d->nonce);
+    return send_attempt(d, pe, err);
+}
+
+int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err)
+{
+    void *msg;
+
+    if (d->kafka) {
+        return kafka_next(d, out, err);
+    }
+    mem_queue_pop(d->results, &msg);
+    *out = msg;
+    return BZ_OK;
+}

@@ -1,0 +1,37 @@
+/* dispatch.h - how the coordinator gets shards done (DESIGN.md "Backends", shard queue): hand
+ * out a file's shard tasks, then collect one accepted result per shard.
+ *
+ * Owns the two ways: worker threads in this process over in-process queues ("memory"), and
+ * worker processes over Kafka ("kafka"), where it also owns the exactly-once outcome over
+ * at-least-once delivery — every attempt stages to its own destination, the first successful
+ * result per shard is accepted and the rest ignored (their staging removed), a task without a
+ * result within its lease or with a retriable failure is sent again, and after max_attempts
+ * the shard fails. Callers never test which one they hold. */
+#ifndef BZ_DISPATCH_H
+#define BZ_DISPATCH_H
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "worker/worker.h"
+
+struct dispatcher;
+
+/* The configured dispatcher: cfg->queue_backend "memory" (workers threads; 0: one per CPU) or
+ * "kafka". cfg is borrowed. */
+struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers, struct bz_log *log,
+                                  struct bz_err *err);
+void dispatcher_free(struct dispatcher *d);
+
+/* How many shards run at once (for planning shard sizes). */
+unsigned dispatcher_parallelism(const struct dispatcher *d);
+
+/* Hands out task (borrowed until it comes back in a shard_done). */
+int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err);
+
+/* Waits for the next accepted (or finally failed) shard. Returns an owned shard_done (free
+ * with free() after shard_result_release); its task's spool_path names the accepted attempt's
+ * rows. A shard that failed for good has rc != BZ_OK. */
+int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err);
+
+#endif
