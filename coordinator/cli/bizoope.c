@@ -42,19 +42,6 @@ static void usage(FILE *out)
                  "BIZOOPE_LOG_DEBUG=component,... to change what is logged.\n");
 }
 
-struct schema_set *cli_load_schemas(const char *prog, const char *dir)
-{
-    struct bz_err err;
-    struct schema_set *set;
-
-    bz_err_clear(&err);
-    set = dir ? schema_set_load_dir(dir, &err) : schema_set_load_builtin(&err);
-    if (set == NULL) {
-        fprintf(stderr, "%s: schema error: %s\n", prog, err.msg);
-    }
-    return set;
-}
-
 int main(int argc, char **argv)
 {
     struct cli_env env;
