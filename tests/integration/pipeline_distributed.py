@@ -1,0 +1,158 @@
+"""pipeline_distributed.py BIZOOPE SRC_DIR WORK_DIR - the main job in distributed mode: a Kafka
+cluster (tests/fakes/kafka_mock, librdkafka's mock cluster, on 127.0.0.1), two bizoope-worker
+processes and bizoope-coordinator. The same inputs also go through `bizoope run` (threads);
+counts, tables (all columns but the merge timestamps) and error files must be identical. Then
+again with one worker killed (kill -9) while shards are in flight: its shards' leases run out,
+they are re-sent to the other worker, and the result is still identical.
+
+DIST_ROUNDS (default 2) sets how many kill rounds run."""
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipeline_lib import gen, run_once  # noqa: E402
+
+bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
+build = os.path.dirname(os.path.abspath(bizoope))
+mock_bin = os.path.join(build, "tests", "fakes", "kafka_mock")
+worker_bin = os.path.join(build, "bizoope-worker")
+coord_bin = os.path.join(build, "bizoope-coordinator")
+rounds = int(os.environ.get("DIST_ROUNDS", "2"))
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+inputs = os.path.join(work, "inputs")
+for site in ("a", "b"):
+    os.makedirs(os.path.join(inputs, site))
+gen(bizoope, "journal", 40000, os.path.join(inputs, "a", "journal_20261124090000.tsv"), 21,
+    os.path.join(work, "1.exp"), error_rate=0.02, dup_rate=0.1, crlf_rate=0.1)
+gen(bizoope, "items", 6000, os.path.join(inputs, "b", "items_20261124090000.tsv"), 22,
+    os.path.join(work, "2.exp"), error_rate=0.03, dup_rate=0.2)
+gen(bizoope, "journal", 20000, os.path.join(inputs, "b", "journal_20261124090000.tsv"), 21,
+    os.path.join(work, "3.exp"))
+
+
+def install(name, kafka_bootstrap=None):
+    inst = os.path.join(work, name)
+    subprocess.run([bizoope, "init", inst, "--site", "a", "--site", "b"], check=True,
+                   capture_output=True)
+    config = os.path.join(inst, "bizoope.yaml")
+    text = open(config).read()
+    text = text.replace("shard_size: 64MiB", "shard_size: 512KiB")  # many shards
+    if kafka_bootstrap:
+        text = text.replace("  backend: memory ", "  backend: kafka  ")
+        text = text.replace("  bootstrap: ", "  bootstrap: '%s'" % kafka_bootstrap, 1)
+        # a dead worker is noticed by the group after session.timeout.ms; the lease must be
+        # longer, so a re-sent task finds the partitions reassigned to a live worker
+        text = text.replace("  lease: 5m ", "  lease: 12s ")
+        text = text.replace("  rdkafka: {}",
+                            "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
+                            "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000")
+    open(config, "w").write(text)
+    for site in ("a", "b"):
+        for f in os.listdir(os.path.join(inputs, site)):
+            shutil.copy(os.path.join(inputs, site, f), os.path.join(inst, "inbox", site, f))
+    return inst, config
+
+
+def snapshot(inst):
+    out = {}
+    for dirpath, _, files in os.walk(os.path.join(inst, "outbox")):
+        for f in files:
+            out[os.path.relpath(os.path.join(dirpath, f), inst)] = open(
+                os.path.join(dirpath, f), "rb").read()
+    con = sqlite3.connect(os.path.join(inst, "warehouse.db"))
+    for table in ("journal", "items"):
+        cols = [r[1] for r in con.execute('PRAGMA table_info("%s")' % table)
+                if r[1] not in ("created_at", "updated_at")]
+        out["table:" + table] = con.execute('SELECT %s FROM "%s" ORDER BY 1,2,3,4,5,6' % (
+            ", ".join('"%s"' % c for c in cols), table)).fetchall()
+    con.close()
+    return out
+
+
+def counts(reports):
+    keys = ("lines", "loaded", "rejected_invalid", "rejected_duplicate", "merge_inserted",
+            "merge_updated", "merge_skipped_older", "status")
+    return sorted((r["site"], r["file"]) + tuple(r[k] for k in keys) for r in reports)
+
+
+# ---- reference: threads ------------------------------------------------------------------
+ref_inst, ref_config = install("ref")
+ref_reports, _ = run_once(bizoope, ref_config)
+ref = snapshot(ref_inst)
+
+# ---- the cluster ---------------------------------------------------------------------------
+mock = subprocess.Popen([mock_bin, "--topic", "bizoope.tasks:4", "--topic", "bizoope.results:2",
+                         "--topic", "bizoope.notifications:1"], stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, text=True)
+line = mock.stdout.readline().strip()
+assert line.startswith("bootstrap="), line
+bootstrap = line[len("bootstrap="):]
+rng = random.Random(20261128)
+
+
+def start_workers(config, n):
+    return [subprocess.Popen([worker_bin, "--config", config, "--id", "w%d" % i],
+                             stderr=subprocess.DEVNULL) for i in range(n)]
+
+
+def stop_workers(workers):
+    for w in workers:
+        if w.poll() is None:
+            w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            check(False, "a worker did not stop within 20 s of SIGTERM")
+
+
+try:
+    for rnd in range(rounds + 1):
+        inst, config = install("dist%d" % rnd, bootstrap)
+        workers = start_workers(config, 2)
+        coord_log = open(os.path.join(work, "coordinator-%d.log" % rnd), "w")
+        coord = subprocess.Popen([coord_bin, "--config", config, "--once", "--json"],
+                                 stdout=subprocess.PIPE, stderr=coord_log, text=True)
+        if rnd > 0:  # kill -9 a worker while shards are in flight
+            time.sleep(rng.uniform(0.5, 2.0))
+            workers[0].kill()
+        out, _ = coord.communicate(timeout=240)
+        coord_log.close()
+        redispatched = open(coord_log.name).read().count("shard lease expired")
+        print("round %d: %s, %d shard lease(s) expired and re-sent" %
+              (rnd, "a worker killed" if rnd else "no fault", redispatched))
+        import json
+        reports = [json.loads(l) for l in out.splitlines() if l.strip()]
+        check(coord.returncode == 0, "round %d: coordinator exited %d" % (rnd, coord.returncode))
+        check(counts(reports) == counts(ref_reports),
+              "round %d: counts differ: %r vs %r" % (rnd, counts(reports), counts(ref_reports)))
+        got = snapshot(inst)
+        for k in sorted(set(got) | set(ref)):
+            check(got.get(k) == ref.get(k), "round %d: %s differs from the threads run" % (rnd, k))
+        stop_workers(workers)
+finally:
+    mock.stdin.write("quit\n")
+    mock.stdin.close()
+    mock.wait(timeout=20)
+if failures:
+    print("%d check(s) failed" % len(failures))
+    sys.exit(1)
+print("pipeline_distributed: %d rounds (%d with a worker killed), all identical" %
+      (rounds + 1, rounds))
