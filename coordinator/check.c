@@ -42,7 +42,7 @@ static void *pool_worker(void *arg)
     struct shard_options opts = p->shard_opts;
 
     /* one dedup table per thread, reused shard after shard */
-    opts.table = dedup_table_new(DEDUP_START_KEYS);
+    opts.table = dedup_table_new(dedup_start_keys(p->src->size / 100));
     for (;;) {
         size_t i = atomic_fetch_add(&p->next, 1);
         struct shard_result result;
