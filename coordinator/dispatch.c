@@ -19,10 +19,11 @@
 /* One dispatched shard of the current file (distributed mode). */
 struct pending {
     struct shard_task *task;
-    uint32_t attempt; /* latest attempt sent */
-    double deadline;  /* its lease ends */
-    bool accepted;    /* a result was accepted: later ones are ignored */
-    char base[1000];  /* staging path without the attempt suffix */
+    uint32_t attempt;          /* latest attempt sent */
+    double deadline;           /* its lease ends */
+    bool accepted;             /* a result was accepted: later ones are ignored */
+    uint32_t accepted_attempt; /* whose staging the merge reads: never removed here */
+    char base[1000];           /* staging path without the attempt suffix */
 };
 
 struct dispatcher {
@@ -205,8 +206,11 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         return BZ_OK; /* not dispatched by this run */
     }
     if (pe->accepted) {
-        if (r->ok) {
-            remove_attempt(r->destination); /* a late duplicate: never used */
+        /* A late result. Another attempt's staging is never used: remove it. A second run of
+         * the accepted attempt itself (a redelivered task) wrote the same bytes by rename,
+         * so the accepted staging stays as it is. */
+        if (r->ok && r->attempt != pe->accepted_attempt) {
+            remove_attempt(r->destination);
         }
         return BZ_OK;
     }
@@ -253,6 +257,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
             return BZ_OK;
         }
         pe->accepted = true;
+        pe->accepted_attempt = r->attempt;
         snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s", r->destination);
         *out = done;
     }

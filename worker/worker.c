@@ -1,7 +1,10 @@
 /* worker.c - worker threads and the task loop. See worker.h. */
 #include "worker/worker.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,8 +29,10 @@ static int spool_row(void *ctx, const struct shard_spec *shard, uint32_t line,
 
 void worker_run_task(struct shard_task *task, struct dedup_table *table, struct shard_done *done)
 {
+    static _Atomic unsigned long serial;
     struct shard_options opts;
     struct spool_writer *spool = NULL;
+    char temp[4200];
     int rc = BZ_OK;
 
     memset(done, 0, sizeof(*done));
@@ -38,7 +43,12 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     opts.temp_dir = task->temp_dir;
     opts.table = table;
     if (task->spool_path[0] != '\0') {
-        spool = spool_writer_new(task->spool_path, task->table, &done->err);
+        /* Written under a private name and renamed into place when complete: a task run twice
+         * (redelivered) replaces the staging atomically with the same bytes, and a reader that
+         * already opened it keeps reading what it opened. */
+        snprintf(temp, sizeof(temp), "%.4000s.tmp-%d-%lu", task->spool_path, (int)getpid(),
+                 (unsigned long)atomic_fetch_add(&serial, 1));
+        spool = spool_writer_new(temp, task->table, &done->err);
         if (spool == NULL) {
             done->rc = done->err.code;
             return;
@@ -50,13 +60,17 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     if (spool != NULL) {
         struct bz_err close_err;
         int crc = spool_writer_close(spool, &close_err);
+        if (rc == BZ_OK && crc == BZ_OK && rename(temp, task->spool_path) != 0) {
+            crc = bz_err_set(&close_err, BZ_E_IO, "cannot rename %s to %s: %s", temp,
+                             task->spool_path, strerror(errno));
+        }
         if (rc == BZ_OK && crc != BZ_OK) {
             rc = crc;
             done->err = close_err;
             shard_result_release(&done->result);
         }
         if (rc != BZ_OK) {
-            unlink(task->spool_path);
+            unlink(temp);
         }
     }
     done->rc = rc;

@@ -2,10 +2,13 @@
 cluster (tests/fakes/kafka_mock, librdkafka's mock cluster, on 127.0.0.1), two bizoope-worker
 processes and bizoope-coordinator. The same inputs also go through `bizoope run` (threads);
 counts, tables (all columns but the merge timestamps) and error files must be identical. Then
-again with one worker killed (kill -9) while shards are in flight: its shards' leases run out,
-they are re-sent to the other worker, and the result is still identical.
+again under faults, each at a random moment while shards are in flight, and the result must
+still be identical: a worker killed (kill -9: its leases run out, its shards are re-sent), a
+worker stalled past its lease and then resumed (its late results are ignored), the coordinator
+killed and started again (it resumes from its journal), and a burst of broker errors on
+Produce and OffsetCommit.
 
-DIST_ROUNDS (default 2) sets how many kill rounds run."""
+DIST_ROUNDS (default 1) sets how many times each fault runs."""
 import os
 import random
 import shutil
@@ -23,7 +26,7 @@ build = os.path.dirname(os.path.abspath(bizoope))
 mock_bin = os.path.join(build, "tests", "fakes", "kafka_mock")
 worker_bin = os.path.join(build, "bizoope-worker")
 coord_bin = os.path.join(build, "bizoope-coordinator")
-rounds = int(os.environ.get("DIST_ROUNDS", "2"))
+rounds = int(os.environ.get("DIST_ROUNDS", "1"))
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 failures = []
@@ -123,29 +126,54 @@ def stop_workers(workers):
             check(False, "a worker did not stop within 20 s of SIGTERM")
 
 
+FAULTS = ["none", "kill-worker", "stall-worker", "kill-coordinator", "broker-errors"]
+
+
+def coordinator(config, log_path):
+    log = open(log_path, "a")
+    return subprocess.Popen([coord_bin, "--config", config, "--once", "--json"],
+                            stdout=subprocess.PIPE, stderr=log, text=True), log
+
+
 try:
-    for rnd in range(rounds + 1):
+    plan = ["none"] + FAULTS[1:] * rounds
+    for rnd, fault in enumerate(plan):
         inst, config = install("dist%d" % rnd, bootstrap)
         workers = start_workers(config, 2)
-        coord_log = open(os.path.join(work, "coordinator-%d.log" % rnd), "w")
-        coord = subprocess.Popen([coord_bin, "--config", config, "--once", "--json"],
-                                 stdout=subprocess.PIPE, stderr=coord_log, text=True)
-        if rnd > 0:  # kill -9 a worker while shards are in flight
+        log_path = os.path.join(work, "coordinator-%d.log" % rnd)
+        coord, log = coordinator(config, log_path)
+        if fault != "none":
             time.sleep(rng.uniform(0.5, 2.0))
+        if fault == "kill-worker":
             workers[0].kill()
+        elif fault == "stall-worker":  # stalls past its lease, then finishes late
+            workers[0].send_signal(signal.SIGSTOP)
+            time.sleep(16)
+            workers[0].send_signal(signal.SIGCONT)
+        elif fault == "kill-coordinator":  # killed mid-run, started again: resumes
+            coord.kill()
+            coord.wait()
+            log.close()
+            coord, log = coordinator(config, log_path)
+        elif fault == "broker-errors":  # Produce and OffsetCommit requests fail for a while
+            mock.stdin.write("errors 0 6 7\nerrors 8 4 15\n")
+            mock.stdin.flush()
+            for _ in range(2):
+                mock.stdout.readline()
         out, _ = coord.communicate(timeout=240)
-        coord_log.close()
-        redispatched = open(coord_log.name).read().count("shard lease expired")
-        print("round %d: %s, %d shard lease(s) expired and re-sent" %
-              (rnd, "a worker killed" if rnd else "no fault", redispatched))
+        log.close()
         import json
         reports = [json.loads(l) for l in out.splitlines() if l.strip()]
+        redispatched = open(log_path).read().count("shard lease expired")
+        print("round %d: %s, %d shard lease(s) expired and re-sent" % (rnd, fault, redispatched))
         check(coord.returncode == 0, "round %d: coordinator exited %d" % (rnd, coord.returncode))
-        check(counts(reports) == counts(ref_reports),
-              "round %d: counts differ: %r vs %r" % (rnd, counts(reports), counts(ref_reports)))
+        if fault != "kill-coordinator":  # a killed run reports part of the files
+            check(counts(reports) == counts(ref_reports), "round %d: counts differ: %r vs %r" %
+                  (rnd, counts(reports), counts(ref_reports)))
         got = snapshot(inst)
         for k in sorted(set(got) | set(ref)):
-            check(got.get(k) == ref.get(k), "round %d: %s differs from the threads run" % (rnd, k))
+            check(got.get(k) == ref.get(k), "round %d (%s): %s differs from the threads run" %
+                  (rnd, fault, k))
         stop_workers(workers)
 finally:
     mock.stdin.write("quit\n")
@@ -154,5 +182,5 @@ finally:
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
-print("pipeline_distributed: %d rounds (%d with a worker killed), all identical" %
-      (rounds + 1, rounds))
+print("pipeline_distributed: %d rounds (%s), all identical to the threads run" %
+      (len(plan), ", ".join(plan)))
