@@ -51,5 +51,7 @@ sqlite3 -header -column "$dir/warehouse.db" "$query"
 echo
 echo "error files (each line: the original line, a TAB, \"line N: reason\"):"
 ls -l "$dir"/outbox/*/ | sed 's/^/  /'
-echo "first reasons in the tokyo journal's error file:"
-head -n 5 "$dir/outbox/tokyo/journal_20261124090000.tsv.errors.tsv" | awk -F'\t' '{ print "  " $NF }'
+errors="$dir/outbox/tokyo/journal_20261124090000.tsv.errors.tsv"
+echo "some reasons from the tokyo journal's error file:"
+{ grep -av 'duplicate key' "$errors" | head -n 4; grep -a 'duplicate key' "$errors" | head -n 2; } |
+    awk -F'\t' '{ print "  " $NF }'
