@@ -2,6 +2,7 @@
 #include "coordinator/dispatch.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,11 @@ void dispatcher_free(struct dispatcher *d)
     kq_producer_free(d->producer, 10000);
     free(d->pending);
     free(d);
+}
+
+size_t dispatcher_window(const struct dispatcher *d)
+{
+    return d->kafka ? (size_t)d->parallelism : SIZE_MAX;
 }
 
 unsigned dispatcher_parallelism(const struct dispatcher *d)
@@ -348,7 +354,14 @@ int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_e
     pe->task = task;
     pe->attempt = 1;
     snprintf(pe->base, sizeof(pe->base), "%.900s.%s", task->spool_path, d->nonce);
-    return send_attempt(d, pe, err);
+    if (send_attempt(d, pe, err) != BZ_OK) {
+        /* registered: its lease runs out and it is sent again */
+        BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
+               (&(struct bz_log_ctx){task->job_id, task->site_id, "dispatch", -1}),
+               "shard task not sent; will retry when its lease ends", "shard=%u error=%s",
+               task->spec.index, err ? err->msg : "?");
+    }
+    return BZ_OK;
 }
 
 int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err)

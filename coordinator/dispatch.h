@@ -26,7 +26,13 @@ void dispatcher_free(struct dispatcher *d);
 /* How many shards run at once (for planning shard sizes). */
 unsigned dispatcher_parallelism(const struct dispatcher *d);
 
-/* Hands out task (borrowed until it comes back in a shard_done). */
+/* How many shards may be out at once: coordinator.max_shards_in_flight over Kafka; no bound
+ * for threads (their queue is in memory). */
+size_t dispatcher_window(const struct dispatcher *d);
+
+/* Hands out task (borrowed until it comes back in a shard_done). Once it returns BZ_OK the
+ * task will come back from dispatcher_next (over Kafka a send that failed is retried when its
+ * lease ends); an error means it was not handed out. */
 int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err);
 
 /* Waits for the next accepted (or finally failed) shard. Returns an owned shard_done (free

@@ -608,8 +608,11 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
     }
     free(plan);
     bz_err_clear(&first_err);
-    for (submitted = 0; submitted < rs.ntasks && first_rc == BZ_OK; submitted++) {
+    /* At most dispatcher_window() shards out at once; one more goes out as each comes back. */
+    while (submitted < rs.ntasks && submitted < dispatcher_window(p->dispatch) &&
+           first_rc == BZ_OK) {
         first_rc = dispatcher_submit(p->dispatch, &rs.tasks[submitted], &first_err);
+        submitted += first_rc == BZ_OK;
     }
     /* Every task handed out comes back exactly once, failed or not, before the source may
      * close. */
@@ -619,6 +622,10 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
         if (drc != BZ_OK) {
             first_rc = first_rc == BZ_OK ? drc : first_rc;
             break; /* the queue itself failed: the job fails and is retried as a whole */
+        }
+        if (submitted < rs.ntasks && first_rc == BZ_OK && done->rc == BZ_OK) {
+            first_rc = dispatcher_submit(p->dispatch, &rs.tasks[submitted], &first_err);
+            submitted += first_rc == BZ_OK;
         }
         if (done->rc == BZ_OK && first_rc == BZ_OK) {
             done->rc = finalizer_add_shard(rs.fz, &done->result, &done->err);

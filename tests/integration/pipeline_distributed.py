@@ -62,6 +62,7 @@ def install(name, kafka_bootstrap=None):
         # a dead worker is noticed by the group after session.timeout.ms; the lease must be
         # longer, so a re-sent task finds the partitions reassigned to a live worker
         text = text.replace("  lease: 5m ", "  lease: 12s ")
+        text = text.replace("  max_shards_in_flight: 64 ", "  max_shards_in_flight: 8  ")
         text = text.replace("  rdkafka: {}",
                             "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
                             "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000")
