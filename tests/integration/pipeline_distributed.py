@@ -61,7 +61,10 @@ def install(name, kafka_bootstrap=None):
         text = text.replace("  bootstrap: ", "  bootstrap: '%s'" % kafka_bootstrap, 1)
         # a dead worker is noticed by the group after session.timeout.ms; the lease must be
         # longer, so a re-sent task finds the partitions reassigned to a live worker
-        text = text.replace("  lease: 5m ", "  lease: 12s ")
+        # generous: on a loaded machine the mock cluster has taken 30 s+ to hand a dead
+        # worker's partitions to the live one; the shard must not run out of attempts first
+        text = text.replace("  lease: 5m ", "  lease: 15s ")
+        text = text.replace("  max_attempts: 3 ", "  max_attempts: 8 ")
         text = text.replace("  max_shards_in_flight: 64 ", "  max_shards_in_flight: 8  ")
         text = text.replace("  rdkafka: {}",
                             "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
