@@ -242,7 +242,7 @@ static void test_workers_match_in_process(void **state)
     assert_non_null(c);
     fz = finalizer_new(t, (uint32_t)nshards, 0);
     accepted = calloc(nshards, sizeof(bool));
-    while ((done < nshards || !notified) && polls < 600) {
+    while ((done < nshards || !notified) && polls < 1800) {
         struct kq_message m;
         bool have;
         assert_int_equal(kq_poll(c, 100, &m, &have, &err), BZ_OK);
