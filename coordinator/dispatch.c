@@ -13,6 +13,7 @@
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 #include "queue/mem_queue.h"
+#include "queue/notices.h"
 #include "worker/result_store.h"
 
 #define PRODUCE_TIMEOUT_MS 30000
@@ -40,7 +41,8 @@ struct dispatcher {
     struct kq_consumer *consumer;
     struct pending *pending;
     size_t npending, cap;
-    char nonce[32]; /* this coordinator run: results of older runs never match */
+    struct notices *notices; /* the log only, or also the notifications topic */
+    char nonce[32];          /* this coordinator run: results of older runs never match */
 };
 
 static double now_s(void)
@@ -67,6 +69,7 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         d->tasks = mem_queue_new();
         d->results = mem_queue_new();
         d->pool = worker_pool_start(d->parallelism, d->tasks, d->results);
+        d->notices = notices_new(log, NULL, NULL);
         return d;
     }
     {
@@ -84,6 +87,7 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         snprintf(d->nonce, sizeof(d->nonce), "%ld-%d", (long)time(NULL), (int)getpid());
         d->parallelism = cfg->max_shards_in_flight ? cfg->max_shards_in_flight : 64;
         d->producer = kq_producer_new(&kc, err);
+        d->notices = notices_new(log, d->producer, cfg->kafka_notifications_topic);
         if (d->producer != NULL) {
             d->consumer = kq_consumer_new(&kc, group, topics, err);
         }
@@ -107,6 +111,7 @@ void dispatcher_free(struct dispatcher *d)
     mem_queue_free(d->tasks);
     mem_queue_free(d->results);
     kq_consumer_free(d->consumer);
+    notices_free(d->notices);
     kq_producer_free(d->producer, 10000);
     free(d->pending);
     free(d);
@@ -115,6 +120,11 @@ void dispatcher_free(struct dispatcher *d)
 size_t dispatcher_window(const struct dispatcher *d)
 {
     return d->kafka ? (size_t)d->parallelism : SIZE_MAX;
+}
+
+struct notices *dispatcher_notices(struct dispatcher *d)
+{
+    return d->notices;
 }
 
 unsigned dispatcher_parallelism(const struct dispatcher *d)

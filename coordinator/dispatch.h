@@ -23,6 +23,9 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
                                   struct bz_err *err);
 void dispatcher_free(struct dispatcher *d);
 
+/* Where notices go: the log, and over Kafka also the notifications topic. Owned by d. */
+struct notices *dispatcher_notices(struct dispatcher *d);
+
 /* How many shards run at once (for planning shard sizes). */
 unsigned dispatcher_parallelism(const struct dispatcher *d);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coordinator/dispatch.h"
+#include "queue/notices.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/merge.h"
 #include "coordinator/planner.h"
@@ -607,6 +608,10 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
         task->shard_count = (uint32_t)rs.ntasks;
     }
     free(plan);
+    BZ_LOG(p->log, BZ_LOG_INFO, "dispatch",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
+           "file split into shards", "file=%s bytes=%llu shards=%zu", job->file_name,
+           (unsigned long long)src.size, rs.ntasks);
     bz_err_clear(&first_err);
     /* At most dispatcher_window() shards out at once; one more goes out as each comes back. */
     while (submitted < rs.ntasks && submitted < dispatcher_window(p->dispatch) &&
@@ -643,6 +648,10 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
     }
     t_shards = monotonic_seconds();
     if (rc == BZ_OK) {
+        BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "finalize",
+                                     (long long)((t_shards - t0) * 1000)}),
+               "all shards done; writing the error file", "file=%s", job->file_name);
         rc = finalizer_counts(rs.fz, &job->counts, err);
     }
     if (rc == BZ_OK) {
@@ -666,6 +675,10 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
         rc = warehouse_merge_lookup(p->wh, job->job_id, &merged, &job->merge, err);
     }
     if (rc == BZ_OK && !merged) {
+        BZ_LOG(p->log, BZ_LOG_INFO, "merge",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
+               "merging into the table", "file=%s table=%s loaded=%llu", job->file_name,
+               job->table_name, (unsigned long long)job->counts.loaded);
         rc = merge_rows(p, job, t, &rs, err);
     }
     if (rc == BZ_OK &&
@@ -824,12 +837,19 @@ static void report_job(pipeline_report_fn report, void *ctx, struct pipeline *p,
 static int fail_job(struct pipeline *p, struct job *job, const struct bz_err *why,
                     struct bz_err *err)
 {
+    int rc;
+
     job->state = JOB_FAILED;
     replace_str(&job->error, why->msg);
     BZ_LOG(p->log, BZ_LOG_ERROR, "pipeline",
            (&(struct bz_log_ctx){job->job_id, job->site_id, NULL, -1}), "job failed",
            "file=%s error=%s", job->file_name, why->msg);
-    return journal_update(p->journal, job, err);
+    rc = journal_update(p->journal, job, err);
+    /* recorded first: a notice is never sent for a failure the journal does not know */
+    notices_publish(dispatcher_notices(p->dispatch), PROTO_ERROR, job->job_id, job->site_id,
+                    "file failed", "%s from site %s (%s) failed: %s", job->file_name, job->site_id,
+                    job->job_id, why->msg);
+    return rc;
 }
 
 /* Carries one job as far as it goes in this pass. */

@@ -77,6 +77,7 @@ static const struct field_desc notification_fields[] = {
     STR(struct notification_msg, ts, true),
     STR(struct notification_msg, job_id, false),
     STR(struct notification_msg, site_id, false),
+    STR(struct notification_msg, title, true),
     STR(struct notification_msg, text, true),
 };
 

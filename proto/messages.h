@@ -60,6 +60,7 @@ struct notification_msg {
     char ts[40];     /* RFC 3339 UTC */
     char job_id[64]; /* "" when not about a job */
     char site_id[65];
+    char title[200]; /* one line, e.g. "file failed: journal_20261124090000.tsv" */
     char text[2048];
 };
 

@@ -15,6 +15,7 @@
 #include "dedup/dedup.h"
 #include "io/fsutil.h"
 #include "queue/kafka_queue.h"
+#include "queue/notices.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
 
@@ -27,6 +28,7 @@ struct remote_worker {
     char *worker_id;
     struct kq_consumer *consumer;
     struct kq_producer *producer;
+    struct notices *notices;
     struct dedup_table *table; /* reused shard after shard */
 };
 
@@ -55,6 +57,7 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
     w->worker_id = xstrdup(worker_id);
     queue_config(cfg, log, worker_id, &kc);
     w->producer = kq_producer_new(&kc, err);
+    w->notices = notices_new(log, w->producer, cfg->kafka_notifications_topic);
     if (w->producer != NULL) {
         w->consumer = kq_consumer_new(&kc, cfg->kafka_group, topics, err);
     }
@@ -72,6 +75,7 @@ void remote_worker_free(struct remote_worker *w)
         return;
     }
     kq_consumer_free(w->consumer);
+    notices_free(w->notices);
     kq_producer_free(w->producer, 10000);
     dedup_table_free(w->table);
     free(w->worker_id);
@@ -202,28 +206,9 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
 /* Announces a message that could not be decoded, so people hear of it. */
 static void dead_letter(struct remote_worker *w, const struct kq_message *m, const char *why)
 {
-    struct notification_msg n;
-    struct bz_err err;
-    struct tm tm;
-    time_t now = time(NULL);
-    char *text;
-    size_t len;
-
-    BZ_LOG(w->log, BZ_LOG_ERROR, "worker", NULL, "undecodable task dead-lettered",
-           "topic=%s partition=%d offset=%lld reason=%s", m->topic, (int)m->partition,
-           (long long)m->offset, why);
-    memset(&n, 0, sizeof(n));
-    n.severity = PROTO_ERROR;
-    gmtime_r(&now, &tm);
-    strftime(n.ts, sizeof(n.ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(n.text, sizeof(n.text), "worker %s skipped an undecodable task at %s[%d]@%lld: %s",
-             w->worker_id, m->topic, (int)m->partition, (long long)m->offset, why);
-    text = proto_notification_encode(&n, &len);
-    if (kq_produce_sync(w->producer, w->cfg->kafka_notifications_topic, NULL, 0, text, len,
-                        PRODUCE_TIMEOUT_MS, &err) != BZ_OK) {
-        BZ_LOG(w->log, BZ_LOG_ERROR, "worker", NULL, "notification lost", "%s", err.msg);
-    }
-    free(text);
+    notices_publish(w->notices, PROTO_ERROR, NULL, NULL, "undecodable task dead-lettered",
+                    "worker %s skipped an undecodable task at %s[%d]@%lld: %s", w->worker_id,
+                    m->topic, (int)m->partition, (long long)m->offset, why);
 }
 
 int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struct bz_err *err)

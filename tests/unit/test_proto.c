@@ -81,6 +81,7 @@ static void test_round_trips(void **state)
     n.severity = PROTO_ERROR;
     snprintf(n.ts, sizeof(n.ts), "2026-11-28T08:00:00Z");
     snprintf(n.site_id, sizeof(n.site_id), "osaka");
+    snprintf(n.title, sizeof(n.title), "file failed: journal_20261124090000.tsv");
     snprintf(n.text, sizeof(n.text), "journal_20261124090000.tsv failed after 3 attempts: 牛乳");
     text = proto_notification_encode(&n, &len);
     assert_int_equal(proto_notification_decode(text, len, &n2, &err), 0);
@@ -218,7 +219,8 @@ static void test_result_rules(void **state)
 static void test_notification_severity(void **state)
 {
     static const char bad[] = "{\"type\":\"notification\",\"version\":1,\"severity\":\"FATAL\","
-                              "\"ts\":\"t\",\"job_id\":\"\",\"site_id\":\"\",\"text\":\"x\"}";
+                              "\"ts\":\"t\",\"job_id\":\"\",\"site_id\":\"\",\"title\":\"t\","
+                              "\"text\":\"x\"}";
     struct notification_msg n;
     struct proto_error err;
     (void)state;
