@@ -3,19 +3,30 @@ cluster (tests/fakes/kafka_mock, librdkafka's mock cluster, on 127.0.0.1), two b
 processes and bizoope-coordinator. The same inputs also go through `bizoope run` (threads);
 counts, tables (all columns but the merge timestamps) and error files must be identical. Then
 again under faults, each at a random moment while shards are in flight, and the result must
-still be identical: a worker killed (kill -9: its leases run out, its shards are re-sent), a
-worker stalled past its lease and then resumed (its late results are ignored), the coordinator
-killed and started again (it resumes from its journal), and a burst of broker errors on
-Produce and OffsetCommit.
+still be identical:
+  kill-worker                 a worker killed (kill -9): its leases run out, its shards are re-sent
+  stall-worker                a worker stopped past its lease, then resumed: late results ignored
+  duplicate-tasks             every shard task delivered twice (the harness copies each one)
+  rebalance                   a third worker joins and then one leaves (SIGTERM) mid-file
+  kill-coordinator-dispatch   the coordinator killed (-9) while shards are out, started again
+  kill-coordinator-finalize   ... as it starts writing a file's error file
+  kill-coordinator-merge      ... as it starts merging a file
+  broker-errors               a burst of broker errors on Produce and OffsetCommit
+Last, a poison shard: the workers are deployed with a different items schema, so every attempt
+of the items file's shards fails; that file alone fails after max_attempts, a "file failed"
+notice is on the notifications topic, and the other files load as in the threads run.
 
 DIST_ROUNDS (default 1) sets how many times each fault runs."""
+import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,7 +60,7 @@ gen(bizoope, "journal", 20000, os.path.join(inputs, "b", "journal_20261124090000
     os.path.join(work, "3.exp"))
 
 
-def install(name, kafka_bootstrap=None):
+def install(name, kafka_bootstrap=None, max_attempts=8):
     inst = os.path.join(work, name)
     subprocess.run([bizoope, "init", inst, "--site", "a", "--site", "b"], check=True,
                    capture_output=True)
@@ -64,7 +75,7 @@ def install(name, kafka_bootstrap=None):
         # generous: on a loaded machine the mock cluster has taken 30 s+ to hand a dead
         # worker's partitions to the live one; the shard must not run out of attempts first
         text = text.replace("  lease: 5m ", "  lease: 15s ")
-        text = text.replace("  max_attempts: 3 ", "  max_attempts: 8 ")
+        text = text.replace("  max_attempts: 3 ", "  max_attempts: %d " % max_attempts)
         text = text.replace("  max_shards_in_flight: 64 ", "  max_shards_in_flight: 8  ")
         text = text.replace("  rdkafka: {}",
                             "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
@@ -113,14 +124,15 @@ bootstrap = line[len("bootstrap="):]
 rng = random.Random(20261128)
 
 
-def start_workers(config, n):
+def start_workers(config, n, first=0):
     return [subprocess.Popen([worker_bin, "--config", config, "--id", "w%d" % i],
-                             stderr=subprocess.DEVNULL) for i in range(n)]
+                             stderr=subprocess.DEVNULL) for i in range(first, first + n)]
 
 
 def stop_workers(workers):
     for w in workers:
         if w.poll() is None:
+            w.send_signal(signal.SIGCONT)
             w.send_signal(signal.SIGTERM)
     for w in workers:
         try:
@@ -130,48 +142,131 @@ def stop_workers(workers):
             check(False, "a worker did not stop within 20 s of SIGTERM")
 
 
-FAULTS = ["none", "kill-worker", "stall-worker", "kill-coordinator", "broker-errors"]
+def mock_command(cmd):
+    """One harness command; returns its answer lines (the last starts with ok or error)."""
+    mock.stdin.write(cmd + "\n")
+    mock.stdin.flush()
+    lines = []
+    while True:
+        line = mock.stdout.readline()
+        assert line, "kafka_mock exited"
+        lines.append(line.rstrip("\n"))
+        if line.startswith("ok") or line.startswith("error"):
+            return lines
 
 
-def coordinator(config, log_path):
-    log = open(log_path, "a")
-    return subprocess.Popen([coord_bin, "--config", config, "--once", "--json"],
-                            stdout=subprocess.PIPE, stderr=log, text=True), log
+MARKERS = {"split": "file split into shards", "finalize": "all shards done; writing the error file",
+           "merge": "merging into the table", "merged": "\"file merged\""}
+
+
+class Coordinator:
+    """bizoope-coordinator --once; its JSON log copied to a file and watched for markers."""
+
+    def __init__(self, config, log_path):
+        self.log = open(log_path, "a")
+        self.seen = {k: 0 for k in MARKERS}
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen([coord_bin, "--config", config, "--once", "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.log.write(line)
+            with self.cond:
+                for k, m in MARKERS.items():
+                    if m in line:
+                        self.seen[k] += 1
+                self.cond.notify_all()
+
+    def wait_marker(self, key, count=1, timeout=120):
+        with self.cond:
+            return self.cond.wait_for(lambda: self.seen[key] >= count or self.proc.poll()
+                                      is not None, timeout) and self.seen[key] >= count
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.reader.join()
+        self.log.close()
+
+    def finish(self):
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout=240)
+        self.reader.join()
+        self.log.close()
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+FAULTS = ["kill-worker", "stall-worker", "duplicate-tasks", "rebalance",
+          "kill-coordinator-dispatch", "kill-coordinator-finalize", "kill-coordinator-merge",
+          "broker-errors"]
+
+
+def inject(fault, coord, workers, config, log_path):
+    """Applies fault to a running round; returns the coordinator to wait for and a note."""
+    note = ""
+    if fault.startswith("kill-coordinator"):
+        phase = fault.rsplit("-", 1)[1]
+        if phase == "dispatch":
+            coord.wait_marker("split", rng.randint(1, 3))
+            time.sleep(rng.uniform(0.0, 1.0))
+        else:
+            coord.wait_marker(phase, rng.randint(1, 3))
+        before = dict(coord.seen)
+        coord.kill()
+        note = "killed after %d split / %d finalize / %d merge / %d merged" % (
+            before["split"], before["finalize"], before["merge"], before["merged"])
+        return Coordinator(config, log_path), note
+    coord.wait_marker("split")
+    time.sleep(rng.uniform(0.2, 1.5))
+    if fault == "kill-worker":
+        workers[0].kill()
+    elif fault == "stall-worker":  # stalls past its lease, then finishes late
+        workers[0].send_signal(signal.SIGSTOP)
+        time.sleep(16)
+        workers[0].send_signal(signal.SIGCONT)
+    elif fault == "rebalance":  # one joins, one leaves: two rebalances while shards run
+        workers.extend(start_workers(config, 1, first=len(workers)))
+        time.sleep(rng.uniform(1.0, 3.0))
+        workers[0].send_signal(signal.SIGTERM)
+    elif fault == "broker-errors":  # Produce and OffsetCommit requests fail for a while
+        mock_command("errors 0 6 7")
+        mock_command("errors 8 4 15")
+    return coord, note
+
+
+def round_result(coord, log_path, rnd, fault, note):
+    reports = coord.finish()
+    redispatched = open(log_path).read().count("shard lease expired")
+    print("round %d: %s, %d shard lease(s) expired and re-sent %s" % (rnd, fault, redispatched,
+                                                                      note))
+    check(coord.proc.returncode == 0, "round %d: coordinator exited %d" %
+          (rnd, coord.proc.returncode))
+    return reports
 
 
 try:
-    plan = ["none"] + FAULTS[1:] * rounds
+    plan = ["none"] + FAULTS * rounds
+    if os.environ.get("DIST_ONLY"):  # e.g. DIST_ONLY=poison while working on one case
+        plan = [f for f in plan if f in os.environ["DIST_ONLY"].split(",")]
     for rnd, fault in enumerate(plan):
         inst, config = install("dist%d" % rnd, bootstrap)
         workers = start_workers(config, 2)
+        if fault == "duplicate-tasks":
+            mock_command("duplicate bizoope.tasks")
         log_path = os.path.join(work, "coordinator-%d.log" % rnd)
-        coord, log = coordinator(config, log_path)
+        coord = Coordinator(config, log_path)
+        note = ""
         if fault != "none":
-            time.sleep(rng.uniform(0.5, 2.0))
-        if fault == "kill-worker":
-            workers[0].kill()
-        elif fault == "stall-worker":  # stalls past its lease, then finishes late
-            workers[0].send_signal(signal.SIGSTOP)
-            time.sleep(16)
-            workers[0].send_signal(signal.SIGCONT)
-        elif fault == "kill-coordinator":  # killed mid-run, started again: resumes
-            coord.kill()
-            coord.wait()
-            log.close()
-            coord, log = coordinator(config, log_path)
-        elif fault == "broker-errors":  # Produce and OffsetCommit requests fail for a while
-            mock.stdin.write("errors 0 6 7\nerrors 8 4 15\n")
-            mock.stdin.flush()
-            for _ in range(2):
-                mock.stdout.readline()
-        out, _ = coord.communicate(timeout=240)
-        log.close()
-        import json
-        reports = [json.loads(l) for l in out.splitlines() if l.strip()]
-        redispatched = open(log_path).read().count("shard lease expired")
-        print("round %d: %s, %d shard lease(s) expired and re-sent" % (rnd, fault, redispatched))
-        check(coord.returncode == 0, "round %d: coordinator exited %d" % (rnd, coord.returncode))
-        if fault != "kill-coordinator":  # a killed run reports part of the files
+            coord, note = inject(fault, coord, workers, config, log_path)
+        reports = round_result(coord, log_path, rnd, fault, note)
+        if fault == "duplicate-tasks":
+            copied = int(mock_command("duplicate off")[-1].split("copied=")[1])
+            print("  %d task(s) delivered twice" % copied)
+            check(copied >= 3, "round %d: the harness copied only %d tasks" % (rnd, copied))
+        if not fault.startswith("kill-coordinator"):  # a killed run reports part of the files
             check(counts(reports) == counts(ref_reports), "round %d: counts differ: %r vs %r" %
                   (rnd, counts(reports), counts(ref_reports)))
         got = snapshot(inst)
@@ -179,6 +274,43 @@ try:
             check(got.get(k) == ref.get(k), "round %d (%s): %s differs from the threads run" %
                   (rnd, fault, k))
         stop_workers(workers)
+
+    # ---- a poison shard: the workers' items schema differs from the coordinator's ----------
+    inst, config = install("poison", bootstrap, max_attempts=3)
+    schemas = os.path.join(work, "worker-schemas")
+    shutil.copytree(os.path.join(src, "schema", "tables"), schemas)
+    items = os.path.join(schemas, "items.yaml")
+    text = open(items).read().replace("type: string(60),      required: true",
+                                      "type: string(50),      required: true", 1)
+    open(items, "w").write(text)
+    worker_config = os.path.join(inst, "worker.yaml")
+    text = open(config).read()
+    assert text.count("\nschema_dir:") == 1
+    open(worker_config, "w").write(re.sub(r"\nschema_dir:[^\n]*", "\nschema_dir: '%s'" % schemas,
+                                          text))
+    before = sum(1 for l in mock_command("read bizoope.notifications") if l.startswith("msg "))
+    workers = start_workers(worker_config, 2)
+    log_path = os.path.join(work, "coordinator-poison.log")
+    reports = Coordinator(config, log_path).finish()
+    stop_workers(workers)
+    status = {r["site"] + "/" + r["file"]: r["status"] for r in reports}
+    print("poison: %r" % status)
+    check(status.get("b/items_20261124090000.tsv") == "failed", "poison: items did not fail")
+    check(sorted(v for k, v in status.items() if "/journal_" in k) == ["loaded", "loaded"],
+          "poison: the journal files did not load")
+    got, want = snapshot(inst), dict(ref)
+    want["table:items"] = []
+    want = {k: v for k, v in want.items() if "items_" not in k}
+    for k in sorted(set(got) | set(want)):
+        check(got.get(k) == want.get(k), "poison: %s differs from the threads run" % k)
+    notices = [json.loads(l[4:]) for l in mock_command("read bizoope.notifications")
+               if l.startswith("msg ")][before:]
+    failed = [n for n in notices if n["title"] == "file failed"]
+    print("poison: notices %r" % [(n["severity"], n["site_id"], n["title"]) for n in notices])
+    check(len(failed) == 1 and failed[0]["site_id"] == "b" and failed[0]["severity"] == "ERROR"
+          and "items_20261124090000.tsv" in failed[0]["text"] and
+          "after 3 attempts" in failed[0]["text"] and failed[0]["job_id"],
+          "poison: expected one ERROR notice 'file failed' for b's items file, got %r" % failed)
 finally:
     mock.stdin.write("quit\n")
     mock.stdin.close()
@@ -186,5 +318,5 @@ finally:
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
-print("pipeline_distributed: %d rounds (%s), all identical to the threads run" %
-      (len(plan), ", ".join(plan)))
+print("pipeline_distributed: %d rounds (%s) identical to the threads run; the poison file "
+      "failed alone and was notified" % (len(plan), ", ".join(plan)))
