@@ -2,6 +2,7 @@
 #include "queue/kafka_queue.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,58 @@ static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (d != NULL) {
         d->err = m->err;
         d->done = true;
+    }
+}
+
+/* Says which partitions this consumer gained or lost: an operator reading the log of a slow
+ * worker sees rebalances, and tools can wait for "partitions assigned". */
+static void log_partitions(rd_kafka_t *rk, struct bz_log *log, const char *what,
+                           const rd_kafka_topic_partition_list_t *parts)
+{
+    char list[600];
+    size_t used = 0;
+    int i;
+
+    list[0] = '\0';
+    for (i = 0; i < parts->cnt && used < sizeof(list) - 40; i++) {
+        int n = snprintf(list + used, sizeof(list) - used, "%s%.200s[%d]", i ? "," : "",
+                         parts->elems[i].topic, (int)parts->elems[i].partition);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (log != NULL) {
+        BZ_LOG(log, BZ_LOG_INFO, "kafka", NULL, what, "client=%s count=%d partitions=%s",
+               rd_kafka_name(rk), parts->cnt, list);
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct bz_log *log = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *error = NULL;
+
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_partitions(rk, log, "partitions assigned", parts);
+        if (cooperative) {
+            error = rd_kafka_incremental_assign(rk, parts);
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+    } else {
+        log_partitions(rk, log, "partitions revoked", parts);
+        if (cooperative) {
+            error = rd_kafka_incremental_unassign(rk, parts);
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
+    }
+    if (error != NULL) {
+        if (log != NULL) {
+            BZ_LOG(log, BZ_LOG_ERROR, "kafka", NULL, "rebalance failed", "%s",
+                   rd_kafka_error_string(error));
+        }
+        rd_kafka_error_destroy(error);
     }
 }
 
@@ -95,6 +148,8 @@ static rd_kafka_conf_t *make_conf(const struct kq_config *cfg, bool producer, co
     rd_kafka_conf_set_opaque(conf, cfg->log);
     if (producer) {
         rd_kafka_conf_set_dr_msg_cb(conf, delivery_cb);
+    } else {
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     }
     return conf;
 }
