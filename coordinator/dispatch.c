@@ -17,6 +17,7 @@
 #include "worker/result_store.h"
 
 #define PRODUCE_TIMEOUT_MS 30000
+#define STARTUP_TIMEOUT_MS 30000 /* for the brokers to tell the results topic's partitions */
 
 /* One dispatched shard of the current file (distributed mode). */
 struct pending {
@@ -42,6 +43,7 @@ struct dispatcher {
     struct pending *pending;
     size_t npending, cap;
     struct notices *notices; /* the log only, or also the notifications topic */
+    int32_t task_partitions; /* attempts go round-robin over them: an even spread */
     char nonce[32];          /* this coordinator run: results of older runs never match */
 };
 
@@ -73,7 +75,6 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         return d;
     }
     {
-        const char *topics[] = {cfg->kafka_results_topic, NULL};
         char group[300];
         struct kq_config kc;
 
@@ -89,7 +90,11 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         d->producer = kq_producer_new(&kc, err);
         d->notices = notices_new(log, d->producer, cfg->kafka_notifications_topic);
         if (d->producer != NULL) {
-            d->consumer = kq_consumer_new(&kc, group, topics, err);
+            if (kq_topic_partitions(d->producer, cfg->kafka_tasks_topic, STARTUP_TIMEOUT_MS,
+                                    &d->task_partitions, err) == BZ_OK) {
+                d->consumer = kq_consumer_new_sole(&kc, group, cfg->kafka_results_topic,
+                                                   STARTUP_TIMEOUT_MS, err);
+            }
         }
         if (d->consumer == NULL) {
             dispatcher_free(d);
@@ -139,37 +144,72 @@ static void attempt_path(const struct pending *pe, uint32_t attempt, char *out, 
     snprintf(out, size, "%.1000s.a%u", pe->base, attempt);
 }
 
-static int send_attempt(struct dispatcher *d, struct pending *pe, struct bz_err *err)
+/* Sends the current attempt of each of pes[0..n) in one batch and starts their leases. A task
+ * whose send failed stays registered: its lease runs out and it is sent again. Returns the
+ * first failure (for callers that care), having logged each. */
+static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, struct bz_err *err)
 {
-    struct shard_task *t = pe->task;
-    struct shard_task_msg m;
-    char *text;
-    size_t len;
+    struct kq_out *out = xcalloc(n ? n : 1, sizeof(*out));
+    char **texts = xcalloc(n ? n : 1, sizeof(*texts));
+    double deadline = now_s() + (double)d->cfg->lease_ms / 1000.0;
+    struct bz_err why;
+    size_t i;
     int rc;
 
-    memset(&m, 0, sizeof(m));
-    snprintf(m.job_id, sizeof(m.job_id), "%s", t->job_id);
-    snprintf(m.site_id, sizeof(m.site_id), "%s", t->site_id);
-    snprintf(m.table, sizeof(m.table), "%s", t->table->name);
-    snprintf(m.object_uri, sizeof(m.object_uri), "file://%.1000s", t->object_path);
-    m.object_size = t->src->size;
-    m.start = t->spec.start;
-    m.end = t->spec.end;
-    m.shard_index = t->spec.index;
-    m.shard_count = t->shard_count;
-    m.attempt = pe->attempt;
-    snprintf(m.schema_digest, sizeof(m.schema_digest), "%s", t->table->digest);
-    attempt_path(pe, pe->attempt, m.destination, sizeof(m.destination));
-    m.max_line_bytes = t->max_line_bytes;
-    text = proto_task_encode(&m, &len);
-    rc = kq_produce_sync(d->producer, d->cfg->kafka_tasks_topic, NULL, 0, text, len,
-                         PRODUCE_TIMEOUT_MS, err);
-    free(text);
-    pe->deadline = now_s() + (double)d->cfg->lease_ms / 1000.0;
-    BZ_LOG(d->log, BZ_LOG_DEBUG, "dispatch",
-           (&(struct bz_log_ctx){t->job_id, t->site_id, "dispatch", -1}), "shard task sent",
-           "shard=%u attempt=%u", t->spec.index, pe->attempt);
+    for (i = 0; i < n; i++) {
+        const struct shard_task *t = pes[i]->task;
+        struct shard_task_msg m;
+
+        memset(&m, 0, sizeof(m));
+        snprintf(m.job_id, sizeof(m.job_id), "%s", t->job_id);
+        snprintf(m.site_id, sizeof(m.site_id), "%s", t->site_id);
+        snprintf(m.table, sizeof(m.table), "%s", t->table->name);
+        snprintf(m.object_uri, sizeof(m.object_uri), "file://%.1000s", t->object_path);
+        m.object_size = t->src->size;
+        m.start = t->spec.start;
+        m.end = t->spec.end;
+        m.shard_index = t->spec.index;
+        m.shard_count = t->shard_count;
+        m.attempt = pes[i]->attempt;
+        snprintf(m.schema_digest, sizeof(m.schema_digest), "%s", t->table->digest);
+        attempt_path(pes[i], pes[i]->attempt, m.destination, sizeof(m.destination));
+        m.max_line_bytes = t->max_line_bytes;
+        texts[i] = proto_task_encode(&m, &out[i].len);
+        out[i].data = texts[i];
+        out[i].topic = d->cfg->kafka_tasks_topic;
+        /* shard after shard round the partitions, and a new attempt on the next one, so work
+         * spreads evenly over the workers and a retry usually lands on another */
+        out[i].partition =
+            (int32_t)((t->spec.index + pes[i]->attempt - 1) % (uint32_t)d->task_partitions);
+    }
+    bz_err_clear(&why);
+    rc = kq_produce_batch(d->producer, out, n, PRODUCE_TIMEOUT_MS, &why);
+    if (rc != BZ_OK && err != NULL) {
+        *err = why;
+    }
+    for (i = 0; i < n; i++) {
+        const struct shard_task *t = pes[i]->task;
+        pes[i]->deadline = deadline;
+        if (out[i].rc == BZ_OK) {
+            BZ_LOG(d->log, BZ_LOG_DEBUG, "dispatch",
+                   (&(struct bz_log_ctx){t->job_id, t->site_id, "dispatch", -1}), "shard task sent",
+                   "shard=%u attempt=%u", t->spec.index, pes[i]->attempt);
+        } else {
+            BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
+                   (&(struct bz_log_ctx){t->job_id, t->site_id, "dispatch", -1}),
+                   "shard task not sent; will retry when its lease ends",
+                   "shard=%u attempt=%u error=%s", t->spec.index, pes[i]->attempt, why.msg);
+        }
+        free(texts[i]);
+    }
+    free(texts);
+    free(out);
     return rc;
+}
+
+static int send_attempt(struct dispatcher *d, struct pending *pe, struct bz_err *err)
+{
+    return send_attempts(d, &pe, 1, err);
 }
 
 static struct shard_done *failed_done(struct pending *pe, int code, const char *fmt, ...)
@@ -338,40 +378,50 @@ static int kafka_next(struct dispatcher *d, struct shard_done **out, struct bz_e
 
 /* ---- either ------------------------------------------------------------------------------- */
 
-int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err)
+int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_t n,
+                           struct bz_err *err)
 {
-    struct pending *pe;
+    struct pending **sent;
+    size_t i;
 
     if (!d->kafka) {
-        mem_queue_push(d->tasks, task);
+        for (i = 0; i < n; i++) {
+            mem_queue_push(d->tasks, &tasks[i]);
+        }
         return BZ_OK;
     }
-    if (strlen(task->spool_path) > 900) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "staging path %.80s... is too long for a task message (paths.temp is "
-                          "too deep)",
-                          task->spool_path);
+    for (i = 0; i < n; i++) {
+        if (strlen(tasks[i].spool_path) > 900) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "staging path %.80s... is too long for a task message (paths.temp "
+                              "is too deep)",
+                              tasks[i].spool_path);
+        }
     }
-    if (task->spec.index == 0) {
+    if (n > 0 && tasks[0].spec.index == 0) {
         d->npending = 0; /* a new file: the previous one is finished */
     }
-    if (d->npending == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 64;
+    if (d->npending + n > d->cap) {
+        d->cap = d->npending + n > 2 * d->cap ? d->npending + n : 2 * d->cap;
         d->pending = xrealloc(d->pending, d->cap * sizeof(*d->pending));
     }
-    pe = &d->pending[d->npending++];
-    memset(pe, 0, sizeof(*pe));
-    pe->task = task;
-    pe->attempt = 1;
-    snprintf(pe->base, sizeof(pe->base), "%.900s.%s", task->spool_path, d->nonce);
-    if (send_attempt(d, pe, err) != BZ_OK) {
-        /* registered: its lease runs out and it is sent again */
-        BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
-               (&(struct bz_log_ctx){task->job_id, task->site_id, "dispatch", -1}),
-               "shard task not sent; will retry when its lease ends", "shard=%u error=%s",
-               task->spec.index, err ? err->msg : "?");
+    sent = xcalloc(n ? n : 1, sizeof(*sent));
+    for (i = 0; i < n; i++) {
+        struct pending *pe = &d->pending[d->npending++];
+        memset(pe, 0, sizeof(*pe));
+        pe->task = &tasks[i];
+        pe->attempt = 1;
+        snprintf(pe->base, sizeof(pe->base), "%.900s.%s", tasks[i].spool_path, d->nonce);
+        sent[i] = pe;
     }
+    send_attempts(d, sent, n, NULL); /* registered either way: see send_attempts */
+    free(sent);
     return BZ_OK;
+}
+
+int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err)
+{
+    return dispatcher_submit_many(d, task, 1, err);
 }
 
 int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err)

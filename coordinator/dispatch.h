@@ -38,6 +38,10 @@ size_t dispatcher_window(const struct dispatcher *d);
  * lease ends); an error means it was not handed out. */
 int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err);
 
+/* dispatcher_submit for tasks[0..n) at once (over Kafka: one round trip for all). */
+int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_t n,
+                           struct bz_err *err);
+
 /* Waits for the next accepted (or finally failed) shard. Returns an owned shard_done (free
  * with free() after shard_result_release); its task's spool_path names the accepted attempt's
  * rows. A shard that failed for good has rc != BZ_OK. */

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "coordinator/dispatch.h"
-#include "queue/notices.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/merge.h"
 #include "coordinator/planner.h"
@@ -21,6 +20,7 @@
 #include "io/codec.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
+#include "queue/notices.h"
 #include "warehouse/warehouse.h"
 #include "worker/spool.h"
 #include "worker/worker.h"
@@ -497,6 +497,16 @@ struct run_state {
     size_t ntasks;
 };
 
+/* CPU time this process has used (all threads), in seconds: what the coordinator's own share
+ * of a file costs, next to its workers'. */
+static double process_cpu_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Picks the shard size: the configured one, but small enough that every worker gets a shard
  * of a file worth splitting. */
 static uint64_t shard_size_for(const struct pipeline *p, uint64_t size)
@@ -555,6 +565,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
     struct out_file *ef;
     bool merged = false;
     double t0 = monotonic_seconds(), t_shards = t0, t_errors = t0, t_merge;
+    double cpu0 = process_cpu_seconds();
     size_t i, received = 0, submitted = 0;
     int rc, fd, first_rc = BZ_OK;
     struct bz_err first_err;
@@ -614,11 +625,10 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
            (unsigned long long)src.size, rs.ntasks);
     bz_err_clear(&first_err);
     /* At most dispatcher_window() shards out at once; one more goes out as each comes back. */
-    while (submitted < rs.ntasks && submitted < dispatcher_window(p->dispatch) &&
-           first_rc == BZ_OK) {
-        first_rc = dispatcher_submit(p->dispatch, &rs.tasks[submitted], &first_err);
-        submitted += first_rc == BZ_OK;
-    }
+    submitted =
+        rs.ntasks < dispatcher_window(p->dispatch) ? rs.ntasks : dispatcher_window(p->dispatch);
+    first_rc = dispatcher_submit_many(p->dispatch, rs.tasks, submitted, &first_err);
+    submitted = first_rc == BZ_OK ? submitted : 0;
     /* Every task handed out comes back exactly once, failed or not, before the source may
      * close. */
     for (received = 0; received < submitted; received++) {
@@ -651,7 +661,8 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
         BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
                (&(struct bz_log_ctx){job->job_id, job->site_id, "finalize",
                                      (long long)((t_shards - t0) * 1000)}),
-               "all shards done; writing the error file", "file=%s", job->file_name);
+               "all shards done; writing the error file", "file=%s coordinator_cpu_ms=%.0f",
+               job->file_name, (process_cpu_seconds() - cpu0) * 1000);
         rc = finalizer_counts(rs.fz, &job->counts, err);
     }
     if (rc == BZ_OK) {

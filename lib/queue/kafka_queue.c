@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/mem.h"
 
@@ -120,6 +121,9 @@ static rd_kafka_conf_t *make_conf(const struct kq_config *cfg, bool producer, co
     if (rc == BZ_OK && cfg->client_id != NULL) {
         rc = set(conf, "client.id", cfg->client_id, err);
     }
+    if (rc == BZ_OK && producer) {
+        rc = set(conf, "linger.ms", "0", err); /* every send waits for its ack: no lingering */
+    }
     for (i = 0; i < cfg->nprops && rc == BZ_OK; i++) {
         rc = set(conf, cfg->props[2 * i], cfg->props[2 * i + 1], err);
     }
@@ -184,52 +188,115 @@ void kq_producer_free(struct kq_producer *p, int timeout_ms)
     free(p);
 }
 
+/* Waits (serving delivery reports) until every delivery in ds[0..n) is done or timeout_ms has
+ * passed; then purges whatever is left, so no report can outlive ds. Returns how many were
+ * done in time. */
+static size_t await_deliveries(struct kq_producer *p, const struct delivery *ds, size_t n,
+                               int timeout_ms)
+{
+    struct timespec t0, t;
+    size_t done = 0, i;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (done = 0, i = 0; i < n; i++) {
+            done += ds[i].done;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (done == n ||
+            (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= timeout_ms) {
+            break;
+        }
+        rd_kafka_poll(p->rk, 20);
+    }
+    if (done < n) {
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (;;) {
+            size_t left = 0;
+            for (i = 0; i < n; i++) {
+                left += !ds[i].done;
+            }
+            if (left == 0) {
+                break;
+            }
+            rd_kafka_poll(p->rk, 10);
+        }
+    }
+    return done;
+}
+
+int kq_produce_batch(struct kq_producer *p, struct kq_out *msgs, size_t n, int timeout_ms,
+                     struct bz_err *err)
+{
+    struct delivery *ds = xcalloc(n ? n : 1, sizeof(*ds));
+    size_t i, in_time;
+    int rc = BZ_OK;
+
+    for (i = 0; i < n; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(msgs[i].topic), RD_KAFKA_V_PARTITION(msgs[i].partition),
+            RD_KAFKA_V_KEY(msgs[i].key, msgs[i].key_len),
+            RD_KAFKA_V_VALUE((void *)msgs[i].data, msgs[i].len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&ds[i]), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ds[i].done = true; /* never queued: no report will come */
+            ds[i].err = e;
+        }
+    }
+    in_time = await_deliveries(p, ds, n, timeout_ms);
+    for (i = 0; i < n; i++) {
+        msgs[i].rc = ds[i].err == RD_KAFKA_RESP_ERR_NO_ERROR ? BZ_OK : BZ_E_TRANSIENT;
+        if (msgs[i].rc != BZ_OK && rc == BZ_OK) {
+            rc = bz_err_set(err, BZ_E_TRANSIENT, "kafka: delivery to %s failed: %s%s",
+                            msgs[i].topic, rd_kafka_err2str(ds[i].err),
+                            in_time < n ? " (not acknowledged in time)" : "");
+        }
+    }
+    free(ds);
+    return rc;
+}
+
 int kq_produce_sync(struct kq_producer *p, const char *topic, const void *key, size_t key_len,
                     const void *data, size_t len, int timeout_ms, struct bz_err *err)
 {
-    struct delivery d = {false, RD_KAFKA_RESP_ERR_NO_ERROR};
-    rd_kafka_resp_err_t e;
-    int waited = 0;
+    struct kq_out m = {topic, KQ_ANY_PARTITION, key, key_len, data, len, BZ_OK};
 
-    e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-                          RD_KAFKA_V_VALUE((void *)data, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d),
-                          RD_KAFKA_V_END);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: cannot send to %s: %s", topic,
-                          rd_kafka_err2str(e));
+    return kq_produce_batch(p, &m, 1, timeout_ms, err);
+}
+
+static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t *n,
+                           struct bz_err *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && (md->topic_cnt != 1 || md->topics[0].err)) {
+        e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
     }
-    while (!d.done && waited < timeout_ms) {
-        rd_kafka_poll(p->rk, 50);
-        waited += 50;
+    *n = e == RD_KAFKA_RESP_ERR_NO_ERROR ? md->topics[0].partition_cnt : 0;
+    if (md != NULL) {
+        rd_kafka_metadata_destroy(md);
     }
-    if (!d.done) {
-        /* d lives on this stack frame: the delivery report must not outlive it */
-        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        while (!d.done) {
-            rd_kafka_poll(p->rk, 10);
-        }
-        return bz_err_set(err, BZ_E_TRANSIENT,
-                          "kafka: %s did not acknowledge a message within %d ms", topic,
-                          timeout_ms);
-    }
-    if (d.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: delivery to %s failed: %s", topic,
-                          rd_kafka_err2str(d.err));
+    rd_kafka_topic_destroy(rkt);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR || *n <= 0) {
+        return bz_err_set(err, BZ_E_TRANSIENT, "kafka: cannot read the partitions of topic %s: %s",
+                          topic, e ? rd_kafka_err2str(e) : "it has none");
     }
     return BZ_OK;
 }
 
-struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *group,
-                                    const char *const *topics, struct bz_err *err)
+int kq_topic_partitions(struct kq_producer *p, const char *topic, int timeout_ms, int32_t *n,
+                        struct bz_err *err)
+{
+    return partition_count(p->rk, topic, timeout_ms, n, err);
+}
+
+static rd_kafka_t *consumer_rk(const struct kq_config *cfg, const char *group, struct bz_err *err)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = make_conf(cfg, false, group, err);
-    rd_kafka_topic_partition_list_t *list;
-    struct kq_consumer *c;
-    rd_kafka_resp_err_t e;
     rd_kafka_t *rk;
-    size_t i;
 
     if (conf == NULL) {
         return NULL;
@@ -237,9 +304,31 @@ struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *gro
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
         bz_err_set(err, BZ_E_INVALID_INPUT, "kafka consumer: %s", errstr);
-        return NULL;
+        return NULL; /* rd_kafka_new destroyed conf */
     }
     rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static struct kq_consumer *consumer_wrap(rd_kafka_t *rk)
+{
+    struct kq_consumer *c = xcalloc(1, sizeof(*c));
+
+    c->rk = rk;
+    return c;
+}
+
+struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *group,
+                                    const char *const *topics, struct bz_err *err)
+{
+    rd_kafka_t *rk = consumer_rk(cfg, group, err);
+    rd_kafka_topic_partition_list_t *list;
+    rd_kafka_resp_err_t e;
+    size_t i;
+
+    if (rk == NULL) {
+        return NULL;
+    }
     for (i = 0; topics[i] != NULL; i++) {
     }
     list = rd_kafka_topic_partition_list_new((int)i);
@@ -253,9 +342,40 @@ struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *gro
         rd_kafka_destroy(rk);
         return NULL;
     }
-    c = xcalloc(1, sizeof(*c));
-    c->rk = rk;
-    return c;
+    return consumer_wrap(rk);
+}
+
+struct kq_consumer *kq_consumer_new_sole(const struct kq_config *cfg, const char *group,
+                                         const char *topic, int timeout_ms, struct bz_err *err)
+{
+    rd_kafka_t *rk = consumer_rk(cfg, group, err);
+    rd_kafka_topic_partition_list_t *list;
+    rd_kafka_resp_err_t e;
+    int32_t i, n;
+
+    if (rk == NULL) {
+        return NULL;
+    }
+    if (partition_count(rk, topic, timeout_ms, &n, err) != BZ_OK) {
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    list = rd_kafka_topic_partition_list_new(n);
+    for (i = 0; i < n; i++) {
+        rd_kafka_topic_partition_list_add(list, topic, i)->offset = RD_KAFKA_OFFSET_STORED;
+    }
+    e = rd_kafka_assign(rk, list);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_partitions(rk, cfg->log, "partitions assigned", list);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "kafka: cannot assign %s: %s", topic,
+                   rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return consumer_wrap(rk);
 }
 
 void kq_consumer_free(struct kq_consumer *c)

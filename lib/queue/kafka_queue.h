@@ -48,9 +48,38 @@ void kq_producer_free(struct kq_producer *p, int timeout_ms);
 int kq_produce_sync(struct kq_producer *p, const char *topic, const void *key, size_t key_len,
                     const void *data, size_t len, int timeout_ms, struct bz_err *err);
 
+#define KQ_ANY_PARTITION (-1)
+
+/* One message of a batch; rc is set by kq_produce_batch. */
+struct kq_out {
+    const char *topic;
+    int32_t partition; /* or KQ_ANY_PARTITION: the key (or librdkafka) picks it */
+    const void *key;   /* may be NULL */
+    size_t key_len;
+    const void *data;
+    size_t len;
+    int rc; /* out: BZ_OK once the broker acknowledged it */
+};
+
+/* Sends n messages at once and waits until the broker acknowledged all of them (or
+ * timeout_ms passed): one round trip for many. Returns BZ_OK when every one was
+ * acknowledged, else the first failure (each message's rc says which). */
+int kq_produce_batch(struct kq_producer *p, struct kq_out *msgs, size_t n, int timeout_ms,
+                     struct bz_err *err);
+
+/* How many partitions topic has, as the brokers tell within timeout_ms. */
+int kq_topic_partitions(struct kq_producer *p, const char *topic, int timeout_ms, int32_t *n,
+                        struct bz_err *err);
+
 /* Joins group and subscribes to topics (NULL-terminated). */
 struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *group,
                                     const char *const *topics, struct bz_err *err);
+/* For a topic this process alone reads (the coordinator's results): every partition of topic,
+ * as it has them now, assigned directly - no group membership, so no wait for a group to form
+ * - starting at group's committed offsets (the earliest for a new group). Partitions added to
+ * the topic later are not read until a restart. The brokers must answer within timeout_ms. */
+struct kq_consumer *kq_consumer_new_sole(const struct kq_config *cfg, const char *group,
+                                         const char *topic, int timeout_ms, struct bz_err *err);
 /* Leaves the group without committing anything more: uncommitted messages are redelivered. */
 void kq_consumer_free(struct kq_consumer *c);
 
