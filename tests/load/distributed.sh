@@ -13,9 +13,10 @@
 #
 # Usage: tests/load/distributed.sh BUILD_DIR
 # Environment:
-#   BENCH_SMOKE=1    40k rows in 11 shards (what CI runs)
+#   BENCH_SMOKE=1    40k rows, 5 MB (what CI runs)
 #   BENCH_ROWS=N     rows to generate (default 7300000, ~1.0 GB)
-#   BENCH_SHARD=S    shard size (default 32MiB; 64KiB in smoke mode)
+#   BENCH_SHARD=S    shard size cap (default 32MiB; 512KiB in smoke mode); a file is cut into
+#                    at least coordinator.max_shards_in_flight (64) shards anyway
 #   BENCH_TMPDIR=D   where everything goes (default /dev/shm when it has 8 GB free, else /tmp)
 #   BENCH_KEEP=1     keep the work directory (logs) for a look afterwards
 set -euo pipefail
