@@ -20,6 +20,8 @@
 #   BENCH_TMPDIR=D   where everything goes (default /dev/shm when it has 8 GB free, else /tmp)
 #   BENCH_KEEP=1     keep the work directory (logs) for a look afterwards
 set -euo pipefail
+# shellcheck source=tests/load/common.sh
+. "$(dirname "$0")/common.sh"
 
 if [ $# -ne 1 ] || [ ! -x "$1/bizoope-coordinator" ] || [ ! -x "$1/tests/fakes/kafka_mock" ]; then
     echo "usage: $0 BUILD_DIR (built with bash scripts/build.sh BUILD_DIR)" >&2
@@ -38,16 +40,7 @@ else
     shard=${BENCH_SHARD:-32MiB}
 fi
 target=1.7
-tmp_base=${BENCH_TMPDIR:-}
-if [ -z "$tmp_base" ]; then
-    free_kb=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
-    if [ -n "$free_kb" ] && [ "$free_kb" -gt $((8 * 1024 * 1024)) ]; then
-        tmp_base=/dev/shm
-    else
-        tmp_base=/tmp
-    fi
-fi
-work=$(mktemp -d "$tmp_base/bizoope-distributed-bench.XXXXXX")
+work=$(bench_workdir distributed)
 mock_pid=
 cleanup() {
     if [ -n "$mock_pid" ]; then
@@ -63,9 +56,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 feed="$work/journal_20261124090000.tsv"
 expect=$("$build/bizoope" gen --table journal --rows "$rows" --error-rate 0.01 --dup-rate 0.05 \

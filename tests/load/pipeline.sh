@@ -16,6 +16,8 @@
 #   BENCH_ROWS=N    rows to generate (default 7300000, ~1.0 GB)
 #   BENCH_TMPDIR=D  where everything goes (default /dev/shm when it has 8 GB free, else /tmp)
 set -euo pipefail
+# shellcheck source=tests/load/common.sh
+. "$(dirname "$0")/common.sh"
 
 if [ $# -ne 1 ] || [ ! -x "$1/bizoope" ]; then
     echo "usage: $0 BUILD_DIR (with BUILD_DIR/bizoope built: bash scripts/build.sh BUILD_DIR)" >&2
@@ -32,21 +34,9 @@ else
     rows=${BENCH_ROWS:-7300000}
 fi
 target=2.0
-tmp_base=${BENCH_TMPDIR:-}
-if [ -z "$tmp_base" ]; then
-    free_kb=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
-    if [ -n "$free_kb" ] && [ "$free_kb" -gt $((8 * 1024 * 1024)) ]; then
-        tmp_base=/dev/shm
-    else
-        tmp_base=/tmp
-    fi
-fi
-work=$(mktemp -d "$tmp_base/bizoope-pipeline-bench.XXXXXX")
+work=$(bench_workdir pipeline)
 trap 'rm -rf "$work"' EXIT
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 feed="$work/journal_20261124090000.tsv"
 expect=$("$bizoope" gen --table journal --rows "$rows" --error-rate 0.01 --dup-rate 0.05 \
