@@ -53,5 +53,5 @@ echo "error files (each line: the original line, a TAB, \"line N: reason\"):"
 ls -l "$dir"/outbox/*/ | sed 's/^/  /'
 errors="$dir/outbox/tokyo/journal_20261124090000.tsv.errors.tsv"
 echo "some reasons from the tokyo journal's error file:"
-{ grep -av 'duplicate key' "$errors" | head -n 4; grep -a 'duplicate key' "$errors" | head -n 2; } |
+{ grep -av -m 4 'duplicate key' "$errors"; grep -a -m 2 'duplicate key' "$errors"; } |
     awk -F'\t' '{ print "  " $NF }'
