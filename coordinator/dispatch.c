@@ -320,37 +320,47 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
     return BZ_OK;
 }
 
+/* Re-sends every attempt whose lease ran out, or fails its shard after max_attempts. */
+static int check_leases(struct dispatcher *d, struct shard_done **out, struct bz_err *err)
+{
+    double now = now_s();
+    size_t i;
+
+    for (i = 0; i < d->npending && *out == NULL; i++) {
+        struct pending *pe = &d->pending[i];
+        if (pe->accepted || now < pe->deadline) {
+            continue;
+        }
+        BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
+               (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "lease", -1}),
+               "shard lease expired", "shard=%u attempt=%u", pe->task->spec.index, pe->attempt);
+        if (pe->attempt >= d->cfg->max_attempts) {
+            *out = failed_done(
+                pe, BZ_E_TRANSIENT, "shard %u: no result after %u attempts of %llu ms each",
+                pe->task->spec.index, pe->attempt, (unsigned long long)d->cfg->lease_ms);
+            return BZ_OK;
+        }
+        pe->attempt++;
+        if (send_attempt(d, pe, err) != BZ_OK) {
+            return err ? err->code : BZ_E_TRANSIENT;
+        }
+    }
+    return BZ_OK;
+}
+
+/* Results first: leases are judged only when no result is waiting to be read (or at least
+ * once a second), so time the caller spent elsewhere (a long merge) never makes results that
+ * are already in the topic look late. */
 static int kafka_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err)
 {
+    double last_check = now_s();
+
     *out = NULL;
     while (*out == NULL) {
         struct kq_message m;
         bool got;
-        double now = now_s();
-        size_t i;
-        int rc;
+        int rc = kq_poll(d->consumer, 100, &m, &got, err);
 
-        for (i = 0; i < d->npending && *out == NULL; i++) {
-            struct pending *pe = &d->pending[i];
-            if (pe->accepted || now < pe->deadline) {
-                continue;
-            }
-            BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
-                   (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "lease", -1}),
-                   "shard lease expired", "shard=%u attempt=%u", pe->task->spec.index, pe->attempt);
-            if (pe->attempt >= d->cfg->max_attempts) {
-                *out = failed_done(
-                    pe, BZ_E_TRANSIENT, "shard %u: no result after %u attempts of %llu ms each",
-                    pe->task->spec.index, pe->attempt, (unsigned long long)d->cfg->lease_ms);
-                return BZ_OK;
-            }
-            pe->attempt++;
-            rc = send_attempt(d, pe, err);
-            if (rc != BZ_OK) {
-                return rc;
-            }
-        }
-        rc = kq_poll(d->consumer, 100, &m, &got, err);
         if (rc != BZ_OK) {
             return rc;
         }
@@ -368,6 +378,13 @@ static int kafka_next(struct dispatcher *d, struct shard_done **out, struct bz_e
                 }
             }
             rc = kq_commit(d->consumer, &m, err);
+            if (rc != BZ_OK) {
+                return rc;
+            }
+        }
+        if (*out == NULL && (!got || now_s() - last_check >= 1.0)) {
+            last_check = now_s();
+            rc = check_leases(d, out, err);
             if (rc != BZ_OK) {
                 return rc;
             }
@@ -398,9 +415,6 @@ int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_
                               tasks[i].spool_path);
         }
     }
-    if (n > 0 && tasks[0].spec.index == 0) {
-        d->npending = 0; /* a new file: the previous one is finished */
-    }
     if (d->npending + n > d->cap) {
         d->cap = d->npending + n > 2 * d->cap ? d->npending + n : 2 * d->cap;
         d->pending = xrealloc(d->pending, d->cap * sizeof(*d->pending));
@@ -417,6 +431,18 @@ int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_
     send_attempts(d, sent, n, NULL); /* registered either way: see send_attempts */
     free(sent);
     return BZ_OK;
+}
+
+void dispatcher_forget(struct dispatcher *d, const char *job_id)
+{
+    size_t i, kept = 0;
+
+    for (i = 0; i < d->npending; i++) {
+        if (strcmp(d->pending[i].task->job_id, job_id) != 0) {
+            d->pending[kept++] = d->pending[i];
+        }
+    }
+    d->npending = kept;
 }
 
 int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_err *err)

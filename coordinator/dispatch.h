@@ -42,6 +42,10 @@ int dispatcher_submit(struct dispatcher *d, struct shard_task *task, struct bz_e
 int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_t n,
                            struct bz_err *err);
 
+/* Forgets every shard of job_id (its file closed): results still to come for them are
+ * ignored. Call before the file's tasks are freed. */
+void dispatcher_forget(struct dispatcher *d, const char *job_id);
+
 /* Waits for the next accepted (or finally failed) shard. Returns an owned shard_done (free
  * with free() after shard_result_release); its task's spool_path names the accepted attempt's
  * rows. A shard that failed for good has rc != BZ_OK. */

@@ -551,132 +551,158 @@ static void release_tasks(struct run_state *rs)
     }
     free(rs->tasks);
     rs->tasks = NULL;
+    rs->ntasks = 0;
 }
 
-/* landed -> merged: shards on the workers, then error file, then merge. */
-static int process_job(struct pipeline *p, struct job *job, struct job_report *rep,
-                       struct bz_err *err)
-{
-    const struct schema_table *t = schema_set_find(p->set, job->table_name);
-    char load[PATH_BYTES], outbox[PATH_BYTES], temp[PATH_BYTES - 64], now[64];
-    struct run_state rs = {0};
+/* One file from its start to its finish. Up to coordinator.max_files_in_flight of them are
+ * open at once: their shards share the dispatcher's window, and they finish - error file,
+ * merge, report - strictly in the order they started, so merges land in landing order (which
+ * decides ties of order_by between files) whatever order the shards come back in. */
+struct flight {
+    struct job job;  /* owned */
+    bool dispatched; /* landed and split: shards go out; else it only finishes */
+    const struct schema_table *t;
+    struct run_state rs;
     struct tsv_source src;
-    struct shard_spec *plan;
-    struct out_file *ef;
-    bool merged = false;
-    double t0 = monotonic_seconds(), t_shards = t0, t_errors = t0, t_merge;
-    double cpu0 = process_cpu_seconds();
-    size_t i, received = 0, submitted = 0;
-    int rc, fd, first_rc = BZ_OK;
-    struct bz_err first_err;
+    int fd;
+    char load[PATH_BYTES], temp[PATH_BYTES - 64];
+    size_t submitted, received;
+    int rc; /* the first failure of this file (its shards keep coming back) */
+    struct bz_err err;
+    double t0, t_shards, cpu0;
+    struct job_report rep;
+};
 
-    if (t == NULL) {
-        job->state = JOB_FAILED;
-        replace_str(&job->error, "its table is no longer described by the schemas");
-        return journal_update(p->journal, job, err);
+/* landed: opens the file, fixes the merge time, splits it into shards. On failure fl->rc says
+ * why and nothing is out. */
+static void flight_start(struct pipeline *p, struct flight *fl)
+{
+    struct job *job = &fl->job;
+    char now[64];
+    struct shard_spec *plan;
+    size_t i;
+
+    fl->t0 = monotonic_seconds();
+    fl->cpu0 = process_cpu_seconds();
+    fl->fd = -1;
+    fl->t = schema_set_find(p->set, job->table_name);
+    if (fl->t == NULL) {
+        fl->rc = bz_err_set(&fl->err, BZ_E_INVALID_INPUT,
+                            "its table is no longer described by the schemas");
+        return;
     }
     if (job->merge_now == NULL) {
         wall_clock(now, sizeof(now), true);
         replace_str(&job->merge_now, now); /* fixed before merging: a resumed merge reuses it */
-        rc = journal_update(p->journal, job, err);
-        if (rc != BZ_OK) {
-            return rc;
+        fl->rc = journal_update(p->journal, job, &fl->err);
+        if (fl->rc != BZ_OK) {
+            return;
         }
     }
-    load_path(load, p, job);
-    fd = open(load, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return bz_err_set(err, BZ_E_IO, "%s: cannot open %s: %s", job->job_id, load,
-                          strerror(errno));
+    load_path(fl->load, p, job);
+    fl->fd = open(fl->load, O_RDONLY | O_CLOEXEC);
+    if (fl->fd < 0) {
+        fl->rc = bz_err_set(&fl->err, BZ_E_IO, "%s: cannot open %s: %s", job->job_id, fl->load,
+                            strerror(errno));
+        return;
     }
-    rc = tsv_source_from_fd(fd, &src, err);
-    if (rc != BZ_OK) {
-        close(fd);
-        return rc;
+    fl->rc = tsv_source_from_fd(fl->fd, &fl->src, &fl->err);
+    if (fl->rc != BZ_OK) {
+        close(fl->fd);
+        fl->fd = -1;
+        return;
     }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    snprintf(temp, sizeof(temp), "%s/%s", p->cfg->temp_dir, job->job_id);
-    rc = fs_mkdir_p(temp, err);
-    if (rc != BZ_OK) {
-        close(fd);
-        return rc;
+    posix_fadvise(fl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    snprintf(fl->temp, sizeof(fl->temp), "%s/%s", p->cfg->temp_dir, job->job_id);
+    fl->rc = fs_mkdir_p(fl->temp, &fl->err);
+    if (fl->rc != BZ_OK) {
+        return;
     }
-    plan = planner_split(src.size, shard_size_for(p, src.size), &rs.ntasks);
-    rs.tasks = xcalloc(rs.ntasks, sizeof(*rs.tasks));
-    rs.fz = finalizer_new(t, (uint32_t)rs.ntasks, 0);
-    for (i = 0; i < rs.ntasks; i++) {
-        struct shard_task *task = &rs.tasks[i];
-        task->table = t;
-        task->src = &src;
+    plan = planner_split(fl->src.size, shard_size_for(p, fl->src.size), &fl->rs.ntasks);
+    fl->rs.tasks = xcalloc(fl->rs.ntasks ? fl->rs.ntasks : 1, sizeof(*fl->rs.tasks));
+    fl->rs.fz = finalizer_new(fl->t, (uint32_t)fl->rs.ntasks, 0);
+    for (i = 0; i < fl->rs.ntasks; i++) {
+        struct shard_task *task = &fl->rs.tasks[i];
+        task->table = fl->t;
+        task->src = &fl->src;
         task->spec = plan[i];
         task->max_line_bytes = (size_t)p->cfg->max_line_bytes;
-        task->temp_dir = temp;
-        snprintf(task->spool_path, sizeof(task->spool_path), "%s/shard-%06zu.rows", temp, i);
-        task->job = job;
+        task->temp_dir = fl->temp;
+        snprintf(task->spool_path, sizeof(task->spool_path), "%s/shard-%06zu.rows", fl->temp, i);
+        task->job = fl;
         task->job_id = job->job_id;
         task->site_id = job->site_id;
-        task->object_path = load;
-        task->shard_count = (uint32_t)rs.ntasks;
+        task->object_path = fl->load;
+        task->shard_count = (uint32_t)fl->rs.ntasks;
     }
     free(plan);
+    fl->dispatched = true;
     BZ_LOG(p->log, BZ_LOG_INFO, "dispatch",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
            "file split into shards", "file=%s bytes=%llu shards=%zu", job->file_name,
-           (unsigned long long)src.size, rs.ntasks);
-    bz_err_clear(&first_err);
-    /* At most dispatcher_window() shards out at once; one more goes out as each comes back. */
-    submitted =
-        rs.ntasks < dispatcher_window(p->dispatch) ? rs.ntasks : dispatcher_window(p->dispatch);
-    first_rc = dispatcher_submit_many(p->dispatch, rs.tasks, submitted, &first_err);
-    submitted = first_rc == BZ_OK ? submitted : 0;
-    /* Every task handed out comes back exactly once, failed or not, before the source may
-     * close. */
-    for (received = 0; received < submitted; received++) {
-        struct shard_done *done;
-        int drc = dispatcher_next(p->dispatch, &done, &first_err);
-        if (drc != BZ_OK) {
-            first_rc = first_rc == BZ_OK ? drc : first_rc;
-            break; /* the queue itself failed: the job fails and is retried as a whole */
-        }
-        if (submitted < rs.ntasks && first_rc == BZ_OK && done->rc == BZ_OK) {
-            first_rc = dispatcher_submit(p->dispatch, &rs.tasks[submitted], &first_err);
-            submitted += first_rc == BZ_OK;
-        }
-        if (done->rc == BZ_OK && first_rc == BZ_OK) {
-            done->rc = finalizer_add_shard(rs.fz, &done->result, &done->err);
-        }
-        if (done->rc != BZ_OK && first_rc == BZ_OK) {
-            first_rc = done->rc;
-            first_err = done->err;
-        }
-        shard_result_release(&done->result);
-        free(done);
+           (unsigned long long)fl->src.size, fl->rs.ntasks);
+}
+
+/* Every shard handed out has come back (and no more will go out). */
+static bool flight_back(const struct flight *fl)
+{
+    return !fl->dispatched ||
+           (fl->received == fl->submitted && (fl->submitted == fl->rs.ntasks || fl->rc != BZ_OK));
+}
+
+/* One shard came back: its result joins its file's finalizer. */
+static void flight_take(struct flight *fl, struct shard_done *done)
+{
+    fl->received++;
+    if (done->rc == BZ_OK && fl->rc == BZ_OK) {
+        done->rc = finalizer_add_shard(fl->rs.fz, &done->result, &done->err);
     }
-    rc = first_rc;
-    if (rc != BZ_OK && err != NULL) {
-        *err = first_err;
+    if (done->rc != BZ_OK && fl->rc == BZ_OK) {
+        fl->rc = done->rc;
+        fl->err = done->err;
     }
-    t_shards = monotonic_seconds();
+    shard_result_release(&done->result);
+    free(done);
+    if (flight_back(fl)) {
+        fl->t_shards = monotonic_seconds();
+    }
+}
+
+/* All shards back: the error file, the merge, the journal says merged. Releases the file's
+ * shards and temporaries whatever happens. */
+static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    char outbox[PATH_BYTES], now[64];
+    struct out_file *ef;
+    bool merged = false;
+    double t_errors, t_merge;
+    int rc = fl->rc;
+
+    if (rc != BZ_OK) {
+        *err = fl->err;
+    }
     if (rc == BZ_OK) {
         BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
                (&(struct bz_log_ctx){job->job_id, job->site_id, "finalize",
-                                     (long long)((t_shards - t0) * 1000)}),
+                                     (long long)((fl->t_shards - fl->t0) * 1000)}),
                "all shards done; writing the error file", "file=%s coordinator_cpu_ms=%.0f",
-               job->file_name, (process_cpu_seconds() - cpu0) * 1000);
-        rc = finalizer_counts(rs.fz, &job->counts, err);
+               job->file_name, (process_cpu_seconds() - fl->cpu0) * 1000);
+        rc = finalizer_counts(fl->rs.fz, &job->counts, err);
     }
     if (rc == BZ_OK) {
         outbox_path(outbox, p, job);
         ef = out_file_open_in(outbox, p->cfg->temp_dir, err);
         rc = ef ? BZ_OK : (err ? err->code : BZ_E_IO);
         if (rc == BZ_OK) {
-            rc = finalizer_write_errors(rs.fz, &src, (size_t)p->cfg->max_line_bytes, write_to_out,
-                                        ef, err);
+            rc = finalizer_write_errors(fl->rs.fz, &fl->src, (size_t)p->cfg->max_line_bytes,
+                                        write_to_out, ef, err);
             rc = out_file_commit(ef, rc, err);
         }
     }
     t_errors = monotonic_seconds();
     if (rc == BZ_OK && !p->table_ready[0]) {
+        size_t i;
         for (i = 0; i < schema_set_count(p->set) && rc == BZ_OK; i++) {
             rc = warehouse_ensure_table(p->wh, schema_set_table(p->set, i), err);
         }
@@ -690,7 +716,7 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
                (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
                "merging into the table", "file=%s table=%s loaded=%llu", job->file_name,
                job->table_name, (unsigned long long)job->counts.loaded);
-        rc = merge_rows(p, job, t, &rs, err);
+        rc = merge_rows(p, job, fl->t, &fl->rs, err);
     }
     if (rc == BZ_OK &&
         job->merge.inserted + job->merge.updated + job->merge.skipped_older != job->counts.loaded) {
@@ -702,23 +728,19 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
                                              job->merge.skipped_older));
     }
     t_merge = monotonic_seconds();
-    rep->shards = (unsigned)rs.ntasks;
-    rep->threads = p->workers < rs.ntasks ? p->workers : (unsigned)rs.ntasks;
-    release_tasks(&rs);
-    finalizer_free(rs.fz);
-    close(fd);
-    fs_remove_tree(temp, NULL);
+    fl->rep.shards = (unsigned)fl->rs.ntasks;
+    fl->rep.threads = p->workers < fl->rs.ntasks ? p->workers : (unsigned)fl->rs.ntasks;
     if (rc != BZ_OK) {
         return rc;
     }
-    job->bytes = src.size;
-    job->seconds = monotonic_seconds() - t0;
+    job->bytes = fl->src.size;
+    job->seconds = monotonic_seconds() - fl->t0;
     wall_clock(now, sizeof(now), false);
     replace_str(&job->merged_at, now);
     job->state = JOB_MERGED;
     rc = journal_update(p->journal, job, err);
-    if (rc == BZ_OK && unlink(load) != 0 && errno != ENOENT) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", load, strerror(errno));
+    if (rc == BZ_OK && unlink(fl->load) != 0 && errno != ENOENT) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", fl->load, strerror(errno));
     }
     BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "merge",
@@ -731,9 +753,28 @@ static int process_job(struct pipeline *p, struct job *job, struct job_report *r
            (unsigned long long)job->counts.loaded, (unsigned long long)job->counts.rejected_invalid,
            (unsigned long long)job->counts.rejected_duplicate,
            (unsigned long long)job->merge.inserted, (unsigned long long)job->merge.updated,
-           (unsigned long long)job->merge.skipped_older, (t_shards - t0) * 1000,
-           (t_errors - t_shards) * 1000, (t_merge - t_errors) * 1000);
+           (unsigned long long)job->merge.skipped_older, (fl->t_shards - fl->t0) * 1000,
+           (t_errors - fl->t_shards) * 1000, (t_merge - t_errors) * 1000);
     return rc;
+}
+
+/* Frees a flight's shards, finalizer, file and temporaries (its job stays). */
+static void flight_release(struct pipeline *p, struct flight *fl)
+{
+    if (fl->dispatched) {
+        dispatcher_forget(p->dispatch, fl->job.job_id);
+    }
+    release_tasks(&fl->rs);
+    finalizer_free(fl->rs.fz);
+    fl->rs.fz = NULL;
+    if (fl->fd >= 0) {
+        close(fl->fd);
+        fl->fd = -1;
+    }
+    if (fl->temp[0] != '\0') {
+        fs_remove_tree(fl->temp, NULL);
+        fl->temp[0] = '\0';
+    }
 }
 
 /* ---- archive ------------------------------------------------------------------------------ */
@@ -863,22 +904,25 @@ static int fail_job(struct pipeline *p, struct job *job, const struct bz_err *wh
     return rc;
 }
 
-/* Carries one job as far as it goes in this pass. */
-static int advance_job(struct pipeline *p, struct job *job, pipeline_report_fn report, void *ctx,
-                       unsigned *failed, struct bz_err *err)
+/* Everything after a file's shards: the finish (error file, merge), cleaning up, archiving,
+ * recording a failure, the report. Returns an error only when the journal cannot record. */
+static int flight_close(struct pipeline *p, struct flight *fl, pipeline_report_fn report, void *ctx,
+                        unsigned *failed, struct bz_err *err)
 {
-    struct job_report rep;
+    struct job *job = &fl->job;
     struct bz_err why;
-    int rc = BZ_OK;
+    int rc = fl->rc;
 
-    memset(&rep, 0, sizeof(rep));
     bz_err_clear(&why);
-    if (job->state == JOB_LANDING) {
-        rc = admit_job(p, job, &why);
+    if (rc != BZ_OK) {
+        why = fl->err;
+    } else if (job->state == JOB_LANDED && fl->dispatched) {
+        if (fl->t_shards == 0) {
+            fl->t_shards = monotonic_seconds();
+        }
+        rc = flight_finish(p, fl, &why);
     }
-    if (rc == BZ_OK && job->state == JOB_LANDED) {
-        rc = process_job(p, job, &rep, &why);
-    }
+    flight_release(p, fl);
     if (rc == BZ_OK && job->state == JOB_MERGED) {
         char load[PATH_BYTES];
         load_path(load, p, job); /* normally gone already; not if a kill came in between */
@@ -896,53 +940,217 @@ static int advance_job(struct pipeline *p, struct job *job, pipeline_report_fn r
         }
     }
     *failed += job->state == JOB_FAILED;
-    report_job(report, ctx, p, job, &rep);
+    report_job(report, ctx, p, job, &fl->rep);
     return BZ_OK;
+}
+
+/* Where a pass's jobs come from: what a previous run left unfinished (in landing order), then
+ * every inbox, site by site, names in byte order. */
+struct intake {
+    struct job *resume;
+    size_t nresume, next_resume;
+    size_t site;  /* index into cfg->sites */
+    char **names; /* of that site's inbox, once listed */
+    size_t nnames, next_name;
+    bool listed;
+};
+
+enum intake_step { INTAKE_GOT, INTAKE_LATER, INTAKE_DONE };
+
+static bool in_flight(struct flight *const *fifo, size_t n, const char *site, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(fifo[i]->job.site_id, site) == 0 && strcmp(fifo[i]->job.file_name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Fills fl->job with the next job (admitted as far as landing: a new inbox file is received).
+ * INTAKE_LATER: the next inbox file has the name of a file in flight (a resend): it waits
+ * until that one finished, so it is compared with what that one loaded. */
+static int intake_next(struct pipeline *p, struct intake *in, struct flight *const *fifo, size_t n,
+                       struct flight *fl, enum intake_step *step, struct bz_err *err)
+{
+    while (in->next_resume < in->nresume) {
+        struct job *job = &in->resume[in->next_resume++];
+        if (job->state != JOB_MERGED || archive_due(p, job)) {
+            fl->job = *job;
+            memset(job, 0, sizeof(*job)); /* moved */
+            *step = INTAKE_GOT;
+            return BZ_OK;
+        }
+    }
+    while (in->site < p->cfg->nsites) {
+        const char *site = p->cfg->sites[in->site];
+        if (!in->listed) {
+            char dir[PATH_BYTES];
+            int rc;
+            snprintf(dir, sizeof(dir), "%s/%s", p->cfg->inbox_dir, site);
+            rc = fs_list(dir, &in->names, &in->nnames, err);
+            if (rc != BZ_OK) {
+                return rc;
+            }
+            in->listed = true;
+            in->next_name = 0;
+        }
+        while (in->next_name < in->nnames) {
+            const char *name = in->names[in->next_name];
+            int rc;
+            if (name[0] == '.') {
+                in->next_name++;
+                continue; /* being uploaded: senders write ".name" and rename when done */
+            }
+            if (in_flight(fifo, n, site, name)) {
+                *step = INTAKE_LATER;
+                return BZ_OK;
+            }
+            in->next_name++;
+            rc = receive_file(p, site, name, &fl->job, &fl->err);
+            if (rc != BZ_OK && fl->job.job_id[0] == '\0') {
+                *err = fl->err;
+                return rc; /* not even registered: the journal itself failed */
+            }
+            fl->rc = rc; /* a failure of this file only: it is recorded when it closes */
+            *step = INTAKE_GOT;
+            return BZ_OK;
+        }
+        fs_free_names(in->names, in->nnames);
+        in->names = NULL;
+        in->nnames = 0;
+        in->listed = false;
+        in->site++;
+    }
+    *step = INTAKE_DONE;
+    return BZ_OK;
+}
+
+/* Hands out shards, files in order, until the dispatcher's window is full. */
+static void submit_more(struct pipeline *p, struct flight *const *fifo, size_t n, size_t *out)
+{
+    size_t window = dispatcher_window(p->dispatch), i;
+
+    for (i = 0; i < n && *out < window; i++) {
+        struct flight *fl = fifo[i];
+        size_t k;
+        if (!fl->dispatched || fl->rc != BZ_OK || fl->submitted == fl->rs.ntasks) {
+            continue;
+        }
+        k = fl->rs.ntasks - fl->submitted;
+        k = k < window - *out ? k : window - *out;
+        fl->rc = dispatcher_submit_many(p->dispatch, &fl->rs.tasks[fl->submitted], k, &fl->err);
+        if (fl->rc == BZ_OK) {
+            fl->submitted += k;
+            *out += k;
+        }
+    }
+}
+
+static struct flight *flight_new(void)
+{
+    struct flight *fl = xcalloc(1, sizeof(*fl));
+
+    fl->fd = -1;
+    return fl;
+}
+
+static void flight_free(struct pipeline *p, struct flight *fl)
+{
+    flight_release(p, fl);
+    job_release(&fl->job);
+    free(fl);
 }
 
 int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
                   unsigned *failed, struct bz_err *err)
 {
-    struct job *jobs = NULL;
-    size_t n = 0, i, s;
+    size_t cap = p->cfg->max_files_in_flight ? p->cfg->max_files_in_flight : 1;
+    struct flight **fifo = xcalloc(cap, sizeof(*fifo));
+    struct intake in;
+    size_t n = 0, out = 0; /* files in flight; shards out */
+    bool more = true;
     int rc;
 
     *failed = 0;
-    /* 1. resume what a previous run left unfinished, in landing order */
-    rc = journal_list(p->journal, false, &jobs, &n, err);
-    for (i = 0; i < n && rc == BZ_OK && !atomic_load(stop); i++) {
-        if (jobs[i].state != JOB_MERGED || archive_due(p, &jobs[i])) {
-            rc = advance_job(p, &jobs[i], report, ctx, failed, err);
+    memset(&in, 0, sizeof(in));
+    rc = journal_list(p->journal, false, &in.resume, &in.nresume, err);
+    while (rc == BZ_OK) {
+        /* 1. files whose shards are all back finish, oldest first */
+        while (rc == BZ_OK && n > 0 && flight_back(fifo[0])) {
+            rc = flight_close(p, fifo[0], report, ctx, failed, err);
+            flight_free(p, fifo[0]);
+            memmove(fifo, fifo + 1, --n * sizeof(*fifo));
+        }
+        /* 2. more files, up to coordinator.max_files_in_flight; none once asked to stop */
+        while (rc == BZ_OK && more && n < cap) {
+            struct flight *fl = flight_new();
+            enum intake_step step = INTAKE_DONE;
+            more = !atomic_load(stop);
+            rc = more ? intake_next(p, &in, fifo, n, fl, &step, err) : BZ_OK;
+            if (rc != BZ_OK || step != INTAKE_GOT) {
+                flight_free(p, fl);
+                more = more && step != INTAKE_DONE;
+                break;
+            }
+            if (fl->rc == BZ_OK && fl->job.state == JOB_LANDING) {
+                fl->rc = admit_job(p, &fl->job, &fl->err);
+            }
+            if (fl->rc == BZ_OK && fl->job.state == JOB_LANDED) {
+                flight_start(p, fl);
+            }
+            fifo[n++] = fl;
+        }
+        if (rc != BZ_OK) {
+            break;
+        }
+        /* 3. shards out, files in order, up to the window */
+        submit_more(p, fifo, n, &out);
+        /* 4. wait for one to come back, or finish */
+        if (out > 0) {
+            struct shard_done *done;
+            struct bz_err qerr;
+            int drc = dispatcher_next(p->dispatch, &done, &qerr);
+            size_t i;
+            if (drc == BZ_OK) {
+                flight_take(done->task->job, done);
+                out--;
+                continue;
+            }
+            /* the queue itself failed: every file with shards out fails (and is retried as a
+             * whole); the dispatcher forgets their tasks when they close */
+            for (i = 0; i < n; i++) {
+                if (fifo[i]->received < fifo[i]->submitted) {
+                    fifo[i]->rc = fifo[i]->rc == BZ_OK ? drc : fifo[i]->rc;
+                    fifo[i]->err = fifo[i]->rc == drc ? qerr : fifo[i]->err;
+                    fifo[i]->received = fifo[i]->submitted;
+                }
+            }
+            out = 0;
+        } else if (n == 0 && !more) {
+            break;
+        } else if (n > 0 && !flight_back(fifo[0])) {
+            rc = bz_err_set(err, BZ_E_INTERNAL, "%s: shards neither out nor back",
+                            fifo[0]->job.job_id);
         }
     }
-    journal_free_jobs(jobs, n);
-    /* 2. everything in the inboxes, site by site, names in byte order */
-    for (s = 0; s < p->cfg->nsites && rc == BZ_OK && !atomic_load(stop); s++) {
-        char dir[PATH_BYTES];
-        char **names;
-        size_t nnames;
-
-        snprintf(dir, sizeof(dir), "%s/%s", p->cfg->inbox_dir, p->cfg->sites[s]);
-        rc = fs_list(dir, &names, &nnames, err);
-        for (i = 0; i < nnames && rc == BZ_OK && !atomic_load(stop); i++) {
-            struct job job;
-            struct bz_err why;
-            if (names[i][0] == '.') {
-                continue; /* being uploaded: senders write ".name" and rename when done */
-            }
-            bz_err_clear(&why);
-            rc = receive_file(p, p->cfg->sites[s], names[i], &job, &why);
-            if (rc != BZ_OK && job.job_id[0] != '\0') {
-                rc = fail_job(p, &job, &why, err);
-            } else if (rc != BZ_OK) {
-                *err = why;
-            }
-            if (rc == BZ_OK) {
-                rc = advance_job(p, &job, report, ctx, failed, err);
-            }
-            job_release(&job);
+    /* after a fatal error: what is out must come back before its file may close */
+    while (out > 0) {
+        struct shard_done *done;
+        struct bz_err qerr;
+        if (dispatcher_next(p->dispatch, &done, &qerr) != BZ_OK) {
+            break;
         }
-        fs_free_names(names, nnames);
+        flight_take(done->task->job, done);
+        out--;
     }
+    while (n > 0) {
+        flight_free(p, fifo[--n]);
+    }
+    free(fifo);
+    fs_free_names(in.names, in.nnames);
+    journal_free_jobs(in.resume, in.nresume);
     return rc;
 }

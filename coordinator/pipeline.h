@@ -39,9 +39,12 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
 void pipeline_free(struct pipeline *p);
 
 /* One pass: resumes unfinished jobs, lands every file in the inboxes, processes every landed
- * job in landing order and archives the backups that are due. Stops between jobs when *stop
- * becomes true. report is called once per job that ended this pass. *failed counts jobs that
- * failed. Returns BZ_OK unless the installation itself is broken (journal, warehouse). */
+ * job and archives the backups that are due. Up to coordinator.max_files_in_flight files are
+ * open at once (their shards share the dispatcher, so the next file's shards run while one
+ * merges); they finish - error file, merge, report - in landing order. A file named like one
+ * in flight waits until that one finished. When *stop becomes true no new file is taken and
+ * those in flight are finished. report is called once per job that ended this pass. *failed counts
+ * jobs that failed. Returns BZ_OK unless the installation itself is broken (journal, warehouse). */
 int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
                   unsigned *failed, struct bz_err *err);
 

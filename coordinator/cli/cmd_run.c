@@ -1,6 +1,6 @@
 /* cmd_run.c - `bizoope run` and `bizoope archive`: the main job on one machine. Owns their
- * command lines, the signal handling of a watching run (first SIGINT/SIGTERM: finish the file
- * in hand, then exit; a second one: exit at once, the journal resumes the rest) and the
+ * command lines, the signal handling of a watching run (first SIGINT/SIGTERM: finish the files
+ * in flight, then exit; a second one: exit at once, the journal resumes the rest) and the
  * per-file summaries (text or one JSON object per file). */
 #include <getopt.h>
 #include <jansson.h>

@@ -131,7 +131,7 @@ static const struct cfg_prop props[] = {
     {"coordinator", "max_attempts", PROP_UINT, OFF(max_attempts), "3", 1, 100, "between 1 and 100",
      NULL, "a shard fails after this many failed attempts"},
     {"coordinator", "max_files_in_flight", PROP_UINT, OFF(max_files_in_flight), "4", 1, 1024,
-     "between 1 and 1024", NULL, "files being validated at once"},
+     "between 1 and 1024", NULL, "files open at once (merged in landing order)"},
     {"coordinator", "max_shards_in_flight", PROP_UINT, OFF(max_shards_in_flight), "64", 1, 65536,
      "between 1 and 65536", NULL, "shard tasks sent and not yet answered"},
 };

@@ -77,6 +77,7 @@ def install(name, kafka_bootstrap=None, max_attempts=8):
         text = text.replace("  lease: 5m ", "  lease: 15s ")
         text = text.replace("  max_attempts: 3 ", "  max_attempts: %d " % max_attempts)
         text = text.replace("  max_shards_in_flight: 64 ", "  max_shards_in_flight: 8  ")
+        text = text.replace("  max_files_in_flight: 4 ", "  max_files_in_flight: 2 ")
         text = text.replace("  rdkafka: {}",
                             "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
                             "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000")
@@ -165,6 +166,7 @@ class Coordinator:
     def __init__(self, config, log_path):
         self.log = open(log_path, "a")
         self.seen = {k: 0 for k in MARKERS}
+        self.split_at_first_merge = None  # files split when the first merge began
         self.cond = threading.Condition()
         self.proc = subprocess.Popen([coord_bin, "--config", config, "--once", "--json"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -178,6 +180,8 @@ class Coordinator:
                 for k, m in MARKERS.items():
                     if m in line:
                         self.seen[k] += 1
+                if MARKERS["merge"] in line and self.split_at_first_merge is None:
+                    self.split_at_first_merge = self.seen["split"]
                 self.cond.notify_all()
 
     def wait_marker(self, key, count=1, timeout=120):
@@ -262,6 +266,10 @@ try:
         if fault != "none":
             coord, note = inject(fault, coord, workers, config, log_path)
         reports = round_result(coord, log_path, rnd, fault, note)
+        if fault == "none":  # 3 files, at most 2 in flight: the 3rd waits for the 1st to close
+            check(coord.split_at_first_merge == 2, "round %d: %r files were split when the first "
+                  "merge began; with max_files_in_flight 2 it must be 2" %
+                  (rnd, coord.split_at_first_merge))
         if fault == "duplicate-tasks":
             copied = int(mock_command("duplicate off")[-1].split("copied=")[1])
             print("  %d task(s) delivered twice" % copied)
