@@ -80,7 +80,9 @@ def install(name, kafka_bootstrap=None, max_attempts=8):
         text = text.replace("  max_files_in_flight: 4 ", "  max_files_in_flight: 2 ")
         text = text.replace("  rdkafka: {}",
                             "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
-                            "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000")
+                            "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000\n"
+                            # the mock cluster answers a fetch only when its wait is up
+                            "    fetch.wait.max.ms: 10")
     open(config, "w").write(text)
     for site in ("a", "b"):
         for f in os.listdir(os.path.join(inputs, site)):
