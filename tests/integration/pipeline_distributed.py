@@ -30,12 +30,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import gen, run_once  # noqa: E402
+from pipeline_lib import KafkaCluster, gen, run_once, use_kafka  # noqa: E402
+from pipeline_lib import start_workers as lib_start_workers  # noqa: E402
+from pipeline_lib import stop_workers as lib_stop_workers  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 build = os.path.dirname(os.path.abspath(bizoope))
-mock_bin = os.path.join(build, "tests", "fakes", "kafka_mock")
-worker_bin = os.path.join(build, "bizoope-worker")
 coord_bin = os.path.join(build, "bizoope-coordinator")
 rounds = int(os.environ.get("DIST_ROUNDS", "1"))
 shutil.rmtree(work, ignore_errors=True)
@@ -66,24 +66,9 @@ def install(name, kafka_bootstrap=None, max_attempts=8):
                    capture_output=True)
     config = os.path.join(inst, "bizoope.yaml")
     text = open(config).read()
-    text = text.replace("shard_size: 64MiB", "shard_size: 512KiB")  # many shards
+    open(config, "w").write(text.replace("shard_size: 64MiB", "shard_size: 512KiB"))  # many shards
     if kafka_bootstrap:
-        text = text.replace("  backend: memory ", "  backend: kafka  ")
-        text = text.replace("  bootstrap: ", "  bootstrap: '%s'" % kafka_bootstrap, 1)
-        # a dead worker is noticed by the group after session.timeout.ms; the lease must be
-        # longer, so a re-sent task finds the partitions reassigned to a live worker
-        # generous: on a loaded machine the mock cluster has taken 30 s+ to hand a dead
-        # worker's partitions to the live one; the shard must not run out of attempts first
-        text = text.replace("  lease: 5m ", "  lease: 15s ")
-        text = text.replace("  max_attempts: 3 ", "  max_attempts: %d " % max_attempts)
-        text = text.replace("  max_shards_in_flight: 64 ", "  max_shards_in_flight: 8  ")
-        text = text.replace("  max_files_in_flight: 4 ", "  max_files_in_flight: 2 ")
-        text = text.replace("  rdkafka: {}",
-                            "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
-                            "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000\n"
-                            # the mock cluster answers a fetch only when its wait is up
-                            "    fetch.wait.max.ms: 10")
-    open(config, "w").write(text)
+        use_kafka(config, kafka_bootstrap, max_attempts=max_attempts, max_files=2)
     for site in ("a", "b"):
         for f in os.listdir(os.path.join(inputs, site)):
             shutil.copy(os.path.join(inputs, site, f), os.path.join(inst, "inbox", site, f))
@@ -118,44 +103,18 @@ ref_reports, _ = run_once(bizoope, ref_config)
 ref = snapshot(ref_inst)
 
 # ---- the cluster ---------------------------------------------------------------------------
-mock = subprocess.Popen([mock_bin, "--topic", "bizoope.tasks:4", "--topic", "bizoope.results:2",
-                         "--topic", "bizoope.notifications:1"], stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE, text=True)
-line = mock.stdout.readline().strip()
-assert line.startswith("bootstrap="), line
-bootstrap = line[len("bootstrap="):]
+cluster = KafkaCluster(build)
+bootstrap = cluster.bootstrap
+mock_command = cluster.command
 rng = random.Random(20261128)
 
 
 def start_workers(config, n, first=0):
-    return [subprocess.Popen([worker_bin, "--config", config, "--id", "w%d" % i],
-                             stderr=subprocess.DEVNULL) for i in range(first, first + n)]
+    return lib_start_workers(build, config, n, first)
 
 
 def stop_workers(workers):
-    for w in workers:
-        if w.poll() is None:
-            w.send_signal(signal.SIGCONT)
-            w.send_signal(signal.SIGTERM)
-    for w in workers:
-        try:
-            w.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            w.kill()
-            check(False, "a worker did not stop within 20 s of SIGTERM")
-
-
-def mock_command(cmd):
-    """One harness command; returns its answer lines (the last starts with ok or error)."""
-    mock.stdin.write(cmd + "\n")
-    mock.stdin.flush()
-    lines = []
-    while True:
-        line = mock.stdout.readline()
-        assert line, "kafka_mock exited"
-        lines.append(line.rstrip("\n"))
-        if line.startswith("ok") or line.startswith("error"):
-            return lines
+    check(lib_stop_workers(workers) == 0, "a worker did not stop within 20 s of SIGTERM")
 
 
 MARKERS = {"split": "file split into shards", "finalize": "all shards done; writing the error file",
@@ -322,9 +281,7 @@ try:
           "after 3 attempts" in failed[0]["text"] and failed[0]["job_id"],
           "poison: expected one ERROR notice 'file failed' for b's items file, got %r" % failed)
 finally:
-    mock.stdin.write("quit\n")
-    mock.stdin.close()
-    mock.wait(timeout=20)
+    cluster.stop()
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)

@@ -132,3 +132,83 @@ def run_once(bizoope, config, workers=2, check=True):
     if check and p.returncode != 0:
         raise AssertionError("bizoope run failed (%d): %s" % (p.returncode, p.stderr))
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()], p
+
+
+# ---- distributed mode: the Kafka harness and worker processes --------------------------------
+
+class KafkaCluster:
+    """tests/fakes/kafka_mock (librdkafka's mock cluster) on 127.0.0.1 with bizoope's topics;
+    command() sends one harness command and returns its answer lines."""
+
+    def __init__(self, build_dir, tasks_partitions=4):
+        self.proc = subprocess.Popen(
+            [os.path.join(build_dir, "tests", "fakes", "kafka_mock"),
+             "--topic", "bizoope.tasks:%d" % tasks_partitions, "--topic", "bizoope.results:2",
+             "--topic", "bizoope.notifications:1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("bootstrap="), line
+        self.bootstrap = line[len("bootstrap="):]
+
+    def command(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, "kafka_mock exited"
+            lines.append(line.rstrip("\n"))
+            if line.startswith("ok") or line.startswith("error"):
+                return lines
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=20)
+
+
+def use_kafka(config, bootstrap, lease="15s", max_attempts=8, max_shards=8, max_files=None):
+    """Points the installation's bizoope.yaml at the cluster. A dead worker is noticed by the
+    group after session.timeout.ms; the lease must be longer, so a re-sent task finds its
+    partition reassigned to a live worker; on a loaded machine the mock cluster has taken 30 s+
+    to hand a dead worker's partitions over, so shards get 8 attempts."""
+    text = open(config).read()
+    for old, new in (("  backend: memory ", "  backend: kafka  "),
+                     ("  bootstrap: ", "  bootstrap: '%s'" % bootstrap),
+                     ("  lease: 5m ", "  lease: %s " % lease),
+                     ("  max_attempts: 3 ", "  max_attempts: %d " % max_attempts),
+                     ("  max_shards_in_flight: 64 ", "  max_shards_in_flight: %d " % max_shards),
+                     ("  rdkafka: {}",
+                      "  rdkafka:\n    topic.metadata.refresh.interval.ms: 500\n"
+                      "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000\n"
+                      # the mock cluster answers a fetch only when its wait is up
+                      "    fetch.wait.max.ms: 10")):
+        assert old in text, "bizoope.yaml has no %r" % old
+        text = text.replace(old, new, 1)
+    if max_files is not None:
+        text = text.replace("  max_files_in_flight: 4 ", "  max_files_in_flight: %d " % max_files)
+    open(config, "w").write(text)
+
+
+def start_workers(build_dir, config, n, first=0):
+    return [subprocess.Popen([os.path.join(build_dir, "bizoope-worker"), "--config", config,
+                              "--id", "w%d" % i], stderr=subprocess.DEVNULL)
+            for i in range(first, first + n)]
+
+
+def stop_workers(workers):
+    """SIGTERM (after SIGCONT, for a stopped one); returns how many needed a kill after 20 s."""
+    import signal
+    killed = 0
+    for w in workers:
+        if w.poll() is None:
+            w.send_signal(signal.SIGCONT)
+            w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            killed += 1
+    return killed
