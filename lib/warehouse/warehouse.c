@@ -236,3 +236,54 @@ void warehouse_merge_abort(struct wh_merge *m)
     m->wh->open_merge = NULL;
     m->ops->merge_abort(m);
 }
+
+/* ---- batch steps ---------------------------------------------------------------------------- */
+
+const char *warehouse_dialect(const struct warehouse *wh)
+{
+    return wh->ops->name;
+}
+
+static int batch_ready(struct warehouse *wh, struct bz_err *err)
+{
+    if (wh == NULL) {
+        return bz_err_set(err, BZ_E_INTERNAL, "batch: needs a warehouse");
+    }
+    if (wh->open_merge != NULL) {
+        return bz_err_set(err, BZ_E_CONFLICT, "batch: a merge is open on this warehouse");
+    }
+    return BZ_OK;
+}
+
+int warehouse_batch_value(struct warehouse *wh, const char *sql, const struct wh_param *params,
+                          size_t nparams, char *out, size_t size, bool *is_null,
+                          struct bz_err *err)
+{
+    int rc = batch_ready(wh, err);
+
+    return rc != BZ_OK ? rc : wh->ops->batch_value(wh, sql, params, nparams, out, size, is_null, err);
+}
+
+int warehouse_batch_build(struct warehouse *wh, const struct wh_batch_build *b,
+                          struct wh_ledger_entry *out, struct bz_err *err)
+{
+    int rc = batch_ready(wh, err);
+
+    return rc != BZ_OK ? rc : wh->ops->batch_build(wh, b, out, err);
+}
+
+int warehouse_batch_ledger(struct warehouse *wh, const char *workflow, const char *step,
+                           struct wh_ledger_entry **out, size_t *n, struct bz_err *err)
+{
+    int rc = batch_ready(wh, err);
+
+    return rc != BZ_OK ? rc : wh->ops->batch_ledger(wh, workflow, step, out, n, err);
+}
+
+int warehouse_batch_forget(struct warehouse *wh, const char *workflow, const char *step,
+                           const char *period, struct bz_err *err)
+{
+    int rc = batch_ready(wh, err);
+
+    return rc != BZ_OK ? rc : wh->ops->batch_forget(wh, workflow, step, period, err);
+}

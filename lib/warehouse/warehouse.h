@@ -77,4 +77,55 @@ int warehouse_merge_commit(struct wh_merge *m, struct merge_counts *out, struct 
 /* Rolls back and frees m. */
 void warehouse_merge_abort(struct wh_merge *m);
 
+/* ---- batch steps (lib/batch) ----------------------------------------------------------------
+ * A step's SQL comes from its workflow file, in the dialect of this warehouse; values reach it
+ * only as named parameters (":period_start"), bound as TEXT, never pasted into the text. */
+
+struct wh_param {
+    const char *name; /* without the ':' */
+    const char *value;
+};
+
+/* One built period of a step, as the ledger _bizoope_batches records it. */
+struct wh_ledger_entry {
+    char period[16];       /* its label: "2026-11-24", "2026-W48", "2026-11", "once" */
+    char period_start[11]; /* YYYY-MM-DD */
+    char period_end[11];
+    char built_at[32]; /* UTC "YYYY-MM-DD HH:MM:SS.ffffff" */
+    double seconds;
+    int64_t rows; /* rows the step's statements changed */
+};
+
+struct wh_batch_build {
+    const char *workflow, *step;
+    const char *period, *period_start, *period_end; /* as in wh_ledger_entry */
+    const char *sql; /* one or more statements, in warehouse_dialect() */
+    const struct wh_param *params;
+    size_t nparams;
+    const char *built_at;
+};
+
+/* Which SQL dialect this warehouse runs ("sqlite", later "bigquery"). */
+const char *warehouse_dialect(const struct warehouse *wh);
+
+/* Runs one query and gives the first column of its first row as text (*is_null when it is
+ * NULL or there is no row; integers come as decimal text). */
+int warehouse_batch_value(struct warehouse *wh, const char *sql, const struct wh_param *params,
+                          size_t nparams, char *out, size_t size, bool *is_null,
+                          struct bz_err *err);
+
+/* Builds one period of a step in one transaction: every statement of b->sql with b->params,
+ * then the ledger row (workflow, step, period) replaced with the rows changed and the time
+ * taken. On any failure nothing of it stays, and the ledger does not say it was built. */
+int warehouse_batch_build(struct warehouse *wh, const struct wh_batch_build *b,
+                          struct wh_ledger_entry *out, struct bz_err *err);
+
+/* The ledger of workflow's step, oldest period first (free *out with free()). */
+int warehouse_batch_ledger(struct warehouse *wh, const char *workflow, const char *step,
+                           struct wh_ledger_entry **out, size_t *n, struct bz_err *err);
+
+/* Forgets that (workflow, step, period) was built (for a rebuild). */
+int warehouse_batch_forget(struct warehouse *wh, const char *workflow, const char *step,
+                           const char *period, struct bz_err *err);
+
 #endif

@@ -39,6 +39,16 @@ struct warehouse_ops {
     /* Rolls back and frees m. */
     void (*merge_abort)(struct wh_merge *m);
 
+    /* As the warehouse_batch_* functions; never called while a merge is open. */
+    int (*batch_value)(struct warehouse *wh, const char *sql, const struct wh_param *params,
+                       size_t nparams, char *out, size_t size, bool *is_null, struct bz_err *err);
+    int (*batch_build)(struct warehouse *wh, const struct wh_batch_build *b,
+                       struct wh_ledger_entry *out, struct bz_err *err);
+    int (*batch_ledger)(struct warehouse *wh, const char *workflow, const char *step,
+                        struct wh_ledger_entry **out, size_t *n, struct bz_err *err);
+    int (*batch_forget)(struct warehouse *wh, const char *workflow, const char *step,
+                        const char *period, struct bz_err *err);
+
     /* Frees wh. No merge is open (warehouse.c aborts it first). */
     void (*close)(struct warehouse *wh);
 };

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -826,6 +827,250 @@ static void sqlite_close(struct warehouse *base)
     free(wh);
 }
 
+/* ---- batch steps ---- */
+
+#define LEDGER_DDL                                                                                \
+    "CREATE TABLE IF NOT EXISTS _bizoope_batches(workflow TEXT NOT NULL, step TEXT NOT NULL, "   \
+    "period TEXT NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL, "               \
+    "built_at TEXT NOT NULL, seconds REAL NOT NULL, rows INTEGER NOT NULL, "                     \
+    "PRIMARY KEY (workflow, step, period)) STRICT"
+
+/* Binds every parameter of st by name from params; unnamed or unknown ones are errors. */
+static int bind_named(struct wh_sqlite *wh, sqlite3_stmt *st, const struct wh_param *params,
+                      size_t nparams, struct bz_err *err)
+{
+    int i, count = sqlite3_bind_parameter_count(st);
+
+    for (i = 1; i <= count; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, i);
+        size_t k;
+        if (name == NULL || name[0] != ':') {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "warehouse %s: batch SQL may use only named parameters like "
+                              ":period_start (found %s)",
+                              wh->path, name ? name : "?");
+        }
+        for (k = 0; k < nparams && strcmp(params[k].name, name + 1) != 0; k++) {
+        }
+        if (k == nparams) {
+            struct buf known;
+            buf_init(&known);
+            for (k = 0; k < nparams; k++) {
+                buf_appendf(&known, "%s:%s", k ? ", " : "", params[k].name);
+            }
+            bz_err_set(err, BZ_E_INVALID_INPUT,
+                       "warehouse %s: batch SQL uses %s, which is not a parameter (known: %s)",
+                       wh->path, name, known.len ? known.data : "none");
+            buf_release(&known);
+            return BZ_E_INVALID_INPUT;
+        }
+        if (sqlite3_bind_text(st, i, params[k].value, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+            return fail_db(wh, sqlite3_errcode(wh->db), err, "binding %s", name);
+        }
+    }
+    return BZ_OK;
+}
+
+/* Runs every statement of sql, results ignored. */
+static int exec_statements(struct wh_sqlite *wh, const char *sql, const struct wh_param *params,
+                           size_t nparams, struct bz_err *err)
+{
+    const char *tail = sql;
+
+    while (tail != NULL && *tail != '\0') {
+        sqlite3_stmt *st = NULL;
+        const char *next = NULL;
+        int rc = sqlite3_prepare_v2(wh->db, tail, -1, &st, &next);
+        if (rc != SQLITE_OK) {
+            return fail_db(wh, rc, err, "batch SQL at \"%.40s\"", tail + strspn(tail, " \t\r\n"));
+        }
+        if (st != NULL) {
+            rc = bind_named(wh, st, params, nparams, err);
+            while (rc == BZ_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            }
+            if (rc == SQLITE_DONE) {
+                rc = BZ_OK;
+            } else if (rc != BZ_OK && rc != BZ_E_INVALID_INPUT) {
+                rc = fail_db(wh, rc, err, "batch SQL at \"%.40s\"",
+                             tail + strspn(tail, " \t\r\n"));
+            }
+            sqlite3_finalize(st);
+            if (rc != BZ_OK) {
+                return rc;
+            }
+        }
+        tail = next;
+    }
+    return BZ_OK;
+}
+
+static int sqlite_batch_value(struct warehouse *base, const char *sql,
+                              const struct wh_param *params, size_t nparams, char *out,
+                              size_t size, bool *is_null, struct bz_err *err)
+{
+    struct wh_sqlite *wh = (struct wh_sqlite *)base;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v2(wh->db, sql, -1, &st, &tail);
+
+    *is_null = true;
+    if (size > 0) {
+        out[0] = '\0';
+    }
+    if (rc != SQLITE_OK) {
+        return fail_db(wh, rc, err, "batch query \"%.40s\"", sql + strspn(sql, " \t\r\n"));
+    }
+    if (st == NULL || tail[strspn(tail, " \t\r\n;")] != '\0') {
+        sqlite3_finalize(st);
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse %s: a batch query must be exactly one statement: \"%.60s\"",
+                          wh->path, sql);
+    }
+    rc = bind_named(wh, st, params, nparams, err);
+    if (rc == BZ_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+            *is_null = false;
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+                 ? BZ_OK
+                 : fail_db(wh, rc, err, "batch query \"%.40s\"", sql + strspn(sql, " \t\r\n"));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sqlite_batch_build(struct warehouse *base, const struct wh_batch_build *b,
+                              struct wh_ledger_entry *out, struct bz_err *err)
+{
+    struct wh_sqlite *wh = (struct wh_sqlite *)base;
+    struct timespec t0, t1;
+    sqlite3_int64 changes0;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = exec_sql(wh, "BEGIN IMMEDIATE", "starting a batch step", err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    rc = exec_sql(wh, LEDGER_DDL, "creating the batch ledger", err);
+    changes0 = sqlite3_total_changes64(wh->db);
+    if (rc == BZ_OK) {
+        rc = exec_statements(wh, b->sql, b->params, b->nparams, err);
+    }
+    if (rc == BZ_OK) {
+        sqlite3_stmt *st = NULL;
+        memset(out, 0, sizeof(*out));
+        snprintf(out->period, sizeof(out->period), "%s", b->period);
+        snprintf(out->period_start, sizeof(out->period_start), "%s", b->period_start);
+        snprintf(out->period_end, sizeof(out->period_end), "%s", b->period_end);
+        snprintf(out->built_at, sizeof(out->built_at), "%s", b->built_at);
+        out->rows = (int64_t)(sqlite3_total_changes64(wh->db) - changes0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        rc = sqlite3_prepare_v2(wh->db,
+                                "INSERT OR REPLACE INTO _bizoope_batches VALUES (?1, ?2, ?3, ?4, "
+                                "?5, ?6, ?7, ?8)",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, b->workflow, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b->step, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, b->period, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, b->period_start, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, b->period_end, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, b->built_at, -1, SQLITE_STATIC);
+            sqlite3_bind_double(st, 7, out->seconds);
+            sqlite3_bind_int64(st, 8, out->rows);
+            rc = sqlite3_step(st);
+        }
+        rc = rc == SQLITE_DONE ? BZ_OK : fail_db(wh, rc, err, "recording a built period");
+        sqlite3_finalize(st);
+    }
+    if (rc == BZ_OK) {
+        rc = exec_sql(wh, "COMMIT", "committing a batch step", err);
+    }
+    if (rc != BZ_OK) {
+        sqlite3_exec(wh->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int sqlite_batch_ledger(struct warehouse *base, const char *workflow, const char *step,
+                               struct wh_ledger_entry **out, size_t *n, struct bz_err *err)
+{
+    struct wh_sqlite *wh = (struct wh_sqlite *)base;
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc = exec_sql(wh, LEDGER_DDL, "creating the batch ledger", err);
+
+    *out = NULL;
+    *n = 0;
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    rc = sqlite3_prepare_v2(wh->db,
+                            "SELECT period, period_start, period_end, built_at, seconds, rows "
+                            "FROM _bizoope_batches WHERE workflow = ?1 AND step = ?2 "
+                            "ORDER BY period_start, period",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return fail_db(wh, rc, err, "reading the batch ledger");
+    }
+    sqlite3_bind_text(st, 1, workflow, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct wh_ledger_entry *e;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        e = &(*out)[(*n)++];
+        memset(e, 0, sizeof(*e));
+        snprintf(e->period, sizeof(e->period), "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(e->period_start, sizeof(e->period_start), "%s",
+                 (const char *)sqlite3_column_text(st, 1));
+        snprintf(e->period_end, sizeof(e->period_end), "%s",
+                 (const char *)sqlite3_column_text(st, 2));
+        snprintf(e->built_at, sizeof(e->built_at), "%s",
+                 (const char *)sqlite3_column_text(st, 3));
+        e->seconds = sqlite3_column_double(st, 4);
+        e->rows = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return fail_db(wh, rc, err, "reading the batch ledger");
+    }
+    return BZ_OK;
+}
+
+static int sqlite_batch_forget(struct warehouse *base, const char *workflow, const char *step,
+                               const char *period, struct bz_err *err)
+{
+    struct wh_sqlite *wh = (struct wh_sqlite *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = exec_sql(wh, LEDGER_DDL, "creating the batch ledger", err);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    rc = sqlite3_prepare_v2(wh->db,
+                            "DELETE FROM _bizoope_batches WHERE workflow = ?1 AND step = ?2 AND "
+                            "period = ?3",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, workflow, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, period, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BZ_OK : fail_db(wh, rc, err, "forgetting a built period");
+}
+
 static const struct warehouse_ops warehouse_sqlite_ops = {
     .name = "sqlite",
     .ensure_table = sqlite_ensure_table,
@@ -834,6 +1079,10 @@ static const struct warehouse_ops warehouse_sqlite_ops = {
     .merge_row = sqlite_merge_row,
     .merge_commit = sqlite_merge_commit,
     .merge_abort = sqlite_merge_abort,
+    .batch_value = sqlite_batch_value,
+    .batch_build = sqlite_batch_build,
+    .batch_ledger = sqlite_batch_ledger,
+    .batch_forget = sqlite_batch_forget,
     .close = sqlite_close,
 };
 
