@@ -18,6 +18,7 @@ int cmd_init(int argc, char **argv, struct cli_env *env);
 int cmd_sites(int argc, char **argv, struct cli_env *env);
 int cmd_run(int argc, char **argv, struct cli_env *env);
 int cmd_archive(int argc, char **argv, struct cli_env *env);
+int cmd_batch(int argc, char **argv, struct cli_env *env);
 
 /* Creates path and its missing parents, as `mkdir -p` does (fs_mkdir_p). Sets
  * *created when path itself was made by this call. Returns BZ_OK, or BZ_E_IO naming the

@@ -1,0 +1,451 @@
+/* cmd_batch.c - `bizoope batch run|status|rebuild`: the catch-up batches (lib/batch) on an
+ * installation's warehouse. Owns the command lines, "today" in the batch time zone, and the
+ * output (a line per period, or one JSON object per line with --json). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch/batch.h"
+#include "batch/settings.h"
+#include "config/config.h"
+#include "coordinator/cli/cli.h"
+#include "core/mem.h"
+
+#define DEFAULT_TZ "Asia/Tokyo"
+
+static void batch_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bizoope batch run --config FILE [WORKFLOW] [--until DATE] [--dry-run]\n"
+            "                         [--max-periods N] [--json]\n"
+            "       bizoope batch status --config FILE [WORKFLOW] [--until DATE] [--json]\n"
+            "       bizoope batch rebuild WORKFLOW.STEP --period P --config FILE [--json]\n"
+            "\n"
+            "The catch-up batches: every step of the workflows (schema/batches: consistency,\n"
+            "daily, ...) builds each of its periods that is complete, whose input has arrived\n"
+            "and that is not built yet - or was built and its input changed since - oldest\n"
+            "first, each in its own transaction with its row in the ledger _bizoope_batches.\n"
+            "A missed night heals on the next run; a second run builds nothing.\n"
+            "\n"
+            "  run       builds what is missing (WORKFLOW: only that one)\n"
+            "  status    what is built and what is missing, per step\n"
+            "  rebuild   builds one period of one step again\n"
+            "\n"
+            "options:\n"
+            "  --config FILE      the installation's configuration (bizoope.yaml)\n"
+            "  --until DATE       periods ending on or before DATE (YYYY-MM-DD) are complete\n"
+            "                     (default: yesterday in --timezone)\n"
+            "  --timezone TZ      what \"today\" means (default " DEFAULT_TZ ")\n"
+            "  --week-start DAY   monday (default) ... sunday\n"
+            "  --max-periods N    build at most N periods in this run, the rest follow on the\n"
+            "                     next (default 100; 0: no limit)\n"
+            "  --dry-run          say what would be built, build nothing\n"
+            "  --period P         rebuild: the period: 2026-11-24, 2026-W48, 2026-11 or once\n"
+            "  --workflows DIR    workflow files instead of the built-in ones\n"
+            "  --settings DIR     DIR/settings.yaml instead of the built-in settings\n"
+            "  --json             one JSON object per line\n"
+            "  -h, --help         this text\n"
+            "\n"
+            "Exit status: 0 done (also when nothing was missing); 1 a step failed (the\n"
+            "workflow stopped there; the next run retries it) or FILE has a mistake; 2 usage.\n");
+}
+
+struct batch_args {
+    const char *command, *config, *workflow, *step, *period, *until, *tz, *workflows, *settings_dir;
+    int week_start;
+    unsigned max_periods;
+    bool dry_run, json;
+};
+
+static int parse_week_start(const char *s, int *out)
+{
+    static const char *const days[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                       "friday", "saturday", "sunday"};
+    int i;
+
+    for (i = 0; i < 7; i++) {
+        if (strcmp(s, days[i]) == 0) {
+            *out = i + 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, struct batch_args *a)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"until", required_argument, NULL, 'u'},
+        {"timezone", required_argument, NULL, 'z'},
+        {"week-start", required_argument, NULL, 'w'},
+        {"max-periods", required_argument, NULL, 'm'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"period", required_argument, NULL, 'p'},
+        {"workflows", required_argument, NULL, 'W'},
+        {"settings", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char *end;
+    int c;
+
+    memset(a, 0, sizeof(*a));
+    a->week_start = 1;
+    a->max_periods = 100;
+    a->tz = DEFAULT_TZ;
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        batch_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : -1;
+    }
+    a->command = argv[1];
+    if (strcmp(a->command, "run") != 0 && strcmp(a->command, "status") != 0 &&
+        strcmp(a->command, "rebuild") != 0) {
+        fprintf(stderr, "bizoope batch: unknown command '%s' (run, status or rebuild)\n",
+                a->command);
+        return 2;
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'u':
+            a->until = optarg;
+            break;
+        case 'z':
+            a->tz = optarg;
+            break;
+        case 'w':
+            if (parse_week_start(optarg, &a->week_start) != 0) {
+                fprintf(stderr, "bizoope batch: --week-start is a day name, monday ... sunday\n");
+                return 2;
+            }
+            break;
+        case 'm':
+            a->max_periods = (unsigned)strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || optarg[0] == '-') {
+                fprintf(stderr, "bizoope batch: --max-periods wants a number\n");
+                return 2;
+            }
+            break;
+        case 'n':
+            a->dry_run = true;
+            break;
+        case 'p':
+            a->period = optarg;
+            break;
+        case 'W':
+            a->workflows = optarg;
+            break;
+        case 'S':
+            a->settings_dir = optarg;
+            break;
+        case 'j':
+            a->json = true;
+            break;
+        case 'h':
+            batch_usage(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "run 'bizoope batch --help' for the options\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        a->workflow = argv[optind++];
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bizoope batch: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (a->config == NULL) {
+        fprintf(stderr, "bizoope batch %s: --config FILE is required\n", a->command);
+        return 2;
+    }
+    if (strcmp(a->command, "rebuild") == 0) {
+        char *dot = a->workflow ? strchr(a->workflow, '.') : NULL;
+        if (dot == NULL || a->period == NULL) {
+            fprintf(stderr, "bizoope batch rebuild: give WORKFLOW.STEP and --period P, e.g. "
+                            "daily.store_day_sales --period 2026-11-24\n");
+            return 2;
+        }
+        *dot = '\0';
+        a->step = dot + 1;
+    } else if (a->period != NULL) {
+        fprintf(stderr, "bizoope batch %s: --period is an option of 'batch rebuild'\n", a->command);
+        return 2;
+    }
+    return 0;
+}
+
+/* Yesterday in time zone tz, as a day number. */
+static int64_t yesterday_in(const char *tz)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    setenv("TZ", tz, 1); /* the command's own process: nothing else reads TZ meanwhile */
+    tzset();
+    localtime_r(&now, &tm);
+    return period_day_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) - 1;
+}
+
+static const char *what_name(enum batch_what w)
+{
+    switch (w) {
+    case BATCH_BUILT:
+        return "built";
+    case BATCH_WOULD_BUILD:
+        return "would build";
+    case BATCH_FAILED:
+        return "failed";
+    default:
+        return "limit";
+    }
+}
+
+struct report_ctx {
+    bool json;
+    bool quiet; /* status: count, do not print */
+    /* status: periods missing per "workflow.step" */
+    char (*keys)[140];
+    unsigned *missing;
+    size_t n;
+    unsigned max_periods;
+};
+
+static void on_event(void *vctx, const struct batch_event *e)
+{
+    struct report_ctx *ctx = vctx;
+
+    if (ctx->quiet) {
+        char key[140];
+        size_t i;
+        snprintf(key, sizeof(key), "%s.%s", e->workflow, e->step);
+        for (i = 0; i < ctx->n && strcmp(ctx->keys[i], key) != 0; i++) {
+        }
+        if (i == ctx->n) {
+            ctx->keys = xrealloc(ctx->keys, (ctx->n + 1) * sizeof(*ctx->keys));
+            ctx->missing = xrealloc(ctx->missing, (ctx->n + 1) * sizeof(*ctx->missing));
+            memcpy(ctx->keys[i], key, sizeof(key));
+            ctx->missing[i] = 0;
+            ctx->n++;
+        }
+        ctx->missing[i] += e->what == BATCH_WOULD_BUILD;
+        return;
+    }
+    if (ctx->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "event", what_name(e->what), "workflow",
+                              e->workflow, "step", e->step);
+        char *text;
+        if (e->period != NULL) {
+            json_object_set_new(o, "period", json_string(e->period));
+            json_object_set_new(o, "rebuild", json_boolean(e->rebuild));
+        }
+        if (e->what == BATCH_BUILT) {
+            json_object_set_new(o, "rows", json_integer(e->rows));
+            json_object_set_new(o, "seconds", json_real(e->seconds));
+        }
+        if (e->error != NULL) {
+            json_object_set_new(o, "error", json_string(e->error));
+        }
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(text);
+        free(text);
+        json_decref(o);
+    } else if (e->what == BATCH_LIMIT) {
+        printf("limit of %u periods reached: the rest follow on the next run\n", ctx->max_periods);
+    } else if (e->what == BATCH_FAILED) {
+        printf("FAILED %s.%s %s: %s\n", e->workflow, e->step, e->period, e->error);
+    } else {
+        printf("%s %s.%s %s%s", what_name(e->what), e->workflow, e->step, e->period,
+               e->rebuild ? " (again: its input changed)" : "");
+        if (e->what == BATCH_BUILT) {
+            printf(": %lld rows in %.2f s", (long long)e->rows, e->seconds);
+        }
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+static void now_utc(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    char base[24];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(out, 32, "%.19s.%06ld", base, (ts.tv_nsec / 1000) % 1000000);
+}
+
+/* status: per step, what the ledger holds and how many complete periods are missing. */
+static int print_status(struct warehouse *wh, const struct batch_set *set,
+                        const struct batch_options *o, const struct batch_args *a,
+                        struct bz_err *err)
+{
+    struct report_ctx ctx;
+    struct batch_options dry = *o;
+    struct batch_totals totals;
+    size_t w, s, k;
+    int rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.quiet = true;
+    dry.dry_run = true;
+    dry.max_periods = 0;
+    rc = batch_run(wh, set, &dry, on_event, &ctx, &totals, err);
+    for (w = 0; w < set->n && rc == BZ_OK; w++) {
+        const struct batch_workflow *wf = &set->workflows[w];
+        if (a->workflow != NULL && strcmp(a->workflow, wf->name) != 0) {
+            continue;
+        }
+        for (s = 0; s < wf->nsteps && rc == BZ_OK; s++) {
+            struct wh_ledger_entry *ledger = NULL;
+            size_t n = 0;
+            char key[140];
+            unsigned missing = 0;
+            rc = warehouse_batch_ledger(wh, wf->name, wf->steps[s].name, &ledger, &n, err);
+            if (rc != BZ_OK) {
+                break;
+            }
+            snprintf(key, sizeof(key), "%s.%s", wf->name, wf->steps[s].name);
+            for (k = 0; k < ctx.n; k++) {
+                if (strcmp(ctx.keys[k], key) == 0) {
+                    missing = ctx.missing[k];
+                }
+            }
+            if (a->json) {
+                json_t *j =
+                    json_pack("{s:s, s:s, s:s, s:i, s:i}", "workflow", wf->name, "step",
+                              wf->steps[s].name, "period", period_kind_name(wf->steps[s].period),
+                              "built", (json_int_t)n, "missing", (json_int_t)missing);
+                char *text;
+                json_object_set_new(j, "first_built",
+                                    n ? json_string(ledger[0].period) : json_null());
+                json_object_set_new(j, "last_built",
+                                    n ? json_string(ledger[n - 1].period) : json_null());
+                json_object_set_new(j, "last_built_at",
+                                    n ? json_string(ledger[n - 1].built_at) : json_null());
+                text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                puts(text);
+                free(text);
+                json_decref(j);
+            } else {
+                printf("%-40s %-5s %5zu built, %u missing", key,
+                       period_kind_name(wf->steps[s].period), n, missing);
+                if (n) {
+                    printf(" (%s .. %s, last built %s UTC)", ledger[0].period, ledger[n - 1].period,
+                           ledger[n - 1].built_at);
+                }
+                printf("\n");
+            }
+            free(ledger);
+        }
+    }
+    free(ctx.keys);
+    free(ctx.missing);
+    return rc;
+}
+
+int cmd_batch(int argc, char **argv, struct cli_env *env)
+{
+    struct batch_args a;
+    struct bz_config *cfg = NULL;
+    struct schema_set *schemas = NULL;
+    struct batch_set *set = NULL;
+    struct settings *settings = NULL;
+    struct warehouse *wh = NULL;
+    struct wh_param *params = NULL;
+    struct batch_options o;
+    struct report_ctx ctx;
+    struct batch_totals totals;
+    struct bz_err err;
+    char now[32];
+    size_t i;
+    int rc = parse_args(argc, argv, &a), status = 1;
+
+    (void)env;
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    bz_err_clear(&err);
+    memset(&o, 0, sizeof(o));
+    o.workflow = strcmp(a.command, "rebuild") == 0 ? NULL : a.workflow;
+    o.week_start = a.week_start;
+    o.max_periods = a.max_periods;
+    o.dry_run = a.dry_run;
+    now_utc(now);
+    o.now = now;
+    if (a.until != NULL) {
+        if (period_parse_date(a.until, &o.until, &err) != BZ_OK) {
+            fprintf(stderr, "bizoope batch: --until: %s\n", err.msg);
+            return 2;
+        }
+    } else {
+        o.until = yesterday_in(a.tz);
+    }
+    cfg = config_load(a.config, &err);
+    if (cfg == NULL || (schemas = cli_load_schemas("bizoope batch", cfg->schema_dir)) == NULL ||
+        (set = batch_set_load(a.workflows, &err)) == NULL ||
+        (settings = settings_load(a.settings_dir, &err)) == NULL ||
+        (wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes, &err)) ==
+            NULL) {
+        if (err.msg[0] != '\0') {
+            fprintf(stderr, "bizoope batch: %s\n", err.msg);
+        }
+        goto out;
+    }
+    for (i = 0; i < schema_set_count(schemas); i++) {
+        if (warehouse_ensure_table(wh, schema_set_table(schemas, i), &err) != BZ_OK) {
+            fprintf(stderr, "bizoope batch: %s\n", err.msg);
+            goto out;
+        }
+    }
+    params = xcalloc(settings_count(settings) + 1, sizeof(*params));
+    for (i = 0; i < settings_count(settings); i++) {
+        params[i] = settings_param(settings, i);
+    }
+    o.settings = params;
+    o.nsettings = settings_count(settings);
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.json = a.json;
+    ctx.max_periods = a.max_periods;
+    if (strcmp(a.command, "status") == 0) {
+        rc = print_status(wh, set, &o, &a, &err);
+    } else if (strcmp(a.command, "rebuild") == 0) {
+        rc = batch_rebuild(wh, set, a.workflow, a.step, a.period, &o, on_event, &ctx, &err);
+    } else {
+        rc = batch_run(wh, set, &o, on_event, &ctx, &totals, &err);
+        if (a.json) {
+            printf("{\"event\":\"summary\",\"built\":%u,\"would_build\":%u,\"failed\":%u,"
+                   "\"limited\":%s}\n",
+                   totals.built, totals.would_build, totals.failed,
+                   totals.limited ? "true" : "false");
+        } else {
+            printf("%u period%s built%s%s, %u failed\n", totals.built, totals.built == 1 ? "" : "s",
+                   a.dry_run ? ", would build " : "", a.dry_run ? "(see above)" : "",
+                   totals.failed);
+        }
+    }
+    if (rc != BZ_OK) {
+        fprintf(stderr, "bizoope batch %s: %s\n", a.command, err.msg);
+    } else {
+        status = 0;
+    }
+out:
+    free(params);
+    warehouse_close(wh);
+    settings_free(settings);
+    batch_set_free(set);
+    schema_set_free(schemas);
+    config_free(cfg);
+    return status;
+}
