@@ -1,5 +1,5 @@
-/* workflow.h - batch workflows as described in the YAML files of schema/batches: named steps, each built
- * once or per day, week or month, in order, with the SQL to run per warehouse dialect.
+/* workflow.h - batch workflows as described in the YAML files of schema/batches: named steps, each
+ * built once or per day, week or month, in order, with the SQL to run per warehouse dialect.
  *
  * Owns the file format and its checks (errors name file:line), and the built-in workflows
  * compiled from schema/batches. A workflow file:

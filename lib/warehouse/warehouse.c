@@ -256,12 +256,12 @@ static int batch_ready(struct warehouse *wh, struct bz_err *err)
 }
 
 int warehouse_batch_value(struct warehouse *wh, const char *sql, const struct wh_param *params,
-                          size_t nparams, char *out, size_t size, bool *is_null,
-                          struct bz_err *err)
+                          size_t nparams, char *out, size_t size, bool *is_null, struct bz_err *err)
 {
     int rc = batch_ready(wh, err);
 
-    return rc != BZ_OK ? rc : wh->ops->batch_value(wh, sql, params, nparams, out, size, is_null, err);
+    return rc != BZ_OK ? rc
+                       : wh->ops->batch_value(wh, sql, params, nparams, out, size, is_null, err);
 }
 
 int warehouse_batch_build(struct warehouse *wh, const struct wh_batch_build *b,

@@ -829,10 +829,10 @@ static void sqlite_close(struct warehouse *base)
 
 /* ---- batch steps ---- */
 
-#define LEDGER_DDL                                                                                \
-    "CREATE TABLE IF NOT EXISTS _bizoope_batches(workflow TEXT NOT NULL, step TEXT NOT NULL, "   \
-    "period TEXT NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL, "               \
-    "built_at TEXT NOT NULL, seconds REAL NOT NULL, rows INTEGER NOT NULL, "                     \
+#define LEDGER_DDL                                                                                 \
+    "CREATE TABLE IF NOT EXISTS _bizoope_batches(workflow TEXT NOT NULL, step TEXT NOT NULL, "     \
+    "period TEXT NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL, "                 \
+    "built_at TEXT NOT NULL, seconds REAL NOT NULL, rows INTEGER NOT NULL, "                       \
     "PRIMARY KEY (workflow, step, period)) STRICT"
 
 /* Binds every parameter of st by name from params; unnamed or unknown ones are errors. */
@@ -891,8 +891,7 @@ static int exec_statements(struct wh_sqlite *wh, const char *sql, const struct w
             if (rc == SQLITE_DONE) {
                 rc = BZ_OK;
             } else if (rc != BZ_OK && rc != BZ_E_INVALID_INPUT) {
-                rc = fail_db(wh, rc, err, "batch SQL at \"%.40s\"",
-                             tail + strspn(tail, " \t\r\n"));
+                rc = fail_db(wh, rc, err, "batch SQL at \"%.40s\"", tail + strspn(tail, " \t\r\n"));
             }
             sqlite3_finalize(st);
             if (rc != BZ_OK) {
@@ -905,8 +904,8 @@ static int exec_statements(struct wh_sqlite *wh, const char *sql, const struct w
 }
 
 static int sqlite_batch_value(struct warehouse *base, const char *sql,
-                              const struct wh_param *params, size_t nparams, char *out,
-                              size_t size, bool *is_null, struct bz_err *err)
+                              const struct wh_param *params, size_t nparams, char *out, size_t size,
+                              bool *is_null, struct bz_err *err)
 {
     struct wh_sqlite *wh = (struct wh_sqlite *)base;
     sqlite3_stmt *st = NULL;
@@ -1032,8 +1031,7 @@ static int sqlite_batch_ledger(struct warehouse *base, const char *workflow, con
                  (const char *)sqlite3_column_text(st, 1));
         snprintf(e->period_end, sizeof(e->period_end), "%s",
                  (const char *)sqlite3_column_text(st, 2));
-        snprintf(e->built_at, sizeof(e->built_at), "%s",
-                 (const char *)sqlite3_column_text(st, 3));
+        snprintf(e->built_at, sizeof(e->built_at), "%s", (const char *)sqlite3_column_text(st, 3));
         e->seconds = sqlite3_column_double(st, 4);
         e->rows = sqlite3_column_int64(st, 5);
     }
