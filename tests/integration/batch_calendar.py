@@ -135,6 +135,62 @@ def check_sales(upto, what):
           (what, len(got), len(want), sorted(set(got.items()) ^ set(want.items()))[:2]))
 
 
+def segment_classes(kind, end, last, receipts, cents):
+    days = (end - last).days
+    if kind == "week":
+        r = "R1" if days < 7 else "R2" if days < 28 else "R3"
+        f = "F1" if receipts >= 4 else "F2" if receipts >= 2 else "F3"
+    else:
+        r = "R1" if days < 30 else "R2" if days < 90 else "R3"
+        f = "F1" if receipts >= 12 else "F2" if receipts >= 4 else "F3"
+    m = "M1" if cents >= 1000000 else "M2" if cents >= 300000 else "M3"
+    return r, f, m
+
+
+def expected_segments(kind, label, start, end):
+    """member_segments_<kind>ly of one period, from the lines this test sent."""
+    if kind == "week":
+        first = end - dt.timedelta(days=83)
+    else:
+        y, m = (start.year, start.month - 2) if start.month > 2 else (start.year - 1,
+                                                                        start.month + 10)
+        first = dt.date(y, m, 1)
+    members = {}
+    for (store, day, reg, receipt, line_no), f in journal.items():
+        if f[18] == "1" or not f[6] or not first <= day <= end:
+            continue
+        e = members.setdefault(f[6], {"last": day, "receipts": set(), "cents": 0})
+        e["last"] = max(e["last"], day)
+        e["receipts"].add((store, day, reg, receipt))
+        e["cents"] += int(Decimal(f[12]) * 100)
+    return {("a", label, mid): (iso(e["last"]), len(e["receipts"]), "%.2f" % (Decimal(e["cents"]) / 100))
+            + segment_classes(kind, end, e["last"], len(e["receipts"]), e["cents"])
+            for mid, e in members.items()}
+
+
+def check_segments(kind, periods, what):
+    """periods: [(label, start, end)] that must be built; nothing else may be."""
+    want = {}
+    for label, start, end in periods:
+        want.update(expected_segments(kind, label, start, end))
+    con = sqlite3.connect(db)
+    got = {(r[0], r[1], r[2]): tuple(r[3:]) for r in con.execute(
+        "SELECT site_id, period, member_id, last_purchase, receipts, amount, recency, frequency, "
+        "monetary FROM member_segments_%sly" % kind)}
+    con.close()
+    check(got == want, "%s: member_segments_%sly differs: %d rows vs %d; e.g. %r" %
+          (what, kind, len(got), len(want), sorted(set(got.items()) ^ set(want.items()))[:2]))
+
+
+def weeks_upto(last_end):
+    out, start = [], START
+    while start + dt.timedelta(days=6) <= last_end:
+        y, w, _ = start.isocalendar()
+        out.append(("%04d-W%02d" % (y, w), start, start + dt.timedelta(days=6)))
+        start += dt.timedelta(days=7)
+    return out
+
+
 def placeholders():
     con = sqlite3.connect(db)
     rows = con.execute("SELECT item_code, item_name FROM items WHERE site_id = 'a' AND "
@@ -166,6 +222,10 @@ check([p for _, p in built(ev, "consistency.unregistered_stores")] == [iso(d) fo
 check([p for _, p in built(ev, "daily.store_day_sales")] == [iso(d) for d in DAYS[:14]],
       "run 2: every day of weeks 1-2 summarized")
 check_sales(DAYS[13], "run 2")
+check([p for _, p in built(ev, "weekly.member_segments")] == ["2026-W41", "2026-W42"],
+      "run 2: the two complete weeks: %r" % built(ev, "weekly.member_segments"))
+check(built(ev, "monthly.member_segments") == [], "run 2: October is not complete yet")
+check_segments("week", weeks_upto(DAYS[13]), "run 2")
 ev = batch("run", "--until", iso(DAYS[13]))
 check(built(ev) == [], "run 3 (again): nothing to build, got %r" % built(ev))
 
@@ -183,6 +243,9 @@ check(items == [iso(DAYS[14] + dt.timedelta(days=i)) for i in range(10)],
       "after 10 days: the items step covers every complete day: %r" % items)
 check(len(ledger("daily.store_day_sales")) == 21, "ledger: 21 days of daily")
 check_sales(DAYS[20], "after 10 days")
+check([p for _, p in built(ev, "weekly.member_segments")] == ["2026-W43"],
+      "after 10 days: week 43 (week 44 is not complete)")
+check_segments("week", weeks_upto(DAYS[20]), "after 10 days")
 ev = batch("run", "--until", iso(until))
 check(built(ev) == [], "run twice: the second builds nothing, got %r" % built(ev))
 
@@ -198,6 +261,10 @@ ev = batch("run", "--until", iso(until))
 check([p for s, p in built(ev) if s == "daily.store_day_sales"] == [iso(DAYS[2])],
       "correction: daily rebuilds exactly day 3: %r" % built(ev))
 check_sales(DAYS[20], "after the correction")
+check([p for _, p in built(ev, "weekly.member_segments")] == ["2026-W41", "2026-W42", "2026-W43"],
+      "correction: every week whose window holds day 3 is built again: %r" %
+      built(ev, "weekly.member_segments"))
+check_segments("week", weeks_upto(DAYS[20]), "after the correction")
 after = dict((p, b) for p, b, _ in ledger("daily.store_day_sales"))
 check(after[iso(DAYS[2])] > before[iso(DAYS[2])] and
       all(after[p] == before[p] for p in before if p != iso(DAYS[2])),
@@ -244,6 +311,26 @@ check([p for _, p in built(ev, "daily.store_day_sales")] ==
        iso(day_after)],
       "fixed: the next run builds what the failure held back: %r" % built(ev))
 check_sales(day_after, "after the fix")
+
+# ---- the journal reaches the end of November: October and November close -----------------------
+november = dt.date(2026, 11, 30)
+send("journal_20261201090000.tsv", journal_lines(november, "20261201090000"))
+run_pipeline()
+ev = batch("run", "--until", iso(november))  # 32 days x 3 day steps: the limit of 100 ends it
+check(ev[-1]["limited"] and ev[-1]["built"] == 100, "month end: the first run stops at the "
+      "default limit of 100 periods: %r" % ev[-1])
+ev += batch("run", "--until", iso(november))  # the rest
+check(ev[-1]["limited"] is False, "month end: the second run finishes")
+check([p for _, p in built(ev, "monthly.member_segments")] == ["2026-10", "2026-11"],
+      "month end: October and November: %r" % built(ev, "monthly.member_segments"))
+check([p for _, p in built(ev, "weekly.member_segments")] ==
+      ["2026-W%d" % w for w in range(44, 49)], "month end: weeks 44-48: %r" %
+      built(ev, "weekly.member_segments"))
+check_segments("month", [("2026-10", dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+                         ("2026-11", dt.date(2026, 11, 1), november)], "month end")
+check_segments("week", weeks_upto(november), "month end")
+check_sales(november, "month end")
+day_after = november
 
 st = subprocess.run([bizoope, "batch", "status", "--config", config, "--until", iso(day_after),
                      "--json"], capture_output=True, text=True)
