@@ -65,8 +65,9 @@ int result_store_write(const char *path, struct shard_result *r, struct bz_err *
     h.nwinners = r->nwinners;
     h.nlosers = r->nlosers;
     if (fwrite(&h, sizeof(h), 1, f) != 1 ||
-        fwrite(r->winners, sizeof(*r->winners), r->nwinners, f) != r->nwinners ||
-        fwrite(r->losers, sizeof(*r->losers), r->nlosers, f) != r->nlosers) {
+        (r->nwinners > 0 &&
+         fwrite(r->winners, sizeof(*r->winners), r->nwinners, f) != r->nwinners) ||
+        (r->nlosers > 0 && fwrite(r->losers, sizeof(*r->losers), r->nlosers, f) != r->nlosers)) {
         rc = bz_err_set(err, BZ_E_IO, "%s: write failed: %s", out_file_name(of), strerror(errno));
     }
     if (rc == BZ_OK && r->rejects != NULL) {

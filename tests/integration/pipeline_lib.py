@@ -192,8 +192,11 @@ def use_kafka(config, bootstrap, lease="15s", max_attempts=8, max_shards=8, max_
 
 
 def start_workers(build_dir, config, n, first=0):
+    """Worker processes; each one's log (stderr) goes to worker-<id>.log next to config."""
+    logs = os.path.dirname(os.path.abspath(config))
     return [subprocess.Popen([os.path.join(build_dir, "bizoope-worker"), "--config", config,
-                              "--id", "w%d" % i], stderr=subprocess.DEVNULL)
+                              "--id", "w%d" % i],
+                             stderr=open(os.path.join(logs, "worker-w%d.log" % i), "a"))
             for i in range(first, first + n)]
 
 
