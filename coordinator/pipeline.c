@@ -40,6 +40,11 @@ struct pipeline {
     bool *table_ready; /* per schema table: ensure_table done */
 };
 
+struct notices *pipeline_notices(struct pipeline *p)
+{
+    return dispatcher_notices(p->dispatch);
+}
+
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static void wall_clock(char buf[64], size_t size, bool micros)

@@ -38,6 +38,9 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
                               struct bz_log *log, unsigned workers, struct bz_err *err);
 void pipeline_free(struct pipeline *p);
 
+/* Where the pipeline's notices go (the log, and over Kafka the notifications topic). */
+struct notices *pipeline_notices(struct pipeline *p);
+
 /* One pass: resumes unfinished jobs, lands every file in the inboxes, processes every landed
  * job and archives the backups that are due. Up to coordinator.max_files_in_flight files are
  * open at once (their shards share the dispatcher, so the next file's shards run while one

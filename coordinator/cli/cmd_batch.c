@@ -3,6 +3,7 @@
  * output (a line per period, or one JSON object per line with --json). */
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,7 @@
 #include "config/config.h"
 #include "coordinator/cli/cli.h"
 #include "core/mem.h"
-
-#define DEFAULT_TZ "Asia/Tokyo"
+#include "queue/notices.h"
 
 static void batch_usage(FILE *out)
 {
@@ -38,14 +38,14 @@ static void batch_usage(FILE *out)
             "  --config FILE      the installation's configuration (bizoope.yaml)\n"
             "  --until DATE       periods ending on or before DATE (YYYY-MM-DD) are complete\n"
             "                     (default: yesterday in --timezone)\n"
-            "  --timezone TZ      what \"today\" means (default " DEFAULT_TZ ")\n"
-            "  --week-start DAY   monday (default) ... sunday\n"
+            "  --timezone TZ      what \"today\" means (default: batch.timezone, Asia/Tokyo)\n"
+            "  --week-start DAY   monday ... sunday (default: batch.week_start, monday)\n"
             "  --max-periods N    build at most N periods in this run, the rest follow on the\n"
-            "                     next (default 100; 0: no limit)\n"
+            "                     next (default: batch.max_periods, 100; 0: no limit)\n"
             "  --dry-run          say what would be built, build nothing\n"
             "  --period P         rebuild: the period: 2026-11-24, 2026-W48, 2026-11 or once\n"
-            "  --workflows DIR    workflow files instead of the built-in ones\n"
-            "  --settings DIR     DIR/settings.yaml instead of the built-in settings\n"
+            "  --workflows DIR    workflow files (default: batch.workflows, else built-in)\n"
+            "  --settings DIR     DIR/settings.yaml (default: batch.settings, else built-in)\n"
             "  --json             one JSON object per line\n"
             "  -h, --help         this text\n"
             "\n"
@@ -95,9 +95,7 @@ static int parse_args(int argc, char **argv, struct batch_args *a)
     int c;
 
     memset(a, 0, sizeof(*a));
-    a->week_start = 1;
-    a->max_periods = 100;
-    a->tz = DEFAULT_TZ;
+    a->max_periods = UINT_MAX; /* unset: the configuration says */
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         batch_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : -1;
@@ -355,21 +353,125 @@ static int print_status(struct warehouse *wh, const struct batch_set *set,
     return rc;
 }
 
+/* What one batch run needs: the warehouse, the workflows, the settings and the options. */
+struct batch_session {
+    struct warehouse *wh;
+    struct batch_set *set;
+    struct settings *settings;
+    struct wh_param *params;
+    struct batch_options o;
+    char now[32];
+};
+
+static int week_start_of(const char *name)
+{
+    int d = 1;
+
+    return parse_week_start(name, &d) == 0 ? d : 1;
+}
+
+/* Opens what cfg describes; workflows and settings_dir override its batch section when set. */
+static int session_open(struct batch_session *bs, const struct bz_config *cfg,
+                        const struct schema_set *schemas, const char *workflows,
+                        const char *settings_dir, struct bz_err *err)
+{
+    size_t i;
+
+    memset(bs, 0, sizeof(*bs));
+    if ((bs->set = batch_set_load(workflows ? workflows : cfg->batch_workflows_dir, err)) == NULL ||
+        (bs->settings =
+             settings_load(settings_dir ? settings_dir : cfg->batch_settings_dir, err)) == NULL ||
+        (bs->wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes, err)) ==
+            NULL) {
+        return err ? err->code : BZ_E_INVALID_INPUT;
+    }
+    for (i = 0; i < schema_set_count(schemas); i++) {
+        int rc = warehouse_ensure_table(bs->wh, schema_set_table(schemas, i), err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    bs->params = xcalloc(settings_count(bs->settings) + 1, sizeof(*bs->params));
+    for (i = 0; i < settings_count(bs->settings); i++) {
+        bs->params[i] = settings_param(bs->settings, i);
+    }
+    now_utc(bs->now);
+    bs->o.now = bs->now;
+    bs->o.settings = bs->params;
+    bs->o.nsettings = settings_count(bs->settings);
+    bs->o.week_start = week_start_of(cfg->batch_week_start);
+    bs->o.max_periods = cfg->batch_max_periods;
+    bs->o.until = yesterday_in(cfg->batch_timezone);
+    return BZ_OK;
+}
+
+static void session_close(struct batch_session *bs)
+{
+    free(bs->params);
+    warehouse_close(bs->wh);
+    settings_free(bs->settings);
+    batch_set_free(bs->set);
+}
+
+/* A scheduled run's events go to the log; a failure is also a notice. */
+struct scheduled_ctx {
+    struct bz_log *log;
+    struct notices *notices;
+};
+
+static void on_scheduled_event(void *vctx, const struct batch_event *e)
+{
+    struct scheduled_ctx *ctx = vctx;
+
+    if (e->what == BATCH_FAILED) {
+        notices_publish(ctx->notices, PROTO_ERROR, NULL, NULL, "batch step failed",
+                        "%s.%s failed for %s: %s. The workflow stopped there; the next run "
+                        "retries it.",
+                        e->workflow, e->step, e->period, e->error);
+    } else if (e->what == BATCH_BUILT) {
+        BZ_LOG(ctx->log, BZ_LOG_INFO, "batch",
+               (&(struct bz_log_ctx){NULL, NULL, "batch", (long long)(e->seconds * 1000)}),
+               "period built", "workflow=%s step=%s period=%s rows=%lld rebuild=%d", e->workflow,
+               e->step, e->period, (long long)e->rows, (int)e->rebuild);
+    } else if (e->what == BATCH_LIMIT) {
+        BZ_LOG(ctx->log, BZ_LOG_WARN, "batch", NULL, "batch limit reached",
+               "the rest follow on the next run (batch.max_periods)");
+    }
+}
+
+int cli_batch_scheduled(const struct bz_config *cfg, const struct schema_set *schemas,
+                        struct bz_log *log, struct notices *notices)
+{
+    struct batch_session bs;
+    struct scheduled_ctx ctx = {log, notices};
+    struct batch_totals totals;
+    struct bz_err err;
+    int rc;
+
+    bz_err_clear(&err);
+    memset(&totals, 0, sizeof(totals));
+    rc = session_open(&bs, cfg, schemas, NULL, NULL, &err);
+    if (rc == BZ_OK) {
+        rc = batch_run(bs.wh, bs.set, &bs.o, on_scheduled_event, &ctx, &totals, &err);
+    } else {
+        notices_publish(notices, PROTO_ERROR, NULL, NULL, "batches could not start", "%s", err.msg);
+    }
+    BZ_LOG(log, rc == BZ_OK ? BZ_LOG_INFO : BZ_LOG_ERROR, "batch", NULL, "scheduled batches ran",
+           "built=%u failed=%u limited=%d error=%s", totals.built, totals.failed,
+           (int)totals.limited, rc == BZ_OK ? "" : err.msg);
+    session_close(&bs);
+    return rc;
+}
+
 int cmd_batch(int argc, char **argv, struct cli_env *env)
 {
     struct batch_args a;
     struct bz_config *cfg = NULL;
     struct schema_set *schemas = NULL;
-    struct batch_set *set = NULL;
-    struct settings *settings = NULL;
-    struct warehouse *wh = NULL;
-    struct wh_param *params = NULL;
-    struct batch_options o;
+    struct batch_session bs;
     struct report_ctx ctx;
     struct batch_totals totals;
     struct bz_err err;
-    char now[32];
-    size_t i;
     int rc = parse_args(argc, argv, &a), status = 1;
 
     (void)env;
@@ -377,62 +479,53 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
         return rc < 0 ? 0 : rc;
     }
     bz_err_clear(&err);
-    memset(&o, 0, sizeof(o));
-    o.workflow = strcmp(a.command, "rebuild") == 0 ? NULL : a.workflow;
-    o.week_start = a.week_start;
-    o.max_periods = a.max_periods;
-    o.dry_run = a.dry_run;
-    now_utc(now);
-    o.now = now;
-    if (a.until != NULL) {
-        if (period_parse_date(a.until, &o.until, &err) != BZ_OK) {
-            fprintf(stderr, "bizoope batch: --until: %s\n", err.msg);
-            return 2;
-        }
-    } else {
-        o.until = yesterday_in(a.tz);
-    }
+    memset(&bs, 0, sizeof(bs));
     cfg = config_load(a.config, &err);
     if (cfg == NULL || (schemas = cli_load_schemas("bizoope batch", cfg->schema_dir)) == NULL ||
-        (set = batch_set_load(a.workflows, &err)) == NULL ||
-        (settings = settings_load(a.settings_dir, &err)) == NULL ||
-        (wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes, &err)) ==
-            NULL) {
+        session_open(&bs, cfg, schemas, a.workflows, a.settings_dir, &err) != BZ_OK) {
         if (err.msg[0] != '\0') {
             fprintf(stderr, "bizoope batch: %s\n", err.msg);
         }
         goto out;
     }
-    for (i = 0; i < schema_set_count(schemas); i++) {
-        if (warehouse_ensure_table(wh, schema_set_table(schemas, i), &err) != BZ_OK) {
-            fprintf(stderr, "bizoope batch: %s\n", err.msg);
+    bs.o.workflow = strcmp(a.command, "rebuild") == 0 ? NULL : a.workflow;
+    bs.o.dry_run = a.dry_run;
+    if (a.week_start != 0) {
+        bs.o.week_start = a.week_start;
+    }
+    if (a.max_periods != UINT_MAX) {
+        bs.o.max_periods = a.max_periods;
+    }
+    if (a.until != NULL) {
+        if (period_parse_date(a.until, &bs.o.until, &err) != BZ_OK) {
+            fprintf(stderr, "bizoope batch: --until: %s\n", err.msg);
+            status = 2;
             goto out;
         }
+    } else if (a.tz != NULL) {
+        bs.o.until = yesterday_in(a.tz);
     }
-    params = xcalloc(settings_count(settings) + 1, sizeof(*params));
-    for (i = 0; i < settings_count(settings); i++) {
-        params[i] = settings_param(settings, i);
-    }
-    o.settings = params;
-    o.nsettings = settings_count(settings);
     memset(&ctx, 0, sizeof(ctx));
     ctx.json = a.json;
-    ctx.max_periods = a.max_periods;
+    ctx.max_periods = bs.o.max_periods;
     if (strcmp(a.command, "status") == 0) {
-        rc = print_status(wh, set, &o, &a, &err);
+        rc = print_status(bs.wh, bs.set, &bs.o, &a, &err);
     } else if (strcmp(a.command, "rebuild") == 0) {
-        rc = batch_rebuild(wh, set, a.workflow, a.step, a.period, &o, on_event, &ctx, &err);
+        rc =
+            batch_rebuild(bs.wh, bs.set, a.workflow, a.step, a.period, &bs.o, on_event, &ctx, &err);
     } else {
-        rc = batch_run(wh, set, &o, on_event, &ctx, &totals, &err);
+        rc = batch_run(bs.wh, bs.set, &bs.o, on_event, &ctx, &totals, &err);
         if (a.json) {
             printf("{\"event\":\"summary\",\"built\":%u,\"would_build\":%u,\"failed\":%u,"
                    "\"limited\":%s}\n",
                    totals.built, totals.would_build, totals.failed,
                    totals.limited ? "true" : "false");
+        } else if (a.dry_run) {
+            printf("%u period%s would be built\n", totals.would_build,
+                   totals.would_build == 1 ? "" : "s");
         } else {
-            printf("%u period%s built%s%s, %u failed\n", totals.built, totals.built == 1 ? "" : "s",
-                   a.dry_run ? ", would build " : "", a.dry_run ? "(see above)" : "",
-                   totals.failed);
+            printf("%u period%s built, %u failed%s\n", totals.built, totals.built == 1 ? "" : "s",
+                   totals.failed, totals.limited ? " (limit reached: run again for the rest)" : "");
         }
     }
     if (rc != BZ_OK) {
@@ -441,10 +534,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
         status = 0;
     }
 out:
-    free(params);
-    warehouse_close(wh);
-    settings_free(settings);
-    batch_set_free(set);
+    session_close(&bs);
     schema_set_free(schemas);
     config_free(cfg);
     return status;

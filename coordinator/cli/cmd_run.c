@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batch/cron.h"
 #include "config/config.h"
 #include "coordinator/cli/cli.h"
 #include "coordinator/pipeline.h"
@@ -246,6 +247,8 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     struct pipeline *p;
     struct sigaction sa;
     struct bz_err err;
+    struct cron schedule;
+    int64_t next_batch = -1; /* when the scheduled batches run next; -1 never */
     int rc = parse_run_args(argc, argv, &a);
     int status = 0;
 
@@ -272,6 +275,16 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     memset(&totals, 0, sizeof(totals));
     totals.args = &a;
     bz_err_clear(&err);
+    if (cfg->batch_schedule[0] != '\0') {
+        if (cron_parse(cfg->batch_schedule, &schedule, &err) != BZ_OK) {
+            fprintf(stderr, "bizoope run: %s: batch.schedule: %s\n", a.config, err.msg);
+            pipeline_free(p);
+            schema_set_free(set);
+            config_free(cfg);
+            return 1;
+        }
+        next_batch = a.once ? -1 : cron_next(&schedule, (int64_t)time(NULL), cfg->batch_timezone);
+    }
     for (;;) {
         unsigned failed = 0;
         rc = pipeline_pass(p, &stop_requested, on_report, &totals, &failed, &err);
@@ -282,6 +295,11 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
         }
         if (a.once || atomic_load(&stop_requested)) {
             break;
+        }
+        if (next_batch >= 0 && (int64_t)time(NULL) >= next_batch) {
+            /* the catch-up batches, between passes; a failure is notified, never fatal */
+            cli_batch_scheduled(cfg, set, env->log, pipeline_notices(p));
+            next_batch = cron_next(&schedule, (int64_t)time(NULL), cfg->batch_timezone);
         }
         sleep_ms(cfg->poll_ms);
         if (atomic_load(&stop_requested)) {

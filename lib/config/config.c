@@ -67,6 +67,8 @@ struct cfg_section {
 
 static const char *const backends[] = {"sqlite", NULL};
 static const char *const queue_backends[] = {"memory", "kafka", NULL};
+static const char *const weekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                       "friday", "saturday", "sunday",    NULL};
 
 #define OFF(member) offsetof(struct bz_config, member)
 
@@ -134,6 +136,18 @@ static const struct cfg_prop props[] = {
      "between 1 and 1024", NULL, "files open at once (merged in landing order)"},
     {"coordinator", "max_shards_in_flight", PROP_UINT, OFF(max_shards_in_flight), "64", 1, 65536,
      "between 1 and 65536", NULL, "shard tasks sent and not yet answered"},
+    {"batch", "schedule", PROP_STRING, OFF(batch_schedule), "0 3 * * *", 0, 0, NULL, NULL,
+     "cron: minute hour day month weekday; empty: never"},
+    {"batch", "timezone", PROP_STRING, OFF(batch_timezone), "Asia/Tokyo", 0, 0, NULL, NULL,
+     "of the schedule and of \"today\""},
+    {"batch", "week_start", PROP_ENUM, OFF(batch_week_start), "monday", 0, 0, NULL, weekdays,
+     "first day of a week period"},
+    {"batch", "max_periods", PROP_UINT, OFF(batch_max_periods), "100", 0, 1000000,
+     "between 0 and 1000000", NULL, "built per run at most (0: no limit)"},
+    {"batch", "workflows", PROP_OPT_PATH, OFF(batch_workflows_dir), "", 0, 0, NULL, NULL,
+     "workflow files; empty: the built-in ones"},
+    {"batch", "settings", PROP_OPT_PATH, OFF(batch_settings_dir), "", 0, 0, NULL, NULL,
+     "directory of settings.yaml; empty: built-in"},
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))
@@ -148,6 +162,8 @@ static const struct cfg_section sections[] = {
               "over Kafka. Topic and group names are 1 to 249 of A-Z a-z 0-9 . _ -."},
     {"coordinator", "The coordinator of the distributed mode (queue.backend: kafka): leases,\n"
                     "retries and how much work is out at once."},
+    {"batch", "Catch-up batches (schema/batches): `bizoope batch run`, and on schedule in a\n"
+              "watching `bizoope run`. Each step builds every complete period it is missing."},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -951,8 +967,15 @@ static void write_default(FILE *f, const char *const *sites, size_t nsites)
             }
             fprintf(f, "%s:\n", section);
         }
-        fprintf(f, "  %s: %-*s # %s\n", p->key, section_width(section) - (int)strlen(p->key),
-                p->dflt, p->help);
+        if (strpbrk(p->dflt, "*&!|>%@`#") != NULL) { /* YAML would read these as syntax */
+            char quoted[128];
+            snprintf(quoted, sizeof(quoted), "'%s'", p->dflt);
+            fprintf(f, "  %s: %-*s # %s\n", p->key, section_width(section) - (int)strlen(p->key),
+                    quoted, p->help);
+        } else {
+            fprintf(f, "  %s: %-*s # %s\n", p->key, section_width(section) - (int)strlen(p->key),
+                    p->dflt, p->help);
+        }
         if (strcmp(section, RDKAFKA_SECTION) == 0 &&
             (i + 1 == NPROPS || props[i + 1].section == NULL ||
              strcmp(props[i + 1].section, section) != 0)) {

@@ -56,8 +56,16 @@ struct bz_config {
     /* The coordinator of the distributed mode (section `coordinator`). */
     uint64_t lease_ms;             /* a task without a result after this is re-dispatched; 5m */
     unsigned max_attempts;         /* after this many failed attempts a shard fails; 3 */
-    unsigned max_files_in_flight;  /* files being validated at once; 4 */
+    unsigned max_files_in_flight;  /* files open at once, merged in landing order; 4 */
     unsigned max_shards_in_flight; /* shard tasks dispatched and not yet answered; 64 */
+
+    /* Catch-up batches (section `batch`). */
+    char *batch_schedule;       /* cron expression for a watching `bizoope run`; "" never */
+    char *batch_timezone;       /* "Asia/Tokyo" */
+    char *batch_week_start;     /* "monday" ... "sunday" */
+    unsigned batch_max_periods; /* periods built per run; 0 no limit; 100 */
+    char *batch_workflows_dir;  /* NULL: the built-in workflows */
+    char *batch_settings_dir;   /* NULL: the built-in settings */
 };
 
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to
