@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -337,6 +338,63 @@ st = subprocess.run([bizoope, "batch", "status", "--config", config, "--until", 
 rows = {r["workflow"] + "." + r["step"]: r for r in map(json.loads, st.stdout.splitlines())}
 check(rows["daily.store_day_sales"]["missing"] == 0 and rows["daily.store_day_sales"]["built"] ==
       len(ledger("daily.store_day_sales")), "status: %r" % rows.get("daily.store_day_sales"))
+# ---- kill -9 in the middle of builds, again and again: never a half-built period -----------------
+crash = os.path.join(work, "crash")
+shutil.copytree(inst, crash)
+crash_config, crash_db = os.path.join(crash, "bizoope.yaml"), os.path.join(crash, "warehouse.db")
+con = sqlite3.connect(crash_db)
+want_rows = sorted(con.execute("SELECT * FROM store_day_sales").fetchall())
+want_periods = sorted(r[0] for r in con.execute(
+    "SELECT period FROM _bizoope_batches WHERE workflow = 'daily'"))
+con.close()
+
+
+def forget_daily():
+    con = sqlite3.connect(crash_db)
+    con.execute("DELETE FROM store_day_sales")
+    con.execute("DELETE FROM _bizoope_batches WHERE workflow = 'daily'")
+    con.commit()
+    con.close()
+
+
+forget_daily()
+kills = partial = 0
+for attempt in range(20):
+    p = subprocess.Popen([bizoope, "batch", "run", "daily", "--config", crash_config, "--until",
+                          iso(november), "--max-periods", "0"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(rng.uniform(0.001, 0.04))
+    if p.poll() is None:
+        p.kill()
+        kills += 1
+    finished = p.wait() == 0
+    con = sqlite3.connect(crash_db)
+    periods = [r[0] for r in con.execute(
+        "SELECT period FROM _bizoope_batches WHERE workflow = 'daily'")]
+    dates = set(r[0] for r in con.execute("SELECT DISTINCT business_date FROM store_day_sales"))
+    con.close()
+    # every date with rows is recorded as built, and what is recorded holds the right rows
+    check(dates <= set(periods), "kill %d: rows for dates the ledger does not know: %r" %
+          (attempt, sorted(dates - set(periods))[:3]))
+    partial += 0 < len(periods) < len(want_periods) and not finished
+    if finished:
+        forget_daily()  # it got through: give the next one work to be killed in
+p = subprocess.run([bizoope, "batch", "run", "daily", "--config", crash_config, "--until",
+                    iso(november), "--max-periods", "0"], capture_output=True, text=True)
+check(p.returncode == 0, "after the kills the run completes: %s" % p.stderr)
+con = sqlite3.connect(crash_db)
+got_rows = sorted(con.execute("SELECT * FROM store_day_sales").fetchall())
+got_periods = sorted(r[0] for r in con.execute(
+    "SELECT period FROM _bizoope_batches WHERE workflow = 'daily'"))
+con.close()
+check(got_rows == want_rows and got_periods == want_periods,
+      "after %d kill -9 mid-run and a last run: the same daily table and ledger (%d rows, %d "
+      "periods vs %d, %d)" % (kills, len(got_rows), len(got_periods), len(want_rows),
+                               len(want_periods)))
+check(kills >= 5, "only %d of 20 runs were killed mid-build" % kills)
+print("batch_calendar: %d runs killed, %d of them with part of the periods built" %
+      (kills, partial))
+
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
