@@ -55,3 +55,15 @@ errors="$dir/outbox/tokyo/journal_20261124090000.tsv.errors.tsv"
 echo "some reasons from the tokyo journal's error file:"
 { grep -av -m 4 'duplicate key' "$errors"; grep -a -m 2 'duplicate key' "$errors"; } |
     awk -F'\t' '{ print "  " $NF }'
+
+echo
+echo "== bizoope batch run --config $dir/bizoope.yaml   (the catch-up batches)"
+"$bz" batch run --config "$dir/bizoope.yaml"
+echo
+echo "== bizoope batch status --config $dir/bizoope.yaml"
+"$bz" batch status --config "$dir/bizoope.yaml"
+query="SELECT site_id, store_code, business_date, receipts, lines, amount, members_share
+       FROM store_day_sales ORDER BY 1, 2, 3 LIMIT 4;"
+echo
+echo "sqlite3 -header -column $dir/warehouse.db \"$query\""
+sqlite3 -header -column "$dir/warehouse.db" "$query"

@@ -209,6 +209,7 @@ static const char *what_name(enum batch_what w)
 }
 
 struct report_ctx {
+    struct notices *notices; /* a failed step is also a notice (the log) */
     bool json;
     bool quiet; /* status: count, do not print */
     /* status: periods missing per "workflow.step" */
@@ -237,6 +238,12 @@ static void on_event(void *vctx, const struct batch_event *e)
         }
         ctx->missing[i] += e->what == BATCH_WOULD_BUILD;
         return;
+    }
+    if (e->what == BATCH_FAILED && ctx->notices != NULL) {
+        notices_publish(ctx->notices, PROTO_ERROR, NULL, NULL, "batch step failed",
+                        "%s.%s failed for %s: %s. The workflow stopped there; the next run "
+                        "retries it.",
+                        e->workflow, e->step, e->period, e->error);
     }
     if (ctx->json) {
         json_t *o = json_pack("{s:s, s:s, s:s}", "event", what_name(e->what), "workflow",
@@ -474,12 +481,12 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     struct bz_err err;
     int rc = parse_args(argc, argv, &a), status = 1;
 
-    (void)env;
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
     }
     bz_err_clear(&err);
     memset(&bs, 0, sizeof(bs));
+    memset(&ctx, 0, sizeof(ctx));
     cfg = config_load(a.config, &err);
     if (cfg == NULL || (schemas = cli_load_schemas("bizoope batch", cfg->schema_dir)) == NULL ||
         session_open(&bs, cfg, schemas, a.workflows, a.settings_dir, &err) != BZ_OK) {
@@ -508,6 +515,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     memset(&ctx, 0, sizeof(ctx));
     ctx.json = a.json;
     ctx.max_periods = bs.o.max_periods;
+    ctx.notices = notices_new(env->log, NULL, NULL);
     if (strcmp(a.command, "status") == 0) {
         rc = print_status(bs.wh, bs.set, &bs.o, &a, &err);
     } else if (strcmp(a.command, "rebuild") == 0) {
@@ -534,6 +542,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
         status = 0;
     }
 out:
+    notices_free(ctx.notices);
     session_close(&bs);
     schema_set_free(schemas);
     config_free(cfg);
