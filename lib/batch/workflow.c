@@ -316,6 +316,18 @@ struct batch_set *batch_set_load(const char *dir, struct bz_err *err)
     return set;
 }
 
+struct batch_set *batch_set_parse(const char *name, const char *data, size_t len,
+                                  struct bz_err *err)
+{
+    struct batch_set *set = xcalloc(1, sizeof(*set));
+
+    if (add_file(set, name, data, len, err) != BZ_OK) {
+        batch_set_free(set);
+        return NULL;
+    }
+    return set;
+}
+
 void batch_set_free(struct batch_set *set)
 {
     size_t i;

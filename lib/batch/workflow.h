@@ -58,6 +58,9 @@ struct batch_set {
 /* The workflows of every .yaml file in dir, or the built-in ones when dir is NULL or "". Returns an
  * owned set (free with batch_set_free) or NULL with err naming file:line and the problem. */
 struct batch_set *batch_set_load(const char *dir, struct bz_err *err);
+/* The one workflow of data[0..len) (name is used in messages), as batch_set_load. */
+struct batch_set *batch_set_parse(const char *name, const char *data, size_t len,
+                                  struct bz_err *err);
 void batch_set_free(struct batch_set *set);
 
 const struct batch_workflow *batch_set_find(const struct batch_set *set, const char *name);
