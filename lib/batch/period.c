@@ -4,31 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Howard Hinnant's days_from_civil / civil_from_days (public-domain algorithms). */
+#include "parse/field.h"
+
 int64_t period_day_from_ymd(int y, int m, int d)
 {
-    int64_t yy = (int64_t)y - (m <= 2);
-    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
+    return field_days_from_civil(y, m, d);
 }
 
 void period_ymd_from_day(int64_t day, int *y, int *m, int *d)
 {
-    int64_t z = day + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t mm = mp < 10 ? mp + 3 : mp - 9;
-
-    *y = (int)(yoe + era * 400 + (mm <= 2));
-    *m = (int)mm;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    field_civil_from_days(day, y, m, d);
 }
 
 static int days_in_month(int y, int m)

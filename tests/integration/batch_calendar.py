@@ -16,21 +16,14 @@ import sys
 import time
 from decimal import Decimal
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipeline_lib import Checks, fresh_installation  # noqa: E402
+
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-inst = os.path.join(work, "inst")
-subprocess.run([bizoope, "init", inst, "--site", "a"], check=True, capture_output=True)
-config = os.path.join(inst, "bizoope.yaml")
+inst, config = fresh_installation(bizoope, work)
 db = os.path.join(inst, "warehouse.db")
-failures = []
+check = Checks("batch_calendar")
 rng = random.Random(20261128)
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 START = dt.date(2026, 10, 5)  # a Monday
@@ -395,8 +388,5 @@ check(kills >= 5, "only %d of 20 runs were killed mid-build" % kills)
 print("batch_calendar: %d runs killed, %d of them with part of the periods built" %
       (kills, partial))
 
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("batch_calendar: all checks passed (%d daily periods in the ledger)" %
-      len(ledger("daily.store_day_sales")))
+check.finish("all checks passed (%d daily periods in the ledger)" %
+             len(ledger("daily.store_day_sales")))

@@ -13,31 +13,21 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipeline_lib import Checks, fresh_installation  # noqa: E402
+
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-inst = os.path.join(work, "inst")
-subprocess.run([bizoope, "init", inst, "--site", "a"], check=True, capture_output=True)
-config = os.path.join(inst, "bizoope.yaml")
-broken = os.path.join(work, "workflows")
+broken = os.path.join(work + ".workflows")
+shutil.rmtree(broken, ignore_errors=True)
 shutil.copytree(os.path.join(src, "schema", "batches"), broken)
 text = open(os.path.join(broken, "weekly.yaml")).read()
 open(os.path.join(broken, "weekly.yaml"), "w").write(text.replace("MAX(business_date)",
                                                                   "MAX(no_such_column)"))
-text = open(config).read()
-for old, new in (("  schedule: '0 3 * * *'", "  schedule: '* * * * *'"),
-                 ("poll_interval: 2s", "poll_interval: 200ms"),
-                 ("  workflows: ", "  workflows: '%s'" % broken)):
-    assert old in text, old
-    text = text.replace(old, new, 1)
-open(config, "w").write(text)
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+inst, config = fresh_installation(bizoope, work, edits=(
+    ("  schedule: '0 3 * * *'", "  schedule: '* * * * *'"),
+    ("poll_interval: 2s", "poll_interval: 200ms"),
+    ("  workflows: ", "  workflows: '%s'" % broken)))
+check = Checks("batch_schedule")
 
 
 tokyo_today = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=9)).date()
@@ -88,8 +78,5 @@ check(any(e["severity"] == "ERROR" and e["msg"] == "batch step failed" and
           "weekly.member_segments" in e.get("detail", "") and "no_such_column" in e.get("detail", "")
           for e in notices), "the failed weekly step is an ERROR notice: %r" % notices)
 check(any(e.get("msg") == "scheduled batches ran" for e in events), "the scheduled run is logged")
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("batch_schedule: the batches ran on schedule (%d daily periods), the failure was notified"
-      % len(built))
+check.finish("the batches ran on schedule (%d daily periods), the failure was notified" %
+             len(built))

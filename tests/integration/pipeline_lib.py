@@ -5,7 +5,9 @@ import json
 import os
 import re
 import sqlite3
+import shutil
 import subprocess
+import sys
 from decimal import Decimal
 
 
@@ -215,3 +217,42 @@ def stop_workers(workers):
             w.kill()
             killed += 1
     return killed
+
+
+# ---- a fresh installation ----------------------------------------------------------------------
+
+def fresh_installation(bizoope, work, sites=("a",), edits=()):
+    """Empties work, runs `bizoope init work/inst --site ...` and applies edits to its
+    bizoope.yaml: (old, new) pairs, each of which must be found. Returns (inst, config)."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    inst = os.path.join(work, "inst")
+    args = [bizoope, "init", inst]
+    for site in sites:
+        args += ["--site", site]
+    subprocess.run(args, check=True, capture_output=True)
+    config = os.path.join(inst, "bizoope.yaml")
+    text = open(config).read()
+    for old, new in edits:
+        assert old in text, "bizoope.yaml has no %r" % old
+        text = text.replace(old, new, 1)
+    open(config, "w").write(text)
+    return inst, config
+
+
+class Checks:
+    """Collects failed checks; finish() prints them and exits 1 when any failed."""
+
+    def __init__(self, name):
+        self.name, self.failures = name, []
+
+    def __call__(self, cond, what):
+        if not cond:
+            self.failures.append(what)
+            print("FAIL:", what)
+
+    def finish(self, success):
+        if self.failures:
+            print("%d check(s) failed" % len(self.failures))
+            sys.exit(1)
+        print("%s: %s" % (self.name, success))

@@ -105,6 +105,38 @@ static void record(void *ctx, const struct batch_event *e)
     }
 }
 
+/* A workflow file in a fresh directory, with a SQLite warehouse beside it. */
+struct fixture {
+    char dir[32];
+    struct batch_set *set;
+    struct warehouse *wh;
+    struct batch_options o;
+};
+
+static void fixture_open(struct fixture *f, const char *yaml)
+{
+    char db[600];
+    struct bz_err err;
+
+    memset(f, 0, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_batch.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->set = load_text(f->dir, "w.yaml", yaml, &err);
+    assert_non_null(f->set);
+    snprintf(db, sizeof(db), "%s/wh.db", f->dir);
+    f->wh = warehouse_open_sqlite(db, 1 << 20, &err);
+    assert_non_null(f->wh);
+    f->o.week_start = 1;
+    f->o.now = "2026-11-06 00:00:00.000000";
+}
+
+static void fixture_close(struct fixture *f)
+{
+    batch_set_free(f->set);
+    warehouse_close(f->wh);
+    fs_remove_tree(f->dir, NULL);
+}
+
 static const char engine_yaml[] =
     "workflow: w\n"
     "steps:\n"
@@ -126,34 +158,24 @@ static const char engine_yaml[] =
 
 static void test_engine(void **state)
 {
-    char dir[] = "/tmp/test_batch.XXXXXX", db[600];
     struct wh_param settings[] = {{"setting_colour", "blue"}};
-    struct batch_options o;
+    struct fixture fx;
+    struct batch_options *o = &fx.o;
     struct batch_totals totals;
     struct seen seen;
     struct bz_err err;
-    struct batch_set *set;
-    struct warehouse *wh;
     struct wh_ledger_entry *ledger;
     size_t n;
     bool is_null;
     char out[64];
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    set = load_text(dir, "w.yaml", engine_yaml, &err);
-    assert_non_null(set);
-    snprintf(db, sizeof(db), "%s/wh.db", dir);
-    wh = warehouse_open_sqlite(db, 1 << 20, &err);
-    assert_non_null(wh);
-    memset(&o, 0, sizeof(o));
-    assert_int_equal(period_parse_date("2026-11-05", &o.until, &err), BZ_OK);
-    o.week_start = 1;
-    o.settings = settings;
-    o.nsettings = 1;
-    o.now = "2026-11-06 00:00:00.000000";
+    fixture_open(&fx, engine_yaml);
+    assert_int_equal(period_parse_date("2026-11-05", &o->until, &err), BZ_OK);
+    o->settings = settings;
+    o->nsettings = 1;
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(batch_run(wh, set, &o, record, &seen, &totals, &err), BZ_OK);
+    assert_int_equal(batch_run(fx.wh, fx.set, o, record, &seen, &totals, &err), BZ_OK);
     /* a: ready up to the 3rd, then it waits; b: no further than a; c: once */
     assert_int_equal(seen.n, 7);
     assert_string_equal(seen.lines[0], "built a 2026-11-01");
@@ -161,31 +183,29 @@ static void test_engine(void **state)
     assert_string_equal(seen.lines[3], "built b 2026-11-01");
     assert_string_equal(seen.lines[5], "built b 2026-11-03");
     assert_string_equal(seen.lines[6], "built c once");
-    assert_int_equal(warehouse_batch_value(wh, "SELECT group_concat(v) FROM t WHERE step = 'a'",
+    assert_int_equal(warehouse_batch_value(fx.wh, "SELECT group_concat(v) FROM t WHERE step = 'a'",
                                            NULL, 0, out, sizeof(out), &is_null, &err),
                      BZ_OK);
     assert_string_equal(out, "blue,blue,blue");
-    assert_int_equal(warehouse_batch_ledger(wh, "w", "b", &ledger, &n, &err), BZ_OK);
+    assert_int_equal(warehouse_batch_ledger(fx.wh, "w", "b", &ledger, &n, &err), BZ_OK);
     assert_int_equal(n, 3);
     assert_string_equal(ledger[2].period_end, "2026-11-03");
     assert_int_equal(ledger[2].rows, 1);
     free(ledger);
     /* again: nothing */
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(batch_run(wh, set, &o, record, &seen, &totals, &err), BZ_OK);
+    assert_int_equal(batch_run(fx.wh, fx.set, o, record, &seen, &totals, &err), BZ_OK);
     assert_int_equal(seen.n, 0);
     /* forget two periods of a; a limit of 1 builds the older one */
-    assert_int_equal(warehouse_batch_forget(wh, "w", "a", "2026-11-02", &err), BZ_OK);
-    assert_int_equal(warehouse_batch_forget(wh, "w", "a", "2026-11-03", &err), BZ_OK);
-    o.max_periods = 1;
+    assert_int_equal(warehouse_batch_forget(fx.wh, "w", "a", "2026-11-02", &err), BZ_OK);
+    assert_int_equal(warehouse_batch_forget(fx.wh, "w", "a", "2026-11-03", &err), BZ_OK);
+    o->max_periods = 1;
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(batch_run(wh, set, &o, record, &seen, &totals, &err), BZ_OK);
+    assert_int_equal(batch_run(fx.wh, fx.set, o, record, &seen, &totals, &err), BZ_OK);
     assert_true(totals.limited);
     assert_string_equal(seen.lines[0], "built a 2026-11-02");
     assert_string_equal(seen.lines[1], "limit a -");
-    batch_set_free(set);
-    warehouse_close(wh);
-    fs_remove_tree(dir, NULL);
+    fixture_close(&fx);
 }
 
 static void test_failure_rolls_back(void **state)
@@ -201,50 +221,38 @@ static void test_failure_rolls_back(void **state)
                                "  - name: b\n"
                                "    period: once\n"
                                "    sql: SELECT :nope\n";
-    char dir[] = "/tmp/test_batch.XXXXXX", db[600];
-    struct batch_options o;
+    struct fixture fx;
     struct batch_totals totals;
     struct seen seen;
     struct bz_err err;
-    struct batch_set *set;
-    struct warehouse *wh;
     struct wh_ledger_entry *ledger;
     size_t n;
     bool is_null;
     char out[64];
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    set = load_text(dir, "w.yaml", yaml, &err);
-    assert_non_null(set);
-    snprintf(db, sizeof(db), "%s/wh.db", dir);
-    wh = warehouse_open_sqlite(db, 1 << 20, &err);
-    memset(&o, 0, sizeof(o));
-    o.until = 20000;
-    o.week_start = 1;
-    o.now = "2026-11-06 00:00:00.000000";
+    fixture_open(&fx, yaml);
+    fx.o.until = 20000;
     memset(&seen, 0, sizeof(seen));
-    assert_int_not_equal(batch_run(wh, set, &o, record, &seen, &totals, &err), BZ_OK);
+    assert_int_not_equal(batch_run(fx.wh, fx.set, &fx.o, record, &seen, &totals, &err), BZ_OK);
     assert_non_null(strstr(err.msg, "nowhere"));
     assert_int_equal(seen.n, 1); /* a failed; b never ran: the workflow stopped at a */
     assert_string_equal(seen.lines[0], "failed a once");
     /* nothing of a stayed: not its table, not its ledger row */
-    assert_int_equal(warehouse_batch_value(wh,
+    assert_int_equal(warehouse_batch_value(fx.wh,
                                            "SELECT COUNT(*) FROM sqlite_master WHERE name = 't'",
                                            NULL, 0, out, sizeof(out), &is_null, &err),
                      BZ_OK);
     assert_string_equal(out, "0");
-    assert_int_equal(warehouse_batch_ledger(wh, "w", "a", &ledger, &n, &err), BZ_OK);
+    assert_int_equal(warehouse_batch_ledger(fx.wh, "w", "a", &ledger, &n, &err), BZ_OK);
     assert_int_equal(n, 0);
     free(ledger);
     /* b alone: the unknown parameter is named, with the ones there are */
-    o.workflow = "w";
-    assert_int_equal(batch_rebuild(wh, set, "w", "b", "once", &o, record, &seen, &err),
+    fx.o.workflow = "w";
+    assert_int_equal(batch_rebuild(fx.wh, fx.set, "w", "b", "once", &fx.o, record, &seen, &err),
                      BZ_E_INVALID_INPUT);
     assert_non_null(strstr(err.msg, ":nope, which is not a parameter (known: :period_start"));
-    batch_set_free(set);
-    warehouse_close(wh);
-    fs_remove_tree(dir, NULL);
+    fixture_close(&fx);
 }
 
 int main(void)
