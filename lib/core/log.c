@@ -16,6 +16,7 @@
 /* Repeats of one (component, msg) beyond this many per second are counted, not written. */
 #define LOG_BURST_PER_SECOND 20
 #define LOG_SUPPRESS_SLOTS 64
+#define LOG_LABELS_KEY "logging.googleapis.com/labels"
 
 struct suppress_slot {
     unsigned long hash;
@@ -173,9 +174,21 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
     }
 
     buf_init(&line);
-    buf_appendf(&line, "{\"ts\":\"%s\",\"severity\":\"%s\"", ts, severity_names[level]);
+    buf_appendf(&line, "{\"time\":\"%s\",\"severity\":\"%s\"", ts, severity_names[level]);
     append_field(&line, "component", component);
-    append_field(&line, "msg", msg);
+    append_field(&line, "message", msg);
+    /* Cloud Logging lifts this map into the entry's labels: queries by job or site */
+    buf_append_str(&line, ",\"" LOG_LABELS_KEY "\":{");
+    buf_append_str(&line, "\"component\":\"");
+    buf_append_json_escaped(&line, component ? component : "", component ? strlen(component) : 0);
+    buf_append_char(&line, '"');
+    if (ctx != NULL && ctx->job_id != NULL) {
+        append_field(&line, "job_id", ctx->job_id);
+    }
+    if (ctx != NULL && ctx->site_id != NULL) {
+        append_field(&line, "site_id", ctx->site_id);
+    }
+    buf_append_char(&line, '}');
     if (ctx != NULL) {
         append_field(&line, "job_id", ctx->job_id);
         append_field(&line, "site_id", ctx->site_id);

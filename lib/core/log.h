@@ -1,8 +1,11 @@
 /* log.h - structured, leveled, per-component logging as JSON lines.
  *
- * Owns the log line format: one JSON object per line with ts, severity, component, msg and,
- * where known, job_id, site_id, task, took_ms and a free-form detail. Does not own where the
- * line goes beyond one file descriptor (stdout for the daemons, stderr for the CLI).
+ * Owns the log line format: one JSON object per line with time (RFC 3339 UTC), severity
+ * (DEBUG, INFO, WARNING, ERROR), component, message, "logging.googleapis.com/labels" (component
+ * and, where known, job_id and site_id) and, where known, job_id, site_id, task, took_ms and a
+ * free-form detail - Cloud Logging's structured-logging keys, so its agent takes time,
+ * severity, message and labels as the entry's own. Does not own where the line goes beyond one
+ * file descriptor (stdout for the daemons, stderr for the CLI).
  * Identical messages repeated faster than the rate limit are counted and summarised. */
 #ifndef BZ_LOG_H
 #define BZ_LOG_H

@@ -74,9 +74,9 @@ check([r["status"] for r in reports] == ["loaded", "loaded"],
       "both files loaded, one after the batches: %r" % [r["status"] for r in reports])
 events = [json.loads(l) for l in open(os.path.join(work, "run.log")) if l.startswith("{")]
 notices = [e for e in events if e.get("component") == "notice"]
-check(any(e["severity"] == "ERROR" and e["msg"] == "batch step failed" and
+check(any(e["severity"] == "ERROR" and e["message"] == "batch step failed" and
           "weekly.member_segments" in e.get("detail", "") and "no_such_column" in e.get("detail", "")
           for e in notices), "the failed weekly step is an ERROR notice: %r" % notices)
-check(any(e.get("msg") == "scheduled batches ran" for e in events), "the scheduled run is logged")
+check(any(e.get("message") == "scheduled batches ran" for e in events), "the scheduled run is logged")
 check.finish("the batches ran on schedule (%d daily periods), the failure was notified" %
              len(built))

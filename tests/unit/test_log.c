@@ -21,6 +21,8 @@
 
 #include "core/log.h"
 
+#define LABELS "logging.googleapis.com/labels"
+
 #define MAX_LINES 2000
 
 /* A logger writing into an anonymous temporary file, and what was read back from it. */
@@ -161,7 +163,7 @@ static void assert_ts(const char *ts)
 
 static void test_minimal_line(void **state)
 {
-    static const char *const keys[] = {"ts", "severity", "component", "msg", NULL};
+    static const char *const keys[] = {"time", "severity", "component", "message", LABELS, NULL};
     struct capture c;
     (void)state;
 
@@ -170,20 +172,25 @@ static void test_minimal_line(void **state)
     capture_read(&c);
     assert_int_equal(c.nlines, 1);
     assert_keys(c.json[0], keys);
-    assert_ts(str_field(c.json[0], "ts"));
+    assert_ts(str_field(c.json[0], "time"));
     assert_string_equal(str_field(c.json[0], "severity"), "INFO");
     assert_string_equal(str_field(c.json[0], "component"), "validate");
-    assert_string_equal(str_field(c.json[0], "msg"), "shard done");
-    /* ts leads, so a plain `sort` of a log file is chronological */
-    assert_memory_equal(c.lines[0], "{\"ts\":\"", 7);
+    assert_string_equal(str_field(c.json[0], "message"), "shard done");
+    /* time leads, so a plain `sort` of a log file is chronological */
+    assert_memory_equal(c.lines[0], "{\"time\":\"", 9);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(c.json[0], LABELS), "component")),
+        "validate");
     capture_close(&c);
 }
 
 static void test_context_and_detail(void **state)
 {
-    static const char *const all[] = {"ts",      "severity", "component", "msg",    "job_id",
-                                      "site_id", "task",     "took_ms",   "detail", NULL};
-    static const char *const some[] = {"ts", "severity", "component", "msg", "site_id", NULL};
+    static const char *const all[] = {"time",    "severity", "component", "message",
+                                      LABELS,    "job_id",   "site_id",   "task",
+                                      "took_ms", "detail",   NULL};
+    static const char *const some[] = {"time", "severity", "component", "message",
+                                       LABELS, "site_id",  NULL};
     struct bz_log_ctx full = {"job-20261124", "site 042", "journal/3", 1234567890123LL};
     struct bz_log_ctx partial = {NULL, "s1", NULL, -1};
     struct bz_log_ctx zero = {NULL, NULL, NULL, 0};
@@ -201,7 +208,7 @@ static void test_context_and_detail(void **state)
     assert_keys(c.json[0], all);
     assert_string_equal(str_field(c.json[0], "severity"), "ERROR");
     assert_string_equal(str_field(c.json[0], "component"), "queue.kafka");
-    assert_string_equal(str_field(c.json[0], "msg"), "commit failed");
+    assert_string_equal(str_field(c.json[0], "message"), "commit failed");
     assert_string_equal(str_field(c.json[0], "job_id"), "job-20261124");
     assert_string_equal(str_field(c.json[0], "site_id"), "site 042");
     assert_string_equal(str_field(c.json[0], "task"), "journal/3");
@@ -209,6 +216,14 @@ static void test_context_and_detail(void **state)
     assert_true(json_integer_value(json_object_get(c.json[0], "took_ms")) == 1234567890123LL);
     assert_string_equal(str_field(c.json[0], "detail"),
                         "partition=7 offset=123456789012 err=timed out");
+    /* Cloud Logging's labels: a query by job or site finds the entry */
+    {
+        json_t *labels = json_object_get(c.json[0], LABELS);
+        assert_int_equal(json_object_size(labels), 3);
+        assert_string_equal(json_string_value(json_object_get(labels, "job_id")), "job-20261124");
+        assert_string_equal(json_string_value(json_object_get(labels, "site_id")), "site 042");
+        assert_string_equal(json_string_value(json_object_get(labels, "component")), "queue.kafka");
+    }
 
     /* NULL members and a negative took_ms are "unknown" and left out */
     assert_keys(c.json[1], some);
@@ -232,7 +247,7 @@ static void test_escaping_round_trips(void **state)
     bz_log_write(c.log, BZ_LOG_INFO, "comp\"x\\", &ctx, hostile, "d=%s", hostile);
     capture_read(&c);
     assert_int_equal(c.nlines, 1);
-    assert_string_equal(str_field(c.json[0], "msg"), hostile);
+    assert_string_equal(str_field(c.json[0], "message"), hostile);
     assert_string_equal(str_field(c.json[0], "component"), "comp\"x\\");
     assert_string_equal(str_field(c.json[0], "job_id"), "job\"1\\");
     assert_string_equal(str_field(c.json[0], "site_id"), "site\n2");
@@ -269,7 +284,7 @@ static void test_invalid_utf8_is_replaced(void **state)
     capture_read(&c);
     assert_int_equal(c.nlines, sizeof(cases) / sizeof(cases[0]));
     for (i = 0; i < c.nlines; i++) {
-        assert_string_equal(str_field(c.json[i], "msg"), cases[i].want);
+        assert_string_equal(str_field(c.json[i], "message"), cases[i].want);
         assert_memory_equal(str_field(c.json[i], "detail"), "row=", 4);
         assert_string_equal(str_field(c.json[i], "detail") + 4, cases[i].want);
     }
@@ -301,7 +316,7 @@ static void test_long_detail_is_truncated_cleanly(void **state)
     assert_true(n > 500 && n < 1100);
     assert_int_equal(detail[0], 'x');
     /* the long msg itself is not truncated */
-    assert_string_equal(str_field(c.json[1], "msg"), big);
+    assert_string_equal(str_field(c.json[1], "message"), big);
     capture_close(&c);
 }
 
@@ -377,7 +392,7 @@ static void test_macro_skips_disabled(void **state)
     assert_int_equal(evaluations, 2);
     capture_read(&c);
     assert_int_equal(c.nlines, 2);
-    assert_string_equal(str_field(c.json[0], "msg"), "written");
+    assert_string_equal(str_field(c.json[0], "message"), "written");
     assert_string_equal(str_field(c.json[0], "detail"), "n=1");
     assert_string_equal(str_field(c.json[1], "severity"), "DEBUG");
     assert_string_equal(str_field(c.json[1], "detail"), "n=2");
@@ -440,7 +455,7 @@ static void test_repeats_are_suppressed_and_counted(void **state)
 
     for (i = 0; i < c.nlines; i++) {
         if (strcmp(str_field(c.json[i], "component"), "storage") == 0 &&
-            strcmp(str_field(c.json[i], "msg"), "read failed") == 0) {
+            strcmp(str_field(c.json[i], "message"), "read failed") == 0) {
             same++;
         }
     }
@@ -499,7 +514,7 @@ static void test_concurrent_lines_stay_whole(void **state)
     /* each thread's lines appear complete and in its own order */
     for (i = 0; i < c.nlines; i++) {
         int t, k;
-        assert_int_equal(sscanf(str_field(c.json[i], "msg"), "t%d-%d", &t, &k), 2);
+        assert_int_equal(sscanf(str_field(c.json[i], "message"), "t%d-%d", &t, &k), 2);
         assert_in_range(t, 0, THREADS - 1);
         assert_int_equal(k, next[t]);
         next[t]++;
