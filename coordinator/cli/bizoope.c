@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"sites", cmd_sites, "list the partner sites, or add one"},
     {"run", cmd_run, "the main job: land, validate, merge, archive (--once or watching)"},
     {"archive", cmd_archive, "archive the backups of merged files now"},
+    {"jobs", cmd_jobs, "what happened to every file received (list|show), from the journal"},
     {"batch", cmd_batch, "build the missing periods of the batch workflows (run|status|rebuild)"},
 };
 

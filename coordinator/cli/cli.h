@@ -19,6 +19,7 @@ int cmd_sites(int argc, char **argv, struct cli_env *env);
 int cmd_run(int argc, char **argv, struct cli_env *env);
 int cmd_archive(int argc, char **argv, struct cli_env *env);
 int cmd_batch(int argc, char **argv, struct cli_env *env);
+int cmd_jobs(int argc, char **argv, struct cli_env *env);
 
 struct bz_config;
 struct notices;

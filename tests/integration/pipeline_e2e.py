@@ -220,6 +220,37 @@ for table in ("journal", "items", "members", "stores"):
 archives = sorted(os.listdir(os.path.join(inst, "archive", "b")))
 check(len(archives) == 6, "site b: 6 archives, got %r" % archives)
 check(not os.listdir(os.path.join(inst, "backup", "b")), "site b: backups archived and removed")
+# ---- the journal, as `bizoope jobs` tells it ------------------------------------------------------
+jobs = [json.loads(l) for l in subprocess.run(
+    [bizoope, "jobs", "list", "--config", config, "--json"], check=True, capture_output=True,
+    text=True).stdout.splitlines()]
+check(len(jobs) == len(all_reports), "jobs list: %d jobs, %d reports" % (len(jobs),
+                                                                        len(all_reports)))
+fates = {"loaded": ("merged", "done"), "rejected": ("rejected",), "identical": ("identical",),
+         "failed": ("failed",)}
+for r in all_reports:
+    j = [x for x in jobs if x["job_id"] == r["job_id"]]
+    check(len(j) == 1 and j[0]["status"] in fates[r["status"]] and
+          all(j[0][k] == r[k] for k in ("site", "file", "lines", "loaded", "rejected_invalid",
+                                        "rejected_duplicate", "merge_inserted", "merge_updated",
+                                        "merge_skipped_older")),
+          "jobs list agrees with the run's report for %s: %r" % (r["job_id"], j))
+rejected = subprocess.run([bizoope, "jobs", "list", "--config", config, "--json", "--status",
+                           "rejected", "--site", "a"], check=True, capture_output=True,
+                          text=True).stdout.splitlines()
+check(len(rejected) == 3, "jobs list --status rejected --site a: %d, expected 3" % len(rejected))
+last = subprocess.run([bizoope, "jobs", "list", "--config", config, "--json", "--last", "2"],
+                      check=True, capture_output=True, text=True).stdout.splitlines()
+check([json.loads(l)["job_id"] for l in last] == [j["job_id"] for j in jobs[-2:]],
+      "jobs list --last 2: the two newest, oldest first")
+show = subprocess.run([bizoope, "jobs", "show", jobs[0]["job_id"], "--config", config, "--json"],
+                      check=True, capture_output=True, text=True).stdout
+check(json.loads(show) == jobs[0], "jobs show gives the job as jobs list does")
+missing = subprocess.run([bizoope, "jobs", "show", "j999999", "--config", config],
+                         capture_output=True, text=True)
+check(missing.returncode == 1 and "no job j999999" in missing.stderr, "jobs show of no job: %r" %
+      missing.stderr)
+
 if os.environ.get("E2E_QUEUE", "memory") == "kafka":  # the shards went through Kafka
     answer = cluster.command("read bizoope.tasks")[-1]
     tasks = int(answer.split("count=")[1]) if "count=" in answer else 0
