@@ -782,6 +782,42 @@ static void flight_release(struct pipeline *p, struct flight *fl)
     }
 }
 
+/* ---- retry ---------------------------------------------------------------------------------- */
+
+int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err)
+{
+    struct job *jobs = NULL;
+    size_t n = 0, i;
+    char load[PATH_BYTES];
+    int rc = journal_list(p->journal, true, &jobs, &n, err);
+
+    for (i = 0; rc == BZ_OK && i < n && strcmp(jobs[i].job_id, job_id) != 0; i++) {
+    }
+    if (rc == BZ_OK && i == n) {
+        rc = bz_err_set(err, BZ_E_NOT_FOUND, "no job %s (see `bizoope jobs list`)", job_id);
+    } else if (rc == BZ_OK && jobs[i].state != JOB_FAILED) {
+        rc = bz_err_set(err, BZ_E_CONFLICT, "job %s is %s, not failed: nothing to retry", job_id,
+                        job_state_name(jobs[i].state));
+    } else if (rc == BZ_OK) {
+        load_path(load, p, &jobs[i]);
+        if (jobs[i].table_name == NULL || !fs_exists(load)) {
+            rc = bz_err_set(err, BZ_E_NOT_FOUND,
+                            "job %s cannot be retried: its received copy (%s) is gone; ask site "
+                            "%s to send %s again",
+                            job_id, load, jobs[i].site_id, jobs[i].file_name);
+        } else {
+            jobs[i].state = JOB_LANDED; /* the next pass starts it again from its shards */
+            replace_str(&jobs[i].error, NULL);
+            rc = journal_update(p->journal, &jobs[i], err);
+            BZ_LOG(p->log, BZ_LOG_INFO, "pipeline",
+                   (&(struct bz_log_ctx){jobs[i].job_id, jobs[i].site_id, NULL, -1}),
+                   "failed job queued again", "file=%s", jobs[i].file_name);
+        }
+    }
+    journal_free_jobs(jobs, n);
+    return rc;
+}
+
 /* ---- archive ------------------------------------------------------------------------------ */
 
 static bool archive_due(const struct pipeline *p, const struct job *job)

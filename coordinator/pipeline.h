@@ -38,6 +38,10 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
                               struct bz_log *log, unsigned workers, struct bz_err *err);
 void pipeline_free(struct pipeline *p);
 
+/* Queues failed job job_id again: its received copy must still be in the load area; the next
+ * pass processes it as a landed file. BZ_E_NOT_FOUND / BZ_E_CONFLICT say why not. */
+int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err);
+
 /* Where the pipeline's notices go (the log, and over Kafka the notifications topic). */
 struct notices *pipeline_notices(struct pipeline *p);
 

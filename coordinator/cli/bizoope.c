@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "the main job: land, validate, merge, archive (--once or watching)"},
     {"archive", cmd_archive, "archive the backups of merged files now"},
     {"jobs", cmd_jobs, "what happened to every file received (list|show), from the journal"},
+    {"retry", cmd_retry, "queue a failed file again (after fixing the cause)"},
     {"batch", cmd_batch, "build the missing periods of the batch workflows (run|status|rebuild)"},
 };
 

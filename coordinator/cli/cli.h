@@ -20,6 +20,7 @@ int cmd_run(int argc, char **argv, struct cli_env *env);
 int cmd_archive(int argc, char **argv, struct cli_env *env);
 int cmd_batch(int argc, char **argv, struct cli_env *env);
 int cmd_jobs(int argc, char **argv, struct cli_env *env);
+int cmd_retry(int argc, char **argv, struct cli_env *env);
 
 struct bz_config;
 struct notices;

@@ -280,10 +280,29 @@ try:
           and "items_20261124090000.tsv" in failed[0]["text"] and
           "after 3 attempts" in failed[0]["text"] and failed[0]["job_id"],
           "poison: expected one ERROR notice 'file failed' for b's items file, got %r" % failed)
+
+    # ---- the cause fixed (workers with the right schemas), `bizoope retry` loads it ------------
+    job = failed[0]["job_id"] if failed else "?"
+    again = subprocess.run([bizoope, "retry", "j000001", "--config", config], capture_output=True,
+                           text=True)
+    check(again.returncode == 1 and "not failed" in again.stderr,
+          "retry of a loaded job is refused: %r" % again.stderr)
+    again = subprocess.run([bizoope, "retry", job, "--config", config], capture_output=True,
+                           text=True)
+    check(again.returncode == 0, "retry %s: %s" % (job, again.stderr))
+    workers = start_workers(config, 2)
+    reports = Coordinator(config, os.path.join(work, "coordinator-retry.log")).finish()
+    stop_workers(workers)
+    check([(r["file"], r["status"]) for r in reports] == [("items_20261124090000.tsv", "loaded")],
+          "retry: the items file alone is loaded: %r" % reports)
+    got = snapshot(inst)
+    for k in sorted(set(got) | set(ref)):
+        check(got.get(k) == ref.get(k), "after the retry: %s differs from the threads run" % k)
 finally:
     cluster.stop()
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
 print("pipeline_distributed: %d rounds (%s) identical to the threads run; the poison file "
-      "failed alone and was notified" % (len(plan), ", ".join(plan)))
+      "failed alone, was notified, and loaded after `bizoope retry`" % (len(plan),
+                                                                         ", ".join(plan)))
