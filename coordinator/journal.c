@@ -65,7 +65,10 @@ static const char schema_sql[] =
     " bytes INTEGER NOT NULL DEFAULT 0,"
     " seconds REAL NOT NULL DEFAULT 0,"
     " updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));"
-    "CREATE INDEX IF NOT EXISTS jobs_by_file ON jobs(site_id, file_name, content_hash);";
+    "CREATE INDEX IF NOT EXISTS jobs_by_file ON jobs(site_id, file_name, content_hash);"
+    "CREATE TABLE IF NOT EXISTS paused_sites("
+    " site_id TEXT PRIMARY KEY,"
+    " since TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));";
 
 struct journal *journal_open(const char *path, struct bz_err *err)
 {
@@ -295,6 +298,46 @@ int journal_find_loaded(struct journal *j, const char *site, const char *name, c
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return db_error(j, "looking up a file", err);
+    }
+    return BZ_OK;
+}
+
+int journal_set_paused(struct journal *j, const char *site, bool paused, bool *changed,
+                       struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(j->db,
+                                paused ? "INSERT OR IGNORE INTO paused_sites(site_id) VALUES (?1)"
+                                       : "DELETE FROM paused_sites WHERE site_id = ?1",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_error(j, paused ? "pausing a site" : "resuming a site", err);
+    }
+    *changed = sqlite3_changes(j->db) > 0;
+    return BZ_OK;
+}
+
+int journal_is_paused(struct journal *j, const char *site, bool *paused, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+        sqlite3_prepare_v2(j->db, "SELECT 1 FROM paused_sites WHERE site_id = ?1", -1, &st, NULL);
+
+    *paused = false;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        *paused = rc == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return db_error(j, "reading the paused sites", err);
     }
     return BZ_OK;
 }

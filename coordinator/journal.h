@@ -73,4 +73,10 @@ int journal_find_loaded(struct journal *j, const char *site, const char *name, c
 
 void job_release(struct job *job);
 
+/* Intake of a site paused or resumed: a paused site's new inbox files wait where they are
+ * (what is already in flight carries on). *changed is false when it already was so. */
+int journal_set_paused(struct journal *j, const char *site, bool paused, bool *changed,
+                       struct bz_err *err);
+int journal_is_paused(struct journal *j, const char *site, bool *paused, struct bz_err *err);
+
 #endif

@@ -1029,7 +1029,15 @@ static int intake_next(struct pipeline *p, struct intake *in, struct flight *con
         const char *site = p->cfg->sites[in->site];
         if (!in->listed) {
             char dir[PATH_BYTES];
-            int rc;
+            bool paused = false;
+            int rc = journal_is_paused(p->journal, site, &paused, err);
+            if (rc != BZ_OK) {
+                return rc;
+            }
+            if (paused) { /* its files wait in the inbox until it is resumed */
+                in->site++;
+                continue;
+            }
             snprintf(dir, sizeof(dir), "%s/%s", p->cfg->inbox_dir, site);
             rc = fs_list(dir, &in->names, &in->nnames, err);
             if (rc != BZ_OK) {

@@ -10,35 +10,41 @@
 
 #include "config/config.h"
 #include "coordinator/cli/cli.h"
+#include "coordinator/journal.h"
 #include "core/mem.h"
+#include "io/fsutil.h"
 
 static void sites_usage(FILE *out)
 {
     fprintf(out, "usage: bizoope sites list --config FILE [--json]\n"
                  "       bizoope sites add ID --config FILE\n"
+                 "       bizoope sites pause|resume ID --config FILE\n"
                  "\n"
                  "The partner sites of the installation configured by FILE (bizoope.yaml).\n"
                  "\n"
                  "  list   prints the site ids, one per line\n"
                  "  add    adds a site to FILE and creates its inbox and outbox directories\n"
+                 "  pause  stops taking the site's new files (they wait in its inbox)\n"
+                 "  resume takes them again from the next pass\n"
                  "\n"
                  "`bizoope sites COMMAND --help` describes a command.\n");
 }
 
 static void list_usage(FILE *out)
 {
-    fprintf(out, "usage: bizoope sites list --config FILE [--json]\n"
-                 "\n"
-                 "Prints the site ids of FILE in file order, one per line.\n"
-                 "\n"
-                 "options:\n"
-                 "  --config FILE   the installation's configuration (bizoope.yaml)\n"
-                 "  --json          one JSON object instead: {\"config\": FILE (absolute),\n"
-                 "                  \"sites\": [{\"id\", \"inbox\", \"outbox\"}, ...]}\n"
-                 "  -h, --help      this text\n"
-                 "\n"
-                 "Exit status: 0 listed (also when there are none); 1 FILE is missing or has a\n"
-                 "mistake (the message names its line); 2 usage error.\n");
+    fprintf(out,
+            "usage: bizoope sites list --config FILE [--json]\n"
+            "\n"
+            "Prints the site ids of FILE in file order, one per line.\n"
+            "\n"
+            "options:\n"
+            "  --config FILE   the installation's configuration (bizoope.yaml)\n"
+            "  --json          one JSON object instead: {\"config\": FILE (absolute),\n"
+            "                  \"sites\": [{\"id\", \"inbox\", \"outbox\", \"paused\"}, ...]}\n"
+            "  -h, --help      this text\n"
+            "\n"
+            "Exit status: 0 listed (also when there are none); 1 FILE is missing or has a\n"
+            "mistake (the message names its line); 2 usage error.\n");
 }
 
 static void add_usage(FILE *out)
@@ -67,7 +73,7 @@ struct sites_args {
 
 /* Parses "list"/"add" arguments; argv[0] is the subcommand. Returns -1 when --help was
  * printed, 2 for a usage error, 0 otherwise. */
-static int parse_args(int argc, char **argv, bool is_add, struct sites_args *a)
+static int parse_args(int argc, char **argv, const char *name, struct sites_args *a)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -75,7 +81,7 @@ static int parse_args(int argc, char **argv, bool is_add, struct sites_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *name = is_add ? "add" : "list";
+    bool is_add = strcmp(name, "list") != 0; /* add, pause, resume: ID */
     int c;
 
     memset(a, 0, sizeof(*a));
@@ -87,13 +93,13 @@ static int parse_args(int argc, char **argv, bool is_add, struct sites_args *a)
             break;
         case 'j':
             if (is_add) {
-                fprintf(stderr, "bizoope sites add: --json is an option of 'sites list'\n");
+                fprintf(stderr, "bizoope sites %s: --json is an option of 'sites list'\n", name);
                 return 2;
             }
             a->json = true;
             break;
         case 'h':
-            (is_add ? add_usage : list_usage)(stdout);
+            (strcmp(name, "add") == 0 ? add_usage : is_add ? sites_usage : list_usage)(stdout);
             return -1;
         default:
             fprintf(stderr, "run 'bizoope sites %s --help' for the options\n", name);
@@ -102,8 +108,10 @@ static int parse_args(int argc, char **argv, bool is_add, struct sites_args *a)
     }
     if (is_add) {
         if (optind >= argc) {
-            fprintf(stderr, "bizoope sites add: no site ID given (run 'bizoope sites add "
-                            "--help')\n");
+            fprintf(stderr,
+                    "bizoope sites %s: no site ID given (run 'bizoope sites %s "
+                    "--help')\n",
+                    name, name);
             return 2;
         }
         a->id = argv[optind++];
@@ -121,9 +129,9 @@ static int parse_args(int argc, char **argv, bool is_add, struct sites_args *a)
     }
     if (is_add && !config_site_id_ok(a->id)) {
         fprintf(stderr,
-                "bizoope sites add: '%s' is not a valid site id (use 1 to 64 of A-Z a-z 0-9 _ "
+                "bizoope sites %s: '%s' is not a valid site id (use 1 to 64 of A-Z a-z 0-9 _ "
                 "-)\n",
-                a->id);
+                name, a->id);
         return 2;
     }
     return 0;
@@ -138,7 +146,16 @@ static char *site_dir(const char *area, const char *id)
     return p;
 }
 
-static int print_json(const struct bz_config *c)
+/* Whether site is paused, per the journal (none yet: not paused). */
+static bool site_paused(struct journal *j, const char *site)
+{
+    struct bz_err err;
+    bool paused = false;
+
+    return j != NULL && journal_is_paused(j, site, &paused, &err) == BZ_OK && paused;
+}
+
+static int print_json(const struct bz_config *c, struct journal *j)
 {
     json_t *root = json_object(), *list = json_array();
     const char *base = strrchr(c->path, '/');
@@ -150,8 +167,9 @@ static int print_json(const struct bz_config *c)
     for (i = 0; i < c->nsites; i++) {
         char *in = site_dir(c->inbox_dir, c->sites[i]), *out = site_dir(c->outbox_dir, c->sites[i]);
 
-        json_array_append_new(
-            list, json_pack("{s:s, s:s, s:s}", "id", c->sites[i], "inbox", in, "outbox", out));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s, s:b}", "id", c->sites[i], "inbox", in,
+                                        "outbox", out, "paused", site_paused(j, c->sites[i])));
         free(in);
         free(out);
     }
@@ -169,10 +187,11 @@ static int print_json(const struct bz_config *c)
 static int sites_list(int argc, char **argv)
 {
     struct sites_args a;
+    struct journal *journal;
     struct bz_config *c;
     struct bz_err err;
     size_t i;
-    int rc = parse_args(argc, argv, false, &a);
+    int rc = parse_args(argc, argv, "list", &a);
 
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
@@ -182,11 +201,12 @@ static int sites_list(int argc, char **argv)
         fprintf(stderr, "bizoope sites list: %s\n", err.msg);
         return 1;
     }
+    journal = fs_exists(c->state_path) ? journal_open(c->state_path, &err) : NULL;
     if (a.json) {
-        rc = print_json(c);
+        rc = print_json(c, journal);
     } else {
         for (i = 0; i < c->nsites; i++) {
-            printf("%s\n", c->sites[i]);
+            printf("%s%s\n", c->sites[i], site_paused(journal, c->sites[i]) ? " (paused)" : "");
         }
         if (c->nsites == 0) {
             fprintf(stderr,
@@ -195,6 +215,7 @@ static int sites_list(int argc, char **argv)
                     a.config, a.config);
         }
     }
+    journal_close(journal);
     config_free(c);
     return rc;
 }
@@ -206,7 +227,7 @@ static int sites_add(int argc, char **argv)
     struct bz_err err;
     const char *areas[2];
     size_t i;
-    int rc = parse_args(argc, argv, true, &a);
+    int rc = parse_args(argc, argv, "add", &a);
 
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
@@ -242,6 +263,51 @@ static int sites_add(int argc, char **argv)
     return rc;
 }
 
+/* Pauses or resumes a site's intake in the installation's journal: a paused site's new files
+ * wait in its inbox; a watching run sees the change at its next pass. */
+static int sites_pause(int argc, char **argv, bool pause)
+{
+    const char *name = pause ? "pause" : "resume";
+    struct sites_args a;
+    struct bz_config *c;
+    struct journal *j;
+    struct bz_err err;
+    size_t i;
+    bool changed = false;
+    int rc = parse_args(argc, argv, name, &a);
+
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    bz_err_clear(&err);
+    c = config_load(a.config, &err);
+    if (c == NULL) {
+        fprintf(stderr, "bizoope sites %s: %s\n", name, err.msg);
+        return 1;
+    }
+    for (i = 0; i < c->nsites && strcmp(c->sites[i], a.id) != 0; i++) {
+    }
+    if (i == c->nsites) {
+        fprintf(stderr, "bizoope sites %s: %s lists no site '%s'\n", name, a.config, a.id);
+        config_free(c);
+        return 1;
+    }
+    j = journal_open(c->state_path, &err);
+    if (j == NULL || journal_set_paused(j, a.id, pause, &changed, &err) != BZ_OK) {
+        fprintf(stderr, "bizoope sites %s: %s\n", name, err.msg);
+        rc = 1;
+    } else {
+        printf("site '%s' %s%s\n", a.id,
+               changed ? (pause ? "paused: its new files wait in its inbox"
+                                : "resumed: its files are taken at the next pass")
+                       : (pause ? "was already paused" : "was not paused"),
+               "");
+    }
+    journal_close(j);
+    config_free(c);
+    return rc;
+}
+
 int cmd_sites(int argc, char **argv, struct cli_env *env)
 {
     (void)env;
@@ -256,6 +322,9 @@ int cmd_sites(int argc, char **argv, struct cli_env *env)
     }
     if (strcmp(argv[1], "list") == 0) {
         return sites_list(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0) {
+        return sites_pause(argc - 1, argv + 1, strcmp(argv[1], "pause") == 0);
     }
     if (strcmp(argv[1], "add") == 0) {
         return sites_add(argc - 1, argv + 1);

@@ -84,7 +84,7 @@ printf 'tokyo\nosaka\nnagoya\n' >want.txt
 cmp -s out.txt want.txt || { cat out.txt >&2; fail "sites list"; }
 expect 0 "$bz" sites list --config demo/bizoope.yaml --json
 cat >want.json <<EOF
-{"config":"$real/bizoope.yaml","sites":[{"id":"tokyo","inbox":"$real/inbox/tokyo","outbox":"$real/outbox/tokyo"},{"id":"osaka","inbox":"$real/inbox/osaka","outbox":"$real/outbox/osaka"},{"id":"nagoya","inbox":"$real/inbox/nagoya","outbox":"$real/outbox/nagoya"}]}
+{"config":"$real/bizoope.yaml","sites":[{"id":"tokyo","inbox":"$real/inbox/tokyo","outbox":"$real/outbox/tokyo","paused":false},{"id":"osaka","inbox":"$real/inbox/osaka","outbox":"$real/outbox/osaka","paused":false},{"id":"nagoya","inbox":"$real/inbox/nagoya","outbox":"$real/outbox/nagoya","paused":false}]}
 EOF
 cmp -s out.txt want.json || { cat out.txt >&2; fail "sites list --json"; }
 if command -v jq >/dev/null; then

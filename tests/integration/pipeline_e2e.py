@@ -220,6 +220,27 @@ for table in ("journal", "items", "members", "stores"):
 archives = sorted(os.listdir(os.path.join(inst, "archive", "b")))
 check(len(archives) == 6, "site b: 6 archives, got %r" % archives)
 check(not os.listdir(os.path.join(inst, "backup", "b")), "site b: backups archived and removed")
+# ---- a paused site's files wait in its inbox; resumed, they are taken --------------------------------
+def sites(*args):
+    return subprocess.run([bizoope, "sites"] + list(args) + ["--config", config],
+                          capture_output=True, text=True)
+
+
+check(sites("pause", "b").returncode == 0, "sites pause b")
+shutil.copy(feeds["b_i1"], inbox("b", "items_20261130090000.tsv"))
+reports, _ = run_once(bizoope, config)
+check(reports == [] and os.path.exists(inbox("b", "items_20261130090000.tsv")),
+      "paused: b's file waits in its inbox (%d reports)" % len(reports))
+listed = json.loads(sites("list", "--json").stdout)["sites"]
+check([(x["id"], x["paused"]) for x in listed] == [("a", False), ("b", True)],
+      "sites list shows the pause: %r" % listed)
+check("was already paused" in sites("pause", "b").stdout, "pausing twice says so")
+check(sites("pause", "nosuch").returncode == 1, "pausing an unknown site fails")
+check(sites("resume", "b").returncode == 0, "sites resume b")
+reports, _ = run_once(bizoope, config)
+check([(r["site"], r["file"], r["status"]) for r in reports] ==
+      [("b", "items_20261130090000.tsv", "loaded")], "resumed: b's file is taken: %r" % reports)
+
 # ---- the journal, as `bizoope jobs` tells it ------------------------------------------------------
 jobs = [json.loads(l) for l in subprocess.run(
     [bizoope, "jobs", "list", "--config", config, "--json"], check=True, capture_output=True,
