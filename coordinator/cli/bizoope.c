@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"archive", cmd_archive, "archive the backups of merged files now"},
     {"jobs", cmd_jobs, "what happened to every file received (list|show), from the journal"},
     {"retry", cmd_retry, "queue a failed file again (after fixing the cause)"},
+    {"settings", cmd_settings, "the settings batch SQL reads (list|get)"},
     {"batch", cmd_batch, "build the missing periods of the batch workflows (run|status|rebuild)"},
 };
 

@@ -21,6 +21,7 @@ int cmd_archive(int argc, char **argv, struct cli_env *env);
 int cmd_batch(int argc, char **argv, struct cli_env *env);
 int cmd_jobs(int argc, char **argv, struct cli_env *env);
 int cmd_retry(int argc, char **argv, struct cli_env *env);
+int cmd_settings(int argc, char **argv, struct cli_env *env);
 
 struct bz_config;
 struct notices;

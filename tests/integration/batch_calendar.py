@@ -193,6 +193,16 @@ def placeholders():
     return rows
 
 
+# ---- the settings the placeholders take their names from ---------------------------------------
+st = subprocess.run([bizoope, "settings", "list", "--config", config, "--json"],
+                    capture_output=True, text=True)
+settings = json.loads(st.stdout) if st.returncode == 0 else {}
+check(settings.get("unregistered_item_name") == "未登録商品" and
+      settings.get("unregistered_store_name") == "未登録店舗", "settings list: %r" % settings)
+st = subprocess.run([bizoope, "settings", "get", "nope", "--config", config], capture_output=True,
+                    text=True)
+check(st.returncode == 1 and "no setting 'nope'" in st.stderr, "settings get of no setting")
+
 # ---- weeks 1 and 2 arrive; an item master without two of the sold items ------------------------
 send("items_20261004090000.tsv", ["\t".join([c, "real " + c, "", "C1", "", "100.00", "10.00", "",
                                              "", "0", "20261004090000"]) for c in MASTER_ITEMS])
@@ -208,7 +218,7 @@ check(ev[-1] == {"event": "summary", "built": 20, "would_build": 0, "failed": 0,
       "run 1: summary %r" % ev[-1])
 check([p for _, p in built(ev, "consistency.unregistered_items")] == [iso(d) for d in DAYS[:14]],
       "run 1: items placeholders built day by day, oldest first")
-check(placeholders() == [(c, "未登録商品") for c in UNKNOWN_ITEMS],
+check(placeholders() == [(c, settings.get("unregistered_item_name")) for c in UNKNOWN_ITEMS],
       "run 1: placeholders for exactly the unknown items: %r" % placeholders())
 ev = batch("run", "--until", iso(DAYS[13]))
 check([p for _, p in built(ev, "consistency.unregistered_stores")] == [iso(d) for d in DAYS[6:14]],
