@@ -20,6 +20,7 @@
 #include "io/codec.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
+#include "notify/notifier.h"
 #include "queue/notices.h"
 #include "warehouse/warehouse.h"
 #include "worker/spool.h"
@@ -37,7 +38,8 @@ struct pipeline {
     struct dispatcher *dispatch;
     unsigned workers;
     int lock_fd;
-    bool *table_ready; /* per schema table: ensure_table done */
+    bool *table_ready;         /* per schema table: ensure_table done */
+    struct notifier *notifier; /* delivers notices to people; NULL: no target configured */
 };
 
 struct notices *pipeline_notices(struct pipeline *p)
@@ -266,6 +268,11 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
         return NULL;
     }
     p->workers = dispatcher_parallelism(p->dispatch);
+    if (notifier_from_config(cfg, log, &p->notifier, err) != BZ_OK) {
+        pipeline_free(p);
+        return NULL;
+    }
+    notices_set_notifier(dispatcher_notices(p->dispatch), p->notifier);
     return p;
 }
 
@@ -275,6 +282,7 @@ void pipeline_free(struct pipeline *p)
         return;
     }
     dispatcher_free(p->dispatch);
+    notifier_free(p->notifier); /* after its last notice: delivers what is queued */
     if (p->wh != NULL) {
         warehouse_close(p->wh);
     }

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "coordinator/cli/cli.h"
 #include "core/mem.h"
+#include "notify/notifier.h"
 #include "queue/notices.h"
 
 static void batch_usage(FILE *out)
@@ -478,6 +479,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     struct batch_session bs;
     struct report_ctx ctx;
     struct batch_totals totals;
+    struct notifier *notifier = NULL;
     struct bz_err err;
     int rc = parse_args(argc, argv, &a), status = 1;
 
@@ -516,6 +518,11 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     ctx.json = a.json;
     ctx.max_periods = bs.o.max_periods;
     ctx.notices = notices_new(env->log, NULL, NULL);
+    if (notifier_from_config(cfg, env->log, &notifier, &err) != BZ_OK) {
+        fprintf(stderr, "bizoope batch: %s\n", err.msg);
+        goto out;
+    }
+    notices_set_notifier(ctx.notices, notifier);
     if (strcmp(a.command, "status") == 0) {
         rc = print_status(bs.wh, bs.set, &bs.o, &a, &err);
     } else if (strcmp(a.command, "rebuild") == 0) {
@@ -543,6 +550,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     }
 out:
     notices_free(ctx.notices);
+    notifier_free(notifier); /* waits for the notices queued to be delivered */
     session_close(&bs);
     schema_set_free(schemas);
     config_free(cfg);

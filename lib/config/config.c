@@ -67,6 +67,7 @@ struct cfg_section {
 
 static const char *const backends[] = {"sqlite", NULL};
 static const char *const queue_backends[] = {"memory", "kafka", NULL};
+static const char *const severities[] = {"INFO", "WARNING", "ERROR", NULL};
 static const char *const weekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
                                        "friday", "saturday", "sunday",    NULL};
 
@@ -148,6 +149,26 @@ static const struct cfg_prop props[] = {
      "workflow files; empty: the built-in ones"},
     {"batch", "settings", PROP_OPT_PATH, OFF(batch_settings_dir), "", 0, 0, NULL, NULL,
      "directory of settings.yaml; empty: built-in"},
+    {"notify", "chatwork_room", PROP_STRING, OFF(notify_chatwork_room), "", 0, 0, NULL, NULL,
+     "room id; empty: no Chatwork"},
+    {"notify", "chatwork_token_file", PROP_OPT_PATH, OFF(notify_chatwork_token_file), "", 0, 0,
+     NULL, NULL, "or env BIZOOPE_CHATWORK_TOKEN"},
+    {"notify", "chatwork_api", PROP_STRING, OFF(notify_chatwork_api), "https://api.chatwork.com/v2",
+     0, 0, NULL, NULL, "the rooms API"},
+    {"notify", "chatwork_severity", PROP_ENUM, OFF(notify_chatwork_severity), "WARNING", 0, 0, NULL,
+     severities, "lowest sent"},
+    {"notify", "slack_webhook_file", PROP_OPT_PATH, OFF(notify_slack_webhook_file), "", 0, 0, NULL,
+     NULL, "holds the URL; or env BIZOOPE_SLACK_WEBHOOK"},
+    {"notify", "slack_severity", PROP_ENUM, OFF(notify_slack_severity), "WARNING", 0, 0, NULL,
+     severities, "lowest sent"},
+    {"notify", "webhook_url", PROP_STRING, OFF(notify_webhook_url), "", 0, 0, NULL, NULL,
+     "JSON POST of each notice; empty: none"},
+    {"notify", "webhook_severity", PROP_ENUM, OFF(notify_webhook_severity), "INFO", 0, 0, NULL,
+     severities, "lowest sent"},
+    {"notify", "max_attempts", PROP_UINT, OFF(notify_max_attempts), "5", 1, 100,
+     "between 1 and 100", NULL, "per notice and target (429, 5xx)"},
+    {"notify", "backoff", PROP_DURATION, OFF(notify_backoff_ms), "1s", 1, 600000,
+     "between 1ms and 10m", NULL, "first retry wait, doubled each time"},
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))
@@ -164,6 +185,9 @@ static const struct cfg_section sections[] = {
                     "retries and how much work is out at once."},
     {"batch", "Catch-up batches (schema/batches): `bizoope batch run`, and on schedule in a\n"
               "watching `bizoope run`. Each step builds every complete period it is missing."},
+    {"notify", "Where notices go (a failed file, a failed batch step): Chatwork ([toall] for\n"
+               "ERROR), a Slack incoming webhook, a JSON webhook. Tokens and webhook URLs are\n"
+               "secrets: keep them in files readable by bizoope only, or in the environment."},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))

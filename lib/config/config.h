@@ -66,6 +66,18 @@ struct bz_config {
     unsigned batch_max_periods; /* periods built per run; 0 no limit; 100 */
     char *batch_workflows_dir;  /* NULL: the built-in workflows */
     char *batch_settings_dir;   /* NULL: the built-in settings */
+
+    /* Notice delivery (section `notify`); secrets are in files or the environment. */
+    char *notify_chatwork_room;       /* "" none */
+    char *notify_chatwork_token_file; /* NULL: env BIZOOPE_CHATWORK_TOKEN */
+    char *notify_chatwork_api;        /* "https://api.chatwork.com/v2" */
+    char *notify_chatwork_severity;   /* "INFO", "WARNING" or "ERROR" */
+    char *notify_slack_webhook_file;  /* NULL: env BIZOOPE_SLACK_WEBHOOK */
+    char *notify_slack_severity;
+    char *notify_webhook_url; /* "" none */
+    char *notify_webhook_severity;
+    unsigned notify_max_attempts; /* 5 */
+    uint64_t notify_backoff_ms;   /* 1s */
 };
 
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to

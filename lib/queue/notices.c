@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/mem.h"
+#include "notify/notifier.h"
 
 #define NOTICE_PRODUCE_TIMEOUT_MS 10000
 
@@ -15,6 +16,7 @@ struct notices {
     struct bz_log *log;
     struct kq_producer *producer;
     const char *topic;
+    struct notifier *notifier; /* borrowed; may be NULL */
     unsigned long sent, lost;
 };
 
@@ -61,6 +63,7 @@ void notices_publish(struct notices *n, enum proto_severity severity, const char
     va_end(ap);
     BZ_LOG(n->log, level_of(severity), "notice", (&(struct bz_log_ctx){job_id, site_id, NULL, -1}),
            m.title, "%s", m.text);
+    notifier_post(n->notifier, &m); /* to people; queued, never blocks */
     if (n->producer == NULL) {
         return;
     }
@@ -75,6 +78,11 @@ void notices_publish(struct notices *n, enum proto_severity severity, const char
                err.msg);
     }
     free(text);
+}
+
+void notices_set_notifier(struct notices *n, struct notifier *nf)
+{
+    n->notifier = nf;
 }
 
 unsigned long notices_sent(const struct notices *n)

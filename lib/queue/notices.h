@@ -22,6 +22,10 @@ void notices_publish(struct notices *n, enum proto_severity severity, const char
                      const char *site_id, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Also hands every notice to nf (borrowed; NULL: none) for delivery to people. */
+struct notifier;
+void notices_set_notifier(struct notices *n, struct notifier *nf);
+
 /* How many notices were produced on the topic / could not be (for tests and metrics). */
 unsigned long notices_sent(const struct notices *n);
 unsigned long notices_lost(const struct notices *n);

@@ -1,0 +1,44 @@
+/* notifier.h - delivering notices to people: Chatwork (rooms API, token in the X-ChatWorkToken
+ * header, [toall] only for ERROR), a Slack incoming webhook and a generic JSON webhook, each
+ * with its own lowest severity. Posting never blocks and never fails the caller: notices queue
+ * up for one delivery thread, which retries 429, 5xx and transport errors with capped
+ * exponential backoff (honouring Retry-After) and logs a notice it gave up on - never a token
+ * or a webhook URL, which are secrets. Owns the request formats and the retry rule; the
+ * targets come from the configuration's `notify` section. */
+#ifndef BZ_NOTIFIER_H
+#define BZ_NOTIFIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "proto/messages.h"
+
+enum notify_kind { NOTIFY_CHATWORK, NOTIFY_SLACK, NOTIFY_WEBHOOK };
+
+struct notify_target {
+    enum notify_kind kind;
+    char *url;    /* chatwork: API base + "/rooms/<room>/messages"; slack/webhook: the URL */
+    char *secret; /* chatwork: the API token; NULL otherwise */
+    enum proto_severity min_severity;
+};
+
+struct notifier;
+
+/* targets[0..n) are copied. max_attempts per delivery (>= 1); backoff_ms the first wait. */
+struct notifier *notifier_new(const struct notify_target *targets, size_t n, unsigned max_attempts,
+                              uint64_t backoff_ms, struct bz_log *log);
+/* Delivers what is queued (each within its retries), then stops. */
+void notifier_free(struct notifier *nf);
+
+/* The notifier the configuration's `notify` section describes (secrets read from their files
+ * or BIZOOPE_CHATWORK_TOKEN / BIZOOPE_SLACK_WEBHOOK), or *out NULL when it names no target.
+ * A target without its secret is an error saying which setting is missing. */
+int notifier_from_config(const struct bz_config *cfg, struct bz_log *log, struct notifier **out,
+                         struct bz_err *err);
+
+/* Queues m for every target whose lowest severity it reaches. */
+void notifier_post(struct notifier *nf, const struct notification_msg *m);
+
+#endif
