@@ -169,6 +169,8 @@ static const struct cfg_prop props[] = {
      "between 1 and 100", NULL, "per notice and target (429, 5xx)"},
     {"notify", "backoff", PROP_DURATION, OFF(notify_backoff_ms), "1s", 1, 600000,
      "between 1ms and 10m", NULL, "first retry wait, doubled each time"},
+    {"notify", "coalesce", PROP_DURATION, OFF(notify_coalesce_ms), "10m", 0, DAY_MS,
+     "between 0s and 1d", NULL, "identical notices within: one message"},
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))

@@ -78,6 +78,7 @@ struct bz_config {
     char *notify_webhook_severity;
     unsigned notify_max_attempts; /* 5 */
     uint64_t notify_backoff_ms;   /* 1s */
+    uint64_t notify_coalesce_ms;  /* identical notices within this: one message; 10m */
 };
 
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to

@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "notify/coalesce.h"
 #include "queue/mem_queue.h"
 
 #define MAX_BACKOFF_MS 60000
@@ -24,6 +25,7 @@ struct notifier {
     struct bz_log *log;
     struct mem_queue *queue;
     pthread_t thread;
+    struct coalescer *coalescer; /* NULL: every notice goes out */
 };
 
 static const char *kind_name(enum notify_kind k)
@@ -148,6 +150,17 @@ static void deliver(struct notifier *nf, const struct notify_target *t,
            nf->max_attempts);
 }
 
+/* What makes two notices identical: severity, title, site, job and text. */
+static uint64_t notice_key(const struct notification_msg *m)
+{
+    uint64_t h = coalescer_hash(0, proto_severity_name(m->severity));
+
+    h = coalescer_hash(h, m->title);
+    h = coalescer_hash(h, m->site_id);
+    h = coalescer_hash(h, m->job_id);
+    return coalescer_hash(h, m->text);
+}
+
 static void *delivery_loop(void *arg)
 {
     struct notifier *nf = arg;
@@ -155,7 +168,23 @@ static void *delivery_loop(void *arg)
 
     while (mem_queue_pop(nf->queue, &msg)) {
         struct notification_msg *m = msg;
+        struct timespec now;
+        unsigned held = 0;
         size_t i;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (nf->coalescer != NULL &&
+            !coalescer_admit(nf->coalescer, notice_key(m),
+                             (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
+                             &held)) {
+            free(m); /* identical to one sent within the window: counted, not sent */
+            continue;
+        }
+        if (held > 0) {
+            size_t len = strlen(m->text);
+            snprintf(m->text + len, sizeof(m->text) - len,
+                     "\n(%u identical notice%s held since the last one sent)", held,
+                     held == 1 ? " was" : "s were");
+        }
         for (i = 0; i < nf->ntargets; i++) {
             if (m->severity >= nf->targets[i].min_severity) {
                 deliver(nf, &nf->targets[i], m);
@@ -167,7 +196,7 @@ static void *delivery_loop(void *arg)
 }
 
 struct notifier *notifier_new(const struct notify_target *targets, size_t n, unsigned max_attempts,
-                              uint64_t backoff_ms, struct bz_log *log)
+                              uint64_t backoff_ms, uint64_t coalesce_ms, struct bz_log *log)
 {
     struct notifier *nf = xcalloc(1, sizeof(*nf));
     size_t i;
@@ -183,6 +212,7 @@ struct notifier *notifier_new(const struct notify_target *targets, size_t n, uns
     nf->max_attempts = max_attempts ? max_attempts : 1;
     nf->backoff_ms = backoff_ms ? backoff_ms : 1;
     nf->log = log;
+    nf->coalescer = coalesce_ms ? coalescer_new(coalesce_ms) : NULL;
     nf->queue = mem_queue_new();
     if (pthread_create(&nf->thread, NULL, delivery_loop, nf) != 0) {
         mem_queue_free(nf->queue);
@@ -202,6 +232,16 @@ void notifier_free(struct notifier *nf)
         mem_queue_close(nf->queue);
         pthread_join(nf->thread, NULL);
         mem_queue_free(nf->queue);
+    }
+    if (nf->coalescer != NULL) {
+        uint64_t keys[16];
+        unsigned held[16];
+        size_t k, got = coalescer_drain(nf->coalescer, keys, held, 16);
+        for (k = 0; k < got; k++) {
+            BZ_LOG(nf->log, BZ_LOG_WARN, "notify", NULL, "identical notices held at exit",
+                   "count=%u (see the log for them)", held[k]);
+        }
+        coalescer_free(nf->coalescer);
     }
     for (i = 0; i < nf->ntargets; i++) {
         free(nf->targets[i].url);
@@ -304,7 +344,8 @@ int notifier_from_config(const struct bz_config *cfg, struct bz_log *log, struct
         t[n++].min_severity = severity_of(cfg->notify_webhook_severity);
     }
     if (rc == BZ_OK && n > 0) {
-        *out = notifier_new(t, n, cfg->notify_max_attempts, cfg->notify_backoff_ms, log);
+        *out = notifier_new(t, n, cfg->notify_max_attempts, cfg->notify_backoff_ms,
+                            cfg->notify_coalesce_ms, log);
     }
     for (i = 0; i < n; i++) {
         free(t[i].url);

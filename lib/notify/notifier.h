@@ -1,7 +1,8 @@
 /* notifier.h - delivering notices to people: Chatwork (rooms API, token in the X-ChatWorkToken
  * header, [toall] only for ERROR), a Slack incoming webhook and a generic JSON webhook, each
- * with its own lowest severity. Posting never blocks and never fails the caller: notices queue
- * up for one delivery thread, which retries 429, 5xx and transport errors with capped
+ * with its own lowest severity; identical notices within a window are one message (the next
+ * one after it says how many were held). Posting never blocks and never fails the caller: notices
+ * queue up for one delivery thread, which retries 429, 5xx and transport errors with capped
  * exponential backoff (honouring Retry-After) and logs a notice it gave up on - never a token
  * or a webhook URL, which are secrets. Owns the request formats and the retry rule; the
  * targets come from the configuration's `notify` section. */
@@ -26,9 +27,10 @@ struct notify_target {
 
 struct notifier;
 
-/* targets[0..n) are copied. max_attempts per delivery (>= 1); backoff_ms the first wait. */
+/* targets[0..n) are copied. max_attempts per delivery (>= 1); backoff_ms the first wait;
+ * identical notices within coalesce_ms of one sent are counted, not sent (0: all sent). */
 struct notifier *notifier_new(const struct notify_target *targets, size_t n, unsigned max_attempts,
-                              uint64_t backoff_ms, struct bz_log *log);
+                              uint64_t backoff_ms, uint64_t coalesce_ms, struct bz_log *log);
 /* Delivers what is queued (each within its retries), then stops. */
 void notifier_free(struct notifier *nf);
 
