@@ -15,6 +15,7 @@
 #include "coordinator/dispatch.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/merge.h"
+#include "coordinator/notify_relay.h"
 #include "coordinator/planner.h"
 #include "core/mem.h"
 #include "io/codec.h"
@@ -38,8 +39,9 @@ struct pipeline {
     struct dispatcher *dispatch;
     unsigned workers;
     int lock_fd;
-    bool *table_ready;         /* per schema table: ensure_table done */
-    struct notifier *notifier; /* delivers notices to people; NULL: no target configured */
+    bool *table_ready;          /* per schema table: ensure_table done */
+    struct notifier *notifier;  /* delivers notices to people; NULL: no target configured */
+    struct notify_relay *relay; /* over Kafka: the notifications topic into the notifier */
 };
 
 struct notices *pipeline_notices(struct pipeline *p)
@@ -272,7 +274,16 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
         pipeline_free(p);
         return NULL;
     }
-    notices_set_notifier(dispatcher_notices(p->dispatch), p->notifier);
+    if (p->notifier != NULL && strcmp(cfg->queue_backend, "kafka") == 0) {
+        /* every process's notices come through the topic: delivered once, from here */
+        p->relay = notify_relay_start(cfg, p->notifier, log, err);
+        if (p->relay == NULL) {
+            pipeline_free(p);
+            return NULL;
+        }
+    } else {
+        notices_set_notifier(dispatcher_notices(p->dispatch), p->notifier);
+    }
     return p;
 }
 
@@ -282,6 +293,7 @@ void pipeline_free(struct pipeline *p)
         return;
     }
     dispatcher_free(p->dispatch);
+    notify_relay_stop(p->relay);
     notifier_free(p->notifier); /* after its last notice: delivers what is queued */
     if (p->wh != NULL) {
         warehouse_close(p->wh);

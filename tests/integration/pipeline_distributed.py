@@ -257,6 +257,16 @@ try:
     assert text.count("\nschema_dir:") == 1
     open(worker_config, "w").write(re.sub(r"\nschema_dir:[^\n]*", "\nschema_dir: '%s'" % schemas,
                                           text))
+    # people hear of it through a JSON webhook (tests/fakes/http_recorder.py): the
+    # coordinator relays the notifications topic, so the notice is delivered exactly once
+    hooks = os.path.join(work, "webhook.jsonl")
+    fake = subprocess.Popen([sys.executable, os.path.join(src, "tests", "fakes",
+                                                          "http_recorder.py"), "{}", hooks],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = int(fake.stdout.readline().strip().split("=")[1])
+    text = open(config).read()
+    open(config, "w").write(text.replace("  webhook_url: ", "  webhook_url: 'http://127.0.0.1:%d"
+                                         "/hook'" % port, 1))
     before = sum(1 for l in mock_command("read bizoope.notifications") if l.startswith("msg "))
     workers = start_workers(worker_config, 2)
     log_path = os.path.join(work, "coordinator-poison.log")
@@ -298,6 +308,13 @@ try:
     got = snapshot(inst)
     for k in sorted(set(got) | set(ref)):
         check(got.get(k) == ref.get(k), "after the retry: %s differs from the threads run" % k)
+    fake.stdin.close()
+    fake.wait(timeout=10)
+    delivered = [json.loads(json.loads(l)["body"]) for l in open(hooks)] if os.path.exists(
+        hooks) else []
+    check([(d["title"], d["site_id"]) for d in delivered] == [("file failed", "b")],
+          "the webhook got the failed file's notice exactly once (relayed from the topic, "
+          "not again after the retry run): %r" % [(d["title"], d["site_id"]) for d in delivered])
 finally:
     cluster.stop()
 if failures:
