@@ -212,12 +212,13 @@ static void sleep_ms(uint64_t ms)
     }
 }
 
-/* Loads the configuration and schemas and opens the pipeline; prints why not on failure. */
+/* Loads the configuration and schemas and opens the pipeline; prints why not on failure, and
+ * then leaves nothing open (*cfg and *set NULL). */
 static struct pipeline *open_installation(const char *prog, const char *config_path,
                                           unsigned workers, struct cli_env *env,
                                           struct bz_config **cfg, struct schema_set **set)
 {
-    struct pipeline *p;
+    struct pipeline *p = NULL;
     struct bz_err err;
 
     bz_err_clear(&err);
@@ -228,14 +229,27 @@ static struct pipeline *open_installation(const char *prog, const char *config_p
         return NULL;
     }
     *set = cli_load_schemas(prog, (*cfg)->schema_dir);
-    if (*set == NULL) {
-        return NULL;
+    if (*set != NULL) {
+        p = pipeline_new(*cfg, *set, env->log, workers, &err);
+        if (p == NULL) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+        }
     }
-    p = pipeline_new(*cfg, *set, env->log, workers, &err);
     if (p == NULL) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        schema_set_free(*set);
+        config_free(*cfg);
+        *set = NULL;
+        *cfg = NULL;
     }
     return p;
+}
+
+/* Closes what open_installation opened. */
+static void close_installation(struct pipeline *p, struct schema_set *set, struct bz_config *cfg)
+{
+    pipeline_free(p);
+    schema_set_free(set);
+    config_free(cfg);
 }
 
 int cmd_run(int argc, char **argv, struct cli_env *env)
@@ -257,8 +271,6 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     }
     p = open_installation("bizoope run", a.config, (unsigned)a.workers, env, &cfg, &set);
     if (p == NULL) {
-        schema_set_free(set);
-        config_free(cfg);
         return 1;
     }
     if (cfg->nsites == 0) {
@@ -278,9 +290,7 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     if (cfg->batch_schedule[0] != '\0') {
         if (cron_parse(cfg->batch_schedule, &schedule, &err) != BZ_OK) {
             fprintf(stderr, "bizoope run: %s: batch.schedule: %s\n", a.config, err.msg);
-            pipeline_free(p);
-            schema_set_free(set);
-            config_free(cfg);
+            close_installation(p, set, cfg);
             return 1;
         }
         next_batch = a.once ? -1 : cron_next(&schedule, (int64_t)time(NULL), cfg->batch_timezone);
@@ -315,9 +325,7 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
                totals.identical, totals.failed,
                atomic_load(&stop_requested) ? " (stopped by signal)" : "");
     }
-    pipeline_free(p);
-    schema_set_free(set);
-    config_free(cfg);
+    close_installation(p, set, cfg);
     return status;
 }
 
@@ -361,8 +369,6 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
     }
     p = open_installation("bizoope archive", config_path, 1, env, &cfg, &set);
     if (p == NULL) {
-        schema_set_free(set);
-        config_free(cfg);
         return 1;
     }
     bz_err_clear(&err);
@@ -372,9 +378,7 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
     } else {
         printf("%u backup%s archived\n", archived, archived == 1 ? "" : "s");
     }
-    pipeline_free(p);
-    schema_set_free(set);
-    config_free(cfg);
+    close_installation(p, set, cfg);
     return rc == BZ_OK ? 0 : 1;
 }
 
@@ -415,8 +419,6 @@ int cmd_retry(int argc, char **argv, struct cli_env *env)
     }
     p = open_installation("bizoope retry", config_path, 1, env, &cfg, &set);
     if (p == NULL) {
-        schema_set_free(set);
-        config_free(cfg);
         return 1;
     }
     bz_err_clear(&err);
@@ -426,8 +428,6 @@ int cmd_retry(int argc, char **argv, struct cli_env *env)
     } else {
         printf("%s queued again: the next `bizoope run` pass processes it\n", argv[optind]);
     }
-    pipeline_free(p);
-    schema_set_free(set);
-    config_free(cfg);
+    close_installation(p, set, cfg);
     return rc == BZ_OK ? 0 : 1;
 }
