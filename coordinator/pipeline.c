@@ -843,7 +843,7 @@ int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err)
 static bool archive_due(const struct pipeline *p, const struct job *job)
 {
     struct tm tm;
-    time_t merged;
+    time_t merged, age;
 
     if (p->cfg->archive_after_ms == 0 || job->merged_at == NULL) {
         return true;
@@ -856,7 +856,10 @@ static bool archive_due(const struct pipeline *p, const struct job *job)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     merged = timegm(&tm);
-    return (uint64_t)(time(NULL) - merged) * 1000 >= p->cfg->archive_after_ms;
+    /* time() may lag the clock merged_at was read from by a tick: a negative age is 0, not
+     * a huge unsigned one that would archive at once */
+    age = time(NULL) - merged;
+    return (uint64_t)(age > 0 ? age : 0) * 1000 >= p->cfg->archive_after_ms;
 }
 
 /* merged -> done: the backup is compressed into archive, verified, then deleted. */
