@@ -159,3 +159,13 @@ void buf_append_json_escaped(struct buf *b, const char *s, size_t n)
         }
     }
 }
+
+char *buf_steal(struct buf *b)
+{
+    char *s;
+
+    buf_append_char(b, '\0');
+    s = b->data;
+    buf_init(b);
+    return s;
+}

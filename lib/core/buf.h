@@ -27,6 +27,8 @@ void buf_append(struct buf *b, const void *p, size_t n);
 void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_appendf(struct buf *b, const char *fmt, ...) BZ_PRINTF(2, 3);
+/* The contents as an owned NUL-terminated string (never NULL); the buffer is left empty. */
+char *buf_steal(struct buf *b);
 /* Appends s as the body of a JSON string (no surrounding quotes), escaping as RFC 8259 says.
  * Bytes that are not well-formed UTF-8 become "\ufffd" (one per byte), so the result is always
  * valid JSON text. */

@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/secret.h"
 #include "notify/coalesce.h"
 #include "queue/mem_queue.h"
 
@@ -269,30 +270,6 @@ void notifier_post(struct notifier *nf, const struct notification_msg *m)
 
 /* ---- from the configuration ---------------------------------------------------------------- */
 
-/* The first line of path (a secret), or NULL with err set. */
-static char *read_secret(const char *path, const char *what, struct bz_err *err)
-{
-    char line[2048];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
-        bz_err_set(err, BZ_E_INVALID_INPUT, "notify: cannot read %s from %s", what, path);
-        if (f != NULL) {
-            fclose(f);
-        }
-        return NULL;
-    }
-    fclose(f);
-    n = strcspn(line, "\r\n");
-    line[n] = '\0';
-    if (n == 0) {
-        bz_err_set(err, BZ_E_INVALID_INPUT, "notify: %s in %s is empty", what, path);
-        return NULL;
-    }
-    return xstrdup(line);
-}
-
 static enum proto_severity severity_of(const char *s)
 {
     return strcmp(s, "ERROR") == 0  ? PROTO_ERROR
@@ -313,10 +290,11 @@ int notifier_from_config(const struct bz_config *cfg, struct bz_log *log, struct
         char url[1200];
         const char *env = getenv("BIZOOPE_CHATWORK_TOKEN");
         t[n].kind = NOTIFY_CHATWORK;
-        t[n].secret = cfg->notify_chatwork_token_file
-                          ? read_secret(cfg->notify_chatwork_token_file, "the Chatwork token", err)
-                      : env && env[0] ? xstrdup(env)
-                                      : NULL;
+        t[n].secret =
+            cfg->notify_chatwork_token_file
+                ? secret_read_file(cfg->notify_chatwork_token_file, "the Chatwork token", err)
+            : env && env[0] ? xstrdup(env)
+                            : NULL;
         if (t[n].secret == NULL && cfg->notify_chatwork_token_file != NULL) {
             rc = (int)err->code;
         } else if (t[n].secret == NULL) {
@@ -332,9 +310,9 @@ int notifier_from_config(const struct bz_config *cfg, struct bz_log *log, struct
     if (rc == BZ_OK && (cfg->notify_slack_webhook_file != NULL ||
                         (getenv("BIZOOPE_SLACK_WEBHOOK") && getenv("BIZOOPE_SLACK_WEBHOOK")[0]))) {
         t[n].kind = NOTIFY_SLACK;
-        t[n].url = cfg->notify_slack_webhook_file
-                       ? read_secret(cfg->notify_slack_webhook_file, "the Slack webhook URL", err)
-                       : xstrdup(getenv("BIZOOPE_SLACK_WEBHOOK"));
+        t[n].url = cfg->notify_slack_webhook_file ? secret_read_file(cfg->notify_slack_webhook_file,
+                                                                     "the Slack webhook URL", err)
+                                                  : xstrdup(getenv("BIZOOPE_SLACK_WEBHOOK"));
         rc = t[n].url ? BZ_OK : (int)err->code;
         t[n++].min_severity = severity_of(cfg->notify_slack_severity);
     }

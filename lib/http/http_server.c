@@ -1,0 +1,228 @@
+/* http_server.c - the embedded HTTP server on libmicrohttpd; see http_server.h.
+ * libmicrohttpd (Debian's libmicrohttpd-dev) is a well-kept server library that handles the
+ * HTTP/1.1 parsing, keep-alive and limits; this file adds the access rule and a plain handler
+ * signature over it. */
+#include "http/http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/mem.h"
+#include "core/secret.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_handler_fn fn;
+    void *ctx;
+    char *token; /* NULL: none */
+    unsigned port;
+};
+
+/* Marks a connection whose body (if any) is being read and dropped. */
+static int body_marker;
+
+bool http_host_is_loopback(const char *host)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (strcmp(host, "localhost") == 0) {
+        return true;
+    }
+    if (inet_pton(AF_INET, host, &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+int http_listen_parse(const char *listen, char *host, size_t host_size, unsigned *port,
+                      struct bz_err *err)
+{
+    const char *colon, *h = listen;
+    size_t hlen;
+    char *end;
+    unsigned long p;
+
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (close == NULL || close[1] != ':') {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "listen address '%s': expected [V6ADDR]:PORT", listen);
+        }
+        h = listen + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "listen address '%s': expected HOST:PORT, e.g. 127.0.0.1:8470",
+                              listen);
+        }
+        hlen = (size_t)(colon - listen);
+    }
+    p = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || p > 65535 || hlen == 0 || hlen >= host_size) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "listen address '%s': expected HOST:PORT with a port of 0 to 65535",
+                          listen);
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (unsigned)p;
+    return BZ_OK;
+}
+
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->impl, MHD_GET_ARGUMENT_KIND,
+                                       name);
+}
+
+/* Constant-time: the time taken does not depend on where the strings differ. */
+static bool token_matches(const char *expected, const char *given)
+{
+    size_t n = strlen(expected), m = strlen(given), i;
+    unsigned char diff = (unsigned char)(n != m);
+
+    for (i = 0; i < n; i++) {
+        diff |= (unsigned char)(expected[i] ^ given[i < m ? i : 0]);
+    }
+    return diff == 0;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, int status,
+                                     const char *content_type, char *body)
+{
+    struct MHD_Response *r =
+        body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result rc;
+
+    MHD_add_response_header(r, "Content-Type", content_type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (status == 401) {
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    }
+    rc = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static char *error_body(const char *msg)
+{
+    size_t n = strlen(msg) + 32;
+    char *b = xmalloc(n);
+
+    snprintf(b, n, "{\"error\":\"%s\"}\n", msg);
+    return b;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_request req = {method, url, conn};
+    struct http_response res = {200, "application/json", NULL};
+
+    (void)version;
+    (void)upload_data;
+    if (*con_cls == NULL) { /* headers only so far */
+        *con_cls = &body_marker;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) { /* a body: read and dropped */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (s->token != NULL && !(strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)) {
+        const char *auth =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+            !token_matches(s->token, auth + 7)) {
+            return send_response(conn, 401, "application/json",
+                                 error_body("missing or wrong bearer token"));
+        }
+    }
+    s->fn(s->ctx, &req, &res);
+    return send_response(conn, res.status, res.content_type ? res.content_type : "application/json",
+                         res.body);
+}
+
+struct http_server *http_server_new(const struct http_server_options *opts, http_handler_fn fn,
+                                    void *ctx, struct bz_err *err)
+{
+    char host[256], portbuf[16];
+    struct addrinfo hints, *ai = NULL;
+    struct http_server *s;
+    const union MHD_DaemonInfo *info;
+    unsigned port;
+    int gai;
+
+    if (http_listen_parse(opts->listen, host, sizeof(host), &port, err) != BZ_OK) {
+        return NULL;
+    }
+    if ((opts->token == NULL || opts->token[0] == '\0') && !opts->public_read_only &&
+        !http_host_is_loopback(host)) {
+        bz_err_set(err, BZ_E_INVALID_INPUT,
+                   "listen address %s is not loopback: the admin API needs a token there (set "
+                   "admin.token_file or BIZOOPE_ADMIN_TOKEN)",
+                   opts->listen);
+        return NULL;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | (strcmp(host, "localhost") == 0 ? 0 : AI_NUMERICHOST);
+    snprintf(portbuf, sizeof(portbuf), "%u", port);
+    gai = getaddrinfo(host, portbuf, &hints, &ai);
+    if (gai != 0) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "listen address %s: %s", opts->listen,
+                   gai_strerror(gai));
+        return NULL;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->fn = fn;
+    s->ctx = ctx;
+    s->token = opts->token && opts->token[0] ? xstrdup(opts->token) : NULL;
+    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                                 (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                                 ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (s->daemon == NULL) {
+        bz_err_set(err, BZ_E_IO,
+                   "cannot listen on %s (address in use or not on this host?); choose another "
+                   "port",
+                   opts->listen);
+        http_server_free(s);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : port;
+    return s;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->daemon != NULL) {
+        MHD_stop_daemon(s->daemon);
+    }
+    secret_free(s->token);
+    free(s);
+}

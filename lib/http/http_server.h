@@ -1,0 +1,62 @@
+/* http_server.h - a small embedded HTTP/1.1 server for the operations endpoints: the
+ * coordinator's admin API and /metrics, a worker's /healthz and /metrics.
+ *
+ * Owns the listener (libmicrohttpd, one internal polling thread), the listen-address syntax
+ * ("HOST:PORT", "[V6]:PORT"; port 0 picks a free one), and the access rule: a listener off the
+ * loopback interface needs a bearer token unless it serves only public read-only paths; with a
+ * token every request but GET /healthz must carry "Authorization: Bearer TOKEN" (compared in
+ * constant time) or gets 401. Request bodies are read and dropped: every action is in the path.
+ * Does not own the routes: the handler does. */
+#ifndef BZ_HTTP_SERVER_H
+#define BZ_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/status.h"
+
+struct http_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query string */
+    void *impl;         /* for http_request_query */
+};
+
+/* A query parameter's value (URL-decoded), or NULL. */
+const char *http_request_query(const struct http_request *req, const char *name);
+
+struct http_response {
+    int status;               /* default 200 */
+    const char *content_type; /* default "application/json" */
+    char *body;               /* owned (malloc); sent as is; NULL: empty */
+};
+
+/* Fills res. Called on the server's thread, one request at a time. */
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
+                                struct http_response *res);
+
+struct http_server_options {
+    const char *listen;    /* "127.0.0.1:8470" */
+    const char *token;     /* required bearer token; NULL or "": none */
+    bool public_read_only; /* true: allowed off loopback without a token (worker metrics) */
+};
+
+struct http_server;
+
+/* Starts listening. Returns NULL with err saying why (syntax, bind, or a non-loopback address
+ * without a token). */
+struct http_server *http_server_new(const struct http_server_options *opts, http_handler_fn fn,
+                                    void *ctx, struct bz_err *err);
+/* Stops the thread and closes the listener. NULL is fine. */
+void http_server_free(struct http_server *s);
+
+/* The port bound (useful with port 0). */
+unsigned http_server_port(const struct http_server *s);
+
+/* True when host (numeric or "localhost") is a loopback address. */
+bool http_host_is_loopback(const char *host);
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into host (without brackets) and port. */
+int http_listen_parse(const char *listen, char *host, size_t host_size, unsigned *port,
+                      struct bz_err *err);
+
+#endif
