@@ -222,6 +222,7 @@ static struct shard_done *failed_done(struct pending *pe, int code, const char *
 
     done->task = pe->task;
     done->rc = code;
+    done->attempts = pe->attempt;
     done->err.code = code;
     va_start(ap, fmt);
     vsnprintf(done->err.msg, sizeof(done->err.msg), fmt, ap);
@@ -314,6 +315,9 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         }
         pe->accepted = true;
         pe->accepted_attempt = r->attempt;
+        snprintf(done->worker_id, sizeof(done->worker_id), "%.63s", r->worker_id);
+        done->attempts = pe->attempt;
+        done->seconds = now_s() - (pe->deadline - (double)d->cfg->lease_ms / 1000.0);
         snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s", r->destination);
         *out = done;
     }

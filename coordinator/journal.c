@@ -192,7 +192,14 @@ static char *column_dup(sqlite3_stmt *st, int i)
     return s ? xstrdup((const char *)s) : NULL;
 }
 
-int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struct bz_err *err)
+#define JOB_COLUMNS                                                                                \
+    "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, merge_now, "        \
+    "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
+    "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated FROM jobs "
+
+/* The jobs the query selects (JOB_COLUMNS + a condition; ?1 bound to param when not NULL). */
+static int query_jobs(struct journal *j, const char *sql, const char *param, struct job **out,
+                      size_t *n, struct bz_err *err)
 {
     sqlite3_stmt *st = NULL;
     struct job *jobs = NULL;
@@ -201,19 +208,14 @@ int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struc
 
     *out = NULL;
     *n = 0;
-    rc = sqlite3_prepare_v2(
-        j->db,
-        all ? "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, "
-              "merge_now, merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, "
-              "crlf_lines, merge_inserted, merge_updated, merge_skipped_older, bytes, seconds "
-              "FROM jobs ORDER BY seq"
-            : "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, "
-              "merge_now, merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, "
-              "crlf_lines, merge_inserted, merge_updated, merge_skipped_older, bytes, seconds "
-              "FROM jobs WHERE state IN ('landing', 'landed', 'merged') ORDER BY seq",
-        -1, &st, NULL);
+    rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && param != NULL) {
+        rc = sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    }
     if (rc != SQLITE_OK) {
-        return db_error(j, "listing jobs", err);
+        rc = db_error(j, "listing jobs", err);
+        sqlite3_finalize(st);
+        return rc;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job *job;
@@ -243,6 +245,8 @@ int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struc
         job->merge.skipped_older = (uint64_t)sqlite3_column_int64(st, 17);
         job->bytes = (uint64_t)sqlite3_column_int64(st, 18);
         job->seconds = sqlite3_column_double(st, 19);
+        snprintf(job->updated_at, sizeof(job->updated_at), "%s",
+                 (const char *)sqlite3_column_text(st, 20));
     }
     sqlite3_finalize(st);
     *out = jobs;
@@ -253,6 +257,33 @@ int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struc
         return db_error(j, "listing jobs", err);
     }
     return BZ_OK;
+}
+
+int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struct bz_err *err)
+{
+    return query_jobs(j,
+                      all ? JOB_COLUMNS "ORDER BY seq"
+                          : JOB_COLUMNS
+                          "WHERE state IN ('landing', 'landed', 'merged') ORDER BY seq",
+                      NULL, out, n, err);
+}
+
+int journal_get(struct journal *j, const char *job_id, struct job *out, struct bz_err *err)
+{
+    struct job *jobs;
+    size_t n;
+    int rc = query_jobs(j, JOB_COLUMNS "WHERE job_id = ?1", job_id, &jobs, &n, err);
+
+    if (rc == BZ_OK && n == 0) {
+        rc = bz_err_set(err, BZ_E_NOT_FOUND, "no job %s (see `bizoope jobs list`)", job_id);
+    }
+    if (rc == BZ_OK) {
+        *out = jobs[0];
+        free(jobs);
+    } else {
+        journal_free_jobs(jobs, n);
+    }
+    return rc;
 }
 
 void job_release(struct job *job)

@@ -44,8 +44,10 @@ struct job {
     char *error;     /* why rejected/failed */
     struct feed_counts counts;
     struct merge_counts merge;
-    uint64_t bytes; /* bytes validated (uncompressed) */
-    double seconds; /* validation + merge time */
+    uint64_t bytes;      /* bytes validated (uncompressed) */
+    double seconds;      /* validation + merge time */
+    char updated_at[32]; /* when its row last changed, RFC 3339 UTC (read only: the journal
+                            sets it) */
 };
 
 struct journal;
@@ -66,6 +68,9 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
  * (free with journal_free_jobs). */
 int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struct bz_err *err);
 void journal_free_jobs(struct job *jobs, size_t n);
+
+/* One job by id into *out (release with job_release); BZ_E_NOT_FOUND when there is none. */
+int journal_get(struct journal *j, const char *job_id, struct job *out, struct bz_err *err);
 
 /* Whether a job of site with this name and content hash was already loaded (merged or done). */
 int journal_find_loaded(struct journal *j, const char *site, const char *name, const char *hash,

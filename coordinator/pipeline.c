@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coordinator/activity.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/merge.h"
@@ -42,7 +43,17 @@ struct pipeline {
     bool *table_ready;          /* per schema table: ensure_table done */
     struct notifier *notifier;  /* delivers notices to people; NULL: no target configured */
     struct notify_relay *relay; /* over Kafka: the notifications topic into the notifier */
+    struct activity *activity;  /* the live picture; NULL: nobody watches */
 };
+
+void pipeline_set_activity(struct pipeline *p, struct activity *a)
+{
+    p->activity = a;
+    if (p->notifier != NULL && a != NULL) {
+        notifier_set_counters(p->notifier, activity_notifications_sent(a),
+                              activity_notifications_failed(a));
+    }
+}
 
 struct notices *pipeline_notices(struct pipeline *p)
 {
@@ -134,7 +145,7 @@ static void job_path(char *out, const char *area, const struct job *job, const c
 }
 
 /* load/<site>/<job>_<name without .gz/.zst> */
-static void load_path(char *out, const struct pipeline *p, const struct job *job)
+static void load_path_in(char *out, const struct bz_config *cfg, const struct job *job)
 {
     size_t n = strlen(job->file_name);
 
@@ -143,16 +154,26 @@ static void load_path(char *out, const struct pipeline *p, const struct job *job
     } else if (codec_from_name(job->file_name) == CODEC_ZSTD) {
         n -= 4;
     }
-    snprintf(out, PATH_BYTES, "%s/%s/%s_%.*s", p->cfg->load_dir, job->site_id, job->job_id, (int)n,
+    snprintf(out, PATH_BYTES, "%s/%s/%s_%.*s", cfg->load_dir, job->site_id, job->job_id, (int)n,
              job->file_name);
 }
 
-static void outbox_path(char *out, const struct pipeline *p, const struct job *job)
+static void load_path(char *out, const struct pipeline *p, const struct job *job)
+{
+    load_path_in(out, p->cfg, job);
+}
+
+void pipeline_error_file(const struct bz_config *cfg, const struct job *job, char *out, size_t size)
 {
     char safe[256];
 
     safe_name(job->file_name, safe, sizeof(safe));
-    snprintf(out, PATH_BYTES, "%s/%s/%s.errors.tsv", p->cfg->outbox_dir, job->site_id, safe);
+    snprintf(out, size, "%s/%s/%s.errors.tsv", cfg->outbox_dir, job->site_id, safe);
+}
+
+static void outbox_path(char *out, const struct pipeline *p, const struct job *job)
+{
+    pipeline_error_file(p->cfg, job, out, PATH_BYTES);
 }
 
 static int ensure_site_dirs(const struct pipeline *p, const char *site, struct bz_err *err)
@@ -594,7 +615,9 @@ struct flight {
     size_t submitted, received;
     int rc; /* the first failure of this file (its shards keep coming back) */
     struct bz_err err;
-    double t0, t_shards, cpu0;
+    double t0, t_shards, cpu0, merge_seconds;
+    bool tracked;   /* in the activity's files in flight */
+    bool cancelled; /* an operator cancelled it before it started: the journal says so */
     struct job_report rep;
 };
 
@@ -662,6 +685,9 @@ static void flight_start(struct pipeline *p, struct flight *fl)
     }
     free(plan);
     fl->dispatched = true;
+    if (fl->tracked) {
+        activity_file_split(p->activity, job->job_id, fl->rs.ntasks);
+    }
     BZ_LOG(p->log, BZ_LOG_INFO, "dispatch",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
            "file split into shards", "file=%s bytes=%llu shards=%zu", job->file_name,
@@ -676,9 +702,20 @@ static bool flight_back(const struct flight *fl)
 }
 
 /* One shard came back: its result joins its file's finalizer. */
-static void flight_take(struct flight *fl, struct shard_done *done)
+static void flight_take(struct pipeline *p, struct flight *fl, struct shard_done *done)
 {
     fl->received++;
+    if (p->activity != NULL) {
+        struct shard_event e = {fl->job.job_id,
+                                done->task->spec.end - done->task->spec.start,
+                                done->rc == BZ_OK ? done->result.lines : 0,
+                                done->rc == BZ_OK ? done->result.rejected_invalid : 0,
+                                done->worker_id,
+                                done->seconds,
+                                done->attempts,
+                                done->rc == BZ_OK};
+        activity_shard_done(p->activity, &e);
+    }
     if (done->rc == BZ_OK && fl->rc == BZ_OK) {
         done->rc = finalizer_add_shard(fl->rs.fz, &done->result, &done->err);
     }
@@ -714,6 +751,9 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
                "all shards done; writing the error file", "file=%s coordinator_cpu_ms=%.0f",
                job->file_name, (process_cpu_seconds() - fl->cpu0) * 1000);
         rc = finalizer_counts(fl->rs.fz, &job->counts, err);
+        if (fl->tracked) {
+            activity_file_phase(p->activity, job->job_id, "errors");
+        }
     }
     if (rc == BZ_OK) {
         outbox_path(outbox, p, job);
@@ -741,6 +781,9 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
                (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
                "merging into the table", "file=%s table=%s loaded=%llu", job->file_name,
                job->table_name, (unsigned long long)job->counts.loaded);
+        if (fl->tracked) {
+            activity_file_phase(p->activity, job->job_id, "merging");
+        }
         rc = merge_rows(p, job, fl->t, &fl->rs, err);
     }
     if (rc == BZ_OK &&
@@ -753,6 +796,7 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
                                              job->merge.skipped_older));
     }
     t_merge = monotonic_seconds();
+    fl->merge_seconds = t_merge - t_errors;
     fl->rep.shards = (unsigned)fl->rs.ntasks;
     fl->rep.threads = p->workers < fl->rs.ntasks ? p->workers : (unsigned)fl->rs.ntasks;
     if (rc != BZ_OK) {
@@ -806,10 +850,16 @@ static void flight_release(struct pipeline *p, struct flight *fl)
 
 int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err)
 {
+    return pipeline_requeue(p->cfg, p->journal, p->log, job_id, err);
+}
+
+int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
+                     const char *job_id, struct bz_err *err)
+{
     struct job *jobs = NULL;
     size_t n = 0, i;
     char load[PATH_BYTES];
-    int rc = journal_list(p->journal, true, &jobs, &n, err);
+    int rc = journal_list(journal, true, &jobs, &n, err);
 
     for (i = 0; rc == BZ_OK && i < n && strcmp(jobs[i].job_id, job_id) != 0; i++) {
     }
@@ -819,7 +869,7 @@ int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err)
         rc = bz_err_set(err, BZ_E_CONFLICT, "job %s is %s, not failed: nothing to retry", job_id,
                         job_state_name(jobs[i].state));
     } else if (rc == BZ_OK) {
-        load_path(load, p, &jobs[i]);
+        load_path_in(load, cfg, &jobs[i]);
         if (jobs[i].table_name == NULL || !fs_exists(load)) {
             rc = bz_err_set(err, BZ_E_NOT_FOUND,
                             "job %s cannot be retried: its received copy (%s) is gone; ask site "
@@ -828,8 +878,8 @@ int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err)
         } else {
             jobs[i].state = JOB_LANDED; /* the next pass starts it again from its shards */
             replace_str(&jobs[i].error, NULL);
-            rc = journal_update(p->journal, &jobs[i], err);
-            BZ_LOG(p->log, BZ_LOG_INFO, "pipeline",
+            rc = journal_update(journal, &jobs[i], err);
+            BZ_LOG(log, BZ_LOG_INFO, "pipeline",
                    (&(struct bz_log_ctx){jobs[i].job_id, jobs[i].site_id, NULL, -1}),
                    "failed job queued again", "file=%s", jobs[i].file_name);
         }
@@ -978,6 +1028,10 @@ static int flight_close(struct pipeline *p, struct flight *fl, pipeline_report_f
     int rc = fl->rc;
 
     bz_err_clear(&why);
+    if (fl->cancelled) { /* the admin API recorded it: nothing was started */
+        flight_release(p, fl);
+        return BZ_OK;
+    }
     if (rc != BZ_OK) {
         why = fl->err;
     } else if (job->state == JOB_LANDED && fl->dispatched) {
@@ -1004,6 +1058,12 @@ static int flight_close(struct pipeline *p, struct flight *fl, pipeline_report_f
         }
     }
     *failed += job->state == JOB_FAILED;
+    if (fl->tracked) {
+        activity_file_end(p->activity, job->job_id, job->state == JOB_FAILED ? "failed" : "loaded",
+                          job->counts.rejected_duplicate, fl->merge_seconds);
+    } else if (p->activity != NULL && (job->state == JOB_REJECTED || job->state == JOB_IDENTICAL)) {
+        activity_file_decided(p->activity, job_state_name(job->state));
+    }
     report_job(report, ctx, p, job, &fl->rep);
     return BZ_OK;
 }
@@ -1170,7 +1230,13 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
             if (fl->rc == BZ_OK && fl->job.state == JOB_LANDING) {
                 fl->rc = admit_job(p, &fl->job, &fl->err);
             }
-            if (fl->rc == BZ_OK && fl->job.state == JOB_LANDED) {
+            if (fl->rc == BZ_OK && fl->job.state == JOB_LANDED && p->activity != NULL) {
+                fl->tracked =
+                    activity_file_start(p->activity, fl->job.job_id, fl->job.site_id,
+                                        fl->job.file_name, fl->job.table_name, fl->job.size);
+                fl->cancelled = !fl->tracked;
+            }
+            if (fl->rc == BZ_OK && fl->job.state == JOB_LANDED && !fl->cancelled) {
                 flight_start(p, fl);
             }
             fifo[n++] = fl;
@@ -1180,6 +1246,9 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
         }
         /* 3. shards out, files in order, up to the window */
         submit_more(p, fifo, n, &out);
+        if (p->activity != NULL) {
+            activity_set_backlog(p->activity, out);
+        }
         /* 4. wait for one to come back, or finish */
         if (out > 0) {
             struct shard_done *done;
@@ -1187,8 +1256,11 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
             int drc = dispatcher_next(p->dispatch, &done, &qerr);
             size_t i;
             if (drc == BZ_OK) {
-                flight_take(done->task->job, done);
+                flight_take(p, done->task->job, done);
                 out--;
+                if (p->activity != NULL) {
+                    activity_set_backlog(p->activity, out);
+                }
                 continue;
             }
             /* the queue itself failed: every file with shards out fails (and is retried as a
@@ -1201,6 +1273,9 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
                 }
             }
             out = 0;
+            if (p->activity != NULL) {
+                activity_set_backlog(p->activity, 0);
+            }
         } else if (n == 0 && !more) {
             break;
         } else if (n > 0 && !flight_back(fifo[0])) {
@@ -1215,7 +1290,7 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
         if (dispatcher_next(p->dispatch, &done, &qerr) != BZ_OK) {
             break;
         }
-        flight_take(done->task->job, done);
+        flight_take(p, done->task->job, done);
         out--;
     }
     while (n > 0) {

@@ -42,6 +42,21 @@ void pipeline_free(struct pipeline *p);
  * pass processes it as a landed file. BZ_E_NOT_FOUND / BZ_E_CONFLICT say why not. */
 int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err);
 
+/* Reports what happens to a (borrowed, outliving p; NULL: nobody watches): files in flight,
+ * shards, backlog; files an operator cancelled in a are not started. Also counts the
+ * notifier's deliveries there. */
+struct activity;
+void pipeline_set_activity(struct pipeline *p, struct activity *a);
+
+/* pipeline_retry on a journal connection of the caller's (the admin API's), beside a running
+ * pipeline: the job goes back to landed and the pipeline's next pass takes it. */
+int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
+                     const char *job_id, struct bz_err *err);
+
+/* Where a job's error file is (or would be): outbox/<site>/<name>.errors.tsv. */
+void pipeline_error_file(const struct bz_config *cfg, const struct job *job, char *out,
+                         size_t size);
+
 /* Where the pipeline's notices go (the log, and over Kafka the notifications topic). */
 struct notices *pipeline_notices(struct pipeline *p);
 

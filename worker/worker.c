@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,8 +36,13 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     char temp[4200];
     int rc = BZ_OK;
 
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(done, 0, sizeof(*done));
     done->task = task;
+    done->attempts = 1;
+    snprintf(done->worker_id, sizeof(done->worker_id), "thread");
     bz_err_clear(&done->err);
     shard_options_init(&opts);
     opts.max_line_bytes = task->max_line_bytes;
@@ -74,6 +80,8 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
         }
     }
     done->rc = rc;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    done->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 static void *worker_main(void *arg)

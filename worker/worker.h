@@ -32,6 +32,11 @@ struct shard_done {
     struct shard_result result;
     int rc;
     struct bz_err err;
+    /* How it went, for the people watching: who ran the accepted attempt ("" unknown), how
+     * many attempts it took, and its latency from sent to result. */
+    char worker_id[64];
+    uint32_t attempts;
+    double seconds;
 };
 
 struct worker_pool;

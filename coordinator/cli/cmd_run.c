@@ -13,17 +13,27 @@
 
 #include "batch/cron.h"
 #include "config/config.h"
+#include "coordinator/activity.h"
+#include "coordinator/admin.h"
 #include "coordinator/cli/cli.h"
 #include "coordinator/pipeline.h"
+#include "coordinator/watchdog.h"
 #include "core/units.h"
 
-/* Set by the signal handler; the only state a handler may touch. */
+/* Set by the signal handlers; the only state a handler may touch. */
 static atomic_bool stop_requested;
+static atomic_bool reload_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
     atomic_store(&stop_requested, true);
+}
+
+static void on_hangup(int sig)
+{
+    (void)sig;
+    atomic_store(&reload_requested, true);
 }
 
 struct run_args {
@@ -201,10 +211,21 @@ static void on_report(void *ctx, const struct job_report *r)
     fflush(stdout);
 }
 
-static void sleep_ms(uint64_t ms)
+/* SIGHUP: the settings again (the configuration itself needs a restart). */
+static void reload_if_asked(struct admin *admin)
+{
+    struct bz_err err;
+
+    if (atomic_exchange(&reload_requested, false) && admin != NULL) {
+        admin_reload_settings(admin, &err); /* logged either way; a bad file keeps the old */
+    }
+}
+
+static void sleep_ms(uint64_t ms, struct admin *admin)
 {
     /* in short steps, so a stop request is seen promptly */
     while (ms > 0 && !atomic_load(&stop_requested)) {
+        reload_if_asked(admin);
         uint64_t step = ms < 100 ? ms : 100;
         struct timespec ts = {0, (long)step * 1000000L};
         nanosleep(&ts, NULL);
@@ -262,6 +283,10 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     struct sigaction sa;
     struct bz_err err;
     struct cron schedule;
+    struct metrics *metrics = NULL;
+    struct activity *activity = NULL;
+    struct admin *admin = NULL;
+    struct watchdog *watchdog = NULL;
     int64_t next_batch = -1; /* when the scheduled batches run next; -1 never */
     int rc = parse_run_args(argc, argv, &a);
     int status = 0;
@@ -284,14 +309,35 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     sa.sa_flags = SA_RESETHAND; /* a second signal ends the process: the journal resumes */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    metrics = metrics_new();
+    activity = activity_new(metrics);
+    pipeline_set_activity(p, activity);
+    bz_err_clear(&err);
+    if (!a.once && cfg->admin_listen[0] != '\0') {
+        admin = admin_new(cfg, activity, metrics, env->log, &err);
+        if (admin == NULL && err.code != BZ_E_IO) { /* a configuration mistake: fix it first */
+            fprintf(stderr, "bizoope run: %s: %s\n", a.config, err.msg);
+            status = 1;
+            goto out;
+        }
+        if (admin == NULL) { /* the port is taken: the feed matters more than the API */
+            BZ_LOG(env->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
+        }
+    }
+    if (!a.once) {
+        watchdog = watchdog_start(cfg, activity, pipeline_notices(p), env->log);
+    }
     memset(&totals, 0, sizeof(totals));
     totals.args = &a;
     bz_err_clear(&err);
     if (cfg->batch_schedule[0] != '\0') {
         if (cron_parse(cfg->batch_schedule, &schedule, &err) != BZ_OK) {
             fprintf(stderr, "bizoope run: %s: batch.schedule: %s\n", a.config, err.msg);
-            close_installation(p, set, cfg);
-            return 1;
+            status = 1;
+            goto out;
         }
         next_batch = a.once ? -1 : cron_next(&schedule, (int64_t)time(NULL), cfg->batch_timezone);
     }
@@ -311,7 +357,8 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
             cli_batch_scheduled(cfg, set, env->log, pipeline_notices(p));
             next_batch = cron_next(&schedule, (int64_t)time(NULL), cfg->batch_timezone);
         }
-        sleep_ms(cfg->poll_ms);
+        reload_if_asked(admin);
+        sleep_ms(cfg->poll_ms, admin);
         if (atomic_load(&stop_requested)) {
             break;
         }
@@ -325,7 +372,12 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
                totals.identical, totals.failed,
                atomic_load(&stop_requested) ? " (stopped by signal)" : "");
     }
-    close_installation(p, set, cfg);
+out:
+    watchdog_stop(watchdog);
+    admin_free(admin);
+    close_installation(p, set, cfg); /* the pipeline reports into activity until here */
+    activity_free(activity);
+    metrics_free(metrics);
     return status;
 }
 

@@ -171,6 +171,16 @@ static const struct cfg_prop props[] = {
      "between 1ms and 10m", NULL, "first retry wait, doubled each time"},
     {"notify", "coalesce", PROP_DURATION, OFF(notify_coalesce_ms), "10m", 0, DAY_MS,
      "between 0s and 1d", NULL, "identical notices within: one message"},
+    {"notify", "reject_rate", PROP_UINT, OFF(notify_reject_percent), "10", 0, 100,
+     "between 0 and 100", NULL, "percent of a file's lines rejected: WARNING (0: never)"},
+    {"notify", "backlog_stuck", PROP_DURATION, OFF(notify_backlog_stuck_ms), "15m", 0, DAY_MS,
+     "between 0s and 1d", NULL, "shards out, none back for this long: ERROR (0: never)"},
+    {"admin", "listen", PROP_STRING, OFF(admin_listen), "127.0.0.1:8470", 0, 0, NULL, NULL,
+     "admin API and /metrics of a watching run; empty: off"},
+    {"admin", "token_file", PROP_OPT_PATH, OFF(admin_token_file), "", 0, 0, NULL, NULL,
+     "bearer token; or env BIZOOPE_ADMIN_TOKEN"},
+    {"worker", "listen", PROP_STRING, OFF(worker_listen), "", 0, 0, NULL, NULL,
+     "bizoope-worker /healthz and /metrics; empty: off"},
 };
 
 #define NPROPS (sizeof(props) / sizeof(props[0]))
@@ -187,6 +197,9 @@ static const struct cfg_section sections[] = {
                     "retries and how much work is out at once."},
     {"batch", "Catch-up batches (schema/batches): `bizoope batch run`, and on schedule in a\n"
               "watching `bizoope run`. Each step builds every complete period it is missing."},
+    {"admin", "The admin HTTP API (JSON, /v1/...) and /metrics of `bizoope run` and\n"
+              "bizoope-coordinator. On loopback by default; any other address needs a token."},
+    {"worker", "bizoope-worker's own endpoints, for health checks and Prometheus."},
     {"notify", "Where notices go (a failed file, a failed batch step): Chatwork ([toall] for\n"
                "ERROR), a Slack incoming webhook, a JSON webhook. Tokens and webhook URLs are\n"
                "secrets: keep them in files readable by bizoope only, or in the environment."},

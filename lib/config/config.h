@@ -76,9 +76,16 @@ struct bz_config {
     char *notify_slack_severity;
     char *notify_webhook_url; /* "" none */
     char *notify_webhook_severity;
-    unsigned notify_max_attempts; /* 5 */
-    uint64_t notify_backoff_ms;   /* 1s */
-    uint64_t notify_coalesce_ms;  /* identical notices within this: one message; 10m */
+    unsigned notify_max_attempts;     /* 5 */
+    uint64_t notify_backoff_ms;       /* 1s */
+    uint64_t notify_coalesce_ms;      /* identical notices within this: one message; 10m */
+    unsigned notify_reject_percent;   /* a file rejecting more of its lines: WARNING; 10 */
+    uint64_t notify_backlog_stuck_ms; /* shards out and none back this long: ERROR; 15m */
+
+    /* Operations endpoints (sections `admin`, `worker`). */
+    char *admin_listen;     /* "127.0.0.1:8470"; "" off */
+    char *admin_token_file; /* NULL: env BIZOOPE_ADMIN_TOKEN */
+    char *worker_listen;    /* "" off */
 };
 
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/secret.h"
+#include "metrics/metrics.h"
 #include "notify/coalesce.h"
 #include "queue/mem_queue.h"
 
@@ -26,8 +28,24 @@ struct notifier {
     struct bz_log *log;
     struct mem_queue *queue;
     pthread_t thread;
-    struct coalescer *coalescer; /* NULL: every notice goes out */
+    struct coalescer *coalescer;           /* NULL: every notice goes out */
+    _Atomic(struct metric *) sent, failed; /* deliveries counted there; NULL: not counted */
 };
+
+void notifier_set_counters(struct notifier *nf, struct metric *sent, struct metric *failed)
+{
+    atomic_store(&nf->sent, sent);
+    atomic_store(&nf->failed, failed);
+}
+
+static void count(_Atomic(struct metric *) *where)
+{
+    struct metric *m = atomic_load(where);
+
+    if (m != NULL) {
+        metric_add(m, 1);
+    }
+}
 
 static const char *kind_name(enum notify_kind k)
 {
@@ -123,6 +141,7 @@ static void deliver(struct notifier *nf, const struct notify_target *t,
         if (cc == CURLE_OK && status >= 200 && status < 300) {
             BZ_LOG(nf->log, BZ_LOG_DEBUG, "notify", NULL, "notice delivered",
                    "target=%s title=%s attempt=%u", kind_name(t->kind), m->title, attempt);
+            count(&nf->sent);
             return;
         }
         if (cc == CURLE_OK && status != 429 && status < 500) {
@@ -130,6 +149,7 @@ static void deliver(struct notifier *nf, const struct notify_target *t,
                    "target=%s title=%s http_status=%ld (not retried: check the target's "
                    "settings)",
                    kind_name(t->kind), m->title, status);
+            count(&nf->failed);
             return;
         }
         BZ_LOG(nf->log, BZ_LOG_WARN, "notify", NULL, "notice not delivered yet",
@@ -149,6 +169,7 @@ static void deliver(struct notifier *nf, const struct notify_target *t,
     BZ_LOG(nf->log, BZ_LOG_ERROR, "notify", NULL, "notice lost",
            "target=%s title=%s: gave up after %u attempts", kind_name(t->kind), m->title,
            nf->max_attempts);
+    count(&nf->failed);
 }
 
 /* What makes two notices identical: severity, title, site, job and text. */

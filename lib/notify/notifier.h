@@ -41,6 +41,11 @@ int notifier_from_config(const struct bz_config *cfg, struct bz_log *log, struct
                          struct bz_err *err);
 
 /* Queues m for every target whose lowest severity it reaches. */
+/* Counts each delivery to a target in sent, each one refused or given up in failed (both
+ * borrowed, outliving nf; NULL: not counted). */
+struct metric;
+void notifier_set_counters(struct notifier *nf, struct metric *sent, struct metric *failed);
+
 void notifier_post(struct notifier *nf, const struct notification_msg *m);
 
 #endif

@@ -1,0 +1,507 @@
+/* admin.c - the admin API routes; see admin.h. */
+#include "coordinator/admin.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch/settings.h"
+#include "coordinator/job_view.h"
+#include "coordinator/journal.h"
+#include "coordinator/pipeline.h"
+#include "core/mem.h"
+#include "core/secret.h"
+#include "http/http_server.h"
+#include "io/fsutil.h"
+
+#define PATH_BYTES 4096
+
+struct admin {
+    const struct bz_config *cfg;
+    struct activity *activity;
+    struct metrics *metrics;
+    struct bz_log *log;
+    struct journal *journal; /* this API's own connection */
+    pthread_mutex_t lock;    /* settings (reloaded from the main thread) */
+    struct settings *settings;
+    struct metric *files_by_status[JOB_FAILED + 1];
+    struct http_server *server;
+};
+
+/* ---- responses ------------------------------------------------------------------------- */
+
+static void reply(struct http_response *res, int status, json_t *body)
+{
+    res->status = status;
+    res->body = json_dumps(body, JSON_INDENT(0) | JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+}
+
+static void reply_error(struct http_response *res, int status, const char *msg)
+{
+    reply(res, status, json_pack("{s:s}", "error", msg));
+}
+
+static int http_status_of(int code)
+{
+    switch (code) {
+    case BZ_E_NOT_FOUND:
+        return 404;
+    case BZ_E_CONFLICT:
+        return 409;
+    case BZ_E_INVALID_INPUT:
+        return 400;
+    default:
+        return 500;
+    }
+}
+
+static void reply_err(struct http_response *res, const struct bz_err *err)
+{
+    reply_error(res, http_status_of((int)err->code), err->msg);
+}
+
+/* ---- routes ---------------------------------------------------------------------------- */
+
+static bool site_known(const struct admin *ad, const char *site)
+{
+    size_t i;
+
+    for (i = 0; i < ad->cfg->nsites; i++) {
+        if (strcmp(ad->cfg->sites[i], site) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* {"landing": n, ...} over the jobs, and how many wait to start (landing/landed). */
+static json_t *status_counts(const struct job *jobs, size_t n, size_t *queued, const char *site)
+{
+    json_int_t count[JOB_FAILED + 1] = {0};
+    json_t *o = json_object();
+    size_t i;
+    int s;
+
+    *queued = 0;
+    for (i = 0; i < n; i++) {
+        if (site == NULL || strcmp(jobs[i].site_id, site) == 0) {
+            count[jobs[i].state]++;
+            *queued += jobs[i].state == JOB_LANDING || jobs[i].state == JOB_LANDED;
+        }
+    }
+    for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
+        json_object_set_new(o, job_state_name((enum job_state)s), json_integer(count[s]));
+    }
+    return o;
+}
+
+static void get_status(struct admin *ad, struct http_response *res)
+{
+    json_t *o = activity_snapshot(ad->activity), *paused = json_array();
+    struct job *jobs = NULL;
+    struct bz_err err;
+    size_t n = 0, i, queued, in_flight;
+
+    if (journal_list(ad->journal, true, &jobs, &n, &err) != BZ_OK) {
+        json_decref(o);
+        json_decref(paused);
+        reply_err(res, &err);
+        return;
+    }
+    json_object_set_new(o, "files", status_counts(jobs, n, &queued, NULL));
+    in_flight = json_array_size(json_object_get(o, "files_in_flight"));
+    json_object_set_new(o, "queued",
+                        json_integer((json_int_t)(queued > in_flight ? queued - in_flight : 0)));
+    for (i = 0; i < ad->cfg->nsites; i++) {
+        bool p = false;
+        if (journal_is_paused(ad->journal, ad->cfg->sites[i], &p, &err) == BZ_OK && p) {
+            json_array_append_new(paused, json_string(ad->cfg->sites[i]));
+        }
+    }
+    json_object_set_new(o, "paused_sites", paused);
+    journal_free_jobs(jobs, n);
+    reply(res, 200, o);
+}
+
+static void get_jobs(struct admin *ad, const struct http_request *req, struct http_response *res)
+{
+    struct job_filter f = {http_request_query(req, "site"), http_request_query(req, "table"),
+                           http_request_query(req, "status"), http_request_query(req, "since"),
+                           http_request_query(req, "until")};
+    const char *limit_text = http_request_query(req, "limit");
+    long limit = limit_text ? strtol(limit_text, NULL, 10) : 0;
+    json_t *list = json_array();
+    struct job *jobs = NULL;
+    struct bz_err err;
+    size_t n = 0, i, first = 0, matching = 0;
+
+    if (f.status != NULL && !job_status_known(f.status)) {
+        json_decref(list);
+        reply_error(res, 400,
+                    "status must be one of landing, landed, merged, done, rejected, identical, "
+                    "failed");
+        return;
+    }
+    if (journal_list(ad->journal, true, &jobs, &n, &err) != BZ_OK) {
+        json_decref(list);
+        reply_err(res, &err);
+        return;
+    }
+    if (limit > 0) { /* the newest `limit` that match, still oldest first */
+        for (i = n; i > 0 && matching < (size_t)limit; i--) {
+            matching += job_matches(&jobs[i - 1], &f);
+            first = i - 1;
+        }
+    }
+    for (i = first; i < n; i++) {
+        if (job_matches(&jobs[i], &f)) {
+            json_array_append_new(list, job_to_json(&jobs[i]));
+        }
+    }
+    journal_free_jobs(jobs, n);
+    reply(res, 200, json_pack("{s:o}", "jobs", list));
+}
+
+/* One job: the journal's record, its error file, and while in flight its live progress. */
+static void get_job(struct admin *ad, const char *job_id, struct http_response *res)
+{
+    struct job job;
+    struct bz_err err;
+    char path[PATH_BYTES];
+    json_t *o, *live, *files;
+    size_t i;
+
+    if (journal_get(ad->journal, job_id, &job, &err) != BZ_OK) {
+        reply_err(res, &err);
+        return;
+    }
+    o = job_to_json(&job);
+    pipeline_error_file(ad->cfg, &job, path, sizeof(path));
+    json_object_set_new(o, "error_file",
+                        job.table_name && (job.state == JOB_MERGED || job.state == JOB_DONE ||
+                                           job.state == JOB_REJECTED)
+                            ? json_string(path)
+                            : json_null());
+    live = activity_snapshot(ad->activity);
+    files = json_object_get(live, "files_in_flight");
+    json_object_set_new(o, "in_flight", json_null());
+    for (i = 0; i < json_array_size(files); i++) {
+        json_t *f = json_array_get(files, i);
+        if (strcmp(json_string_value(json_object_get(f, "job_id")), job_id) == 0) {
+            json_object_set(o, "in_flight", f);
+        }
+    }
+    json_decref(live);
+    job_release(&job);
+    reply(res, 200, o);
+}
+
+static void post_retry(struct admin *ad, const char *job_id, struct http_response *res)
+{
+    struct bz_err err;
+
+    if (pipeline_requeue(ad->cfg, ad->journal, ad->log, job_id, &err) != BZ_OK) {
+        reply_err(res, &err);
+        return;
+    }
+    activity_uncancel(ad->activity, job_id);
+    reply(res, 200,
+          json_pack("{s:s, s:s, s:s}", "job_id", job_id, "status", "landed", "message",
+                    "queued again: the next pass processes it"));
+}
+
+static void post_cancel(struct admin *ad, const char *job_id, struct http_response *res)
+{
+    struct job job;
+    struct bz_err err;
+    char why[200];
+
+    if (journal_get(ad->journal, job_id, &job, &err) != BZ_OK) {
+        reply_err(res, &err);
+        return;
+    }
+    if (job.state != JOB_LANDED) {
+        snprintf(why, sizeof(why), "job %s is %s: only a queued (landed) file can be cancelled",
+                 job_id, job_state_name(job.state));
+        job_release(&job);
+        reply_error(res, 409, why);
+        return;
+    }
+    if (activity_cancel(ad->activity, job_id) != BZ_OK) {
+        snprintf(why, sizeof(why), "job %s is in flight already: it cannot be cancelled", job_id);
+        job_release(&job);
+        reply_error(res, 409, why);
+        return;
+    }
+    job.state = JOB_FAILED;
+    free(job.error);
+    job.error = xstrdup("cancelled by an operator; `bizoope retry` queues it again");
+    if (journal_update(ad->journal, &job, &err) != BZ_OK) {
+        activity_uncancel(ad->activity, job_id);
+        job_release(&job);
+        reply_err(res, &err);
+        return;
+    }
+    BZ_LOG(ad->log, BZ_LOG_INFO, "admin", (&(struct bz_log_ctx){job_id, job.site_id, NULL, -1}),
+           "file cancelled by an operator", "file=%s", job.file_name);
+    job_release(&job);
+    reply(res, 200, json_pack("{s:s, s:s}", "job_id", job_id, "status", "failed"));
+}
+
+static json_t *site_json(struct admin *ad, const char *site, const struct job *jobs, size_t n)
+{
+    char dir[PATH_BYTES];
+    char **names = NULL;
+    size_t nnames = 0, i, waiting = 0, queued;
+    bool paused = false;
+    json_t *o;
+
+    journal_is_paused(ad->journal, site, &paused, NULL);
+    snprintf(dir, sizeof(dir), "%s/%s", ad->cfg->inbox_dir, site);
+    if (fs_list(dir, &names, &nnames, NULL) == BZ_OK) {
+        for (i = 0; i < nnames; i++) {
+            waiting += names[i][0] != '.';
+        }
+        fs_free_names(names, nnames);
+    }
+    o = json_pack("{s:s, s:b, s:I}", "site", site, "paused", paused, "inbox_files",
+                  (json_int_t)waiting);
+    json_object_set_new(o, "jobs", status_counts(jobs, n, &queued, site));
+    return o;
+}
+
+static void get_sites(struct admin *ad, struct http_response *res)
+{
+    json_t *list = json_array();
+    struct job *jobs = NULL;
+    struct bz_err err;
+    size_t n = 0, i;
+
+    if (journal_list(ad->journal, true, &jobs, &n, &err) != BZ_OK) {
+        json_decref(list);
+        reply_err(res, &err);
+        return;
+    }
+    for (i = 0; i < ad->cfg->nsites; i++) {
+        json_array_append_new(list, site_json(ad, ad->cfg->sites[i], jobs, n));
+    }
+    journal_free_jobs(jobs, n);
+    reply(res, 200, json_pack("{s:o}", "sites", list));
+}
+
+static void post_pause(struct admin *ad, const char *site, bool pause, struct http_response *res)
+{
+    struct bz_err err;
+    bool changed = false;
+
+    if (!site_known(ad, site)) {
+        reply_error(res, 404, "no such site in the configuration (see /v1/sites)");
+        return;
+    }
+    if (journal_set_paused(ad->journal, site, pause, &changed, &err) != BZ_OK) {
+        reply_err(res, &err);
+        return;
+    }
+    BZ_LOG(ad->log, BZ_LOG_INFO, "admin", (&(struct bz_log_ctx){NULL, site, NULL, -1}),
+           pause ? "site intake paused" : "site intake resumed", "changed=%d", (int)changed);
+    reply(res, 200,
+          json_pack("{s:s, s:b, s:b}", "site", site, "paused", pause, "changed", changed));
+}
+
+/* GET /v1/settings[/KEY] */
+static void get_settings(struct admin *ad, const char *key, struct http_response *res)
+{
+    json_t *o = json_object();
+    size_t i;
+
+    pthread_mutex_lock(&ad->lock);
+    for (i = 0; i < settings_count(ad->settings); i++) {
+        struct wh_param p = settings_param(ad->settings, i);
+        const char *name = p.name + strlen("setting_");
+        if (key == NULL || strcmp(key, name) == 0) {
+            json_object_set_new(o, name, json_string(p.value));
+        }
+    }
+    pthread_mutex_unlock(&ad->lock);
+    if (key != NULL && json_object_size(o) == 0) {
+        json_decref(o);
+        reply_error(res, 404, "no such setting (see /v1/settings)");
+    } else if (key != NULL) {
+        reply(res, 200, json_pack("{s:s, s:O}", "name", key, "value", json_object_get(o, key)));
+        json_decref(o);
+    } else {
+        reply(res, 200, json_pack("{s:o}", "settings", o));
+    }
+}
+
+static void get_metrics(struct admin *ad, struct http_response *res)
+{
+    struct job *jobs = NULL;
+    size_t n = 0, i;
+    int64_t count[JOB_FAILED + 1] = {0};
+    int s;
+
+    if (journal_list(ad->journal, true, &jobs, &n, NULL) == BZ_OK) {
+        for (i = 0; i < n; i++) {
+            count[jobs[i].state]++;
+        }
+        for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
+            metric_set(ad->files_by_status[s], count[s]);
+        }
+        journal_free_jobs(jobs, n);
+    }
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res->body = metrics_render(ad->metrics);
+}
+
+/* Splits "/v1/jobs/j000001/retry" after prefix into id and action (either may be empty). */
+static bool split_path(const char *path, const char *prefix, char *id, size_t id_size,
+                       const char **action)
+{
+    size_t n = strlen(prefix), k;
+
+    if (strncmp(path, prefix, n) != 0) {
+        return false;
+    }
+    path += n;
+    k = strcspn(path, "/");
+    if (k == 0 || k >= id_size) {
+        return false;
+    }
+    memcpy(id, path, k);
+    id[k] = '\0';
+    *action = path[k] == '/' ? path + k + 1 : "";
+    return true;
+}
+
+static void route(void *ctx, const struct http_request *req, struct http_response *res)
+{
+    struct admin *ad = ctx;
+    bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+    const char *action = "";
+    char id[128];
+
+    if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/v1/health") == 0)) {
+        struct job *jobs = NULL;
+        size_t n = 0;
+        struct bz_err err;
+        if (journal_list(ad->journal, false, &jobs, &n, &err) != BZ_OK) {
+            reply(res, 503, json_pack("{s:s, s:s}", "status", "unhealthy", "error", err.msg));
+            return;
+        }
+        journal_free_jobs(jobs, n);
+        reply(res, 200,
+              json_pack("{s:s, s:I}", "status", "ok", "backlog",
+                        (json_int_t)activity_backlog(ad->activity)));
+    } else if (get && strcmp(req->path, "/metrics") == 0) {
+        get_metrics(ad, res);
+    } else if (get && strcmp(req->path, "/v1/status") == 0) {
+        get_status(ad, res);
+    } else if (get && strcmp(req->path, "/v1/jobs") == 0) {
+        get_jobs(ad, req, res);
+    } else if (split_path(req->path, "/v1/jobs/", id, sizeof(id), &action)) {
+        if (get && action[0] == '\0') {
+            get_job(ad, id, res);
+        } else if (post && strcmp(action, "retry") == 0) {
+            post_retry(ad, id, res);
+        } else if (post && strcmp(action, "cancel") == 0) {
+            post_cancel(ad, id, res);
+        } else {
+            reply_error(res, get || post ? 404 : 405, "no such route (see README, Admin API)");
+        }
+    } else if (get && strcmp(req->path, "/v1/sites") == 0) {
+        get_sites(ad, res);
+    } else if (split_path(req->path, "/v1/sites/", id, sizeof(id), &action) && post &&
+               (strcmp(action, "pause") == 0 || strcmp(action, "resume") == 0)) {
+        post_pause(ad, id, strcmp(action, "pause") == 0, res);
+    } else if (get && strcmp(req->path, "/v1/settings") == 0) {
+        get_settings(ad, NULL, res);
+    } else if (get && split_path(req->path, "/v1/settings/", id, sizeof(id), &action) &&
+               action[0] == '\0') {
+        get_settings(ad, id, res);
+    } else {
+        reply_error(res, 404, "no such route (see README, Admin API)");
+    }
+}
+
+/* ---- lifetime -------------------------------------------------------------------------- */
+
+struct admin *admin_new(const struct bz_config *cfg, struct activity *a, struct metrics *m,
+                        struct bz_log *log, struct bz_err *err)
+{
+    struct admin *ad = xcalloc(1, sizeof(*ad));
+    struct http_server_options opts = {cfg->admin_listen, NULL, false};
+    char *token = NULL, labels[64];
+    int s;
+
+    ad->cfg = cfg;
+    ad->activity = a;
+    ad->metrics = m;
+    ad->log = log;
+    pthread_mutex_init(&ad->lock, NULL);
+    for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
+        snprintf(labels, sizeof(labels), "status=\"%s\"", job_state_name((enum job_state)s));
+        ad->files_by_status[s] =
+            metrics_gauge(m, "bizoope_files", "Files in the journal, by status.", labels);
+    }
+    ad->settings = settings_load(cfg->batch_settings_dir, err);
+    if (ad->settings == NULL) {
+        admin_free(ad);
+        return NULL;
+    }
+    ad->journal = journal_open(cfg->state_path, err);
+    if (ad->journal == NULL || secret_load(cfg->admin_token_file, "BIZOOPE_ADMIN_TOKEN",
+                                           "the admin token", &token, err) != BZ_OK) {
+        admin_free(ad);
+        return NULL;
+    }
+    opts.token = token;
+    ad->server = http_server_new(&opts, route, ad, err);
+    secret_free(token);
+    if (ad->server == NULL) {
+        bz_err_prefix(err, "admin.listen");
+        admin_free(ad);
+        return NULL;
+    }
+    BZ_LOG(log, BZ_LOG_INFO, "admin", NULL, "admin API listening", "listen=%s port=%u auth=%s",
+           cfg->admin_listen, http_server_port(ad->server), opts.token ? "token" : "loopback");
+    return ad;
+}
+
+void admin_free(struct admin *ad)
+{
+    if (ad == NULL) {
+        return;
+    }
+    http_server_free(ad->server); /* first: no request runs after this */
+    journal_close(ad->journal);
+    settings_free(ad->settings);
+    pthread_mutex_destroy(&ad->lock);
+    free(ad);
+}
+
+unsigned admin_port(const struct admin *ad)
+{
+    return http_server_port(ad->server);
+}
+
+int admin_reload_settings(struct admin *ad, struct bz_err *err)
+{
+    struct settings *fresh = settings_load(ad->cfg->batch_settings_dir, err), *old;
+
+    if (fresh == NULL) {
+        BZ_LOG(ad->log, BZ_LOG_ERROR, "admin", NULL, "settings not reloaded; the old ones stay",
+               "%s", err->msg);
+        return (int)err->code;
+    }
+    pthread_mutex_lock(&ad->lock);
+    old = ad->settings;
+    ad->settings = fresh;
+    pthread_mutex_unlock(&ad->lock);
+    settings_free(old);
+    BZ_LOG(ad->log, BZ_LOG_INFO, "admin", NULL, "settings reloaded", "count=%zu",
+           settings_count(fresh));
+    return BZ_OK;
+}

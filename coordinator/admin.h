@@ -1,0 +1,32 @@
+/* admin.h - the coordinator's admin HTTP API (JSON) and its /metrics, served by `bizoope run`
+ * and bizoope-coordinator while they watch the inboxes.
+ *
+ * Owns the routes and what each answers (README "Admin API" lists them): health, the live
+ * status, jobs with filters and one job in detail, retry of a failed file, cancel of a queued
+ * one, pause/resume of a site's intake, sites, settings (reloaded on request, e.g. SIGHUP),
+ * and the Prometheus text. It reads and writes the journal over a connection of its own, so
+ * it never waits for the pipeline; what is in flight comes from the activity. */
+#ifndef BZ_ADMIN_H
+#define BZ_ADMIN_H
+
+#include "config/config.h"
+#include "coordinator/activity.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+struct admin;
+
+/* Starts the API on cfg->admin_listen (token from admin.token_file or BIZOOPE_ADMIN_TOKEN).
+ * cfg, a, m and log are borrowed and must outlive it. NULL with err when it cannot listen or
+ * the settings do not load. */
+struct admin *admin_new(const struct bz_config *cfg, struct activity *a, struct metrics *m,
+                        struct bz_log *log, struct bz_err *err);
+void admin_free(struct admin *ad);
+
+unsigned admin_port(const struct admin *ad);
+
+/* Loads the settings file again; a file that does not load keeps the old values (the error is
+ * logged and returned). */
+int admin_reload_settings(struct admin *ad, struct bz_err *err);
+
+#endif

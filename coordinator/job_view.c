@@ -1,0 +1,58 @@
+/* job_view.c - a job as JSON and the job filters; see job_view.h. */
+#include "coordinator/job_view.h"
+
+#include <string.h>
+
+bool job_status_known(const char *status)
+{
+    int s;
+
+    for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
+        if (strcmp(job_state_name((enum job_state)s), status) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool job_matches(const struct job *j, const struct job_filter *f)
+{
+    return (f->site == NULL || strcmp(j->site_id, f->site) == 0) &&
+           (f->table == NULL || (j->table_name && strcmp(j->table_name, f->table) == 0)) &&
+           (f->status == NULL || strcmp(job_state_name(j->state), f->status) == 0) &&
+           (f->since == NULL || strcmp(j->updated_at, f->since) >= 0) &&
+           (f->until == NULL || strcmp(j->updated_at, f->until) < 0);
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *job_to_json(const struct job *j)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "job_id", json_string(j->job_id));
+    json_object_set_new(o, "site", json_string(j->site_id));
+    json_object_set_new(o, "file", json_string(j->file_name));
+    json_object_set_new(o, "table", text_or_null(j->table_name));
+    json_object_set_new(o, "status", json_string(job_state_name(j->state)));
+    json_object_set_new(o, "size", json_integer((json_int_t)j->size));
+    json_object_set_new(o, "lines", json_integer((json_int_t)j->counts.lines));
+    json_object_set_new(o, "loaded", json_integer((json_int_t)j->counts.loaded));
+    json_object_set_new(o, "rejected_invalid",
+                        json_integer((json_int_t)j->counts.rejected_invalid));
+    json_object_set_new(o, "rejected_duplicate",
+                        json_integer((json_int_t)j->counts.rejected_duplicate));
+    json_object_set_new(o, "merge_inserted", json_integer((json_int_t)j->merge.inserted));
+    json_object_set_new(o, "merge_updated", json_integer((json_int_t)j->merge.updated));
+    json_object_set_new(o, "merge_skipped_older", json_integer((json_int_t)j->merge.skipped_older));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)j->bytes));
+    json_object_set_new(o, "seconds", json_real(j->seconds));
+    json_object_set_new(o, "merged_at", text_or_null(j->merged_at));
+    json_object_set_new(o, "updated_at", json_string(j->updated_at));
+    json_object_set_new(o, "content_hash", text_or_null(j->content_hash));
+    json_object_set_new(o, "error", text_or_null(j->error));
+    return o;
+}
