@@ -1,18 +1,104 @@
 /* main.c - bizoope-worker: the distributed-mode worker process. Owns its command line, the
  * process-wide logger and signal handling: the first SIGTERM/SIGINT lets the shard in hand
  * finish (its result is produced and its task committed) and then leaves the consumer group;
- * a second one exits at once, leaving that task uncommitted, so Kafka redelivers it. */
+ * a second one exits at once, leaving that task uncommitted, so Kafka redelivers it.
+ * Also its operations endpoints (worker.listen or --listen): /healthz for the instance group's
+ * autohealing and /metrics for Prometheus. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
 #include "core/log.h"
+#include "http/http_server.h"
+#include "metrics/metrics.h"
 #include "worker/remote.h"
+
+/* A queue failing this long makes /healthz answer 503: autohealing replaces the instance. */
+#define UNHEALTHY_AFTER_S 120
+
+/* The worker's series and its health, shared with the HTTP thread. */
+struct worker_ops {
+    struct metrics *metrics;
+    struct metric *lines, *bytes, *rejected, *seconds, *ok, *failed, *busy, *queue_errors;
+    _Atomic long long failing_since; /* CLOCK_MONOTONIC seconds of the first error in a row;
+                                        0: the queue works */
+    const char *id;
+};
+
+static long long mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+static void ops_init(struct worker_ops *o, const char *id)
+{
+    static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+    const char *shards = "Shards run, by outcome.";
+
+    o->metrics = metrics_new();
+    o->id = id;
+    atomic_init(&o->failing_since, 0);
+    o->lines = metrics_counter(o->metrics, "bizoope_worker_lines_total",
+                               "Lines of the shards this worker ran.", NULL);
+    o->bytes = metrics_counter(o->metrics, "bizoope_worker_bytes_total",
+                               "Bytes of the shards this worker ran.", NULL);
+    o->rejected = metrics_counter(o->metrics, "bizoope_worker_rejected_lines_total",
+                                  "Lines rejected, by reason class.", "reason=\"invalid\"");
+    o->seconds = metrics_histogram(o->metrics, "bizoope_worker_shard_seconds",
+                                   "Time to validate, deduplicate and stage one shard.", NULL,
+                                   bounds, sizeof(bounds) / sizeof(bounds[0]));
+    o->ok = metrics_counter(o->metrics, "bizoope_worker_shards_total", shards, "outcome=\"ok\"");
+    o->failed =
+        metrics_counter(o->metrics, "bizoope_worker_shards_total", shards, "outcome=\"failed\"");
+    o->busy = metrics_gauge(o->metrics, "bizoope_worker_up",
+                            "1 while the worker is in its consumer group.", NULL);
+    o->queue_errors = metrics_counter(o->metrics, "bizoope_worker_queue_errors_total",
+                                      "Polls, produces or commits that failed.", NULL);
+}
+
+static void ops_step(struct worker_ops *o, const struct remote_step *s)
+{
+    if (!s->ran) {
+        return;
+    }
+    metric_add(s->ok ? o->ok : o->failed, 1);
+    metric_observe(o->seconds, s->seconds);
+    if (s->ok) {
+        metric_add(o->lines, s->lines);
+        metric_add(o->bytes, s->bytes);
+        metric_add(o->rejected, s->rejected_invalid);
+    }
+}
+
+static void ops_route(void *ctx, const struct http_request *req, struct http_response *res)
+{
+    struct worker_ops *o = ctx;
+    long long since = atomic_load(&o->failing_since);
+    char body[300];
+
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/healthz") == 0) {
+        bool sick = since != 0 && mono_s() - since >= UNHEALTHY_AFTER_S;
+        res->status = sick ? 503 : 200;
+        snprintf(body, sizeof(body), "{\"status\":\"%s\",\"queue_failing_seconds\":%lld}\n",
+                 sick ? "unhealthy" : "ok", since ? mono_s() - since : 0);
+        res->body = strdup(body);
+    } else if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/metrics") == 0) {
+        res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        res->body = metrics_render(o->metrics);
+    } else {
+        res->status = 404;
+        res->body = strdup("{\"error\":\"a worker serves /healthz and /metrics\"}\n");
+    }
+}
 
 /* Set by the signal handler; the only state a handler may touch. */
 static atomic_bool stop_requested;
@@ -26,7 +112,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: bizoope-worker --config FILE [--id NAME]\n"
+            "usage: bizoope-worker --config FILE [--id NAME] [--listen HOST:PORT]\n"
             "\n"
             "Joins the workers' consumer group on the Kafka cluster the configuration names\n"
             "(queue.backend: kafka), and for every shard task: validates and deduplicates the\n"
@@ -38,6 +124,9 @@ static void usage(FILE *out)
             "options:\n"
             "  --config FILE   the installation's bizoope.yaml\n"
             "  --id NAME       this worker's name in logs and results (default: host:pid)\n"
+            "  --listen ADDR   serve GET /healthz and /metrics there (default: worker.listen\n"
+            "                  of the configuration; empty: none). /healthz answers 503 once\n"
+            "                  the queue has failed for 2 minutes in a row.\n"
             "  -h, --help      this text\n"
             "\n"
             "Logs are JSON lines on stderr (BIZOOPE_LOG_LEVEL=debug|info|warn|error).\n");
@@ -48,10 +137,13 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"id", required_argument, NULL, 'i'},
+        {"listen", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *level_text = getenv("BIZOOPE_LOG_LEVEL");
+    const char *config_path = NULL, *level_text = getenv("BIZOOPE_LOG_LEVEL"), *listen = NULL;
+    struct worker_ops ops;
+    struct http_server *server = NULL;
     char id[160], host[64];
     enum bz_log_level level = BZ_LOG_INFO;
     struct bz_config *cfg;
@@ -68,6 +160,8 @@ int main(int argc, char **argv)
             config_path = optarg;
         } else if (c == 'i') {
             snprintf(id, sizeof(id), "%s", optarg);
+        } else if (c == 'l') {
+            listen = optarg;
         } else if (c == 'h') {
             usage(stdout);
             return 0;
@@ -113,6 +207,22 @@ int main(int argc, char **argv)
         return 1;
     }
     log = bz_log_new(STDERR_FILENO, level, getenv("BIZOOPE_LOG_DEBUG"));
+    ops_init(&ops, id);
+    listen = listen ? listen : cfg->worker_listen;
+    if (listen[0] != '\0') {
+        struct http_server_options hopts = {listen, NULL, true};
+        server = http_server_new(&hopts, ops_route, &ops, &err);
+        if (server == NULL) {
+            fprintf(stderr, "bizoope-worker: --listen/worker.listen: %s\n", err.msg);
+            metrics_free(ops.metrics);
+            bz_log_free(log);
+            schema_set_free(set);
+            config_free(cfg);
+            return 1;
+        }
+        BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "health and metrics endpoints listening",
+               "listen=%s port=%u", listen, http_server_port(server));
+    }
     w = remote_worker_new(cfg, set, log, id, &err);
     if (w == NULL) {
         fprintf(stderr, "bizoope-worker: %s\n", err.msg);
@@ -127,17 +237,30 @@ int main(int argc, char **argv)
         BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "worker started", "id=%s bootstrap=%s", id,
                cfg->kafka_bootstrap);
     }
+    if (w != NULL) {
+        metric_set(ops.busy, 1);
+    }
     while (w != NULL && !atomic_load(&stop_requested)) {
         bool did;
-        if (remote_worker_step(w, 500, &did, &err) != BZ_OK) {
+        struct remote_step step;
+        if (remote_worker_step(w, 500, &did, &step, &err) != BZ_OK) {
+            long long zero = 0;
             BZ_LOG(log, BZ_LOG_WARN, "worker", NULL, "queue error", "%s", err.msg);
+            metric_add(ops.queue_errors, 1);
+            atomic_compare_exchange_strong(&ops.failing_since, &zero, mono_s());
             usleep(200000); /* librdkafka reconnects; do not spin */
+            continue;
         }
+        atomic_store(&ops.failing_since, 0);
+        ops_step(&ops, &step);
     }
+    metric_set(ops.busy, 0);
     if (w != NULL) {
         BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "worker stopping", "id=%s", id);
     }
     remote_worker_free(w);
+    http_server_free(server);
+    metrics_free(ops.metrics);
     bz_log_free(log);
     schema_set_free(set);
     config_free(cfg);

@@ -211,7 +211,8 @@ static void dead_letter(struct remote_worker *w, const struct kq_message *m, con
                     m->topic, (int)m->partition, (long long)m->offset, why);
 }
 
-int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struct bz_err *err)
+int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did,
+                       struct remote_step *step, struct bz_err *err)
 {
     struct kq_message m;
     struct shard_task_msg task;
@@ -221,6 +222,9 @@ int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struc
     int rc;
 
     *did = false;
+    if (step != NULL) {
+        memset(step, 0, sizeof(*step));
+    }
     rc = kq_poll(w->consumer, timeout_ms, &m, &got, err);
     if (rc != BZ_OK || !got) {
         return rc;
@@ -237,6 +241,15 @@ int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struc
         clock_gettime(CLOCK_MONOTONIC, &t0);
         remote_worker_run(w, &task, &result);
         clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (step != NULL) {
+            step->ran = true;
+            step->ok = result.ok;
+            step->bytes = task.end - task.start;
+            step->lines = result.lines;
+            step->rejected_invalid = result.rejected_invalid;
+            step->seconds =
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        }
         BZ_LOG(w->log, result.ok ? BZ_LOG_INFO : BZ_LOG_WARN, "worker",
                (&(struct bz_log_ctx){task.job_id, task.site_id, "shard",
                                      (long long)((t1.tv_sec - t0.tv_sec) * 1000 +

@@ -26,10 +26,20 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
                                         struct bz_err *err);
 void remote_worker_free(struct remote_worker *w);
 
+/* What one step did with a shard, for the worker's metrics. */
+struct remote_step {
+    bool ran; /* a task was run (not a dead letter, not an idle poll) */
+    bool ok;
+    uint64_t bytes, lines, rejected_invalid;
+    double seconds;
+};
+
 /* Waits up to timeout_ms for one task and carries it through. *did is true when a message
- * was handled. Returns an error only when the queue itself failed (the caller decides whether
- * to retry or exit); a bad task is a failed result, not an error. */
-int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struct bz_err *err);
+ * was handled; step (may be NULL) says what became of it. Returns an error only when the queue
+ * itself failed (the caller decides whether to retry or exit); a bad task is a failed result,
+ * not an error. */
+int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did,
+                       struct remote_step *step, struct bz_err *err);
 
 /* Runs one decoded task (no queue involved) and fills its result message. */
 void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *task,
