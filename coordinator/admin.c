@@ -326,8 +326,10 @@ static void get_settings(struct admin *ad, const char *key, struct http_response
     }
     pthread_mutex_unlock(&ad->lock);
     if (key != NULL && json_object_size(o) == 0) {
+        char why[200];
         json_decref(o);
-        reply_error(res, 404, "no such setting (see /v1/settings)");
+        snprintf(why, sizeof(why), "no setting '%.100s' (see `bizoope settings list`)", key);
+        reply_error(res, 404, why);
     } else if (key != NULL) {
         reply(res, 200, json_pack("{s:s, s:O}", "name", key, "value", json_object_get(o, key)));
         json_decref(o);
@@ -392,8 +394,9 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
             return;
         }
         journal_free_jobs(jobs, n);
+        /* the journal's path tells a client which installation answers */
         reply(res, 200,
-              json_pack("{s:s, s:I}", "status", "ok", "backlog",
+              json_pack("{s:s, s:s, s:I}", "status", "ok", "state", ad->cfg->state_path, "backlog",
                         (json_int_t)activity_backlog(ad->activity)));
     } else if (get && strcmp(req->path, "/metrics") == 0) {
         get_metrics(ad, res);
@@ -428,12 +431,11 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
 
 /* ---- lifetime -------------------------------------------------------------------------- */
 
-struct admin *admin_new(const struct bz_config *cfg, struct activity *a, struct metrics *m,
-                        struct bz_log *log, struct bz_err *err)
+struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct metrics *m,
+                         struct bz_log *log, struct bz_err *err)
 {
     struct admin *ad = xcalloc(1, sizeof(*ad));
-    struct http_server_options opts = {cfg->admin_listen, NULL, false};
-    char *token = NULL, labels[64];
+    char labels[64];
     int s;
 
     ad->cfg = cfg;
@@ -452,22 +454,45 @@ struct admin *admin_new(const struct bz_config *cfg, struct activity *a, struct 
         return NULL;
     }
     ad->journal = journal_open(cfg->state_path, err);
-    if (ad->journal == NULL || secret_load(cfg->admin_token_file, "BIZOOPE_ADMIN_TOKEN",
-                                           "the admin token", &token, err) != BZ_OK) {
+    if (ad->journal == NULL) {
         admin_free(ad);
         return NULL;
     }
+    return ad;
+}
+
+int admin_listen(struct admin *ad, struct bz_err *err)
+{
+    struct http_server_options opts = {ad->cfg->admin_listen, NULL, false};
+    char *token = NULL;
+    bool with_token;
+
+    if (secret_load(ad->cfg->admin_token_file, "BIZOOPE_ADMIN_TOKEN", "the admin token", &token,
+                    err) != BZ_OK) {
+        return bz_err_prefix(err, "admin.token_file");
+    }
     opts.token = token;
+    with_token = token != NULL;
     ad->server = http_server_new(&opts, route, ad, err);
     secret_free(token);
     if (ad->server == NULL) {
-        bz_err_prefix(err, "admin.listen");
-        admin_free(ad);
-        return NULL;
+        return bz_err_prefix(err, "admin.listen");
     }
-    BZ_LOG(log, BZ_LOG_INFO, "admin", NULL, "admin API listening", "listen=%s port=%u auth=%s",
-           cfg->admin_listen, http_server_port(ad->server), opts.token ? "token" : "loopback");
-    return ad;
+    BZ_LOG(ad->log, BZ_LOG_INFO, "admin", NULL, "admin API listening", "listen=%s port=%u auth=%s",
+           ad->cfg->admin_listen, http_server_port(ad->server), with_token ? "token" : "loopback");
+    return BZ_OK;
+}
+
+void admin_call(struct admin *ad, const char *method, const char *target, int *status, char **body)
+{
+    struct http_local_request r;
+    struct http_response res = {200, NULL, NULL};
+
+    http_local_request_init(&r, method, target);
+    route(ad, &r.req, &res);
+    http_local_request_release(&r);
+    *status = res.status;
+    *body = res.body;
 }
 
 void admin_free(struct admin *ad)
@@ -484,7 +509,7 @@ void admin_free(struct admin *ad)
 
 unsigned admin_port(const struct admin *ad)
 {
-    return http_server_port(ad->server);
+    return ad->server ? http_server_port(ad->server) : 0;
 }
 
 int admin_reload_settings(struct admin *ad, struct bz_err *err)

@@ -16,14 +16,24 @@
 
 struct admin;
 
-/* Starts the API on cfg->admin_listen (token from admin.token_file or BIZOOPE_ADMIN_TOKEN).
- * cfg, a, m and log are borrowed and must outlive it. NULL with err when it cannot listen or
- * the settings do not load. */
-struct admin *admin_new(const struct bz_config *cfg, struct activity *a, struct metrics *m,
-                        struct bz_log *log, struct bz_err *err);
+/* The routes over the installation's journal and settings, not yet listening (the CLI's
+ * local mode calls them in-process). cfg, a, m and log are borrowed and must outlive it. NULL
+ * with err when the journal or the settings do not open. */
+struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct metrics *m,
+                         struct bz_log *log, struct bz_err *err);
+
+/* Serves them on cfg->admin_listen (token from admin.token_file or BIZOOPE_ADMIN_TOKEN).
+ * BZ_E_IO when the address cannot be bound; BZ_E_INVALID_INPUT for a mistake in the
+ * configuration (a bad address, no token off loopback, an unreadable token file). */
+int admin_listen(struct admin *ad, struct bz_err *err);
+
 void admin_free(struct admin *ad);
 
+/* The bound port (0 when not listening). */
 unsigned admin_port(const struct admin *ad);
+
+/* One request in this process: target is "PATH[?QUERY]". *body is owned by the caller. */
+void admin_call(struct admin *ad, const char *method, const char *target, int *status, char **body);
 
 /* Loads the settings file again; a file that does not load keeps the old values (the error is
  * logged and returned). */

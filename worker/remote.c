@@ -211,8 +211,8 @@ static void dead_letter(struct remote_worker *w, const struct kq_message *m, con
                     m->topic, (int)m->partition, (long long)m->offset, why);
 }
 
-int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did,
-                       struct remote_step *step, struct bz_err *err)
+int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struct remote_step *step,
+                       struct bz_err *err)
 {
     struct kq_message m;
     struct shard_task_msg task;

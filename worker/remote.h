@@ -38,8 +38,8 @@ struct remote_step {
  * was handled; step (may be NULL) says what became of it. Returns an error only when the queue
  * itself failed (the caller decides whether to retry or exit); a bad task is a failed result,
  * not an error. */
-int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did,
-                       struct remote_step *step, struct bz_err *err);
+int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struct remote_step *step,
+                       struct bz_err *err);
 
 /* Runs one decoded task (no queue involved) and fills its result message. */
 void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *task,

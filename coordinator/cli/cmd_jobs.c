@@ -10,45 +10,59 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "coordinator/cli/admin_client.h"
 #include "coordinator/cli/cli.h"
-#include "coordinator/journal.h"
-#include "io/fsutil.h"
+#include "coordinator/job_view.h"
 
 static void jobs_usage(FILE *out)
 {
     fprintf(out,
-            "usage: bizoope jobs list --config FILE [--site S] [--table T] [--status S]\n"
-            "                         [--last N] [--json]\n"
-            "       bizoope jobs show JOB_ID --config FILE [--json]\n"
+            "usage: bizoope jobs list (--config FILE | --api URL) [--site S] [--table T]\n"
+            "                         [--status S] [--since T] [--until T] [--last N] [--json]\n"
+            "       bizoope jobs show JOB_ID (--config FILE | --api URL) [--json]\n"
             "\n"
             "What happened to every file the installation received, from its journal\n"
             "(state.db): its job id, site, file, table, status (landing, landed, merged,\n"
-            "done, rejected, identical, failed), counts, merge statistics and error.\n"
+            "done, rejected, identical, failed), counts, merge statistics, error file and\n"
+            "error; `show` also its progress while it is in flight.\n"
             "\n"
             "options:\n"
-            "  --config FILE   the installation's configuration (bizoope.yaml)\n"
+            "  --config FILE   the installation's configuration (bizoope.yaml): asks its\n"
+            "                  running coordinator (admin.listen), else reads the journal\n"
+            "  --api URL       ask the admin API at URL (or set BIZOOPE_API); the token is\n"
+            "                  BIZOOPE_ADMIN_TOKEN\n"
             "  --site S        only site S            --table T   only table T\n"
             "  --status S      only that status       --last N    only the N newest\n"
+            "  --since T       only jobs changed at or after T (RFC 3339 UTC, or a prefix:\n"
+            "                  2026-11-24, 2026-11-24T09)\n"
+            "  --until T       only jobs changed before T\n"
             "  --json          one JSON object per job (list) or the job (show)\n"
             "  -h, --help      this text\n"
             "\n"
             "Exit status: 0 listed (also when nothing matched); 1 no such job, or FILE or the\n"
-            "journal cannot be read; 2 usage error.\n");
+            "journal cannot be read; 2 usage error; 3 the admin API does not answer.\n");
 }
 
 struct jobs_args {
-    const char *command, *config, *site, *table, *status, *job_id;
-    long last;
+    const char *command, *config, *api, *site, *table, *status, *since, *until, *job_id;
+    const char *last_text;
     bool json;
 };
 
 static int parse_args(int argc, char **argv, struct jobs_args *a)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"site", required_argument, NULL, 's'},
-        {"table", required_argument, NULL, 't'},  {"status", required_argument, NULL, 'S'},
-        {"last", required_argument, NULL, 'n'},   {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"site", required_argument, NULL, 's'},
+        {"table", required_argument, NULL, 't'},
+        {"status", required_argument, NULL, 'S'},
+        {"last", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"api", required_argument, NULL, 'a'},
+        {"since", required_argument, NULL, 'F'},
+        {"until", required_argument, NULL, 'U'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     char *end;
     int c;
@@ -79,11 +93,20 @@ static int parse_args(int argc, char **argv, struct jobs_args *a)
             a->status = optarg;
             break;
         case 'n':
-            a->last = strtol(optarg, &end, 10);
-            if (*end != '\0' || a->last < 1) {
+            if (strtol(optarg, &end, 10) < 1 || *end != '\0') {
                 fprintf(stderr, "bizoope jobs: --last wants a number of at least 1\n");
                 return 2;
             }
+            a->last_text = optarg;
+            break;
+        case 'a':
+            a->api = optarg;
+            break;
+        case 'F':
+            a->since = optarg;
+            break;
+        case 'U':
+            a->until = optarg;
             break;
         case 'j':
             a->json = true;
@@ -107,155 +130,117 @@ static int parse_args(int argc, char **argv, struct jobs_args *a)
         fprintf(stderr, "bizoope jobs: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (a->config == NULL) {
-        fprintf(stderr, "bizoope jobs %s: --config FILE is required\n", a->command);
+    if (a->config == NULL && a->api == NULL && getenv("BIZOOPE_API") == NULL) {
+        fprintf(stderr, "bizoope jobs %s: --config FILE or --api URL is required\n", a->command);
+        return 2;
+    }
+    if (a->status != NULL && !job_status_known(a->status)) {
+        fprintf(stderr, "bizoope jobs: --status is one of landing, landed, merged, done, rejected, "
+                        "identical, failed\n");
         return 2;
     }
     return 0;
 }
 
-static json_t *job_json(const struct job *j)
+static unsigned long long num(const json_t *o, const char *key)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I}", "job_id", j->job_id, "site",
-                          j->site_id, "file", j->file_name, "table", j->table_name, "status",
-                          job_state_name(j->state), "size", (json_int_t)j->size);
-
-    json_object_set_new(o, "lines", json_integer((json_int_t)j->counts.lines));
-    json_object_set_new(o, "loaded", json_integer((json_int_t)j->counts.loaded));
-    json_object_set_new(o, "rejected_invalid",
-                        json_integer((json_int_t)j->counts.rejected_invalid));
-    json_object_set_new(o, "rejected_duplicate",
-                        json_integer((json_int_t)j->counts.rejected_duplicate));
-    json_object_set_new(o, "merge_inserted", json_integer((json_int_t)j->merge.inserted));
-    json_object_set_new(o, "merge_updated", json_integer((json_int_t)j->merge.updated));
-    json_object_set_new(o, "merge_skipped_older", json_integer((json_int_t)j->merge.skipped_older));
-    json_object_set_new(o, "seconds", json_real(j->seconds));
-    json_object_set_new(o, "merged_at", j->merged_at ? json_string(j->merged_at) : json_null());
-    json_object_set_new(o, "content_hash",
-                        j->content_hash ? json_string(j->content_hash) : json_null());
-    json_object_set_new(o, "error", j->error ? json_string(j->error) : json_null());
-    return o;
+    return (unsigned long long)json_integer_value(json_object_get(o, key));
 }
 
-static void print_json(json_t *o)
+static const char *text(const json_t *o, const char *key, const char *none)
 {
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-    puts(text);
-    free(text);
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : none;
 }
 
-static bool wanted(const struct job *j, const struct jobs_args *a)
+static void print_show(const json_t *j)
 {
-    return (a->site == NULL || strcmp(j->site_id, a->site) == 0) &&
-           (a->table == NULL || (j->table_name && strcmp(j->table_name, a->table) == 0)) &&
-           (a->status == NULL || strcmp(job_state_name(j->state), a->status) == 0);
-}
+    const json_t *live = json_object_get(j, "in_flight");
 
-static void print_show(const struct job *j)
-{
-    printf("job       %s\n", j->job_id);
-    printf("file      %s/%s (%llu bytes)\n", j->site_id, j->file_name, (unsigned long long)j->size);
-    printf("table     %s\n", j->table_name ? j->table_name : "-");
-    printf("status    %s\n", job_state_name(j->state));
-    printf("lines     %llu: %llu loaded, %llu invalid, %llu duplicate\n",
-           (unsigned long long)j->counts.lines, (unsigned long long)j->counts.loaded,
-           (unsigned long long)j->counts.rejected_invalid,
-           (unsigned long long)j->counts.rejected_duplicate);
-    printf("merge     %llu new, %llu updated, %llu older skipped\n",
-           (unsigned long long)j->merge.inserted, (unsigned long long)j->merge.updated,
-           (unsigned long long)j->merge.skipped_older);
-    printf("took      %.2f s%s%s\n", j->seconds, j->merged_at ? ", merged at " : "",
-           j->merged_at ? j->merged_at : "");
-    if (j->error != NULL) {
-        printf("error     %s\n", j->error);
+    printf("job       %s\n", text(j, "job_id", "?"));
+    printf("file      %s/%s (%llu bytes)\n", text(j, "site", "?"), text(j, "file", "?"),
+           num(j, "size"));
+    printf("table     %s\n", text(j, "table", "-"));
+    printf("status    %s (since %s)\n", text(j, "status", "?"), text(j, "updated_at", "?"));
+    printf("lines     %llu: %llu loaded, %llu invalid, %llu duplicate\n", num(j, "lines"),
+           num(j, "loaded"), num(j, "rejected_invalid"), num(j, "rejected_duplicate"));
+    printf("merge     %llu new, %llu updated, %llu older skipped\n", num(j, "merge_inserted"),
+           num(j, "merge_updated"), num(j, "merge_skipped_older"));
+    printf("took      %.2f s%s%s\n", json_real_value(json_object_get(j, "seconds")),
+           json_is_string(json_object_get(j, "merged_at")) ? ", merged at " : "",
+           text(j, "merged_at", ""));
+    if (json_is_string(json_object_get(j, "error_file"))) {
+        printf("errors    %s\n", text(j, "error_file", ""));
+    }
+    if (json_is_object(live)) {
+        printf("now       %s: %llu of %llu shards, %llu of %llu bytes, %.1f s\n",
+               text(live, "phase", "?"), num(live, "shards_done"), num(live, "shards"),
+               num(live, "bytes_done"), num(live, "bytes"),
+               json_real_value(json_object_get(live, "seconds")));
+    }
+    if (json_is_string(json_object_get(j, "error"))) {
+        printf("error     %s\n", text(j, "error", ""));
     }
 }
 
 int cmd_jobs(int argc, char **argv, struct cli_env *env)
 {
     struct jobs_args a;
-    struct bz_config *cfg = NULL;
-    struct journal *journal = NULL;
-    struct job *jobs = NULL;
-    struct bz_err err;
-    size_t n = 0, i, first = 0, shown = 0;
-    int rc = parse_args(argc, argv, &a), status = 1;
+    struct admin_client *client;
+    char target[1024];
+    json_t *answer = NULL, *list;
+    size_t i;
+    int rc = parse_args(argc, argv, &a);
 
-    (void)env;
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
     }
-    bz_err_clear(&err);
-    cfg = config_load(a.config, &err);
-    if (cfg == NULL) {
-        fprintf(stderr, "bizoope jobs: %s\n", err.msg);
-        return 1;
-    }
-    if (!fs_exists(cfg->state_path)) { /* nothing received yet: do not create the journal */
-        if (a.job_id != NULL) {
-            fprintf(stderr, "bizoope jobs show: no job %s (no file received yet)\n", a.job_id);
-        } else {
-            status = 0;
-        }
-        config_free(cfg);
-        return status;
-    }
-    journal = journal_open(cfg->state_path, &err);
-    if (journal == NULL || journal_list(journal, true, &jobs, &n, &err) != BZ_OK) {
-        fprintf(stderr, "bizoope jobs: %s\n", err.msg);
-        goto out;
+    client = admin_client_open("bizoope jobs", a.config, a.api, env, &rc);
+    if (client == NULL) {
+        return rc;
     }
     if (a.job_id != NULL) {
-        for (i = 0; i < n && strcmp(jobs[i].job_id, a.job_id) != 0; i++) {
-        }
-        if (i == n) {
+        snprintf(target, sizeof(target), "/v1/jobs/%s", a.job_id);
+        if (strchr(a.job_id, '/') != NULL || strchr(a.job_id, '?') != NULL) {
             fprintf(stderr, "bizoope jobs show: no job %s (see `bizoope jobs list`)\n", a.job_id);
-            goto out;
+            admin_client_free(client);
+            return CLI_FAILED;
         }
-        if (a.json) {
-            json_t *o = job_json(&jobs[i]);
-            print_json(o);
-            json_decref(o);
-        } else {
-            print_show(&jobs[i]);
+        rc = admin_client_call(client, "GET", target, &answer);
+        if (rc == CLI_OK && a.json) {
+            cli_print_json(answer);
+        } else if (rc == CLI_OK) {
+            print_show(answer);
         }
-        status = 0;
-        goto out;
+        json_decref(answer);
+        admin_client_free(client);
+        return rc;
     }
-    if (a.last > 0) { /* the N newest that match, still oldest first */
-        size_t matching = 0;
-        for (i = n; i > 0 && matching < (size_t)a.last; i--) {
-            matching += wanted(&jobs[i - 1], &a);
-            first = i - 1;
-        }
-    }
-    if (!a.json && isatty(STDOUT_FILENO)) {
+    snprintf(target, sizeof(target), "/v1/jobs");
+    admin_client_query(target, sizeof(target), "site", a.site);
+    admin_client_query(target, sizeof(target), "table", a.table);
+    admin_client_query(target, sizeof(target), "status", a.status);
+    admin_client_query(target, sizeof(target), "since", a.since);
+    admin_client_query(target, sizeof(target), "until", a.until);
+    admin_client_query(target, sizeof(target), "limit", a.last_text);
+    rc = admin_client_call(client, "GET", target, &answer);
+    list = json_object_get(answer, "jobs");
+    if (rc == CLI_OK && !a.json && isatty(STDOUT_FILENO)) {
         printf("%-8s %-10s %-36s %-9s %-9s %10s %10s %9s\n", "JOB", "SITE", "FILE", "TABLE",
                "STATUS", "LINES", "LOADED", "REJECTED");
     }
-    for (i = first; i < n; i++) {
-        const struct job *j = &jobs[i];
-        if (!wanted(j, &a)) {
-            continue;
-        }
-        shown++;
+    for (i = 0; rc == CLI_OK && i < json_array_size(list); i++) {
+        const json_t *j = json_array_get(list, i);
         if (a.json) {
-            json_t *o = job_json(j);
-            print_json(o);
-            json_decref(o);
+            cli_print_json(j);
         } else {
-            printf("%-8s %-10s %-36s %-9s %-9s %10llu %10llu %9llu\n", j->job_id, j->site_id,
-                   j->file_name, j->table_name ? j->table_name : "-", job_state_name(j->state),
-                   (unsigned long long)j->counts.lines, (unsigned long long)j->counts.loaded,
-                   (unsigned long long)(j->counts.rejected_invalid + j->counts.rejected_duplicate));
+            printf("%-8s %-10s %-36s %-9s %-9s %10llu %10llu %9llu\n", text(j, "job_id", "?"),
+                   text(j, "site", "?"), text(j, "file", "?"), text(j, "table", "-"),
+                   text(j, "status", "?"), num(j, "lines"), num(j, "loaded"),
+                   num(j, "rejected_invalid") + num(j, "rejected_duplicate"));
         }
     }
-    (void)shown;
-    status = 0;
-out:
-    journal_free_jobs(jobs, n);
-    journal_close(journal);
-    config_free(cfg);
-    return status;
+    json_decref(answer);
+    admin_client_free(client);
+    return rc;
 }

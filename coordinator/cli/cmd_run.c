@@ -317,13 +317,14 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     pipeline_set_activity(p, activity);
     bz_err_clear(&err);
     if (!a.once && cfg->admin_listen[0] != '\0') {
-        admin = admin_new(cfg, activity, metrics, env->log, &err);
-        if (admin == NULL && err.code != BZ_E_IO) { /* a configuration mistake: fix it first */
+        admin = admin_open(cfg, activity, metrics, env->log, &err);
+        rc = admin ? admin_listen(admin, &err) : (int)err.code;
+        if (rc != BZ_OK && rc != BZ_E_IO) { /* a configuration mistake: fix it first */
             fprintf(stderr, "bizoope run: %s: %s\n", a.config, err.msg);
             status = 1;
             goto out;
         }
-        if (admin == NULL) { /* the port is taken: the feed matters more than the API */
+        if (rc != BZ_OK) { /* the port is taken: the feed matters more than the API */
             BZ_LOG(env->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
         }
     }
@@ -429,56 +430,6 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
         fprintf(stderr, "bizoope archive: %s\n", err.msg);
     } else {
         printf("%u backup%s archived\n", archived, archived == 1 ? "" : "s");
-    }
-    close_installation(p, set, cfg);
-    return rc == BZ_OK ? 0 : 1;
-}
-
-int cmd_retry(int argc, char **argv, struct cli_env *env)
-{
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config_path = NULL;
-    struct bz_config *cfg = NULL;
-    struct schema_set *set = NULL;
-    struct pipeline *p;
-    struct bz_err err;
-    int c, rc;
-
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'c') {
-            config_path = optarg;
-        } else if (c == 'h') {
-            printf("usage: bizoope retry JOB_ID --config FILE\n\n"
-                   "Queues a failed file again: its job goes back to 'landed' and the next\n"
-                   "`bizoope run` pass processes it from its shards, as if it had just\n"
-                   "arrived (its copy in the load area must still be there). Fix the cause\n"
-                   "first; `bizoope jobs show JOB_ID` says what it was.\n\n"
-                   "Exit status: 0 queued; 1 no such job, not failed, its copy is gone, or\n"
-                   "a run holds the installation; 2 usage error.\n");
-            return 0;
-        } else {
-            return 2;
-        }
-    }
-    if (config_path == NULL || optind + 1 != argc) {
-        fprintf(stderr, "usage: bizoope retry JOB_ID --config FILE\n");
-        return 2;
-    }
-    p = open_installation("bizoope retry", config_path, 1, env, &cfg, &set);
-    if (p == NULL) {
-        return 1;
-    }
-    bz_err_clear(&err);
-    rc = pipeline_retry(p, argv[optind], &err);
-    if (rc != BZ_OK) {
-        fprintf(stderr, "bizoope retry: %s\n", err.msg);
-    } else {
-        printf("%s queued again: the next `bizoope run` pass processes it\n", argv[optind]);
     }
     close_installation(p, set, cfg);
     return rc == BZ_OK ? 0 : 1;

@@ -18,7 +18,7 @@ static void sites_usage(FILE *out)
 {
     fprintf(out, "usage: bizoope sites list --config FILE [--json]\n"
                  "       bizoope sites add ID --config FILE\n"
-                 "       bizoope sites pause|resume ID --config FILE\n"
+                 "       bizoope sites pause|resume ID (--config FILE | --api URL)\n"
                  "\n"
                  "The partner sites of the installation configured by FILE (bizoope.yaml).\n"
                  "\n"
@@ -263,54 +263,8 @@ static int sites_add(int argc, char **argv)
     return rc;
 }
 
-/* Pauses or resumes a site's intake in the installation's journal: a paused site's new files
- * wait in its inbox; a watching run sees the change at its next pass. */
-static int sites_pause(int argc, char **argv, bool pause)
-{
-    const char *name = pause ? "pause" : "resume";
-    struct sites_args a;
-    struct bz_config *c;
-    struct journal *j;
-    struct bz_err err;
-    size_t i;
-    bool changed = false;
-    int rc = parse_args(argc, argv, name, &a);
-
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
-    }
-    bz_err_clear(&err);
-    c = config_load(a.config, &err);
-    if (c == NULL) {
-        fprintf(stderr, "bizoope sites %s: %s\n", name, err.msg);
-        return 1;
-    }
-    for (i = 0; i < c->nsites && strcmp(c->sites[i], a.id) != 0; i++) {
-    }
-    if (i == c->nsites) {
-        fprintf(stderr, "bizoope sites %s: %s lists no site '%s'\n", name, a.config, a.id);
-        config_free(c);
-        return 1;
-    }
-    j = journal_open(c->state_path, &err);
-    if (j == NULL || journal_set_paused(j, a.id, pause, &changed, &err) != BZ_OK) {
-        fprintf(stderr, "bizoope sites %s: %s\n", name, err.msg);
-        rc = 1;
-    } else {
-        printf("site '%s' %s%s\n", a.id,
-               changed ? (pause ? "paused: its new files wait in its inbox"
-                                : "resumed: its files are taken at the next pass")
-                       : (pause ? "was already paused" : "was not paused"),
-               "");
-    }
-    journal_close(j);
-    config_free(c);
-    return rc;
-}
-
 int cmd_sites(int argc, char **argv, struct cli_env *env)
 {
-    (void)env;
     if (argc < 2) {
         sites_usage(stderr);
         return 2;
@@ -324,7 +278,7 @@ int cmd_sites(int argc, char **argv, struct cli_env *env)
         return sites_list(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0) {
-        return sites_pause(argc - 1, argv + 1, strcmp(argv[1], "pause") == 0);
+        return cli_sites_pause(argc - 1, argv + 1, strcmp(argv[1], "pause") == 0, env);
     }
     if (strcmp(argv[1], "add") == 0) {
         return sites_add(argc - 1, argv + 1);

@@ -80,8 +80,90 @@ int http_listen_parse(const char *listen, char *host, size_t host_size, unsigned
 
 const char *http_request_query(const struct http_request *req, const char *name)
 {
+    return req->query(req, name);
+}
+
+static const char *mhd_query(const struct http_request *req, const char *name)
+{
     return MHD_lookup_connection_value((struct MHD_Connection *)req->impl, MHD_GET_ARGUMENT_KIND,
                                        name);
+}
+
+static const char *local_query(const struct http_request *req, const char *name)
+{
+    const struct http_local_request *r = req->impl;
+    size_t i;
+
+    for (i = 0; i < r->nparams; i++) {
+        if (strcmp(r->params[2 * i], name) == 0) {
+            return r->params[2 * i + 1];
+        }
+    }
+    return NULL;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* s[0..n) with %XX and '+' decoded. */
+static char *url_decode(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1), *o = out;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+            *o++ = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+            i += 2;
+        } else {
+            *o++ = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+void http_local_request_init(struct http_local_request *r, const char *method, const char *target)
+{
+    const char *q = strchr(target, '?');
+    size_t plen = q ? (size_t)(q - target) : strlen(target);
+
+    memset(r, 0, sizeof(*r));
+    r->path = url_decode(target, plen);
+    while (q != NULL && *q != '\0') {
+        const char *start = q + 1, *end = strchr(start, '&'), *eq;
+        size_t len = end ? (size_t)(end - start) : strlen(start);
+        eq = memchr(start, '=', len);
+        if (len > 0) {
+            r->params = xrealloc(r->params, (r->nparams + 1) * 2 * sizeof(char *));
+            r->params[2 * r->nparams] = url_decode(start, eq ? (size_t)(eq - start) : len);
+            r->params[2 * r->nparams + 1] =
+                eq ? url_decode(eq + 1, len - (size_t)(eq + 1 - start)) : xstrdup("");
+            r->nparams++;
+        }
+        q = end;
+    }
+    r->req.method = method;
+    r->req.path = r->path;
+    r->req.query = local_query;
+    r->req.impl = r;
+}
+
+void http_local_request_release(struct http_local_request *r)
+{
+    size_t i;
+
+    for (i = 0; i < 2 * r->nparams; i++) {
+        free(r->params[i]);
+    }
+    free(r->params);
+    free(r->path);
+    memset(r, 0, sizeof(*r));
 }
 
 /* Constant-time: the time taken does not depend on where the strings differ. */
@@ -128,7 +210,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     struct http_server *s = cls;
-    struct http_request req = {method, url, conn};
+    struct http_request req = {method, url, mhd_query, conn};
     struct http_response res = {200, "application/json", NULL};
 
     (void)version;

@@ -18,11 +18,23 @@
 struct http_request {
     const char *method; /* "GET", "POST", ... */
     const char *path;   /* without the query string */
-    void *impl;         /* for http_request_query */
+    /* A query parameter's value (URL-decoded), or NULL; use http_request_query. */
+    const char *(*query)(const struct http_request *req, const char *name);
+    void *impl; /* the query's source */
 };
 
-/* A query parameter's value (URL-decoded), or NULL. */
 const char *http_request_query(const struct http_request *req, const char *name);
+
+/* A request made in this process, without a socket (the CLI's local mode routes through the
+ * same handler): target is "PATH[?QUERY]" with %XX escapes, split and decoded here. */
+struct http_local_request {
+    struct http_request req;
+    char *path;
+    char **params; /* name, value pairs, decoded */
+    size_t nparams;
+};
+void http_local_request_init(struct http_local_request *r, const char *method, const char *target);
+void http_local_request_release(struct http_local_request *r);
 
 struct http_response {
     int status;               /* default 200 */

@@ -266,7 +266,12 @@ check([json.loads(l)["job_id"] for l in last] == [j["job_id"] for j in jobs[-2:]
       "jobs list --last 2: the two newest, oldest first")
 show = subprocess.run([bizoope, "jobs", "show", jobs[0]["job_id"], "--config", config, "--json"],
                       check=True, capture_output=True, text=True).stdout
-check(json.loads(show) == jobs[0], "jobs show gives the job as jobs list does")
+show = json.loads(show)
+check({k: v for k, v in show.items() if k not in ("error_file", "in_flight")} == jobs[0],
+      "jobs show gives the job as jobs list does, plus its error file and progress: %r" % show)
+check(show["in_flight"] is None and show["error_file"] == os.path.join(
+          os.path.realpath(inst), "outbox", jobs[0]["site"], jobs[0]["file"] + ".errors.tsv") and
+      os.path.exists(show["error_file"]), "jobs show names the error file: %r" % show)
 missing = subprocess.run([bizoope, "jobs", "show", "j999999", "--config", config],
                          capture_output=True, text=True)
 check(missing.returncode == 1 and "no job j999999" in missing.stderr, "jobs show of no job: %r" %

@@ -1,0 +1,273 @@
+/* admin_client.c - the admin commands' way to an installation; see admin_client.h. */
+#include "coordinator/cli/admin_client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "coordinator/activity.h"
+#include "coordinator/admin.h"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "core/secret.h"
+#include "http/http_server.h"
+#include "metrics/metrics.h"
+
+#define CONNECT_TIMEOUT_MS 1000L
+#define REQUEST_TIMEOUT_S 30L
+
+struct admin_client {
+    const char *prog;
+    char *base_url; /* remote: "http://host:port" */
+    char *token;    /* remote: NULL without one */
+    char where[600];
+    /* local */
+    struct bz_config *cfg;
+    struct metrics *metrics;
+    struct activity *activity;
+    struct admin *admin;
+};
+
+void cli_print_json(const json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+    puts(text);
+    free(text);
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ctx)
+{
+    buf_append(ctx, p, size * n);
+    return size * n;
+}
+
+/* One HTTP exchange. Returns the HTTP status, or -1 when nothing answered (err says why). */
+static long http_exchange(const struct admin_client *c, const char *method, const char *target,
+                          long connect_timeout_ms, char **body, char *why, size_t why_size)
+{
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    char url[2048], auth[2100];
+    struct buf b;
+    long status = -1;
+    CURLcode cc;
+
+    buf_init(&b);
+    snprintf(url, sizeof(url), "%s%s", c->base_url, target);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    }
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    if (c->token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+        headers = curl_slist_append(headers, auth);
+        memset(auth, 0, sizeof(auth));
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    }
+    cc = curl_easy_perform(curl);
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    } else {
+        snprintf(why, why_size, "%s", curl_easy_strerror(cc));
+    }
+    curl_slist_free_all(headers); /* the token was copied into it: wipe by freeing */
+    curl_easy_cleanup(curl);
+    *body = buf_steal(&b);
+    return status;
+}
+
+/* The token for a remote API: BIZOOPE_ADMIN_TOKEN, else admin.token_file of cfg. */
+static int load_token(struct admin_client *c, const struct bz_config *cfg)
+{
+    struct bz_err err;
+
+    if (secret_load(NULL, "BIZOOPE_ADMIN_TOKEN", "the admin token", &c->token, &err) == BZ_OK &&
+        c->token == NULL && cfg != NULL &&
+        secret_load(cfg->admin_token_file, NULL, "the admin token", &c->token, &err) != BZ_OK) {
+        fprintf(stderr, "%s: admin.token_file: %s\n", c->prog, err.msg);
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
+/* True when a coordinator of this installation answers at cfg's admin.listen. */
+static bool running_here(struct admin_client *c, const struct bz_config *cfg)
+{
+    char host[256], why[256], *body = NULL;
+    unsigned port;
+    json_t *health;
+    bool same = false;
+
+    if (cfg->admin_listen[0] == '\0' ||
+        http_listen_parse(cfg->admin_listen, host, sizeof(host), &port, NULL) != BZ_OK ||
+        port == 0) {
+        return false;
+    }
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+        snprintf(host, sizeof(host), "127.0.0.1");
+    }
+    c->base_url = xmalloc(strlen(host) + 32);
+    sprintf(c->base_url, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, port);
+    if (http_exchange(c, "GET", "/v1/health", CONNECT_TIMEOUT_MS, &body, why, sizeof(why)) == 200) {
+        health = json_loads(body, 0, NULL);
+        same = health && json_is_string(json_object_get(health, "state")) &&
+               strcmp(json_string_value(json_object_get(health, "state")), cfg->state_path) == 0;
+        json_decref(health);
+    }
+    free(body);
+    if (!same) {
+        free(c->base_url);
+        c->base_url = NULL;
+    }
+    return same;
+}
+
+struct admin_client *admin_client_open(const char *prog, const char *config_path,
+                                       const char *api_url, struct cli_env *env, int *exit_status)
+{
+    struct admin_client *c = xcalloc(1, sizeof(*c));
+    const char *env_url = getenv("BIZOOPE_API");
+    struct bz_err err;
+
+    c->prog = prog;
+    *exit_status = CLI_OK;
+    api_url = api_url ? api_url : (env_url && env_url[0] && !config_path ? env_url : NULL);
+    bz_err_clear(&err);
+    if (config_path != NULL) {
+        c->cfg = config_load(config_path, &err);
+        if (c->cfg == NULL) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            *exit_status = CLI_FAILED;
+            admin_client_free(c);
+            return NULL;
+        }
+    }
+    if (load_token(c, c->cfg) != CLI_OK) {
+        *exit_status = CLI_FAILED;
+        admin_client_free(c);
+        return NULL;
+    }
+    if (api_url != NULL) {
+        size_t n = strlen(api_url);
+        c->base_url = xstrdup(api_url);
+        if (n > 0 && c->base_url[n - 1] == '/') {
+            c->base_url[n - 1] = '\0';
+        }
+        snprintf(c->where, sizeof(c->where), "%s", c->base_url);
+        return c;
+    }
+    if (c->cfg == NULL) {
+        fprintf(stderr, "%s: --config FILE or --api URL is required\n", prog);
+        *exit_status = CLI_USAGE;
+        admin_client_free(c);
+        return NULL;
+    }
+    if (running_here(c, c->cfg)) {
+        snprintf(c->where, sizeof(c->where), "%s", c->base_url);
+        return c;
+    }
+    /* no coordinator of this installation is running: the routes in this process */
+    c->metrics = metrics_new();
+    c->activity = activity_new(c->metrics);
+    c->admin = admin_open(c->cfg, c->activity, c->metrics, env->log, &err);
+    if (c->admin == NULL) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        *exit_status = CLI_UNREACHABLE;
+        admin_client_free(c);
+        return NULL;
+    }
+    snprintf(c->where, sizeof(c->where), "local (%.500s)", c->cfg->state_path);
+    return c;
+}
+
+void admin_client_free(struct admin_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    admin_free(c->admin);
+    activity_free(c->activity);
+    metrics_free(c->metrics);
+    config_free(c->cfg);
+    secret_free(c->token);
+    free(c->base_url);
+    free(c);
+}
+
+bool admin_client_remote(const struct admin_client *c)
+{
+    return c->admin == NULL;
+}
+
+const char *admin_client_where(const struct admin_client *c)
+{
+    return c->where;
+}
+
+int admin_client_call(struct admin_client *c, const char *method, const char *target, json_t **out)
+{
+    char *body = NULL, why[256];
+    long status;
+    json_t *o;
+    json_error_t jerr;
+
+    *out = NULL;
+    if (c->admin != NULL) {
+        int s;
+        admin_call(c->admin, method, target, &s, &body);
+        status = s;
+    } else {
+        status = http_exchange(c, method, target, CONNECT_TIMEOUT_MS * 5, &body, why, sizeof(why));
+        if (status < 0) {
+            fprintf(stderr, "%s: the admin API at %s does not answer: %s\n", c->prog, c->base_url,
+                    why);
+            free(body);
+            return CLI_UNREACHABLE;
+        }
+    }
+    o = json_loads(body ? body : "", JSON_DECODE_ANY, &jerr);
+    free(body);
+    if (status == 401) {
+        fprintf(stderr, "%s: %s refused the token: set BIZOOPE_ADMIN_TOKEN (or admin.token_file)\n",
+                c->prog, c->where);
+        json_decref(o);
+        return CLI_FAILED;
+    }
+    if (status < 200 || status >= 300) {
+        json_t *e = json_object_get(o, "error");
+        fprintf(stderr, "%s: %s\n", c->prog,
+                json_is_string(e) ? json_string_value(e) : "the admin API answered an error");
+        json_decref(o);
+        return CLI_FAILED;
+    }
+    if (o == NULL) {
+        fprintf(stderr, "%s: %s answered something that is not JSON: %s\n", c->prog, c->where,
+                jerr.text);
+        return CLI_FAILED;
+    }
+    *out = o;
+    return CLI_OK;
+}
+
+void admin_client_query(char *target, size_t size, const char *name, const char *value)
+{
+    size_t n = strlen(target);
+    char *escaped;
+
+    if (value == NULL) {
+        return;
+    }
+    escaped = curl_easy_escape(NULL, value, 0);
+    snprintf(target + n, size - n, "%c%s=%s", strchr(target, '?') ? '&' : '?', name,
+             escaped ? escaped : "");
+    curl_free(escaped);
+}
