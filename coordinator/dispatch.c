@@ -42,9 +42,10 @@ struct dispatcher {
     struct kq_consumer *consumer;
     struct pending *pending;
     size_t npending, cap;
-    struct notices *notices; /* the log only, or also the notifications topic */
-    int32_t task_partitions; /* attempts go round-robin over them: an even spread */
-    char nonce[32];          /* this coordinator run: results of older runs never match */
+    struct notices *notices;  /* the log only, or also the notifications topic */
+    char quarantined_job[64]; /* the last job a quarantined shard was announced for */
+    int32_t task_partitions;  /* attempts go round-robin over them: an even spread */
+    char nonce[32];           /* this coordinator run: results of older runs never match */
 };
 
 static double now_s(void)
@@ -212,10 +213,12 @@ static int send_attempt(struct dispatcher *d, struct pending *pe, struct bz_err 
     return send_attempts(d, &pe, 1, err);
 }
 
-static struct shard_done *failed_done(struct pending *pe, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static struct shard_done *failed_done(struct dispatcher *d, struct pending *pe, int code,
+                                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static struct shard_done *failed_done(struct pending *pe, int code, const char *fmt, ...)
+/* The shard is given up (quarantined): its file fails, people hear why. */
+static struct shard_done *failed_done(struct dispatcher *d, struct pending *pe, int code,
+                                      const char *fmt, ...)
 {
     struct shard_done *done = xcalloc(1, sizeof(*done));
     va_list ap;
@@ -228,6 +231,15 @@ static struct shard_done *failed_done(struct pending *pe, int code, const char *
     vsnprintf(done->err.msg, sizeof(done->err.msg), fmt, ap);
     va_end(ap);
     pe->accepted = true; /* decided: nothing more for this shard */
+    if (strcmp(d->quarantined_job, pe->task->job_id) == 0) {
+        return done; /* its file's first quarantined shard was announced: one notice a file */
+    }
+    snprintf(d->quarantined_job, sizeof(d->quarantined_job), "%s", pe->task->job_id);
+    notices_publish(d->notices, PROTO_WARNING, pe->task->job_id, pe->task->site_id,
+                    "shard quarantined",
+                    "job %s, site %s: %s; its file fails (fix the cause, "
+                    "then `bizoope retry %s`)",
+                    pe->task->job_id, pe->task->site_id, done->err.msg, pe->task->job_id);
     return done;
 }
 
@@ -280,7 +292,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
             return BZ_OK; /* a newer attempt is already out */
         }
         if (!r->retriable || pe->attempt >= d->cfg->max_attempts) {
-            *out = failed_done(pe, BZ_E_INVALID_INPUT, "shard %u failed after %u attempt%s: %s",
+            *out = failed_done(d, pe, BZ_E_INVALID_INPUT, "shard %u failed after %u attempt%s: %s",
                                r->shard_index, pe->attempt, pe->attempt == 1 ? "" : "s", r->error);
             return BZ_OK;
         }
@@ -297,7 +309,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
             BZ_LOG(d->log, BZ_LOG_WARN, "dispatch", NULL, "result object unreadable",
                    "shard=%u attempt=%u uri=%s", r->shard_index, r->attempt, r->result_uri);
             if (pe->attempt >= d->cfg->max_attempts) {
-                *out = failed_done(pe, BZ_E_IO, "shard %u: result object %s unreadable",
+                *out = failed_done(d, pe, BZ_E_IO, "shard %u: result object %s unreadable",
                                    r->shard_index, r->result_uri);
                 return BZ_OK;
             }
@@ -309,7 +321,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
             done->result.spec.end != pe->task->spec.end) {
             shard_result_release(&done->result);
             free(done);
-            *out = failed_done(pe, BZ_E_INTERNAL, "shard %u: result object is for another shard",
+            *out = failed_done(d, pe, BZ_E_INTERNAL, "shard %u: result object is for another shard",
                                r->shard_index);
             return BZ_OK;
         }
@@ -340,7 +352,7 @@ static int check_leases(struct dispatcher *d, struct shard_done **out, struct bz
                "shard lease expired", "shard=%u attempt=%u", pe->task->spec.index, pe->attempt);
         if (pe->attempt >= d->cfg->max_attempts) {
             *out = failed_done(
-                pe, BZ_E_TRANSIENT, "shard %u: no result after %u attempts of %llu ms each",
+                d, pe, BZ_E_TRANSIENT, "shard %u: no result after %u attempts of %llu ms each",
                 pe->task->spec.index, pe->attempt, (unsigned long long)d->cfg->lease_ms);
             return BZ_OK;
         }

@@ -1018,6 +1018,27 @@ static int fail_job(struct pipeline *p, struct job *job, const struct bz_err *wh
     return rc;
 }
 
+/* A loaded file that rejected more of its lines than its site's threshold: the sender likely
+ * has a problem worth a call (the error file says which lines and why). */
+static void notice_reject_rate(struct pipeline *p, const struct job *job)
+{
+    unsigned percent = config_reject_percent(p->cfg, job->site_id);
+    uint64_t rejected = job->counts.rejected_invalid + job->counts.rejected_duplicate;
+
+    if (percent == 0 || job->counts.lines == 0 || rejected * 100 <= job->counts.lines * percent) {
+        return;
+    }
+    notices_publish(dispatcher_notices(p->dispatch), PROTO_WARNING, job->job_id, job->site_id,
+                    "reject rate over threshold",
+                    "%s from site %s (%s): %.1f%% of %llu lines rejected (%llu invalid, %llu "
+                    "duplicate), over the site's %u%%; the error file lists each line and why",
+                    job->file_name, job->site_id, job->job_id,
+                    100.0 * (double)rejected / (double)job->counts.lines,
+                    (unsigned long long)job->counts.lines,
+                    (unsigned long long)job->counts.rejected_invalid,
+                    (unsigned long long)job->counts.rejected_duplicate, percent);
+}
+
 /* Everything after a file's shards: the finish (error file, merge), cleaning up, archiving,
  * recording a failure, the report. Returns an error only when the journal cannot record. */
 static int flight_close(struct pipeline *p, struct flight *fl, pipeline_report_fn report, void *ctx,
@@ -1058,6 +1079,9 @@ static int flight_close(struct pipeline *p, struct flight *fl, pipeline_report_f
         }
     }
     *failed += job->state == JOB_FAILED;
+    if (fl->dispatched && (job->state == JOB_MERGED || job->state == JOB_DONE)) {
+        notice_reject_rate(p, job); /* once: when merged in this pass */
+    }
     if (fl->tracked) {
         activity_file_end(p->activity, job->job_id, job->state == JOB_FAILED ? "failed" : "loaded",
                           job->counts.rejected_duplicate, fl->merge_seconds);

@@ -214,6 +214,10 @@ static const char *const special_keys[] = {"version", "sites"};
 #define RDKAFKA_SECTION "queue"
 #define RDKAFKA_KEY "rdkafka"
 
+/* The key of section notify that is not in props: per-site reject-rate thresholds. */
+#define REJECT_SECTION "notify"
+#define REJECT_KEY "reject_rate_sites"
+
 /* ---- small helpers ----------------------------------------------------------------------- */
 
 int config_site_id_ok(const char *id)
@@ -588,6 +592,9 @@ static void section_keys(const char *section, const char **allowed, size_t cap)
     if (section != NULL && strcmp(section, RDKAFKA_SECTION) == 0 && n + 1 < cap) {
         allowed[n++] = RDKAFKA_KEY;
     }
+    if (section != NULL && strcmp(section, REJECT_SECTION) == 0 && n + 1 < cap) {
+        allowed[n++] = REJECT_KEY;
+    }
     allowed[n] = NULL;
 }
 
@@ -723,6 +730,69 @@ static int load_rdkafka(struct loader *ld, int map)
         c->nrdkafka_props = i + 1;
     }
     return BZ_OK;
+}
+
+/* notify.reject_rate_sites: site id -> percent, for sites whose files are expected to reject
+ * more (or less) than notify.reject_rate. Every id must be a listed site. */
+static int load_reject_rates(struct loader *ld, int map)
+{
+    int v = map ? ydoc_map_get(ld->doc, map, REJECT_KEY) : 0;
+    struct bz_config *c = ld->cfg;
+    size_t i, j, n;
+
+    if (v == 0 || scalar_is_null(ld->doc, v)) {
+        return BZ_OK;
+    }
+    if (ydoc_kind(ld->doc, v) != YDOC_MAPPING) {
+        return fail(ld, ydoc_line(ld->doc, v),
+                    "%s.%s must be a mapping of site id to percent (e.g. '  %s:' then "
+                    "'    b: 30' below it), not %s",
+                    REJECT_SECTION, REJECT_KEY, REJECT_KEY, kind_name(ydoc_kind(ld->doc, v)));
+    }
+    n = ydoc_map_len(ld->doc, v);
+    c->reject_rate_sites = xcalloc(n ? n : 1, sizeof(*c->reject_rate_sites));
+    c->reject_rate_percent = xcalloc(n ? n : 1, sizeof(*c->reject_rate_percent));
+    for (i = 0; i < n; i++) {
+        int key = ydoc_map_key_at(ld->doc, v, i), val = ydoc_map_value_at(ld->doc, v, i);
+        const char *k = ydoc_scalar(ld->doc, key), *text = ydoc_scalar(ld->doc, val);
+        uint64_t percent;
+        struct bz_err perr;
+
+        for (j = 0; k != NULL && j < c->nsites && strcmp(c->sites[j], k) != 0; j++) {
+        }
+        if (k == NULL || j == c->nsites) {
+            return fail(ld, ydoc_line(ld->doc, key), "%s.%s: '%.80s' is not a listed site",
+                        REJECT_SECTION, REJECT_KEY, k ? k : kind_name(ydoc_kind(ld->doc, key)));
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(c->reject_rate_sites[j], k) == 0) {
+                return fail(ld, ydoc_line(ld->doc, key), "site '%s' repeats in %s.%s", k,
+                            REJECT_SECTION, REJECT_KEY);
+            }
+        }
+        if (ydoc_kind(ld->doc, val) != YDOC_SCALAR || text == NULL ||
+            units_parse_uint(text, "percent", 0, 100, &percent, &perr) != BZ_OK) {
+            return fail(ld, ydoc_line(ld->doc, val),
+                        "%s.%s.%s must be a percent between 0 and 100 (0: never)", REJECT_SECTION,
+                        REJECT_KEY, k);
+        }
+        c->reject_rate_sites[i] = xstrdup(k);
+        c->reject_rate_percent[i] = (unsigned)percent;
+        c->nreject_rates = i + 1;
+    }
+    return BZ_OK;
+}
+
+unsigned config_reject_percent(const struct bz_config *c, const char *site)
+{
+    size_t i;
+
+    for (i = 0; i < c->nreject_rates; i++) {
+        if (strcmp(c->reject_rate_sites[i], site) == 0) {
+            return c->reject_rate_percent[i];
+        }
+    }
+    return c->notify_reject_percent;
 }
 
 static const char *prop_text(const struct loader *ld, size_t i)
@@ -865,6 +935,9 @@ static struct bz_config *config_parse(const char *path, const char *data, size_t
         if (rc == BZ_OK && strcmp(sections[s].name, RDKAFKA_SECTION) == 0) {
             rc = load_rdkafka(&ld, map);
         }
+        if (rc == BZ_OK && strcmp(sections[s].name, REJECT_SECTION) == 0) {
+            rc = load_reject_rates(&ld, map);
+        }
     }
     if (rc == BZ_OK) {
         rc = finalize(&ld);
@@ -919,6 +992,11 @@ void config_free(struct bz_config *c)
         free(c->rdkafka_props[i]);
     }
     free(c->rdkafka_props);
+    for (i = 0; i < c->nreject_rates; i++) {
+        free(c->reject_rate_sites[i]);
+    }
+    free(c->reject_rate_sites);
+    free(c->reject_rate_percent);
     free(c->base_dir);
     free(c->path);
     free(c);
@@ -1023,6 +1101,15 @@ static void write_default(FILE *f, const char *const *sites, size_t nsites)
                   "  #     security.protocol: SASL_SSL\n"
                   "  #     sasl.mechanism: PLAIN\n"
                   "  " RDKAFKA_KEY ": {}\n",
+                  f);
+        }
+        if (strcmp(section, REJECT_SECTION) == 0 &&
+            (i + 1 == NPROPS || props[i + 1].section == NULL ||
+             strcmp(props[i + 1].section, section) != 0)) {
+            fputs("  # reject_rate per site, where it differs; e.g.\n"
+                  "  #   " REJECT_KEY ":\n"
+                  "  #     b: 30\n"
+                  "  " REJECT_KEY ": {}\n",
                   f);
         }
     }

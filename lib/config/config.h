@@ -80,6 +80,9 @@ struct bz_config {
     uint64_t notify_backoff_ms;       /* 1s */
     uint64_t notify_coalesce_ms;      /* identical notices within this: one message; 10m */
     unsigned notify_reject_percent;   /* a file rejecting more of its lines: WARNING; 10 */
+    char **reject_rate_sites;         /* notify.reject_rate_sites: per-site thresholds */
+    unsigned *reject_rate_percent;
+    size_t nreject_rates;
     uint64_t notify_backlog_stuck_ms; /* shards out and none back this long: ERROR; 15m */
 
     /* Operations endpoints (sections `admin`, `worker`). */
@@ -91,6 +94,10 @@ struct bz_config {
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to
  * "path:line: what is wrong" (BZ_E_NOT_FOUND for a missing file). */
 struct bz_config *config_load(const char *path, struct bz_err *err);
+
+/* The reject-rate threshold (percent of a file's lines; 0: never) for site: its entry in
+ * notify.reject_rate_sites, else notify.reject_rate. */
+unsigned config_reject_percent(const struct bz_config *c, const char *site);
 void config_free(struct bz_config *c);
 
 /* Writes a new commented configuration with every option at its default and the given sites.

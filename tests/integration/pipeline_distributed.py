@@ -265,13 +265,17 @@ try:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     port = int(fake.stdout.readline().strip().split("=")[1])
     text = open(config).read()
+    assert "\n  coalesce: 10m " in text
+    # every notice delivered (coalescing identical ones is tests/unit/test_coalesce.c's)
     open(config, "w").write(text.replace("  webhook_url: ", "  webhook_url: 'http://127.0.0.1:%d"
-                                         "/hook'" % port, 1))
+                                         "/hook'" % port, 1).replace("\n  coalesce: 10m ",
+                                                                    "\n  coalesce: 0s  ", 1))
     before = sum(1 for l in mock_command("read bizoope.notifications") if l.startswith("msg "))
     workers = start_workers(worker_config, 2)
     log_path = os.path.join(work, "coordinator-poison.log")
     reports = Coordinator(config, log_path).finish()
     stop_workers(workers)
+    all_reports = list(reports)
     status = {r["site"] + "/" + r["file"]: r["status"] for r in reports}
     print("poison: %r" % status)
     check(status.get("b/items_20261124090000.tsv") == "failed", "poison: items did not fail")
@@ -290,6 +294,12 @@ try:
           and "items_20261124090000.tsv" in failed[0]["text"] and
           "after 3 attempts" in failed[0]["text"] and failed[0]["job_id"],
           "poison: expected one ERROR notice 'file failed' for b's items file, got %r" % failed)
+    quarantined = [n for n in notices if n["title"] == "shard quarantined"]
+    check(len(quarantined) == 1 and quarantined[0]["severity"] == "WARNING" and
+          quarantined[0]["site_id"] == "b" and quarantined[0]["job_id"] == failed[0]["job_id"]
+          and "after 3 attempts" in quarantined[0]["text"],
+          "poison: expected one WARNING 'shard quarantined' for b's items shard, got %r" %
+          quarantined)
 
     # ---- the cause fixed (workers with the right schemas), `bizoope retry` loads it ------------
     job = failed[0]["job_id"] if failed else "?"
@@ -303,6 +313,7 @@ try:
     workers = start_workers(config, 2)
     reports = Coordinator(config, os.path.join(work, "coordinator-retry.log")).finish()
     stop_workers(workers)
+    all_reports += reports
     check([(r["file"], r["status"]) for r in reports] == [("items_20261124090000.tsv", "loaded")],
           "retry: the items file alone is loaded: %r" % reports)
     got = snapshot(inst)
@@ -312,9 +323,22 @@ try:
     fake.wait(timeout=10)
     delivered = [json.loads(json.loads(l)["body"]) for l in open(hooks)] if os.path.exists(
         hooks) else []
-    check([(d["title"], d["site_id"]) for d in delivered] == [("file failed", "b")],
-          "the webhook got the failed file's notice exactly once (relayed from the topic, "
-          "not again after the retry run): %r" % [(d["title"], d["site_id"]) for d in delivered])
+    # files rejecting more than notify.reject_rate (10 %) of their lines are announced too
+    high = [("reject rate over threshold", r["site"]) for r in all_reports
+            if r["status"] == "loaded" and
+            (r["rejected_invalid"] + r["rejected_duplicate"]) * 100 > r["lines"] * 10]
+    # the relay delivers every notice on the topic exactly once: also those the rounds above
+    # published before any notifier was configured
+    topic = [json.loads(l[4:]) for l in mock_command("read bizoope.notifications")
+             if l.startswith("msg ")]
+    got = sorted((d["title"], d["site_id"]) for d in delivered)
+    check(got == sorted((n["title"], n["site_id"]) for n in topic),
+          "the webhook got every notice on the topic exactly once: %r, topic %r" %
+          (got, [(n["title"], n["site_id"]) for n in topic]))
+    mine = [(n["title"], n["site_id"]) for n in topic[before:]]
+    check(sorted(mine) == sorted([("shard quarantined", "b"), ("file failed", "b")] + high),
+          "poison and retry runs: one notice for the quarantined shards, one for the failed file "
+          "and one per file over the reject rate: %r, expected %r" % (mine, high))
 finally:
     cluster.stop()
 if failures:

@@ -427,6 +427,14 @@ static const struct bad_case bad_cases[] = {
     {"version: 1\nsites: [a]\n  workers: 1\n", BZ_E_INVALID_INPUT, "~:3:"},
     {"version: 1\nsites: [a]\nworkers: \"1\n", BZ_E_INVALID_INPUT, "~YAML syntax error"},
     {"", BZ_E_INVALID_INPUT, "1: the file is empty"},
+    /* per-site reject-rate thresholds */
+    {"version: 1\nsites: [a]\nnotify:\n  reject_rate_sites:\n    z: 5\n", BZ_E_INVALID_INPUT,
+     "5: notify.reject_rate_sites: 'z' is not a listed site"},
+    {"version: 1\nsites: [a]\nnotify:\n  reject_rate_sites:\n    a: 101\n", BZ_E_INVALID_INPUT,
+     "5: notify.reject_rate_sites.a must be a percent between 0 and 100 (0: never)"},
+    {"version: 1\nsites: [a]\nnotify:\n  reject_rate_sites: 5\n", BZ_E_INVALID_INPUT,
+     "4: notify.reject_rate_sites must be a mapping of site id to percent (e.g. '  "
+     "reject_rate_sites:' then '    b: 30' below it), not a text value"},
     /* queue */
     {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  topic: x\n", BZ_E_INVALID_INPUT,
      "5: unknown key 'topic' in queue (valid keys: backend, bootstrap, group, tasks_topic, "
@@ -647,6 +655,19 @@ static void test_values_parse(void **state)
     assert_int_equal(c->archive_level, 19);
     assert_int_equal(c->decompress_max_bytes, 1024 * GIB);
     assert_int_equal(c->decompress_max_ratio, 1000000);
+    assert_string_equal(c->admin_listen, "127.0.0.1:8470"); /* the defaults of operations */
+    assert_string_equal(c->worker_listen, "");
+    assert_int_equal(config_reject_percent(c, "007"), 10);
+    config_free(c);
+
+    c = config_load(put(fx, "r.yaml",
+                        "version: 1\nsites: [a, b]\nnotify:\n  reject_rate: 5\n"
+                        "  reject_rate_sites:\n    b: 40\nadmin:\n  listen: '0.0.0.0:9000'\n"),
+                    &err);
+    assert_non_null(c);
+    assert_int_equal(config_reject_percent(c, "a"), 5);
+    assert_int_equal(config_reject_percent(c, "b"), 40);
+    assert_string_equal(c->admin_listen, "0.0.0.0:9000");
     config_free(c);
 }
 
