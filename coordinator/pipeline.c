@@ -737,7 +737,7 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
     struct job *job = &fl->job;
     char outbox[PATH_BYTES], now[64];
     struct out_file *ef;
-    bool merged = false;
+    bool merged = false, warehouse_step;
     double t_errors, t_merge;
     int rc = fl->rc;
 
@@ -766,6 +766,7 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
         }
     }
     t_errors = monotonic_seconds();
+    warehouse_step = rc == BZ_OK; /* from here a failure is the warehouse's */
     if (rc == BZ_OK && !p->table_ready[0]) {
         size_t i;
         for (i = 0; i < schema_set_count(p->set) && rc == BZ_OK; i++) {
@@ -797,6 +798,15 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
     }
     t_merge = monotonic_seconds();
     fl->merge_seconds = t_merge - t_errors;
+    if (warehouse_step && rc != BZ_OK && rc != BZ_E_INTERNAL && rc != BZ_E_INVALID_INPUT) {
+        /* the warehouse could not be used (down, locked, full): worth a page of its own, as
+         * every file after this one will fail the same way */
+        notices_publish(dispatcher_notices(p->dispatch), PROTO_ERROR, job->job_id, job->site_id,
+                        "warehouse unreachable",
+                        "merging %s (%s) failed: %s; files fail until the warehouse is back, "
+                        "then `bizoope retry` them",
+                        job->file_name, job->job_id, err->msg);
+    }
     fl->rep.shards = (unsigned)fl->rs.ntasks;
     fl->rep.threads = p->workers < fl->rs.ntasks ? p->workers : (unsigned)fl->rs.ntasks;
     if (rc != BZ_OK) {

@@ -140,15 +140,15 @@ static void render(struct buf *b, const json_t *st, const char *where, bool remo
         }
         buf_appendf(b, "\n");
     }
-    buf_appendf(b, "\n%-8s %-10s %-*s %-8s %9s %21s %*s\n", "JOB", "SITE", name_width, "FILE",
-                "PHASE", "SHARDS", "BYTES", bar_width + 7, "PROGRESS");
+    buf_appendf(b, "\n%-8s %-10s %-*s %-8s %9s %19s  %s\n", "JOB", "SITE", name_width, "FILE",
+                "PHASE", "SHARDS", "BYTES", "PROGRESS");
     for (i = 0; i < json_array_size(files); i++) {
         const json_t *f = json_array_get(files, i);
         unsigned long long bytes = num(f, "bytes"), done = num(f, "bytes_done");
         double fraction = bytes ? (double)done / (double)bytes : 0;
         char shards[32];
         snprintf(shards, sizeof(shards), "%llu/%llu", num(f, "shards_done"), num(f, "shards"));
-        buf_appendf(b, "%-8s %-10.10s %-*.*s %-8s %9s %9s/%-9s ", text(f, "job_id"),
+        buf_appendf(b, "%-8s %-10.10s %-*.*s %-8s %9s %9s/%-9s  ", text(f, "job_id"),
                     text(f, "site"), name_width, name_width, text(f, "file"), text(f, "phase"),
                     shards, units_bytes(done, n1, sizeof(n1)), units_bytes(bytes, n2, sizeof(n2)));
         bar(b, fraction, bar_width);
