@@ -30,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import KafkaCluster, gen, run_once, use_kafka  # noqa: E402
+from pipeline_lib import KafkaCluster, gen, run_once, scrape, use_kafka, worker_port  # noqa: E402
 from pipeline_lib import start_workers as lib_start_workers  # noqa: E402
 from pipeline_lib import stop_workers as lib_stop_workers  # noqa: E402
 
@@ -109,8 +109,8 @@ mock_command = cluster.command
 rng = random.Random(20261128)
 
 
-def start_workers(config, n, first=0):
-    return lib_start_workers(build, config, n, first)
+def start_workers(config, n, first=0, listen=False):
+    return lib_start_workers(build, config, n, first, listen)
 
 
 def stop_workers(workers):
@@ -218,7 +218,7 @@ try:
         plan = [f for f in plan if f in os.environ["DIST_ONLY"].split(",")]
     for rnd, fault in enumerate(plan):
         inst, config = install("dist%d" % rnd, bootstrap)
-        workers = start_workers(config, 2)
+        workers = start_workers(config, 2, listen=fault == "none")
         if fault == "duplicate-tasks":
             mock_command("duplicate bizoope.tasks")
         log_path = os.path.join(work, "coordinator-%d.log" % rnd)
@@ -227,6 +227,20 @@ try:
         if fault != "none":
             coord, note = inject(fault, coord, workers, config, log_path)
         reports = round_result(coord, log_path, rnd, fault, note)
+        if fault == "none":  # the workers' own endpoints count exactly what they did
+            scraped = [scrape(worker_port(config, i)) for i in range(2)]
+            health = [scrape(worker_port(config, i), "/healthz")[0] for i in range(2)]
+            total = {k: sum(v.get(k, 0) for _, v in scraped) for k in (
+                "bizoope_worker_lines_total", 'bizoope_worker_shards_total{outcome="ok"}',
+                'bizoope_worker_shards_total{outcome="failed"}', "bizoope_worker_up")}
+            want = {"bizoope_worker_lines_total": sum(r["lines"] for r in reports),
+                    'bizoope_worker_shards_total{outcome="ok"}': sum(r["shards"] for r in reports
+                                                                     if r["lines"] > 0),
+                    'bizoope_worker_shards_total{outcome="failed"}': 0, "bizoope_worker_up": 2}
+            resent = open(log_path).read().count("shard lease expired")
+            check(health == [200, 200] and (total == want or resent > 0),
+                  "round %d: the workers' /healthz %r and /metrics %r, expected %r" %
+                  (rnd, health, total, want))
         if fault == "none":  # 3 files, at most 2 in flight: the 3rd waits for the 1st to close
             check(coord.split_at_first_merge == 2, "round %d: %r files were split when the first "
                   "merge began; with max_files_in_flight 2 it must be 2" %

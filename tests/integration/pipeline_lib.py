@@ -193,13 +193,46 @@ def use_kafka(config, bootstrap, lease="15s", max_attempts=8, max_shards=8, max_
     open(config, "w").write(text)
 
 
-def start_workers(build_dir, config, n, first=0):
-    """Worker processes; each one's log (stderr) goes to worker-<id>.log next to config."""
+def start_workers(build_dir, config, n, first=0, listen=False):
+    """Worker processes; each one's log (stderr) goes to worker-<id>.log next to config. With
+    listen, each serves /healthz and /metrics on a free port of 127.0.0.1 (worker_port says
+    which)."""
     logs = os.path.dirname(os.path.abspath(config))
     return [subprocess.Popen([os.path.join(build_dir, "bizoope-worker"), "--config", config,
-                              "--id", "w%d" % i],
+                              "--id", "w%d" % i] + (["--listen", "127.0.0.1:0"] if listen else []),
                              stderr=open(os.path.join(logs, "worker-w%d.log" % i), "a"))
             for i in range(first, first + n)]
+
+
+def worker_port(config, i):
+    """The port worker w<i> (started with listen) serves /healthz and /metrics on."""
+    import re
+    path = os.path.join(os.path.dirname(os.path.abspath(config)), "worker-w%d.log" % i)
+    for line in open(path):
+        m = re.search(r"health and metrics endpoints listening.*port=(\d+)", line)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def scrape(port, path="/metrics"):
+    """GET http://127.0.0.1:port/path: (status, {series: value}) for /metrics, else (status,
+    body)."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
+            status, body = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read().decode()
+    if path != "/metrics":
+        return status, body
+    values = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            values[k] = float(v)
+    return status, values
 
 
 def stop_workers(workers):
