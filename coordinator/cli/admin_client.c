@@ -116,7 +116,11 @@ static bool running_here(struct admin_client *c, const struct bz_config *cfg)
         snprintf(host, sizeof(host), "127.0.0.1");
     }
     c->base_url = xmalloc(strlen(host) + 32);
-    sprintf(c->base_url, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, port);
+    if (strchr(host, ':') != NULL) {
+        snprintf(c->base_url, strlen(host) + 32, "http://[%s]:%u", host, port);
+    } else {
+        snprintf(c->base_url, strlen(host) + 32, "http://%s:%u", host, port);
+    }
     if (http_exchange(c, "GET", "/v1/health", CONNECT_TIMEOUT_MS, &body, why, sizeof(why)) == 200) {
         health = json_loads(body, 0, NULL);
         same = health && json_is_string(json_object_get(health, "state")) &&

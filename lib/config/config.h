@@ -76,11 +76,11 @@ struct bz_config {
     char *notify_slack_severity;
     char *notify_webhook_url; /* "" none */
     char *notify_webhook_severity;
-    unsigned notify_max_attempts;     /* 5 */
-    uint64_t notify_backoff_ms;       /* 1s */
-    uint64_t notify_coalesce_ms;      /* identical notices within this: one message; 10m */
-    unsigned notify_reject_percent;   /* a file rejecting more of its lines: WARNING; 10 */
-    char **reject_rate_sites;         /* notify.reject_rate_sites: per-site thresholds */
+    unsigned notify_max_attempts;   /* 5 */
+    uint64_t notify_backoff_ms;     /* 1s */
+    uint64_t notify_coalesce_ms;    /* identical notices within this: one message; 10m */
+    unsigned notify_reject_percent; /* a file rejecting more of its lines: WARNING; 10 */
+    char **reject_rate_sites;       /* notify.reject_rate_sites: per-site thresholds */
     unsigned *reject_rate_percent;
     size_t nreject_rates;
     uint64_t notify_backlog_stuck_ms; /* shards out and none back this long: ERROR; 15m */
