@@ -328,9 +328,7 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
             BZ_LOG(env->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
         }
     }
-    if (!a.once) {
-        watchdog = watchdog_start(cfg, activity, pipeline_notices(p), env->log);
-    }
+    watchdog = watchdog_start(cfg, activity, pipeline_notices(p), env->log);
     memset(&totals, 0, sizeof(totals));
     totals.args = &a;
     bz_err_clear(&err);

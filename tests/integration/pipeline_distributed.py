@@ -353,6 +353,25 @@ try:
     check(sorted(mine) == sorted([("shard quarantined", "b"), ("file failed", "b")] + high),
           "poison and retry runs: one notice for the quarantined shards, one for the failed file "
           "and one per file over the reject rate: %r, expected %r" % (mine, high))
+
+    # ---- no worker answers: the backlog is stuck, people hear it, and hear it move again ----
+    inst, config = install("late", bootstrap)
+    text = open(config).read()
+    assert "  backlog_stuck: 15m " in text
+    open(config, "w").write(text.replace("  backlog_stuck: 15m ", "  backlog_stuck: 2s  ", 1))
+    before = sum(1 for l in mock_command("read bizoope.notifications") if l.startswith("msg "))
+    coord = Coordinator(config, os.path.join(work, "coordinator-late.log"))
+    check(coord.wait_marker("split"), "late: the coordinator split a file")
+    time.sleep(4)  # no worker yet: tasks out, nothing back
+    workers = start_workers(config, 2)
+    reports = coord.finish()
+    stop_workers(workers)
+    check(counts(reports) == counts(ref_reports), "late: counts differ")
+    late = [(n["severity"], n["title"]) for n in (
+        json.loads(l[4:]) for l in mock_command("read bizoope.notifications")
+        if l.startswith("msg "))][before:]
+    check(late[:1] == [("ERROR", "backlog stuck")] and ("INFO", "backlog moving again") in late,
+          "late workers: an ERROR 'backlog stuck', then an INFO 'backlog moving again': %r" % late)
 finally:
     cluster.stop()
 if failures:
