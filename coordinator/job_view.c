@@ -54,5 +54,10 @@ json_t *job_to_json(const struct job *j)
     json_object_set_new(o, "updated_at", json_string(j->updated_at));
     json_object_set_new(o, "content_hash", text_or_null(j->content_hash));
     json_object_set_new(o, "error", text_or_null(j->error));
+    json_object_set_new(o, "shards", json_integer(j->run.shards));
+    json_object_set_new(o, "attempts", json_integer(j->run.attempts));
+    json_object_set_new(o, "shards_seconds", json_real(j->run.shards_seconds));
+    json_object_set_new(o, "errors_seconds", json_real(j->run.errors_seconds));
+    json_object_set_new(o, "merge_seconds", json_real(j->run.merge_seconds));
     return o;
 }

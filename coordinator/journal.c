@@ -70,6 +70,28 @@ static const char schema_sql[] =
     " site_id TEXT PRIMARY KEY,"
     " since TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));";
 
+/* Columns added after the first release: a journal written by an older bizoope gets them. */
+static int add_columns(struct journal *j)
+{
+    static const char *const columns[] = {
+        "shards INTEGER NOT NULL DEFAULT 0",      "attempts INTEGER NOT NULL DEFAULT 0",
+        "shards_seconds REAL NOT NULL DEFAULT 0", "errors_seconds REAL NOT NULL DEFAULT 0",
+        "merge_seconds REAL NOT NULL DEFAULT 0",
+    };
+    char sql[200];
+    size_t i;
+    int rc = SQLITE_OK;
+
+    for (i = 0; i < sizeof(columns) / sizeof(columns[0]) && rc == SQLITE_OK; i++) {
+        snprintf(sql, sizeof(sql), "ALTER TABLE jobs ADD COLUMN %s", columns[i]);
+        rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_ERROR && strstr(sqlite3_errmsg(j->db), "duplicate column") != NULL) {
+            rc = SQLITE_OK; /* already there */
+        }
+    }
+    return rc;
+}
+
 struct journal *journal_open(const char *path, struct bz_err *err)
 {
     struct journal *j = xcalloc(1, sizeof(*j));
@@ -81,7 +103,8 @@ struct journal *journal_open(const char *path, struct bz_err *err)
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                      "PRAGMA busy_timeout=10000;",
                      NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        add_columns(j) != SQLITE_OK) {
         bz_err_set(err, BZ_E_IO, "cannot open the journal %s: %s", path,
                    j->db ? sqlite3_errmsg(j->db) : "out of memory");
         journal_close(j);
@@ -148,7 +171,8 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "UPDATE jobs SET site_id=?2, file_name=?3, content_hash=?4, size=?5, table_name=?6, "
         "state=?7, merge_now=?8, merged_at=?9, error=?10, lines=?11, loaded=?12, "
         "rejected_invalid=?13, rejected_duplicate=?14, crlf_lines=?15, merge_inserted=?16, "
-        "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, "
+        "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
+        "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -174,6 +198,11 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_int64(st, 18, (sqlite3_int64)job->merge.skipped_older);
     sqlite3_bind_int64(st, 19, (sqlite3_int64)job->bytes);
     sqlite3_bind_double(st, 20, job->seconds);
+    sqlite3_bind_int64(st, 21, job->run.shards);
+    sqlite3_bind_int64(st, 22, job->run.attempts);
+    sqlite3_bind_double(st, 23, job->run.shards_seconds);
+    sqlite3_bind_double(st, 24, job->run.errors_seconds);
+    sqlite3_bind_double(st, 25, job->run.merge_seconds);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -195,7 +224,8 @@ static char *column_dup(sqlite3_stmt *st, int i)
 #define JOB_COLUMNS                                                                                \
     "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, merge_now, "        \
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
-    "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated FROM jobs "
+    "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
+    "attempts, shards_seconds, errors_seconds, merge_seconds FROM jobs "
 
 /* The jobs the query selects (JOB_COLUMNS + a condition; ?1 bound to param when not NULL). */
 static int query_jobs(struct journal *j, const char *sql, const char *param, struct job **out,
@@ -247,6 +277,11 @@ static int query_jobs(struct journal *j, const char *sql, const char *param, str
         job->seconds = sqlite3_column_double(st, 19);
         snprintf(job->updated_at, sizeof(job->updated_at), "%s",
                  (const char *)sqlite3_column_text(st, 20));
+        job->run.shards = (uint32_t)sqlite3_column_int64(st, 21);
+        job->run.attempts = (uint32_t)sqlite3_column_int64(st, 22);
+        job->run.shards_seconds = sqlite3_column_double(st, 23);
+        job->run.errors_seconds = sqlite3_column_double(st, 24);
+        job->run.merge_seconds = sqlite3_column_double(st, 25);
     }
     sqlite3_finalize(st);
     *out = jobs;

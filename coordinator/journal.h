@@ -44,8 +44,14 @@ struct job {
     char *error;     /* why rejected/failed */
     struct feed_counts counts;
     struct merge_counts merge;
-    uint64_t bytes;      /* bytes validated (uncompressed) */
-    double seconds;      /* validation + merge time */
+    uint64_t bytes; /* bytes validated (uncompressed) */
+    double seconds; /* validation + merge time */
+    /* How its last run went: shards, attempts they took (more than shards: re-sent), and
+     * where the time went. */
+    struct job_run {
+        uint32_t shards, attempts;
+        double shards_seconds, errors_seconds, merge_seconds;
+    } run;
     char updated_at[32]; /* when its row last changed, RFC 3339 UTC (read only: the journal
                             sets it) */
 };

@@ -613,7 +613,8 @@ struct flight {
     int fd;
     char load[PATH_BYTES], temp[PATH_BYTES - 64];
     size_t submitted, received;
-    int rc; /* the first failure of this file (its shards keep coming back) */
+    uint32_t attempts; /* of the shards back */
+    int rc;            /* the first failure of this file (its shards keep coming back) */
     struct bz_err err;
     double t0, t_shards, cpu0, merge_seconds;
     bool tracked;   /* in the activity's files in flight */
@@ -705,6 +706,7 @@ static bool flight_back(const struct flight *fl)
 static void flight_take(struct pipeline *p, struct flight *fl, struct shard_done *done)
 {
     fl->received++;
+    fl->attempts += done->attempts;
     if (p->activity != NULL) {
         struct shard_event e = {fl->job.job_id,
                                 done->task->spec.end - done->task->spec.start,
@@ -798,6 +800,11 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
     }
     t_merge = monotonic_seconds();
     fl->merge_seconds = t_merge - t_errors;
+    job->run.shards = (uint32_t)fl->rs.ntasks;
+    job->run.attempts = fl->attempts;
+    job->run.shards_seconds = fl->t_shards - fl->t0;
+    job->run.errors_seconds = t_errors - fl->t_shards;
+    job->run.merge_seconds = t_merge - t_errors;
     if (warehouse_step && rc != BZ_OK && rc != BZ_E_INTERNAL && rc != BZ_E_INVALID_INPUT) {
         /* the warehouse could not be used (down, locked, full): worth a page of its own, as
          * every file after this one will fail the same way */

@@ -169,6 +169,15 @@ static void print_show(const json_t *j)
     printf("took      %.2f s%s%s\n", json_real_value(json_object_get(j, "seconds")),
            json_is_string(json_object_get(j, "merged_at")) ? ", merged at " : "",
            text(j, "merged_at", ""));
+    if (num(j, "shards") > 0) {
+        printf("shards    %llu, %llu attempts%s; %.2f s validating, %.2f s error file, %.2f s "
+               "merge\n",
+               num(j, "shards"), num(j, "attempts"),
+               num(j, "attempts") > num(j, "shards") ? " (some re-sent)" : "",
+               json_real_value(json_object_get(j, "shards_seconds")),
+               json_real_value(json_object_get(j, "errors_seconds")),
+               json_real_value(json_object_get(j, "merge_seconds")));
+    }
     if (json_is_string(json_object_get(j, "error_file"))) {
         printf("errors    %s\n", text(j, "error_file", ""));
     }

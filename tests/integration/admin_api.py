@@ -206,6 +206,12 @@ try:
         subprocess.run(tmux + ["kill-server"], capture_output=True)
     first = wait_for("the big file's report", lambda: run.got(1), 120)
     check(first and first[0]["status"] == "loaded", "the big file loaded: %r" % first)
+    detail = json.loads(cli("jobs", "show", "j000001", "--config", config, "--json").stdout)
+    check(first and detail["shards"] == first[0]["shards"] > 1 and
+          detail["attempts"] == detail["shards"] and detail["shards_seconds"] > 0 and
+          detail["merge_seconds"] > 0 and detail["in_flight"] is None and
+          detail["error_file"] == first[0]["error_file"],
+          "jobs show: shards, attempts, timings and the error file of the loaded file: %r" % detail)
 
     # ---- reject rates: a over the default 10 %, b under its own 30 % --------------------------
     send("a", noisy_a)
