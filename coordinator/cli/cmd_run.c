@@ -316,7 +316,7 @@ int cmd_run(int argc, char **argv, struct cli_env *env)
     activity = activity_new(metrics);
     pipeline_set_activity(p, activity);
     bz_err_clear(&err);
-    if (!a.once && cfg->admin_listen[0] != '\0') {
+    if (cfg->admin_listen[0] != '\0') {
         admin = admin_open(cfg, activity, metrics, env->log, &err);
         rc = admin ? admin_listen(admin, &err) : (int)err.code;
         if (rc != BZ_OK && rc != BZ_E_IO) { /* a configuration mistake: fix it first */

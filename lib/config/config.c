@@ -176,7 +176,7 @@ static const struct cfg_prop props[] = {
     {"notify", "backlog_stuck", PROP_DURATION, OFF(notify_backlog_stuck_ms), "15m", 0, DAY_MS,
      "between 0s and 1d", NULL, "shards out, none back for this long: ERROR (0: never)"},
     {"admin", "listen", PROP_STRING, OFF(admin_listen), "127.0.0.1:8470", 0, 0, NULL, NULL,
-     "admin API and /metrics of a watching run; empty: off"},
+     "admin API and /metrics of a run; empty: off"},
     {"admin", "token_file", PROP_OPT_PATH, OFF(admin_token_file), "", 0, 0, NULL, NULL,
      "bearer token; or env BIZOOPE_ADMIN_TOKEN"},
     {"worker", "listen", PROP_STRING, OFF(worker_listen), "", 0, 0, NULL, NULL,

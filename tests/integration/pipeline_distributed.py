@@ -23,6 +23,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -358,12 +359,34 @@ try:
     inst, config = install("late", bootstrap)
     text = open(config).read()
     assert "  backlog_stuck: 15m " in text
-    open(config, "w").write(text.replace("  backlog_stuck: 15m ", "  backlog_stuck: 2s  ", 1))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    api_port = sock.getsockname()[1]
+    sock.close()
+    open(config, "w").write(text.replace("  backlog_stuck: 15m ", "  backlog_stuck: 2s  ", 1)
+                            .replace("  listen: 127.0.0.1:8470", "  listen: '127.0.0.1:%d'"
+                                     % api_port, 1))
     before = sum(1 for l in mock_command("read bizoope.notifications") if l.startswith("msg "))
     coord = Coordinator(config, os.path.join(work, "coordinator-late.log"))
     check(coord.wait_marker("split"), "late: the coordinator split a file")
     time.sleep(4)  # no worker yet: tasks out, nothing back
+    # the operator asks `bizoope status` of the coordinator: shards out, no worker seen
+    st = subprocess.run([bizoope, "status", "--config", config, "--json"], capture_output=True,
+                        text=True)
+    st = json.loads(st.stdout) if st.returncode == 0 else {}
+    check(st.get("backlog", 0) > 0 and st.get("workers") == [] and
+          len(st.get("files_in_flight", [])) >= 1,
+          "late: status shows the backlog and no worker: %r" % st)
     workers = start_workers(config, 2)
+    seen = []
+    deadline = time.time() + 60
+    while time.time() < deadline and len(seen) < 2 and coord.proc.poll() is None:
+        p = subprocess.run([bizoope, "status", "--config", config, "--json"],
+                           capture_output=True, text=True)
+        seen = sorted(w["id"] for w in json.loads(p.stdout)["workers"]) if p.returncode == 0 \
+            else seen
+        time.sleep(0.2)
+    check(seen == ["w0", "w1"], "late: status shows both workers once they answer: %r" % seen)
     reports = coord.finish()
     stop_workers(workers)
     check(counts(reports) == counts(ref_reports), "late: counts differ")
