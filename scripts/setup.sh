@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config python3
           libyaml-dev libjansson-dev libzstd-dev zstd libxxhash-dev libsqlite3-dev sqlite3 zlib1g-dev time
           librdkafka-dev libcurl4-openssl-dev libssl-dev libcmocka-dev tzdata
-          libmicrohttpd-dev tmux
+          libmicrohttpd-dev tmux protobuf-compiler
           clang libclang-rt-14-dev clang-format)
 
 missing=()

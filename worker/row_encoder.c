@@ -1,0 +1,213 @@
+/* row_encoder.c - protobuf row messages and their descriptor; see row_encoder.h. */
+#include "worker/row_encoder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "parse/field.h"
+#include "worker/spool.h"
+
+/* protobuf wire types and descriptor.proto numbers (fact sheet 1.3) */
+enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
+enum { PB_TYPE_INT64 = 3, PB_TYPE_INT32 = 5, PB_TYPE_BOOL = 8, PB_TYPE_STRING = 9 };
+enum { PB_LABEL_OPTIONAL = 1 };
+
+struct column_code {
+    uint8_t tag[5]; /* the field's key, varint-encoded */
+    uint8_t tag_len;
+};
+
+struct row_encoder {
+    const struct schema_table *table;
+    char *site_id;
+    size_t site_len;
+    struct column_code *codes; /* per column */
+    struct buf descriptor;
+};
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static void buf_varint(struct buf *b, uint64_t v)
+{
+    uint8_t tmp[10];
+
+    buf_append(b, tmp, put_varint(tmp, v));
+}
+
+static void buf_key(struct buf *b, uint32_t field, unsigned wire)
+{
+    buf_varint(b, ((uint64_t)field << 3) | wire);
+}
+
+static void buf_bytes_field(struct buf *b, uint32_t field, const void *p, size_t n)
+{
+    buf_key(b, field, WIRE_LEN);
+    buf_varint(b, n);
+    buf_append(b, p, n);
+}
+
+static void buf_varint_field(struct buf *b, uint32_t field, uint64_t v)
+{
+    buf_key(b, field, WIRE_VARINT);
+    buf_varint(b, v);
+}
+
+/* FieldDescriptorProto: name=1, number=3, label=4, type=5 */
+static void describe_field(struct buf *out, const char *name, uint32_t number, int type)
+{
+    struct buf f;
+
+    buf_init(&f);
+    buf_bytes_field(&f, 1, name, strlen(name));
+    buf_varint_field(&f, 3, number);
+    buf_varint_field(&f, 4, PB_LABEL_OPTIONAL);
+    buf_varint_field(&f, 5, (uint64_t)type);
+    buf_bytes_field(out, 2, f.data, f.len); /* DescriptorProto.field */
+    buf_release(&f);
+}
+
+static int proto_type_of(enum col_type t)
+{
+    switch (t) {
+    case COL_INT64:
+    case COL_DATETIME:
+    case COL_TIMESTAMP:
+        return PB_TYPE_INT64;
+    case COL_BOOL:
+        return PB_TYPE_BOOL;
+    case COL_DATE:
+        return PB_TYPE_INT32;
+    case COL_NUMERIC:
+    case COL_STRING:
+        break;
+    }
+    return PB_TYPE_STRING;
+}
+
+static unsigned wire_of(enum col_type t)
+{
+    return proto_type_of(t) == PB_TYPE_STRING ? WIRE_LEN : WIRE_VARINT;
+}
+
+struct row_encoder *row_encoder_new(const struct schema_table *table, const char *site_id)
+{
+    struct row_encoder *e = xcalloc(1, sizeof(*e));
+    char name[300];
+    size_t i;
+
+    e->table = table;
+    e->site_id = xstrdup(site_id);
+    e->site_len = strlen(site_id);
+    e->codes = xcalloc(table->ncolumns ? table->ncolumns : 1, sizeof(*e->codes));
+    buf_init(&e->descriptor);
+    snprintf(name, sizeof(name), "%s_row", table->name);
+    buf_bytes_field(&e->descriptor, 1, name, strlen(name)); /* DescriptorProto.name */
+    describe_field(&e->descriptor, "site_id", ROW_FIELD_SITE, PB_TYPE_STRING);
+    describe_field(&e->descriptor, "_bz_position", ROW_FIELD_POSITION, PB_TYPE_INT64);
+    for (i = 0; i < table->ncolumns; i++) {
+        const struct schema_column *c = &table->columns[i];
+        uint32_t number = (uint32_t)(ROW_FIELD_FIRST_COLUMN + i);
+        describe_field(&e->descriptor, c->name, number, proto_type_of(c->type));
+        e->codes[i].tag_len =
+            (uint8_t)put_varint(e->codes[i].tag, ((uint64_t)number << 3) | wire_of(c->type));
+    }
+    return e;
+}
+
+void row_encoder_free(struct row_encoder *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    buf_release(&e->descriptor);
+    free(e->codes);
+    free(e->site_id);
+    free(e);
+}
+
+const unsigned char *row_encoder_descriptor(const struct row_encoder *e, size_t *len)
+{
+    *len = e->descriptor.len;
+    return (const unsigned char *)e->descriptor.data;
+}
+
+int64_t row_packed_datetime(int64_t seconds)
+{
+    int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+    int64_t in_day = seconds - days * 86400;
+    int year, month, day;
+
+    field_civil_from_days(days, &year, &month, &day);
+    return ((int64_t)year << 46) | ((int64_t)month << 42) | ((int64_t)day << 37) |
+           ((in_day / 3600) << 32) | ((in_day / 60 % 60) << 26) | ((in_day % 60) << 20);
+}
+
+void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
+                        const struct field_value *values, struct buf *out)
+{
+    const struct schema_table *t = e->table;
+    /* worst case per field: tag 5 + length 10 + value (or 10 bytes of varint) */
+    uint8_t *p, *start;
+    char scratch[64];
+    size_t i, need = 32 + e->site_len;
+
+    for (i = 0; i < t->ncolumns; i++) {
+        need += 16 + (values[i].is_null ? 0 : values[i].len + 32);
+    }
+    buf_reserve(out, need);
+    start = p = (uint8_t *)out->data + out->len;
+    *p++ = (ROW_FIELD_SITE << 3) | WIRE_LEN;
+    p += put_varint(p, e->site_len);
+    memcpy(p, e->site_id, e->site_len);
+    p += e->site_len;
+    *p++ = (ROW_FIELD_POSITION << 3) | WIRE_VARINT;
+    p += put_varint(p, ((uint64_t)shard << 32) | line);
+    for (i = 0; i < t->ncolumns; i++) {
+        const struct field_value *v = &values[i];
+        const struct column_code *code = &e->codes[i];
+        if (v->is_null) {
+            continue; /* absent: NULL */
+        }
+        memcpy(p, code->tag, code->tag_len);
+        p += code->tag_len;
+        switch (t->columns[i].type) {
+        case COL_INT64:
+        case COL_BOOL:
+        case COL_DATE: /* int32 on the wire: negatives are sign-extended, 10 bytes */
+            p += put_varint(p, (uint64_t)v->i);
+            break;
+        case COL_DATETIME:
+            p += put_varint(p, (uint64_t)row_packed_datetime(v->i));
+            break;
+        case COL_TIMESTAMP:
+            p += put_varint(p, (uint64_t)(v->i * 1000000));
+            break;
+        case COL_NUMERIC: {
+            struct wh_value stored;
+            spool_stored_value(&t->columns[i], v, scratch, &stored);
+            p += put_varint(p, stored.len);
+            memcpy(p, stored.s, stored.len);
+            p += stored.len;
+            break;
+        }
+        case COL_STRING:
+            p += put_varint(p, v->len);
+            memcpy(p, v->s, v->len);
+            p += v->len;
+            break;
+        }
+    }
+    out->len += (size_t)(p - start);
+}
