@@ -7,16 +7,26 @@
 
 #include "core/mem.h"
 #include "parse/field.h"
-#include "worker/spool.h"
 
 /* protobuf wire types and descriptor.proto numbers (fact sheet 1.3) */
 enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
 enum { PB_TYPE_INT64 = 3, PB_TYPE_INT32 = 5, PB_TYPE_BOOL = 8, PB_TYPE_STRING = 9 };
 enum { PB_LABEL_OPTIONAL = 1 };
 
+struct day_memo {
+    bool valid;
+    int64_t days, packed; /* the last day seen and its year/month/day bits */
+};
+
+/* How a column's value goes on the wire. */
+enum column_kind { KIND_BYTES, KIND_VARINT, KIND_DATETIME, KIND_TIMESTAMP };
+
+/* What encoding a column needs, kept together so the row loop touches one small array. */
 struct column_code {
-    uint8_t tag[5]; /* the field's key, varint-encoded */
+    uint8_t tag[8]; /* the field's key, varint-encoded (at most 5 bytes; copied as 8) */
     uint8_t tag_len;
+    uint8_t kind;        /* enum column_kind */
+    struct day_memo day; /* datetime: rows of a feed mostly share their day */
 };
 
 struct row_encoder {
@@ -24,13 +34,19 @@ struct row_encoder {
     char *site_id;
     size_t site_len;
     struct column_code *codes; /* per column */
+    size_t row_bound;          /* bytes a row can take: fixed part + the longest line */
+    struct buf prefix;         /* what every row starts with: field 1, field 2's key */
     struct buf descriptor;
 };
 
-static size_t put_varint(uint8_t *p, uint64_t v)
+static inline size_t put_varint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
 
+    if (v < 0x80) { /* most keys, lengths, flags and small counts */
+        p[0] = (uint8_t)v;
+        return 1;
+    }
     while (v >= 0x80) {
         p[n++] = (uint8_t)(v | 0x80);
         v >>= 7;
@@ -101,7 +117,8 @@ static unsigned wire_of(enum col_type t)
     return proto_type_of(t) == PB_TYPE_STRING ? WIRE_LEN : WIRE_VARINT;
 }
 
-struct row_encoder *row_encoder_new(const struct schema_table *table, const char *site_id)
+struct row_encoder *row_encoder_new(const struct schema_table *table, const char *site_id,
+                                    size_t max_line_bytes)
 {
     struct row_encoder *e = xcalloc(1, sizeof(*e));
     char name[300];
@@ -122,7 +139,17 @@ struct row_encoder *row_encoder_new(const struct schema_table *table, const char
         describe_field(&e->descriptor, c->name, number, proto_type_of(c->type));
         e->codes[i].tag_len =
             (uint8_t)put_varint(e->codes[i].tag, ((uint64_t)number << 3) | wire_of(c->type));
+        e->codes[i].kind = (uint8_t)(c->type == COL_DATETIME        ? KIND_DATETIME
+                                     : c->type == COL_TIMESTAMP     ? KIND_TIMESTAMP
+                                     : wire_of(c->type) == WIRE_LEN ? KIND_BYTES
+                                                                    : KIND_VARINT);
     }
+    /* per field at most an 8-byte key store and a 10-byte varint, or a 5-byte length and its
+     * text (short ones stored as 16 bytes), and all texts together are no longer than the line */
+    e->row_bound = 32 + e->site_len + table->ncolumns * 40 + max_line_bytes;
+    buf_init(&e->prefix);
+    buf_bytes_field(&e->prefix, ROW_FIELD_SITE, e->site_id, e->site_len);
+    buf_key(&e->prefix, ROW_FIELD_POSITION, WIRE_VARINT);
     return e;
 }
 
@@ -132,6 +159,7 @@ void row_encoder_free(struct row_encoder *e)
         return;
     }
     buf_release(&e->descriptor);
+    buf_release(&e->prefix);
     free(e->codes);
     free(e->site_id);
     free(e);
@@ -143,70 +171,64 @@ const unsigned char *row_encoder_descriptor(const struct row_encoder *e, size_t 
     return (const unsigned char *)e->descriptor.data;
 }
 
-int64_t row_packed_datetime(int64_t seconds)
+/* Rows of a feed mostly share their day: its packed date is kept for the next value. */
+static int64_t packed_datetime(struct day_memo *memo, int64_t seconds)
 {
     int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
     int64_t in_day = seconds - days * 86400;
     int year, month, day;
 
-    field_civil_from_days(days, &year, &month, &day);
-    return ((int64_t)year << 46) | ((int64_t)month << 42) | ((int64_t)day << 37) |
-           ((in_day / 3600) << 32) | ((in_day / 60 % 60) << 26) | ((in_day % 60) << 20);
+    if (!memo->valid || memo->days != days) {
+        field_civil_from_days(days, &year, &month, &day);
+        memo->days = days;
+        memo->packed = ((int64_t)year << 46) | ((int64_t)month << 42) | ((int64_t)day << 37);
+        memo->valid = true;
+    }
+    return memo->packed | ((in_day / 3600) << 32) | ((in_day / 60 % 60) << 26) |
+           ((in_day % 60) << 20);
+}
+
+int64_t row_packed_datetime(int64_t seconds)
+{
+    struct day_memo memo = {false, 0, 0};
+
+    return packed_datetime(&memo, seconds);
 }
 
 void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
-                        const struct field_value *values, struct buf *out)
+                        const struct field_value *values, const char *line_end, struct buf *out)
 {
-    const struct schema_table *t = e->table;
-    /* worst case per field: tag 5 + length 10 + value (or 10 bytes of varint) */
+    size_t i, n = e->table->ncolumns;
     uint8_t *p, *start;
-    char scratch[64];
-    size_t i, need = 32 + e->site_len;
 
-    for (i = 0; i < t->ncolumns; i++) {
-        need += 16 + (values[i].is_null ? 0 : values[i].len + 32);
-    }
-    buf_reserve(out, need);
+    buf_reserve(out, e->row_bound);
     start = p = (uint8_t *)out->data + out->len;
-    *p++ = (ROW_FIELD_SITE << 3) | WIRE_LEN;
-    p += put_varint(p, e->site_len);
-    memcpy(p, e->site_id, e->site_len);
-    p += e->site_len;
-    *p++ = (ROW_FIELD_POSITION << 3) | WIRE_VARINT;
+    memcpy(p, e->prefix.data, e->prefix.len); /* site_id and the position's key */
+    p += e->prefix.len;
     p += put_varint(p, ((uint64_t)shard << 32) | line);
-    for (i = 0; i < t->ncolumns; i++) {
+    for (i = 0; i < n; i++) {
         const struct field_value *v = &values[i];
-        const struct column_code *code = &e->codes[i];
+        struct column_code *code = &e->codes[i];
         if (v->is_null) {
             continue; /* absent: NULL */
         }
-        memcpy(p, code->tag, code->tag_len);
+        memcpy(p, code->tag, sizeof(code->tag)); /* fixed size: one store; row_bound has room */
         p += code->tag_len;
-        switch (t->columns[i].type) {
-        case COL_INT64:
-        case COL_BOOL:
-        case COL_DATE: /* int32 on the wire: negatives are sign-extended, 10 bytes */
-            p += put_varint(p, (uint64_t)v->i);
-            break;
-        case COL_DATETIME:
-            p += put_varint(p, (uint64_t)row_packed_datetime(v->i));
-            break;
-        case COL_TIMESTAMP:
-            p += put_varint(p, (uint64_t)(v->i * 1000000));
-            break;
-        case COL_NUMERIC: {
-            struct wh_value stored;
-            spool_stored_value(&t->columns[i], v, scratch, &stored);
-            p += put_varint(p, stored.len);
-            memcpy(p, stored.s, stored.len);
-            p += stored.len;
-            break;
-        }
-        case COL_STRING:
+        if (code->kind == KIND_BYTES) { /* string, and numeric: its text is an exact literal */
             p += put_varint(p, v->len);
-            memcpy(p, v->s, v->len);
+            if (v->len <= 16 && v->s + 16 <= line_end) {
+                memcpy(p, v->s, 16); /* short text: one fixed move (row_bound has room) */
+            } else {
+                memcpy(p, v->s, v->len);
+            }
             p += v->len;
-            break;
+        } else if (code->kind == KIND_VARINT) { /* int64, bool, date (int32: negatives are
+                                                   sign-extended to 10 bytes) */
+            p += put_varint(p, (uint64_t)v->i);
+        } else if (code->kind == KIND_DATETIME) {
+            p += put_varint(p, (uint64_t)packed_datetime(&code->day, v->i));
+        } else {
+            p += put_varint(p, (uint64_t)(v->i * 1000000));
         }
     }
     out->len += (size_t)(p - start);

@@ -8,7 +8,7 @@
  * is zero). And the type mapping of the fact sheet (reference/bigquery-gcs-facts.md 1.4):
  * int64 -> int64, bool -> bool, date -> int32 days since 1970-01-01, datetime -> int64 packed
  * civil time (exact to the second), timestamp -> int64 microseconds since the epoch (UTC),
- * numeric(p,s) -> string decimal literal with exactly s fraction digits (exact), string ->
+ * numeric(p,s) -> string: the decimal literal as sent (exact; it passed numeric(p,s)), string ->
  * string. Hand-written because this runs once per row on the hot path: tags are precomputed,
  * nothing is allocated per row. */
 #ifndef BZ_ROW_ENCODER_H
@@ -27,18 +27,21 @@
 
 struct row_encoder;
 
-/* For rows of table (borrowed) sent by site_id (copied). */
-struct row_encoder *row_encoder_new(const struct schema_table *table, const char *site_id);
+/* For rows of table (borrowed) sent by site_id (copied), from lines of at most
+ * max_line_bytes. */
+struct row_encoder *row_encoder_new(const struct schema_table *table, const char *site_id,
+                                    size_t max_line_bytes);
 void row_encoder_free(struct row_encoder *e);
 
 /* The serialized google.protobuf.DescriptorProto of the row message, named after the table
  * ("journal_row"): self-contained, no imports. Owned by e. */
 const unsigned char *row_encoder_descriptor(const struct row_encoder *e, size_t *len);
 
-/* Appends one row (values: one per column, as the validator gives them) to out, as a bare
- * message (no length prefix). */
+/* Appends one row (values: one per column, as the validator gives them, pointing into a line
+ * that ends at line_end) to out, as a bare message (no length prefix). Bytes up to line_end
+ * may be read past a value: short texts are copied in one fixed-size move. */
 void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
-                        const struct field_value *values, struct buf *out);
+                        const struct field_value *values, const char *line_end, struct buf *out);
 
 /* The int64 a datetime column sends: BigQuery's packed civil time of seconds since
  * 1970-01-01T00:00:00 (no time zone). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/load/run.sh BUILD_DIR - every benchmark, one after the other: validate.sh (validation
 # against a bare scan), pipeline.sh (the whole job against the sqlite3 shell) and
-# distributed.sh (1 worker process against 2 over Kafka). Each prints
+# distributed.sh (1 worker process against 2 over Kafka) and encode.sh (protobuf rows against
+# validation). Each prints
 # a human summary and ends with one JSON line. BENCH_SMOKE=1 runs them in a few seconds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,3 +13,4 @@ fi
 bash "$here/validate.sh" "$1"
 bash "$here/pipeline.sh" "$1"
 bash "$here/distributed.sh" "$1"
+bash "$here/encode.sh" "$1"

@@ -46,7 +46,7 @@ static void encode_line(struct row_encoder *e, struct validator *v, const char *
 
     buf_init(&reason);
     assert_true(validator_check_line(v, line, strlen(line), &reason));
-    row_encoder_append(e, shard, n, validator_values(v), out);
+    row_encoder_append(e, shard, n, validator_values(v), line + strlen(line), out);
     buf_release(&reason);
 }
 
@@ -62,7 +62,7 @@ static const unsigned char golden2[] = {
 
 static void test_golden_rows(void **state)
 {
-    struct row_encoder *e = row_encoder_new(stores, "tokyo-1");
+    struct row_encoder *e = row_encoder_new(stores, "tokyo-1", 1 << 20);
     struct validator *v = validator_new(stores);
     struct buf out;
     (void)state;
@@ -109,7 +109,7 @@ static void write_file(const char *path, const void *p, size_t n)
 
 static void test_protoc_reads_them(void **state)
 {
-    struct row_encoder *e = row_encoder_new(stores, "site-b");
+    struct row_encoder *e = row_encoder_new(stores, "site-b", 1 << 20);
     struct validator *v = validator_new(stores);
     char dir[] = "/tmp/test_row_encoder.XXXXXX", cmd[600], path[128], text[4096];
     struct buf fds, file, row;
