@@ -1,0 +1,286 @@
+/* bq_sql.c - BigQuery table resources and the MERGE job; see bq_sql.h. */
+#include "warehouse/bq_sql.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define IDENT_MAX 300
+
+bool bq_ident_ok(const char *s)
+{
+    size_t i;
+
+    if (s == NULL ||
+        !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) {
+        return false;
+    }
+    for (i = 1; s[i] != '\0'; i++) {
+        char c = s[i];
+        if (i >= IDENT_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool bq_project_ok(const char *s)
+{
+    const char *colon = s ? strchr(s, ':') : NULL, *p = colon ? colon + 1 : s;
+    size_t n, i;
+
+    if (s == NULL) {
+        return false;
+    }
+    for (i = 0; colon != NULL && s + i < colon; i++) { /* "example.com:" */
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+            return false;
+        }
+    }
+    n = strlen(p);
+    if (n < 6 || n > 30 || !(p[0] >= 'a' && p[0] <= 'z') || p[n - 1] == '-') {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int check_location(const struct bq_location *loc, const struct schema_table *t,
+                          struct bz_err *err)
+{
+    size_t i;
+
+    if (!bq_project_ok(loc->project)) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse.project '%s' is not a Google Cloud project id",
+                          loc->project ? loc->project : "");
+    }
+    if (!bq_ident_ok(loc->dataset) || !bq_ident_ok(loc->work_dataset)) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse.dataset and warehouse.work_dataset must be BigQuery dataset "
+                          "names (letters, digits, _)");
+    }
+    if (!bq_ident_ok(t->name) || !bq_ident_ok(t->merge.target) ||
+        !bq_ident_ok(t->merge.created_at) || !bq_ident_ok(t->merge.updated_at)) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "table %s: a name is not a BigQuery identifier",
+                          t->name);
+    }
+    for (i = 0; i < t->ncolumns; i++) {
+        if (!bq_ident_ok(t->columns[i].name)) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "table %s: column '%s' is not a BigQuery identifier", t->name,
+                              t->columns[i].name);
+        }
+    }
+    return BZ_OK;
+}
+
+void bq_work_table_name(const char *job_id, const struct schema_table *t, char *out, size_t size)
+{
+    snprintf(out, size, "w_%s_%s", job_id, t->name);
+}
+
+static json_t *field(const char *name, const char *type, bool required)
+{
+    return json_pack("{s:s, s:s, s:s}", "name", name, "type", type, "mode",
+                     required ? "REQUIRED" : "NULLABLE");
+}
+
+static json_t *column_field(const struct schema_column *c)
+{
+    json_t *f;
+    char n[24];
+
+    switch (c->type) {
+    case COL_INT64:
+        return field(c->name, "INT64", c->required);
+    case COL_BOOL:
+        return field(c->name, "BOOL", c->required);
+    case COL_DATE:
+        return field(c->name, "DATE", c->required);
+    case COL_DATETIME:
+        return field(c->name, "DATETIME", c->required);
+    case COL_TIMESTAMP:
+        return field(c->name, "TIMESTAMP", c->required);
+    case COL_NUMERIC:
+        f = field(c->name, c->scale > 9 ? "BIGNUMERIC" : "NUMERIC", c->required);
+        snprintf(n, sizeof(n), "%d", c->precision);
+        json_object_set_new(f, "precision", json_string(n)); /* int64 travel as strings */
+        snprintf(n, sizeof(n), "%d", c->scale);
+        json_object_set_new(f, "scale", json_string(n));
+        return f;
+    case COL_STRING:
+        break;
+    }
+    f = field(c->name, "STRING", c->required);
+    if (c->max_chars > 0) {
+        snprintf(n, sizeof(n), "%d", c->max_chars);
+        json_object_set_new(f, "maxLength", json_string(n));
+    }
+    return f;
+}
+
+static json_t *table_resource(const struct bq_location *loc, const char *dataset, const char *table,
+                              const struct schema_table *t, bool work)
+{
+    json_t *fields = json_array();
+    size_t i;
+
+    json_array_append_new(fields, field("site_id", "STRING", true));
+    if (work) {
+        json_array_append_new(fields, field("_bz_position", "INT64", true));
+    }
+    for (i = 0; i < t->ncolumns; i++) {
+        json_array_append_new(fields, column_field(&t->columns[i]));
+    }
+    if (!work) {
+        json_array_append_new(fields, field(t->merge.created_at, "TIMESTAMP", true));
+        json_array_append_new(fields, field(t->merge.updated_at, "TIMESTAMP", true));
+    }
+    return json_pack("{s:{s:s, s:s, s:s}, s:{s:o}, s:{s:[s]}, s:{s:s}}", "tableReference",
+                     "projectId", loc->project, "datasetId", dataset, "tableId", table, "schema",
+                     "fields", fields, "clustering", "fields", "site_id", "labels", "bizoope",
+                     work ? "work" : "main");
+}
+
+json_t *bq_main_table_resource(const struct bq_location *loc, const struct schema_table *t,
+                               struct bz_err *err)
+{
+    if (check_location(loc, t, err) != BZ_OK) {
+        return NULL;
+    }
+    return table_resource(loc, loc->dataset, t->merge.target, t, false);
+}
+
+json_t *bq_work_table_resource(const struct bq_location *loc, const struct schema_table *t,
+                               const char *job_id, uint64_t expiration_ms, struct bz_err *err)
+{
+    char name[400], when[32];
+    json_t *r;
+
+    if (check_location(loc, t, err) != BZ_OK) {
+        return NULL;
+    }
+    bq_work_table_name(job_id, t, name, sizeof(name));
+    if (!bq_ident_ok(name)) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "work table name '%s' is not an identifier", name);
+        return NULL;
+    }
+    r = table_resource(loc, loc->work_dataset, name, t, true);
+    if (expiration_ms > 0) {
+        snprintf(when, sizeof(when), "%llu", (unsigned long long)expiration_ms);
+        json_object_set_new(r, "expirationTime", json_string(when));
+    }
+    return r;
+}
+
+static bool is_key(const struct schema_table *t, size_t col)
+{
+    size_t i;
+
+    for (i = 0; i < t->nkey; i++) {
+        if (t->key[i] == col) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, const char *job_id,
+                 struct buf *out, struct bz_err *err)
+{
+    char work[400];
+    size_t i;
+    const char *order = NULL;
+
+    if (check_location(loc, t, err) != BZ_OK) {
+        return (int)err->code;
+    }
+    bq_work_table_name(job_id, t, work, sizeof(work));
+    if (!bq_ident_ok(work)) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "work table name '%s' is not an identifier",
+                          work);
+    }
+    order = t->columns[t->order_by].name;
+    buf_appendf(out, "MERGE `%s.%s.%s` AS T\nUSING (\n  SELECT * EXCEPT (_bz_position)\n",
+                loc->project, loc->dataset, t->merge.target);
+    buf_appendf(out, "  FROM `%s.%s.%s`\n  WHERE site_id = @site_id\n", loc->project,
+                loc->work_dataset, work);
+    buf_appendf(out, "  QUALIFY ROW_NUMBER() OVER (PARTITION BY ");
+    for (i = 0; i < t->nkey; i++) {
+        buf_appendf(out, "%s`%s`", i ? ", " : "", t->columns[t->key[i]].name);
+    }
+    buf_appendf(out, " ORDER BY `%s` DESC, _bz_position DESC) = 1\n) AS S\n", order);
+    buf_appendf(out, "ON T.site_id = S.site_id");
+    for (i = 0; i < t->nkey; i++) {
+        const char *k = t->columns[t->key[i]].name; /* required: the schema loader says so */
+        buf_appendf(out, " AND T.`%s` = S.`%s`", k, k);
+    }
+    buf_appendf(out, "\nWHEN MATCHED%s%s%s%s%s THEN UPDATE SET",
+                t->merge.older_never_overwrites ? " AND T.`" : "",
+                t->merge.older_never_overwrites ? order : "",
+                t->merge.older_never_overwrites ? "` <= S.`" : "",
+                t->merge.older_never_overwrites ? order : "",
+                t->merge.older_never_overwrites ? "`" : "");
+    for (i = 0; i < t->ncolumns; i++) {
+        if (!is_key(t, i)) {
+            buf_appendf(out, "\n  `%s` = S.`%s`,", t->columns[i].name, t->columns[i].name);
+        }
+    }
+    buf_appendf(out, "\n  `%s` = @merge_now\nWHEN NOT MATCHED THEN INSERT (site_id",
+                t->merge.updated_at);
+    for (i = 0; i < t->ncolumns; i++) {
+        buf_appendf(out, ", `%s`", t->columns[i].name);
+    }
+    buf_appendf(out, ", `%s`, `%s`)\n  VALUES (S.site_id", t->merge.created_at,
+                t->merge.updated_at);
+    for (i = 0; i < t->ncolumns; i++) {
+        buf_appendf(out, ", S.`%s`", t->columns[i].name);
+    }
+    buf_appendf(out, ", @merge_now, @merge_now)");
+    return BZ_OK;
+}
+
+static json_t *parameter(const char *name, const char *type, const char *value)
+{
+    return json_pack("{s:s, s:{s:s}, s:{s:s}}", "name", name, "parameterType", "type", type,
+                     "parameterValue", "value", value);
+}
+
+json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
+                     const char *job_id, const char *site_id, const char *merge_now,
+                     struct bz_err *err)
+{
+    struct buf sql;
+    XXH64_state_t *h;
+    char id[200];
+    json_t *job;
+
+    buf_init(&sql);
+    if (bq_merge_sql(loc, t, job_id, &sql, err) != BZ_OK) {
+        buf_release(&sql);
+        return NULL;
+    }
+    h = XXH64_createState();
+    XXH64_reset(h, 0);
+    XXH64_update(h, sql.data, sql.len);
+    XXH64_update(h, site_id, strlen(site_id) + 1);
+    XXH64_update(h, merge_now, strlen(merge_now) + 1);
+    snprintf(id, sizeof(id), "bizoope_merge_%.64s_%016llx", job_id,
+             (unsigned long long)XXH64_digest(h));
+    XXH64_freeState(h);
+    job = json_pack(
+        "{s:{s:s, s:s, s:s}, s:{s:{s:s%, s:b, s:s, s:[o, o]}, s:{s:s}}}", "jobReference",
+        "projectId", loc->project, "jobId", id, "location", loc->location, "configuration", "query",
+        "query", sql.data, sql.len, "useLegacySql", 0, "parameterMode", "NAMED", "queryParameters",
+        parameter("site_id", "STRING", site_id), parameter("merge_now", "TIMESTAMP", merge_now),
+        "labels", "bizoope_job", job_id);
+    buf_release(&sql);
+    return job;
+}

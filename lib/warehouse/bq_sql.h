@@ -1,0 +1,63 @@
+/* bq_sql.h - what the BigQuery warehouse backend sends to the BigQuery REST API (v2) as JSON:
+ * the table resources (main tables and per-file work tables) and the MERGE job that moves a
+ * file's work table into its main table.
+ *
+ * Owns the BigQuery layout of a table - site_id, then the schema's columns (int64 -> INT64,
+ * numeric(p,s) -> NUMERIC(p,s) or BIGNUMERIC(p,s) when s > 9, bool -> BOOL, date -> DATE,
+ * datetime -> DATETIME, timestamp -> TIMESTAMP, string(n) -> STRING(n)), then created_at and
+ * updated_at (TIMESTAMP) on main tables or _bz_position (INT64, the row encoder's) on work
+ * tables - and the merge rule, the SQLite backend's exactly: the source is deduplicated by
+ * QUALIFY ROW_NUMBER() (newest order_by, then latest position), site_id is part of the key and
+ * of the source filter, a row whose order_by is older than the target's never overwrites it
+ * (equal does), created_at is set on insert and updated_at on every change. Identifiers come
+ * only from schema files and configuration, are checked here and backtick-quoted; values
+ * (site id, merge time) are named query parameters. The job id is derived from the bizoope job
+ * and the statement, so a retried jobs.insert finds the job already there (409) instead of
+ * running it twice. */
+#ifndef BZ_BQ_SQL_H
+#define BZ_BQ_SQL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/status.h"
+#include "schema/schema.h"
+
+struct bq_location {
+    const char *project;      /* "my-project" or "example.com:my-project" */
+    const char *dataset;      /* main tables */
+    const char *work_dataset; /* per-file work tables */
+    const char *location;     /* "US", "asia-northeast1" */
+};
+
+/* [A-Za-z_][A-Za-z0-9_]{0,299}: a column, table or dataset name we accept. */
+bool bq_ident_ok(const char *s);
+/* A project id: 6-30 of [a-z0-9-], starting with a letter, not ending with '-', optionally
+ * after "domain:". */
+bool bq_project_ok(const char *s);
+
+/* The work table of a bizoope job: "w_<job id>_<table>". */
+void bq_work_table_name(const char *job_id, const struct schema_table *t, char *out, size_t size);
+
+/* tables.insert bodies. expiration_ms: absolute (ms since the epoch), 0 none. */
+json_t *bq_main_table_resource(const struct bq_location *loc, const struct schema_table *t,
+                               struct bz_err *err);
+json_t *bq_work_table_resource(const struct bq_location *loc, const struct schema_table *t,
+                               const char *job_id, uint64_t expiration_ms, struct bz_err *err);
+
+/* The MERGE statement of job_id's work table into t's main table (parameters @site_id,
+ * @merge_now). */
+int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, const char *job_id,
+                 struct buf *out, struct bz_err *err);
+
+/* The jobs.insert body running that statement: deterministic jobId
+ * "bizoope_merge_<job id>_<16 hex of the statement and parameters>", useLegacySql false,
+ * named parameters site_id (STRING) and merge_now (TIMESTAMP, "YYYY-MM-DD HH:MM:SS.ffffff"
+ * UTC). */
+json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
+                     const char *job_id, const char *site_id, const char *merge_now,
+                     struct bz_err *err);
+
+#endif

@@ -1,0 +1,208 @@
+/* test_bq_sql.c - lib/warehouse/bq_sql: golden MERGE statement and jobs.insert body for the
+ * standard `stores` table (dedup by QUALIFY, site id in key and filter, older never
+ * overwrites, created/updated), a table whose older rows may overwrite, the table resources
+ * (types, NUMERIC vs BIGNUMERIC, work table with _bz_position and an expiration), the
+ * deterministic job id, and the identifier checks that keep anything else out of the SQL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "schema/schema.h"
+#include "warehouse/bq_sql.h"
+
+static const struct bq_location loc = {"retail-prod-1", "pos", "pos_work", "asia-northeast1"};
+
+static const char stores_merge[] =
+    "MERGE `retail-prod-1.pos.stores` AS T\n"
+    "USING (\n"
+    "  SELECT * EXCEPT (_bz_position)\n"
+    "  FROM `retail-prod-1.pos_work.w_j000042_stores`\n"
+    "  WHERE site_id = @site_id\n"
+    "  QUALIFY ROW_NUMBER() OVER (PARTITION BY `store_code` ORDER BY `output_at` DESC, "
+    "_bz_position DESC) = 1\n"
+    ") AS S\n"
+    "ON T.site_id = S.site_id AND T.`store_code` = S.`store_code`\n"
+    "WHEN MATCHED AND T.`output_at` <= S.`output_at` THEN UPDATE SET\n"
+    "  `store_name` = S.`store_name`,\n"
+    "  `prefecture` = S.`prefecture`,\n"
+    "  `opened_on` = S.`opened_on`,\n"
+    "  `closed_on` = S.`closed_on`,\n"
+    "  `floor_area` = S.`floor_area`,\n"
+    "  `is_deleted` = S.`is_deleted`,\n"
+    "  `output_at` = S.`output_at`,\n"
+    "  `updated_at` = @merge_now\n"
+    "WHEN NOT MATCHED THEN INSERT (site_id, `store_code`, `store_name`, `prefecture`, "
+    "`opened_on`, `closed_on`, `floor_area`, `is_deleted`, `output_at`, `created_at`, "
+    "`updated_at`)\n"
+    "  VALUES (S.site_id, S.`store_code`, S.`store_name`, S.`prefecture`, S.`opened_on`, "
+    "S.`closed_on`, S.`floor_area`, S.`is_deleted`, S.`output_at`, @merge_now, @merge_now)";
+
+static const char odd_yaml[] =
+    "table: odd\n"
+    "file_pattern: '^odd_[0-9]{14}\\.tsv$'\n"
+    "columns:\n"
+    "  - {name: code, type: string(4), required: true}\n"
+    "  - {name: note, type: string(8), required: false}\n"
+    "  - {name: big, type: 'numeric(18,12)', required: true}\n"
+    "  - {name: at, type: timestamp, required: true}\n"
+    "  - {name: is_deleted, type: bool, required: true}\n"
+    "  - {name: output_at, type: datetime, required: true}\n"
+    "key: [code]\n"
+    "order_by: output_at\n"
+    "merge: {target: odd, is_deleted: is_deleted, created_at: created_at,\n"
+    "        updated_at: updated_at, older_never_overwrites: false}\n";
+
+static void test_merge_golden(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *stores = schema_set_find(set, "stores");
+    struct buf sql;
+    json_t *job, *again, *other;
+    char *text;
+    (void)state;
+
+    buf_init(&sql);
+    assert_int_equal(bq_merge_sql(&loc, stores, "j000042", &sql, &err), BZ_OK);
+    buf_append_char(&sql, '\0');
+    assert_string_equal(sql.data, stores_merge);
+
+    job = bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.123456", &err);
+    assert_non_null(job);
+    text = json_dumps(job, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(strstr(text, "\"useLegacySql\":false"));
+    assert_non_null(strstr(text, "\"parameterMode\":\"NAMED\""));
+    assert_non_null(strstr(text, "{\"name\":\"site_id\",\"parameterType\":{\"type\":\"STRING\"},"
+                                 "\"parameterValue\":{\"value\":\"tokyo-1\"}}"));
+    assert_non_null(strstr(text, "\"location\":\"asia-northeast1\""));
+    assert_null(strstr(text, "tokyo-1`")); /* the value is a parameter, never in the SQL */
+    assert_string_equal(
+        json_string_value(
+            json_object_get(json_object_get(job, "configuration"), "query")
+                ? json_object_get(json_object_get(json_object_get(job, "configuration"), "query"),
+                                  "query")
+                : NULL),
+        stores_merge);
+    /* the same statement and values: the same job id (a retried insert finds it: 409) */
+    again = bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.123456", &err);
+    other = bq_merge_job(&loc, stores, "j000042", "osaka-2", "2026-11-24 09:30:00.123456", &err);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(job, "jobReference"), "jobId")),
+        json_string_value(json_object_get(json_object_get(again, "jobReference"), "jobId")));
+    assert_string_not_equal(
+        json_string_value(json_object_get(json_object_get(job, "jobReference"), "jobId")),
+        json_string_value(json_object_get(json_object_get(other, "jobReference"), "jobId")));
+    assert_int_equal(
+        strncmp(json_string_value(json_object_get(json_object_get(job, "jobReference"), "jobId")),
+                "bizoope_merge_j000042_", 22),
+        0);
+    free(text);
+    json_decref(job);
+    json_decref(again);
+    json_decref(other);
+    buf_release(&sql);
+    schema_set_free(set);
+}
+
+static void test_other_rule_and_resources(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set =
+        schema_set_add_yaml(NULL, "odd.yaml", odd_yaml, strlen(odd_yaml), &err);
+    const struct schema_table *odd;
+    struct buf sql;
+    json_t *main_t, *work_t;
+    char *text;
+    (void)state;
+
+    if (set == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    odd = schema_set_find(set, "odd");
+    buf_init(&sql);
+    assert_int_equal(bq_merge_sql(&loc, odd, "j000001", &sql, &err), BZ_OK);
+    buf_append_char(&sql, '\0');
+    assert_non_null(strstr(sql.data, "ON T.site_id = S.site_id AND T.`code` = S.`code`\n"));
+    assert_non_null(strstr(sql.data, "WHEN MATCHED THEN UPDATE SET")); /* newer or not */
+
+    main_t = bq_main_table_resource(&loc, odd, &err);
+    text = json_dumps(main_t, JSON_COMPACT);
+    assert_string_equal(
+        text, "{\"tableReference\":{\"projectId\":\"retail-prod-1\",\"datasetId\":\"pos\","
+              "\"tableId\":\"odd\"},\"schema\":{\"fields\":["
+              "{\"name\":\"site_id\",\"type\":\"STRING\",\"mode\":\"REQUIRED\"},"
+              "{\"name\":\"code\",\"type\":\"STRING\",\"mode\":\"REQUIRED\",\"maxLength\":\"4\"},"
+              "{\"name\":\"note\",\"type\":\"STRING\",\"mode\":\"NULLABLE\",\"maxLength\":\"8\"},"
+              "{\"name\":\"big\",\"type\":\"BIGNUMERIC\",\"mode\":\"REQUIRED\",\"precision\":"
+              "\"18\",\"scale\":\"12\"},"
+              "{\"name\":\"at\",\"type\":\"TIMESTAMP\",\"mode\":\"REQUIRED\"},"
+              "{\"name\":\"is_deleted\",\"type\":\"BOOL\",\"mode\":\"REQUIRED\"},"
+              "{\"name\":\"output_at\",\"type\":\"DATETIME\",\"mode\":\"REQUIRED\"},"
+              "{\"name\":\"created_at\",\"type\":\"TIMESTAMP\",\"mode\":\"REQUIRED\"},"
+              "{\"name\":\"updated_at\",\"type\":\"TIMESTAMP\",\"mode\":\"REQUIRED\"}]},"
+              "\"clustering\":{\"fields\":[\"site_id\"]},\"labels\":{\"bizoope\":\"main\"}}");
+    free(text);
+    work_t = bq_work_table_resource(&loc, odd, "j000001", 1764000000000ULL, &err);
+    text = json_dumps(work_t, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"datasetId\":\"pos_work\",\"tableId\":\"w_j000001_odd\""));
+    assert_non_null(strstr(text, "{\"name\":\"_bz_position\",\"type\":\"INT64\",\"mode\":"
+                                 "\"REQUIRED\"}"));
+    assert_non_null(strstr(text, "\"expirationTime\":\"1764000000000\""));
+    assert_null(strstr(text, "created_at"));
+    free(text);
+    json_decref(main_t);
+    json_decref(work_t);
+    buf_release(&sql);
+    schema_set_free(set);
+}
+
+static void test_identifiers(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *stores = schema_set_find(set, "stores");
+    struct bq_location bad = loc;
+    struct buf sql;
+    (void)state;
+
+    assert_true(bq_ident_ok("store_code"));
+    assert_true(bq_ident_ok("_x9"));
+    assert_false(bq_ident_ok("9x"));
+    assert_false(bq_ident_ok("a-b"));
+    assert_false(bq_ident_ok("a`b"));
+    assert_false(bq_ident_ok(""));
+    assert_true(bq_project_ok("retail-prod-1"));
+    assert_true(bq_project_ok("example.com:retail-1"));
+    assert_false(bq_project_ok("Retail-1"));
+    assert_false(bq_project_ok("short"));
+    assert_false(bq_project_ok("ends-with-"));
+    assert_false(bq_project_ok("x`; DROP TABLE y"));
+    buf_init(&sql);
+    bad.project = "p`.x";
+    assert_int_equal(bq_merge_sql(&bad, stores, "j1", &sql, &err), BZ_E_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "warehouse.project"));
+    bad = loc;
+    bad.dataset = "pos; DROP";
+    assert_int_equal(bq_merge_sql(&bad, stores, "j1", &sql, &err), BZ_E_INVALID_INPUT);
+    assert_int_equal(bq_merge_sql(&loc, stores, "j1-x", &sql, &err), BZ_E_INVALID_INPUT);
+    assert_null(bq_merge_job(&bad, stores, "j1", "a", "2026-01-01 00:00:00", &err));
+    assert_int_equal(sql.len, 0); /* nothing written on a refusal */
+    buf_release(&sql);
+    schema_set_free(set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge_golden),
+        cmocka_unit_test(test_other_rule_and_resources),
+        cmocka_unit_test(test_identifiers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
