@@ -1,0 +1,301 @@
+/* test_gcp_auth.c - lib/gcp/auth against tests/fakes/oauth_fake.py on 127.0.0.1 (which checks
+ * the JWT's RS256 signature with the openssl CLI and its claims): a service-account key gets a
+ * token; the token is cached, refreshed only near its expiry (injected clock) and after
+ * gcp_auth_invalidate; a 500 while the old token is still good keeps the old one; a refused
+ * grant is BZ_E_AUTH and says neither key nor token; the metadata server path sends
+ * Metadata-Flavor; broken key files are refused with the file's name; base64url vectors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "gcp/auth.h"
+
+static char dir[] = "/tmp/test_gcp_auth.XXXXXX";
+static char key_file[128], pub_file[128], log_file[128];
+
+struct fake {
+    pid_t pid;
+    int in; /* its stdin: closing it stops it */
+    unsigned port;
+};
+
+/* Starts the fake with script (a JSON object), waits for its port. */
+static struct fake start_fake(const char *script)
+{
+    int to[2], from[2];
+    struct fake f;
+    char line[64], fake_py[512];
+    FILE *out;
+
+    snprintf(fake_py, sizeof(fake_py), "%s/tests/fakes/oauth_fake.py", BZ_SOURCE_DIR);
+    assert_int_equal(pipe(to), 0);
+    assert_int_equal(pipe(from), 0);
+    f.pid = fork();
+    assert_true(f.pid >= 0);
+    if (f.pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        close(to[1]);
+        close(from[0]);
+        execlp("python3", "python3", fake_py, pub_file, log_file, script, (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    f.in = to[1];
+    out = fdopen(from[0], "r");
+    assert_non_null(fgets(line, sizeof(line), out));
+    assert_int_equal(sscanf(line, "port=%u", &f.port), 1);
+    fclose(out);
+    return f;
+}
+
+static void stop_fake(struct fake *f)
+{
+    int status;
+
+    close(f->in);
+    waitpid(f->pid, &status, 0);
+}
+
+static int count_lines(const char *path, const char *needle)
+{
+    char line[8192];
+    FILE *f = fopen(path, "r");
+    int n = 0;
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        n += strstr(line, needle) != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
+static int setup(void **state)
+{
+    char cmd[512];
+    FILE *pem, *key;
+    char *pem_text = NULL, *json;
+    size_t n = 0, i, o = 0;
+    (void)state;
+
+    if (mkdtemp(dir) == NULL) {
+        return -1;
+    }
+    snprintf(cmd, sizeof(cmd),
+             "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s/key.pem "
+             "2>/dev/null && openssl pkey -in %s/key.pem -pubout -out %s/pub.pem",
+             dir, dir, dir);
+    if (system(cmd) != 0) {
+        return -1;
+    }
+    snprintf(pub_file, sizeof(pub_file), "%s/pub.pem", dir);
+    snprintf(log_file, sizeof(log_file), "%s/requests.jsonl", dir);
+    snprintf(cmd, sizeof(cmd), "%s/key.pem", dir);
+    pem = fopen(cmd, "r");
+    if (pem == NULL || getdelim(&pem_text, &n, '\0', pem) < 0) {
+        return -1;
+    }
+    fclose(pem);
+    json = malloc(2 * strlen(pem_text) + 1);
+    for (i = 0; pem_text[i] != '\0'; i++) { /* JSON-escape the newlines */
+        if (pem_text[i] == '\n') {
+            json[o++] = '\\';
+            json[o++] = 'n';
+        } else {
+            json[o++] = pem_text[i];
+        }
+    }
+    json[o] = '\0';
+    snprintf(key_file, sizeof(key_file), "%s/sa.json", dir);
+    key = fopen(key_file, "w");
+    fprintf(key,
+            "{\"type\": \"service_account\", \"project_id\": \"retail-prod-1\", "
+            "\"private_key_id\": \"k1\", \"private_key\": \"%s\", "
+            "\"client_email\": \"bizoope-worker@retail-prod-1.iam.gserviceaccount.com\", "
+            "\"token_uri\": \"https://oauth2.googleapis.com/token\"}\n",
+            json);
+    fclose(key);
+    free(json);
+    free(pem_text);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[160];
+    (void)state;
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    curl_global_cleanup();
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int64_t fake_clock(void *ctx)
+{
+    return *(int64_t *)ctx;
+}
+
+static void test_key_tokens_cached_and_refreshed(void **state)
+{
+    struct fake f = start_fake("{}");
+    char uri[64], token[256];
+    int64_t real = (int64_t)time(NULL), clock = real - 3300; /* the JWTs' iat stay in the past */
+    struct gcp_auth_options o = {
+        key_file, uri, NULL, "https://www.googleapis.com/auth/bigquery", NULL, fake_clock, &clock};
+    struct gcp_auth *a;
+    struct bz_err err;
+    (void)state;
+
+    unlink(log_file);
+    snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/token", f.port);
+    a = gcp_auth_new(&o, &err);
+    assert_non_null(a);
+    assert_string_equal(gcp_auth_identity(a),
+                        "bizoope-worker@retail-prod-1.iam.gserviceaccount.com");
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
+    assert_string_equal(token, "tok-1");
+    /* the fake verified signature and claims */
+    assert_int_equal(count_lines(log_file, "\"iss\": \"bizoope-worker@retail-prod-1"), 1);
+    assert_int_equal(
+        count_lines(log_file, "\"scope\": \"https://www.googleapis.com/auth/bigquery\""), 1);
+    clock = real - 301; /* 600 s left: still good */
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
+    assert_string_equal(token, "tok-1");
+    clock = real; /* 299 s left: within the 5 minute margin */
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
+    assert_string_equal(token, "tok-2");
+    gcp_auth_invalidate(a); /* a 401 somewhere */
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
+    assert_string_equal(token, "tok-3");
+    assert_int_equal(count_lines(log_file, "\"status\": 200"), 3);
+    assert_true(gcp_auth_token(a, token, 4, &err) == BZ_E_INTERNAL); /* too small a buffer */
+    gcp_auth_free(a);
+    stop_fake(&f);
+}
+
+static void test_failures(void **state)
+{
+    struct fake f = start_fake("{\"/token\": [500, 200, 200]}");
+    char uri[64], token[256], other[128];
+    int64_t clock = (int64_t)time(NULL);
+    struct gcp_auth_options o = {key_file, uri, NULL, NULL, NULL, fake_clock, &clock};
+    struct gcp_auth *a;
+    struct bz_err err;
+    (void)state;
+
+    snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/token", f.port);
+    a = gcp_auth_new(&o, &err);
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_E_TRANSIENT);
+    assert_non_null(strstr(err.msg, "HTTP 500"));
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
+    gcp_auth_free(a);
+
+    /* the wrong audience: the endpoint refuses the grant */
+    snprintf(other, sizeof(other), "http://127.0.0.1:%u/token?x=1", f.port);
+    o.token_uri = other;
+    a = gcp_auth_new(&o, &err);
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_E_AUTH);
+    assert_non_null(strstr(err.msg, "HTTP 400: aud"));
+    assert_null(strstr(err.msg, "BEGIN PRIVATE KEY"));
+    assert_null(strstr(err.msg, "tok-"));
+    gcp_auth_free(a);
+    stop_fake(&f);
+
+    /* nothing listening */
+    o.token_uri = "http://127.0.0.1:1/token";
+    a = gcp_auth_new(&o, &err);
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_E_TRANSIENT);
+    assert_non_null(strstr(err.msg, "unreachable"));
+    gcp_auth_free(a);
+}
+
+static void test_metadata_server(void **state)
+{
+    struct fake f = start_fake("{}");
+    char url[64], token[256];
+    struct gcp_auth_options o = {NULL, NULL, url, NULL, NULL, NULL, NULL};
+    struct gcp_auth *a;
+    struct bz_err err;
+    (void)state;
+
+    unlink(log_file);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+    a = gcp_auth_new(&o, &err);
+    assert_non_null(a);
+    assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
+    assert_string_equal(token, "tok-1");
+    assert_int_equal(count_lines(log_file, "\"query\": \"scopes=https%3A%2F%2Fwww.googleapis.com"
+                                           "%2Fauth%2Fcloud-platform\""),
+                     1);
+    gcp_auth_free(a);
+    stop_fake(&f);
+}
+
+static void test_bad_keys(void **state)
+{
+    char path[160];
+    struct gcp_auth_options o = {path, NULL, NULL, NULL, NULL, NULL, NULL};
+    struct bz_err err;
+    FILE *f;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/none.json", dir);
+    assert_null(gcp_auth_new(&o, &err));
+    assert_non_null(strstr(err.msg, "none.json: not a service-account key file"));
+    f = fopen(path, "w");
+    fputs("{\"type\": \"authorized_user\", \"client_email\": \"x\"}", f);
+    fclose(f);
+    assert_null(gcp_auth_new(&o, &err));
+    assert_non_null(strstr(err.msg, "needs type service_account"));
+    f = fopen(path, "w");
+    fputs("{\"type\": \"service_account\", \"client_email\": \"x\", \"token_uri\": \"u\", "
+          "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n\"}",
+          f);
+    fclose(f);
+    assert_null(gcp_auth_new(&o, &err));
+    assert_non_null(strstr(err.msg, "private_key is not an RSA private key"));
+    assert_null(strstr(err.msg, "AAAA"));
+}
+
+static void test_base64url(void **state)
+{
+    char out[16];
+    (void)state;
+
+    assert_int_equal(gcp_base64url((const unsigned char *)"", 0, out), 0);
+    assert_string_equal(out, "");
+    gcp_base64url((const unsigned char *)"f", 1, out);
+    assert_string_equal(out, "Zg");
+    gcp_base64url((const unsigned char *)"fo", 2, out);
+    assert_string_equal(out, "Zm8");
+    gcp_base64url((const unsigned char *)"foo", 3, out);
+    assert_string_equal(out, "Zm9v");
+    gcp_base64url((const unsigned char *)"\xfb\xff\xbf", 3, out);
+    assert_string_equal(out, "-_-_");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_tokens_cached_and_refreshed),
+        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_metadata_server),
+        cmocka_unit_test(test_bad_keys),
+        cmocka_unit_test(test_base64url),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
