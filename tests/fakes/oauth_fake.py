@@ -70,15 +70,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, status, body, record):
         data = json.dumps(body).encode()
+        record["status"] = status
+        with lock:  # recorded before the answer: a client that has it finds the record
+            with open(log_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        record["status"] = status
-        with lock:
-            with open(log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
 
     def scripted(self, path):
         with lock:

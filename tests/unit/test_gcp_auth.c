@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,67 +18,17 @@
 
 #include "gcp/auth.h"
 
+#include "fake_process.h"
+
 static char dir[] = "/tmp/test_gcp_auth.XXXXXX";
 static char key_file[128], pub_file[128], log_file[128];
 
-struct fake {
-    pid_t pid;
-    int in; /* its stdin: closing it stops it */
-    unsigned port;
-};
-
-/* Starts the fake with script (a JSON object), waits for its port. */
 static struct fake start_fake(const char *script)
 {
-    int to[2], from[2];
-    struct fake f;
-    char line[64], fake_py[512];
-    FILE *out;
+    struct fake f = fake_start("oauth_fake.py", pub_file, log_file, script);
 
-    snprintf(fake_py, sizeof(fake_py), "%s/tests/fakes/oauth_fake.py", BZ_SOURCE_DIR);
-    assert_int_equal(pipe(to), 0);
-    assert_int_equal(pipe(from), 0);
-    f.pid = fork();
-    assert_true(f.pid >= 0);
-    if (f.pid == 0) {
-        dup2(to[0], 0);
-        dup2(from[1], 1);
-        close(to[1]);
-        close(from[0]);
-        execlp("python3", "python3", fake_py, pub_file, log_file, script, (char *)NULL);
-        _exit(127);
-    }
-    close(to[0]);
-    close(from[1]);
-    f.in = to[1];
-    out = fdopen(from[0], "r");
-    assert_non_null(fgets(line, sizeof(line), out));
-    assert_int_equal(sscanf(line, "port=%u", &f.port), 1);
-    fclose(out);
+    assert_true(f.port > 0);
     return f;
-}
-
-static void stop_fake(struct fake *f)
-{
-    int status;
-
-    close(f->in);
-    waitpid(f->pid, &status, 0);
-}
-
-static int count_lines(const char *path, const char *needle)
-{
-    char line[8192];
-    FILE *f = fopen(path, "r");
-    int n = 0;
-
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        n += strstr(line, needle) != NULL;
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    return n;
 }
 
 static int setup(void **state)
@@ -169,9 +117,9 @@ static void test_key_tokens_cached_and_refreshed(void **state)
     assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
     assert_string_equal(token, "tok-1");
     /* the fake verified signature and claims */
-    assert_int_equal(count_lines(log_file, "\"iss\": \"bizoope-worker@retail-prod-1"), 1);
+    assert_int_equal(fake_count_lines(log_file, "\"iss\": \"bizoope-worker@retail-prod-1"), 1);
     assert_int_equal(
-        count_lines(log_file, "\"scope\": \"https://www.googleapis.com/auth/bigquery\""), 1);
+        fake_count_lines(log_file, "\"scope\": \"https://www.googleapis.com/auth/bigquery\""), 1);
     clock = real - 301; /* 600 s left: still good */
     assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
     assert_string_equal(token, "tok-1");
@@ -181,10 +129,10 @@ static void test_key_tokens_cached_and_refreshed(void **state)
     gcp_auth_invalidate(a); /* a 401 somewhere */
     assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
     assert_string_equal(token, "tok-3");
-    assert_int_equal(count_lines(log_file, "\"status\": 200"), 3);
+    assert_int_equal(fake_count_lines(log_file, "\"status\": 200"), 3);
     assert_true(gcp_auth_token(a, token, 4, &err) == BZ_E_INTERNAL); /* too small a buffer */
     gcp_auth_free(a);
-    stop_fake(&f);
+    fake_stop(&f);
 }
 
 static void test_failures(void **state)
@@ -213,7 +161,7 @@ static void test_failures(void **state)
     assert_null(strstr(err.msg, "BEGIN PRIVATE KEY"));
     assert_null(strstr(err.msg, "tok-"));
     gcp_auth_free(a);
-    stop_fake(&f);
+    fake_stop(&f);
 
     /* nothing listening */
     o.token_uri = "http://127.0.0.1:1/token";
@@ -238,11 +186,12 @@ static void test_metadata_server(void **state)
     assert_non_null(a);
     assert_int_equal(gcp_auth_token(a, token, sizeof(token), &err), BZ_OK);
     assert_string_equal(token, "tok-1");
-    assert_int_equal(count_lines(log_file, "\"query\": \"scopes=https%3A%2F%2Fwww.googleapis.com"
-                                           "%2Fauth%2Fcloud-platform\""),
+    assert_int_equal(fake_count_lines(log_file,
+                                      "\"query\": \"scopes=https%3A%2F%2Fwww.googleapis.com"
+                                      "%2Fauth%2Fcloud-platform\""),
                      1);
     gcp_auth_free(a);
-    stop_fake(&f);
+    fake_stop(&f);
 }
 
 static void test_bad_keys(void **state)

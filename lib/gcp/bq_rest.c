@@ -1,0 +1,168 @@
+/* bq_rest.c - BigQuery tables.insert and query jobs to completion; see bq_rest.h. */
+#include "gcp/bq_rest.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+
+#define DEFAULT_BASE "https://bigquery.googleapis.com/bigquery/v2"
+#define MAX_POLL_MS 2000
+
+struct bq_rest {
+    char *base;
+    uint64_t poll_ms, timeout_ms;
+    struct gcp_rest_options rest;
+    struct gcp_auth *auth;
+    struct bz_log *log;
+};
+
+struct bq_rest *bq_rest_new(const struct bq_rest_options *o, struct gcp_auth *auth,
+                            struct bz_log *log)
+{
+    struct bq_rest *c = xcalloc(1, sizeof(*c));
+
+    c->base = xstrdup(o->base_url ? o->base_url : DEFAULT_BASE);
+    c->poll_ms = o->poll_ms ? o->poll_ms : 200;
+    c->timeout_ms = o->job_timeout_ms ? o->job_timeout_ms : 3600000;
+    c->rest = o->rest;
+    c->auth = auth;
+    c->log = log;
+    return c;
+}
+
+void bq_rest_free(struct bq_rest *c)
+{
+    if (c != NULL) {
+        free(c->base);
+        free(c);
+    }
+}
+
+static const char *text_at(json_t *o, const char *a, const char *b)
+{
+    return json_string_value(json_object_get(json_object_get(o, a), b));
+}
+
+int bq_rest_create_table(struct bq_rest *c, json_t *resource, bool *created, struct bz_err *err)
+{
+    const char *project = text_at(resource, "tableReference", "projectId");
+    const char *dataset = text_at(resource, "tableReference", "datasetId");
+    char url[1024];
+    json_t *answer = NULL;
+    long status = 0;
+    int rc;
+
+    *created = false;
+    if (project == NULL || dataset == NULL) {
+        return bz_err_set(err, BZ_E_INTERNAL, "a table resource without tableReference");
+    }
+    snprintf(url, sizeof(url), "%s/projects/%s/datasets/%s/tables", c->base, project, dataset);
+    rc = gcp_rest_call(c->auth, &c->rest, c->log, "POST", url, resource, &status, &answer, err);
+    if (rc == BZ_OK && status == 409) {
+        rc = BZ_OK; /* there already */
+    } else if (rc == BZ_OK && status >= 200 && status < 300) {
+        *created = true;
+    } else if (rc == BZ_OK) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "creating table %s.%s.%s: HTTP %ld", project,
+                        dataset, text_at(resource, "tableReference", "tableId"), status);
+    }
+    json_decref(answer);
+    return rc;
+}
+
+static uint64_t count_of(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    /* int64 values travel as JSON strings */
+    return json_is_string(v)    ? strtoull(json_string_value(v), NULL, 10)
+           : json_is_integer(v) ? (uint64_t)json_integer_value(v)
+                                : 0;
+}
+
+static void sleep_ms(const struct bq_rest *c, uint64_t ms)
+{
+    if (c->rest.sleep_ms != NULL) {
+        c->rest.sleep_ms(c->rest.sleep_ctx, ms);
+    } else {
+        struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, struct bz_err *err)
+{
+    const char *project = text_at(job, "jobReference", "projectId");
+    const char *id = text_at(job, "jobReference", "jobId");
+    const char *location = text_at(job, "jobReference", "location");
+    char url[1200], *loc = NULL;
+    json_t *answer = NULL;
+    uint64_t waited = 0, wait = c->poll_ms;
+    long status = 0;
+    int rc;
+
+    memset(stats, 0, sizeof(*stats));
+    if (project == NULL || id == NULL) {
+        return bz_err_set(err, BZ_E_INTERNAL, "a job without jobReference");
+    }
+    snprintf(url, sizeof(url), "%s/projects/%s/jobs", c->base, project);
+    rc = gcp_rest_call(c->auth, &c->rest, c->log, "POST", url, job, &status, &answer, err);
+    if (rc == BZ_OK && status == 409) {
+        BZ_LOG(c->log, BZ_LOG_INFO, "bigquery", NULL, "job already inserted; following it",
+               "job=%s", id);
+    } else if (rc == BZ_OK && (status < 200 || status >= 300)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "inserting job %s: HTTP %ld", id, status);
+    }
+    loc = curl_easy_escape(NULL, location ? location : "", 0);
+    snprintf(url, sizeof(url), "%s/projects/%s/jobs/%s?location=%s", c->base, project, id,
+             loc ? loc : "");
+    curl_free(loc);
+    for (;;) {
+        json_t *st, *fail;
+        if (rc != BZ_OK) {
+            break;
+        }
+        st = json_object_get(answer, "status");
+        if (json_is_string(json_object_get(st, "state")) &&
+            strcmp(json_string_value(json_object_get(st, "state")), "DONE") == 0) {
+            fail = json_object_get(st, "errorResult");
+            if (json_is_object(fail)) {
+                rc = bz_err_set(err, BZ_E_INVALID_INPUT, "job %s failed: %s: %s", id,
+                                json_string_value(json_object_get(fail, "reason"))
+                                    ? json_string_value(json_object_get(fail, "reason"))
+                                    : "error",
+                                json_string_value(json_object_get(fail, "message"))
+                                    ? json_string_value(json_object_get(fail, "message"))
+                                    : "(no message)");
+            } else {
+                json_t *dml = json_object_get(
+                    json_object_get(json_object_get(answer, "statistics"), "query"), "dmlStats");
+                stats->inserted = count_of(dml, "insertedRowCount");
+                stats->updated = count_of(dml, "updatedRowCount");
+                stats->deleted = count_of(dml, "deletedRowCount");
+            }
+            break;
+        }
+        if (waited >= c->timeout_ms) {
+            rc = bz_err_set(err, BZ_E_TRANSIENT,
+                            "job %s not done after %llu ms (it may still finish: it is followed "
+                            "again on the next attempt)",
+                            id, (unsigned long long)waited);
+            break;
+        }
+        sleep_ms(c, wait);
+        waited += wait;
+        wait = wait * 2 > MAX_POLL_MS ? MAX_POLL_MS : wait * 2;
+        json_decref(answer);
+        answer = NULL;
+        rc = gcp_rest_call(c->auth, &c->rest, c->log, "GET", url, NULL, &status, &answer, err);
+        if (rc == BZ_OK && (status < 200 || status >= 300)) {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT, "following job %s: HTTP %ld", id, status);
+        }
+    }
+    json_decref(answer);
+    return rc;
+}

@@ -1,0 +1,178 @@
+"""bigquery_rest_fake.py LOG [SCRIPT] - the BigQuery REST API v2 calls bizoope makes, on
+127.0.0.1: tables.insert, jobs.insert, jobs.get. It refuses what BigQuery refuses:
+
+- no "Authorization: Bearer tok-..." header: 401;
+- tables.insert: a body whose tableReference does not match the URL, or without
+  schema.fields of {name, type, mode}: 400 invalid; an existing table: 409 duplicate;
+- jobs.insert: a jobReference whose projectId is not the URL's, a jobId not of
+  [A-Za-z0-9_-]{1,1024}, no configuration.query.query, useLegacySql not explicitly false (it
+  defaults to true), a named parameter used in the SQL (@name) but not given, parameterMode
+  not NAMED: 400 invalid; a jobId already inserted: 409 duplicate (the job is not run again).
+
+A job is RUNNING for the first SCRIPT["running_polls"] (default 1) jobs.get calls, then DONE
+with statistics.query.dmlStats {insertedRowCount, updatedRowCount, deletedRowCount} (strings,
+as BigQuery sends int64) from SCRIPT["dml"] (default 0/0/0), or with status.errorResult when
+SCRIPT["job_error"] is set ({"reason", "message"}). Faults: SCRIPT[kind] = [status, ...] gives
+the n-th call of kind (tables.insert, jobs.insert, jobs.get) that status (the last repeats;
+500/503 answer {"error": {... "reason": "backendError"}}); SCRIPT["expire_token"] = "tok-1"
+answers 401 to that token once. Every request is one JSON line in LOG. Prints "port=N";
+stops when stdin closes."""
+import json
+import re
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log_path = sys.argv[1]
+script = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+lock = threading.Lock()
+tables, jobs, counts, expired = set(), {}, {}, set()
+
+
+def error(code, reason, message):
+    return code, {"error": {"code": code, "message": message, "status": reason,
+                            "errors": [{"reason": reason, "message": message}]}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, record):
+        data = json.dumps(body).encode()
+        record["status"] = status
+        with lock:  # recorded before the answer: a client that has it finds the record
+            with open(log_path, "a") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def scripted(self, kind):
+        with lock:
+            n = counts.get(kind, 0)
+            counts[kind] = n + 1
+        statuses = script.get(kind, [200])
+        return statuses[min(n, len(statuses) - 1)]
+
+    def authorized(self):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer tok-"):
+            return False
+        token = auth[len("Bearer "):]
+        with lock:
+            if script.get("expire_token") == token and token not in expired:
+                expired.add(token)
+                return False
+        return True
+
+    def handle_any(self, method):
+        url = urllib.parse.urlparse(self.path)
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length).decode() if length else ""
+        record = {"method": method, "path": url.path}
+        if not self.authorized():
+            return self.reply(*error(401, "unauthorized", "Request had invalid credentials."),
+                              record)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return self.reply(*error(400, "parseError", "body is not JSON"), record)
+        m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/datasets/([^/]+)/tables", url.path)
+        if method == "POST" and m:
+            record["kind"] = "tables.insert"
+            return self.reply(*self.tables_insert(m.group(1), m.group(2), body, record), record)
+        m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/jobs", url.path)
+        if method == "POST" and m:
+            record["kind"] = "jobs.insert"
+            return self.reply(*self.jobs_insert(m.group(1), body, record), record)
+        m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/jobs/([^/]+)", url.path)
+        if method == "GET" and m:
+            record["kind"] = "jobs.get"
+            return self.reply(*self.jobs_get(m.group(1), m.group(2)), record)
+        return self.reply(*error(404, "notFound", "no such API here"), record)
+
+    def tables_insert(self, project, dataset, body, record):
+        status = self.scripted("tables.insert")
+        if status != 200:
+            return error(status, "backendError", "injected")
+        ref = (body or {}).get("tableReference", {})
+        fields = (body or {}).get("schema", {}).get("fields", [])
+        if ref.get("projectId") != project or ref.get("datasetId") != dataset or \
+                not ref.get("tableId"):
+            return error(400, "invalid", "tableReference does not match the URL")
+        if not fields or any(not {"name", "type", "mode"} <= set(f) for f in fields):
+            return error(400, "invalid", "schema.fields need name, type and mode")
+        key = (project, dataset, ref["tableId"])
+        record["table"] = ".".join(key)
+        record["body"] = body
+        with lock:
+            if key in tables:
+                return error(409, "duplicate", "Already Exists: Table %s" % ".".join(key))
+            tables.add(key)
+        return 200, body
+
+    def jobs_insert(self, project, body, record):
+        status = self.scripted("jobs.insert")
+        if status != 200:
+            return error(status, "backendError", "injected")
+        ref = (body or {}).get("jobReference", {})
+        query = (body or {}).get("configuration", {}).get("query", {})
+        job_id = ref.get("jobId", "")
+        if ref.get("projectId") != project or not re.fullmatch(r"[A-Za-z0-9_-]{1,1024}", job_id):
+            return error(400, "invalid", "bad jobReference")
+        if not isinstance(query.get("query"), str) or query.get("useLegacySql") is not False:
+            return error(400, "invalid", "a query and useLegacySql: false are required")
+        given = {p.get("name") for p in query.get("queryParameters", [])}
+        used = set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", query["query"]))
+        if used - given or (given and query.get("parameterMode") != "NAMED"):
+            return error(400, "invalid", "query parameters missing: %s" % sorted(used - given))
+        record["job"] = job_id
+        record["body"] = body
+        with lock:
+            if job_id in jobs:
+                return error(409, "duplicate", "Already Exists: Job %s:%s" % (project, job_id))
+            jobs[job_id] = {"polls": 0, "body": body}
+        return 200, self.job_resource(project, job_id, "RUNNING")
+
+    def job_resource(self, project, job_id, state):
+        job = {"jobReference": {"projectId": project, "jobId": job_id},
+               "status": {"state": state}}
+        if state == "DONE" and script.get("job_error"):
+            job["status"]["errorResult"] = script["job_error"]
+        elif state == "DONE":
+            dml = script.get("dml", [0, 0, 0])
+            job["statistics"] = {"query": {"statementType": "MERGE", "dmlStats": {
+                "insertedRowCount": str(dml[0]), "updatedRowCount": str(dml[1]),
+                "deletedRowCount": str(dml[2])}}}
+        return job
+
+    def jobs_get(self, project, job_id):
+        status = self.scripted("jobs.get")
+        if status != 200:
+            return error(status, "backendError", "injected")
+        with lock:
+            job = jobs.get(job_id)
+            if job is None:
+                return error(404, "notFound", "Not found: Job %s:%s" % (project, job_id))
+            job["polls"] += 1
+            done = job["polls"] > script.get("running_polls", 1)
+        return 200, self.job_resource(project, job_id, "DONE" if done else "RUNNING")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("port=%d" % server.server_address[1], flush=True)
+sys.stdin.read()
+server.shutdown()
