@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# setup.sh - installs what bizoope-batch needs to build and test, from Debian 12's packages.
+# setup.sh [--tests] - installs what bizoope-batch needs to build (and, with --tests, to run its
+# tests: Node and the test fakes' npm packages), from Debian 12's packages and npm.
 # Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
@@ -13,14 +14,33 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+# The gRPC test fake (tests/fakes/bigquery_write_fake.js) runs on Node: Debian's, unless this
+# machine has a node already.
+tests=0
+[ "${1:-}" = "--tests" ] && tests=1
+if [ $tests = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+    missing+=(nodejs npm)
 fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
     SUDO="sudo"
 fi
-echo "setup: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The test fakes' npm packages (@grpc/grpc-js, Google's Storage Write API protos), exactly as
+# tests/fakes/package-lock.json pins them; again only when the lock file changed.
+if [ $tests = 0 ]; then
+    exit 0
+fi
+fakes=$(cd "$(dirname "$0")/../tests/fakes" && pwd)
+lock_sum=$(sha256sum "$fakes/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$fakes/node_modules/.bizoope-lock" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "setup: npm ci in tests/fakes" >&2
+    (cd "$fakes" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$lock_sum" > "$fakes/node_modules/.bizoope-lock"
+fi

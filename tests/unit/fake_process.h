@@ -1,7 +1,7 @@
 /* fake_process.h - what unit tests that talk to a fake server under tests/fakes/ share:
- * starting it (python3 FAKE ARGS...), reading the "port=N" line it prints once listening, and
- * stopping it by closing its stdin. Header-only: each test program is one translation unit.
- * Not for use outside tests/unit. */
+ * starting it (python3 or node FAKE ARGS...), reading the "port=N" line it prints once listening,
+ * and stopping it by closing its stdin. Header-only: each test program is one translation unit. Not
+ * for use outside tests/unit. */
 #ifndef BZ_FAKE_PROCESS_H
 #define BZ_FAKE_PROCESS_H
 
@@ -17,8 +17,8 @@ struct fake {
     unsigned port;
 };
 
-/* Starts tests/fakes/<name> with up to three arguments (NULL ends them). port is 0 when it did
- * not come up. */
+/* Starts tests/fakes/<name> (python3 for .py, node for .js) with up to three arguments (NULL
+ * ends them). port is 0 when it did not come up. */
 static inline struct fake fake_start(const char *name, const char *a1, const char *a2,
                                      const char *a3)
 {
@@ -37,7 +37,11 @@ static inline struct fake fake_start(const char *name, const char *a1, const cha
         dup2(from[1], 1);
         close(to[1]);
         close(from[0]);
-        execlp("python3", "python3", path, a1, a2, a3, (char *)NULL);
+        if (strstr(name, ".js") != NULL) {
+            execlp("node", "node", path, a1, a2, a3, (char *)NULL);
+        } else {
+            execlp("python3", "python3", path, a1, a2, a3, (char *)NULL);
+        }
         _exit(127);
     }
     close(to[0]);
@@ -49,6 +53,11 @@ static inline struct fake fake_start(const char *name, const char *a1, const cha
     }
     if (out != NULL) {
         fclose(out);
+    }
+    if (f.port == 0) {
+        fprintf(stderr,
+                "tests/fakes/%s did not start (its packages: bash scripts/setup.sh --tests)\n",
+                name);
     }
     return f;
 }
