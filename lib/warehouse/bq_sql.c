@@ -5,24 +5,25 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define IDENT_MAX 300
-
 bool bq_ident_ok(const char *s)
+{
+    return schema_identifier_ok(s); /* a subset of BigQuery's rule, and the schemas' own */
+}
+
+/* A work table's name: "w_" + the job id (letters and digits) + "_" + the table's name. */
+static bool work_table_name(const char *job_id, const struct schema_table *t, char *out,
+                            size_t size)
 {
     size_t i;
 
-    if (s == NULL ||
-        !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) {
-        return false;
-    }
-    for (i = 1; s[i] != '\0'; i++) {
-        char c = s[i];
-        if (i >= IDENT_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                (c >= '0' && c <= '9') || c == '_')) {
+    for (i = 0; job_id[i] != '\0'; i++) {
+        if (!((job_id[i] >= 'a' && job_id[i] <= 'z') || (job_id[i] >= 'A' && job_id[i] <= 'Z') ||
+              (job_id[i] >= '0' && job_id[i] <= '9'))) {
             return false;
         }
     }
-    return true;
+    bq_work_table_name(job_id, t, out, size);
+    return i > 0 && i <= 64;
 }
 
 bool bq_project_ok(const char *s)
@@ -167,9 +168,8 @@ json_t *bq_work_table_resource(const struct bq_location *loc, const struct schem
     if (check_location(loc, t, err) != BZ_OK) {
         return NULL;
     }
-    bq_work_table_name(job_id, t, name, sizeof(name));
-    if (!bq_ident_ok(name)) {
-        bz_err_set(err, BZ_E_INVALID_INPUT, "work table name '%s' is not an identifier", name);
+    if (!work_table_name(job_id, t, name, sizeof(name))) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "job id '%s' cannot name a work table", job_id);
         return NULL;
     }
     r = table_resource(loc, loc->work_dataset, name, t, true);
@@ -202,10 +202,8 @@ int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, co
     if (check_location(loc, t, err) != BZ_OK) {
         return (int)err->code;
     }
-    bq_work_table_name(job_id, t, work, sizeof(work));
-    if (!bq_ident_ok(work)) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "work table name '%s' is not an identifier",
-                          work);
+    if (!work_table_name(job_id, t, work, sizeof(work))) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "job id '%s' cannot name a work table", job_id);
     }
     order = t->columns[t->order_by].name;
     buf_appendf(out, "MERGE `%s.%s.%s` AS T\nUSING (\n  SELECT * EXCEPT (_bz_position)\n",

@@ -32,7 +32,8 @@ struct bq_location {
     const char *location;     /* "US", "asia-northeast1" */
 };
 
-/* [A-Za-z_][A-Za-z0-9_]{0,299}: a column, table or dataset name we accept. */
+/* [A-Za-z_][A-Za-z0-9_]{0,127}: a column, table or dataset name we accept (the schemas'
+ * identifier rule, inside BigQuery's). */
 bool bq_ident_ok(const char *s);
 /* A project id: 6-30 of [a-z0-9-], starting with a letter, not ending with '-', optionally
  * after "domain:". */
