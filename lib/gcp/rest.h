@@ -6,6 +6,9 @@
 #define BZ_GCP_REST_H
 
 #include <jansson.h>
+#include <stdbool.h>
+
+#include "core/buf.h"
 
 #include "core/log.h"
 #include "core/status.h"
@@ -18,6 +21,29 @@ struct gcp_rest_options {
     void (*sleep_ms)(void *ctx, uint64_t ms); /* NULL: nanosleep */
     void *sleep_ctx;
 };
+
+/* One request as bytes: extra headers ("Name: value"; NULL-terminated list, may be NULL). */
+struct gcp_request {
+    const char *method, *url;
+    const char *const *headers;
+    const void *body; /* NULL: none */
+    size_t len;
+};
+
+/* The answer: status, body and the response headers as received ("Name: value\r\n"...). */
+struct gcp_response {
+    long status;
+    struct buf body, headers;
+};
+
+/* Sends req with the token and retries as gcp_rest_call does. Returns BZ_OK for any answer the
+ * caller must judge (2xx, 3xx, 404, 409, 412, 416); res is filled (buf_release its bufs, also
+ * on error). */
+int gcp_rest_exchange(struct gcp_auth *auth, const struct gcp_rest_options *o, struct bz_log *log,
+                      const struct gcp_request *req, struct gcp_response *res, struct bz_err *err);
+
+/* The value of header name in res (case-insensitive) into out; false when absent. */
+bool gcp_response_header(const struct gcp_response *res, const char *name, char *out, size_t size);
 
 /* Sends method url with body (may be NULL) as JSON. Returns BZ_OK with *status the final HTTP
  * status and *answer the parsed body (owned; NULL when empty or not JSON) for any answer the

@@ -1,0 +1,293 @@
+"""gcs_fake.py LOG SETUP - the Cloud Storage JSON API calls bizoope makes, on 127.0.0.1, with
+object generations and the preconditions Cloud Storage enforces.
+
+SETUP (JSON): {"buckets": {NAME: {"labels": {...}}}, "page_size": N (list pages, default
+1000), "rewrite_steps": N (calls before a rewrite is done, default 1), "fail": {KIND:
+[status, ...]} (the n-th call of KIND - list, stat, media, upload, resumable_put, rewrite,
+delete, bucket - gets that status; the last repeats; 200 means no fault), "drop_chunk": N (the
+N-th resumable chunk is answered 308 without being persisted, so the client must resend it)}.
+Objects may be put in SETUP too: {"objects": {"BUCKET/NAME": {"data": TEXT,
+"content_encoding": "gzip"}}} (gzip data is compressed here).
+
+It refuses what Cloud Storage refuses: no "Authorization: Bearer tok-..." is 401; a missing
+bucket, object or generation is 404; ifGenerationMatch / ifSourceGenerationMatch that do not
+hold are 412 (nothing changes); a Range past the end is 416; a resumable chunk not starting
+where the persisted bytes end is 400. A gzip-encoded object read without "Accept-Encoding:
+gzip" is transcoded: decompressed and the Range ignored (200), as the real service does.
+Every request is one JSON line in LOG. Prints "port=N"; stops when stdin closes."""
+import gzip
+import json
+import re
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log_path = sys.argv[1]
+setup = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+lock = threading.RLock()  # reply() logs under it, also from inside locked sections
+buckets = {name: {"labels": b.get("labels", {}), "objects": {}}
+           for name, b in setup.get("buckets", {}).items()}
+counts, sessions, rewrites = {}, {}, {}
+next_gen = [1000]
+chunks = [0]
+
+
+def new_generation():
+    next_gen[0] += 1
+    return next_gen[0]
+
+
+for path, spec in setup.get("objects", {}).items():
+    b, name = path.split("/", 1)
+    data = spec["data"].encode()
+    if spec.get("content_encoding") == "gzip":
+        data = gzip.compress(data)
+    buckets[b]["objects"][name] = {"generation": new_generation(), "data": data,
+                                   "content_encoding": spec.get("content_encoding", "")}
+
+
+def resource(bucket, name, obj):
+    return {"kind": "storage#object", "bucket": bucket, "name": name,
+            "size": str(len(obj["data"])), "generation": str(obj["generation"]),
+            "contentEncoding": obj["content_encoding"] or None, "md5Hash": "x"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=None, headers=(), raw=None, record=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        (record or {})["status"] = status
+        with lock:
+            with open(log_path, "a") as f:
+                f.write(json.dumps(record or {}) + "\n")
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if raw is None and body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def fault(self, kind):
+        with lock:
+            n = counts.get(kind, 0)
+            counts[kind] = n + 1
+        statuses = setup.get("fail", {}).get(kind, [200])
+        return statuses[min(n, len(statuses) - 1)]
+
+    def err(self, status, reason, message, record):
+        self.reply(status, {"error": {"code": status, "message": message,
+                                      "errors": [{"reason": reason, "message": message}]}},
+                   record=record)
+
+    def route(self, method):
+        url = urllib.parse.urlparse(self.path)
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+        record = {"method": method, "path": url.path, "query": q}
+        if not self.headers.get("Authorization", "").startswith("Bearer tok-"):
+            return self.err(401, "required", "Anonymous caller does not have access", record)
+        parts = [urllib.parse.unquote(p) for p in url.path.split("/")]
+        m = re.fullmatch(r"/upload/session/(\d+)", url.path)
+        if method == "PUT" and m:
+            return self.resumable_put(int(m.group(1)), body, record)
+        if url.path.startswith("/upload/storage/v1/b/") and method == "POST":
+            return self.upload(parts[5], q, body, record)
+        if len(parts) >= 5 and parts[1:3] == ["storage", "v1"] and parts[3] == "b":
+            bucket = parts[4]
+            if bucket not in buckets:
+                return self.err(404, "notFound", "The specified bucket does not exist.", record)
+            if len(parts) == 5 and method == "GET":
+                if self.injected("bucket", record):
+                    return
+                return self.reply(200, {"labels": buckets[bucket]["labels"]}, record=record)
+            if len(parts) == 6 and parts[5] == "o" and method == "GET":
+                return self.list(bucket, q, record)
+            if len(parts) == 7 and parts[5] == "o":
+                if method == "GET":
+                    return self.get(bucket, parts[6], q, record)
+                if method == "DELETE":
+                    return self.delete(bucket, parts[6], q, record)
+            if len(parts) == 12 and parts[5] == "o" and parts[7:9] == ["rewriteTo", "b"] and \
+                    parts[10] == "o" and method == "POST":
+                return self.rewrite(bucket, parts[6], parts[9], parts[11], q, record)
+        return self.err(404, "notFound", "no such API here", record)
+
+    def injected(self, kind, record):
+        status = self.fault(kind)
+        if status != 200:
+            self.err(status, "backendError", "injected failure", record)
+            return True
+        return False
+
+    def list(self, bucket, q, record):
+        if self.injected("list", record):
+            return
+        size = min(int(q.get("maxResults", "1000")), setup.get("page_size", 1000))
+        with lock:
+            names = sorted(n for n in buckets[bucket]["objects"] if n.startswith(q.get("prefix", "")))
+            start = int(q.get("pageToken", "0") or 0)
+            page = names[start:start + size]
+            items = [resource(bucket, n, buckets[bucket]["objects"][n]) for n in page]
+        body = {"kind": "storage#objects", "items": items}
+        if start + size < len(names):
+            body["nextPageToken"] = str(start + size)
+        self.reply(200, body, record=record)
+
+    def get(self, bucket, name, q, record):
+        media = q.get("alt") == "media"
+        if self.injected("media" if media else "stat", record):
+            return
+        with lock:
+            obj = buckets[bucket]["objects"].get(name)
+        if obj is None or ("generation" in q and str(obj["generation"]) != q["generation"]):
+            return self.err(404, "notFound", "No such object: %s/%s" % (bucket, name), record)
+        if not media:
+            return self.reply(200, resource(bucket, name, obj), record=record)
+        data = obj["data"]
+        headers = [("x-goog-generation", str(obj["generation"]))]
+        if obj["content_encoding"] == "gzip" and "gzip" not in self.headers.get("Accept-Encoding",
+                                                                                 ""):
+            record["transcoded"] = True  # decompressive transcoding: the range is ignored
+            return self.reply(200, raw=gzip.decompress(data), headers=headers, record=record)
+        rng = self.headers.get("Range")
+        if rng:
+            m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng)
+            if not m:
+                return self.err(400, "invalid", "bad Range", record)
+            a, b = int(m.group(1)), int(m.group(2))
+            if a >= len(data):
+                return self.err(416, "requestedRangeNotSatisfiable", "range past the end", record)
+            b = min(b, len(data) - 1)
+            headers.append(("Content-Range", "bytes %d-%d/%d" % (a, b, len(data))))
+            return self.reply(206, raw=data[a:b + 1], headers=headers, record=record)
+        self.reply(200, raw=data, headers=headers, record=record)
+
+    def check_generation(self, bucket, name, q, key="ifGenerationMatch"):
+        if key not in q:
+            return True
+        obj = buckets[bucket]["objects"].get(name)
+        want = int(q[key])
+        return (obj is None) if want == 0 else (obj is not None and obj["generation"] == want)
+
+    def store(self, bucket, name, data):
+        obj = {"generation": new_generation(), "data": data, "content_encoding": ""}
+        buckets[bucket]["objects"][name] = obj
+        return resource(bucket, name, obj)
+
+    def upload(self, bucket, q, body, record):
+        if bucket not in buckets:
+            return self.err(404, "notFound", "The specified bucket does not exist.", record)
+        kind = q.get("uploadType")
+        if self.injected("upload", record):
+            return
+        name = q.get("name")
+        if kind == "resumable":
+            meta = json.loads(body or b"{}")
+            name = name or meta.get("name")
+            with lock:
+                sid = len(sessions) + 1
+                sessions[sid] = {"bucket": bucket, "name": name, "q": q, "data": b""}
+            host = "http://127.0.0.1:%d" % self.server.server_address[1]
+            return self.reply(200, {}, headers=[("Location", "%s/upload/session/%d" % (host, sid))],
+                              record=record)
+        if kind != "media" or not name:
+            return self.err(400, "invalid", "uploadType media needs name", record)
+        with lock:
+            if not self.check_generation(bucket, name, q):
+                return self.err(412, "conditionNotMet", "At least one of the pre-conditions "
+                                "you specified did not hold.", record)
+            res = self.store(bucket, name, body)
+        record["name"] = name
+        self.reply(200, res, record=record)
+
+    def resumable_put(self, sid, body, record):
+        if self.injected("resumable_put", record):
+            return
+        with lock:
+            s = sessions.get(sid)
+            chunks[0] += 1
+            n = chunks[0]
+        if s is None:
+            return self.err(404, "notFound", "no such upload session", record)
+        m = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", self.headers.get("Content-Range", ""))
+        if not m:
+            return self.err(400, "invalid", "bad Content-Range", record)
+        total = int(m.group(3))
+        if m.group(1) is not None:
+            a = int(m.group(1))
+            if a != len(s["data"]):
+                return self.err(400, "invalid", "chunk starts at %d, persisted %d" %
+                                (a, len(s["data"])), record)
+            if setup.get("drop_chunk") != n:
+                s["data"] += body
+            else:
+                record["dropped"] = True
+        if len(s["data"]) < total:
+            headers = [("Range", "bytes=0-%d" % (len(s["data"]) - 1))] if s["data"] else []
+            return self.reply(308, raw=b"", headers=headers, record=record)
+        with lock:
+            if not self.check_generation(s["bucket"], s["name"], s["q"]):
+                return self.err(412, "conditionNotMet", "precondition failed", record)
+            res = self.store(s["bucket"], s["name"], s["data"])
+        record["name"] = s["name"]
+        self.reply(200, res, record=record)
+
+    def rewrite(self, src_bucket, src, dst_bucket, dst, q, record):
+        if self.injected("rewrite", record):
+            return
+        if dst_bucket not in buckets:
+            return self.err(404, "notFound", "The specified bucket does not exist.", record)
+        with lock:
+            obj = buckets[src_bucket]["objects"].get(src)
+            if obj is None or ("sourceGeneration" in q and
+                               str(obj["generation"]) != q["sourceGeneration"]):
+                return self.err(404, "notFound", "No such object", record)
+            if not self.check_generation(src_bucket, src, q, "ifSourceGenerationMatch") or \
+                    not self.check_generation(dst_bucket, dst, q):
+                return self.err(412, "conditionNotMet", "precondition failed", record)
+            key = (src_bucket, src, dst_bucket, dst)
+            step = rewrites.get(key, 0) + 1
+            if step < setup.get("rewrite_steps", 1):
+                rewrites[key] = step
+                return self.reply(200, {"done": False, "rewriteToken": "tok%d" % step,
+                                        "totalBytesRewritten": "0"}, record=record)
+            rewrites.pop(key, None)
+            res = self.store(dst_bucket, dst, obj["data"])
+        self.reply(200, {"done": True, "resource": res}, record=record)
+
+    def delete(self, bucket, name, q, record):
+        if self.injected("delete", record):
+            return
+        with lock:
+            if name not in buckets[bucket]["objects"]:
+                return self.err(404, "notFound", "No such object", record)
+            if not self.check_generation(bucket, name, q):
+                return self.err(412, "conditionNotMet", "precondition failed", record)
+            del buckets[bucket]["objects"][name]
+        self.reply(204, record=record)
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def do_PUT(self):
+        self.route("PUT")
+
+    def do_DELETE(self):
+        self.route("DELETE")
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("port=%d" % server.server_address[1], flush=True)
+sys.stdin.read()
+server.shutdown()
