@@ -310,9 +310,12 @@ static void test_append_twice_and_refusals(void **state)
     grpc_free_responses(resps, n);
     buf_init(&big); /* 11 MB: over the request limit */
     pb_string_field(&big, 1, other);
-    buf_reserve(&big, 11 << 20);
-    memset(big.data + big.len, 'x', 11 << 20);
-    pb_bytes_field(&big, 6, big.data + big.len, 11 << 20);
+    {
+        char *filler = malloc(11 << 20);
+        memset(filler, 'x', 11 << 20);
+        pb_bytes_field(&big, 6, filler, 11 << 20);
+        free(filler);
+    }
     assert_int_equal(grpc_call(&t, "/google.cloud.bigquery.storage.v1.BigQueryWrite/AppendRows",
                                &big, 1, &resps, &n, &st, &err),
                      BZ_OK);
