@@ -18,6 +18,7 @@
 #include "coordinator/merge.h"
 #include "coordinator/notify_relay.h"
 #include "coordinator/planner.h"
+#include "warehouse/bq_warehouse.h"
 #include "core/mem.h"
 #include "io/codec.h"
 #include "io/fsutil.h"
@@ -44,6 +45,7 @@ struct pipeline {
     struct notifier *notifier;  /* delivers notices to people; NULL: no target configured */
     struct notify_relay *relay; /* over Kafka: the notifications topic into the notifier */
     struct activity *activity;  /* the live picture; NULL: nobody watches */
+    struct bq_warehouse *bq;    /* warehouse.backend bigquery; NULL: SQLite (wh) */
 };
 
 void pipeline_set_activity(struct pipeline *p, struct activity *a)
@@ -277,8 +279,16 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
     if (rc == BZ_OK && (p->journal = journal_open(cfg->state_path, err)) == NULL) {
         rc = err ? err->code : BZ_E_IO;
     }
-    if (rc == BZ_OK && (p->wh = warehouse_open_sqlite(cfg->warehouse_path,
-                                                      cfg->warehouse_cache_bytes, err)) == NULL) {
+    if (rc == BZ_OK && strcmp(cfg->warehouse_backend, "bigquery") == 0) {
+        if (strcmp(cfg->queue_backend, "memory") != 0) {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                            "warehouse.backend bigquery runs with queue.backend memory in this "
+                            "version (bizoope-worker processes do not write to BigQuery yet)");
+        } else if ((p->bq = bq_warehouse_open(cfg, log, err)) == NULL) {
+            rc = err ? err->code : BZ_E_INVALID_INPUT;
+        }
+    } else if (rc == BZ_OK && (p->wh = warehouse_open_sqlite(
+                                   cfg->warehouse_path, cfg->warehouse_cache_bytes, err)) == NULL) {
         rc = err ? err->code : BZ_E_IO;
     }
     if (rc != BZ_OK) {
@@ -316,6 +326,7 @@ void pipeline_free(struct pipeline *p)
     dispatcher_free(p->dispatch);
     notify_relay_stop(p->relay);
     notifier_free(p->notifier); /* after its last notice: delivers what is queued */
+    bq_warehouse_close(p->bq);
     if (p->wh != NULL) {
         warehouse_close(p->wh);
     }
@@ -591,7 +602,7 @@ static void release_tasks(struct run_state *rs)
     size_t i;
 
     for (i = 0; i < rs->ntasks; i++) {
-        if (rs->tasks[i].spool_path[0] != '\0') {
+        if (rs->tasks[i].spool_path[0] == '/') { /* a spool file (not a write stream's name) */
             unlink(rs->tasks[i].spool_path);
         }
     }
@@ -612,6 +623,7 @@ struct flight {
     struct tsv_source src;
     int fd;
     char load[PATH_BYTES], temp[PATH_BYTES - 64];
+    char bq_work[600]; /* bigquery: the file's work table (Write API path) */
     size_t submitted, received;
     uint32_t attempts; /* of the shards back */
     int rc;            /* the first failure of this file (its shards keep coming back) */
@@ -667,6 +679,13 @@ static void flight_start(struct pipeline *p, struct flight *fl)
     if (fl->rc != BZ_OK) {
         return;
     }
+    if (p->bq != NULL) {
+        fl->rc = bq_warehouse_prepare(p->bq, fl->t, job->job_id, fl->bq_work, sizeof(fl->bq_work),
+                                      &fl->err);
+        if (fl->rc != BZ_OK) {
+            return;
+        }
+    }
     plan = planner_split(fl->src.size, shard_size_for(p, fl->src.size), &fl->rs.ntasks);
     fl->rs.tasks = xcalloc(fl->rs.ntasks ? fl->rs.ntasks : 1, sizeof(*fl->rs.tasks));
     fl->rs.fz = finalizer_new(fl->t, (uint32_t)fl->rs.ntasks, 0);
@@ -683,6 +702,11 @@ static void flight_start(struct pipeline *p, struct flight *fl)
         task->site_id = job->site_id;
         task->object_path = fl->load;
         task->shard_count = (uint32_t)fl->rs.ntasks;
+        if (p->bq != NULL) { /* rows to a write stream; spool_path gets its name */
+            task->bq = p->bq;
+            task->bq_work_path = fl->bq_work;
+            task->spool_path[0] = '\0';
+        }
     }
     free(plan);
     fl->dispatched = true;
@@ -769,14 +793,32 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
     }
     t_errors = monotonic_seconds();
     warehouse_step = rc == BZ_OK; /* from here a failure is the warehouse's */
-    if (rc == BZ_OK && !p->table_ready[0]) {
+    if (rc == BZ_OK && p->bq != NULL) {
+        const char **streams = xcalloc(fl->rs.ntasks ? fl->rs.ntasks : 1, sizeof(*streams));
+        size_t i;
+        for (i = 0; i < fl->rs.ntasks; i++) {
+            streams[i] = fl->rs.tasks[i].spool_path;
+        }
+        if (fl->tracked) {
+            activity_file_phase(p->activity, job->job_id, "merging");
+        }
+        BZ_LOG(p->log, BZ_LOG_INFO, "merge",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
+               "merging into the table", "file=%s table=%s loaded=%llu warehouse=bigquery",
+               job->file_name, job->table_name, (unsigned long long)job->counts.loaded);
+        rc = bq_warehouse_merge(p->bq, fl->t, job->job_id, job->site_id, job->merge_now, streams,
+                                fl->rs.ntasks, job->counts.loaded, &job->merge, err);
+        free(streams);
+        merged = true; /* the SQLite steps below are not this backend's */
+    }
+    if (rc == BZ_OK && p->bq == NULL && !p->table_ready[0]) {
         size_t i;
         for (i = 0; i < schema_set_count(p->set) && rc == BZ_OK; i++) {
             rc = warehouse_ensure_table(p->wh, schema_set_table(p->set, i), err);
         }
         p->table_ready[0] = rc == BZ_OK;
     }
-    if (rc == BZ_OK) {
+    if (rc == BZ_OK && p->bq == NULL) {
         rc = warehouse_merge_lookup(p->wh, job->job_id, &merged, &job->merge, err);
     }
     if (rc == BZ_OK && !merged) {

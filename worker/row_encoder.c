@@ -216,7 +216,7 @@ void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
         p += code->tag_len;
         if (code->kind == KIND_BYTES) { /* string, and numeric: its text is an exact literal */
             p += put_varint(p, v->len);
-            if (v->len <= 16 && v->s + 16 <= line_end) {
+            if (v->len <= 16 && line_end != NULL && v->s + 16 <= line_end) {
                 memcpy(p, v->s, 16); /* short text: one fixed move (row_bound has room) */
             } else {
                 memcpy(p, v->s, v->len);

@@ -39,7 +39,8 @@ const unsigned char *row_encoder_descriptor(const struct row_encoder *e, size_t 
 
 /* Appends one row (values: one per column, as the validator gives them, pointing into a line
  * that ends at line_end) to out, as a bare message (no length prefix). Bytes up to line_end
- * may be read past a value: short texts are copied in one fixed-size move. */
+ * may be read past a value: short texts are copied in one fixed-size move (line_end NULL: no
+ * byte past a value is read). */
 void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
                         const struct field_value *values, const char *line_end, struct buf *out);
 

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "warehouse/bq_warehouse.h"
+#include "worker/row_encoder.h"
 #include "worker/spool.h"
 
 struct worker_pool {
@@ -26,6 +28,66 @@ static int spool_row(void *ctx, const struct shard_spec *shard, uint32_t line,
     (void)shard;
     (void)key;
     return spool_writer_row(ctx, line, values, err);
+}
+
+/* A shard's rows on their way to BigQuery: encoded as they are validated. */
+struct bq_rows_sink {
+    struct row_encoder *enc;
+    struct buf data;
+    size_t *offsets, n, cap;
+};
+
+static int bq_row(void *ctx, const struct shard_spec *shard, uint32_t line,
+                  const struct field_value *values, const struct line_key *key, struct bz_err *err)
+{
+    struct bq_rows_sink *s = ctx;
+
+    (void)key;
+    (void)err;
+    if (s->n + 1 >= s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->offsets = xrealloc(s->offsets, s->cap * sizeof(*s->offsets));
+    }
+    s->offsets[s->n++] = s->data.len;
+    row_encoder_append(s->enc, shard->index, line, values, NULL, &s->data);
+    return BZ_OK;
+}
+
+/* Runs the shard with its rows going to a write stream of the task's work table. */
+static void run_to_bigquery(struct shard_task *task, struct shard_options *opts,
+                            struct shard_done *done)
+{
+    struct bq_rows_sink sink;
+    const unsigned char *descriptor;
+    size_t dlen;
+    int rc;
+
+    memset(&sink, 0, sizeof(sink));
+    sink.enc = row_encoder_new(task->table, task->site_id, task->max_line_bytes);
+    buf_init(&sink.data);
+    opts->on_row = bq_row;
+    opts->on_row_ctx = &sink;
+    rc = shard_process(task->table, task->src, &task->spec, opts, &done->result, &done->err);
+    if (rc == BZ_OK) {
+        struct bq_rows rows;
+        if (sink.n + 1 > sink.cap) {
+            sink.offsets = xrealloc(sink.offsets, (sink.n + 1) * sizeof(*sink.offsets));
+        }
+        sink.offsets[sink.n] = sink.data.len;
+        rows.data = (const uint8_t *)sink.data.data;
+        rows.offsets = sink.offsets;
+        rows.n = sink.n;
+        descriptor = row_encoder_descriptor(sink.enc, &dlen);
+        rc = bq_warehouse_write_shard(task->bq, task->bq_work_path, descriptor, dlen, &rows,
+                                      task->spool_path, sizeof(task->spool_path), &done->err);
+        if (rc != BZ_OK) {
+            shard_result_release(&done->result);
+        }
+    }
+    done->rc = rc;
+    buf_release(&sink.data);
+    free(sink.offsets);
+    row_encoder_free(sink.enc);
 }
 
 void worker_run_task(struct shard_task *task, struct dedup_table *table, struct shard_done *done)
@@ -48,6 +110,12 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     opts.max_line_bytes = task->max_line_bytes;
     opts.temp_dir = task->temp_dir;
     opts.table = table;
+    if (task->bq != NULL) {
+        run_to_bigquery(task, &opts, done);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        done->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        return;
+    }
     if (task->spool_path[0] != '\0') {
         /* Written under a private name and renamed into place when complete: a task run twice
          * (redelivered) replaces the staging atomically with the same bytes, and a reader that

@@ -25,7 +25,13 @@ struct shard_task {
     const char *job_id, *site_id;
     const char *object_path; /* absolute path of the file in load */
     uint32_t shard_count;
+    /* warehouse.backend bigquery: rows go to a write stream of this work table instead of a
+     * spool, and spool_path gets the stream's name. NULL: the spool. */
+    struct bq_warehouse *bq;
+    const char *bq_work_path;
 };
+
+struct bq_warehouse;
 
 struct shard_done {
     struct shard_task *task; /* owned: handed back */

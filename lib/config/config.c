@@ -32,6 +32,8 @@
 #define GIB (1ULL << 30)
 #define DAY_MS 86400000ULL
 #define KAFKA_NAME_MAX 249 /* Kafka's longest topic name */
+#define DEFAULT_BQ_API "https://bigquery.googleapis.com/bigquery/v2"
+#define DEFAULT_BQ_WRITE "https://bigquerystorage.googleapis.com"
 
 /* ---- the property table ------------------------------------------------------------------ */
 
@@ -65,7 +67,7 @@ struct cfg_section {
     const char *help; /* lines separated by '\n', written as comments above the section */
 };
 
-static const char *const backends[] = {"sqlite", NULL};
+static const char *const backends[] = {"sqlite", "bigquery", NULL};
 static const char *const queue_backends[] = {"memory", "kafka", NULL};
 static const char *const severities[] = {"INFO", "WARNING", "ERROR", NULL};
 static const char *const weekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
@@ -90,11 +92,31 @@ static const struct cfg_prop props[] = {
     {"paths", "quarantine", PROP_PATH, OFF(quarantine_dir), "quarantine", 0, 0, NULL, NULL,
      "files that cannot be processed (unknown table, unreadable)"},
     {"warehouse", "backend", PROP_ENUM, OFF(warehouse_backend), "sqlite", 0, 0, NULL, backends,
-     "sqlite: one local file (the only backend in this version)"},
+     "sqlite (one local file) or bigquery"},
     {"warehouse", "path", PROP_PATH, OFF(warehouse_path), "warehouse.db", 0, 0, NULL, NULL,
      "the SQLite database, created by `bizoope run`"},
     {"warehouse", "cache", PROP_SIZE, OFF(warehouse_cache_bytes), "256MiB", 1ULL << 20, 1ULL << 40,
      "between 1MiB and 1TiB", NULL, "SQLite page cache"},
+    {"warehouse", "project", PROP_STRING, OFF(bq_project), "", 0, 0, NULL, NULL,
+     "bigquery: the Google Cloud project"},
+    {"warehouse", "dataset", PROP_STRING, OFF(bq_dataset), "pos", 0, 0, NULL, NULL,
+     "bigquery: dataset of the main tables"},
+    {"warehouse", "work_dataset", PROP_STRING, OFF(bq_work_dataset), "pos_work", 0, 0, NULL, NULL,
+     "bigquery: dataset of per-file work tables"},
+    {"warehouse", "location", PROP_STRING, OFF(bq_location), "US", 0, 0, NULL, NULL,
+     "bigquery: the datasets' location"},
+    {"warehouse", "work_table_expiration", PROP_DURATION, OFF(bq_work_expiration_ms), "7d", 3600000,
+     365 * DAY_MS, "between 1h and 365d", NULL, "bigquery: work tables expire"},
+    {"warehouse", "key_file", PROP_OPT_PATH, OFF(gcp_key_file), "", 0, 0, NULL, NULL,
+     "service-account key; empty: the metadata server"},
+    {"warehouse", "bigquery_api", PROP_STRING, OFF(bq_api_url), DEFAULT_BQ_API, 0, 0, NULL, NULL,
+     "REST endpoint"},
+    {"warehouse", "storage_write_api", PROP_STRING, OFF(bq_write_url), DEFAULT_BQ_WRITE, 0, 0, NULL,
+     NULL, "Storage Write API (gRPC) endpoint"},
+    {"warehouse", "token_uri", PROP_STRING, OFF(gcp_token_uri), "", 0, 0, NULL, NULL,
+     "OAuth token endpoint; empty: the key's"},
+    {"warehouse", "metadata_url", PROP_STRING, OFF(gcp_metadata_url), "", 0, 0, NULL, NULL,
+     "metadata server; empty: the standard one"},
     {NULL, "state", PROP_PATH, OFF(state_path), "state.db", 0, 0, NULL, NULL,
      "The coordinator's journal of files, jobs and shards (SQLite, created by `bizoope run`);\n"
      "a restarted run resumes from it."},
@@ -818,6 +840,13 @@ static int finalize(struct loader *ld)
         } else if (props[i].offset == OFF(kafka_bootstrap)) {
             bootstrap = i;
         }
+    }
+    if (strcmp(ld->cfg->warehouse_backend, "bigquery") == 0 && ld->cfg->bq_project[0] == '\0') {
+        for (i = 0; i < NPROPS && props[i].offset != OFF(warehouse_backend); i++) {
+        }
+        return fail(ld, ld->lines[i],
+                    "warehouse.project is required when warehouse.backend is "
+                    "bigquery");
     }
     if (strcmp(ld->cfg->queue_backend, "kafka") == 0 && ld->cfg->kafka_bootstrap[0] == '\0') {
         /* the line that set bootstrap to "", else the one that chose kafka */

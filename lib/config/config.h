@@ -23,11 +23,16 @@ struct bz_config {
     char *inbox_dir, *outbox_dir, *backup_dir, *load_dir, *temp_dir, *archive_dir;
     char *quarantine_dir;
 
-    char *warehouse_backend;        /* "sqlite" */
+    char *warehouse_backend;        /* "sqlite" or "bigquery" */
     char *warehouse_path;           /* absolute; default DIR/warehouse.db */
     uint64_t warehouse_cache_bytes; /* SQLite page cache; default 256 MiB */
     char *state_path;               /* the coordinator's journal; default DIR/state.db */
-    char *schema_dir;               /* NULL: the built-in standard tables */
+    /* warehouse.backend bigquery: where, and how to authenticate (every endpoint settable) */
+    char *bq_project, *bq_dataset, *bq_work_dataset, *bq_location;
+    uint64_t bq_work_expiration_ms;
+    char *gcp_key_file; /* NULL: the metadata server */
+    char *bq_api_url, *bq_write_url, *gcp_token_uri, *gcp_metadata_url; /* "" defaults */
+    char *schema_dir; /* NULL: the built-in standard tables */
 
     unsigned workers;        /* worker threads; default 0 = one per CPU */
     uint64_t shard_bytes;    /* default 64 MiB */

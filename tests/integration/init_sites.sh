@@ -105,7 +105,7 @@ has err.txt "broken.yaml:$line: shard_size:"
 
 printf 'version: 1\nsites:\n  - a\nwarehouse:\n  backend: sqlite\n  size: 1G\n' >typo.yaml
 expect 1 "$bz" sites list --config typo.yaml
-has err.txt "typo.yaml:6: unknown key 'size' in warehouse (valid keys: backend, path, cache)"
+has err.txt "typo.yaml:6: unknown key 'size' in warehouse (valid keys: backend, path, cache, project, dataset, work_dataset, location, work_table_expiration, key_file, bigquery_api, storage_write_api, token_uri, metadata_url)"
 
 printf 'version: 1\nsites: [a, b]\n' >flow.yaml
 expect 1 "$bz" sites add c --config flow.yaml

@@ -338,7 +338,10 @@ static const struct bad_case bad_cases[] = {
      "~4: batch.week_start"},
     {"version: 1\nsites: [a]\nwarehouse:\n  backend: sqlite\n  cache_size: 1G\n",
      BZ_E_INVALID_INPUT,
-     "5: unknown key 'cache_size' in warehouse (valid keys: backend, path, cache)"},
+     "5: unknown key 'cache_size' in warehouse (valid keys: backend, path, cache, project, "
+     "dataset, "
+     "work_dataset, location, work_table_expiration, key_file, bigquery_api, storage_write_api, "
+     "token_uri, metadata_url)"},
     {"version: 1\nsites: [a]\npaths:\n\n  inbox: in\n  spool: s\n", BZ_E_INVALID_INPUT,
      "6: unknown key 'spool' in paths (valid keys: inbox, outbox, backup, load, temp, archive, "
      "quarantine)"},
@@ -394,8 +397,10 @@ static const struct bad_case bad_cases[] = {
     {"sites: [a]\nversion: 2\n", BZ_E_INVALID_INPUT,
      "2: version: '2' is not a configuration version this bizoope reads (it reads version 1)"},
     /* backend */
+    {"version: 1\nsites: [a]\nwarehouse:\n  backend: redshift\n", BZ_E_INVALID_INPUT,
+     "4: warehouse.backend: 'redshift' is not available (this version has: sqlite, bigquery)"},
     {"version: 1\nsites: [a]\nwarehouse:\n  backend: bigquery\n", BZ_E_INVALID_INPUT,
-     "4: warehouse.backend: 'bigquery' is not available (this version has: sqlite)"},
+     "4: warehouse.project is required when warehouse.backend is bigquery"},
     /* wrong kinds of node */
     {"- version: 1\n", BZ_E_INVALID_INPUT,
      "1: the configuration must be a mapping of keys (version: 1, sites: ..., ...), not a list"},

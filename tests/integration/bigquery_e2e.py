@@ -1,0 +1,218 @@
+"""bigquery_e2e.py BIZOOPE SRC_DIR WORK_DIR - `bizoope run` with warehouse.backend bigquery
+against the local fakes (tests/fakes: oauth_fake.py as the metadata server,
+bigquery_rest_fake.py for tables and jobs, bigquery_write_fake.js - a real gRPC server decoding
+with Google's own protos - for the Storage Write API), compared with the same files run into
+SQLite:
+
+- every file's counts and error file are the same as the SQLite run's;
+- the rows the fake BigQuery received and committed, decoded, deduplicated by the MERGE's own
+  rule (newest order_by, then latest position) and merged file after file (older never
+  overwrites), equal the rows SQLite holds, value for value;
+- every shard's stream was finalized and committed exactly once, and nothing else committed;
+- one MERGE job per loaded file, naming that file's work table, with the site as a parameter;
+  main tables created once, a work table per file, with an expiration;
+- again with faults: the Write API answers UNAVAILABLE mid-append and resets a stream, jobs.insert
+  answers 503 once, the access token expires: the same rows, exactly once."""
+import base64
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipeline_lib import Checks, fresh_installation, gen, load_schema, run_once, stored  # noqa
+from pipeline_lib import warehouse_rows, Model  # noqa: E402
+
+bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
+check = Checks("bigquery_e2e")
+fakes = os.path.join(src, "tests", "fakes")
+os.makedirs(work, exist_ok=True)
+
+
+class Fake:
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("port="), "%s did not start: %r" % (argv[1], line)
+        self.port = int(line.split("=")[1])
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+# ---- the same files for both runs --------------------------------------------------------------
+feeds = os.path.join(work, "feeds")
+shutil.rmtree(feeds, ignore_errors=True)
+os.makedirs(feeds)
+files = [("a", "journal_20261124090000.tsv", "journal", 60000, 1),
+         ("a", "journal_20261125090000.tsv", "journal", 20000, 2),  # updates and older rows
+         ("b", "items_20261124090000.tsv", "items", 5000, 3),
+         ("b", "stores_20261124090000.tsv", "stores", 300, 4)]
+for site, name, table, rows, seed in files:
+    gen(bizoope, table, rows, os.path.join(feeds, name), seed, os.path.join(feeds, name + ".exp"))
+
+
+def send(inst):
+    for site, name, _, _, _ in files:
+        shutil.copy(os.path.join(feeds, name), os.path.join(inst, "inbox", site, name))
+
+
+ref_inst, ref_config = fresh_installation(bizoope, work + ".ref", sites=("a", "b"), edits=(
+    ("shard_size: 64MiB", "shard_size: 1MiB"),))
+send(ref_inst)
+ref_reports, _ = run_once(bizoope, ref_config)
+
+
+# ---- the BigQuery stored form back to SQLite's ---------------------------------------------------
+def from_bigquery(value, typ):
+    if value is None:
+        return None
+    if typ == "int64":
+        return int(value)
+    if typ == "bool":
+        return 1 if value is True else 0
+    if typ.startswith("numeric"):
+        return stored(value, typ)  # the literal as sent, in SQLite's exact decimal text
+    if typ == "date":
+        d = datetime.date(1970, 1, 1) + datetime.timedelta(days=int(value))
+        return d.isoformat()
+    if typ in ("datetime", "timestamp"):
+        p = int(value)
+        return "%04d-%02d-%02d %02d:%02d:%02d" % (p >> 46, (p >> 42) & 15, (p >> 37) & 31,
+                                                  (p >> 32) & 31, (p >> 26) & 63, (p >> 20) & 63)
+    return value
+
+
+def bigquery_table(dump, rest_log, project):
+    """What BigQuery's main tables would hold: each loaded file's committed rows, deduplicated
+    as the MERGE's QUALIFY does, merged in the order the MERGE jobs ran."""
+    jobs = [json.loads(l) for l in open(rest_log) if '"kind": "jobs.insert"' in l]
+    jobs = [j for j in jobs if j["status"] == 200]
+    tables = {}
+    for j in jobs:
+        q = j["body"]["configuration"]["query"]
+        params = {p["name"]: p["parameterValue"]["value"] for p in q["queryParameters"]}
+        work = q["query"].split("FROM `")[1].split("`")[0].split(".")
+        main = q["query"].split("MERGE `")[1].split("`")[0].split(".")[2]
+        sc = load_schema(src, main)
+        types = dict(sc["columns"])
+        rows = dump["tables"].get("projects/%s/datasets/%s/tables/%s" % tuple(work), [])
+        winners = {}
+        for r in rows:
+            if r["site_id"] != params["site_id"]:
+                continue
+            row = {c: from_bigquery(r.get(c), t) for c, t in sc["columns"]}
+            k = tuple(row[c] for c in sc["key"])
+            rank = (row[sc["order_by"]], int(r["_bz_position"]))
+            if k not in winners or rank > winners[k][0]:
+                winners[k] = (rank, row)
+        t = tables.setdefault(main, {})
+        for k, (_, row) in winners.items():
+            key = (params["site_id"], k)
+            if key not in t or row[sc["order_by"]] >= t[key][sc["order_by"]]:
+                t[key] = row
+    out = {}
+    for main, t in tables.items():
+        sc = load_schema(src, main)
+        out[main] = sorted((tuple([site] + [row[c] for c, _ in sc["columns"]])
+                            for (site, _), row in t.items()), key=repr)
+    return out
+
+
+def run_bigquery(label, write_script, rest_script):
+    oauth_log = os.path.join(work, label + ".oauth.jsonl")
+    rest_log = os.path.join(work, label + ".rest.jsonl")
+    write_log = os.path.join(work, label + ".write.jsonl")
+    dump = os.path.join(work, label + ".dump.json")
+    for p in (oauth_log, rest_log, write_log, dump):
+        if os.path.exists(p):
+            os.remove(p)
+    oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null", oauth_log])
+    rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"), rest_log,
+                 json.dumps(rest_script)])
+    write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"), write_log, dump,
+                  json.dumps(write_script)])
+    try:
+        inst, config = fresh_installation(bizoope, work + "." + label, sites=("a", "b"), edits=(
+            ("shard_size: 64MiB", "shard_size: 1MiB"),
+            ("  backend: sqlite ", "  backend: bigquery "),
+            ("  project: ", "  project: retail-test-1"),
+            ("  bigquery_api: https://bigquery.googleapis.com/bigquery/v2",
+             "  bigquery_api: 'http://127.0.0.1:%d/bigquery/v2'" % rest.port),
+            ("  storage_write_api: https://bigquerystorage.googleapis.com",
+             "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
+            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port)))
+        send(inst)
+        reports, p = run_once(bizoope, config, check=False)
+        check(p.returncode == 0, "%s: bizoope run exited %d: %s" % (label, p.returncode,
+                                                                    p.stderr[-2000:]))
+    finally:
+        write.stop()
+        rest.stop()
+        oauth.stop()
+    return inst, reports, json.load(open(dump)), rest_log, write_log
+
+
+def compare(label, inst, reports, dump, rest_log, write_log):
+    keys = ("site", "file", "table", "status", "lines", "loaded", "rejected_invalid",
+            "rejected_duplicate")
+    check([{k: r[k] for k in keys} for r in reports] ==
+          [{k: r[k] for k in keys} for r in ref_reports],
+          "%s: counts differ from the SQLite run:\n%r\n%r" % (label, reports, ref_reports))
+    for site, name, _, _, _ in files:
+        a = open(os.path.join(inst, "outbox", site, name + ".errors.tsv"), "rb").read()
+        b = open(os.path.join(ref_inst, "outbox", site, name + ".errors.tsv"), "rb").read()
+        check(a == b, "%s: error file of %s differs from the SQLite run's" % (label, name))
+    got = bigquery_table(dump, rest_log, "retail-test-1")
+    model = Model(src)
+    for table in ("journal", "items", "stores"):
+        want = warehouse_rows(os.path.join(ref_inst, "warehouse.db"), model, table)
+        check(got.get(table) == want, "%s: %s rows in BigQuery (%d) differ from SQLite's (%d)" %
+              (label, table, len(got.get(table, [])), len(want)))
+    streams = dump["streams"]
+    shards = sum(r["shards"] for r in reports)
+    check(len(streams) == shards and all(s["finalized"] and s["committed"]
+                                         for s in streams.values()),
+          "%s: %d streams for %d shards, each finalized and committed once: %r" %
+          (label, len(streams), shards, [s for s in streams.values() if not s["committed"]]))
+    rest = [json.loads(l) for l in open(rest_log)]
+    jobs = [r for r in rest if r.get("kind") == "jobs.insert" and r["status"] == 200]
+    loaded = [r for r in reports if r["status"] == "loaded"]
+    check(len(jobs) == len(loaded) and all(
+        "w_%s_%s" % (r["job_id"], r["table"]) in j["body"]["configuration"]["query"]["query"]
+        and {"name": "site_id", "parameterType": {"type": "STRING"},
+             "parameterValue": {"value": r["site"]}}
+        in j["body"]["configuration"]["query"]["queryParameters"]
+        for r, j in zip(loaded, jobs)),
+          "%s: one MERGE job per loaded file, on its work table and site" % label)
+    tables = [r for r in rest if r.get("kind") == "tables.insert" and r["status"] == 200]
+    mains = sorted(r["table"] for r in tables if ".pos." in r["table"])
+    works = [r for r in tables if ".pos_work." in r["table"]]
+    check(mains == ["retail-test-1.pos.items", "retail-test-1.pos.journal",
+                    "retail-test-1.pos.stores"] and len(works) == len(files) and
+          all("expirationTime" in r["body"] for r in works),
+          "%s: main tables created once each, one expiring work table per file: %r" %
+          (label, [r["table"] for r in tables]))
+    print("%s: %d files, %d shards, %d streams committed, %d MERGE jobs" %
+          (label, len(reports), shards, len(streams), len(jobs)))
+
+
+compare("clean", *run_bigquery("clean", {}, {}))
+faults = run_bigquery("faults", {
+    "append": [None, {"code": 14, "after": 0}, None, {"reset": True, "after": 0}],
+    "expire_token": "tok-1"}, {"jobs.insert": [503, 200], "running_polls": 2})
+compare("faults", *faults)
+injected = [json.loads(l) for l in open(faults[4])]
+check(sum(1 for r in injected if r.get("code") == 14) == 1 and
+      sum(1 for r in injected if r.get("fault") == "reset") == 1 and
+      sum(1 for r in injected if r.get("code") == 16) == 1,
+      "faults: UNAVAILABLE, a reset stream and an expired token were each injected once")
+check(sum(1 for l in open(faults[3]) if '"status": 503' in l) == 1,
+      "faults: jobs.insert answered 503 once")
+check.finish("all checks passed")
