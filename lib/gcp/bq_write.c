@@ -202,6 +202,24 @@ static void read_answer(const struct buf *resp, struct append_answer *a)
     }
 }
 
+/* Where the request starting at row `from` ends. The boundaries must not depend on which
+ * request of a call it is: the server acknowledges a repeated offset with ALREADY_EXISTS
+ * whatever rows the request holds, so a resumed call must start every request exactly where
+ * an earlier call's request started, or rows after the old end would be dropped. So each
+ * request is budgeted as if it carried the stream name and the schema, like a first one. */
+static size_t request_end(const struct bq_rows *rows, size_t from, const char *stream,
+                          size_t descriptor_len, size_t max_bytes)
+{
+    size_t to = from, bytes = 64 + strlen(stream) + descriptor_len;
+
+    while (to < rows->n &&
+           (to == from || bytes + rows->offsets[to + 1] - rows->offsets[to] + 6 <= max_bytes)) {
+        bytes += rows->offsets[to + 1] - rows->offsets[to] + 6;
+        to++;
+    }
+    return to;
+}
+
 int bq_write_append(const struct bq_write_options *o, const char *stream, const uint8_t *descriptor,
                     size_t descriptor_len, const struct bq_rows *rows, uint64_t first,
                     struct bz_err *err)
@@ -231,14 +249,8 @@ int bq_write_append(const struct bq_write_options *o, const char *stream, const 
         int rc, failed_code = 0;
         char why[300] = "";
 
-        while (from < rows->n) { /* requests under the size limit */
-            size_t to = from, bytes = 64 + strlen(stream) + (nreq == 0 ? descriptor_len : 0);
-            while (to < rows->n &&
-                   (to == from ||
-                    bytes + rows->offsets[to + 1] - rows->offsets[to] + 6 <= max_bytes)) {
-                bytes += rows->offsets[to + 1] - rows->offsets[to] + 6;
-                to++;
-            }
+        while (from < rows->n) { /* the fixed request boundaries, from the last acknowledged */
+            size_t to = request_end(rows, from, stream, descriptor_len, max_bytes);
             if (nreq == cap) {
                 cap = cap ? cap * 2 : 8;
                 reqs = xrealloc(reqs, cap * sizeof(*reqs));

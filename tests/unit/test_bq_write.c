@@ -173,7 +173,9 @@ static void check_rows(json_t *d)
     char seen[NROWS] = {0};
     size_t i;
 
-    assert_int_equal(json_array_size(t), NROWS);
+    if (json_array_size(t) != NROWS) {
+        fail_msg("%zu rows committed, %d written", json_array_size(t), NROWS);
+    }
     json_array_foreach(t, i, row)
     {
         const char *code = json_string_value(json_object_get(row, "store_code"));
@@ -316,10 +318,17 @@ static void test_append_twice_and_refusals(void **state)
         pb_bytes_field(&big, 6, filler, 11 << 20);
         free(filler);
     }
+    t.timeout_ms = 10000;
     assert_int_equal(grpc_call(&t, "/google.cloud.bigquery.storage.v1.BigQueryWrite/AppendRows",
                                &big, 1, &resps, &n, &st, &err),
                      BZ_OK);
-    assert_int_equal(st.code, GRPC_RESOURCE_EXHAUSTED);
+    /* refused: RESOURCE_EXHAUSTED in the trailers or, when the server stops reading while the
+     * 11 MB are still going out (as it may on a loaded machine), a reset or the call's timeout;
+     * either way nothing was appended (checked in the dump below) */
+    if (st.code != GRPC_RESOURCE_EXHAUSTED && !(st.code == GRPC_UNAVAILABLE && n == 0)) {
+        fail_msg("an 11 MB request: gRPC status %d: %s", st.code, st.message);
+    }
+    t.timeout_ms = 0;
     grpc_free_responses(resps, n);
     t.routing = "write_stream=wrong"; /* the routing header must name the stream */
     assert_int_equal(grpc_call(&t, "/google.cloud.bigquery.storage.v1.BigQueryWrite/AppendRows",
@@ -332,6 +341,9 @@ static void test_append_twice_and_refusals(void **state)
     buf_release(&req);
     d = rig_down(&r);
     check_rows(d); /* the double append left each row once */
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_object_get(d, "streams"), other), "rows")),
+                     0); /* nothing of the refused requests was appended */
     json_decref(d);
 }
 
