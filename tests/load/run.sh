@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/load/run.sh BUILD_DIR - every benchmark, one after the other: validate.sh (validation
 # against a bare scan), pipeline.sh (the whole job against the sqlite3 shell) and
-# distributed.sh (1 worker process against 2 over Kafka) and encode.sh (protobuf rows against
-# validation). Each prints
+# distributed.sh (1 worker process against 2 over Kafka), encode.sh (protobuf rows against
+# validation) and bigquery.sh (the whole job into the BigQuery fakes against SQLite). Each prints
 # a human summary and ends with one JSON line. BENCH_SMOKE=1 runs them in a few seconds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,3 +14,4 @@ bash "$here/validate.sh" "$1"
 bash "$here/pipeline.sh" "$1"
 bash "$here/distributed.sh" "$1"
 bash "$here/encode.sh" "$1"
+bash "$here/bigquery.sh" "$1"
