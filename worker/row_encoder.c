@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "gcp/pb.h"
 #include "parse/field.h"
 
-/* protobuf wire types and descriptor.proto numbers (fact sheet 1.3) */
-enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
+/* descriptor.proto numbers (fact sheet 1.3) */
 enum { PB_TYPE_INT64 = 3, PB_TYPE_INT32 = 5, PB_TYPE_BOOL = 8, PB_TYPE_STRING = 9 };
 enum { PB_LABEL_OPTIONAL = 1 };
 
@@ -39,6 +39,7 @@ struct row_encoder {
     struct buf descriptor;
 };
 
+/* In place, for the row loop (gcp/pb appends to a buf, which the descriptor uses). */
 static inline size_t put_varint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
@@ -55,42 +56,17 @@ static inline size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-static void buf_varint(struct buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-
-    buf_append(b, tmp, put_varint(tmp, v));
-}
-
-static void buf_key(struct buf *b, uint32_t field, unsigned wire)
-{
-    buf_varint(b, ((uint64_t)field << 3) | wire);
-}
-
-static void buf_bytes_field(struct buf *b, uint32_t field, const void *p, size_t n)
-{
-    buf_key(b, field, WIRE_LEN);
-    buf_varint(b, n);
-    buf_append(b, p, n);
-}
-
-static void buf_varint_field(struct buf *b, uint32_t field, uint64_t v)
-{
-    buf_key(b, field, WIRE_VARINT);
-    buf_varint(b, v);
-}
-
 /* FieldDescriptorProto: name=1, number=3, label=4, type=5 */
 static void describe_field(struct buf *out, const char *name, uint32_t number, int type)
 {
     struct buf f;
 
     buf_init(&f);
-    buf_bytes_field(&f, 1, name, strlen(name));
-    buf_varint_field(&f, 3, number);
-    buf_varint_field(&f, 4, PB_LABEL_OPTIONAL);
-    buf_varint_field(&f, 5, (uint64_t)type);
-    buf_bytes_field(out, 2, f.data, f.len); /* DescriptorProto.field */
+    pb_bytes_field(&f, 1, name, strlen(name));
+    pb_uint_field(&f, 3, number);
+    pb_uint_field(&f, 4, PB_LABEL_OPTIONAL);
+    pb_uint_field(&f, 5, (uint64_t)type);
+    pb_bytes_field(out, 2, f.data, f.len); /* DescriptorProto.field */
     buf_release(&f);
 }
 
@@ -112,9 +88,9 @@ static int proto_type_of(enum col_type t)
     return PB_TYPE_STRING;
 }
 
-static unsigned wire_of(enum col_type t)
+static enum pb_wire wire_of(enum col_type t)
 {
-    return proto_type_of(t) == PB_TYPE_STRING ? WIRE_LEN : WIRE_VARINT;
+    return proto_type_of(t) == PB_TYPE_STRING ? PB_LEN : PB_VARINT;
 }
 
 struct row_encoder *row_encoder_new(const struct schema_table *table, const char *site_id,
@@ -130,7 +106,7 @@ struct row_encoder *row_encoder_new(const struct schema_table *table, const char
     e->codes = xcalloc(table->ncolumns ? table->ncolumns : 1, sizeof(*e->codes));
     buf_init(&e->descriptor);
     snprintf(name, sizeof(name), "%s_row", table->name);
-    buf_bytes_field(&e->descriptor, 1, name, strlen(name)); /* DescriptorProto.name */
+    pb_bytes_field(&e->descriptor, 1, name, strlen(name)); /* DescriptorProto.name */
     describe_field(&e->descriptor, "site_id", ROW_FIELD_SITE, PB_TYPE_STRING);
     describe_field(&e->descriptor, "_bz_position", ROW_FIELD_POSITION, PB_TYPE_INT64);
     for (i = 0; i < table->ncolumns; i++) {
@@ -139,17 +115,17 @@ struct row_encoder *row_encoder_new(const struct schema_table *table, const char
         describe_field(&e->descriptor, c->name, number, proto_type_of(c->type));
         e->codes[i].tag_len =
             (uint8_t)put_varint(e->codes[i].tag, ((uint64_t)number << 3) | wire_of(c->type));
-        e->codes[i].kind = (uint8_t)(c->type == COL_DATETIME        ? KIND_DATETIME
-                                     : c->type == COL_TIMESTAMP     ? KIND_TIMESTAMP
-                                     : wire_of(c->type) == WIRE_LEN ? KIND_BYTES
-                                                                    : KIND_VARINT);
+        e->codes[i].kind = (uint8_t)(c->type == COL_DATETIME      ? KIND_DATETIME
+                                     : c->type == COL_TIMESTAMP   ? KIND_TIMESTAMP
+                                     : wire_of(c->type) == PB_LEN ? KIND_BYTES
+                                                                  : KIND_VARINT);
     }
     /* per field at most an 8-byte key store and a 10-byte varint, or a 5-byte length and its
      * text (short ones stored as 16 bytes), and all texts together are no longer than the line */
     e->row_bound = 32 + e->site_len + table->ncolumns * 40 + max_line_bytes;
     buf_init(&e->prefix);
-    buf_bytes_field(&e->prefix, ROW_FIELD_SITE, e->site_id, e->site_len);
-    buf_key(&e->prefix, ROW_FIELD_POSITION, WIRE_VARINT);
+    pb_bytes_field(&e->prefix, ROW_FIELD_SITE, e->site_id, e->site_len);
+    pb_key(&e->prefix, ROW_FIELD_POSITION, PB_VARINT);
     return e;
 }
 

@@ -19,28 +19,14 @@ struct call_state {
     char message[512];
 };
 
-static int hex(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* grpc-message is percent-encoded */
 static void decode_message(const char *s, size_t n, char *out, size_t size)
 {
-    size_t i, o = 0;
+    int len = 0;
+    char *d = curl_easy_unescape(NULL, s, (int)n, &len);
 
-    for (i = 0; i < n && o + 1 < size; i++) {
-        if (s[i] == '%' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
+    snprintf(out, size, "%.*s", d ? len : 0, d ? d : "");
+    curl_free(d);
 }
 
 /* Headers and trailers both come here. */

@@ -5,6 +5,7 @@
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -102,29 +103,16 @@ static const char *local_query(const struct http_request *req, const char *name)
     return NULL;
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* s[0..n) with %XX and '+' decoded. */
+/* s[0..n) with %XX decoded (libcurl's decoder; targets are built with curl_easy_escape). */
 static char *url_decode(const char *s, size_t n)
 {
-    char *out = xmalloc(n + 1), *o = out;
-    size_t i;
+    int len = 0;
+    char *d = curl_easy_unescape(NULL, s, (int)n, &len);
+    char *out = xmalloc((size_t)len + 1);
 
-    for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-            *o++ = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-            i += 2;
-        } else {
-            *o++ = s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    *o = '\0';
+    memcpy(out, d ? d : "", d ? (size_t)len : 0);
+    out[d ? len : 0] = '\0';
+    curl_free(d);
     return out;
 }
 
