@@ -47,18 +47,19 @@ run = subprocess.Popen([bizoope, "run", "--config", config, "--json"], stdout=su
 db = os.path.join(inst, "warehouse.db")
 deadline = time.time() + 80
 built = []
+# the ledger is read once the scheduled run has ended: it commits period by period, so reading
+# it as soon as it has rows could catch it half-way (seen under ASan)
 while time.time() < deadline:
     time.sleep(1)
-    try:
-        con = sqlite3.connect(db)
-        built = con.execute("SELECT workflow, step, period FROM _bizoope_batches "
-                            "WHERE workflow = 'daily'").fetchall()
-        con.close()
-    except sqlite3.OperationalError:
-        built = []  # no ledger yet
-    if built:
+    if "scheduled batches ran" in open(os.path.join(work, "run.log")).read():
         break
-time.sleep(2)  # the rest of that scheduled run
+try:
+    con = sqlite3.connect(db)
+    built = con.execute("SELECT workflow, step, period FROM _bizoope_batches "
+                        "WHERE workflow = 'daily'").fetchall()
+    con.close()
+except sqlite3.OperationalError:
+    built = []  # no ledger: the check below says so
 # the run still watches: a second file is loaded after the batches ran
 with open(os.path.join(inst, "inbox", "a", "journal_20261102090000.tsv"), "w") as f:
     f.write(lines[0].replace("M0001", "M0002") + "\n")
