@@ -175,6 +175,9 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         snprintf(m.schema_digest, sizeof(m.schema_digest), "%s", t->table->digest);
         attempt_path(pes[i], pes[i]->attempt, m.destination, sizeof(m.destination));
         m.max_line_bytes = t->max_line_bytes;
+        if (t->bq_work_path != NULL) {
+            snprintf(m.work_table, sizeof(m.work_table), "%.1000s", t->bq_work_path);
+        }
         texts[i] = proto_task_encode(&m, &out[i].len);
         out[i].data = texts[i];
         out[i].topic = d->cfg->kafka_tasks_topic;
@@ -330,7 +333,10 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         snprintf(done->worker_id, sizeof(done->worker_id), "%.63s", r->worker_id);
         done->attempts = pe->attempt;
         done->seconds = now_s() - (pe->deadline - (double)d->cfg->lease_ms / 1000.0);
-        snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s", r->destination);
+        /* where the accepted attempt's rows are: its staging, or its write stream ("" when
+         * the shard had no valid rows) */
+        snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s",
+                 pe->task->bq_work_path != NULL ? r->stream : r->destination);
         *out = done;
     }
     return BZ_OK;

@@ -280,11 +280,7 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
         rc = err ? err->code : BZ_E_IO;
     }
     if (rc == BZ_OK && strcmp(cfg->warehouse_backend, "bigquery") == 0) {
-        if (strcmp(cfg->queue_backend, "memory") != 0) {
-            rc = bz_err_set(err, BZ_E_INVALID_INPUT,
-                            "warehouse.backend bigquery runs with queue.backend memory in this "
-                            "version (bizoope-worker processes do not write to BigQuery yet)");
-        } else if ((p->bq = bq_warehouse_open(cfg, log, err)) == NULL) {
+        if ((p->bq = bq_warehouse_open(cfg, log, err)) == NULL) {
             rc = err ? err->code : BZ_E_INVALID_INPUT;
         }
     } else if (rc == BZ_OK && (p->wh = warehouse_open_sqlite(
@@ -702,10 +698,11 @@ static void flight_start(struct pipeline *p, struct flight *fl)
         task->site_id = job->site_id;
         task->object_path = fl->load;
         task->shard_count = (uint32_t)fl->rs.ntasks;
-        if (p->bq != NULL) { /* rows to a write stream; spool_path gets its name */
+        if (p->bq != NULL) {
+            /* rows to a write stream, whose name replaces spool_path (until then the staging
+             * base of a dispatched shard's attempts: its result object) */
             task->bq = p->bq;
             task->bq_work_path = fl->bq_work;
-            task->spool_path[0] = '\0';
         }
     }
     free(plan);

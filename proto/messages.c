@@ -46,6 +46,7 @@ static const struct field_desc task_fields[] = {
     STR(struct shard_task_msg, table, true),
     STR(struct shard_task_msg, object_uri, true),
     U64(struct shard_task_msg, object_size, 0, MAX_OFFSET),
+    U64(struct shard_task_msg, object_generation, 0, MAX_OFFSET),
     U64(struct shard_task_msg, start, 0, MAX_OFFSET),
     U64(struct shard_task_msg, end, 0, MAX_OFFSET),
     U32(struct shard_task_msg, shard_index, 0, (1u << 24) - 1),
@@ -54,6 +55,7 @@ static const struct field_desc task_fields[] = {
     STR(struct shard_task_msg, schema_digest, true),
     STR(struct shard_task_msg, destination, true),
     U64(struct shard_task_msg, max_line_bytes, 1, (uint64_t)1 << 30),
+    STR(struct shard_task_msg, work_table, false),
 };
 
 static const struct field_desc result_fields[] = {
@@ -68,6 +70,7 @@ static const struct field_desc result_fields[] = {
     U64(struct shard_result_msg, rows_written, 0, MAX_OFFSET),
     STR(struct shard_result_msg, result_uri, false),
     STR(struct shard_result_msg, destination, false),
+    STR(struct shard_result_msg, stream, false),
     STR(struct shard_result_msg, error, false),
     BOOL(struct shard_result_msg, retriable),
 };

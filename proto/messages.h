@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 /* Why a message was refused. */
 struct proto_error {
@@ -27,12 +27,17 @@ struct shard_task_msg {
     char table[129];
     char object_uri[1024]; /* file:///abs/path or gs://bucket/object */
     uint64_t object_size;
-    uint64_t start, end; /* [start, end) of the object's bytes; start <= end <= size */
+    uint64_t object_generation; /* gs://: the generation planned (reads are pinned to it); 0 */
+    uint64_t start, end;        /* [start, end) of the object's bytes; start <= end <= size */
     uint32_t shard_index, shard_count;
     uint32_t attempt;        /* 1 for the first dispatch */
     char schema_digest[17];  /* the table description the coordinator planned with */
     char destination[1024];  /* where the shard's rows go (staging; per attempt) */
     uint64_t max_line_bytes; /* longer lines are rejected */
+    /* warehouse.backend bigquery: the file's work table as a Write API path
+     * ("projects/P/datasets/D/tables/T"); the rows go to a new write stream of it, not to
+     * destination. "": rows to destination. */
+    char work_table[1024];
 };
 
 /* What a worker reports for one attempt of a shard (worker -> coordinator). */
@@ -48,8 +53,9 @@ struct shard_result_msg {
     uint64_t rows_written; /* valid rows staged at destination */
     char result_uri[1024]; /* object with the shard's winners, losers and reject records */
     char destination[1024];
-    char error[512]; /* ok = false: why */
-    bool retriable;  /* ok = false: whether another attempt may succeed */
+    char stream[1024]; /* work_table given: the finalized write stream holding the rows */
+    char error[512];   /* ok = false: why */
+    bool retriable;    /* ok = false: whether another attempt may succeed */
 };
 
 enum proto_severity { PROTO_INFO = 0, PROTO_WARNING, PROTO_ERROR };

@@ -16,6 +16,7 @@
 #include "io/fsutil.h"
 #include "queue/kafka_queue.h"
 #include "queue/notices.h"
+#include "warehouse/bq_warehouse.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
 
@@ -30,6 +31,7 @@ struct remote_worker {
     struct kq_producer *producer;
     struct notices *notices;
     struct dedup_table *table; /* reused shard after shard */
+    struct bq_warehouse *bq;   /* warehouse.backend bigquery: where work_table rows go */
 };
 
 static void queue_config(const struct bz_config *cfg, struct bz_log *log, const char *id,
@@ -58,7 +60,10 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
     queue_config(cfg, log, worker_id, &kc);
     w->producer = kq_producer_new(&kc, err);
     w->notices = notices_new(log, w->producer, cfg->kafka_notifications_topic);
-    if (w->producer != NULL) {
+    if (w->producer != NULL && strcmp(cfg->warehouse_backend, "bigquery") == 0) {
+        w->bq = bq_warehouse_open(cfg, log, err);
+    }
+    if (w->producer != NULL && (w->bq != NULL || strcmp(cfg->warehouse_backend, "bigquery") != 0)) {
         w->consumer = kq_consumer_new(&kc, cfg->kafka_group, topics, err);
     }
     if (w->consumer == NULL) {
@@ -78,6 +83,7 @@ void remote_worker_free(struct remote_worker *w)
     notices_free(w->notices);
     kq_producer_free(w->producer, 10000);
     dedup_table_free(w->table);
+    bq_warehouse_close(w->bq);
     free(w->worker_id);
     free(w);
 }
@@ -136,6 +142,13 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
         fail_result(r, false, "destination is longer than 1000 bytes");
         return;
     }
+    if (task->work_table[0] != '\0' && w->bq == NULL) {
+        fail_result(r, true,
+                    "the task's rows go to BigQuery (%s) but this worker's configuration has "
+                    "warehouse.backend %s: deploy the coordinator's configuration to the workers",
+                    task->work_table, w->cfg->warehouse_backend);
+        return;
+    }
     if (strncmp(task->object_uri, "file://", 7) != 0 || task->object_uri[7] != '/') {
         fail_result(r, false, "object %s: only file:/// objects are readable by this worker",
                     task->object_uri);
@@ -180,7 +193,15 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     st.spec.end = task->end;
     st.max_line_bytes = (size_t)task->max_line_bytes;
     st.temp_dir = w->cfg->temp_dir;
+    st.job_id = task->job_id;
+    st.site_id = task->site_id; /* rows carry it (BigQuery) */
+    st.shard_count = task->shard_count;
     snprintf(st.spool_path, sizeof(st.spool_path), "%s", task->destination);
+    if (task->work_table[0] != '\0') { /* rows to a write stream; spool_path gets its name */
+        st.bq = w->bq;
+        st.bq_work_path = task->work_table;
+        st.spool_path[0] = '\0';
+    }
     worker_run_task(&st, w->table, &done);
     close(fd);
     if (done.rc == BZ_OK) {
@@ -199,6 +220,9 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     r->rejected_invalid = done.result.rejected_invalid;
     r->crlf_lines = done.result.crlf_lines;
     r->rows_written = done.result.lines - done.result.rejected_invalid;
+    if (st.bq != NULL) {
+        snprintf(r->stream, sizeof(r->stream), "%s", st.spool_path);
+    }
     snprintf(r->result_uri, sizeof(r->result_uri), "file://%.1008s", result_path);
     shard_result_release(&done.result);
 }

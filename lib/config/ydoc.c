@@ -296,7 +296,7 @@ int ydoc_check_keys(const struct ydoc *doc, int node, const char *what, const ch
             }
         }
         if (!known) {
-            char list[160];
+            char list[320];
             size_t off = 0;
             for (a = 0; allowed[a] != NULL && off < sizeof(list); a++) {
                 int w = snprintf(list + off, sizeof(list) - off, "%s%s", a ? ", " : "", allowed[a]);

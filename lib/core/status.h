@@ -23,7 +23,7 @@ enum bz_status {
 struct bz_err {
     enum bz_status code;
     bool retriable;
-    char msg[256];
+    char msg[512]; /* room for a path and a list of what is valid */
 };
 
 #if defined(__GNUC__)

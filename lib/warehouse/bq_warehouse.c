@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "gcp/auth.h"
 #include "gcp/bq_rest.h"
+#include "gcp/gcp_config.h"
 #include "warehouse/bq_sql.h"
 
 #define MAX_TABLES 256
@@ -26,26 +27,14 @@ struct bq_warehouse {
     size_t nready;
 };
 
-static const char *or_null(const char *s)
-{
-    return s && s[0] ? s : NULL;
-}
-
 struct bq_warehouse *bq_warehouse_open(const struct bz_config *cfg, struct bz_log *log,
                                        struct bz_err *err)
 {
     struct bq_warehouse *w = xcalloc(1, sizeof(*w));
-    struct gcp_auth_options ao;
     struct bq_rest_options ro;
 
-    memset(&ao, 0, sizeof(ao));
-    ao.key_file = cfg->gcp_key_file;
-    ao.token_uri = or_null(cfg->gcp_token_uri);
-    ao.metadata_url = or_null(cfg->gcp_metadata_url);
-    ao.log = log;
-    w->auth = gcp_auth_new(&ao, err);
+    w->auth = gcp_auth_from_config(cfg, log, err);
     if (w->auth == NULL) {
-        bz_err_prefix(err, "warehouse.key_file");
         free(w);
         return NULL;
     }

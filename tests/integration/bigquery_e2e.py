@@ -12,7 +12,15 @@ SQLite:
 - one MERGE job per loaded file, naming that file's work table, with the site as a parameter;
   main tables created once, a work table per file, with an expiration;
 - again with faults: the Write API answers UNAVAILABLE mid-append and resets a stream, jobs.insert
-  answers 503 once, the access token expires: the same rows, exactly once."""
+  answers 503 once, the access token expires: the same rows, exactly once.
+Then distributed: bizoope-coordinator with Kafka (tests/fakes/kafka_mock) and bizoope-worker
+processes writing the streams, the same checks (each shard's accepted stream committed once,
+no other stream committed):
+- clean;
+- every shard task delivered twice (each copy writes a stream of its own; only the accepted
+  attempt's is committed) with UNAVAILABLE on an append;
+- a worker killed (kill -9) while it writes streams: its half-written streams are never
+  committed, its shards are re-sent to the others."""
 import base64
 import datetime
 import json
@@ -21,13 +29,16 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pipeline_lib import Checks, fresh_installation, gen, load_schema, run_once, stored  # noqa
 from pipeline_lib import warehouse_rows, Model  # noqa: E402
+from pipeline_lib import KafkaCluster, use_kafka, start_workers, stop_workers  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
+build = os.path.dirname(os.path.abspath(bizoope))
 check = Checks("bigquery_e2e")
 fakes = os.path.join(src, "tests", "fakes")
 os.makedirs(work, exist_ok=True)
@@ -125,7 +136,44 @@ def bigquery_table(dump, rest_log, project):
     return out
 
 
-def run_bigquery(label, write_script, rest_script):
+def run_distributed(config, cluster, fault, write_log):
+    """bizoope-coordinator --once with two bizoope-worker processes; returns (reports, process,
+    note)."""
+    note = ""
+    use_kafka(config, cluster.bootstrap, lease="10s")
+    logs = os.path.dirname(config)
+    workers = start_workers(build, config, 2)
+    if fault == "duplicate-tasks":
+        cluster.command("duplicate bizoope.tasks")
+    coord = subprocess.Popen([os.path.join(build, "bizoope-coordinator"), "--config", config,
+                              "--once", "--json"], stdout=subprocess.PIPE, text=True,
+                             stderr=open(os.path.join(logs, "coordinator.log"), "w"))
+    try:
+        if fault == "kill-worker":
+            # once the workers are writing streams, the first one dies; a third joins
+            deadline = time.time() + 120
+            while time.time() < deadline and coord.poll() is None:
+                if os.path.exists(write_log) and sum(
+                        1 for l in open(write_log) if '"CreateWriteStream"' in l) >= 6:
+                    break
+                time.sleep(0.05)
+            workers[0].kill()
+            workers.append(start_workers(build, config, 1, first=2)[0])
+            note = "w0 killed after 6 streams"
+        out, _ = coord.communicate(timeout=600)
+    finally:
+        if coord.poll() is None:
+            coord.kill()
+        check(stop_workers(workers) == 0, "a worker did not stop within 20 s of SIGTERM")
+    if fault == "duplicate-tasks":
+        copied = int(cluster.command("duplicate off")[-1].split("copied=")[1])
+        note = "%d tasks delivered twice" % copied
+        check(copied > 0, "duplicate-tasks: the harness copied no task")
+    reports = [json.loads(l) for l in out.splitlines() if l.strip()]
+    return reports, coord, note
+
+
+def run_bigquery(label, write_script, rest_script, cluster=None, fault=None):
     oauth_log = os.path.join(work, label + ".oauth.jsonl")
     rest_log = os.path.join(work, label + ".rest.jsonl")
     write_log = os.path.join(work, label + ".write.jsonl")
@@ -149,9 +197,16 @@ def run_bigquery(label, write_script, rest_script):
              "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
             ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port)))
         send(inst)
-        reports, p = run_once(bizoope, config, check=False)
-        check(p.returncode == 0, "%s: bizoope run exited %d: %s" % (label, p.returncode,
-                                                                    p.stderr[-2000:]))
+        if cluster is None:
+            reports, p = run_once(bizoope, config, check=False)
+            check(p.returncode == 0, "%s: bizoope run exited %d: %s" % (label, p.returncode,
+                                                                        p.stderr[-2000:]))
+        else:
+            reports, p, note = run_distributed(config, cluster, fault, write_log)
+            check(p.returncode == 0, "%s: bizoope-coordinator exited %d (see %s)" % (
+                label, p.returncode, os.path.join(inst, "coordinator.log")))
+            if note:
+                print("%s: %s" % (label, note))
     finally:
         write.stop()
         rest.stop()
@@ -177,10 +232,13 @@ def compare(label, inst, reports, dump, rest_log, write_log):
               (label, table, len(got.get(table, [])), len(want)))
     streams = dump["streams"]
     shards = sum(r["shards"] for r in reports)
-    check(len(streams) == shards and all(s["finalized"] and s["committed"]
-                                         for s in streams.values()),
-          "%s: %d streams for %d shards, each finalized and committed once: %r" %
-          (label, len(streams), shards, [s for s in streams.values() if not s["committed"]]))
+    committed = [s for s in streams.values() if s["committed"]]
+    check(len(committed) == shards and all(s["finalized"] for s in committed),
+          "%s: %d streams committed for %d shards, each finalized" %
+          (label, len(committed), shards))
+    if not label.startswith("dist"):  # one process: no attempt is ever run twice
+        check(len(streams) == shards, "%s: %d streams for %d shards" % (label, len(streams),
+                                                                       shards))
     rest = [json.loads(l) for l in open(rest_log)]
     jobs = [r for r in rest if r.get("kind") == "jobs.insert" and r["status"] == 200]
     loaded = [r for r in reports if r["status"] == "loaded"]
@@ -199,8 +257,9 @@ def compare(label, inst, reports, dump, rest_log, write_log):
           all("expirationTime" in r["body"] for r in works),
           "%s: main tables created once each, one expiring work table per file: %r" %
           (label, [r["table"] for r in tables]))
-    print("%s: %d files, %d shards, %d streams committed, %d MERGE jobs" %
-          (label, len(reports), shards, len(streams), len(jobs)))
+    print("%s: %d files, %d shards, %d streams committed (%d written), %d MERGE jobs" %
+          (label, len(reports), shards, len(committed), len(streams), len(jobs)))
+    return len(streams) - len(committed)
 
 
 compare("clean", *run_bigquery("clean", {}, {}))
@@ -215,4 +274,16 @@ check(sum(1 for r in injected if r.get("code") == 14) == 1 and
       "faults: UNAVAILABLE, a reset stream and an expired token were each injected once")
 check(sum(1 for l in open(faults[3]) if '"status": 503' in l) == 1,
       "faults: jobs.insert answered 503 once")
+
+# ---- distributed: coordinator, Kafka, bizoope-worker processes ---------------------------------
+cluster = KafkaCluster(build)
+try:
+    compare("dist-clean", *run_bigquery("dist-clean", {}, {}, cluster))
+    extra = compare("dist-duplicates", *run_bigquery(
+        "dist-duplicates", {"append": [None, None, {"code": 14, "after": 0}]}, {}, cluster,
+        "duplicate-tasks"))
+    check(extra > 0, "dist-duplicates: the copies wrote streams of their own (uncommitted)")
+    compare("dist-kill-worker", *run_bigquery("dist-kill-worker", {}, {}, cluster, "kill-worker"))
+finally:
+    cluster.stop()
 check.finish("all checks passed")
