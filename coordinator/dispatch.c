@@ -165,7 +165,12 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         snprintf(m.job_id, sizeof(m.job_id), "%s", t->job_id);
         snprintf(m.site_id, sizeof(m.site_id), "%s", t->site_id);
         snprintf(m.table, sizeof(m.table), "%s", t->table->name);
-        snprintf(m.object_uri, sizeof(m.object_uri), "file://%.1000s", t->object_path);
+        if (t->object_uri != NULL) {
+            snprintf(m.object_uri, sizeof(m.object_uri), "%.1000s", t->object_uri);
+            m.object_generation = (uint64_t)t->object_generation;
+        } else {
+            snprintf(m.object_uri, sizeof(m.object_uri), "file://%.1000s", t->object_path);
+        }
         m.object_size = t->src->size;
         m.start = t->spec.start;
         m.end = t->spec.end;

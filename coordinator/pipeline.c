@@ -18,6 +18,7 @@
 #include "coordinator/merge.h"
 #include "coordinator/notify_relay.h"
 #include "coordinator/planner.h"
+#include "coordinator/gcs_edge.h"
 #include "warehouse/bq_warehouse.h"
 #include "core/mem.h"
 #include "io/codec.h"
@@ -46,6 +47,7 @@ struct pipeline {
     struct notify_relay *relay; /* over Kafka: the notifications topic into the notifier */
     struct activity *activity;  /* the live picture; NULL: nobody watches */
     struct bq_warehouse *bq;    /* warehouse.backend bigquery; NULL: SQLite (wh) */
+    struct gcs_edge *edge;      /* storage.backend gcs; NULL: local areas only */
 };
 
 void pipeline_set_activity(struct pipeline *p, struct activity *a)
@@ -287,6 +289,10 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
                                    cfg->warehouse_path, cfg->warehouse_cache_bytes, err)) == NULL) {
         rc = err ? err->code : BZ_E_IO;
     }
+    if (rc == BZ_OK && strcmp(cfg->storage_backend, "gcs") == 0 &&
+        (p->edge = gcs_edge_open(cfg, log, err)) == NULL) {
+        rc = err ? err->code : BZ_E_INVALID_INPUT;
+    }
     if (rc != BZ_OK) {
         pipeline_free(p);
         return NULL;
@@ -323,6 +329,7 @@ void pipeline_free(struct pipeline *p)
     notify_relay_stop(p->relay);
     notifier_free(p->notifier); /* after its last notice: delivers what is queued */
     bq_warehouse_close(p->bq);
+    gcs_edge_free(p->edge);
     if (p->wh != NULL) {
         warehouse_close(p->wh);
     }
@@ -360,7 +367,10 @@ static int write_file_level_error(struct pipeline *p, const struct job *job, con
         return err ? err->code : BZ_E_IO;
     }
     fprintf(out_file_stream(of), "\tfile: %s\n", reason);
-    return out_file_commit(of, BZ_OK, err);
+    if (out_file_commit(of, BZ_OK, err) != BZ_OK) {
+        return err ? err->code : BZ_E_IO;
+    }
+    return p->edge ? gcs_edge_put_error_file(p->edge, job->site_id, path, err) : BZ_OK;
 }
 
 /* ---- landing ------------------------------------------------------------------------------ */
@@ -619,7 +629,9 @@ struct flight {
     struct tsv_source src;
     int fd;
     char load[PATH_BYTES], temp[PATH_BYTES - 64];
-    char bq_work[600]; /* bigquery: the file's work table (Write API path) */
+    char bq_work[600];   /* bigquery: the file's work table (Write API path) */
+    char load_uri[1100]; /* storage gcs + kafka: the file's copy in storage.load_bucket */
+    int64_t load_generation;
     size_t submitted, received;
     uint32_t attempts; /* of the shards back */
     int rc;            /* the first failure of this file (its shards keep coming back) */
@@ -675,6 +687,17 @@ static void flight_start(struct pipeline *p, struct flight *fl)
     if (fl->rc != BZ_OK) {
         return;
     }
+    if (p->edge != NULL && p->cfg->load_bucket[0] != '\0' &&
+        strcmp(p->cfg->queue_backend, "kafka") == 0) {
+        /* the workers read the shards from the load bucket, pinned to this generation */
+        char object[PATH_BYTES];
+        snprintf(object, sizeof(object), "%s/%s_%s", job->site_id, job->job_id, job->file_name);
+        fl->rc = gcs_edge_put_load(p->edge, fl->load, object, fl->load_uri, sizeof(fl->load_uri),
+                                   &fl->load_generation, &fl->err);
+        if (fl->rc != BZ_OK) {
+            return;
+        }
+    }
     if (p->bq != NULL) {
         fl->rc = bq_warehouse_prepare(p->bq, fl->t, job->job_id, fl->bq_work, sizeof(fl->bq_work),
                                       &fl->err);
@@ -697,6 +720,10 @@ static void flight_start(struct pipeline *p, struct flight *fl)
         task->job_id = job->job_id;
         task->site_id = job->site_id;
         task->object_path = fl->load;
+        if (fl->load_uri[0] != '\0') {
+            task->object_uri = fl->load_uri;
+            task->object_generation = fl->load_generation;
+        }
         task->shard_count = (uint32_t)fl->rs.ntasks;
         if (p->bq != NULL) {
             /* rows to a write stream, whose name replaces spool_path (until then the staging
@@ -787,6 +814,9 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
                                         write_to_out, ef, err);
             rc = out_file_commit(ef, rc, err);
         }
+        if (rc == BZ_OK && p->edge != NULL) { /* and back to the site's bucket */
+            rc = gcs_edge_put_error_file(p->edge, job->site_id, outbox, err);
+        }
     }
     t_errors = monotonic_seconds();
     warehouse_step = rc == BZ_OK; /* from here a failure is the warehouse's */
@@ -866,6 +896,9 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
     rc = journal_update(p->journal, job, err);
     if (rc == BZ_OK && unlink(fl->load) != 0 && errno != ENOENT) {
         rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", fl->load, strerror(errno));
+    }
+    if (rc == BZ_OK && fl->load_uri[0] != '\0') {
+        rc = gcs_edge_delete_load(p->edge, fl->load_uri, fl->load_generation, err);
     }
     BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "merge",
@@ -1288,6 +1321,10 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
 
     *failed = 0;
     memset(&in, 0, sizeof(in));
+    if (p->edge != NULL) { /* new objects of the interface buckets into the inbox */
+        size_t moved = 0;
+        gcs_edge_pull(p->edge, &moved, NULL); /* a bucket that failed is logged; next scan */
+    }
     rc = journal_list(p->journal, false, &in.resume, &in.nresume, err);
     while (rc == BZ_OK) {
         /* 1. files whose shards are all back finish, oldest first */

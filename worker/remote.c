@@ -16,6 +16,8 @@
 #include "io/fsutil.h"
 #include "queue/kafka_queue.h"
 #include "queue/notices.h"
+#include "gcp/gcp_config.h"
+#include "gcp/gcs_source.h"
 #include "warehouse/bq_warehouse.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
@@ -32,6 +34,8 @@ struct remote_worker {
     struct notices *notices;
     struct dedup_table *table; /* reused shard after shard */
     struct bq_warehouse *bq;   /* warehouse.backend bigquery: where work_table rows go */
+    struct gcp_auth *gcs_auth; /* storage.backend gcs: reads of gs:// objects */
+    struct gcs_options gcs;
 };
 
 static void queue_config(const struct bz_config *cfg, struct bz_log *log, const char *id,
@@ -63,7 +67,12 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
     if (w->producer != NULL && strcmp(cfg->warehouse_backend, "bigquery") == 0) {
         w->bq = bq_warehouse_open(cfg, log, err);
     }
-    if (w->producer != NULL && (w->bq != NULL || strcmp(cfg->warehouse_backend, "bigquery") != 0)) {
+    if (strcmp(cfg->storage_backend, "gcs") == 0) {
+        w->gcs_auth = gcp_auth_from_config(cfg, log, err);
+        gcs_options_from_config(cfg, w->gcs_auth, log, &w->gcs);
+    }
+    if (w->producer != NULL && (w->bq != NULL || strcmp(cfg->warehouse_backend, "bigquery") != 0) &&
+        (w->gcs_auth != NULL || strcmp(cfg->storage_backend, "gcs") != 0)) {
         w->consumer = kq_consumer_new(&kc, cfg->kafka_group, topics, err);
     }
     if (w->consumer == NULL) {
@@ -84,6 +93,7 @@ void remote_worker_free(struct remote_worker *w)
     kq_producer_free(w->producer, 10000);
     dedup_table_free(w->table);
     bq_warehouse_close(w->bq);
+    gcp_auth_free(w->gcs_auth);
     free(w->worker_id);
     free(w);
 }
@@ -107,6 +117,74 @@ static void fail_result(struct shard_result_msg *r, bool retriable, const char *
     r->lines = r->rejected_invalid = r->crlf_lines = r->rows_written = 0;
 }
 
+/* The task's object, open for reading: a local file or a Cloud Storage object generation. */
+struct object_handle {
+    int fd;
+    struct gcs_source *gs;
+};
+
+static void close_object(struct object_handle *obj)
+{
+    if (obj->fd >= 0) {
+        close(obj->fd);
+    }
+    gcs_source_free(obj->gs);
+}
+
+/* Opens the task's object as *src. Returns 0, or -1 with the failure in r. */
+static int open_object(struct remote_worker *w, const struct shard_task_msg *task,
+                       struct object_handle *obj, struct tsv_source *src,
+                       struct shard_result_msg *r)
+{
+    struct bz_err err;
+    struct stat sb;
+    const char *path;
+
+    obj->fd = -1;
+    obj->gs = NULL;
+    bz_err_clear(&err);
+    if (strncmp(task->object_uri, "gs://", 5) == 0) {
+        if (w->gcs_auth == NULL) {
+            fail_result(r, true,
+                        "object %s is in Cloud Storage but this worker's configuration has "
+                        "storage.backend %s: deploy the coordinator's configuration to the workers",
+                        task->object_uri, w->cfg->storage_backend);
+            return -1;
+        }
+        obj->gs = gcs_source_open(&w->gcs, task->object_uri, (int64_t)task->object_generation,
+                                  task->object_size, src, &err);
+        if (obj->gs == NULL) {
+            fail_result(r, false, "%s", err.msg);
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(task->object_uri, "file://", 7) != 0 || task->object_uri[7] != '/') {
+        fail_result(r, false, "object %s: only file:/// and gs:// objects are readable",
+                    task->object_uri);
+        return -1;
+    }
+    path = task->object_uri + 7;
+    obj->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (obj->fd < 0 || fstat(obj->fd, &sb) != 0) {
+        fail_result(r, true, "cannot open %s: %s", path, strerror(errno));
+        close_object(obj);
+        return -1;
+    }
+    if ((uint64_t)sb.st_size != task->object_size) {
+        fail_result(r, false, "%s is %lld bytes, the task planned %llu", path,
+                    (long long)sb.st_size, (unsigned long long)task->object_size);
+        close_object(obj);
+        return -1;
+    }
+    if (tsv_source_from_fd(obj->fd, src, &err) != BZ_OK) {
+        fail_result(r, true, "%s", err.msg);
+        close_object(obj);
+        return -1;
+    }
+    return 0;
+}
+
 void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *task,
                        struct shard_result_msg *r)
 {
@@ -115,11 +193,9 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     struct shard_done done;
     struct tsv_source src;
     struct bz_err err;
-    struct stat sb;
+    struct object_handle obj;
     char dir[1024], result_path[1016];
-    const char *path;
     char *slash;
-    int fd;
 
     memset(r, 0, sizeof(*r));
     snprintf(r->job_id, sizeof(r->job_id), "%s", task->job_id);
@@ -149,30 +225,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
                     task->work_table, w->cfg->warehouse_backend);
         return;
     }
-    if (strncmp(task->object_uri, "file://", 7) != 0 || task->object_uri[7] != '/') {
-        fail_result(r, false, "object %s: only file:/// objects are readable by this worker",
-                    task->object_uri);
-        return;
-    }
-    path = task->object_uri + 7;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        fail_result(r, true, "cannot open %s: %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return;
-    }
-    if ((uint64_t)sb.st_size != task->object_size) {
-        close(fd);
-        fail_result(r, false, "%s is %lld bytes, the task planned %llu", path,
-                    (long long)sb.st_size, (unsigned long long)task->object_size);
-        return;
-    }
-    bz_err_clear(&err);
-    if (tsv_source_from_fd(fd, &src, &err) != BZ_OK) {
-        close(fd);
-        fail_result(r, true, "%s", err.msg);
+    if (open_object(w, task, &obj, &src, r) != 0) {
         return;
     }
     snprintf(dir, sizeof(dir), "%s", task->destination);
@@ -180,7 +233,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     if (slash != NULL && slash != dir) {
         *slash = '\0';
         if (fs_mkdir_p(dir, &err) != BZ_OK) {
-            close(fd);
+            close_object(&obj);
             fail_result(r, true, "%s", err.msg);
             return;
         }
@@ -203,7 +256,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
         st.spool_path[0] = '\0';
     }
     worker_run_task(&st, w->table, &done);
-    close(fd);
+    close_object(&obj);
     if (done.rc == BZ_OK) {
         snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
         if (result_store_write(result_path, &done.result, &done.err) != BZ_OK) {

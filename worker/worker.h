@@ -24,6 +24,8 @@ struct shard_task {
     /* What a task message to another process needs besides the above (distributed mode). */
     const char *job_id, *site_id;
     const char *object_path; /* absolute path of the file in load */
+    const char *object_uri;  /* gs://... when the workers read it from storage.load_bucket */
+    int64_t object_generation;
     uint32_t shard_count;
     /* warehouse.backend bigquery: rows go to a write stream of this work table instead of a
      * spool, and spool_path gets the stream's name. NULL: the spool. */

@@ -11,6 +11,7 @@
  * run by hand; a lock file would be the fix if that changes. */
 #include "config/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -69,6 +70,7 @@ struct cfg_section {
 
 static const char *const backends[] = {"sqlite", "bigquery", NULL};
 static const char *const queue_backends[] = {"memory", "kafka", NULL};
+static const char *const storage_backends[] = {"local", "gcs", NULL};
 static const char *const severities[] = {"INFO", "WARNING", "ERROR", NULL};
 static const char *const weekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
                                        "friday", "saturday", "sunday",    NULL};
@@ -117,6 +119,16 @@ static const struct cfg_prop props[] = {
      "OAuth token endpoint; empty: the key's"},
     {"warehouse", "metadata_url", PROP_STRING, OFF(gcp_metadata_url), "", 0, 0, NULL, NULL,
      "metadata server; empty: the standard one"},
+    {"storage", "backend", PROP_ENUM, OFF(storage_backend), "local", 0, 0, NULL, storage_backends,
+     "local (the paths above) or gcs (interface buckets)"},
+    {"storage", "gcs_api", PROP_STRING, OFF(gcs_api_url), "https://storage.googleapis.com", 0, 0,
+     NULL, NULL, "Cloud Storage JSON API endpoint"},
+    {"storage", "interface_buckets", PROP_STRING, OFF(interface_buckets_text), "", 0, 0, NULL, NULL,
+     "gcs: the sites' buckets, comma-separated"},
+    {"storage", "load_bucket", PROP_STRING, OFF(load_bucket), "", 0, 0, NULL, NULL,
+     "gcs: files in load, for bizoope-worker"},
+    {"storage", "errors_prefix", PROP_STRING, OFF(errors_prefix), "errors/", 0, 0, NULL, NULL,
+     "gcs: error files go here in the site's bucket"},
     {NULL, "state", PROP_PATH, OFF(state_path), "state.db", 0, 0, NULL, NULL,
      "The coordinator's journal of files, jobs and shards (SQLite, created by `bizoope run`);\n"
      "a restarted run resumes from it."},
@@ -210,6 +222,10 @@ static const struct cfg_prop props[] = {
 static const struct cfg_section sections[] = {
     {"paths", "Storage areas, one directory each (created by `bizoope init`)."},
     {"warehouse", "Where the merged tables live."},
+    {"storage", "Where files arrive and error files go. local: the paths above. gcs: each site\n"
+                "has an interface bucket labelled site_id=<site>; new objects are moved from it\n"
+                "into paths.inbox, and error files are written back under errors_prefix.\n"
+                "Credentials: warehouse.key_file, or the metadata server."},
     {"archive", "Compressing backups into paths.archive."},
     {"decompress", "Limits for .gz and .zst inputs, against decompression bombs."},
     {"queue", "Where shard tasks go. memory: worker threads inside `bizoope run`. kafka: the\n"
@@ -827,6 +843,84 @@ static bool is_area(size_t i)
     return props[i].section != NULL && strcmp(props[i].section, "paths") == 0;
 }
 
+/* A Cloud Storage bucket name: 3 to 63 of a-z 0-9 - _ . starting and ending with a letter or
+ * digit (the dotted, up-to-222-byte form is not used for interface buckets). */
+static bool bucket_name_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n < 3 || n > 63 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])) ||
+        !(islower((unsigned char)s[n - 1]) || isdigit((unsigned char)s[n - 1]))) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-' &&
+            s[i] != '_' && s[i] != '.') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static size_t prop_index(size_t offset)
+{
+    size_t i;
+
+    for (i = 0; i < NPROPS && props[i].offset != offset; i++) {
+    }
+    return i;
+}
+
+/* storage.*: the bucket list split and checked; gcs needs at least one bucket. */
+static int finalize_storage(struct loader *ld)
+{
+    struct bz_config *c = ld->cfg;
+    const char *p = c->interface_buckets_text;
+    int line = ld->lines[prop_index(OFF(interface_buckets_text))];
+
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n > 0 && *p == ' ') {
+            p++, n--;
+        }
+        while (n > 0 && p[n - 1] == ' ') {
+            n--;
+        }
+        if (!bucket_name_ok(p, n)) {
+            return fail(ld, line,
+                        "storage.interface_buckets: '%.*s' is not a bucket name (3 to 63 of "
+                        "a-z 0-9 - _ ., comma-separated)",
+                        (int)(n > 64 ? 64 : n), p);
+        }
+        c->interface_buckets =
+            xrealloc(c->interface_buckets, (c->ninterface_buckets + 1) * sizeof(char *));
+        c->interface_buckets[c->ninterface_buckets++] = xstrndup(p, n);
+        p += n;
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p == ',') {
+            p++;
+        }
+    }
+    if (c->load_bucket[0] != '\0' && !bucket_name_ok(c->load_bucket, strlen(c->load_bucket))) {
+        return fail(ld, ld->lines[prop_index(OFF(load_bucket))],
+                    "storage.load_bucket: '%.64s' is not a bucket name", c->load_bucket);
+    }
+    if (strcmp(c->storage_backend, "gcs") == 0 && c->ninterface_buckets == 0) {
+        return fail(ld, line ? line : ld->lines[prop_index(OFF(storage_backend))],
+                    "storage.interface_buckets is required when storage.backend is gcs");
+    }
+    if (strcmp(c->storage_backend, "gcs") == 0 && strcmp(c->queue_backend, "kafka") == 0 &&
+        c->load_bucket[0] == '\0') {
+        return fail(ld, ld->lines[prop_index(OFF(storage_backend))],
+                    "storage.load_bucket is required when storage.backend is gcs and "
+                    "queue.backend is kafka (the workers read the files from it)");
+    }
+    return 0;
+}
+
 /* Cross-field rules, after every key is applied: each area is its own directory, neither
  * equal to nor inside another (landing would otherwise see its own output as new input), and
  * the two databases are different files. The line is the one that set either value. */
@@ -847,6 +941,9 @@ static int finalize(struct loader *ld)
         return fail(ld, ld->lines[i],
                     "warehouse.project is required when warehouse.backend is "
                     "bigquery");
+    }
+    if (finalize_storage(ld) != 0) {
+        return -1;
     }
     if (strcmp(ld->cfg->queue_backend, "kafka") == 0 && ld->cfg->kafka_bootstrap[0] == '\0') {
         /* the line that set bootstrap to "", else the one that chose kafka */
@@ -1026,6 +1123,10 @@ void config_free(struct bz_config *c)
     }
     free(c->reject_rate_sites);
     free(c->reject_rate_percent);
+    for (i = 0; i < c->ninterface_buckets; i++) {
+        free(c->interface_buckets[i]);
+    }
+    free(c->interface_buckets);
     free(c->base_dir);
     free(c->path);
     free(c);

@@ -32,7 +32,19 @@ struct bz_config {
     uint64_t bq_work_expiration_ms;
     char *gcp_key_file; /* NULL: the metadata server */
     char *bq_api_url, *bq_write_url, *gcp_token_uri, *gcp_metadata_url; /* "" defaults */
-    char *schema_dir; /* NULL: the built-in standard tables */
+    /* storage.backend gcs (section `storage`): Cloud Storage at the edges. Files arrive in
+     * the sites' interface buckets (each one's site_id label names its site), are moved into
+     * the local inbox, and error files go back to the bucket under storage.errors_prefix; with
+     * queue.backend kafka the workers read a file's shards from load_bucket. Credentials are
+     * warehouse.key_file / token_uri / metadata_url. */
+    char *storage_backend;        /* "local" (default) or "gcs" */
+    char *gcs_api_url;            /* storage.gcs_api */
+    char *interface_buckets_text; /* storage.interface_buckets as written */
+    char **interface_buckets;     /* ... split at commas, each a valid bucket name */
+    size_t ninterface_buckets;
+    char *load_bucket;   /* storage.load_bucket; "": none (threads read locally) */
+    char *errors_prefix; /* storage.errors_prefix: "errors/" */
+    char *schema_dir;    /* NULL: the built-in standard tables */
 
     unsigned workers;        /* worker threads; default 0 = one per CPU */
     uint64_t shard_bytes;    /* default 64 MiB */

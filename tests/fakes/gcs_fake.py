@@ -15,7 +15,9 @@ hold are 412 (nothing changes); a Range past the end is 416; a resumable chunk n
 where the persisted bytes end is 400. A gzip-encoded object read without "Accept-Encoding:
 gzip" is transcoded: decompressed and the Range ignored (200), as the real service does.
 Every request is one JSON line in LOG. Prints "port=N"; stops when stdin closes."""
+import base64
 import gzip
+import hashlib
 import json
 import re
 import sys
@@ -50,7 +52,8 @@ for path, spec in setup.get("objects", {}).items():
 def resource(bucket, name, obj):
     return {"kind": "storage#object", "bucket": bucket, "name": name,
             "size": str(len(obj["data"])), "generation": str(obj["generation"]),
-            "contentEncoding": obj["content_encoding"] or None, "md5Hash": "x"}
+            "contentEncoding": obj["content_encoding"] or None,
+            "md5Hash": base64.b64encode(hashlib.md5(obj["data"]).digest()).decode()}
 
 
 class Handler(BaseHTTPRequestHandler):

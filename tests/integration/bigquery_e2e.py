@@ -20,7 +20,13 @@ no other stream committed):
 - every shard task delivered twice (each copy writes a stream of its own; only the accepted
   attempt's is committed) with UNAVAILABLE on an append;
 - a worker killed (kill -9) while it writes streams: its half-written streams are never
-  committed, its shards are re-sent to the others."""
+  committed, its shards are re-sent to the others;
+- with storage.backend gcs (tests/fakes/gcs_fake.py): the files are sent to the sites' interface
+  buckets (labelled site_id), the coordinator moves them into its inbox, the workers read their
+  shards from the load bucket with ranged reads pinned to the generation, and the error files
+  land back in each site's bucket under errors/ - byte-identical to the SQLite run's; at the
+  end the interface buckets hold only the error files and the load bucket is empty. Once
+  clean, once with a 503 on the first listing, read and upload."""
 import base64
 import datetime
 import json
@@ -173,7 +179,56 @@ def run_distributed(config, cluster, fault, write_log):
     return reports, coord, note
 
 
-def run_bigquery(label, write_script, rest_script, cluster=None, fault=None):
+GCS_SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}},
+                         "bz-if-b": {"labels": {"site_id": "b"}}, "bz-load": {}}}
+
+
+def gcs_call(port, method, path, body=None):
+    import urllib.request
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body,
+                                 method=method, headers={"Authorization": "Bearer tok-test"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read()
+
+
+def gcs_send(port):
+    """The sites upload their files to their interface buckets."""
+    import urllib.parse
+    for site, name, _, _, _ in files:
+        gcs_call(port, "POST", "/upload/storage/v1/b/bz-if-%s/o?uploadType=media&name=%s" % (
+            site, urllib.parse.quote(name, safe="")), open(os.path.join(feeds, name), "rb").read())
+
+
+def gcs_objects(port, bucket):
+    """{name: bytes} of the bucket."""
+    import urllib.parse
+    items = json.loads(gcs_call(port, "GET", "/storage/v1/b/%s/o" % bucket)).get("items", [])
+    return {o["name"]: gcs_call(port, "GET", "/storage/v1/b/%s/o/%s?alt=media" % (
+        bucket, urllib.parse.quote(o["name"], safe=""))) for o in items}
+
+
+def check_gcs(label, port, gcs_log):
+    for site in ("a", "b"):
+        got = gcs_objects(port, "bz-if-" + site)
+        want = {"errors/%s.errors.tsv" % name: open(os.path.join(
+            ref_inst, "outbox", site, name + ".errors.tsv"), "rb").read()
+            for s_, name, _, _, _ in files if s_ == site}
+        check(got == want, "%s: bucket bz-if-%s holds %r, expected exactly the error files of "
+              "the SQLite run" % (label, site, sorted(got)))
+    check(gcs_objects(port, "bz-load") == {}, "%s: the load bucket is empty at the end" % label)
+    reads = [json.loads(l) for l in open(gcs_log)]
+    reads = [r for r in reads if r["method"] == "GET" and
+             r["path"].startswith("/storage/v1/b/bz-load/o/") and r["query"].get("alt") == "media"]
+    check(reads and all(r["query"].get("generation") for r in reads),
+          "%s: every read of the load bucket is pinned to a generation (%d reads)" %
+          (label, len(reads)))
+    faults = [r for r in json.loads("[%s]" % ",".join(open(gcs_log))) if r["status"] == 503]
+    print("%s: %d ranged reads of the load bucket, error files back in the buckets, %d answers "
+          "503" % (label, len(reads), len(faults)))
+    return len(faults)
+
+
+def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs=None):
     oauth_log = os.path.join(work, label + ".oauth.jsonl")
     rest_log = os.path.join(work, label + ".rest.jsonl")
     write_log = os.path.join(work, label + ".write.jsonl")
@@ -186,6 +241,13 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None):
                  json.dumps(rest_script)])
     write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"), write_log, dump,
                   json.dumps(write_script)])
+    storage = None
+    if gcs is not None:
+        gcs_log = os.path.join(work, label + ".gcs.jsonl")
+        if os.path.exists(gcs_log):
+            os.remove(gcs_log)
+        storage = Fake([sys.executable, os.path.join(fakes, "gcs_fake.py"), gcs_log,
+                        json.dumps(dict(GCS_SETUP, **gcs))])
     try:
         inst, config = fresh_installation(bizoope, work + "." + label, sites=("a", "b"), edits=(
             ("shard_size: 64MiB", "shard_size: 1MiB"),
@@ -195,8 +257,16 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None):
              "  bigquery_api: 'http://127.0.0.1:%d/bigquery/v2'" % rest.port),
             ("  storage_write_api: https://bigquerystorage.googleapis.com",
              "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
-            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port)))
-        send(inst)
+            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port)) + ((
+                ("  backend: local ", "  backend: gcs   "),
+                ("  gcs_api: https://storage.googleapis.com",
+                 "  gcs_api: 'http://127.0.0.1:%d'" % storage.port),
+                ("  interface_buckets: ", "  interface_buckets: bz-if-a, bz-if-b"),
+                ("  load_bucket: ", "  load_bucket: bz-load")) if storage else ()))
+        if storage:
+            gcs_send(storage.port)
+        else:
+            send(inst)
         if cluster is None:
             reports, p = run_once(bizoope, config, check=False)
             check(p.returncode == 0, "%s: bizoope run exited %d: %s" % (label, p.returncode,
@@ -207,7 +277,13 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None):
                 label, p.returncode, os.path.join(inst, "coordinator.log")))
             if note:
                 print("%s: %s" % (label, note))
+        if storage:
+            injected = check_gcs(label, storage.port, gcs_log)
+            check(injected == len(gcs.get("fail", {})), "%s: %d faults injected, %d scripted" %
+                  (label, injected, len(gcs.get("fail", {}))))
     finally:
+        if storage:
+            storage.stop()
         write.stop()
         rest.stop()
         oauth.stop()
@@ -284,6 +360,10 @@ try:
         "duplicate-tasks"))
     check(extra > 0, "dist-duplicates: the copies wrote streams of their own (uncommitted)")
     compare("dist-kill-worker", *run_bigquery("dist-kill-worker", {}, {}, cluster, "kill-worker"))
+    compare("dist-gcs", *run_bigquery("dist-gcs", {}, {}, cluster, gcs={}))
+    compare("dist-gcs-faults", *run_bigquery("dist-gcs-faults", {}, {}, cluster, gcs={
+        "fail": {"list": [503, 200], "media": [503, 200],
+                 "upload": [200] * len(files) + [503, 200]}}))  # the sites' uploads go through
 finally:
     cluster.stop()
 check.finish("all checks passed")

@@ -1,0 +1,343 @@
+/* gcs_edge.c - interface buckets in, error files out, load objects for the workers. See
+ * gcs_edge.h. */
+#include "coordinator/gcs_edge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+#include "gcp/gcp_config.h"
+#include "gcp/gcs.h"
+#include "gcp/gcs_source.h"
+#include "io/fsutil.h"
+
+#define PULL_CHUNK (8u << 20)
+
+struct interface_bucket {
+    char *name;
+    char site_id[65];
+};
+
+struct gcs_edge {
+    const struct bz_config *cfg;
+    struct bz_log *log;
+    struct gcp_auth *auth;
+    struct gcs_options o;
+    struct interface_bucket *buckets;
+    size_t nbuckets;
+};
+
+static bool site_listed(const struct bz_config *cfg, const char *site)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->nsites; i++) {
+        if (strcmp(cfg->sites[i], site) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+struct gcs_edge *gcs_edge_open(const struct bz_config *cfg, struct bz_log *log, struct bz_err *err)
+{
+    struct gcs_edge *e = xcalloc(1, sizeof(*e));
+    size_t i;
+
+    e->cfg = cfg;
+    e->log = log;
+    e->auth = gcp_auth_from_config(cfg, log, err);
+    if (e->auth == NULL) {
+        free(e);
+        return NULL;
+    }
+    gcs_options_from_config(cfg, e->auth, log, &e->o);
+    e->buckets =
+        xcalloc(cfg->ninterface_buckets ? cfg->ninterface_buckets : 1, sizeof(*e->buckets));
+    for (i = 0; i < cfg->ninterface_buckets; i++) {
+        struct interface_bucket *b = &e->buckets[e->nbuckets++];
+        b->name = xstrdup(cfg->interface_buckets[i]);
+        if (gcs_bucket_label(&e->o, b->name, "site_id", b->site_id, sizeof(b->site_id), err) !=
+            BZ_OK) {
+            bz_err_prefix(err, "storage.interface_buckets");
+            gcs_edge_free(e);
+            return NULL;
+        }
+        if (b->site_id[0] == '\0' || !site_listed(cfg, b->site_id)) {
+            bz_err_set(err, BZ_E_INVALID_INPUT,
+                       b->site_id[0] == '\0'
+                           ? "storage.interface_buckets: bucket %s has no site_id label (label "
+                             "it site_id=<site>; deploy/ does)%s"
+                           : "storage.interface_buckets: bucket %s is labelled site_id=%s, which "
+                             "is not in sites: of bizoope.yaml",
+                       b->name, b->site_id);
+            gcs_edge_free(e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
+void gcs_edge_free(struct gcs_edge *e)
+{
+    size_t i;
+
+    if (e == NULL) {
+        return;
+    }
+    for (i = 0; i < e->nbuckets; i++) {
+        free(e->buckets[i].name);
+    }
+    free(e->buckets);
+    gcp_auth_free(e->auth);
+    free(e);
+}
+
+static int write_all(int fd, const char *data, size_t n, const char *path, struct bz_err *err)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, data, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return bz_err_set(err, BZ_E_IO, "cannot write %s: %s", path, strerror(errno));
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+    return BZ_OK;
+}
+
+/* Downloads generation of the object into path (created), checking size and MD5. */
+static int download(struct gcs_edge *e, const char *bucket, const struct gcs_object *obj,
+                    const char *path, struct bz_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char b64[64];
+    struct buf chunk;
+    uint64_t off = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int rc = BZ_OK;
+
+    if (fd < 0) {
+        EVP_MD_CTX_free(md);
+        return bz_err_set(err, BZ_E_IO, "cannot create %s: %s", path, strerror(errno));
+    }
+    buf_init(&chunk);
+    EVP_DigestInit_ex(md, EVP_md5(), NULL);
+    while (rc == BZ_OK && off < obj->size) {
+        uint64_t want = obj->size - off < PULL_CHUNK ? obj->size - off : PULL_CHUNK;
+        buf_reset(&chunk);
+        rc = gcs_read_range(&e->o, bucket, obj->name, obj->generation, off, want, &chunk, err);
+        if (rc == BZ_OK && chunk.len != want) {
+            rc = bz_err_set(err, BZ_E_TRANSIENT,
+                            "gs://%s/%s: %zu bytes at %llu, %llu expected (it changed while "
+                            "read?)",
+                            bucket, obj->name, chunk.len, (unsigned long long)off,
+                            (unsigned long long)want);
+        }
+        if (rc == BZ_OK) {
+            EVP_DigestUpdate(md, chunk.data, chunk.len);
+            rc = write_all(fd, chunk.data, chunk.len, path, err);
+            off += chunk.len;
+        }
+    }
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    buf_release(&chunk);
+    if (rc == BZ_OK && fsync(fd) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot sync %s: %s", path, strerror(errno));
+    }
+    close(fd);
+    EVP_EncodeBlock((unsigned char *)b64, digest, (int)dlen);
+    if (rc == BZ_OK && obj->md5[0] != '\0' && strcmp(b64, obj->md5) != 0) {
+        rc = bz_err_set(err, BZ_E_TRANSIENT,
+                        "gs://%s/%s generation %lld: the bytes read have MD5 %s, the object "
+                        "says %s",
+                        bucket, obj->name, (long long)obj->generation, b64, obj->md5);
+    }
+    if (rc != BZ_OK) {
+        unlink(path);
+    }
+    return rc;
+}
+
+/* One object of b into the inbox; *moved set when it was. */
+static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
+                       const struct gcs_object *obj, bool *moved, struct bz_err *err)
+{
+    char local[4096], part[4096];
+    int rc;
+
+    *moved = false;
+    snprintf(local, sizeof(local), "%s/%s/%s", e->cfg->inbox_dir, b->site_id, obj->name);
+    if (fs_exists(local)) {
+        return BZ_OK; /* the previous file of that name is not landed yet */
+    }
+    snprintf(part, sizeof(part), "%s/gcs-pull-%s-%lld.part", e->cfg->temp_dir, b->site_id,
+             (long long)obj->generation);
+    rc = download(e, b->name, obj, part, err);
+    if (rc == BZ_OK) {
+        rc = fs_rename_durable(part, local, err);
+    }
+    if (rc != BZ_OK) {
+        unlink(part);
+        return rc;
+    }
+    *moved = true;
+    rc = gcs_delete(&e->o, b->name, obj->name, obj->generation, err);
+    if (rc == BZ_E_CONFLICT || rc == BZ_E_NOT_FOUND) {
+        rc = BZ_OK; /* replaced (the new one comes next pull) or deleted by someone else */
+    }
+    BZ_LOG(e->log, BZ_LOG_INFO, "landing", (&(struct bz_log_ctx){NULL, b->site_id, "pull", -1}),
+           "object moved into the inbox", "object=gs://%s/%s generation=%lld bytes=%llu", b->name,
+           obj->name, (long long)obj->generation, (unsigned long long)obj->size);
+    return rc;
+}
+
+int gcs_edge_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err)
+{
+    size_t prefix_len = strlen(e->cfg->errors_prefix);
+    int first = BZ_OK;
+    size_t i, j;
+
+    *moved = 0;
+    for (i = 0; i < e->nbuckets; i++) {
+        const struct interface_bucket *b = &e->buckets[i];
+        struct gcs_object *objs = NULL;
+        struct bz_err why;
+        size_t n = 0;
+        int rc;
+
+        bz_err_clear(&why);
+        rc = gcs_list(&e->o, b->name, "", &objs, &n, &why);
+        for (j = 0; rc == BZ_OK && j < n; j++) {
+            bool one = false;
+            if ((prefix_len > 0 && strncmp(objs[j].name, e->cfg->errors_prefix, prefix_len) == 0) ||
+                strchr(objs[j].name, '/') != NULL) {
+                continue;
+            }
+            rc = pull_object(e, b, &objs[j], &one, &why);
+            *moved += one;
+        }
+        free(objs);
+        if (rc != BZ_OK) {
+            BZ_LOG(e->log, BZ_LOG_WARN, "landing",
+                   (&(struct bz_log_ctx){NULL, b->site_id, "pull", -1}),
+                   "interface bucket not pulled", "bucket=%s error=%s (tried again next scan)",
+                   b->name, why.msg);
+            if (first == BZ_OK) {
+                first = rc;
+                if (err != NULL) {
+                    *err = why;
+                }
+            }
+        }
+    }
+    return first;
+}
+
+static const struct interface_bucket *bucket_of(const struct gcs_edge *e, const char *site)
+{
+    size_t i;
+
+    for (i = 0; i < e->nbuckets; i++) {
+        if (strcmp(e->buckets[i].site_id, site) == 0) {
+            return &e->buckets[i];
+        }
+    }
+    return NULL;
+}
+
+/* The whole file at path, mapped read-only (*len 0 and *data NULL when empty). */
+static int map_file(const char *path, void **data, size_t *len, struct bz_err *err)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *data = NULL;
+    *len = 0;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        return bz_err_set(err, BZ_E_IO, "cannot open %s: %s", path, strerror(e));
+    }
+    if (st.st_size > 0) {
+        *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (*data == MAP_FAILED) {
+            *data = NULL;
+            close(fd);
+            return bz_err_set(err, BZ_E_IO, "cannot map %s: %s", path, strerror(errno));
+        }
+        *len = (size_t)st.st_size;
+    }
+    close(fd);
+    return BZ_OK;
+}
+
+static int upload_file(struct gcs_edge *e, const char *path, const char *bucket, const char *object,
+                       int64_t *generation, struct bz_err *err)
+{
+    void *data;
+    size_t len;
+    int rc = map_file(path, &data, &len, err);
+
+    if (rc == BZ_OK) {
+        rc = gcs_upload(&e->o, bucket, object, data ? data : "", len, -1, generation, err);
+    }
+    if (data != NULL) {
+        munmap(data, len);
+    }
+    return rc;
+}
+
+int gcs_edge_put_error_file(struct gcs_edge *e, const char *site_id, const char *path,
+                            struct bz_err *err)
+{
+    const struct interface_bucket *b = bucket_of(e, site_id);
+    const char *base = strrchr(path, '/');
+    char object[1100];
+
+    if (b == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "site %s has no interface bucket in storage.interface_buckets", site_id);
+    }
+    snprintf(object, sizeof(object), "%s%s", e->cfg->errors_prefix, base ? base + 1 : path);
+    return upload_file(e, path, b->name, object, NULL, err);
+}
+
+int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, char *uri,
+                      size_t uri_size, int64_t *generation, struct bz_err *err)
+{
+    int rc = upload_file(e, path, e->cfg->load_bucket, object, generation, err);
+
+    if (rc == BZ_OK) {
+        snprintf(uri, uri_size, "gs://%s/%s", e->cfg->load_bucket, object);
+    }
+    return rc;
+}
+
+int gcs_edge_delete_load(struct gcs_edge *e, const char *uri, int64_t generation,
+                         struct bz_err *err)
+{
+    char bucket[64], name[1025];
+    int rc = gcs_uri_split(uri, bucket, sizeof(bucket), name, sizeof(name), err);
+
+    if (rc == BZ_OK) {
+        rc = gcs_delete(&e->o, bucket, name, generation, err);
+    }
+    return rc == BZ_E_NOT_FOUND ? BZ_OK : rc;
+}

@@ -1,0 +1,50 @@
+/* gcs_edge.h - storage.backend gcs: Cloud Storage where files come in and error files go out
+ * (DESIGN.md step 1 and 5), around the coordinator's local areas.
+ *
+ * Owns the interface buckets' site ids (each bucket's site_id label, read at open and checked
+ * against the configured sites), the pull of new objects into the local inbox (a safe move:
+ * the object's generation is downloaded, its size and MD5 verified, renamed into place, and
+ * only then deleted, at that generation only, so a file re-sent meanwhile stays for the next
+ * pull), the copy of each error file back to its site's bucket, and the load objects that
+ * bizoope-worker processes read their shards from (queue.backend kafka).
+ *
+ * A crash between the rename into the inbox and the delete pulls the same object again; the
+ * journal recognizes identical bytes under the same name and does not load them twice.
+ * Thread: one caller at a time. */
+#ifndef BZ_GCS_EDGE_H
+#define BZ_GCS_EDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/status.h"
+
+struct gcs_edge;
+
+/* Reads every interface bucket's site_id label. NULL with err when a bucket is unreachable,
+ * has no label, or names a site bizoope.yaml does not list. */
+struct gcs_edge *gcs_edge_open(const struct bz_config *cfg, struct bz_log *log, struct bz_err *err);
+void gcs_edge_free(struct gcs_edge *e);
+
+/* Moves the new objects of every interface bucket into paths.inbox/<site>/; *moved counts
+ * them. Objects under storage.errors_prefix, names with '/', and names already waiting in
+ * the local inbox are left where they are. A bucket that fails is logged and the others go
+ * on; the first failure is returned. */
+int gcs_edge_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err);
+
+/* Copies the local error file at path to its site's bucket as errors_prefix + base name. */
+int gcs_edge_put_error_file(struct gcs_edge *e, const char *site_id, const char *path,
+                            struct bz_err *err);
+
+/* Uploads the local file at path to storage.load_bucket as object; its URI (gs://...) into
+ * uri and its generation into *generation. */
+int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, char *uri,
+                      size_t uri_size, int64_t *generation, struct bz_err *err);
+
+/* Deletes the load object at uri, generation (gone already is fine). */
+int gcs_edge_delete_load(struct gcs_edge *e, const char *uri, int64_t generation,
+                         struct bz_err *err);
+
+#endif

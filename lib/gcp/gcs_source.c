@@ -1,0 +1,96 @@
+/* gcs_source.c - ranged reads of one object generation as a tsv_source. See gcs_source.h. */
+#include "gcp/gcs_source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+
+struct gcs_source {
+    const struct gcs_options *o;
+    char bucket[64];
+    char name[1025];
+    int64_t generation;
+    uint64_t size;
+    struct buf data;
+};
+
+int gcs_uri_split(const char *uri, char *bucket, size_t bucket_size, char *name, size_t name_size,
+                  struct bz_err *err)
+{
+    const char *b, *slash;
+
+    if (strncmp(uri, "gs://", 5) != 0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%.200s is not a gs:// URI", uri);
+    }
+    b = uri + 5;
+    slash = strchr(b, '/');
+    if (slash == NULL || slash == b || (size_t)(slash - b) >= bucket_size || slash[1] == '\0' ||
+        strlen(slash + 1) >= name_size) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%.200s: expected gs://BUCKET/OBJECT (bucket up to %zu bytes, object up "
+                          "to %zu)",
+                          uri, bucket_size - 1, name_size - 1);
+    }
+    snprintf(bucket, bucket_size, "%.*s", (int)(slash - b), b);
+    snprintf(name, name_size, "%s", slash + 1);
+    return BZ_OK;
+}
+
+static int read_at(void *ctx, uint64_t off, void *out, size_t len, size_t *got, struct bz_err *err)
+{
+    struct gcs_source *s = ctx;
+    int rc;
+
+    *got = 0;
+    if (off >= s->size || len == 0) {
+        return BZ_OK;
+    }
+    if (len > s->size - off) {
+        len = (size_t)(s->size - off);
+    }
+    buf_reset(&s->data);
+    rc = gcs_read_range(s->o, s->bucket, s->name, s->generation, off, len, &s->data, err);
+    if (rc == BZ_OK) {
+        memcpy(out, s->data.data, s->data.len);
+        *got = s->data.len;
+    }
+    if (rc == BZ_OK && *got != len) {
+        rc = bz_err_set(err, BZ_E_IO,
+                        "gs://%s/%s generation %lld: %zu bytes at %llu, %zu expected (the object "
+                        "is shorter than planned)",
+                        s->bucket, s->name, (long long)s->generation, *got, (unsigned long long)off,
+                        len);
+    }
+    return rc;
+}
+
+struct gcs_source *gcs_source_open(const struct gcs_options *o, const char *uri, int64_t generation,
+                                   uint64_t size, struct tsv_source *src, struct bz_err *err)
+{
+    struct gcs_source *s = xcalloc(1, sizeof(*s));
+
+    if (gcs_uri_split(uri, s->bucket, sizeof(s->bucket), s->name, sizeof(s->name), err) != BZ_OK) {
+        free(s);
+        return NULL;
+    }
+    s->o = o;
+    s->generation = generation;
+    s->size = size;
+    buf_init(&s->data);
+    src->read_at = read_at;
+    src->ctx = s;
+    src->size = size;
+    return s;
+}
+
+void gcs_source_free(struct gcs_source *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    buf_release(&s->data);
+    free(s);
+}
