@@ -448,6 +448,23 @@ static const struct bad_case bad_cases[] = {
      "6: queue.bootstrap is required when queue.backend is kafka"},
     {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  bootstrap: \"\"\n", BZ_E_INVALID_INPUT,
      "5: queue.bootstrap is required when queue.backend is kafka"},
+    {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n", BZ_E_INVALID_INPUT,
+     "4: storage.interface_buckets is required when storage.backend is gcs"},
+    {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n  interface_buckets: 'bz-a, Bz_B'\n",
+     BZ_E_INVALID_INPUT,
+     "5: storage.interface_buckets: 'Bz_B' is not a bucket name (3 to 63 of a-z 0-9 - _ ., "
+     "comma-separated)"},
+    {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n  interface_buckets: bz-a,,bz-b\n",
+     BZ_E_INVALID_INPUT,
+     "5: storage.interface_buckets: '' is not a bucket name (3 to 63 of a-z 0-9 - _ ., "
+     "comma-separated)"},
+    {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n  interface_buckets: bz-a\nqueue:\n"
+     "  backend: kafka\n  bootstrap: k:9092\n",
+     BZ_E_INVALID_INPUT,
+     "4: storage.load_bucket is required when storage.backend is gcs and queue.backend is kafka "
+     "(the workers read the files from it)"},
+    {"version: 1\nsites: [a]\nstorage:\n  load_bucket: x\n", BZ_E_INVALID_INPUT,
+     "4: storage.load_bucket: 'x' is not a bucket name"},
     {"version: 1\nsites: [a]\nqueue:\n  backend: rabbitmq\n", BZ_E_INVALID_INPUT,
      "4: queue.backend: 'rabbitmq' is not available (this version has: memory, kafka)"},
     {"version: 1\nsites: [a]\nqueue:\n  tasks_topic: bizoope/tasks\n", BZ_E_INVALID_INPUT,
