@@ -41,7 +41,10 @@ struct job {
     enum job_state state;
     char *merge_now; /* created_at/updated_at of this job's merge, fixed before merging */
     char *merged_at; /* wall clock when merged (for the archive delay) */
-    char *error;     /* why rejected/failed */
+    /* warehouse bigquery: the accepted shards' streams are committed into the work table; a
+     * resumed file merges what is there and does not commit its new streams */
+    bool rows_committed;
+    char *error; /* why rejected/failed */
     struct feed_counts counts;
     struct merge_counts merge;
     uint64_t bytes; /* bytes validated (uncompressed) */

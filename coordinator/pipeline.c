@@ -833,8 +833,24 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
                (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
                "merging into the table", "file=%s table=%s loaded=%llu warehouse=bigquery",
                job->file_name, job->table_name, (unsigned long long)job->counts.loaded);
-        rc = bq_warehouse_merge(p->bq, fl->t, job->job_id, job->site_id, job->merge_now, streams,
-                                fl->rs.ntasks, job->counts.loaded, &job->merge, err);
+        if (!job->rows_committed) {
+            rc = bq_warehouse_commit(p->bq, fl->t, job->job_id, streams, fl->rs.ntasks, err);
+            job->rows_committed = rc == BZ_OK;
+            if (rc == BZ_OK) { /* a resumed file merges these rows, never commits again */
+                rc = journal_update(p->journal, job, err);
+            }
+        } else {
+            BZ_LOG(p->log, BZ_LOG_INFO, "merge",
+                   (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
+                   "rows already committed",
+                   "file=%s: a run before this one committed the work "
+                   "table's rows; this run's streams are left to expire",
+                   job->file_name);
+        }
+        if (rc == BZ_OK) {
+            rc = bq_warehouse_merge(p->bq, fl->t, job->job_id, job->site_id, job->merge_now,
+                                    job->counts.loaded, &job->merge, err);
+        }
         free(streams);
         merged = true; /* the SQLite steps below are not this backend's */
     }

@@ -127,15 +127,12 @@ int bq_warehouse_write_shard(struct bq_warehouse *w, const char *work_path,
     return rc;
 }
 
-int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
-                       const char *site_id, const char *now, const char *const *streams, size_t n,
-                       uint64_t loaded, struct merge_counts *out, struct bz_err *err)
+int bq_warehouse_commit(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
+                        const char *const *streams, size_t n, struct bz_err *err)
 {
     const char **some = xcalloc(n ? n : 1, sizeof(*some));
     char work[400], path[600];
-    struct bq_dml_stats stats;
     size_t i, k = 0;
-    json_t *job;
     int rc = BZ_OK;
 
     for (i = 0; i < n; i++) {
@@ -149,9 +146,17 @@ int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, con
         rc = bq_write_commit(&w->write, path, some, k, err);
     }
     free(some);
-    if (rc != BZ_OK) {
-        return rc;
-    }
+    return rc;
+}
+
+int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
+                       const char *site_id, const char *now, uint64_t loaded,
+                       struct merge_counts *out, struct bz_err *err)
+{
+    struct bq_dml_stats stats;
+    json_t *job;
+    int rc;
+
     job = bq_merge_job(&w->loc, t, job_id, site_id, now, err);
     if (job == NULL) {
         return (int)err->code;

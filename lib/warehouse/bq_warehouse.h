@@ -40,11 +40,18 @@ int bq_warehouse_write_shard(struct bq_warehouse *w, const char *work_path,
                              const struct bq_rows *rows, char *stream, size_t size,
                              struct bz_err *err);
 
-/* Commits streams[0..n) (the accepted shards' streams; "" entries are shards without rows),
- * then merges the work table of job_id into t's main table for site_id at merge time now.
- * loaded is the file's surviving row count: skipped_older = loaded - inserted - updated. */
+/* Commits streams[0..n) (the accepted shards' streams; "" entries are shards without rows)
+ * into the work table of job_id, atomically. Committing the same streams again is a no-op;
+ * other streams would add their rows too, so the caller records that this file's rows are
+ * committed (the journal) and does not commit a resumed file's new streams. */
+int bq_warehouse_commit(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
+                        const char *const *streams, size_t n, struct bz_err *err);
+
+/* Merges the work table of job_id into t's main table for site_id at merge time now (a
+ * retried MERGE has the same job id and is not run twice). loaded is the file's surviving row
+ * count: skipped_older = loaded - inserted - updated. */
 int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
-                       const char *site_id, const char *now, const char *const *streams, size_t n,
-                       uint64_t loaded, struct merge_counts *out, struct bz_err *err);
+                       const char *site_id, const char *now, uint64_t loaded,
+                       struct merge_counts *out, struct bz_err *err);
 
 #endif

@@ -151,10 +151,34 @@ def run_distributed(config, cluster, fault, write_log):
     workers = start_workers(build, config, 2)
     if fault == "duplicate-tasks":
         cluster.command("duplicate bizoope.tasks")
-    coord = subprocess.Popen([os.path.join(build, "bizoope-coordinator"), "--config", config,
-                              "--once", "--json"], stdout=subprocess.PIPE, text=True,
-                             stderr=open(os.path.join(logs, "coordinator.log"), "w"))
+    coord_log = os.path.join(logs, "coordinator.log")
+
+    def coordinator():
+        return subprocess.Popen([os.path.join(build, "bizoope-coordinator"), "--config", config,
+                                 "--once", "--json"], stdout=subprocess.PIPE, text=True,
+                                stderr=open(coord_log, "a"))
+
+    def wait_log(marker, count, proc):
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.exists(coord_log) and open(coord_log).read().count(marker) >= count:
+                return True
+            time.sleep(0.02)
+        return False
+
+    coord = coordinator()
+    earlier = ""
     try:
+        if fault in KILL_COORDINATOR:
+            # killed (-9) at the marker, then started again: it resumes from its journal
+            marker, count = KILL_COORDINATOR[fault]
+            check(wait_log(marker, count, coord), "%s: the coordinator never logged %r" %
+                  (fault, marker))
+            coord.kill()
+            earlier, _ = coord.communicate()
+            note = "coordinator killed at %r #%d, %d file(s) reported before" % (
+                marker, count, len(earlier.splitlines()))
+            coord = coordinator()
         if fault == "kill-worker":
             # once the workers are writing streams, the first one dies; a third joins
             deadline = time.time() + 120
@@ -175,8 +199,12 @@ def run_distributed(config, cluster, fault, write_log):
         copied = int(cluster.command("duplicate off")[-1].split("copied=")[1])
         note = "%d tasks delivered twice" % copied
         check(copied > 0, "duplicate-tasks: the harness copied no task")
-    reports = [json.loads(l) for l in out.splitlines() if l.strip()]
+    reports = [json.loads(l) for l in (earlier + out).splitlines() if l.strip()]
     return reports, coord, note
+
+
+KILL_COORDINATOR = {"kill-coordinator-dispatch": ("file split into shards", 3),
+                    "kill-coordinator-merge": ("merging into the table", 2)}
 
 
 GCS_SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}},
@@ -361,6 +389,9 @@ try:
     check(extra > 0, "dist-duplicates: the copies wrote streams of their own (uncommitted)")
     compare("dist-kill-worker", *run_bigquery("dist-kill-worker", {}, {}, cluster, "kill-worker"))
     compare("dist-gcs", *run_bigquery("dist-gcs", {}, {}, cluster, gcs={}))
+    for fault in KILL_COORDINATOR:
+        compare("dist-gcs-" + fault, *run_bigquery("dist-gcs-" + fault, {}, {}, cluster, fault,
+                                                  gcs={}))
     compare("dist-gcs-faults", *run_bigquery("dist-gcs-faults", {}, {}, cluster, gcs={
         "fail": {"list": [503, 200], "media": [503, 200],
                  "upload": [200] * len(files) + [503, 200]}}))  # the sites' uploads go through
