@@ -185,6 +185,17 @@ static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
     if (fs_exists(local)) {
         return BZ_OK; /* the previous file of that name is not landed yet */
     }
+    if (e->cfg->backup_bucket[0] != '\0') {
+        /* the backup first, server-side: a rewrite of exactly this generation that creates
+         * its copy only if absent (412: a pull before a crash made it already) */
+        char copy[1200];
+        snprintf(copy, sizeof(copy), "%s/%lld_%s", b->site_id, (long long)obj->generation,
+                 obj->name);
+        rc = gcs_copy(&e->o, b->name, obj->name, obj->generation, e->cfg->backup_bucket, copy, err);
+        if (rc != BZ_OK && rc != BZ_E_CONFLICT) {
+            return rc;
+        }
+    }
     snprintf(part, sizeof(part), "%s/gcs-pull-%s-%lld.part", e->cfg->temp_dir, b->site_id,
              (long long)obj->generation);
     rc = download(e, b->name, obj, part, err);

@@ -3,10 +3,12 @@
  *
  * Owns the interface buckets' site ids (each bucket's site_id label, read at open and checked
  * against the configured sites), the pull of new objects into the local inbox (a safe move:
- * the object's generation is downloaded, its size and MD5 verified, renamed into place, and
- * only then deleted, at that generation only, so a file re-sent meanwhile stays for the next
- * pull), the copy of each error file back to its site's bucket, and the load objects that
- * bizoope-worker processes read their shards from (queue.backend kafka).
+ * with storage.backup_bucket the object's generation is first copied there server-side as
+ * <site>/<generation>_<name> (rewrite, create-only, pinned to the source generation); then it
+ * is downloaded, its size and MD5 verified, renamed into place, and only then deleted, at that
+ * generation only, so a file re-sent meanwhile stays for the next pull), the copy of each error
+ * file back to its site's bucket, and the load objects that bizoope-worker processes read their
+ * shards from (queue.backend kafka).
  *
  * A crash between the rename into the inbox and the delete pulls the same object again; the
  * journal recognizes identical bytes under the same name and does not load them twice.

@@ -127,6 +127,8 @@ static const struct cfg_prop props[] = {
      "gcs: the sites' buckets, comma-separated"},
     {"storage", "load_bucket", PROP_STRING, OFF(load_bucket), "", 0, 0, NULL, NULL,
      "gcs: files in load, for bizoope-worker"},
+    {"storage", "backup_bucket", PROP_STRING, OFF(backup_bucket), "", 0, 0, NULL, NULL,
+     "gcs: every received object is copied here first"},
     {"storage", "errors_prefix", PROP_STRING, OFF(errors_prefix), "errors/", 0, 0, NULL, NULL,
      "gcs: error files go here in the site's bucket"},
     {NULL, "state", PROP_PATH, OFF(state_path), "state.db", 0, 0, NULL, NULL,
@@ -907,6 +909,11 @@ static int finalize_storage(struct loader *ld)
     if (c->load_bucket[0] != '\0' && !bucket_name_ok(c->load_bucket, strlen(c->load_bucket))) {
         return fail(ld, ld->lines[prop_index(OFF(load_bucket))],
                     "storage.load_bucket: '%.64s' is not a bucket name", c->load_bucket);
+    }
+    if (c->backup_bucket[0] != '\0' &&
+        !bucket_name_ok(c->backup_bucket, strlen(c->backup_bucket))) {
+        return fail(ld, ld->lines[prop_index(OFF(backup_bucket))],
+                    "storage.backup_bucket: '%.64s' is not a bucket name", c->backup_bucket);
     }
     if (strcmp(c->storage_backend, "gcs") == 0 && c->ninterface_buckets == 0) {
         return fail(ld, line ? line : ld->lines[prop_index(OFF(storage_backend))],

@@ -43,6 +43,7 @@ struct bz_config {
     char **interface_buckets;     /* ... split at commas, each a valid bucket name */
     size_t ninterface_buckets;
     char *load_bucket;   /* storage.load_bucket; "": none (threads read locally) */
+    char *backup_bucket; /* storage.backup_bucket; "": no copy in Cloud Storage */
     char *errors_prefix; /* storage.errors_prefix: "errors/" */
     char *schema_dir;    /* NULL: the built-in standard tables */
 

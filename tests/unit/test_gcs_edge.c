@@ -64,7 +64,8 @@ struct rig {
 static const char feeds[] =
     "{\"buckets\": {\"bz-if-a\": {\"labels\": {\"site_id\": \"a\"}}, "
     "\"bz-if-b\": {\"labels\": {\"site_id\": \"b\", \"env\": \"test\"}}, "
-    "\"bz-nolabel\": {}, \"bz-if-z\": {\"labels\": {\"site_id\": \"z\"}}, \"bz-load\": {}}, "
+    "\"bz-nolabel\": {}, \"bz-if-z\": {\"labels\": {\"site_id\": \"z\"}}, \"bz-load\": {}, "
+    "\"bz-backup\": {}}, "
     "\"objects\": {\"bz-if-a/journal_20261124090000.tsv\": {\"data\": \"r1\\tx\\nr2\\ty\\n\"}, "
     "\"bz-if-a/errors/old.tsv.errors.tsv\": {\"data\": \"\"}, "
     "\"bz-if-a/sub/items_20261124090000.tsv\": {\"data\": \"nested\\n\"}, "
@@ -84,7 +85,7 @@ static struct bz_config *load_config(const struct rig *r, const char *buckets, s
             "version: 1\nsites: [a, b]\n"
             "warehouse:\n  metadata_url: 'http://127.0.0.1:%u'\n"
             "storage:\n  backend: gcs\n  gcs_api: 'http://127.0.0.1:%u'\n"
-            "  interface_buckets: '%s'\n  load_bucket: bz-load\n",
+            "  interface_buckets: '%s'\n  load_bucket: bz-load\n  backup_bucket: bz-backup\n",
             r->oauth.port, r->gcs.port, buckets);
     fclose(f);
     snprintf(cmd, sizeof(cmd), "mkdir -p %s/inbox/a %s/inbox/b %s/temp", dir, dir, dir);
@@ -124,6 +125,25 @@ static char *slurp(const char *path, size_t *len)
     *len = fread(data, 1, 4095, f);
     fclose(f);
     return data;
+}
+
+/* The backup bucket holds n copies, each named <site>/<generation>_<name> of a pulled feed. */
+static void expect_backups(struct rig *r, size_t n)
+{
+    struct gcs_object *list = NULL;
+    struct bz_err err;
+    size_t count = 0, i;
+
+    assert_int_equal(gcs_list(&r->o, "bz-backup", "", &list, &count, &err), BZ_OK);
+    assert_int_equal(count, n);
+    for (i = 0; i < count; i++) {
+        const char *us = strchr(list[i].name, '_');
+        assert_true(strncmp(list[i].name, "a/", 2) == 0 || strncmp(list[i].name, "b/", 2) == 0);
+        assert_non_null(us);
+        assert_true(strcmp(us + 1, "journal_20261124090000.tsv") == 0 ||
+                    strcmp(us + 1, "items_20261124090000.tsv") == 0);
+    }
+    free(list);
 }
 
 static void test_labels(void **state)
@@ -196,6 +216,9 @@ static void test_pull_and_error_files(void **state)
     assert_int_equal(gcs_stat(&r.o, "bz-if-a", "errors/old.tsv.errors.tsv", &st, &err), BZ_OK);
     assert_int_equal(gcs_stat(&r.o, "bz-if-a", "sub/items_20261124090000.tsv", &st, &err), BZ_OK);
 
+    /* each pulled object was copied to the backup bucket first, as <site>/<generation>_<name> */
+    expect_backups(&r, 2);
+
     /* the site sends the journal again after the pull: the next pull takes the new bytes */
     snprintf(path, sizeof(path), "%s/inbox/a/journal_20261124090000.tsv", dir);
     unlink(path); /* landed */
@@ -207,6 +230,7 @@ static void test_pull_and_error_files(void **state)
     data = slurp(path, &len);
     assert_string_equal(data, "again\n");
     free(data);
+    expect_backups(&r, 3);
 
     /* an error file goes back to the site's bucket */
     snprintf(path, sizeof(path), "%s/journal_20261124090000.tsv.errors.tsv", dir);
