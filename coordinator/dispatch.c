@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "gcp/gcs.h"
+#include "gcp/gcs_source.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 #include "queue/mem_queue.h"
@@ -42,10 +44,11 @@ struct dispatcher {
     struct kq_consumer *consumer;
     struct pending *pending;
     size_t npending, cap;
-    struct notices *notices;  /* the log only, or also the notifications topic */
-    char quarantined_job[64]; /* the last job a quarantined shard was announced for */
-    int32_t task_partitions;  /* attempts go round-robin over them: an even spread */
-    char nonce[32];           /* this coordinator run: results of older runs never match */
+    struct notices *notices;       /* the log only, or also the notifications topic */
+    char quarantined_job[64];      /* the last job a quarantined shard was announced for */
+    int32_t task_partitions;       /* attempts go round-robin over them: an even spread */
+    char nonce[32];                /* this coordinator run: results of older runs never match */
+    const struct gcs_options *gcs; /* gs:// result objects; NULL: file:// only */
 };
 
 static double now_s(void)
@@ -251,10 +254,48 @@ static struct shard_done *failed_done(struct dispatcher *d, struct pending *pe, 
     return done;
 }
 
+void dispatcher_set_gcs(struct dispatcher *d, const struct gcs_options *gcs)
+{
+    d->gcs = gcs;
+}
+
+/* Reads the result object at uri (file:// or, with Cloud Storage, gs://) into *r. */
+static int read_result(struct dispatcher *d, const char *uri, struct shard_result *r,
+                       struct bz_err *err)
+{
+    char bucket[64], name[1025], path[4200];
+    struct gcs_object obj;
+    int rc;
+
+    if (strncmp(uri, "file://", 7) == 0) {
+        return result_store_read(uri + 7, r, err);
+    }
+    if (d->gcs == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "result object %s: this coordinator reads file:// results only", uri);
+    }
+    rc = gcs_uri_split(uri, bucket, sizeof(bucket), name, sizeof(name), err);
+    if (rc == BZ_OK) {
+        rc = gcs_stat(d->gcs, bucket, name, &obj, err);
+    }
+    if (rc == BZ_OK) {
+        snprintf(path, sizeof(path), "%s/result-%s.part", d->cfg->temp_dir, d->nonce);
+        rc = gcs_download(d->gcs, bucket, &obj, path, err);
+    }
+    if (rc == BZ_OK) {
+        rc = result_store_read(path, r, err); /* keeps it open: the name may go */
+        unlink(path);
+    }
+    return rc;
+}
+
 static void remove_attempt(const char *destination)
 {
     char path[4200];
 
+    if (strncmp(destination, "gs://", 5) == 0) {
+        return; /* the file's staging prefix is deleted when it is merged */
+    }
     unlink(destination);
     snprintf(path, sizeof(path), "%s.result", destination);
     unlink(path);
@@ -311,11 +352,11 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         struct shard_done *done = xcalloc(1, sizeof(*done));
         struct bz_err rerr;
         done->task = pe->task;
-        if (strncmp(r->result_uri, "file://", 7) != 0 ||
-            result_store_read(r->result_uri + 7, &done->result, &rerr) != BZ_OK) {
+        if (read_result(d, r->result_uri, &done->result, &rerr) != BZ_OK) {
             free(done);
             BZ_LOG(d->log, BZ_LOG_WARN, "dispatch", NULL, "result object unreadable",
-                   "shard=%u attempt=%u uri=%s", r->shard_index, r->attempt, r->result_uri);
+                   "shard=%u attempt=%u uri=%s error=%s", r->shard_index, r->attempt, r->result_uri,
+                   rerr.msg);
             if (pe->attempt >= d->cfg->max_attempts) {
                 *out = failed_done(d, pe, BZ_E_IO, "shard %u: result object %s unreadable",
                                    r->shard_index, r->result_uri);

@@ -51,4 +51,9 @@ void dispatcher_forget(struct dispatcher *d, const char *job_id);
  * rows. A shard that failed for good has rc != BZ_OK. */
 int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err);
 
+/* storage.backend gcs: shard results arrive as gs:// objects, read with these options
+ * (borrowed; NULL: only file:// results are readable). */
+struct gcs_options;
+void dispatcher_set_gcs(struct dispatcher *d, const struct gcs_options *gcs);
+
 #endif

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,6 @@
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
 #include "io/fsutil.h"
-
-#define PULL_CHUNK (8u << 20)
 
 struct interface_bucket {
     char *name;
@@ -101,78 +98,6 @@ void gcs_edge_free(struct gcs_edge *e)
     free(e);
 }
 
-static int write_all(int fd, const char *data, size_t n, const char *path, struct bz_err *err)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, data, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return bz_err_set(err, BZ_E_IO, "cannot write %s: %s", path, strerror(errno));
-        }
-        data += w;
-        n -= (size_t)w;
-    }
-    return BZ_OK;
-}
-
-/* Downloads generation of the object into path (created), checking size and MD5. */
-static int download(struct gcs_edge *e, const char *bucket, const struct gcs_object *obj,
-                    const char *path, struct bz_err *err)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    char b64[64];
-    struct buf chunk;
-    uint64_t off = 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    int rc = BZ_OK;
-
-    if (fd < 0) {
-        EVP_MD_CTX_free(md);
-        return bz_err_set(err, BZ_E_IO, "cannot create %s: %s", path, strerror(errno));
-    }
-    buf_init(&chunk);
-    EVP_DigestInit_ex(md, EVP_md5(), NULL);
-    while (rc == BZ_OK && off < obj->size) {
-        uint64_t want = obj->size - off < PULL_CHUNK ? obj->size - off : PULL_CHUNK;
-        buf_reset(&chunk);
-        rc = gcs_read_range(&e->o, bucket, obj->name, obj->generation, off, want, &chunk, err);
-        if (rc == BZ_OK && chunk.len != want) {
-            rc = bz_err_set(err, BZ_E_TRANSIENT,
-                            "gs://%s/%s: %zu bytes at %llu, %llu expected (it changed while "
-                            "read?)",
-                            bucket, obj->name, chunk.len, (unsigned long long)off,
-                            (unsigned long long)want);
-        }
-        if (rc == BZ_OK) {
-            EVP_DigestUpdate(md, chunk.data, chunk.len);
-            rc = write_all(fd, chunk.data, chunk.len, path, err);
-            off += chunk.len;
-        }
-    }
-    EVP_DigestFinal_ex(md, digest, &dlen);
-    EVP_MD_CTX_free(md);
-    buf_release(&chunk);
-    if (rc == BZ_OK && fsync(fd) != 0) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot sync %s: %s", path, strerror(errno));
-    }
-    close(fd);
-    EVP_EncodeBlock((unsigned char *)b64, digest, (int)dlen);
-    if (rc == BZ_OK && obj->md5[0] != '\0' && strcmp(b64, obj->md5) != 0) {
-        rc = bz_err_set(err, BZ_E_TRANSIENT,
-                        "gs://%s/%s generation %lld: the bytes read have MD5 %s, the object "
-                        "says %s",
-                        bucket, obj->name, (long long)obj->generation, b64, obj->md5);
-    }
-    if (rc != BZ_OK) {
-        unlink(path);
-    }
-    return rc;
-}
-
 /* One object of b into the inbox; *moved set when it was. */
 static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
                        const struct gcs_object *obj, bool *moved, struct bz_err *err)
@@ -198,7 +123,7 @@ static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
     }
     snprintf(part, sizeof(part), "%s/gcs-pull-%s-%lld.part", e->cfg->temp_dir, b->site_id,
              (long long)obj->generation);
-    rc = download(e, b->name, obj, part, err);
+    rc = gcs_download(&e->o, b->name, obj, part, err);
     if (rc == BZ_OK) {
         rc = fs_rename_durable(part, local, err);
     }
@@ -339,6 +264,31 @@ int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, 
         snprintf(uri, uri_size, "gs://%s/%s", e->cfg->load_bucket, object);
     }
     return rc;
+}
+
+int gcs_edge_delete_under(struct gcs_edge *e, const char *prefix, size_t *deleted,
+                          struct bz_err *err)
+{
+    struct gcs_object *objs = NULL;
+    size_t n = 0, i;
+    int rc = gcs_list(&e->o, e->cfg->load_bucket, prefix, &objs, &n, err);
+
+    *deleted = 0;
+    for (i = 0; rc == BZ_OK && i < n; i++) {
+        rc = gcs_delete(&e->o, e->cfg->load_bucket, objs[i].name, objs[i].generation, err);
+        if (rc == BZ_E_NOT_FOUND || rc == BZ_E_CONFLICT) {
+            rc = BZ_OK; /* gone, or replaced by a late attempt: the lifecycle rule's */
+        } else if (rc == BZ_OK) {
+            (*deleted)++;
+        }
+    }
+    free(objs);
+    return rc;
+}
+
+const struct gcs_options *gcs_edge_options(const struct gcs_edge *e)
+{
+    return &e->o;
 }
 
 int gcs_edge_delete_load(struct gcs_edge *e, const char *uri, int64_t generation,

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "gcp/gcs.h"
 
 struct gcs_edge;
 
@@ -44,6 +45,14 @@ int gcs_edge_put_error_file(struct gcs_edge *e, const char *site_id, const char 
  * uri and its generation into *generation. */
 int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, char *uri,
                       size_t uri_size, int64_t *generation, struct bz_err *err);
+
+/* Deletes every object of storage.load_bucket under prefix (the shard results of a finished
+ * file); *deleted counts them. */
+int gcs_edge_delete_under(struct gcs_edge *e, const char *prefix, size_t *deleted,
+                          struct bz_err *err);
+
+/* The Cloud Storage client options (credentials, endpoint), for reading result objects. */
+const struct gcs_options *gcs_edge_options(const struct gcs_edge *e);
 
 /* Deletes the load object at uri, generation (gone already is fine). */
 int gcs_edge_delete_load(struct gcs_edge *e, const char *uri, int64_t generation,

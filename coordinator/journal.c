@@ -76,7 +76,7 @@ static int add_columns(struct journal *j)
     static const char *const columns[] = {
         "shards INTEGER NOT NULL DEFAULT 0",      "attempts INTEGER NOT NULL DEFAULT 0",
         "shards_seconds REAL NOT NULL DEFAULT 0", "errors_seconds REAL NOT NULL DEFAULT 0",
-        "merge_seconds REAL NOT NULL DEFAULT 0",  "rows_committed INTEGER NOT NULL DEFAULT 0",
+        "merge_seconds REAL NOT NULL DEFAULT 0",  "streams TEXT",
     };
     char sql[200];
     size_t i;
@@ -173,7 +173,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "rejected_invalid=?13, rejected_duplicate=?14, crlf_lines=?15, merge_inserted=?16, "
         "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
-        "rows_committed=?26, "
+        "streams=?26, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -204,7 +204,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_double(st, 23, job->run.shards_seconds);
     sqlite3_bind_double(st, 24, job->run.errors_seconds);
     sqlite3_bind_double(st, 25, job->run.merge_seconds);
-    sqlite3_bind_int(st, 26, job->rows_committed ? 1 : 0);
+    bind_text_or_null(st, 26, job->streams);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -227,7 +227,7 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, merge_now, "        \
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
-    "attempts, shards_seconds, errors_seconds, merge_seconds, rows_committed FROM jobs "
+    "attempts, shards_seconds, errors_seconds, merge_seconds, streams FROM jobs "
 
 /* The jobs the query selects (JOB_COLUMNS + a condition; ?1 bound to param when not NULL). */
 static int query_jobs(struct journal *j, const char *sql, const char *param, struct job **out,
@@ -284,7 +284,7 @@ static int query_jobs(struct journal *j, const char *sql, const char *param, str
         job->run.shards_seconds = sqlite3_column_double(st, 23);
         job->run.errors_seconds = sqlite3_column_double(st, 24);
         job->run.merge_seconds = sqlite3_column_double(st, 25);
-        job->rows_committed = sqlite3_column_int(st, 26) != 0;
+        job->streams = column_dup(st, 26);
     }
     sqlite3_finalize(st);
     *out = jobs;
@@ -331,6 +331,7 @@ void job_release(struct job *job)
     free(job->content_hash);
     free(job->table_name);
     free(job->merge_now);
+    free(job->streams);
     free(job->merged_at);
     free(job->error);
     memset(job, 0, sizeof(*job));

@@ -41,9 +41,10 @@ struct job {
     enum job_state state;
     char *merge_now; /* created_at/updated_at of this job's merge, fixed before merging */
     char *merged_at; /* wall clock when merged (for the archive delay) */
-    /* warehouse bigquery: the accepted shards' streams are committed into the work table; a
-     * resumed file merges what is there and does not commit its new streams */
-    bool rows_committed;
+    /* warehouse bigquery: the write streams chosen for the commit (the accepted attempts'),
+     * one per line, recorded before committing them; a resumed or retried file commits these
+     * again (a no-op once committed), never its own new ones. NULL: not chosen yet. */
+    char *streams;
     char *error; /* why rejected/failed */
     struct feed_counts counts;
     struct merge_counts merge;

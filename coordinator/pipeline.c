@@ -303,6 +303,9 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
         return NULL;
     }
     p->workers = dispatcher_parallelism(p->dispatch);
+    if (p->edge != NULL) { /* workers on other hosts hand their results over there */
+        dispatcher_set_gcs(p->dispatch, gcs_edge_options(p->edge));
+    }
     if (notifier_from_config(cfg, log, &p->notifier, err) != BZ_OK) {
         pipeline_free(p);
         return NULL;
@@ -721,8 +724,11 @@ static void flight_start(struct pipeline *p, struct flight *fl)
         task->site_id = job->site_id;
         task->object_path = fl->load;
         if (fl->load_uri[0] != '\0') {
+            /* read from the load bucket; results staged beside it, deleted after the merge */
             task->object_uri = fl->load_uri;
             task->object_generation = fl->load_generation;
+            snprintf(task->spool_path, sizeof(task->spool_path), "gs://%s/_staging/%s/shard-%06zu",
+                     p->cfg->load_bucket, job->job_id, i);
         }
         task->shard_count = (uint32_t)fl->rs.ntasks;
         if (p->bq != NULL) {
@@ -782,6 +788,54 @@ static void flight_take(struct pipeline *p, struct flight *fl, struct shard_done
 
 /* All shards back: the error file, the merge, the journal says merged. Releases the file's
  * shards and temporaries whatever happens. */
+/* BigQuery: commits the file's rows into its work table, exactly once. The streams to commit
+ * are chosen once and recorded in the journal before the commit; a run after a crash (or a
+ * retry) commits the recorded ones again - a no-op when they are committed, the commit when
+ * they are not - and leaves its own new streams to expire with the table. */
+static int commit_streams(struct pipeline *p, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    const char **streams;
+    char *list, *line, *save = NULL;
+    size_t i, n = 0, lines = 1;
+    int rc = BZ_OK;
+
+    if (job->streams == NULL) {
+        struct buf b;
+        buf_init(&b);
+        for (i = 0; i < fl->rs.ntasks; i++) {
+            if (fl->rs.tasks[i].spool_path[0] != '\0') {
+                buf_appendf(&b, "%s%s", b.len ? "\n" : "", fl->rs.tasks[i].spool_path);
+            }
+        }
+        buf_append_char(&b, '\0');
+        job->streams = buf_steal(&b);
+        rc = journal_update(p->journal, job, err); /* the choice is durable before the commit */
+    } else {
+        BZ_LOG(p->log, BZ_LOG_INFO, "merge",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
+               "committing the streams chosen before",
+               "file=%s: a run before this one chose them (it may have committed them); this "
+               "run's own streams are left to expire",
+               job->file_name);
+    }
+    list = xstrdup(job->streams);
+    for (i = 0; list[i] != '\0'; i++) {
+        lines += list[i] == '\n';
+    }
+    streams = xcalloc(lines, sizeof(*streams));
+    for (line = strtok_r(list, "\n", &save); line != NULL && n < lines;
+         line = strtok_r(NULL, "\n", &save)) {
+        streams[n++] = line;
+    }
+    if (rc == BZ_OK) {
+        rc = bq_warehouse_commit(p->bq, fl->t, job->job_id, streams, n, err);
+    }
+    free(list);
+    free(streams);
+    return rc;
+}
+
 static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *err)
 {
     struct job *job = &fl->job;
@@ -821,11 +875,6 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
     t_errors = monotonic_seconds();
     warehouse_step = rc == BZ_OK; /* from here a failure is the warehouse's */
     if (rc == BZ_OK && p->bq != NULL) {
-        const char **streams = xcalloc(fl->rs.ntasks ? fl->rs.ntasks : 1, sizeof(*streams));
-        size_t i;
-        for (i = 0; i < fl->rs.ntasks; i++) {
-            streams[i] = fl->rs.tasks[i].spool_path;
-        }
         if (fl->tracked) {
             activity_file_phase(p->activity, job->job_id, "merging");
         }
@@ -833,25 +882,11 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
                (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
                "merging into the table", "file=%s table=%s loaded=%llu warehouse=bigquery",
                job->file_name, job->table_name, (unsigned long long)job->counts.loaded);
-        if (!job->rows_committed) {
-            rc = bq_warehouse_commit(p->bq, fl->t, job->job_id, streams, fl->rs.ntasks, err);
-            job->rows_committed = rc == BZ_OK;
-            if (rc == BZ_OK) { /* a resumed file merges these rows, never commits again */
-                rc = journal_update(p->journal, job, err);
-            }
-        } else {
-            BZ_LOG(p->log, BZ_LOG_INFO, "merge",
-                   (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
-                   "rows already committed",
-                   "file=%s: a run before this one committed the work "
-                   "table's rows; this run's streams are left to expire",
-                   job->file_name);
-        }
+        rc = commit_streams(p, fl, err);
         if (rc == BZ_OK) {
             rc = bq_warehouse_merge(p->bq, fl->t, job->job_id, job->site_id, job->merge_now,
                                     job->counts.loaded, &job->merge, err);
         }
-        free(streams);
         merged = true; /* the SQLite steps below are not this backend's */
     }
     if (rc == BZ_OK && p->bq == NULL && !p->table_ready[0]) {
@@ -914,7 +949,13 @@ static int flight_finish(struct pipeline *p, struct flight *fl, struct bz_err *e
         rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", fl->load, strerror(errno));
     }
     if (rc == BZ_OK && fl->load_uri[0] != '\0') {
+        char staging[100];
+        size_t n = 0;
+        snprintf(staging, sizeof(staging), "_staging/%s/", job->job_id);
         rc = gcs_edge_delete_load(p->edge, fl->load_uri, fl->load_generation, err);
+        if (rc == BZ_OK) {
+            rc = gcs_edge_delete_under(p->edge, staging, &n, err);
+        }
     }
     BZ_LOG(p->log, BZ_LOG_INFO, "finalizer",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "merge",

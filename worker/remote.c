@@ -185,6 +185,45 @@ static int open_object(struct remote_worker *w, const struct shard_task_msg *tas
     return 0;
 }
 
+/* Writes the shard's result object at where: a local path, or (storage.backend gcs, workers
+ * on their own hosts) a gs:// object, written here first and uploaded. */
+static int store_result(struct remote_worker *w, const struct shard_task_msg *task,
+                        const char *where, struct shard_result *result, struct bz_err *err)
+{
+    char local[1200], bucket[64], name[1025];
+    void *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (strncmp(where, "gs://", 5) != 0) {
+        return result_store_write(where, result, err);
+    }
+    if (w->gcs_auth == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "the task stages results in Cloud Storage (%.200s) but this worker's "
+                          "configuration has storage.backend %s",
+                          where, w->cfg->storage_backend);
+    }
+    rc = gcs_uri_split(where, bucket, sizeof(bucket), name, sizeof(name), err);
+    snprintf(local, sizeof(local), "%.900s/result-%.63s-%u-%u.tmp", w->cfg->temp_dir, task->job_id,
+             task->shard_index, task->attempt);
+    if (rc == BZ_OK) {
+        rc = result_store_write(local, result, err);
+    }
+    if (rc == BZ_OK) {
+        rc = fs_read_all(local, &data, &len, err);
+    }
+    if (rc == BZ_OK) {
+        rc = gcs_upload(&w->gcs, bucket, name, data ? data : "", len, -1, NULL, err);
+        if (rc == BZ_E_AUTH || rc == BZ_E_NOT_FOUND) {
+            rc = BZ_E_TRANSIENT; /* another attempt, perhaps on another host, may do better */
+        }
+    }
+    free(data);
+    unlink(local);
+    return rc;
+}
+
 void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *task,
                        struct shard_result_msg *r)
 {
@@ -230,7 +269,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     }
     snprintf(dir, sizeof(dir), "%s", task->destination);
     slash = strrchr(dir, '/');
-    if (slash != NULL && slash != dir) {
+    if (strncmp(dir, "gs://", 5) != 0 && slash != NULL && slash != dir) {
         *slash = '\0';
         if (fs_mkdir_p(dir, &err) != BZ_OK) {
             close_object(&obj);
@@ -257,11 +296,9 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     }
     worker_run_task(&st, w->table, &done);
     close_object(&obj);
+    snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
     if (done.rc == BZ_OK) {
-        snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
-        if (result_store_write(result_path, &done.result, &done.err) != BZ_OK) {
-            done.rc = done.err.code ? done.err.code : BZ_E_IO;
-        }
+        done.rc = store_result(w, task, result_path, &done.result, &done.err);
     }
     if (done.rc != BZ_OK) {
         shard_result_release(&done.result);
@@ -276,7 +313,8 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     if (st.bq != NULL) {
         snprintf(r->stream, sizeof(r->stream), "%s", st.spool_path);
     }
-    snprintf(r->result_uri, sizeof(r->result_uri), "file://%.1008s", result_path);
+    snprintf(r->result_uri, sizeof(r->result_uri), "%s%.1008s",
+             strncmp(result_path, "gs://", 5) == 0 ? "" : "file://", result_path);
     shard_result_release(&done.result);
 }
 

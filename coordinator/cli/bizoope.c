@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"validate", cmd_validate, "check feed files without loading: counts and error file"},
     {"gen", cmd_gen, "generate a synthetic feed with known expected counts"},
     {"init", cmd_init, "create an installation: configuration file and storage areas"},
+    {"config", cmd_config, "check a configuration file without starting anything"},
     {"sites", cmd_sites, "list the partner sites, add one, pause or resume one's intake"},
     {"run", cmd_run, "the main job: land, validate, merge, archive (--once or watching)"},
     {"archive", cmd_archive, "archive the backups of merged files now"},

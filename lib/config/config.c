@@ -925,6 +925,13 @@ static int finalize_storage(struct loader *ld)
                     "storage.load_bucket is required when storage.backend is gcs and "
                     "queue.backend is kafka (the workers read the files from it)");
     }
+    if (strcmp(c->storage_backend, "gcs") == 0 && strcmp(c->queue_backend, "kafka") == 0 &&
+        strcmp(c->warehouse_backend, "bigquery") != 0) {
+        return fail(ld, ld->lines[prop_index(OFF(storage_backend))],
+                    "storage.backend gcs with queue.backend kafka needs warehouse.backend "
+                    "bigquery (workers on other hosts write their rows to BigQuery; staging "
+                    "rows for SQLite in Cloud Storage is not built)");
+    }
     return 0;
 }
 

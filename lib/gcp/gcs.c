@@ -1,6 +1,14 @@
 /* gcs.c - Cloud Storage JSON API calls; see gcs.h. */
 #include "gcp/gcs.h"
 
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+
+#include <errno.h>
+
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -375,5 +383,78 @@ int gcs_bucket_label(const struct gcs_options *o, const char *bucket, const char
         snprintf(out, size, "%s", v ? v : "");
     }
     json_decref(answer);
+    return rc;
+}
+
+#define DOWNLOAD_CHUNK (8u << 20)
+
+static int write_all(int fd, const char *data, size_t n, const char *path, struct bz_err *err)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, data, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return bz_err_set(err, BZ_E_IO, "cannot write %s: %s", path, strerror(errno));
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+    return BZ_OK;
+}
+
+int gcs_download(const struct gcs_options *o, const char *bucket, const struct gcs_object *obj,
+                 const char *path, struct bz_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char b64[64];
+    struct buf chunk;
+    uint64_t off = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int rc = BZ_OK;
+
+    if (fd < 0) {
+        EVP_MD_CTX_free(md);
+        return bz_err_set(err, BZ_E_IO, "cannot create %s: %s", path, strerror(errno));
+    }
+    buf_init(&chunk);
+    EVP_DigestInit_ex(md, EVP_md5(), NULL);
+    while (rc == BZ_OK && off < obj->size) {
+        uint64_t want = obj->size - off < DOWNLOAD_CHUNK ? obj->size - off : DOWNLOAD_CHUNK;
+        buf_reset(&chunk);
+        rc = gcs_read_range(o, bucket, obj->name, obj->generation, off, want, &chunk, err);
+        if (rc == BZ_OK && chunk.len != want) {
+            rc = bz_err_set(err, BZ_E_TRANSIENT,
+                            "gs://%s/%s: %zu bytes at %llu, %llu expected (it changed while "
+                            "read?)",
+                            bucket, obj->name, chunk.len, (unsigned long long)off,
+                            (unsigned long long)want);
+        }
+        if (rc == BZ_OK) {
+            EVP_DigestUpdate(md, chunk.data, chunk.len);
+            rc = write_all(fd, chunk.data, chunk.len, path, err);
+            off += chunk.len;
+        }
+    }
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    buf_release(&chunk);
+    if (rc == BZ_OK && fsync(fd) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot sync %s: %s", path, strerror(errno));
+    }
+    close(fd);
+    EVP_EncodeBlock((unsigned char *)b64, digest, (int)dlen);
+    if (rc == BZ_OK && obj->md5[0] != '\0' && strcmp(b64, obj->md5) != 0) {
+        rc = bz_err_set(err, BZ_E_TRANSIENT,
+                        "gs://%s/%s generation %lld: the bytes read have MD5 %s, the object "
+                        "says %s",
+                        bucket, obj->name, (long long)obj->generation, b64, obj->md5);
+    }
+    if (rc != BZ_OK) {
+        unlink(path);
+    }
     return rc;
 }

@@ -65,6 +65,12 @@ int gcs_upload(const struct gcs_options *o, const char *bucket, const char *name
 int gcs_copy(const struct gcs_options *o, const char *src_bucket, const char *src,
              int64_t src_generation, const char *dst_bucket, const char *dst, struct bz_err *err);
 
+/* Writes generation obj->generation of the object (as gcs_list / gcs_stat gave it) to path
+ * (created or truncated), in 8 MiB ranged reads, and checks its size and MD5 (when the object
+ * has one); on failure path is removed. */
+int gcs_download(const struct gcs_options *o, const char *bucket, const struct gcs_object *obj,
+                 const char *path, struct bz_err *err);
+
 /* Deletes generation of the object (only that one). */
 int gcs_delete(const struct gcs_options *o, const char *bucket, const char *name,
                int64_t generation, struct bz_err *err);

@@ -144,3 +144,41 @@ int fs_rename_durable(const char *from, const char *to, struct bz_err *err)
     free(dir);
     return BZ_OK;
 }
+
+int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    *data = NULL;
+    *len = 0;
+    if (f == NULL) {
+        return bz_err_set(err, BZ_E_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    for (;;) {
+        size_t got;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            buf = xrealloc(buf, cap);
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(f)) {
+        fclose(f);
+        free(buf);
+        return bz_err_set(err, BZ_E_IO, "cannot read %s", path);
+    }
+    fclose(f);
+    if (n == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    *data = buf;
+    *len = n;
+    return BZ_OK;
+}

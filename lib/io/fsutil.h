@@ -25,4 +25,8 @@ bool fs_exists(const char *path);
 /* Renames from onto to and fsyncs to's directory, so the rename survives a crash. */
 int fs_rename_durable(const char *from, const char *to, struct bz_err *err);
 
+/* The whole file at path into *data (owned, free(); NULL when empty) and *len. For small
+ * files (result objects, keys): it is read into memory at once. */
+int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err);
+
 #endif

@@ -18,7 +18,8 @@ processes writing the streams, the same checks (each shard's accepted stream com
 no other stream committed):
 - clean;
 - every shard task delivered twice (each copy writes a stream of its own; only the accepted
-  attempt's is committed) with UNAVAILABLE on an append;
+  attempt's is committed) with UNAVAILABLE, GOAWAY and RESOURCE_EXHAUSTED on appends and a 429
+  on jobs.insert;
 - a worker killed (kill -9) while it writes streams: its half-written streams are never
   committed, its shards are re-sent to the others;
 - with storage.backend gcs (tests/fakes/gcs_fake.py): the files are sent to the sites' interface
@@ -26,7 +27,8 @@ no other stream committed):
   shards from the load bucket with ranged reads pinned to the generation, and the error files
   land back in each site's bucket under errors/ - byte-identical to the SQLite run's; at the
   end the interface buckets hold only the error files and the load bucket is empty. Once
-  clean, once with a 503 on the first listing, read and upload."""
+  clean, with the coordinator killed (-9) while shards are out and again as it merges, and
+  with a 503 on the first listing, a 429 on the first read and a 503 on the first upload."""
 import base64
 import datetime
 import json
@@ -208,7 +210,8 @@ KILL_COORDINATOR = {"kill-coordinator-dispatch": ("file split into shards", 3),
 
 
 GCS_SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}},
-                         "bz-if-b": {"labels": {"site_id": "b"}}, "bz-load": {}}}
+                         "bz-if-b": {"labels": {"site_id": "b"}}, "bz-load": {},
+                         "bz-backup": {}}}
 
 
 def gcs_call(port, method, path, body=None):
@@ -243,16 +246,31 @@ def check_gcs(label, port, gcs_log):
             for s_, name, _, _, _ in files if s_ == site}
         check(got == want, "%s: bucket bz-if-%s holds %r, expected exactly the error files of "
               "the SQLite run" % (label, site, sorted(got)))
-    check(gcs_objects(port, "bz-load") == {}, "%s: the load bucket is empty at the end" % label)
+    left = gcs_objects(port, "bz-load")
+    late = [n for n in left if n.startswith("_staging/")]
+    check(len(late) == len(left), "%s: the load bucket holds no file at the end: %r" %
+          (label, sorted(n for n in left if n not in late)))
+    backups = gcs_objects(port, "bz-backup")
+    check(sorted((n.split("/")[0], n.split("_", 1)[1], d) for n, d in backups.items()) ==
+          sorted((site, name, open(os.path.join(feeds, name), "rb").read())
+                 for site, name, _, _, _ in files),
+          "%s: the backup bucket holds each received file once, as received: %r" %
+          (label, sorted(backups)))
     reads = [json.loads(l) for l in open(gcs_log)]
     reads = [r for r in reads if r["method"] == "GET" and
              r["path"].startswith("/storage/v1/b/bz-load/o/") and r["query"].get("alt") == "media"]
     check(reads and all(r["query"].get("generation") for r in reads),
           "%s: every read of the load bucket is pinned to a generation (%d reads)" %
           (label, len(reads)))
-    faults = [r for r in json.loads("[%s]" % ",".join(open(gcs_log))) if r["status"] == 503]
-    print("%s: %d ranged reads of the load bucket, error files back in the buckets, %d answers "
-          "503" % (label, len(reads), len(faults)))
+    faults = [r for r in json.loads("[%s]" % ",".join(open(gcs_log)))
+              if r["status"] in (429, 503)]
+    results = [r for r in json.loads("[%s]" % ",".join(open(gcs_log)))
+               if "/b/bz-load/o" in r["path"] and "_staging/" in json.dumps(r.get("query", {}))
+               and r["method"] == "POST" and r["status"] == 200]
+    check(results, "%s: the workers handed their results over through the load bucket" % label)
+    print("%s: %d ranged reads of the load bucket, %d result objects through it (%d left by "
+          "late attempts for the lifecycle rule), error files back in the buckets, %d answers "
+          "429/503" % (label, len(reads), len(results), len(late), len(faults)))
     return len(faults)
 
 
@@ -290,7 +308,8 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs
                 ("  gcs_api: https://storage.googleapis.com",
                  "  gcs_api: 'http://127.0.0.1:%d'" % storage.port),
                 ("  interface_buckets: ", "  interface_buckets: bz-if-a, bz-if-b"),
-                ("  load_bucket: ", "  load_bucket: bz-load")) if storage else ()))
+                ("  load_bucket: ", "  load_bucket: bz-load"),
+                ("  backup_bucket: ", "  backup_bucket: bz-backup")) if storage else ()))
         if storage:
             gcs_send(storage.port)
         else:
@@ -384,8 +403,9 @@ cluster = KafkaCluster(build)
 try:
     compare("dist-clean", *run_bigquery("dist-clean", {}, {}, cluster))
     extra = compare("dist-duplicates", *run_bigquery(
-        "dist-duplicates", {"append": [None, None, {"code": 14, "after": 0}]}, {}, cluster,
-        "duplicate-tasks"))
+        "dist-duplicates", {"append": [None, None, {"code": 14, "after": 0}, None,
+                                       {"goaway": True, "after": 1}, {"code": 8, "after": 0}]},
+        {"jobs.insert": [429, 200]}, cluster, "duplicate-tasks"))
     check(extra > 0, "dist-duplicates: the copies wrote streams of their own (uncommitted)")
     compare("dist-kill-worker", *run_bigquery("dist-kill-worker", {}, {}, cluster, "kill-worker"))
     compare("dist-gcs", *run_bigquery("dist-gcs", {}, {}, cluster, gcs={}))
@@ -393,7 +413,7 @@ try:
         compare("dist-gcs-" + fault, *run_bigquery("dist-gcs-" + fault, {}, {}, cluster, fault,
                                                   gcs={}))
     compare("dist-gcs-faults", *run_bigquery("dist-gcs-faults", {}, {}, cluster, gcs={
-        "fail": {"list": [503, 200], "media": [503, 200],
+        "fail": {"list": [503, 200], "media": [429, 200],
                  "upload": [200] * len(files) + [503, 200]}}))  # the sites' uploads go through
 finally:
     cluster.stop()

@@ -11,6 +11,21 @@ work=$3
 
 node "$src/tests/deploy/check_terraform.js" "$src"
 
+# deploy/config: every example layout is a valid configuration, and the check can fail
+bizoope=$1
+mkdir -p "$work"
+for config in "$src"/deploy/config/*.yaml; do
+    "$bizoope" config check --config "$config" --json >"$work/config.json"
+    grep -q '"valid":true' "$work/config.json"
+done
+sed 's/^  backend: gcs/  backend: s3/' "$src/deploy/config/google-cloud.yaml" >"$work/broken.yaml"
+if "$bizoope" config check --config "$work/broken.yaml" 2>"$work/broken.err"; then
+    echo "deploy_terraform: bizoope config check accepted storage.backend s3" >&2
+    exit 1
+fi
+grep -q "storage.backend: 's3' is not available" "$work/broken.err"
+echo "deploy_terraform: $(ls "$src"/deploy/config/*.yaml | wc -l) example configurations in deploy/config are valid"
+
 if ! command -v systemd-analyze >/dev/null; then
     echo "deploy_terraform: systemd-analyze is not installed (Debian package systemd; scripts/setup.sh --tests installs it): the units in deploy/systemd cannot be verified" >&2
     exit 1

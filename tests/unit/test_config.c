@@ -463,6 +463,12 @@ static const struct bad_case bad_cases[] = {
      BZ_E_INVALID_INPUT,
      "4: storage.load_bucket is required when storage.backend is gcs and queue.backend is kafka "
      "(the workers read the files from it)"},
+    {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n  interface_buckets: bz-a\n"
+     "  load_bucket: bz-load\nqueue:\n  backend: kafka\n  bootstrap: k:9092\n",
+     BZ_E_INVALID_INPUT,
+     "4: storage.backend gcs with queue.backend kafka needs warehouse.backend bigquery (workers "
+     "on other hosts write their rows to BigQuery; staging rows for SQLite in Cloud Storage is "
+     "not built)"},
     {"version: 1\nsites: [a]\nstorage:\n  load_bucket: x\n", BZ_E_INVALID_INPUT,
      "4: storage.load_bucket: 'x' is not a bucket name"},
     {"version: 1\nsites: [a]\nqueue:\n  backend: rabbitmq\n", BZ_E_INVALID_INPUT,

@@ -22,6 +22,7 @@ locals {
     work_table_expiration_days = module.bigquery.work_table_expiration_days
     interface_buckets          = [for s in var.sites : module.site[s].bucket_name]
     load_bucket                = module.storage.load_bucket
+    backup_bucket              = module.storage.backup_bucket
     errors_prefix              = var.errors_prefix
     bootstrap                  = module.kafka.bootstrap
     tasks_topic                = module.kafka.tasks_topic

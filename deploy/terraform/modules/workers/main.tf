@@ -37,6 +37,20 @@ resource "google_storage_bucket_iam_member" "worker_reads_load" {
   member = "serviceAccount:${google_service_account.worker.email}"
 }
 
+# ... and hands each shard's result object back through it, under _staging/ (create only: a
+# worker never deletes or overwrites; the coordinator removes a file's staging after its merge).
+resource "google_storage_bucket_iam_member" "worker_stages_results" {
+  bucket = var.load_bucket
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${google_service_account.worker.email}"
+
+  condition {
+    title       = "shard-results-only"
+    description = "Result objects under _staging/ of the load bucket."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${var.load_bucket}/objects/_staging/\")"
+  }
+}
+
 # The VMs download the bizoope package at first boot: read access to its bucket when it is in
 # Cloud Storage.
 resource "google_storage_bucket_iam_member" "package_reader" {
