@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
+#include "gcp/kafka_token.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 #include "queue/mem_queue.h"
@@ -49,6 +50,7 @@ struct dispatcher {
     int32_t task_partitions;       /* attempts go round-robin over them: an even spread */
     char nonce[32];                /* this coordinator run: results of older runs never match */
     const struct gcs_options *gcs; /* gs:// result objects; NULL: file:// only */
+    struct gcp_auth *kafka_auth;   /* queue.oauth google: the SASL tokens' credentials */
 };
 
 static double now_s(void)
@@ -82,16 +84,13 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         char group[300];
         struct kq_config kc;
 
-        memset(&kc, 0, sizeof(kc));
-        kc.bootstrap = cfg->kafka_bootstrap;
-        kc.props = (const char *const *)cfg->rdkafka_props;
-        kc.nprops = cfg->nrdkafka_props;
-        kc.log = log;
-        kc.client_id = "bizoope-coordinator";
         snprintf(group, sizeof(group), "%s-coordinator", cfg->kafka_group);
         snprintf(d->nonce, sizeof(d->nonce), "%ld-%d", (long)time(NULL), (int)getpid());
         d->parallelism = cfg->max_shards_in_flight ? cfg->max_shards_in_flight : 64;
-        d->producer = kq_producer_new(&kc, err);
+        if (kafka_client_config(cfg, log, "bizoope-coordinator", &kc, &d->kafka_auth, err) ==
+            BZ_OK) {
+            d->producer = kq_producer_new(&kc, err);
+        }
         d->notices = notices_new(log, d->producer, cfg->kafka_notifications_topic);
         if (d->producer != NULL) {
             if (kq_topic_partitions(d->producer, cfg->kafka_tasks_topic, STARTUP_TIMEOUT_MS,
@@ -122,6 +121,7 @@ void dispatcher_free(struct dispatcher *d)
     kq_consumer_free(d->consumer);
     notices_free(d->notices);
     kq_producer_free(d->producer, 10000);
+    gcp_auth_free(d->kafka_auth); /* after its clients */
     free(d->pending);
     free(d);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/mem.h"
+#include "gcp/kafka_token.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 
@@ -17,7 +18,8 @@ struct notify_relay {
     struct notifier *nf;
     struct bz_log *log;
     pthread_t thread;
-    atomic_bool stop; /* set: read what is there, then end */
+    atomic_bool stop;            /* set: read what is there, then end */
+    struct gcp_auth *kafka_auth; /* queue.oauth google; NULL otherwise */
 };
 
 static void *relay_loop(void *arg)
@@ -65,21 +67,24 @@ struct notify_relay *notify_relay_start(const struct bz_config *cfg, struct noti
                                         struct bz_log *log, struct bz_err *err)
 {
     struct notify_relay *r = xcalloc(1, sizeof(*r));
-    struct kq_config kc = {cfg->kafka_bootstrap, (const char *const *)cfg->rdkafka_props,
-                           cfg->nrdkafka_props, log, "bizoope-notifier"};
+    struct kq_config kc;
     char group[300];
 
     snprintf(group, sizeof(group), "%s-notifier", cfg->kafka_group);
     r->nf = nf;
     r->log = log;
-    r->consumer =
-        kq_consumer_new_sole(&kc, group, cfg->kafka_notifications_topic, STARTUP_TIMEOUT_MS, err);
+    if (kafka_client_config(cfg, log, "bizoope-notifier", &kc, &r->kafka_auth, err) == BZ_OK) {
+        r->consumer = kq_consumer_new_sole(&kc, group, cfg->kafka_notifications_topic,
+                                           STARTUP_TIMEOUT_MS, err);
+    }
     if (r->consumer == NULL) {
+        gcp_auth_free(r->kafka_auth);
         free(r);
         return NULL;
     }
     if (pthread_create(&r->thread, NULL, relay_loop, r) != 0) {
         kq_consumer_free(r->consumer);
+        gcp_auth_free(r->kafka_auth);
         free(r);
         bz_err_set(err, BZ_E_INTERNAL, "cannot start the notifications thread");
         return NULL;
@@ -95,5 +100,6 @@ void notify_relay_stop(struct notify_relay *r)
     atomic_store(&r->stop, true);
     pthread_join(r->thread, NULL);
     kq_consumer_free(r->consumer);
+    gcp_auth_free(r->kafka_auth);
     free(r);
 }

@@ -18,6 +18,7 @@
 #include "queue/notices.h"
 #include "gcp/gcp_config.h"
 #include "gcp/gcs_source.h"
+#include "gcp/kafka_token.h"
 #include "warehouse/bq_warehouse.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
@@ -36,18 +37,8 @@ struct remote_worker {
     struct bq_warehouse *bq;   /* warehouse.backend bigquery: where work_table rows go */
     struct gcp_auth *gcs_auth; /* storage.backend gcs: reads of gs:// objects */
     struct gcs_options gcs;
+    struct gcp_auth *kafka_auth; /* queue.oauth google: the SASL tokens' credentials */
 };
-
-static void queue_config(const struct bz_config *cfg, struct bz_log *log, const char *id,
-                         struct kq_config *kc)
-{
-    memset(kc, 0, sizeof(*kc));
-    kc->bootstrap = cfg->kafka_bootstrap;
-    kc->props = (const char *const *)cfg->rdkafka_props;
-    kc->nprops = cfg->nrdkafka_props;
-    kc->log = log;
-    kc->client_id = id;
-}
 
 struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struct schema_set *set,
                                         struct bz_log *log, const char *worker_id,
@@ -61,8 +52,9 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
     w->set = set;
     w->log = log;
     w->worker_id = xstrdup(worker_id);
-    queue_config(cfg, log, worker_id, &kc);
-    w->producer = kq_producer_new(&kc, err);
+    if (kafka_client_config(cfg, log, worker_id, &kc, &w->kafka_auth, err) == BZ_OK) {
+        w->producer = kq_producer_new(&kc, err);
+    }
     w->notices = notices_new(log, w->producer, cfg->kafka_notifications_topic);
     if (w->producer != NULL && strcmp(cfg->warehouse_backend, "bigquery") == 0) {
         w->bq = bq_warehouse_open(cfg, log, err);
@@ -94,6 +86,7 @@ void remote_worker_free(struct remote_worker *w)
     dedup_table_free(w->table);
     bq_warehouse_close(w->bq);
     gcp_auth_free(w->gcs_auth);
+    gcp_auth_free(w->kafka_auth); /* after the clients that used it */
     free(w->worker_id);
     free(w);
 }

@@ -70,6 +70,7 @@ struct cfg_section {
 
 static const char *const backends[] = {"sqlite", "bigquery", NULL};
 static const char *const queue_backends[] = {"memory", "kafka", NULL};
+static const char *const kafka_oauths[] = {"none", "google", NULL};
 static const char *const storage_backends[] = {"local", "gcs", NULL};
 static const char *const severities[] = {"INFO", "WARNING", "ERROR", NULL};
 static const char *const weekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
@@ -165,6 +166,8 @@ static const struct cfg_prop props[] = {
      NULL, "shard results, workers to coordinator"},
     {"queue", "notifications_topic", PROP_KAFKA, OFF(kafka_notifications_topic),
      "bizoope.notifications", 0, 0, NULL, NULL, "notices for operators"},
+    {"queue", "oauth", PROP_ENUM, OFF(kafka_oauth), "none", 0, 0, NULL, kafka_oauths,
+     "google: tokens for Managed Kafka from the VM"},
     {"coordinator", "lease", PROP_DURATION, OFF(lease_ms), "5m", 1000, DAY_MS, "between 1s and 1d",
      NULL, "a task without a result after this is sent again"},
     {"coordinator", "max_attempts", PROP_UINT, OFF(max_attempts), "3", 1, 100, "between 1 and 100",

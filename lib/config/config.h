@@ -66,6 +66,9 @@ struct bz_config {
     char *kafka_tasks_topic;   /* queue.tasks_topic: "bizoope.tasks" */
     char *kafka_results_topic; /* queue.results_topic: "bizoope.results" */
     char *kafka_notifications_topic; /* queue.notifications_topic: "bizoope.notifications" */
+    /* queue.oauth: "none", or "google": SASL/OAUTHBEARER tokens for Google Cloud Managed Kafka
+     * from warehouse.key_file or the metadata server (SASL_SSL by default) */
+    char *kafka_oauth;
     /* queue.rdkafka: a map of librdkafka properties passed through as they are (e.g.
      * security.protocol, sasl.mechanism); name/value pairs, nrdkafka_props pairs. */
     char **rdkafka_props;

@@ -26,6 +26,7 @@
 #define DEFAULT_SCOPES "https://www.googleapis.com/auth/cloud-platform"
 #define DEFAULT_METADATA "http://metadata.google.internal"
 #define METADATA_TOKEN_PATH "/computeMetadata/v1/instance/service-accounts/default/token"
+#define METADATA_EMAIL_PATH "/computeMetadata/v1/instance/service-accounts/default/email"
 
 struct gcp_auth {
     pthread_mutex_t lock;
@@ -316,6 +317,63 @@ static int fetch(struct gcp_auth *a, int64_t now, char **token, int64_t *expires
 
 int gcp_auth_token(struct gcp_auth *a, char *out, size_t size, struct bz_err *err)
 {
+    int64_t expires_at;
+
+    return gcp_auth_token_until(a, out, size, &expires_at, err);
+}
+
+int gcp_auth_email(struct gcp_auth *a, char *out, size_t size, struct bz_err *err)
+{
+    CURL *curl;
+    struct curl_slist *headers = NULL;
+    struct buf body;
+    char url[2048];
+    long status = 0;
+    CURLcode cc;
+    int rc = BZ_OK;
+
+    pthread_mutex_lock(&a->lock);
+    if (a->client_email[0] != '\0') {
+        snprintf(out, size, "%s", a->client_email);
+        pthread_mutex_unlock(&a->lock);
+        return BZ_OK;
+    }
+    curl = curl_easy_init();
+    buf_init(&body);
+    snprintf(url, sizeof(url), "%s" METADATA_EMAIL_PATH, a->metadata_url);
+    headers = curl_slist_append(headers, "Metadata-Flavor: Google");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    cc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    while (body.len > 0 && (body.data[body.len - 1] == '\n' || body.data[body.len - 1] == ' ')) {
+        body.len--;
+    }
+    buf_append_char(&body, '\0');
+    if (cc != CURLE_OK || status != 200 || body.len < 2 || strchr(body.data, '@') == NULL) {
+        rc = bz_err_set(err, cc != CURLE_OK || status >= 500 ? BZ_E_TRANSIENT : BZ_E_AUTH,
+                        "metadata server %s: no service-account e-mail (%s, HTTP %ld)",
+                        a->metadata_url, cc != CURLE_OK ? curl_easy_strerror(cc) : "answered",
+                        status);
+    } else {
+        free(a->client_email);
+        a->client_email = xstrdup(body.data);
+        snprintf(out, size, "%s", a->client_email);
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    buf_release(&body);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int gcp_auth_token_until(struct gcp_auth *a, char *out, size_t size, int64_t *expires_at,
+                         struct bz_err *err)
+{
     int64_t now, margin, expires_in = 0;
     char *fresh = NULL;
     int rc = BZ_OK;
@@ -341,6 +399,7 @@ int gcp_auth_token(struct gcp_auth *a, char *out, size_t size, struct bz_err *er
             rc = bz_err_set(err, BZ_E_INTERNAL, "access token longer than %zu bytes", size);
         } else {
             memcpy(out, a->token, strlen(a->token) + 1);
+            *expires_at = a->expires_at;
         }
     }
     pthread_mutex_unlock(&a->lock);

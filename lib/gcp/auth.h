@@ -39,6 +39,14 @@ void gcp_auth_free(struct gcp_auth *a);
  * could not be reached or answered 5xx (retry later). */
 int gcp_auth_token(struct gcp_auth *a, char *out, size_t size, struct bz_err *err);
 
+/* The same, with the token's expiry (Unix seconds) in *expires_at. */
+int gcp_auth_token_until(struct gcp_auth *a, char *out, size_t size, int64_t *expires_at,
+                         struct bz_err *err);
+
+/* The service account's e-mail: the key's client_email, or asked of the metadata server once
+ * (instance/service-accounts/default/email). */
+int gcp_auth_email(struct gcp_auth *a, char *out, size_t size, struct bz_err *err);
+
 /* Forgets the cached token: the next gcp_auth_token fetches a new one. */
 void gcp_auth_invalidate(struct gcp_auth *a);
 

@@ -9,13 +9,24 @@
 
 #include "core/mem.h"
 
+/* What librdkafka's callbacks reach through the handle's opaque: owned by the producer or
+ * consumer, so it lives as long as its handle. */
+struct kq_hooks {
+    struct bz_log *log;
+    int (*oauth_token)(void *ctx, char *token, size_t size, char *principal, size_t principal_size,
+                       int64_t *expires_ms, struct bz_err *err);
+    void *oauth_ctx;
+};
+
 struct kq_producer {
     rd_kafka_t *rk;
+    struct kq_hooks *hooks;
 };
 
 struct kq_consumer {
     rd_kafka_t *rk;
     rd_kafka_message_t *last; /* the message handed out by the last poll */
+    struct kq_hooks *hooks;
 };
 
 /* Delivery state of one kq_produce_sync call, passed as the message opaque. */
@@ -26,7 +37,8 @@ struct delivery {
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    struct bz_log *log = rd_kafka_opaque(rk);
+    const struct kq_hooks *hooks = rd_kafka_opaque(rk);
+    struct bz_log *log = hooks ? hooks->log : NULL;
     enum bz_log_level lv = level <= 3 ? BZ_LOG_ERROR : level <= 5 ? BZ_LOG_WARN : BZ_LOG_DEBUG;
 
     if (log != NULL) {
@@ -68,10 +80,40 @@ static void log_partitions(rd_kafka_t *rk, struct bz_log *log, const char *what,
     }
 }
 
+/* librdkafka wants a SASL/OAUTHBEARER token (at start, then before the last one expires). */
+static void oauth_cb(rd_kafka_t *rk, const char *oauthbearer_config, void *opaque)
+{
+    struct kq_hooks *hooks = opaque;
+    char token[8192], principal[256], errstr[512];
+    int64_t expires_ms = 0;
+    struct bz_err err;
+
+    (void)oauthbearer_config;
+    bz_err_clear(&err);
+    if (hooks->oauth_token(hooks->oauth_ctx, token, sizeof(token), principal, sizeof(principal),
+                           &expires_ms, &err) != BZ_OK) {
+        rd_kafka_oauthbearer_set_token_failure(rk, err.msg); /* retried by librdkafka */
+        BZ_LOG(hooks->log, BZ_LOG_WARN, "kafka", NULL, "no SASL token", "client=%s %s",
+               rd_kafka_name(rk), err.msg);
+        return;
+    }
+    if (rd_kafka_oauthbearer_set_token(rk, token, expires_ms, principal, NULL, 0, errstr,
+                                       sizeof(errstr)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_oauthbearer_set_token_failure(rk, errstr);
+        BZ_LOG(hooks->log, BZ_LOG_WARN, "kafka", NULL, "SASL token refused by librdkafka",
+               "client=%s %s", rd_kafka_name(rk), errstr);
+    } else {
+        BZ_LOG(hooks->log, BZ_LOG_DEBUG, "kafka", NULL, "SASL token set",
+               "client=%s principal=%s expires_ms=%lld", rd_kafka_name(rk), principal,
+               (long long)expires_ms);
+    }
+    memset(token, 0, sizeof(token));
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-    struct bz_log *log = opaque;
+    struct bz_log *log = ((struct kq_hooks *)opaque)->log;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     rd_kafka_error_t *error = NULL;
 
@@ -112,11 +154,23 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, struc
 /* Our settings first, then the operator's pass-through properties (which may override
  * tuning, never the semantics: those are set again after them). */
 static rd_kafka_conf_t *make_conf(const struct kq_config *cfg, bool producer, const char *group,
-                                  struct bz_err *err)
+                                  struct kq_hooks *hooks, struct bz_err *err)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     size_t i;
     int rc = set(conf, "bootstrap.servers", cfg->bootstrap ? cfg->bootstrap : "", err);
+
+    hooks->log = cfg->log;
+    hooks->oauth_token = cfg->oauth_token;
+    hooks->oauth_ctx = cfg->oauth_ctx;
+    if (rc == BZ_OK && cfg->oauth_token != NULL) {
+        rc = set(conf, "security.protocol", "SASL_SSL", err);
+        if (rc == BZ_OK) {
+            rc = set(conf, "sasl.mechanism", "OAUTHBEARER", err);
+        }
+        rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, oauth_cb);
+        rd_kafka_conf_enable_sasl_queue(conf, 1); /* served in the background, see below */
+    }
 
     if (rc == BZ_OK && cfg->client_id != NULL) {
         rc = set(conf, "client.id", cfg->client_id, err);
@@ -149,7 +203,7 @@ static rd_kafka_conf_t *make_conf(const struct kq_config *cfg, bool producer, co
         return NULL;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_opaque(conf, cfg->log);
+    rd_kafka_conf_set_opaque(conf, hooks);
     if (producer) {
         rd_kafka_conf_set_dr_msg_cb(conf, delivery_cb);
     } else {
@@ -158,23 +212,50 @@ static rd_kafka_conf_t *make_conf(const struct kq_config *cfg, bool producer, co
     return conf;
 }
 
+/* With a token provider, librdkafka's SASL callbacks run on its own thread: no poll call of
+ * ours has to come first (a consumer's first poll would otherwise wait for a token). */
+static int enable_sasl_background(rd_kafka_t *rk, const struct kq_hooks *hooks, struct bz_err *err)
+{
+    rd_kafka_error_t *e;
+
+    if (hooks->oauth_token == NULL) {
+        return BZ_OK;
+    }
+    e = rd_kafka_sasl_background_callbacks_enable(rk);
+    if (e != NULL) {
+        bz_err_set(err, BZ_E_INVALID_INPUT, "kafka: SASL callbacks: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return BZ_E_INVALID_INPUT;
+    }
+    return BZ_OK;
+}
+
 struct kq_producer *kq_producer_new(const struct kq_config *cfg, struct bz_err *err)
 {
     char errstr[512];
-    rd_kafka_conf_t *conf = make_conf(cfg, true, NULL, err);
+    struct kq_hooks *hooks = xcalloc(1, sizeof(*hooks));
+    rd_kafka_conf_t *conf = make_conf(cfg, true, NULL, hooks, err);
     struct kq_producer *p;
     rd_kafka_t *rk;
 
     if (conf == NULL) {
+        free(hooks);
         return NULL;
     }
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
         bz_err_set(err, BZ_E_INVALID_INPUT, "kafka producer: %s", errstr);
+        free(hooks);
         return NULL; /* rd_kafka_new destroyed conf */
+    }
+    if (enable_sasl_background(rk, hooks, err) != BZ_OK) {
+        rd_kafka_destroy(rk);
+        free(hooks);
+        return NULL;
     }
     p = xcalloc(1, sizeof(*p));
     p->rk = rk;
+    p->hooks = hooks;
     return p;
 }
 
@@ -185,6 +266,7 @@ void kq_producer_free(struct kq_producer *p, int timeout_ms)
     }
     rd_kafka_flush(p->rk, timeout_ms);
     rd_kafka_destroy(p->rk);
+    free(p->hooks);
     free(p);
 }
 
@@ -292,10 +374,11 @@ int kq_topic_partitions(struct kq_producer *p, const char *topic, int timeout_ms
     return partition_count(p->rk, topic, timeout_ms, n, err);
 }
 
-static rd_kafka_t *consumer_rk(const struct kq_config *cfg, const char *group, struct bz_err *err)
+static rd_kafka_t *consumer_rk(const struct kq_config *cfg, const char *group,
+                               struct kq_hooks *hooks, struct bz_err *err)
 {
     char errstr[512];
-    rd_kafka_conf_t *conf = make_conf(cfg, false, group, err);
+    rd_kafka_conf_t *conf = make_conf(cfg, false, group, hooks, err);
     rd_kafka_t *rk;
 
     if (conf == NULL) {
@@ -306,27 +389,34 @@ static rd_kafka_t *consumer_rk(const struct kq_config *cfg, const char *group, s
         bz_err_set(err, BZ_E_INVALID_INPUT, "kafka consumer: %s", errstr);
         return NULL; /* rd_kafka_new destroyed conf */
     }
+    if (enable_sasl_background(rk, hooks, err) != BZ_OK) {
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
     rd_kafka_poll_set_consumer(rk);
     return rk;
 }
 
-static struct kq_consumer *consumer_wrap(rd_kafka_t *rk)
+static struct kq_consumer *consumer_wrap(rd_kafka_t *rk, struct kq_hooks *hooks)
 {
     struct kq_consumer *c = xcalloc(1, sizeof(*c));
 
     c->rk = rk;
+    c->hooks = hooks;
     return c;
 }
 
 struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *group,
                                     const char *const *topics, struct bz_err *err)
 {
-    rd_kafka_t *rk = consumer_rk(cfg, group, err);
+    struct kq_hooks *hooks = xcalloc(1, sizeof(*hooks));
+    rd_kafka_t *rk = consumer_rk(cfg, group, hooks, err);
     rd_kafka_topic_partition_list_t *list;
     rd_kafka_resp_err_t e;
     size_t i;
 
     if (rk == NULL) {
+        free(hooks);
         return NULL;
     }
     for (i = 0; topics[i] != NULL; i++) {
@@ -340,24 +430,28 @@ struct kq_consumer *kq_consumer_new(const struct kq_config *cfg, const char *gro
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         bz_err_set(err, BZ_E_INVALID_INPUT, "kafka: cannot subscribe: %s", rd_kafka_err2str(e));
         rd_kafka_destroy(rk);
+        free(hooks);
         return NULL;
     }
-    return consumer_wrap(rk);
+    return consumer_wrap(rk, hooks);
 }
 
 struct kq_consumer *kq_consumer_new_sole(const struct kq_config *cfg, const char *group,
                                          const char *topic, int timeout_ms, struct bz_err *err)
 {
-    rd_kafka_t *rk = consumer_rk(cfg, group, err);
+    struct kq_hooks *hooks = xcalloc(1, sizeof(*hooks));
+    rd_kafka_t *rk = consumer_rk(cfg, group, hooks, err);
     rd_kafka_topic_partition_list_t *list;
     rd_kafka_resp_err_t e;
     int32_t i, n;
 
     if (rk == NULL) {
+        free(hooks);
         return NULL;
     }
     if (partition_count(rk, topic, timeout_ms, &n, err) != BZ_OK) {
         rd_kafka_destroy(rk);
+        free(hooks);
         return NULL;
     }
     list = rd_kafka_topic_partition_list_new(n);
@@ -373,9 +467,10 @@ struct kq_consumer *kq_consumer_new_sole(const struct kq_config *cfg, const char
         bz_err_set(err, BZ_E_INVALID_INPUT, "kafka: cannot assign %s: %s", topic,
                    rd_kafka_err2str(e));
         rd_kafka_destroy(rk);
+        free(hooks);
         return NULL;
     }
-    return consumer_wrap(rk);
+    return consumer_wrap(rk, hooks);
 }
 
 void kq_consumer_free(struct kq_consumer *c)
@@ -388,6 +483,7 @@ void kq_consumer_free(struct kq_consumer *c)
     }
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
+    free(c->hooks);
     free(c);
 }
 

@@ -23,6 +23,12 @@ struct kq_config {
     size_t nprops;            /* number of name/value pairs */
     struct bz_log *log;       /* borrowed; may be NULL */
     const char *client_id;    /* for broker logs; may be NULL */
+    /* SASL/OAUTHBEARER tokens from the caller (queue.oauth google: lib/gcp/kafka_token.h);
+     * NULL: none. When set, security.protocol SASL_SSL and sasl.mechanism OAUTHBEARER are the
+     * defaults (props may override them) and librdkafka asks for a token before it expires. */
+    int (*oauth_token)(void *ctx, char *token, size_t size, char *principal, size_t principal_size,
+                       int64_t *expires_ms, struct bz_err *err);
+    void *oauth_ctx;
 };
 
 struct kq_producer;

@@ -8,6 +8,8 @@ server's token path, on 127.0.0.1, for auth tests. It checks what the real ones 
   slack) and exp - iat <= 3600. Anything else gets 400 {"error": "invalid_grant", ...}.
 - GET /computeMetadata/v1/instance/service-accounts/default/token: only with the header
   "Metadata-Flavor: Google" and without X-Forwarded-For (else 403).
+- GET /computeMetadata/v1/instance/service-accounts/default/email: the same rule; answers
+  the text "bizoope-vm@retail-test-1.iam.gserviceaccount.com".
 
 Tokens are "tok-1", "tok-2", ... with expires_in 3599. SCRIPT is a JSON object
 {path: [status, ...]}: the n-th request to a path gets the n-th status (the last repeats;
@@ -68,14 +70,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def answer(self, status, body, record):
-        data = json.dumps(body).encode()
+    def answer(self, status, body, record, text=False):
+        data = body.encode() if text else json.dumps(body).encode()
         record["status"] = status
         with lock:  # recorded before the answer: a client that has it finds the record
             with open(log_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/plain" if text else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -121,12 +123,16 @@ class Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlparse(self.path).path
         record = {"method": "GET", "path": path, "query": urllib.parse.urlparse(self.path).query}
         status = self.scripted(path)
-        if path != "/computeMetadata/v1/instance/service-accounts/default/token":
+        base = "/computeMetadata/v1/instance/service-accounts/default/"
+        if path not in (base + "token", base + "email"):
             return self.answer(404, {"error": "not_found"}, record)
         if self.headers.get("Metadata-Flavor") != "Google" or self.headers.get("X-Forwarded-For"):
             return self.answer(403, {"error": "missing Metadata-Flavor: Google"}, record)
         if status != 200:
             return self.answer(status, {"error": "unavailable"}, record)
+        if path == base + "email":
+            return self.answer(200, "bizoope-vm@retail-test-1.iam.gserviceaccount.com", record,
+                               text=True)
         self.token(record)
 
 

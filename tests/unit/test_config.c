@@ -443,7 +443,7 @@ static const struct bad_case bad_cases[] = {
     /* queue */
     {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  topic: x\n", BZ_E_INVALID_INPUT,
      "5: unknown key 'topic' in queue (valid keys: backend, bootstrap, group, tasks_topic, "
-     "results_topic, notifications_topic, rdkafka)"},
+     "results_topic, notifications_topic, oauth, rdkafka)"},
     {"version: 1\nsites: [a]\nqueue:\n  group: g\n\n  backend: kafka\n", BZ_E_INVALID_INPUT,
      "6: queue.bootstrap is required when queue.backend is kafka"},
     {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  bootstrap: \"\"\n", BZ_E_INVALID_INPUT,

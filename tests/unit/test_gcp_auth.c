@@ -3,13 +3,18 @@
  * token; the token is cached, refreshed only near its expiry (injected clock) and after
  * gcp_auth_invalidate; a 500 while the old token is still good keeps the old one; a refused
  * grant is BZ_E_AUTH and says neither key nor token; the metadata server path sends
- * Metadata-Flavor; broken key files are refused with the file's name; base64url vectors. */
+ * Metadata-Flavor; broken key files are refused with the file's name; base64url vectors; the
+ * Managed Kafka OAUTHBEARER token (gcp/kafka_token) from the metadata server: three base64url
+ * parts - the GOOG_OAUTH2_TOKEN header, claims naming the VM's service account (asked of the
+ * metadata server) with the access token's expiry, and the access token. */
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "gcp/auth.h"
+#include "gcp/kafka_token.h"
 
 #include "fake_process.h"
 
@@ -194,6 +200,78 @@ static void test_metadata_server(void **state)
     fake_stop(&f);
 }
 
+/* Decodes base64url (no padding) of s[0..n) into out (NUL-terminated). */
+static void b64url_decode(const char *s, size_t n, char *out, size_t size)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned bits = 0, acc = 0;
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        const char *at = strchr(alphabet, s[i]);
+        assert_non_null(at);
+        acc = (acc << 6) | (unsigned)(at - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            assert_true(o + 1 < size);
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+}
+
+static void test_kafka_token(void **state)
+{
+    struct fake f = start_fake("{}");
+    char url[64], token[8192], principal[256], part[1024];
+    struct gcp_auth_options o = {NULL, NULL, url, NULL, NULL, NULL, NULL};
+    const char *dot1, *dot2;
+    struct gcp_auth *a;
+    struct bz_err err;
+    int64_t expires_ms = 0;
+    time_t now = time(NULL);
+    json_t *claims;
+    (void)state;
+
+    unlink(log_file);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+    a = gcp_auth_new(&o, &err);
+    assert_non_null(a);
+    assert_int_equal(
+        gcp_kafka_token(a, token, sizeof(token), principal, sizeof(principal), &expires_ms, &err),
+        BZ_OK);
+    assert_string_equal(principal, "bizoope-vm@retail-test-1.iam.gserviceaccount.com");
+    assert_true(expires_ms / 1000 >= now + 3590 && expires_ms / 1000 <= now + 3610);
+    dot1 = strchr(token, '.');
+    assert_non_null(dot1);
+    dot2 = strchr(dot1 + 1, '.');
+    assert_non_null(dot2);
+    assert_null(strchr(dot2 + 1, '.'));
+    assert_null(strchr(token, '='));
+    b64url_decode(token, (size_t)(dot1 - token), part, sizeof(part));
+    assert_string_equal(part, "{\"typ\":\"JWT\",\"alg\":\"GOOG_OAUTH2_TOKEN\"}");
+    b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), part, sizeof(part));
+    claims = json_loads(part, 0, NULL);
+    assert_non_null(claims);
+    assert_string_equal(json_string_value(json_object_get(claims, "iss")), "Google");
+    assert_string_equal(json_string_value(json_object_get(claims, "scope")), "kafka");
+    assert_string_equal(json_string_value(json_object_get(claims, "sub")), principal);
+    assert_int_equal(json_integer_value(json_object_get(claims, "exp")), expires_ms / 1000);
+    json_decref(claims);
+    b64url_decode(dot2 + 1, strlen(dot2 + 1), part, sizeof(part));
+    assert_string_equal(part, "tok-1");
+    /* the e-mail is asked once; the next token reuses it and the cached access token */
+    assert_int_equal(
+        gcp_kafka_token(a, token, sizeof(token), principal, sizeof(principal), &expires_ms, &err),
+        BZ_OK);
+    assert_int_equal(fake_count_lines(log_file, "service-accounts/default/email"), 1);
+    assert_int_equal(fake_count_lines(log_file, "service-accounts/default/token"), 1);
+    gcp_auth_free(a);
+    fake_stop(&f);
+}
+
 static void test_bad_keys(void **state)
 {
     char path[160];
@@ -244,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_metadata_server),
         cmocka_unit_test(test_bad_keys),
+        cmocka_unit_test(test_kafka_token),
         cmocka_unit_test(test_base64url),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -278,6 +279,63 @@ static void test_bad_property_stops_startup(void **state)
     assert_non_null(strstr(err.msg, "No such configuration property"));
 }
 
+/* A token provider that counts its calls (SASL/OAUTHBEARER, as queue.oauth google wires it). */
+struct token_calls {
+    int calls;
+};
+
+static int fake_token(void *ctx, char *token, size_t size, char *principal, size_t principal_size,
+                      int64_t *expires_ms, struct bz_err *err)
+{
+    struct token_calls *t = ctx;
+
+    (void)err;
+    t->calls++;
+    snprintf(token, size, "aGVhZGVy.Y2xhaW1z.dG9rLTE");
+    snprintf(principal, principal_size, "bizoope-vm@retail-test-1.iam.gserviceaccount.com");
+    *expires_ms = ((int64_t)time(NULL) + 3600) * 1000;
+    return BZ_OK;
+}
+
+/* With a token provider, librdkafka asks it for a SASL/OAUTHBEARER token as soon as a client
+ * starts, on its own background thread (no poll of ours needed); a token librdkafka refuses
+ * is logged as a WARNING. (The mock brokers do not speak SASL, so the exchange with a broker
+ * itself is not exercised here.) */
+static void test_oauthbearer_tokens(void **state)
+{
+    static const char *const sasl_plain[] = {"security.protocol", "SASL_PLAINTEXT"};
+    struct mock *m = *state;
+    const char *const topics[] = {"sasl", NULL};
+    struct token_calls producer_calls = {0}, consumer_calls = {0};
+    struct kq_config cfg;
+    struct kq_producer *p;
+    struct kq_consumer *c;
+    struct bz_err err;
+    int i;
+
+    config(&cfg, m, false);
+    cfg.props = sasl_plain;
+    cfg.nprops = 1;
+    cfg.oauth_token = fake_token;
+    cfg.oauth_ctx = &producer_calls;
+    p = kq_producer_new(&cfg, &err);
+    if (p == NULL) {
+        fail_msg("producer with a token provider: %s", err.msg);
+    }
+    cfg.oauth_ctx = &consumer_calls;
+    c = kq_consumer_new(&cfg, "g-sasl", topics, &err);
+    if (c == NULL) {
+        fail_msg("consumer with a token provider: %s", err.msg);
+    }
+    for (i = 0; i < 100 && (producer_calls.calls == 0 || consumer_calls.calls == 0); i++) {
+        usleep(50 * 1000);
+    }
+    assert_int_equal(producer_calls.calls, 1); /* once each, before any broker answered */
+    assert_int_equal(consumer_calls.calls, 1);
+    kq_consumer_free(c);
+    kq_producer_free(p, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_every_message_once),
         cmocka_unit_test(test_uncommitted_is_redelivered),
         cmocka_unit_test(test_error_burst_loses_nothing),
+        cmocka_unit_test(test_oauthbearer_tokens),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests_name("kafka_queue", tests, mock_start, mock_stop);

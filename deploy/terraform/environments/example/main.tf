@@ -29,6 +29,7 @@ locals {
     results_topic              = module.kafka.results_topic
     notifications_topic        = module.kafka.notifications_topic
     rdkafka                    = var.kafka_rdkafka
+    kafka_oauth                = var.kafka_existing_bootstrap == "" ? "google" : "none"
     max_shards_in_flight       = var.max_shards_in_flight
     chatwork_room              = var.chatwork_room
     slack_enabled              = var.slack_enabled

@@ -149,7 +149,7 @@ variable "kafka_existing_bootstrap" {
 variable "kafka_rdkafka" {
   type        = map(string)
   default     = {}
-  description = "librdkafka properties for queue.rdkafka (security.protocol, sasl.*): Managed Kafka needs SASL_SSL; see deploy/README.md."
+  description = "Extra librdkafka properties for queue.rdkafka. With a created Managed Kafka cluster, queue.oauth google already sets SASL_SSL and OAUTHBEARER."
 }
 
 variable "kafka_vcpu_count" {
