@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "core/mem.h"
+#include "io/fsutil.h"
 
 struct ydoc {
     char *name;
@@ -102,35 +103,14 @@ struct ydoc *ydoc_parse(const char *name, const char *data, size_t len, struct b
 
 struct ydoc *ydoc_load_file(const char *path, struct bz_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    size_t len = 0, cap = 0, got;
+    void *data = NULL;
+    size_t len = 0;
     struct ydoc *doc;
 
-    if (f == NULL) {
-        bz_err_set(err, errno == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "%s: cannot open: %s", path,
-                   strerror(errno));
+    if (fs_read_all(path, &data, &len, err) != BZ_OK) {
         return NULL;
     }
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 8192;
-            data = xrealloc(data, cap);
-        }
-        got = fread(data + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            break;
-        }
-    }
-    if (ferror(f)) {
-        bz_err_set(err, BZ_E_IO, "%s: read failed: %s", path, strerror(errno));
-        fclose(f);
-        free(data);
-        return NULL;
-    }
-    fclose(f);
-    doc = ydoc_parse(path, data, len, err);
+    doc = ydoc_parse(path, data ? data : "", len, err);
     free(data);
     return doc;
 }

@@ -231,6 +231,21 @@ static size_t collect(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
+/* Sends the request prepared on curl to url, the answer's body into body. */
+static CURLcode perform(CURL *curl, const char *url, struct buf *body, long *status)
+{
+    CURLcode cc;
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    cc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    return cc;
+}
+
 /* One exchange; on success the token and its lifetime. */
 static int fetch(struct gcp_auth *a, int64_t now, char **token, int64_t *expires_in,
                  struct bz_err *err)
@@ -267,13 +282,7 @@ static int fetch(struct gcp_auth *a, int64_t now, char **token, int64_t *expires
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     }
     if (rc == BZ_OK) {
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-        cc = curl_easy_perform(curl);
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        cc = perform(curl, url, &body, &status);
         if (cc != CURLE_OK) {
             rc = bz_err_set(err, BZ_E_TRANSIENT, "token endpoint %s unreachable: %s",
                             a->key ? a->token_uri : a->metadata_url, curl_easy_strerror(cc));
@@ -343,13 +352,7 @@ int gcp_auth_email(struct gcp_auth *a, char *out, size_t size, struct bz_err *er
     snprintf(url, sizeof(url), "%s" METADATA_EMAIL_PATH, a->metadata_url);
     headers = curl_slist_append(headers, "Metadata-Flavor: Google");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    cc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    cc = perform(curl, url, &body, &status);
     while (body.len > 0 && (body.data[body.len - 1] == '\n' || body.data[body.len - 1] == ' ')) {
         body.len--;
     }

@@ -154,7 +154,8 @@ int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err)
     *data = NULL;
     *len = 0;
     if (f == NULL) {
-        return bz_err_set(err, BZ_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return bz_err_set(err, errno == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
     }
     for (;;) {
         size_t got;
@@ -169,9 +170,10 @@ int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err)
         }
     }
     if (ferror(f)) {
+        int e = errno;
         fclose(f);
         free(buf);
-        return bz_err_set(err, BZ_E_IO, "cannot read %s", path);
+        return bz_err_set(err, BZ_E_IO, "%s: read failed: %s", path, strerror(e));
     }
     fclose(f);
     if (n == 0) {

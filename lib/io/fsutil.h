@@ -26,7 +26,8 @@ bool fs_exists(const char *path);
 int fs_rename_durable(const char *from, const char *to, struct bz_err *err);
 
 /* The whole file at path into *data (owned, free(); NULL when empty) and *len. For small
- * files (result objects, keys): it is read into memory at once. */
+ * files (configuration, result objects): it is read into memory at once. BZ_E_NOT_FOUND when
+ * it does not exist, BZ_E_IO otherwise; the message starts with path. */
 int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err);
 
 #endif
