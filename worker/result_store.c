@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/mem.h"
 #include "io/out_file.h"
@@ -102,6 +103,18 @@ int result_store_read(const char *path, struct shard_result *r, struct bz_err *e
         fclose(f);
         return bz_err_set(err, BZ_E_INVALID_INPUT,
                           "%s: result object version %u or counts not understood", path, h.version);
+    }
+    {
+        /* the arrays must be in the object: a corrupt count never becomes a huge allocation */
+        struct stat st;
+        uint64_t need = sizeof(h);
+        if (fstat(fileno(f), &st) != 0 || h.nwinners > (uint64_t)st.st_size ||
+            h.nlosers > (uint64_t)st.st_size ||
+            (need += h.nwinners * sizeof(*r->winners) + h.nlosers * sizeof(*r->losers)) >
+                (uint64_t)st.st_size) {
+            fclose(f);
+            return cut_short(path, err);
+        }
     }
     r->spec.index = h.shard_index;
     r->spec.start = h.start;

@@ -125,6 +125,26 @@ static void test_refuses_foreign_and_cut_objects(void **state)
     assert_non_null(strstr(err.msg, "not a complete shard result object"));
     unlink(path);
     assert_int_equal(result_store_read(path, &r, &err), BZ_E_NOT_FOUND);
+
+    /* a header whose counts promise more than the object holds (a corrupt or hostile object
+     * from a bucket) is refused before anything is allocated for it */
+    {
+        struct shard_result empty;
+        uint64_t huge_lines = (uint64_t)1 << 41, huge_winners = (uint64_t)1 << 40;
+        memset(&empty, 0, sizeof(empty));
+        empty.spec.end = 10;
+        assert_int_equal(result_store_write(path, &empty, &err), BZ_OK);
+        f = fopen(path, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 32, SEEK_SET), 0); /* lines */
+        assert_int_equal(fwrite(&huge_lines, sizeof(huge_lines), 1, f), 1);
+        assert_int_equal(fseek(f, 56, SEEK_SET), 0); /* nwinners */
+        assert_int_equal(fwrite(&huge_winners, sizeof(huge_winners), 1, f), 1);
+        fclose(f);
+        assert_int_equal(result_store_read(path, &r, &err), BZ_E_INVALID_INPUT);
+        assert_non_null(strstr(err.msg, "not a complete shard result object"));
+        unlink(path);
+    }
 }
 
 int main(void)
