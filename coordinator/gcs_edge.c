@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -16,6 +17,7 @@
 #include "gcp/gcp_config.h"
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
+#include "gcp/pubsub.h"
 #include "io/fsutil.h"
 
 struct interface_bucket {
@@ -23,13 +25,18 @@ struct interface_bucket {
     char site_id[65];
 };
 
+#define FULL_SCAN_EVERY_S 900 /* with notifications: a listing as a safety net this often */
+#define PULL_BATCH 100
+
 struct gcs_edge {
     const struct bz_config *cfg;
     struct bz_log *log;
     struct gcp_auth *auth;
     struct gcs_options o;
+    struct pubsub_options ps; /* storage.subscription set: new objects announced there */
     struct interface_bucket *buckets;
     size_t nbuckets;
+    time_t last_full_scan; /* 0: never: the first pull lists every bucket */
 };
 
 static bool site_listed(const struct bz_config *cfg, const char *site)
@@ -57,6 +64,9 @@ struct gcs_edge *gcs_edge_open(const struct bz_config *cfg, struct bz_log *log, 
         return NULL;
     }
     gcs_options_from_config(cfg, e->auth, log, &e->o);
+    e->ps.base_url = cfg->pubsub_api_url;
+    e->ps.auth = e->auth;
+    e->ps.log = log;
     e->buckets =
         xcalloc(cfg->ninterface_buckets ? cfg->ninterface_buckets : 1, sizeof(*e->buckets));
     for (i = 0; i < cfg->ninterface_buckets; i++) {
@@ -142,13 +152,112 @@ static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
     return rc;
 }
 
-int gcs_edge_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err)
+static int list_and_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err);
+
+static bool is_feed_name(const struct gcs_edge *e, const char *name)
 {
     size_t prefix_len = strlen(e->cfg->errors_prefix);
+
+    return !(prefix_len > 0 && strncmp(name, e->cfg->errors_prefix, prefix_len) == 0) &&
+           strchr(name, '/') == NULL;
+}
+
+static const struct interface_bucket *bucket_named(const struct gcs_edge *e, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < e->nbuckets; i++) {
+        if (strcmp(e->buckets[i].name, name) == 0) {
+            return &e->buckets[i];
+        }
+    }
+    return NULL;
+}
+
+/* One notification: true when it is handled (moved, or nothing to do) and may be
+ * acknowledged; false leaves it to be delivered again. */
+static bool on_notification(struct gcs_edge *e, const struct gcs_notification *g, size_t *moved)
+{
+    const struct interface_bucket *b = bucket_named(e, g->bucket);
+    struct gcs_object obj;
+    struct bz_err why;
+    bool one = false;
+    int rc;
+
+    if (strcmp(g->event_type, "OBJECT_FINALIZE") != 0 || b == NULL || !is_feed_name(e, g->object)) {
+        return true; /* not a new feed file of ours */
+    }
+    bz_err_clear(&why);
+    rc = gcs_stat(&e->o, b->name, g->object, &obj, &why);
+    if (rc == BZ_E_NOT_FOUND || (rc == BZ_OK && obj.generation != g->generation)) {
+        return true; /* moved already (a redelivery), or replaced: its own notice follows */
+    }
+    if (rc == BZ_OK) {
+        rc = pull_object(e, b, &obj, &one, &why);
+    }
+    if (rc != BZ_OK) {
+        BZ_LOG(e->log, BZ_LOG_WARN, "landing", (&(struct bz_log_ctx){NULL, b->site_id, "pull", -1}),
+               "object not pulled", "object=gs://%s/%s error=%s (its notification comes again)",
+               b->name, g->object, why.msg);
+        return false;
+    }
+    *moved += one;
+    return one; /* not moved: a file of that name still waits locally; again later */
+}
+
+/* Pulls the subscription's notifications until it has none; the first failure returned. */
+static int pull_notified(struct gcs_edge *e, size_t *moved, struct bz_err *err)
+{
+    for (;;) {
+        struct gcs_notification *got = NULL;
+        const char **acks;
+        size_t n = 0, nack = 0, i;
+        int rc = pubsub_pull(&e->ps, e->cfg->storage_subscription, PULL_BATCH, &got, &n, err);
+        if (rc != BZ_OK || n == 0) {
+            free(got);
+            return rc;
+        }
+        acks = xcalloc(n, sizeof(*acks));
+        for (i = 0; i < n; i++) {
+            if (on_notification(e, &got[i], moved)) {
+                acks[nack++] = got[i].ack_id;
+            }
+        }
+        rc = pubsub_ack(&e->ps, e->cfg->storage_subscription, acks, nack, err);
+        free(acks);
+        free(got);
+        if (rc != BZ_OK || nack < n) {
+            return rc; /* the rest is delivered again after its ack deadline */
+        }
+    }
+}
+
+int gcs_edge_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err)
+{
+    time_t now = time(NULL);
+
+    *moved = 0;
+    if (e->cfg->storage_subscription[0] != '\0' && e->last_full_scan != 0 &&
+        now - e->last_full_scan < FULL_SCAN_EVERY_S) {
+        int rc = pull_notified(e, moved, err);
+        if (rc != BZ_OK) {
+            BZ_LOG(e->log, BZ_LOG_WARN, "landing", NULL, "notifications not pulled",
+                   "subscription=%s error=%s (the buckets are listed instead)",
+                   e->cfg->storage_subscription, err ? err->msg : "");
+            e->last_full_scan = 0;
+        }
+        return rc;
+    }
+    e->last_full_scan = now;
+    return list_and_pull(e, moved, err);
+}
+
+/* Every bucket listed, every feed object in it pulled. */
+static int list_and_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err)
+{
     int first = BZ_OK;
     size_t i, j;
 
-    *moved = 0;
     for (i = 0; i < e->nbuckets; i++) {
         const struct interface_bucket *b = &e->buckets[i];
         struct gcs_object *objs = NULL;
@@ -160,8 +269,7 @@ int gcs_edge_pull(struct gcs_edge *e, size_t *moved, struct bz_err *err)
         rc = gcs_list(&e->o, b->name, "", &objs, &n, &why);
         for (j = 0; rc == BZ_OK && j < n; j++) {
             bool one = false;
-            if ((prefix_len > 0 && strncmp(objs[j].name, e->cfg->errors_prefix, prefix_len) == 0) ||
-                strchr(objs[j].name, '/') != NULL) {
+            if (!is_feed_name(e, objs[j].name)) {
                 continue;
             }
             rc = pull_object(e, b, &objs[j], &one, &why);

@@ -42,10 +42,12 @@ struct bz_config {
     char *interface_buckets_text; /* storage.interface_buckets as written */
     char **interface_buckets;     /* ... split at commas, each a valid bucket name */
     size_t ninterface_buckets;
-    char *load_bucket;   /* storage.load_bucket; "": none (threads read locally) */
-    char *backup_bucket; /* storage.backup_bucket; "": no copy in Cloud Storage */
-    char *errors_prefix; /* storage.errors_prefix: "errors/" */
-    char *schema_dir;    /* NULL: the built-in standard tables */
+    char *load_bucket;          /* storage.load_bucket; "": none (threads read locally) */
+    char *backup_bucket;        /* storage.backup_bucket; "": no copy in Cloud Storage */
+    char *errors_prefix;        /* storage.errors_prefix: "errors/" */
+    char *storage_subscription; /* storage.subscription: Pub/Sub of new objects; "" none */
+    char *pubsub_api_url;       /* storage.pubsub_api */
+    char *schema_dir;           /* NULL: the built-in standard tables */
 
     unsigned workers;        /* worker threads; default 0 = one per CPU */
     uint64_t shard_bytes;    /* default 64 MiB */

@@ -9,6 +9,15 @@ N-th resumable chunk is answered 308 without being persisted, so the client must
 Objects may be put in SETUP too: {"objects": {"BUCKET/NAME": {"data": TEXT,
 "content_encoding": "gzip"}}} (gzip data is compressed here).
 
+Pub/Sub too, for the notifications of new objects: with {"notify": {"subscription":
+"projects/P/subscriptions/S", "buckets": [NAME, ...]}} every object created in those buckets
+(upload, copy) is announced as Cloud Storage does (attributes eventType OBJECT_FINALIZE,
+bucketId, objectId, objectGeneration; data the object resource). POST /v1/SUB:pull
+{"maxMessages": N} returns the unacknowledged ones not leased, leasing them for
+"ack_deadline_s" (default 10; 0 redelivers on every pull); POST /v1/SUB:acknowledge
+{"ackIds": [...]} removes them (an unknown ackId is ignored, as Pub/Sub does). Fault kinds
+pull and acknowledge.
+
 It refuses what Cloud Storage refuses: no "Authorization: Bearer tok-..." is 401; a missing
 bucket, object or generation is 404; ifGenerationMatch / ifSourceGenerationMatch that do not
 hold are 412 (nothing changes); a Range past the end is 416; a resumable chunk not starting
@@ -22,6 +31,7 @@ import json
 import re
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +41,8 @@ lock = threading.RLock()  # reply() logs under it, also from inside locked secti
 buckets = {name: {"labels": b.get("labels", {}), "objects": {}}
            for name, b in setup.get("buckets", {}).items()}
 counts, sessions, rewrites = {}, {}, {}
+notify = setup.get("notify", {})
+messages = {}  # ackId -> {"message": ..., "leased_until": t}
 next_gen = [1000]
 chunks = [0]
 
@@ -47,6 +59,20 @@ for path, spec in setup.get("objects", {}).items():
         data = gzip.compress(data)
     buckets[b]["objects"][name] = {"generation": new_generation(), "data": data,
                                    "content_encoding": spec.get("content_encoding", "")}
+
+
+def announce(bucket, name, obj):
+    """A Cloud Storage notification of a new object generation (JSON_API_V1)."""
+    if bucket not in notify.get("buckets", []):
+        return
+    with lock:
+        n = obj["generation"]  # one notification per object generation
+        messages["ack-%d" % n] = {"leased_until": 0, "message": {
+            "messageId": str(n), "publishTime": "2026-11-28T00:00:00Z",
+            "data": base64.b64encode(json.dumps(resource(bucket, name, obj)).encode()).decode(),
+            "attributes": {"eventType": "OBJECT_FINALIZE", "payloadFormat": "JSON_API_V1",
+                           "bucketId": bucket, "objectId": name,
+                           "objectGeneration": str(obj["generation"])}}}
 
 
 def resource(bucket, name, obj):
@@ -96,6 +122,8 @@ class Handler(BaseHTTPRequestHandler):
         record = {"method": method, "path": url.path, "query": q}
         if not self.headers.get("Authorization", "").startswith("Bearer tok-"):
             return self.err(401, "required", "Anonymous caller does not have access", record)
+        if method == "POST" and url.path.startswith("/v1/projects/"):
+            return self.pubsub(url.path[len("/v1/"):], json.loads(body or b"{}"), record)
         parts = [urllib.parse.unquote(p) for p in url.path.split("/")]
         m = re.fullmatch(r"/upload/session/(\d+)", url.path)
         if method == "PUT" and m:
@@ -121,6 +149,30 @@ class Handler(BaseHTTPRequestHandler):
                     parts[10] == "o" and method == "POST":
                 return self.rewrite(bucket, parts[6], parts[9], parts[11], q, record)
         return self.err(404, "notFound", "no such API here", record)
+
+    def pubsub(self, target, body, record):
+        sub, _, verb = target.rpartition(":")
+        if sub != notify.get("subscription"):
+            return self.err(404, "notFound", "Resource not found (resource=%s)." % sub, record)
+        if verb not in ("pull", "acknowledge"):
+            return self.err(400, "badRequest", "unknown method %s" % verb, record)
+        if self.injected(verb, record):
+            return
+        now = time.time()
+        with lock:
+            if verb == "acknowledge":
+                ids = body.get("ackIds", [])
+                for ack in ids:
+                    messages.pop(ack, None)
+                record["acked"] = len(ids)
+                return self.reply(200, {}, record=record)
+            out = []
+            for ack, m in list(messages.items())[:int(body.get("maxMessages", 100))]:
+                if m["leased_until"] <= now:
+                    m["leased_until"] = now + notify.get("ack_deadline_s", 10)
+                    out.append({"ackId": ack, "message": m["message"]})
+            record["delivered"] = len(out)
+        return self.reply(200, {"receivedMessages": out} if out else {}, record=record)
 
     def injected(self, kind, record):
         status = self.fault(kind)
@@ -182,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
     def store(self, bucket, name, data):
         obj = {"generation": new_generation(), "data": data, "content_encoding": ""}
         buckets[bucket]["objects"][name] = obj
+        announce(bucket, name, obj)
         return resource(bucket, name, obj)
 
     def upload(self, bucket, q, body, record):

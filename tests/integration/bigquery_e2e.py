@@ -211,7 +211,9 @@ KILL_COORDINATOR = {"kill-coordinator-dispatch": ("file split into shards", 3),
 
 GCS_SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}},
                          "bz-if-b": {"labels": {"site_id": "b"}}, "bz-load": {},
-                         "bz-backup": {}}}
+                         "bz-backup": {}},
+             "notify": {"subscription": "projects/retail-test-1/subscriptions/bz-new",
+                        "buckets": ["bz-if-a", "bz-if-b"]}}
 
 
 def gcs_call(port, method, path, body=None):
@@ -309,7 +311,10 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs
                  "  gcs_api: 'http://127.0.0.1:%d'" % storage.port),
                 ("  interface_buckets: ", "  interface_buckets: bz-if-a, bz-if-b"),
                 ("  load_bucket: ", "  load_bucket: bz-load"),
-                ("  backup_bucket: ", "  backup_bucket: bz-backup")) if storage else ()))
+                ("  backup_bucket: ", "  backup_bucket: bz-backup"),
+                ("  subscription: ", "  subscription: projects/retail-test-1/subscriptions/bz-new"),
+                ("  pubsub_api: https://pubsub.googleapis.com",
+                 "  pubsub_api: 'http://127.0.0.1:%d'" % storage.port)) if storage else ()))
         if storage:
             gcs_send(storage.port)
         else:

@@ -5,7 +5,8 @@
  * - a pull moves exactly the feed objects (not errors/..., not names with '/') into
  *   inbox/<site>/, byte for byte, and deletes them from the bucket; a name still waiting in the
  *   local inbox is left in the bucket; an object re-sent (new generation) after the pull stays
- *   for the next one;
+ *   for the next one, which finds it through the Pub/Sub subscription (the buckets are listed
+ *   once, at the first pull) and acknowledges it;
  * - error files go to errors/<name> in the site's bucket;
  * - a load object is read back through gcs_source pinned to its generation; once the object is
  *   replaced, a read of the old generation fails instead of mixing versions; delete_load
@@ -66,6 +67,8 @@ static const char feeds[] =
     "\"bz-if-b\": {\"labels\": {\"site_id\": \"b\", \"env\": \"test\"}}, "
     "\"bz-nolabel\": {}, \"bz-if-z\": {\"labels\": {\"site_id\": \"z\"}}, \"bz-load\": {}, "
     "\"bz-backup\": {}}, "
+    "\"notify\": {\"subscription\": \"projects/retail-test-1/subscriptions/bz-new\", "
+    "\"buckets\": [\"bz-if-a\", \"bz-if-b\"], \"ack_deadline_s\": 0}, "
     "\"objects\": {\"bz-if-a/journal_20261124090000.tsv\": {\"data\": \"r1\\tx\\nr2\\ty\\n\"}, "
     "\"bz-if-a/errors/old.tsv.errors.tsv\": {\"data\": \"\"}, "
     "\"bz-if-a/sub/items_20261124090000.tsv\": {\"data\": \"nested\\n\"}, "
@@ -85,8 +88,10 @@ static struct bz_config *load_config(const struct rig *r, const char *buckets, s
             "version: 1\nsites: [a, b]\n"
             "warehouse:\n  metadata_url: 'http://127.0.0.1:%u'\n"
             "storage:\n  backend: gcs\n  gcs_api: 'http://127.0.0.1:%u'\n"
-            "  interface_buckets: '%s'\n  load_bucket: bz-load\n  backup_bucket: bz-backup\n",
-            r->oauth.port, r->gcs.port, buckets);
+            "  interface_buckets: '%s'\n  load_bucket: bz-load\n  backup_bucket: bz-backup\n"
+            "  subscription: projects/retail-test-1/subscriptions/bz-new\n"
+            "  pubsub_api: 'http://127.0.0.1:%u'\n",
+            r->oauth.port, r->gcs.port, buckets, r->gcs.port);
     fclose(f);
     snprintf(cmd, sizeof(cmd), "mkdir -p %s/inbox/a %s/inbox/b %s/temp", dir, dir, dir);
     assert_int_equal(system(cmd), 0);
@@ -231,6 +236,15 @@ static void test_pull_and_error_files(void **state)
     assert_string_equal(data, "again\n");
     free(data);
     expect_backups(&r, 3);
+    /* that second pull came from the subscription: each bucket was listed once, at the start */
+    assert_int_equal(fake_count_lines(gcs_log, "\"path\": \"/storage/v1/b/bz-if-a/o\""), 1);
+    assert_int_equal(fake_count_lines(gcs_log, "\"path\": \"/storage/v1/b/bz-if-b/o\""), 1);
+    assert_true(fake_count_lines(gcs_log, "bz-new:pull") >= 1);
+    /* its notification was acknowledged; the copies made meanwhile (backups, not in the
+     * notified buckets) announce nothing; a pull now finds nothing */
+    assert_int_equal(gcs_edge_pull(e, &moved, &err), BZ_OK);
+    assert_int_equal(moved, 0);
+    assert_int_equal(fake_count_lines(gcs_log, "\"delivered\": 0"), 2); /* one per pull */
 
     /* an error file goes back to the site's bucket */
     snprintf(path, sizeof(path), "%s/journal_20261124090000.tsv.errors.tsv", dir);
