@@ -13,6 +13,9 @@ SQLite:
   main tables created once, a work table per file, with an expiration;
 - again with faults: the Write API answers UNAVAILABLE mid-append and resets a stream, jobs.insert
   answers 503 once, the access token expires: the same rows, exactly once.
+Then a watching `bizoope run` with storage.backend gcs and the SQLite warehouse, the files
+uploaded after it started: they arrive through the buckets' Pub/Sub notifications (each bucket
+listed once, at start), with the reference run's counts, error files and rows.
 Then distributed: bizoope-coordinator with Kafka (tests/fakes/kafka_mock) and bizoope-worker
 processes writing the streams, the same checks (each shard's accepted stream committed once,
 no other stream committed):
@@ -34,6 +37,7 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -402,6 +406,93 @@ check(sum(1 for r in injected if r.get("code") == 14) == 1 and
       "faults: UNAVAILABLE, a reset stream and an expired token were each injected once")
 check(sum(1 for l in open(faults[3]) if '"status": 503' in l) == 1,
       "faults: jobs.insert answered 503 once")
+
+# ---- watching, files announced by Pub/Sub ----------------------------------------------------------
+def watch_gcs():
+    """A watching `bizoope run` with storage.backend gcs (SQLite warehouse, worker threads):
+    the files are uploaded after it started, so they reach it through the subscription's
+    notifications; the same counts, error files (back in the buckets) and table rows as the
+    reference run, each bucket listed once (at start), every notification acknowledged."""
+    label = "watch-gcs"
+    gcs_log = os.path.join(work, label + ".gcs.jsonl")
+    if os.path.exists(gcs_log):
+        os.remove(gcs_log)
+    oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null",
+                  os.path.join(work, label + ".oauth.jsonl")])
+    storage = Fake([sys.executable, os.path.join(fakes, "gcs_fake.py"), gcs_log,
+                    json.dumps(GCS_SETUP)])
+    proc = None
+    try:
+        inst, config = fresh_installation(bizoope, work + "." + label, sites=("a", "b"), edits=(
+            ("shard_size: 64MiB", "shard_size: 1MiB"),
+            ("poll_interval: 2s", "poll_interval: 200ms"),
+            ("  listen: 127.0.0.1:8470", "  listen: '127.0.0.1:0'"),
+            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port),
+            ("  backend: local ", "  backend: gcs   "),
+            ("  gcs_api: https://storage.googleapis.com",
+             "  gcs_api: 'http://127.0.0.1:%d'" % storage.port),
+            ("  interface_buckets: ", "  interface_buckets: bz-if-a, bz-if-b"),
+            ("  backup_bucket: ", "  backup_bucket: bz-backup"),
+            ("  subscription: ", "  subscription: projects/retail-test-1/subscriptions/bz-new"),
+            ("  pubsub_api: https://pubsub.googleapis.com",
+             "  pubsub_api: 'http://127.0.0.1:%d'" % storage.port)))
+        proc = subprocess.Popen([bizoope, "run", "--config", config, "--json", "--workers", "2"],
+                                stdout=subprocess.PIPE, text=True,
+                                stderr=open(os.path.join(inst, "run.log"), "w"))
+        deadline = time.time() + 60  # the start: every bucket listed once
+        while time.time() < deadline and not (
+                os.path.exists(gcs_log) and open(gcs_log).read().count(
+                    '"path": "/storage/v1/b/bz-if-b/o"') >= 1):
+            time.sleep(0.1)
+        gcs_send(storage.port)
+        deadline = time.time() + 180
+        want = len(files)
+        while time.time() < deadline and proc.poll() is None:
+            got = sum(1 for site in ("a", "b") for n in gcs_objects(storage.port, "bz-if-" + site)
+                      if n.startswith("errors/"))
+            if got >= want:
+                break
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+        reports = [json.loads(l) for l in out.splitlines() if l.strip()]
+        keys = ("site", "file", "table", "status", "lines", "loaded", "rejected_invalid",
+                "rejected_duplicate")
+        check([{k: r[k] for k in keys} for r in reports] ==
+              [{k: r[k] for k in keys} for r in ref_reports],
+              "%s: counts differ from the reference run:\n%r" % (label, reports))
+        for site in ("a", "b"):
+            got = gcs_objects(storage.port, "bz-if-" + site)
+            want_files = {"errors/%s.errors.tsv" % name: open(os.path.join(
+                ref_inst, "outbox", site, name + ".errors.tsv"), "rb").read()
+                for s_, name, _, _, _ in files if s_ == site}
+            check(got == want_files, "%s: bucket bz-if-%s holds %r, expected exactly the "
+                  "reference run's error files" % (label, site, sorted(got)))
+        model = Model(src)
+        for table in ("journal", "items", "stores"):
+            check(warehouse_rows(os.path.join(inst, "warehouse.db"), model, table) ==
+                  warehouse_rows(os.path.join(ref_inst, "warehouse.db"), model, table),
+                  "%s: %s rows differ from the reference run's" % (label, table))
+        log = [json.loads(l) for l in open(gcs_log)]
+        lists = [r for r in log if r["method"] == "GET" and "prefix" in r["query"] and
+                 r["path"] in ("/storage/v1/b/bz-if-a/o", "/storage/v1/b/bz-if-b/o")]  # ours
+
+        acked = sum(r.get("acked", 0) for r in log if r["path"].endswith(":acknowledge"))
+        check(len(lists) == 2, "%s: the buckets were listed %d times, once each expected "
+              "(the rest came by notification)" % (label, len(lists)))
+        # every upload by the sites and every error file written back is announced; all are
+        # acknowledged (the error files and moved objects as nothing to do)
+        check(acked >= len(files), "%s: %d notifications acknowledged" % (label, acked))
+        print("%s: %d files through Pub/Sub notifications, %d acknowledged, buckets listed %d "
+              "times" % (label, len(reports), acked, len(lists)))
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        storage.stop()
+        oauth.stop()
+
+
+watch_gcs()
 
 # ---- distributed: coordinator, Kafka, bizoope-worker processes ---------------------------------
 cluster = KafkaCluster(build)
