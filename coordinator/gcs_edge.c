@@ -2,13 +2,9 @@
  * gcs_edge.h. */
 #include "coordinator/gcs_edge.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,17 +74,21 @@ struct gcs_edge *gcs_edge_open(const struct bz_config *cfg, struct bz_log *log, 
             gcs_edge_free(e);
             return NULL;
         }
-        if (b->site_id[0] == '\0' || !site_listed(cfg, b->site_id)) {
+        if (b->site_id[0] == '\0') {
             bz_err_set(err, BZ_E_INVALID_INPUT,
-                       b->site_id[0] == '\0'
-                           ? "storage.interface_buckets: bucket %s has no site_id label (label "
-                             "it site_id=<site>; deploy/ does)%s"
-                           : "storage.interface_buckets: bucket %s is labelled site_id=%s, which "
-                             "is not in sites: of bizoope.yaml",
+                       "storage.interface_buckets: bucket %s has no site_id label (label it "
+                       "site_id=<site>; deploy/ does)",
+                       b->name);
+        } else if (!site_listed(cfg, b->site_id)) {
+            bz_err_set(err, BZ_E_INVALID_INPUT,
+                       "storage.interface_buckets: bucket %s is labelled site_id=%s, which is "
+                       "not in sites: of bizoope.yaml",
                        b->name, b->site_id);
-            gcs_edge_free(e);
-            return NULL;
+        } else {
+            continue;
         }
+        gcs_edge_free(e);
+        return NULL;
     }
     return e;
 }
@@ -304,50 +304,6 @@ static const struct interface_bucket *bucket_of(const struct gcs_edge *e, const 
     return NULL;
 }
 
-/* The whole file at path, mapped read-only (*len 0 and *data NULL when empty). */
-static int map_file(const char *path, void **data, size_t *len, struct bz_err *err)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    *data = NULL;
-    *len = 0;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-        }
-        return bz_err_set(err, BZ_E_IO, "cannot open %s: %s", path, strerror(e));
-    }
-    if (st.st_size > 0) {
-        *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (*data == MAP_FAILED) {
-            *data = NULL;
-            close(fd);
-            return bz_err_set(err, BZ_E_IO, "cannot map %s: %s", path, strerror(errno));
-        }
-        *len = (size_t)st.st_size;
-    }
-    close(fd);
-    return BZ_OK;
-}
-
-static int upload_file(struct gcs_edge *e, const char *path, const char *bucket, const char *object,
-                       int64_t *generation, struct bz_err *err)
-{
-    void *data;
-    size_t len;
-    int rc = map_file(path, &data, &len, err);
-
-    if (rc == BZ_OK) {
-        rc = gcs_upload(&e->o, bucket, object, data ? data : "", len, -1, generation, err);
-    }
-    if (data != NULL) {
-        munmap(data, len);
-    }
-    return rc;
-}
-
 int gcs_edge_put_error_file(struct gcs_edge *e, const char *site_id, const char *path,
                             struct bz_err *err)
 {
@@ -360,13 +316,13 @@ int gcs_edge_put_error_file(struct gcs_edge *e, const char *site_id, const char 
                           "site %s has no interface bucket in storage.interface_buckets", site_id);
     }
     snprintf(object, sizeof(object), "%s%s", e->cfg->errors_prefix, base ? base + 1 : path);
-    return upload_file(e, path, b->name, object, NULL, err);
+    return gcs_upload_file(&e->o, b->name, object, path, -1, NULL, err);
 }
 
 int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, char *uri,
                       size_t uri_size, int64_t *generation, struct bz_err *err)
 {
-    int rc = upload_file(e, path, e->cfg->load_bucket, object, generation, err);
+    int rc = gcs_upload_file(&e->o, e->cfg->load_bucket, object, path, -1, generation, err);
 
     if (rc == BZ_OK) {
         snprintf(uri, uri_size, "gs://%s/%s", e->cfg->load_bucket, object);

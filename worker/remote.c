@@ -184,8 +184,6 @@ static int store_result(struct remote_worker *w, const struct shard_task_msg *ta
                         const char *where, struct shard_result *result, struct bz_err *err)
 {
     char local[1200], bucket[64], name[1025];
-    void *data = NULL;
-    size_t len = 0;
     int rc;
 
     if (strncmp(where, "gs://", 5) != 0) {
@@ -204,15 +202,11 @@ static int store_result(struct remote_worker *w, const struct shard_task_msg *ta
         rc = result_store_write(local, result, err);
     }
     if (rc == BZ_OK) {
-        rc = fs_read_all(local, &data, &len, err);
-    }
-    if (rc == BZ_OK) {
-        rc = gcs_upload(&w->gcs, bucket, name, data ? data : "", len, -1, NULL, err);
+        rc = gcs_upload_file(&w->gcs, bucket, name, local, -1, NULL, err);
         if (rc == BZ_E_AUTH || rc == BZ_E_NOT_FOUND) {
             rc = BZ_E_TRANSIENT; /* another attempt, perhaps on another host, may do better */
         }
     }
-    free(data);
     unlink(local);
     return rc;
 }

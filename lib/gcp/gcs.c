@@ -1,19 +1,17 @@
 /* gcs.c - Cloud Storage JSON API calls; see gcs.h. */
 #include "gcp/gcs.h"
 
-#include <unistd.h>
-
-#include <openssl/evp.h>
-
-#include <fcntl.h>
-
-#include <errno.h>
-
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 
@@ -455,6 +453,52 @@ int gcs_download(const struct gcs_options *o, const char *bucket, const struct g
     }
     if (rc != BZ_OK) {
         unlink(path);
+    }
+    return rc;
+}
+
+/* The whole file at path, mapped read-only (*len 0 and *data NULL when empty). */
+static int map_file(const char *path, void **data, size_t *len, struct bz_err *err)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *data = NULL;
+    *len = 0;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        return bz_err_set(err, BZ_E_IO, "cannot open %s: %s", path, strerror(e));
+    }
+    if (st.st_size > 0) {
+        *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (*data == MAP_FAILED) {
+            *data = NULL;
+            close(fd);
+            return bz_err_set(err, BZ_E_IO, "cannot map %s: %s", path, strerror(errno));
+        }
+        *len = (size_t)st.st_size;
+    }
+    close(fd);
+    return BZ_OK;
+}
+
+int gcs_upload_file(const struct gcs_options *o, const char *bucket, const char *name,
+                    const char *path, int64_t if_generation_match, int64_t *generation,
+                    struct bz_err *err)
+{
+    void *data;
+    size_t len;
+    int rc = map_file(path, &data, &len, err);
+
+    if (rc == BZ_OK) {
+        rc = gcs_upload(o, bucket, name, data ? data : "", len, if_generation_match, generation,
+                        err);
+    }
+    if (data != NULL) {
+        munmap(data, len);
     }
     return rc;
 }

@@ -60,6 +60,11 @@ int gcs_read_range(const struct gcs_options *o, const char *bucket, const char *
 int gcs_upload(const struct gcs_options *o, const char *bucket, const char *name, const void *data,
                size_t len, int64_t if_generation_match, int64_t *generation, struct bz_err *err);
 
+/* gcs_upload of the file at path (mapped, not read into memory). */
+int gcs_upload_file(const struct gcs_options *o, const char *bucket, const char *name,
+                    const char *path, int64_t if_generation_match, int64_t *generation,
+                    struct bz_err *err);
+
 /* Copies generation src_generation of src to dst, only if dst does not exist; loops over the
  * rewrite tokens until done. */
 int gcs_copy(const struct gcs_options *o, const char *src_bucket, const char *src,
