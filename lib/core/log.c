@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/mem.h"
 
 /* Repeats of one (component, msg) beyond this many per second are counted, not written. */
@@ -149,8 +150,6 @@ static void append_field(struct buf *line, const char *key, const char *value)
 void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *component,
                   const struct bz_log_ctx *ctx, const char *msg, const char *detail_fmt, ...)
 {
-    struct timespec now;
-    struct tm tm;
     char ts[64];
     char detail[1024];
     struct buf line;
@@ -162,10 +161,7 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
     if (log == NULL) {
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+    bz_wall_clock(BZ_WALL_MILLIS, ts, sizeof(ts));
     detail[0] = '\0';
     if (detail_fmt != NULL && detail_fmt[0] != '\0') {
         va_start(ap, detail_fmt);
@@ -202,7 +198,7 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
     }
 
     pthread_mutex_lock(&log->lock);
-    dropped = suppress_check(log, component, msg, (long)now.tv_sec);
+    dropped = suppress_check(log, component, msg, (long)time(NULL));
     if (dropped >= 0) {
         if (dropped > 0) {
             buf_appendf(&line, ",\"suppressed_repeats\":%d", dropped);

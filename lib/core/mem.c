@@ -59,6 +59,14 @@ char *xstrndup(const char *s, size_t n)
     return d;
 }
 
+void xstrreplace(char **field, const char *value)
+{
+    char *copy = value ? xstrdup(value) : NULL; /* value may be *field itself */
+
+    free(*field);
+    *field = copy;
+}
+
 void mem_fail_after(unsigned long nth)
 {
     atomic_store(&fail_countdown, nth);

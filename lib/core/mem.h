@@ -15,6 +15,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 /* Copies at most n bytes of s, stopping early at a NUL (as strndup does). */
 char *xstrndup(const char *s, size_t n);
+/* Frees *field (owned, may be NULL) and sets it to a copy of value (NULL: none). */
+void xstrreplace(char **field, const char *value);
 
 /* Test hook: the nth allocation from now on (1 = next) aborts as if out of memory; 0 disables.
  * Thread: call before starting threads. */

@@ -8,7 +8,6 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
-#include "gcp/gcp_config.h"
 
 static void append_b64url(struct buf *out, const char *s, size_t n)
 {
@@ -59,27 +58,4 @@ int gcp_kafka_token(void *auth, char *token, size_t size, char *principal, size_
     memset(out.data, 0, out.len); /* it held the token */
     buf_release(&out);
     return rc;
-}
-
-int kafka_client_config(const struct bz_config *cfg, struct bz_log *log, const char *client_id,
-                        struct kq_config *kc, struct gcp_auth **auth, struct bz_err *err)
-{
-    memset(kc, 0, sizeof(*kc));
-    kc->bootstrap = cfg->kafka_bootstrap;
-    kc->props = (const char *const *)cfg->rdkafka_props;
-    kc->nprops = cfg->nrdkafka_props;
-    kc->log = log;
-    kc->client_id = client_id;
-    *auth = NULL;
-    if (cfg->kafka_oauth == NULL || strcmp(cfg->kafka_oauth, "google") != 0) {
-        return BZ_OK;
-    }
-    *auth = gcp_auth_from_config(cfg, log, err);
-    if (*auth == NULL) {
-        bz_err_prefix(err, "queue.oauth google");
-        return err->code ? (int)err->code : BZ_E_AUTH;
-    }
-    kc->oauth_token = gcp_kafka_token;
-    kc->oauth_ctx = *auth;
-    return BZ_OK;
 }

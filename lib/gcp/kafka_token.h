@@ -17,19 +17,11 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "gcp/auth.h"
-#include "queue/kafka_queue.h"
 
 /* Builds the token into token (size bytes) and the principal into principal; *expires_ms is
  * the token's expiry in Unix milliseconds. auth is a struct gcp_auth * (void * so it fits
- * lib/queue's token-provider hook). */
+ * lib/queue's token-provider hook, struct kq_config.oauth_token). */
 int gcp_kafka_token(void *auth, char *token, size_t size, char *principal, size_t principal_size,
                     int64_t *expires_ms, struct bz_err *err);
-
-/* The Kafka client settings of cfg (queue.bootstrap, queue.rdkafka) for client_id into *kc;
- * with queue.oauth google also the token provider, whose credentials go to *auth (the
- * caller's: free with gcp_auth_free after every client made with kc). *auth is NULL
- * otherwise. Fails only when those credentials cannot be read. */
-int kafka_client_config(const struct bz_config *cfg, struct bz_log *log, const char *client_id,
-                        struct kq_config *kc, struct gcp_auth **auth, struct bz_err *err);
 
 #endif

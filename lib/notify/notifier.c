@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "core/secret.h"
 #include "metrics/metrics.h"
@@ -190,14 +191,10 @@ static void *delivery_loop(void *arg)
 
     while (mem_queue_pop(nf->queue, &msg)) {
         struct notification_msg *m = msg;
-        struct timespec now;
         unsigned held = 0;
         size_t i;
-        clock_gettime(CLOCK_MONOTONIC, &now);
         if (nf->coalescer != NULL &&
-            !coalescer_admit(nf->coalescer, notice_key(m),
-                             (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
-                             &held)) {
+            !coalescer_admit(nf->coalescer, notice_key(m), bz_mono_ms(), &held)) {
             free(m); /* identical to one sent within the window: counted, not sent */
             continue;
         }

@@ -5,7 +5,11 @@
  * queue up for one delivery thread, which retries 429, 5xx and transport errors with capped
  * exponential backoff (honouring Retry-After) and logs a notice it gave up on - never a token
  * or a webhook URL, which are secrets. Owns the request formats and the retry rule; the
- * targets come from the configuration's `notify` section. */
+ * targets come from the configuration's `notify` section.
+ * Thread: notifier_post from any thread; one delivery thread of its own.
+ * Locks: none of its own: notices cross to the delivery thread through a mem_queue (its lock),
+ * the coalescer is the delivery thread's alone, and the delivery counters are atomic pointers
+ * (notifier_set_counters may be called while it runs). */
 #ifndef BZ_NOTIFIER_H
 #define BZ_NOTIFIER_H
 

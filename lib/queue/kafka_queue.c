@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 
 /* What librdkafka's callbacks reach through the handle's opaque: owned by the producer or
@@ -276,17 +277,14 @@ void kq_producer_free(struct kq_producer *p, int timeout_ms)
 static size_t await_deliveries(struct kq_producer *p, const struct delivery *ds, size_t n,
                                int timeout_ms)
 {
-    struct timespec t0, t;
+    uint64_t t0 = bz_mono_ms();
     size_t done = 0, i;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         for (done = 0, i = 0; i < n; i++) {
             done += ds[i].done;
         }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (done == n ||
-            (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= timeout_ms) {
+        if (done == n || bz_mono_ms() - t0 >= (uint64_t)timeout_ms) {
             break;
         }
         rd_kafka_poll(p->rk, 20);

@@ -73,6 +73,10 @@ struct schema_set *schema_set_load_dir(const char *dir, struct bz_err *err);
 /* Loads the standard tables compiled into the binary (schema/tables at build time). */
 struct schema_set *schema_set_load_builtin(struct bz_err *err);
 
+/* An installation's schemas: every *.yaml in dir, or the built-in tables when dir is NULL
+ * (paths.schemas unset). */
+struct schema_set *schema_set_load(const char *dir, struct bz_err *err);
+
 /* Parses one table description from memory (name is used in messages) into a new set, or
  * adds it to set when set is not NULL. Returns the set, or NULL with err set (set is then
  * untouched and still owned by the caller). */

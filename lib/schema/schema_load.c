@@ -590,3 +590,8 @@ struct schema_set *schema_set_load_builtin(struct bz_err *err)
     }
     return set;
 }
+
+struct schema_set *schema_set_load(const char *dir, struct bz_err *err)
+{
+    return dir ? schema_set_load_dir(dir, err) : schema_set_load_builtin(err);
+}

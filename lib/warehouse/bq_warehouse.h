@@ -8,7 +8,9 @@
  * Owns the handles (auth, REST, Write API options) built from the configuration, and the
  * exactly-once steps of a file: a retried commit of committed streams and a retried MERGE job
  * (same deterministic id) are no-ops, so a coordinator killed anywhere in this resumes without
- * loading anything twice. Thread: any (workers write shards in parallel). */
+ * loading anything twice. Thread: any (workers write shards in parallel).
+ * Locks: one mutex over the set of main tables known to exist, held only to read or add to it
+ * (never across a request); the auth handle serializes its own refreshes (gcp/auth.h). */
 #ifndef BZ_BQ_WAREHOUSE_H
 #define BZ_BQ_WAREHOUSE_H
 

@@ -13,6 +13,7 @@
  * each page once (commits were 3x faster than WAL for big merges); a rowid table (slightly
  * faster than WITHOUT ROWID); and two plain statements per row rather than RETURNING or
  * ON CONFLICT DO UPDATE ... WHERE, which were about 2x slower. */
+#include "core/clock.h"
 #include "warehouse/warehouse_backend.h"
 
 #include <inttypes.h>
@@ -944,11 +945,10 @@ static int sqlite_batch_build(struct warehouse *base, const struct wh_batch_buil
                               struct wh_ledger_entry *out, struct bz_err *err)
 {
     struct wh_sqlite *wh = (struct wh_sqlite *)base;
-    struct timespec t0, t1;
+    double t0 = bz_mono_seconds();
     sqlite3_int64 changes0;
     int rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = exec_sql(wh, "BEGIN IMMEDIATE", "starting a batch step", err);
     if (rc != BZ_OK) {
         return rc;
@@ -966,8 +966,7 @@ static int sqlite_batch_build(struct warehouse *base, const struct wh_batch_buil
         snprintf(out->period_end, sizeof(out->period_end), "%s", b->period_end);
         snprintf(out->built_at, sizeof(out->built_at), "%s", b->built_at);
         out->rows = (int64_t)(sqlite3_total_changes64(wh->db) - changes0);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        out->seconds = bz_mono_seconds() - t0;
         rc = sqlite3_prepare_v2(wh->db,
                                 "INSERT OR REPLACE INTO _bizoope_batches VALUES (?1, ?2, ?3, ?4, "
                                 "?5, ?6, ?7, ?8)",

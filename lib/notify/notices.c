@@ -1,5 +1,5 @@
 /* notices.c - notices to the log and the notifications topic. See notices.h. */
-#include "queue/notices.h"
+#include "notify/notices.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "notify/notifier.h"
 
@@ -45,16 +46,13 @@ void notices_publish(struct notices *n, enum proto_severity severity, const char
 {
     struct notification_msg m;
     struct bz_err err;
-    struct tm tm;
-    time_t now = time(NULL);
     va_list ap;
     char *text;
     size_t len;
 
     memset(&m, 0, sizeof(m));
     m.severity = severity;
-    gmtime_r(&now, &tm);
-    strftime(m.ts, sizeof(m.ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    bz_wall_clock(BZ_WALL_SECONDS, m.ts, sizeof(m.ts));
     snprintf(m.job_id, sizeof(m.job_id), "%s", job_id ? job_id : "");
     snprintf(m.site_id, sizeof(m.site_id), "%s", site_id ? site_id : "");
     snprintf(m.title, sizeof(m.title), "%s", title);
