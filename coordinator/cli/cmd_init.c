@@ -1,7 +1,7 @@
 /* cmd_init.c - `bizoope init DIR --site ID...`: a new installation. Owns the command line, the
  * order of creation (the file first, because the directories are read back from it; it is
  * removed again when a directory cannot be made) and telling the user what was made and what
- * to run next. The file's format is lib/config/config.c's; the warehouse and the journal are
+ * to run next. The file's format is lib/config/config_write.c's; the warehouse and the journal are
  * created by `bizoope run`, not here. Also owns cli_mkdirs (cli.h), shared with `sites add`. */
 #include <errno.h>
 #include <getopt.h>

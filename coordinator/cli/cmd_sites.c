@@ -1,7 +1,7 @@
 /* cmd_sites.c - `bizoope sites list|add`: the partner sites of an installation. Owns the two
  * command lines, the list output (one id per line, or one JSON object) and creating a new
  * site's inbox and outbox. The site list itself and its textual edit belong to
- * lib/config/config.c; this file never writes the configuration file. */
+ * lib/config/config_edit.c; this file never writes the configuration file. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_config.c - bizoope.yaml of lib/config/config.c: the default file loads back to every
+/* test_config.c - bizoope.yaml of lib/config/: the default file loads back to every
  * documented default (and equals a minimal file's defaults); every mistake is refused with
  * "file:line: what" at the exact line (unknown keys top-level and nested, bad sizes, durations
  * and numbers, site ids, repeats, missing version/sites, backends, wrong node kinds, broken
