@@ -1,7 +1,7 @@
 /* cmd_gen.c - `bizoope gen`: a synthetic feed whose outcome is known in advance, for tests and
  * benchmarks. Owns the command line, writing the feed and the expect-lines file atomically
  * (temp + rename) and the one-object JSON summary, which has the same keys as
- * `bizoope validate --json` so the two can be compared. The generator is coordinator/feedgen.c. */
+ * `bizoope validate --json` so the two can be compared. The generator is coordinator/feedgen/. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "coordinator/cli/cli.h"
+#include "core/clock.h"
 #include "io/out_file.h"
-#include "coordinator/feedgen.h"
+#include "coordinator/feedgen/feedgen.h"
 #include "core/units.h"
 
 struct gen_args {
@@ -181,14 +182,6 @@ static void print_summary(FILE *to, const char *path, const struct schema_table 
     json_decref(o);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int cmd_gen(int argc, char **argv, struct cli_env *env)
 {
     struct gen_args a;
@@ -225,7 +218,7 @@ int cmd_gen(int argc, char **argv, struct cli_env *env)
         expect = out_file_open(a.expect, &err);
         rc = expect != NULL ? BZ_OK : err.code;
     }
-    t0 = now_seconds();
+    t0 = bz_mono_seconds();
     if (rc == BZ_OK) {
         rc = feedgen_write(&a.opts, out_file_stream(feed), expect ? out_file_stream(expect) : NULL,
                            &e, &err);
@@ -239,7 +232,7 @@ int cmd_gen(int argc, char **argv, struct cli_env *env)
         return 1;
     }
     BZ_LOG(env->log, BZ_LOG_INFO, "gen",
-           (&(struct bz_log_ctx){NULL, NULL, a.out, (long long)((now_seconds() - t0) * 1000)}),
+           (&(struct bz_log_ctx){NULL, NULL, a.out, (long long)((bz_mono_seconds() - t0) * 1000)}),
            "feed generated",
            "table=%s lines=%llu loaded=%llu rejected_invalid=%llu rejected_duplicate=%llu "
            "bytes=%llu seed=%llu",

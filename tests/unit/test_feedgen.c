@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "coordinator/check.h"
-#include "coordinator/feedgen.h"
+#include "coordinator/feedgen/feedgen.h"
 #include "core/buf.h"
 #include "schema/schema.h"
 

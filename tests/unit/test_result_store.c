@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "coordinator/check.h"
-#include "coordinator/feedgen.h"
+#include "coordinator/feedgen/feedgen.h"
 #include "coordinator/planner.h"
 #include "core/buf.h"
 #include "worker/result_store.h"
