@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "core/status.h"
 
@@ -53,14 +54,6 @@ struct activity {
         *files_failed, *files_rejected, *files_identical, *notif_sent, *notif_failed;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct activity *activity_new(struct metrics *m)
 {
     static const double shard_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
@@ -70,7 +63,7 @@ struct activity *activity_new(struct metrics *m)
     const char *rej_help = "Lines rejected, by reason class.";
 
     pthread_mutex_init(&a->lock, NULL);
-    a->started = now_s();
+    a->started = bz_mono_seconds();
     a->backlog_moved = a->started;
     a->lines = metrics_counter(m, "bizoope_lines_total", "Lines of finished shards.", NULL);
     a->bytes = metrics_counter(m, "bizoope_bytes_total", "Bytes of finished shards.", NULL);
@@ -178,7 +171,7 @@ bool activity_file_start(struct activity *a, const char *job_id, const char *sit
     f->table = xstrdup(table ? table : "");
     snprintf(f->phase, sizeof(f->phase), "shards");
     f->bytes = bytes;
-    f->started = now_s();
+    f->started = bz_mono_seconds();
     metric_set(a->in_flight, (int64_t)a->nfiles);
     pthread_mutex_unlock(&a->lock);
     return true;
@@ -216,7 +209,7 @@ static void see_worker(struct activity *a, const char *id, double t)
 
 void activity_shard_done(struct activity *a, const struct shard_event *e)
 {
-    double t = now_s();
+    double t = bz_mono_seconds();
     struct flying *f;
 
     metric_observe(a->shard_seconds, e->seconds);
@@ -287,7 +280,7 @@ void activity_set_backlog(struct activity *a, size_t shards)
 {
     pthread_mutex_lock(&a->lock);
     if (shards < a->backlog || shards == 0) {
-        a->backlog_moved = now_s();
+        a->backlog_moved = bz_mono_seconds();
     }
     a->backlog = shards;
     metric_set(a->backlog_gauge, (int64_t)shards);
@@ -309,7 +302,7 @@ double activity_backlog_stalled_seconds(struct activity *a)
     double s;
 
     pthread_mutex_lock(&a->lock);
-    s = a->backlog == 0 ? 0 : now_s() - a->backlog_moved;
+    s = a->backlog == 0 ? 0 : bz_mono_seconds() - a->backlog_moved;
     pthread_mutex_unlock(&a->lock);
     return s;
 }
@@ -347,7 +340,7 @@ void activity_uncancel(struct activity *a, const char *job_id)
 
 json_t *activity_snapshot(struct activity *a)
 {
-    double t = now_s(), window, since;
+    double t = bz_mono_seconds(), window, since;
     uint64_t bytes = 0, lines = 0;
     json_t *o = json_object(), *files = json_array(), *workers = json_array();
     size_t i;

@@ -6,7 +6,10 @@
  *
  * Owns that in-memory picture (under one lock) and the metric series of the feed path. The
  * pipeline reports events; the admin API reads snapshots. Nothing here is durable: the
- * journal is. Thread: any. */
+ * journal is. Thread: any.
+ * Locks: one mutex over the whole picture (files, backlog, samples, workers, cancel marks), held
+ * only while copying in or out, never across a call out of this module; the metric series are
+ * atomics of lib/metrics and are updated outside it. */
 #ifndef BZ_ACTIVITY_H
 #define BZ_ACTIVITY_H
 

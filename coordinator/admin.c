@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batch/settings.h"
+#include "coordinator/areas.h"
 #include "coordinator/job_view.h"
 #include "coordinator/journal.h"
 #include "coordinator/pipeline.h"
@@ -178,7 +179,7 @@ static void get_job(struct admin *ad, const char *job_id, struct http_response *
         return;
     }
     o = job_to_json(&job);
-    pipeline_error_file(ad->cfg, &job, path, sizeof(path));
+    areas_error_file(ad->cfg, &job, path, sizeof(path));
     json_object_set_new(o, "error_file",
                         job.table_name && (job.state == JOB_MERGED || job.state == JOB_DONE ||
                                            job.state == JOB_REJECTED)

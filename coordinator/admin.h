@@ -5,7 +5,11 @@
  * status, jobs with filters and one job in detail, retry of a failed file, cancel of a queued
  * one, pause/resume of a site's intake, sites, settings (reloaded on request, e.g. SIGHUP),
  * and the Prometheus text. It reads and writes the journal over a connection of its own, so
- * it never waits for the pipeline; what is in flight comes from the activity. */
+ * it never waits for the pipeline; what is in flight comes from the activity.
+ * Thread: requests on the HTTP server's thread(s); admin_reload_settings from the main thread.
+ * Locks: one mutex over the settings (swapped on reload, read per request); the journal
+ * connection is serialized by SQLite itself (the library's default threading mode); the activity
+ * locks itself. */
 #ifndef BZ_ADMIN_H
 #define BZ_ADMIN_H
 

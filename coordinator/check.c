@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "coordinator/planner.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "dedup/dedup.h"
 
@@ -74,21 +75,13 @@ void check_options_init(struct check_options *o)
     o->max_line_bytes = 1u << 20;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int check_source(const struct tsv_source *src, const struct check_options *opts,
                  struct check_result *out, struct bz_err *err)
 {
     struct pool p;
     pthread_t *threads;
     unsigned i, nthreads = opts->threads ? opts->threads : 1;
-    double t0 = now_seconds();
+    double t0 = bz_mono_seconds();
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -132,7 +125,7 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     }
     out->bytes = src->size;
     out->shards = (uint32_t)p.nshards;
-    out->seconds = now_seconds() - t0;
+    out->seconds = bz_mono_seconds() - t0;
     finalizer_free(p.fz);
     free(p.shards);
     pthread_mutex_destroy(&p.lock);

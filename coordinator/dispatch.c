@@ -9,14 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
-#include "gcp/kafka_token.h"
+#include "queue/kafka_client.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 #include "queue/mem_queue.h"
-#include "queue/notices.h"
+#include "notify/notices.h"
 #include "worker/result_store.h"
 
 #define PRODUCE_TIMEOUT_MS 30000
@@ -52,14 +53,6 @@ struct dispatcher {
     const struct gcs_options *gcs; /* gs:// result objects; NULL: file:// only */
     struct gcp_auth *kafka_auth;   /* queue.oauth google: the SASL tokens' credentials */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers, struct bz_log *log,
                                   struct bz_err *err)
@@ -155,7 +148,7 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
 {
     struct kq_out *out = xcalloc(n ? n : 1, sizeof(*out));
     char **texts = xcalloc(n ? n : 1, sizeof(*texts));
-    double deadline = now_s() + (double)d->cfg->lease_ms / 1000.0;
+    double deadline = bz_mono_seconds() + (double)d->cfg->lease_ms / 1000.0;
     struct bz_err why;
     size_t i;
     int rc;
@@ -378,7 +371,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         pe->accepted_attempt = r->attempt;
         snprintf(done->worker_id, sizeof(done->worker_id), "%.63s", r->worker_id);
         done->attempts = pe->attempt;
-        done->seconds = now_s() - (pe->deadline - (double)d->cfg->lease_ms / 1000.0);
+        done->seconds = bz_mono_seconds() - (pe->deadline - (double)d->cfg->lease_ms / 1000.0);
         /* where the accepted attempt's rows are: its staging, or its write stream ("" when
          * the shard had no valid rows) */
         snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s",
@@ -391,7 +384,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
 /* Re-sends every attempt whose lease ran out, or fails its shard after max_attempts. */
 static int check_leases(struct dispatcher *d, struct shard_done **out, struct bz_err *err)
 {
-    double now = now_s();
+    double now = bz_mono_seconds();
     size_t i;
 
     for (i = 0; i < d->npending && *out == NULL; i++) {
@@ -421,7 +414,7 @@ static int check_leases(struct dispatcher *d, struct shard_done **out, struct bz
  * are already in the topic look late. */
 static int kafka_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err)
 {
-    double last_check = now_s();
+    double last_check = bz_mono_seconds();
 
     *out = NULL;
     while (*out == NULL) {
@@ -450,8 +443,8 @@ static int kafka_next(struct dispatcher *d, struct shard_done **out, struct bz_e
                 return rc;
             }
         }
-        if (*out == NULL && (!got || now_s() - last_check >= 1.0)) {
-            last_check = now_s();
+        if (*out == NULL && (!got || bz_mono_seconds() - last_check >= 1.0)) {
+            last_check = bz_mono_seconds();
             rc = check_leases(d, out, err);
             if (rc != BZ_OK) {
                 return rc;

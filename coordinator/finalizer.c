@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/radix.h"
 #include "worker/rejects.h"
 #include "worker/validate.h"
 
@@ -244,52 +245,13 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct 
     return BZ_OK;
 }
 
-/* Sorts a shard's losers by line: an LSD radix sort, 8-bit digits, skipping digits that are
- * the same in every loser (the high ones, for all but huge shards). Stable; lines are unique
- * within a shard anyway. Replaced qsort, whose comparison calls were a visible part of the
- * error writer's time. */
-static void sort_losers(struct shard_loser *a, size_t n)
+/* A shard's losers by line (lib/core/radix.h; lines are unique within a shard anyway). */
+static uint64_t loser_line(const struct shard_loser *l)
 {
-    size_t count[4][256];
-    struct shard_loser *tmp = NULL, *from = a, *to;
-    size_t i;
-    int d;
-
-    if (n < 2) {
-        return;
-    }
-    memset(count, 0, sizeof(count));
-    for (i = 0; i < n; i++) {
-        for (d = 0; d < 4; d++) {
-            count[d][(a[i].line >> (8 * d)) & 0xFF]++;
-        }
-    }
-    for (d = 0; d < 4; d++) {
-        unsigned shift = 8u * (unsigned)d;
-        size_t sum = 0, b;
-
-        if (count[d][(a[0].line >> shift) & 0xFF] == n) {
-            continue; /* constant digit */
-        }
-        if (tmp == NULL) {
-            tmp = xmalloc(n * sizeof(*tmp));
-        }
-        for (b = 0; b < 256; b++) {
-            size_t c = count[d][b];
-            count[d][b] = sum;
-            sum += c;
-        }
-        to = from == a ? tmp : a;
-        for (i = 0; i < n; i++) {
-            to[count[d][(from[i].line >> shift) & 0xFF]++] = from[i];
-        }
-        from = to;
-    }
-    if (from != a) {
-        memcpy(a, from, n * sizeof(*a));
-    }
-    free(tmp);
+    return l->line;
 }
+
+RADIX_SORT_DEFINE(sort_losers, struct shard_loser, 4, loser_line)
 
 /* Merges one shard's invalid records and duplicates by line number. */
 static int write_shard(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,

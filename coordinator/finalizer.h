@@ -4,7 +4,10 @@
  * the same winner rule), file line numbers (prefix sums of shard line counts), the error file
  * in the exact format of STANDARD-FORMAT.md ("Error file"), and the line accounting
  * lines = loaded + rejected_invalid + rejected_duplicate. Memory: one 32-byte entry per
- * distinct key of the file plus 8 bytes per duplicate line. */
+ * distinct key of the file plus 8 bytes per duplicate line.
+ * Thread: finalizer_add_shard from any thread; the rest from the thread that owns it.
+ * Locks: one mutex held for all of finalizer_add_shard (shards fold into the file-wide table
+ * one at a time); the other calls run after every shard was added and take no lock. */
 #ifndef BZ_FINALIZER_H
 #define BZ_FINALIZER_H
 

@@ -1,17 +1,20 @@
-/* main.c - bizoope-coordinator: the distributed-mode coordinator process. It runs exactly the
- * code of `bizoope run` (landing, planning, finalize, merge, archive, the journal); with
- * queue.backend: kafka in the configuration its shards go to bizoope-worker processes instead
- * of threads. Owns only the process set-up: logger and the command line. */
+/* main.c - bizoope-coordinator: the distributed-mode coordinator process. It runs the service of
+ * `bizoope run` (coordinator/service.c: landing, planning, finalize, merge, archive, the journal,
+ * the admin API, scheduled batches); with queue.backend: kafka in the configuration its shards
+ * go to bizoope-worker processes instead of threads. Owns only the process set-up: the logger
+ * and its --help. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "coordinator/cli/cli.h"
+#include "coordinator/service.h"
+#include "core/log.h"
 
 int main(int argc, char **argv)
 {
-    struct cli_env env;
+    struct service_options o;
+    struct bz_log *log;
     enum bz_log_level level = BZ_LOG_INFO;
     const char *level_text = getenv("BIZOOPE_LOG_LEVEL");
     struct bz_err err;
@@ -32,9 +35,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bizoope-coordinator: BIZOOPE_LOG_LEVEL: %s\n", err.msg);
         return 2;
     }
-    env.prog = "bizoope-coordinator";
-    env.log = bz_log_new(STDERR_FILENO, level, getenv("BIZOOPE_LOG_DEBUG"));
-    rc = cmd_run(argc, argv, &env);
-    bz_log_free(env.log);
+    rc = service_parse_args("bizoope-coordinator", argc, argv, &o);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    log = bz_log_new(STDERR_FILENO, level, getenv("BIZOOPE_LOG_DEBUG"));
+    rc = service_run("bizoope-coordinator", &o, log);
+    bz_log_free(log);
     return rc;
 }

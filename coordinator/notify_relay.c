@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "core/mem.h"
-#include "gcp/kafka_token.h"
+#include "queue/kafka_client.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 

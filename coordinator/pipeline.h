@@ -1,12 +1,12 @@
 /* pipeline.h - the main job on one machine: land every file in the sites' inboxes, plan it into
- * shards, run them on worker threads, finalize (error file, merge), archive (DESIGN.md steps
- * 1-6), with every step recorded in the journal so a killed run resumes exactly.
+ * shards, run them on worker threads (or over Kafka), finalize (error file, merge), archive
+ * (DESIGN.md steps 1-6), with every step recorded in the journal so a killed run resumes exactly.
  *
- * Owns the order of the steps per job, the area layout (inbox/<site>/NAME,
- * outbox/<site>/NAME.errors.tsv, backup/<site>/JOB_NAME, load/<site>/JOB_NAME without .gz/.zst,
- * archive/<site>/JOB_NAME.zst, quarantine/<site>/NAME, temp/JOB/), the name allowlist, and
- * what a job's summary says. One pipeline per installation at a time (a lock file enforces
- * it). */
+ * Owns the installation's open handles and the passes: which job comes next, how many files
+ * are in flight, in which order they finish, what a job's summary says. The steps are their own
+ * files: landing.c (inbox -> backup -> load), flight.c (one file: plan -> dispatch -> finalize
+ * -> merge), archive.c; the layout and name rules are areas.c. One pipeline per installation at
+ * a time (a lock file enforces it). */
 #ifndef BZ_PIPELINE_H
 #define BZ_PIPELINE_H
 
@@ -38,24 +38,18 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
                               struct bz_log *log, unsigned workers, struct bz_err *err);
 void pipeline_free(struct pipeline *p);
 
-/* Queues failed job job_id again: its received copy must still be in the load area; the next
- * pass processes it as a landed file. BZ_E_NOT_FOUND / BZ_E_CONFLICT say why not. */
-int pipeline_retry(struct pipeline *p, const char *job_id, struct bz_err *err);
-
 /* Reports what happens to a (borrowed, outliving p; NULL: nobody watches): files in flight,
  * shards, backlog; files an operator cancelled in a are not started. Also counts the
  * notifier's deliveries there. */
 struct activity;
 void pipeline_set_activity(struct pipeline *p, struct activity *a);
 
-/* pipeline_retry on a journal connection of the caller's (the admin API's), beside a running
- * pipeline: the job goes back to landed and the pipeline's next pass takes it. */
+/* Queues failed job job_id again, on a journal connection of the caller's (the admin API's,
+ * `bizoope retry`'s), beside a running pipeline: its received copy must still be in the load
+ * area; the job goes back to landed and the pipeline's next pass takes it. BZ_E_NOT_FOUND /
+ * BZ_E_CONFLICT say why not. */
 int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
                      const char *job_id, struct bz_err *err);
-
-/* Where a job's error file is (or would be): outbox/<site>/<name>.errors.tsv. */
-void pipeline_error_file(const struct bz_config *cfg, const struct job *job, char *out,
-                         size_t size);
 
 /* Where the pipeline's notices go (the log, and over Kafka the notifications topic). */
 struct notices *pipeline_notices(struct pipeline *p);

@@ -27,3 +27,13 @@ struct shard_spec *planner_split(uint64_t size, uint64_t shard_bytes, size_t *n)
     *n = (size_t)count;
     return shards;
 }
+
+uint64_t planner_shard_size(uint64_t size, uint64_t shard_bytes, unsigned workers)
+{
+    uint64_t per_worker = workers ? (size + workers - 1) / workers : size;
+
+    if (size >= PLANNER_MIN_SPLIT_BYTES && per_worker < shard_bytes) {
+        shard_bytes = per_worker;
+    }
+    return shard_bytes ? shard_bytes : 1;
+}

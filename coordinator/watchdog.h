@@ -7,7 +7,7 @@
 #include "config/config.h"
 #include "coordinator/activity.h"
 #include "core/log.h"
-#include "queue/notices.h"
+#include "notify/notices.h"
 
 struct watchdog;
 

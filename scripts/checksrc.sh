@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# checksrc.sh - rules enforced by tools (STYLE.md rule 14): clang-format, and no banned calls
-# on the hot path (DESIGN.md "Hot path").
+# checksrc.sh - rules enforced by tools (STYLE.md rule 14): clang-format, no banned calls on the
+# hot path (DESIGN.md "Hot path"), and short functions where the orchestration lives (none over
+# 100 lines in coordinator/ or worker/, none over 60 in coordinator/pipeline*.c).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,6 +19,22 @@ all=$(git ls-files '*.c' '*.h' 2>/dev/null || true)
 if [ -n "$all" ] && grep -nE '\b(sprintf|strcpy|strcat|gets)\s*\(' $all | grep -v '^tests/fakes/'; then
     echo "checksrc: unbounded string call (use snprintf / memcpy with lengths)" >&2
     status=1
+fi
+# Body lines between a '{' and a '}' in column 0 (the repo's clang-format puts them there).
+function_lengths() {
+    awk '/^\{$/ { s = FNR; name = prev } /^\}$/ && s { print FNR - s - 1, FILENAME ": " name; s = 0 }
+         { if ($0 ~ /\(/) prev = $0 }' "$@"
+}
+orchestration=$(git ls-files 'coordinator/*.c' 'worker/*.c' 2>/dev/null || true)
+if [ -n "$orchestration" ]; then
+    long=$(function_lengths $orchestration | awk '$1 > 100')
+    long_pipeline=$(function_lengths $(git ls-files 'coordinator/pipeline*.c') | awk '$1 > 60')
+    if [ -n "$long$long_pipeline" ]; then
+        printf '%s\n' "$long" "$long_pipeline" | grep -v '^$' >&2
+        echo "checksrc: functions too long (split them by step: 100 lines in coordinator/ and" \
+             "worker/, 60 in coordinator/pipeline*.c)" >&2
+        status=1
+    fi
 fi
 if command -v clang-format >/dev/null && [ -n "$all" ]; then
     if ! clang-format --dry-run --Werror $all 2>/tmp/checksrc-format.txt; then

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "http/http_server.h"
 #include "metrics/metrics.h"
@@ -30,14 +31,6 @@ struct worker_ops {
                                         0: the queue works */
     const char *id;
 };
-
-static long long mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
 
 static void ops_init(struct worker_ops *o, const char *id)
 {
@@ -86,10 +79,10 @@ static void ops_route(void *ctx, const struct http_request *req, struct http_res
     char body[300];
 
     if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/healthz") == 0) {
-        bool sick = since != 0 && mono_s() - since >= UNHEALTHY_AFTER_S;
+        bool sick = since != 0 && (long long)bz_mono_seconds() - since >= UNHEALTHY_AFTER_S;
         res->status = sick ? 503 : 200;
         snprintf(body, sizeof(body), "{\"status\":\"%s\",\"queue_failing_seconds\":%lld}\n",
-                 sick ? "unhealthy" : "ok", since ? mono_s() - since : 0);
+                 sick ? "unhealthy" : "ok", since ? (long long)bz_mono_seconds() - since : 0);
         res->body = strdup(body);
     } else if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/metrics") == 0) {
         res->content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -132,7 +125,10 @@ static void usage(FILE *out)
             "Logs are JSON lines on stderr (BIZOOPE_LOG_LEVEL=debug|info|warn|error).\n");
 }
 
-int main(int argc, char **argv)
+/* The command line: *config_path, id (empty: host:pid), *listen (NULL: the configuration's).
+ * Returns 0, -1 after --help, or 2 after a usage error. */
+static int parse_args(int argc, char **argv, const char **config_path, char *id, size_t id_size,
+                      const char **listen)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -141,42 +137,24 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *level_text = getenv("BIZOOPE_LOG_LEVEL"), *listen = NULL;
-    struct worker_ops ops;
-    struct http_server *server = NULL;
-    char id[160], host[64];
-    enum bz_log_level level = BZ_LOG_INFO;
-    struct bz_config *cfg;
-    struct schema_set *set;
-    struct remote_worker *w;
-    struct sigaction sa;
-    struct bz_log *log;
-    struct bz_err err;
-    int c, status = 0;
+    char host[64];
+    int c;
 
     id[0] = '\0';
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'c') {
-            config_path = optarg;
+            *config_path = optarg;
         } else if (c == 'i') {
-            snprintf(id, sizeof(id), "%s", optarg);
+            snprintf(id, id_size, "%s", optarg);
         } else if (c == 'l') {
-            listen = optarg;
-        } else if (c == 'h') {
-            usage(stdout);
-            return 0;
+            *listen = optarg;
         } else {
-            usage(stderr);
-            return 2;
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? -1 : 2;
         }
     }
-    if (config_path == NULL || optind < argc) {
+    if (*config_path == NULL || optind < argc) {
         usage(stderr);
-        return 2;
-    }
-    bz_err_clear(&err);
-    if (level_text != NULL && bz_log_level_parse(level_text, &level, &err) != BZ_OK) {
-        fprintf(stderr, "bizoope-worker: BIZOOPE_LOG_LEVEL: %s\n", err.msg);
         return 2;
     }
     if (id[0] == '\0') {
@@ -184,78 +162,128 @@ int main(int argc, char **argv)
             snprintf(host, sizeof(host), "worker");
         }
         host[sizeof(host) - 1] = '\0';
-        snprintf(id, sizeof(id), "%s:%d", host, (int)getpid());
+        snprintf(id, id_size, "%s:%d", host, (int)getpid());
     }
-    cfg = config_load(config_path, &err);
-    if (cfg == NULL) {
+    return 0;
+}
+
+/* The configuration (it must name Kafka) and the schemas; says why not on stderr. */
+static int load_installation(const char *config_path, struct bz_config **cfg,
+                             struct schema_set **set)
+{
+    struct bz_err err;
+
+    bz_err_clear(&err);
+    *set = NULL;
+    *cfg = config_load(config_path, &err);
+    if (*cfg == NULL) {
         fprintf(stderr, "bizoope-worker: %s\n", err.msg);
         return 1;
     }
-    if (cfg->queue_backend == NULL || strcmp(cfg->queue_backend, "kafka") != 0) {
+    if ((*cfg)->queue_backend == NULL || strcmp((*cfg)->queue_backend, "kafka") != 0) {
         fprintf(stderr,
                 "bizoope-worker: %s: queue.backend is not kafka; a single machine runs "
                 "`bizoope run` instead\n",
                 config_path);
-        config_free(cfg);
         return 1;
     }
-    set = cfg->schema_dir ? schema_set_load_dir(cfg->schema_dir, &err)
-                          : schema_set_load_builtin(&err);
-    if (set == NULL) {
+    *set = schema_set_load((*cfg)->schema_dir, &err);
+    if (*set == NULL) {
         fprintf(stderr, "bizoope-worker: schema error: %s\n", err.msg);
-        config_free(cfg);
         return 1;
     }
-    log = bz_log_new(STDERR_FILENO, level, getenv("BIZOOPE_LOG_DEBUG"));
-    ops_init(&ops, id);
-    listen = listen ? listen : cfg->worker_listen;
-    if (listen[0] != '\0') {
-        struct http_server_options hopts = {listen, NULL, true};
-        server = http_server_new(&hopts, ops_route, &ops, &err);
-        if (server == NULL) {
-            fprintf(stderr, "bizoope-worker: --listen/worker.listen: %s\n", err.msg);
-            metrics_free(ops.metrics);
-            bz_log_free(log);
-            schema_set_free(set);
-            config_free(cfg);
-            return 1;
-        }
-        BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "health and metrics endpoints listening",
-               "listen=%s port=%u", listen, http_server_port(server));
+    return 0;
+}
+
+/* /healthz and /metrics on listen (empty: none); *server stays NULL when not serving. */
+static int serve_ops(const char *listen, struct worker_ops *ops, struct bz_log *log,
+                     struct http_server **server)
+{
+    struct http_server_options hopts = {listen, NULL, true};
+    struct bz_err err;
+
+    *server = NULL;
+    if (listen[0] == '\0') {
+        return 0;
     }
-    w = remote_worker_new(cfg, set, log, id, &err);
-    if (w == NULL) {
-        fprintf(stderr, "bizoope-worker: %s\n", err.msg);
-        status = 1;
+    *server = http_server_new(&hopts, ops_route, ops, &err);
+    if (*server == NULL) {
+        fprintf(stderr, "bizoope-worker: --listen/worker.listen: %s\n", err.msg);
+        return 1;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second signal ends the process: the task is redelivered */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (w != NULL) {
-        BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "worker started", "id=%s bootstrap=%s", id,
-               cfg->kafka_bootstrap);
-    }
-    if (w != NULL) {
-        metric_set(ops.busy, 1);
-    }
-    while (w != NULL && !atomic_load(&stop_requested)) {
+    BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "health and metrics endpoints listening",
+           "listen=%s port=%u", listen, http_server_port(*server));
+    return 0;
+}
+
+/* Tasks until SIGINT/SIGTERM; a queue error is counted, marks the worker failing (for
+ * /healthz) and is retried after a pause (librdkafka reconnects). */
+static void work(struct remote_worker *w, struct worker_ops *ops, struct bz_log *log)
+{
+    struct bz_err err;
+
+    metric_set(ops->busy, 1);
+    while (!atomic_load(&stop_requested)) {
         bool did;
         struct remote_step step;
         if (remote_worker_step(w, 500, &did, &step, &err) != BZ_OK) {
             long long zero = 0;
             BZ_LOG(log, BZ_LOG_WARN, "worker", NULL, "queue error", "%s", err.msg);
-            metric_add(ops.queue_errors, 1);
-            atomic_compare_exchange_strong(&ops.failing_since, &zero, mono_s());
+            metric_add(ops->queue_errors, 1);
+            atomic_compare_exchange_strong(&ops->failing_since, &zero,
+                                           (long long)bz_mono_seconds());
             usleep(200000); /* librdkafka reconnects; do not spin */
             continue;
         }
-        atomic_store(&ops.failing_since, 0);
-        ops_step(&ops, &step);
+        atomic_store(&ops->failing_since, 0);
+        ops_step(ops, &step);
     }
-    metric_set(ops.busy, 0);
+    metric_set(ops->busy, 0);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *level_text = getenv("BIZOOPE_LOG_LEVEL"), *listen = NULL;
+    struct worker_ops ops;
+    struct http_server *server = NULL;
+    char id[160];
+    enum bz_log_level level = BZ_LOG_INFO;
+    struct bz_config *cfg = NULL;
+    struct schema_set *set = NULL;
+    struct remote_worker *w = NULL;
+    struct sigaction sa;
+    struct bz_log *log = NULL;
+    struct bz_err err;
+    int status = parse_args(argc, argv, &config_path, id, sizeof(id), &listen);
+
+    if (status != 0) {
+        return status < 0 ? 0 : status;
+    }
+    bz_err_clear(&err);
+    memset(&ops, 0, sizeof(ops));
+    if (level_text != NULL && bz_log_level_parse(level_text, &level, &err) != BZ_OK) {
+        fprintf(stderr, "bizoope-worker: BIZOOPE_LOG_LEVEL: %s\n", err.msg);
+        return 2;
+    }
+    status = load_installation(config_path, &cfg, &set);
+    if (status == 0) {
+        log = bz_log_new(STDERR_FILENO, level, getenv("BIZOOPE_LOG_DEBUG"));
+        ops_init(&ops, id);
+        status = serve_ops(listen ? listen : cfg->worker_listen, &ops, log, &server);
+    }
+    if (status == 0 && (w = remote_worker_new(cfg, set, log, id, &err)) == NULL) {
+        fprintf(stderr, "bizoope-worker: %s\n", err.msg);
+        status = 1;
+    }
     if (w != NULL) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESETHAND; /* a second signal ends the process: the task is redelivered */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "worker started", "id=%s bootstrap=%s", id,
+               cfg->kafka_bootstrap);
+        work(w, &ops, log);
         BZ_LOG(log, BZ_LOG_INFO, "worker", NULL, "worker stopping", "id=%s", id);
     }
     remote_worker_free(w);

@@ -11,14 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "dedup/dedup.h"
 #include "io/fsutil.h"
 #include "queue/kafka_queue.h"
-#include "queue/notices.h"
+#include "notify/notices.h"
 #include "gcp/gcp_config.h"
 #include "gcp/gcs_source.h"
-#include "gcp/kafka_token.h"
+#include "queue/kafka_client.h"
 #include "warehouse/bq_warehouse.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
@@ -337,29 +338,26 @@ int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struc
         return kq_commit(w->consumer, &m, err);
     }
     {
-        struct timespec t0, t1;
+        double t0 = bz_mono_seconds(), seconds;
         char *text;
         size_t len;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         remote_worker_run(w, &task, &result);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        seconds = bz_mono_seconds() - t0;
         if (step != NULL) {
             step->ran = true;
             step->ok = result.ok;
             step->bytes = task.end - task.start;
             step->lines = result.lines;
             step->rejected_invalid = result.rejected_invalid;
-            step->seconds =
-                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+            step->seconds = seconds;
         }
-        BZ_LOG(w->log, result.ok ? BZ_LOG_INFO : BZ_LOG_WARN, "worker",
-               (&(struct bz_log_ctx){task.job_id, task.site_id, "shard",
-                                     (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
-                                                 (t1.tv_nsec - t0.tv_nsec) / 1000000)}),
-               result.ok ? "shard done" : "shard failed",
-               "shard=%u attempt=%u lines=%llu rejected_invalid=%llu error=%s", task.shard_index,
-               task.attempt, (unsigned long long)result.lines,
-               (unsigned long long)result.rejected_invalid, result.error);
+        BZ_LOG(
+            w->log, result.ok ? BZ_LOG_INFO : BZ_LOG_WARN, "worker",
+            (&(struct bz_log_ctx){task.job_id, task.site_id, "shard", (long long)(seconds * 1000)}),
+            result.ok ? "shard done" : "shard failed",
+            "shard=%u attempt=%u lines=%llu rejected_invalid=%llu error=%s", task.shard_index,
+            task.attempt, (unsigned long long)result.lines,
+            (unsigned long long)result.rejected_invalid, result.error);
         text = proto_result_encode(&result, &len);
         /* the result first, acknowledged; only then may the task be forgotten */
         rc = kq_produce_sync(w->producer, w->cfg->kafka_results_topic, task.job_id,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "warehouse/bq_warehouse.h"
 #include "worker/row_encoder.h"
@@ -97,10 +98,8 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     struct spool_writer *spool = NULL;
     char temp[4200];
     int rc = BZ_OK;
+    double t0 = bz_mono_seconds();
 
-    struct timespec t0, t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(done, 0, sizeof(*done));
     done->task = task;
     done->attempts = 1;
@@ -112,8 +111,7 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     opts.table = table;
     if (task->bq != NULL) {
         run_to_bigquery(task, &opts, done);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        done->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        done->seconds = bz_mono_seconds() - t0;
         return;
     }
     if (task->spool_path[0] != '\0') {
@@ -148,8 +146,7 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
         }
     }
     done->rc = rc;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    done->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    done->seconds = bz_mono_seconds() - t0;
 }
 
 static void *worker_main(void *arg)

@@ -28,14 +28,6 @@ int cmd_config(int argc, char **argv, struct cli_env *env);
 /* `bizoope sites pause|resume`: argv[0] is "pause" or "resume" (cmd_ops.c). */
 int cli_sites_pause(int argc, char **argv, bool pause, struct cli_env *env);
 
-struct bz_config;
-struct notices;
-/* The scheduled run of every batch workflow (a watching `bizoope run` calls it at
- * batch.schedule): events to the log, a failed step or a failure to start as an ERROR notice.
- * Returns BZ_OK or the first failure. */
-int cli_batch_scheduled(const struct bz_config *cfg, const struct schema_set *schemas,
-                        struct bz_log *log, struct notices *notices);
-
 /* Creates path and its missing parents, as `mkdir -p` does (fs_mkdir_p). Sets
  * *created when path itself was made by this call. Returns BZ_OK, or BZ_E_IO naming the
  * directory that could not be made (or that exists but is not a directory). Defined in

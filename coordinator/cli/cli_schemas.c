@@ -10,7 +10,7 @@ struct schema_set *cli_load_schemas(const char *prog, const char *dir)
     struct schema_set *set;
 
     bz_err_clear(&err);
-    set = dir ? schema_set_load_dir(dir, &err) : schema_set_load_builtin(&err);
+    set = schema_set_load(dir, &err);
     if (set == NULL) {
         fprintf(stderr, "%s: schema error: %s\n", prog, err.msg);
     }

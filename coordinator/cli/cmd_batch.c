@@ -12,10 +12,12 @@
 #include "batch/batch.h"
 #include "batch/settings.h"
 #include "config/config.h"
+#include "coordinator/batch_runner.h"
 #include "coordinator/cli/cli.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "notify/notifier.h"
-#include "queue/notices.h"
+#include "notify/notices.h"
 
 static void batch_usage(FILE *out)
 {
@@ -61,19 +63,34 @@ struct batch_args {
     bool dry_run, json;
 };
 
-static int parse_week_start(const char *s, int *out)
+/* After the options: the workflow (or WORKFLOW.STEP for rebuild), and what each command needs. */
+static int check_args(int argc, char **argv, struct batch_args *a)
 {
-    static const char *const days[] = {"monday", "tuesday",  "wednesday", "thursday",
-                                       "friday", "saturday", "sunday"};
-    int i;
-
-    for (i = 0; i < 7; i++) {
-        if (strcmp(s, days[i]) == 0) {
-            *out = i + 1;
-            return 0;
-        }
+    if (optind < argc) {
+        a->workflow = argv[optind++];
     }
-    return -1;
+    if (optind < argc) {
+        fprintf(stderr, "bizoope batch: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (a->config == NULL) {
+        fprintf(stderr, "bizoope batch %s: --config FILE is required\n", a->command);
+        return 2;
+    }
+    if (strcmp(a->command, "rebuild") == 0) {
+        char *dot = a->workflow ? strchr(a->workflow, '.') : NULL;
+        if (dot == NULL || a->period == NULL) {
+            fprintf(stderr, "bizoope batch rebuild: give WORKFLOW.STEP and --period P, e.g. "
+                            "daily.store_day_sales --period 2026-11-24\n");
+            return 2;
+        }
+        *dot = '\0';
+        a->step = dot + 1;
+    } else if (a->period != NULL) {
+        fprintf(stderr, "bizoope batch %s: --period is an option of 'batch rebuild'\n", a->command);
+        return 2;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct batch_args *a)
@@ -121,7 +138,7 @@ static int parse_args(int argc, char **argv, struct batch_args *a)
             a->tz = optarg;
             break;
         case 'w':
-            if (parse_week_start(optarg, &a->week_start) != 0) {
+            if (batch_runner_week_start(optarg, &a->week_start) != 0) {
                 fprintf(stderr, "bizoope batch: --week-start is a day name, monday ... sunday\n");
                 return 2;
             }
@@ -156,43 +173,7 @@ static int parse_args(int argc, char **argv, struct batch_args *a)
             return 2;
         }
     }
-    if (optind < argc) {
-        a->workflow = argv[optind++];
-    }
-    if (optind < argc) {
-        fprintf(stderr, "bizoope batch: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    if (a->config == NULL) {
-        fprintf(stderr, "bizoope batch %s: --config FILE is required\n", a->command);
-        return 2;
-    }
-    if (strcmp(a->command, "rebuild") == 0) {
-        char *dot = a->workflow ? strchr(a->workflow, '.') : NULL;
-        if (dot == NULL || a->period == NULL) {
-            fprintf(stderr, "bizoope batch rebuild: give WORKFLOW.STEP and --period P, e.g. "
-                            "daily.store_day_sales --period 2026-11-24\n");
-            return 2;
-        }
-        *dot = '\0';
-        a->step = dot + 1;
-    } else if (a->period != NULL) {
-        fprintf(stderr, "bizoope batch %s: --period is an option of 'batch rebuild'\n", a->command);
-        return 2;
-    }
-    return 0;
-}
-
-/* Yesterday in time zone tz, as a day number. */
-static int64_t yesterday_in(const char *tz)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-
-    setenv("TZ", tz, 1); /* the command's own process: nothing else reads TZ meanwhile */
-    tzset();
-    localtime_r(&now, &tm);
-    return period_day_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) - 1;
+    return check_args(argc, argv, a);
 }
 
 static const char *what_name(enum batch_what w)
@@ -280,18 +261,6 @@ static void on_event(void *vctx, const struct batch_event *e)
     fflush(stdout);
 }
 
-static void now_utc(char out[32])
-{
-    struct timespec ts;
-    struct tm tm;
-    char base[24];
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(out, 32, "%.19s.%06ld", base, (ts.tv_nsec / 1000) % 1000000);
-}
-
 /* status: per step, what the ledger holds and how many complete periods are missing. */
 static int print_status(struct warehouse *wh, const struct batch_set *set,
                         const struct batch_options *o, const struct batch_args *a,
@@ -361,122 +330,12 @@ static int print_status(struct warehouse *wh, const struct batch_set *set,
     return rc;
 }
 
-/* What one batch run needs: the warehouse, the workflows, the settings and the options. */
-struct batch_session {
-    struct warehouse *wh;
-    struct batch_set *set;
-    struct settings *settings;
-    struct wh_param *params;
-    struct batch_options o;
-    char now[32];
-};
-
-static int week_start_of(const char *name)
-{
-    int d = 1;
-
-    return parse_week_start(name, &d) == 0 ? d : 1;
-}
-
-/* Opens what cfg describes; workflows and settings_dir override its batch section when set. */
-static int session_open(struct batch_session *bs, const struct bz_config *cfg,
-                        const struct schema_set *schemas, const char *workflows,
-                        const char *settings_dir, struct bz_err *err)
-{
-    size_t i;
-
-    memset(bs, 0, sizeof(*bs));
-    if ((bs->set = batch_set_load(workflows ? workflows : cfg->batch_workflows_dir, err)) == NULL ||
-        (bs->settings =
-             settings_load(settings_dir ? settings_dir : cfg->batch_settings_dir, err)) == NULL ||
-        (bs->wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes, err)) ==
-            NULL) {
-        return err ? err->code : BZ_E_INVALID_INPUT;
-    }
-    for (i = 0; i < schema_set_count(schemas); i++) {
-        int rc = warehouse_ensure_table(bs->wh, schema_set_table(schemas, i), err);
-        if (rc != BZ_OK) {
-            return rc;
-        }
-    }
-    bs->params = xcalloc(settings_count(bs->settings) + 1, sizeof(*bs->params));
-    for (i = 0; i < settings_count(bs->settings); i++) {
-        bs->params[i] = settings_param(bs->settings, i);
-    }
-    now_utc(bs->now);
-    bs->o.now = bs->now;
-    bs->o.settings = bs->params;
-    bs->o.nsettings = settings_count(bs->settings);
-    bs->o.week_start = week_start_of(cfg->batch_week_start);
-    bs->o.max_periods = cfg->batch_max_periods;
-    bs->o.until = yesterday_in(cfg->batch_timezone);
-    return BZ_OK;
-}
-
-static void session_close(struct batch_session *bs)
-{
-    free(bs->params);
-    warehouse_close(bs->wh);
-    settings_free(bs->settings);
-    batch_set_free(bs->set);
-}
-
-/* A scheduled run's events go to the log; a failure is also a notice. */
-struct scheduled_ctx {
-    struct bz_log *log;
-    struct notices *notices;
-};
-
-static void on_scheduled_event(void *vctx, const struct batch_event *e)
-{
-    struct scheduled_ctx *ctx = vctx;
-
-    if (e->what == BATCH_FAILED) {
-        notices_publish(ctx->notices, PROTO_ERROR, NULL, NULL, "batch step failed",
-                        "%s.%s failed for %s: %s. The workflow stopped there; the next run "
-                        "retries it.",
-                        e->workflow, e->step, e->period, e->error);
-    } else if (e->what == BATCH_BUILT) {
-        BZ_LOG(ctx->log, BZ_LOG_INFO, "batch",
-               (&(struct bz_log_ctx){NULL, NULL, "batch", (long long)(e->seconds * 1000)}),
-               "period built", "workflow=%s step=%s period=%s rows=%lld rebuild=%d", e->workflow,
-               e->step, e->period, (long long)e->rows, (int)e->rebuild);
-    } else if (e->what == BATCH_LIMIT) {
-        BZ_LOG(ctx->log, BZ_LOG_WARN, "batch", NULL, "batch limit reached",
-               "the rest follow on the next run (batch.max_periods)");
-    }
-}
-
-int cli_batch_scheduled(const struct bz_config *cfg, const struct schema_set *schemas,
-                        struct bz_log *log, struct notices *notices)
-{
-    struct batch_session bs;
-    struct scheduled_ctx ctx = {log, notices};
-    struct batch_totals totals;
-    struct bz_err err;
-    int rc;
-
-    bz_err_clear(&err);
-    memset(&totals, 0, sizeof(totals));
-    rc = session_open(&bs, cfg, schemas, NULL, NULL, &err);
-    if (rc == BZ_OK) {
-        rc = batch_run(bs.wh, bs.set, &bs.o, on_scheduled_event, &ctx, &totals, &err);
-    } else {
-        notices_publish(notices, PROTO_ERROR, NULL, NULL, "batches could not start", "%s", err.msg);
-    }
-    BZ_LOG(log, rc == BZ_OK ? BZ_LOG_INFO : BZ_LOG_ERROR, "batch", NULL, "scheduled batches ran",
-           "built=%u failed=%u limited=%d error=%s", totals.built, totals.failed,
-           (int)totals.limited, rc == BZ_OK ? "" : err.msg);
-    session_close(&bs);
-    return rc;
-}
-
 int cmd_batch(int argc, char **argv, struct cli_env *env)
 {
     struct batch_args a;
     struct bz_config *cfg = NULL;
     struct schema_set *schemas = NULL;
-    struct batch_session bs;
+    struct batch_runner bs;
     struct report_ctx ctx;
     struct batch_totals totals;
     struct notifier *notifier = NULL;
@@ -491,7 +350,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     memset(&ctx, 0, sizeof(ctx));
     cfg = config_load(a.config, &err);
     if (cfg == NULL || (schemas = cli_load_schemas("bizoope batch", cfg->schema_dir)) == NULL ||
-        session_open(&bs, cfg, schemas, a.workflows, a.settings_dir, &err) != BZ_OK) {
+        batch_runner_open(&bs, cfg, schemas, a.workflows, a.settings_dir, &err) != BZ_OK) {
         if (err.msg[0] != '\0') {
             fprintf(stderr, "bizoope batch: %s\n", err.msg);
         }
@@ -512,7 +371,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
             goto out;
         }
     } else if (a.tz != NULL) {
-        bs.o.until = yesterday_in(a.tz);
+        bs.o.until = batch_runner_yesterday(a.tz);
     }
     memset(&ctx, 0, sizeof(ctx));
     ctx.json = a.json;
@@ -551,7 +410,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
 out:
     notices_free(ctx.notices);
     notifier_free(notifier); /* waits for the notices queued to be delivered */
-    session_close(&bs);
+    batch_runner_close(&bs);
     schema_set_free(schemas);
     config_free(cfg);
     return status;

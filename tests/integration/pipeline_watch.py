@@ -1,7 +1,9 @@
 """pipeline_watch.py BIZOOPE SRC_DIR WORK_DIR - `bizoope run` without --once: it picks up a file
 dropped (under a dot-name, then renamed) into an inbox while it watches, refuses a second run on
-the same installation, and on SIGTERM exits 0 after finishing its work. Also `bizoope archive`
-and that an archive decompresses to exactly the received bytes."""
+the same installation, and on SIGTERM exits 0 after finishing its work. Also `bizoope archive`:
+refused while a run holds the installation, opening nothing but the journal (no queue, no
+warehouse: it archives with an unreachable Kafka and an unusable warehouse path configured), and
+an archive decompresses to exactly the received bytes."""
 import json
 import os
 import shutil
@@ -38,6 +40,10 @@ second = subprocess.run([bizoope, "run", "--config", config, "--once"], capture_
                         text=True)
 if second.returncode != 1 or "another bizoope run" not in second.stderr:
     fail("a second run was not refused: %d %r" % (second.returncode, second.stderr))
+busy = subprocess.run([bizoope, "archive", "--config", config, "--all"], capture_output=True,
+                      text=True)
+if busy.returncode != 1 or "another bizoope run" not in busy.stderr:
+    fail("archive beside a run was not refused: %d %r" % (busy.returncode, busy.stderr))
 
 feed = os.path.join(work, "journal_20261124090000.tsv")
 exp = gen(bizoope, "journal", 5000, feed, 5, os.path.join(work, "j.exp"))
@@ -77,10 +83,23 @@ if len(backups) != 1:
 p = subprocess.run([bizoope, "archive", "--config", config], capture_output=True, text=True)
 if p.returncode != 0 or "0 backups archived" not in p.stdout:
     fail("archive before the delay: %d %r" % (p.returncode, p.stdout))
+# archiving needs the journal and the areas only: a queue nobody answers on and a warehouse
+# that cannot be opened must not matter (nor delay it: a Kafka client would wait 30 s)
+text = open(config).read()
+text = text.replace("  backend: memory ", "  backend: kafka ")
+text = text.replace("  bootstrap: ", "  bootstrap: 127.0.0.1:9 ", 1)
+text = text.replace("  path: warehouse.db ", "  path: no-such-dir/warehouse.db ")
+open(config, "w").write(text)
+t0 = time.monotonic()
 p = subprocess.run([bizoope, "archive", "--config", config, "--all"], capture_output=True,
-                   text=True)
+                   text=True, timeout=60)
 if p.returncode != 0 or "1 backup archived" not in p.stdout:
     fail("archive --all: %d %r %r" % (p.returncode, p.stdout, p.stderr))
+if time.monotonic() - t0 > 10:
+    fail("archive --all took %.1f s: it waited for something it does not need" %
+         (time.monotonic() - t0))
+if os.path.exists(os.path.join(inst, "no-such-dir")):
+    fail("archive created the warehouse's directory")
 archives = os.listdir(os.path.join(inst, "archive", "a"))
 if len(archives) != 1 or os.listdir(os.path.join(inst, "backup", "a")):
     fail("after archiving: archives %r, backups %r" %

@@ -1,0 +1,532 @@
+/* flight.c - one file: plan -> dispatch -> finalize -> merge. See flight.h. */
+#include "coordinator/flight.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coordinator/activity.h"
+#include "coordinator/finalizer.h"
+#include "coordinator/gcs_edge.h"
+#include "coordinator/merge.h"
+#include "coordinator/planner.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/mem.h"
+#include "io/fsutil.h"
+#include "io/out_file.h"
+#include "notify/notices.h"
+#include "warehouse/bq_warehouse.h"
+#include "warehouse/warehouse.h"
+#include "worker/worker.h"
+
+struct flight *flight_new(void)
+{
+    struct flight *fl = xcalloc(1, sizeof(*fl));
+
+    fl->fd = -1;
+    return fl;
+}
+
+void flight_free(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    flight_release(pc, fl);
+    job_release(&fl->job);
+    free(fl);
+}
+
+/* ---- start: plan and build the shard tasks ----------------------------------------------- */
+
+/* The merge time (created_at/updated_at) is fixed before merging: a resumed merge reuses it. */
+static int fix_merge_time(const struct pipeline_ctx *pc, struct job *job, struct bz_err *err)
+{
+    char now[64];
+
+    if (job->merge_now != NULL) {
+        return BZ_OK;
+    }
+    bz_wall_clock(BZ_WALL_SQL_MICROS, now, sizeof(now));
+    xstrreplace(&job->merge_now, now);
+    return journal_update(pc->journal, job, err);
+}
+
+/* Opens the load copy once; the shards and the error file read it through fl->src. */
+static int open_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    areas_load_path(pc->cfg, &fl->job, fl->load, sizeof(fl->load));
+    fl->fd = open(fl->load, O_RDONLY | O_CLOEXEC);
+    if (fl->fd < 0) {
+        return bz_err_set(err, BZ_E_IO, "%s: cannot open %s: %s", fl->job.job_id, fl->load,
+                          strerror(errno));
+    }
+    if (tsv_source_from_fd(fl->fd, &fl->src, err) != BZ_OK) {
+        close(fl->fd);
+        fl->fd = -1;
+        return err->code;
+    }
+    posix_fadvise(fl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    snprintf(fl->temp, sizeof(fl->temp), "%s/%s", pc->cfg->temp_dir, fl->job.job_id);
+    return fs_mkdir_p(fl->temp, err);
+}
+
+/* Where the shards' rows are staged before the merge: storage gcs + kafka puts the file in the
+ * load bucket for the workers (pinned to its generation); BigQuery creates the work table. */
+static int prepare_stage(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    const struct job *job = &fl->job;
+    int rc = BZ_OK;
+
+    if (pc->edge != NULL && pc->cfg->load_bucket[0] != '\0' &&
+        strcmp(pc->cfg->queue_backend, "kafka") == 0) {
+        char object[AREAS_PATH_BYTES];
+        snprintf(object, sizeof(object), "%s/%s_%s", job->site_id, job->job_id, job->file_name);
+        rc = gcs_edge_put_load(pc->edge, fl->load, object, fl->load_uri, sizeof(fl->load_uri),
+                               &fl->load_generation, err);
+    }
+    if (rc == BZ_OK && pc->bq != NULL) {
+        rc =
+            bq_warehouse_prepare(pc->bq, fl->t, job->job_id, fl->bq_work, sizeof(fl->bq_work), err);
+    }
+    return rc;
+}
+
+static void fill_task(const struct pipeline_ctx *pc, struct flight *fl, size_t i,
+                      const struct shard_spec *spec)
+{
+    struct shard_task *task = &fl->tasks[i];
+
+    task->table = fl->t;
+    task->src = &fl->src;
+    task->spec = *spec;
+    task->max_line_bytes = (size_t)pc->cfg->max_line_bytes;
+    task->temp_dir = fl->temp;
+    snprintf(task->spool_path, sizeof(task->spool_path), "%s/shard-%06zu.rows", fl->temp, i);
+    task->job = fl;
+    task->job_id = fl->job.job_id;
+    task->site_id = fl->job.site_id;
+    task->object_path = fl->load;
+    if (fl->load_uri[0] != '\0') {
+        /* read from the load bucket; results staged beside it, deleted after the merge */
+        task->object_uri = fl->load_uri;
+        task->object_generation = fl->load_generation;
+        snprintf(task->spool_path, sizeof(task->spool_path), "gs://%s/_staging/%s/shard-%06zu",
+                 pc->cfg->load_bucket, fl->job.job_id, i);
+    }
+    task->shard_count = (uint32_t)fl->ntasks;
+    if (pc->bq != NULL) {
+        /* rows to a write stream, whose name replaces spool_path (until then the staging
+         * base of a dispatched shard's attempts: its result object) */
+        task->bq = pc->bq;
+        task->bq_work_path = fl->bq_work;
+    }
+}
+
+static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    uint64_t size = fl->src.size;
+    struct shard_spec *plan = planner_split(
+        size, planner_shard_size(size, pc->cfg->shard_bytes, pc->workers), &fl->ntasks);
+    size_t i;
+
+    fl->tasks = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*fl->tasks));
+    fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks, 0);
+    for (i = 0; i < fl->ntasks; i++) {
+        fill_task(pc, fl, i, &plan[i]);
+    }
+    free(plan);
+}
+
+void flight_start(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    struct job *job = &fl->job;
+
+    fl->t0 = bz_mono_seconds();
+    fl->cpu0 = bz_cpu_seconds();
+    fl->fd = -1;
+    fl->t = schema_set_find(pc->set, job->table_name);
+    if (fl->t == NULL) {
+        fl->rc = bz_err_set(&fl->err, BZ_E_INVALID_INPUT,
+                            "its table is no longer described by the schemas");
+        return;
+    }
+    fl->rc = fix_merge_time(pc, job, &fl->err);
+    if (fl->rc == BZ_OK) {
+        fl->rc = open_load(pc, fl, &fl->err);
+    }
+    if (fl->rc == BZ_OK) {
+        fl->rc = prepare_stage(pc, fl, &fl->err);
+    }
+    if (fl->rc != BZ_OK) {
+        return;
+    }
+    plan_shards(pc, fl);
+    fl->dispatched = true;
+    if (fl->tracked) {
+        activity_file_split(pc->activity, job->job_id, fl->ntasks);
+    }
+    BZ_LOG(pc->log, BZ_LOG_INFO, "dispatch",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
+           "file split into shards", "file=%s bytes=%llu shards=%zu", job->file_name,
+           (unsigned long long)fl->src.size, fl->ntasks);
+}
+
+/* ---- shards back ------------------------------------------------------------------------- */
+
+bool flight_back(const struct flight *fl)
+{
+    return !fl->dispatched ||
+           (fl->received == fl->submitted && (fl->submitted == fl->ntasks || fl->rc != BZ_OK));
+}
+
+void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_done *done)
+{
+    fl->received++;
+    fl->attempts += done->attempts;
+    if (pc->activity != NULL) {
+        struct shard_event e = {fl->job.job_id,
+                                done->task->spec.end - done->task->spec.start,
+                                done->rc == BZ_OK ? done->result.lines : 0,
+                                done->rc == BZ_OK ? done->result.rejected_invalid : 0,
+                                done->worker_id,
+                                done->seconds,
+                                done->attempts,
+                                done->rc == BZ_OK};
+        activity_shard_done(pc->activity, &e);
+    }
+    if (done->rc == BZ_OK && fl->rc == BZ_OK) {
+        done->rc = finalizer_add_shard(fl->fz, &done->result, &done->err);
+    }
+    if (done->rc != BZ_OK && fl->rc == BZ_OK) {
+        fl->rc = done->rc;
+        fl->err = done->err;
+    }
+    shard_result_release(&done->result);
+    free(done);
+    if (flight_back(fl)) {
+        fl->t_shards = bz_mono_seconds();
+    }
+}
+
+/* ---- finish, step 1: the error file ------------------------------------------------------ */
+
+static int write_to_out(void *ctx, const char *data, size_t n, struct bz_err *err)
+{
+    struct out_file *of = ctx;
+
+    if (fwrite(data, 1, n, out_file_stream(of)) != n) {
+        return bz_err_set(err, BZ_E_IO, "%s: write failed: %s", out_file_name(of), strerror(errno));
+    }
+    return BZ_OK;
+}
+
+/* The file's counts, then its error file in the outbox (and back in the site's bucket). */
+static int write_error_file(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    char outbox[AREAS_PATH_BYTES];
+    struct out_file *ef;
+    int rc;
+
+    BZ_LOG(pc->log, BZ_LOG_INFO, "finalizer",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "finalize",
+                                 (long long)((fl->t_shards - fl->t0) * 1000)}),
+           "all shards done; writing the error file", "file=%s coordinator_cpu_ms=%.0f",
+           job->file_name, (bz_cpu_seconds() - fl->cpu0) * 1000);
+    rc = finalizer_counts(fl->fz, &job->counts, err);
+    if (fl->tracked) {
+        activity_file_phase(pc->activity, job->job_id, "errors");
+    }
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    areas_error_file(pc->cfg, job, outbox, sizeof(outbox));
+    ef = out_file_open_in(outbox, pc->cfg->temp_dir, err);
+    if (ef == NULL) {
+        return err ? err->code : BZ_E_IO;
+    }
+    rc = finalizer_write_errors(fl->fz, &fl->src, (size_t)pc->cfg->max_line_bytes, write_to_out, ef,
+                                err);
+    rc = out_file_commit(ef, rc, err);
+    if (rc == BZ_OK && pc->edge != NULL) {
+        rc = gcs_edge_put_error_file(pc->edge, job->site_id, outbox, err);
+    }
+    return rc;
+}
+
+/* ---- finish, step 2: the merge ----------------------------------------------------------- */
+
+/* The streams chosen for the commit: recorded in the journal before the first commit; a run
+ * after a crash (or a retry) finds them there and commits those again. */
+static int choose_streams(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    struct buf b;
+    size_t i;
+
+    if (job->streams != NULL) {
+        BZ_LOG(pc->log, BZ_LOG_INFO, "merge",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
+               "committing the streams chosen before",
+               "file=%s: a run before this one chose them (it may have committed them); this "
+               "run's own streams are left to expire",
+               job->file_name);
+        return BZ_OK;
+    }
+    buf_init(&b);
+    for (i = 0; i < fl->ntasks; i++) {
+        if (fl->tasks[i].spool_path[0] != '\0') {
+            buf_appendf(&b, "%s%s", b.len ? "\n" : "", fl->tasks[i].spool_path);
+        }
+    }
+    buf_append_char(&b, '\0');
+    job->streams = buf_steal(&b);
+    return journal_update(pc->journal, job, err); /* the choice is durable before the commit */
+}
+
+/* BigQuery: commits the file's rows into its work table, exactly once. The recorded streams are
+ * committed - a no-op when they are committed, the commit when they are not - and this run's own
+ * new streams are left to expire with the table. */
+static int commit_streams(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    const char **streams;
+    char *list, *line, *save = NULL;
+    size_t i, n = 0, lines = 1;
+    int rc = choose_streams(pc, fl, err);
+
+    list = xstrdup(fl->job.streams);
+    for (i = 0; list[i] != '\0'; i++) {
+        lines += list[i] == '\n';
+    }
+    streams = xcalloc(lines, sizeof(*streams));
+    for (line = strtok_r(list, "\n", &save); line != NULL && n < lines;
+         line = strtok_r(NULL, "\n", &save)) {
+        streams[n++] = line;
+    }
+    if (rc == BZ_OK) {
+        rc = bq_warehouse_commit(pc->bq, fl->t, fl->job.job_id, streams, n, err);
+    }
+    free(list);
+    free(streams);
+    return rc;
+}
+
+static void log_merging(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    const struct job *job = &fl->job;
+
+    if (fl->tracked) {
+        activity_file_phase(pc->activity, job->job_id, "merging");
+    }
+    BZ_LOG(pc->log, BZ_LOG_INFO, "merge",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}), "merging into the table",
+           "file=%s table=%s loaded=%llu warehouse=%s", job->file_name, job->table_name,
+           (unsigned long long)job->counts.loaded, pc->bq != NULL ? "bigquery" : "sqlite");
+}
+
+static int merge_bigquery(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    int rc;
+
+    log_merging(pc, fl);
+    rc = commit_streams(pc, fl, err);
+    if (rc == BZ_OK) {
+        rc = bq_warehouse_merge(pc->bq, fl->t, job->job_id, job->site_id, job->merge_now,
+                                job->counts.loaded, &job->merge, err);
+    }
+    return rc;
+}
+
+/* SQLite: the winners, read back from the shards' spools, into the main table - unless the
+ * warehouse's merge record says this job merged already (a kill came before the journal). */
+static int merge_sqlite(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    struct merge_spec spec = {fl->t, job->site_id, job->job_id, job->file_name, job->merge_now};
+    struct shard_line *winners;
+    bool merged = false;
+    char **paths;
+    size_t nwin, i;
+    int rc = BZ_OK;
+
+    for (i = 0; i < schema_set_count(pc->set) && !pc->tables_ready && rc == BZ_OK; i++) {
+        rc = warehouse_ensure_table(pc->wh, schema_set_table(pc->set, i), err);
+    }
+    pc->tables_ready = rc == BZ_OK;
+    if (rc == BZ_OK) {
+        rc = warehouse_merge_lookup(pc->wh, job->job_id, &merged, &job->merge, err);
+    }
+    if (rc != BZ_OK || merged) {
+        return rc;
+    }
+    log_merging(pc, fl);
+    paths = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*paths));
+    for (i = 0; i < fl->ntasks; i++) {
+        paths[i] = fl->tasks[i].spool_path;
+    }
+    winners = finalizer_winners(fl->fz, &nwin);
+    rc = merge_file_rows(pc->wh, &spec, paths, fl->ntasks, winners, nwin, &job->merge, err);
+    free(winners);
+    free(paths);
+    return rc;
+}
+
+/* The merge, then the accounting it must balance: every loaded row inserted, updated or skipped
+ * as older than the row already there. */
+static int merge_file(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    const struct job *job = &fl->job;
+    const struct merge_counts *m = &job->merge;
+    int rc = pc->bq != NULL ? merge_bigquery(pc, fl, err) : merge_sqlite(pc, fl, err);
+
+    if (rc == BZ_OK && m->inserted + m->updated + m->skipped_older != job->counts.loaded) {
+        rc = bz_err_set(err, BZ_E_INTERNAL,
+                        "%s: %llu rows loaded but the merge saw %llu (inserted + updated + "
+                        "skipped)",
+                        job->job_id, (unsigned long long)job->counts.loaded,
+                        (unsigned long long)(m->inserted + m->updated + m->skipped_older));
+    }
+    if (rc != BZ_OK && rc != BZ_E_INTERNAL && rc != BZ_E_INVALID_INPUT) {
+        /* the warehouse could not be used (down, locked, full): worth a page of its own, as
+         * every file after this one will fail the same way */
+        notices_publish(dispatcher_notices(pc->dispatch), PROTO_ERROR, job->job_id, job->site_id,
+                        "warehouse unreachable",
+                        "merging %s (%s) failed: %s; files fail until the warehouse is back, "
+                        "then `bizoope retry` them",
+                        job->file_name, job->job_id, err->msg);
+    }
+    return rc;
+}
+
+/* ---- finish, step 3: merged -------------------------------------------------------------- */
+
+/* Where the file's time went, for the journal and the report. */
+static void record_run(const struct pipeline_ctx *pc, struct flight *fl, double t_errors,
+                       double t_merge)
+{
+    struct job *job = &fl->job;
+
+    fl->merge_seconds = t_merge - t_errors;
+    job->run.shards = (uint32_t)fl->ntasks;
+    job->run.attempts = fl->attempts;
+    job->run.shards_seconds = fl->t_shards - fl->t0;
+    job->run.errors_seconds = t_errors - fl->t_shards;
+    job->run.merge_seconds = t_merge - t_errors;
+    fl->rep.shards = (unsigned)fl->ntasks;
+    fl->rep.threads = pc->workers < fl->ntasks ? pc->workers : (unsigned)fl->ntasks;
+}
+
+static int record_merged(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    char now[64];
+
+    job->bytes = fl->src.size;
+    job->seconds = bz_mono_seconds() - fl->t0;
+    bz_wall_clock(BZ_WALL_SECONDS, now, sizeof(now));
+    xstrreplace(&job->merged_at, now);
+    job->state = JOB_MERGED;
+    return journal_update(pc->journal, job, err);
+}
+
+/* The load copy is no longer needed: locally, and in the load bucket with the shards' results. */
+static int drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    char staging[100];
+    size_t n = 0;
+    int rc = BZ_OK;
+
+    if (unlink(fl->load) != 0 && errno != ENOENT) {
+        return bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", fl->load, strerror(errno));
+    }
+    if (fl->load_uri[0] != '\0') {
+        snprintf(staging, sizeof(staging), "_staging/%s/", fl->job.job_id);
+        rc = gcs_edge_delete_load(pc->edge, fl->load_uri, fl->load_generation, err);
+        if (rc == BZ_OK) {
+            rc = gcs_edge_delete_under(pc->edge, staging, &n, err);
+        }
+    }
+    return rc;
+}
+
+static void log_merged(const struct pipeline_ctx *pc, const struct flight *fl)
+{
+    const struct job *job = &fl->job;
+
+    BZ_LOG(pc->log, BZ_LOG_INFO, "finalizer",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "merge",
+                                 (long long)(job->seconds * 1000)}),
+           "file merged",
+           "file=%s table=%s lines=%llu loaded=%llu rejected_invalid=%llu "
+           "rejected_duplicate=%llu inserted=%llu updated=%llu skipped_older=%llu "
+           "shards_ms=%.0f error_file_ms=%.0f merge_ms=%.0f",
+           job->file_name, job->table_name, (unsigned long long)job->counts.lines,
+           (unsigned long long)job->counts.loaded, (unsigned long long)job->counts.rejected_invalid,
+           (unsigned long long)job->counts.rejected_duplicate,
+           (unsigned long long)job->merge.inserted, (unsigned long long)job->merge.updated,
+           (unsigned long long)job->merge.skipped_older, job->run.shards_seconds * 1000,
+           job->run.errors_seconds * 1000, job->run.merge_seconds * 1000);
+}
+
+int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    double t_errors, t_merge;
+    int rc = fl->rc;
+
+    if (rc != BZ_OK) {
+        *err = fl->err;
+    } else {
+        rc = write_error_file(pc, fl, err);
+    }
+    t_errors = bz_mono_seconds();
+    if (rc == BZ_OK) {
+        rc = merge_file(pc, fl, err);
+    }
+    t_merge = bz_mono_seconds();
+    record_run(pc, fl, t_errors, t_merge);
+    if (rc == BZ_OK) {
+        rc = record_merged(pc, fl, err);
+    }
+    if (rc == BZ_OK) {
+        rc = drop_load(pc, fl, err);
+        log_merged(pc, fl);
+    }
+    return rc;
+}
+
+/* ---- release ----------------------------------------------------------------------------- */
+
+static void release_tasks(struct flight *fl)
+{
+    size_t i;
+
+    for (i = 0; i < fl->ntasks; i++) {
+        if (fl->tasks[i].spool_path[0] == '/') { /* a spool file (not a write stream's name) */
+            unlink(fl->tasks[i].spool_path);
+        }
+    }
+    free(fl->tasks);
+    fl->tasks = NULL;
+    fl->ntasks = 0;
+}
+
+void flight_release(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    if (fl->dispatched) {
+        dispatcher_forget(pc->dispatch, fl->job.job_id);
+    }
+    release_tasks(fl);
+    finalizer_free(fl->fz);
+    fl->fz = NULL;
+    if (fl->fd >= 0) {
+        close(fl->fd);
+        fl->fd = -1;
+    }
+    if (fl->temp[0] != '\0') {
+        fs_remove_tree(fl->temp, NULL);
+        fl->temp[0] = '\0';
+    }
+}

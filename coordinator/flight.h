@@ -1,0 +1,70 @@
+/* flight.h - one file from its start to its finish (DESIGN.md steps 2-5): plan it into shards,
+ * take their results as they come back, then finish it - the error file, the merge (SQLite:
+ * the winners read back from the shards' spools; BigQuery: the accepted streams committed
+ * exactly once, then the MERGE job), the journal says merged, the load copy goes.
+ *
+ * Up to coordinator.max_files_in_flight flights are open at once; their shards share the
+ * dispatcher's window, and pipeline.c closes them strictly in the order they started, so merges
+ * land in landing order (which decides ties of order_by between files) whatever order the
+ * shards come back in. Owns a flight's shard tasks, finalizer, open load file and temporaries;
+ * not the order of flights (pipeline.c) nor what happens after the merge (archive.c).
+ * Thread: the pipeline's thread only. */
+#ifndef BZ_FLIGHT_H
+#define BZ_FLIGHT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coordinator/areas.h"
+#include "coordinator/dispatch.h"
+#include "coordinator/pipeline.h"
+#include "coordinator/pipeline_ctx.h"
+#include "tsv/tsv_reader.h"
+
+struct flight {
+    struct job job;  /* owned */
+    bool dispatched; /* landed and split: shards go out; else it only finishes */
+    const struct schema_table *t;
+    struct finalizer *fz;
+    struct shard_task *tasks; /* owned, ntasks of them */
+    size_t ntasks;
+    struct tsv_source src;
+    int fd;
+    char load[AREAS_PATH_BYTES], temp[AREAS_PATH_BYTES - 64];
+    char bq_work[600];   /* bigquery: the file's work table (Write API path) */
+    char load_uri[1100]; /* storage gcs + kafka: the file's copy in storage.load_bucket */
+    int64_t load_generation;
+    size_t submitted, received; /* shards handed to the dispatcher, and back from it */
+    uint32_t attempts;          /* of the shards back */
+    int rc;                     /* the first failure of this file (its shards keep coming back) */
+    struct bz_err err;
+    double t0, t_shards, cpu0, merge_seconds;
+    bool tracked;   /* in the activity's files in flight */
+    bool cancelled; /* an operator cancelled it before it started: the journal says so */
+    struct job_report rep;
+};
+
+/* Returns an owned, empty flight (free with flight_free). */
+struct flight *flight_new(void);
+
+/* Releases what the flight holds (flight_release) and its job, and frees it. */
+void flight_free(const struct pipeline_ctx *pc, struct flight *fl);
+
+/* A landed job (fl->job): fixes its merge time, opens its load file and splits it into shards
+ * (fl->tasks). On failure fl->rc says why and nothing is out. */
+void flight_start(const struct pipeline_ctx *pc, struct flight *fl);
+
+/* Every shard handed out has come back (and no more will go out). */
+bool flight_back(const struct flight *fl);
+
+/* One shard came back (done is owned and freed here): its result joins the finalizer. */
+void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_done *done);
+
+/* All shards back: the error file, the merge, the journal says merged, the load copy goes.
+ * Returns the first failure (the job's state then stays landed; the caller records it). */
+int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err);
+
+/* Frees the flight's shards, finalizer, file and temporaries (its job stays). */
+void flight_release(const struct pipeline_ctx *pc, struct flight *fl);
+
+#endif

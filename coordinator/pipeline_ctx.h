@@ -1,0 +1,35 @@
+/* pipeline_ctx.h - what the steps of a pass share (landing.c, flight.c, pipeline.c): the
+ * installation's configuration and open handles. pipeline.c owns and fills it; the steps borrow
+ * it and never free what it points to. Not for code outside the pipeline's own files.
+ * Thread: the pipeline's thread only. */
+#ifndef BZ_PIPELINE_CTX_H
+#define BZ_PIPELINE_CTX_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "coordinator/journal.h"
+#include "core/log.h"
+#include "schema/schema.h"
+
+struct activity;
+struct bq_warehouse;
+struct dispatcher;
+struct gcs_edge;
+struct warehouse;
+
+struct pipeline_ctx {
+    const struct bz_config *cfg;
+    const struct schema_set *set;
+    struct bz_log *log;
+    struct journal *journal;
+    struct warehouse *wh;    /* warehouse.backend sqlite; NULL: bq */
+    struct bq_warehouse *bq; /* warehouse.backend bigquery; NULL: wh */
+    struct gcs_edge *edge;   /* storage.backend gcs; NULL: local areas only */
+    struct dispatcher *dispatch;
+    struct activity *activity; /* the live picture; NULL: nobody watches */
+    unsigned workers;          /* shards that run at once */
+    bool tables_ready;         /* SQLite: every schema table ensured */
+};
+
+#endif

@@ -1,0 +1,322 @@
+/* service.c - the watching coordinator: signals, admin API, watchdog, scheduled batches and the
+ * pass loop. See service.h. */
+#include "coordinator/service.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch/cron.h"
+#include "config/config.h"
+#include "coordinator/activity.h"
+#include "coordinator/admin.h"
+#include "coordinator/batch_runner.h"
+#include "coordinator/pipeline.h"
+#include "coordinator/run_report.h"
+#include "coordinator/watchdog.h"
+#include "core/units.h"
+#include "metrics/metrics.h"
+
+/* Set by the signal handlers: the only state a handler may touch, hence file-scope (one service
+ * per process). */
+static atomic_bool stop_requested;
+static atomic_bool reload_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_requested, true);
+}
+
+static void on_hangup(int sig)
+{
+    (void)sig;
+    atomic_store(&reload_requested, true);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal ends the process: the journal resumes */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---- command line --------------------------------------------------------------------------- */
+
+void service_usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s --config FILE [--once] [--workers N] [--json] [--quiet]\n"
+            "\n"
+            "Runs the main job on this machine: every file dropped into a site's inbox is\n"
+            "backed up, validated, deduplicated and merged into the warehouse; the site gets\n"
+            "FILE.errors.tsv in its outbox (0 bytes when nothing was rejected); backups are\n"
+            "archived. Every step is journaled: a run that is killed resumes where it stopped.\n"
+            "\n"
+            "options:\n"
+            "  --config FILE   the installation's bizoope.yaml (see `bizoope init`)\n"
+            "  --once          process everything waiting, then exit (default: keep watching\n"
+            "                  the inboxes until SIGINT/SIGTERM)\n"
+            "  --workers N     worker threads (default: the configuration's `workers`)\n"
+            "  --json          one JSON object per file on stdout\n"
+            "  --quiet         no per-file summary\n"
+            "  -h, --help      this text\n"
+            "\n"
+            "Exit status: 0 when every file was processed (rejected lines and rejected files\n"
+            "are data, not failure); 1 when a file failed or the installation is broken; 2 for\n"
+            "a usage error.\n",
+            prog);
+}
+
+static int parse_option(const char *prog, int c, struct service_options *o)
+{
+    struct bz_err err;
+    uint64_t workers;
+
+    switch (c) {
+    case 'c':
+        o->config = optarg;
+        return 0;
+    case 'o':
+        o->once = true;
+        return 0;
+    case 'w':
+        if (units_parse_uint(optarg, "--workers", 1, 1024, &workers, &err) != BZ_OK) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            return 2;
+        }
+        o->workers = (unsigned)workers;
+        return 0;
+    case 'j':
+        o->json = true;
+        return 0;
+    case 'q':
+        o->quiet = true;
+        return 0;
+    case 'h':
+        service_usage(stdout, prog);
+        return -1;
+    default:
+        service_usage(stderr, prog);
+        return 2;
+    }
+}
+
+int service_parse_args(const char *prog, int argc, char **argv, struct service_options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"once", no_argument, NULL, 'o'},
+        {"workers", required_argument, NULL, 'w'},
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c, rc;
+
+    memset(o, 0, sizeof(*o));
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if ((rc = parse_option(prog, c, o)) != 0) {
+            return rc;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+        return 2;
+    }
+    if (o->config == NULL) {
+        fprintf(stderr,
+                "%s: --config FILE is required (create one with `bizoope init "
+                "DIR --site ID`)\n",
+                prog);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- the service ---------------------------------------------------------------------------- */
+
+/* What a running service has open, in the order it opens (closed in reverse). */
+struct service {
+    const char *prog;
+    const struct service_options *o;
+    struct bz_log *log;
+    struct bz_config *cfg;
+    struct schema_set *set;
+    struct pipeline *p;
+    struct metrics *metrics;
+    struct activity *activity;
+    struct admin *admin;
+    struct watchdog *watchdog;
+    struct cron schedule;
+    int64_t next_batch; /* when the scheduled batches run next; -1 never */
+    struct run_totals totals;
+};
+
+static void on_report(void *ctx, const struct job_report *r)
+{
+    struct service *sv = ctx;
+
+    run_totals_add(&sv->totals, r);
+    if (sv->o->json || !sv->o->quiet) {
+        run_report_print(r, sv->o->json);
+    }
+}
+
+/* The configuration, the schemas and the pipeline; says why not on stderr. */
+static int open_installation(struct service *sv)
+{
+    struct bz_err err;
+
+    bz_err_clear(&err);
+    sv->cfg = config_load(sv->o->config, &err);
+    if (sv->cfg != NULL && (sv->set = schema_set_load(sv->cfg->schema_dir, &err)) == NULL) {
+        fprintf(stderr, "%s: schema error: %s\n", sv->prog, err.msg);
+        return 1;
+    }
+    if (sv->cfg != NULL) {
+        sv->p = pipeline_new(sv->cfg, sv->set, sv->log, sv->o->workers, &err);
+    }
+    if (sv->p == NULL) {
+        fprintf(stderr, "%s: %s\n", sv->prog, err.msg);
+        return 1;
+    }
+    if (sv->cfg->nsites == 0) {
+        fprintf(stderr, "%s: %s lists no sites; add one with `bizoope sites add ID --config %s`\n",
+                sv->prog, sv->o->config, sv->o->config);
+    }
+    return 0;
+}
+
+/* The live picture, the admin API (a port that is taken is logged: the feed matters more than
+ * the API; a configuration mistake is not), the watchdog, the batch schedule. */
+static int open_operations(struct service *sv)
+{
+    struct bz_err err;
+    int rc;
+
+    bz_err_clear(&err);
+    sv->metrics = metrics_new();
+    sv->activity = activity_new(sv->metrics);
+    pipeline_set_activity(sv->p, sv->activity);
+    if (sv->cfg->admin_listen[0] != '\0') {
+        sv->admin = admin_open(sv->cfg, sv->activity, sv->metrics, sv->log, &err);
+        rc = sv->admin ? admin_listen(sv->admin, &err) : (int)err.code;
+        if (rc != BZ_OK && rc != BZ_E_IO) {
+            fprintf(stderr, "%s: %s: %s\n", sv->prog, sv->o->config, err.msg);
+            return 1;
+        }
+        if (rc != BZ_OK) {
+            BZ_LOG(sv->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
+        }
+    }
+    sv->watchdog = watchdog_start(sv->cfg, sv->activity, pipeline_notices(sv->p), sv->log);
+    sv->next_batch = -1;
+    if (sv->cfg->batch_schedule[0] == '\0') {
+        return 0;
+    }
+    if (cron_parse(sv->cfg->batch_schedule, &sv->schedule, &err) != BZ_OK) {
+        fprintf(stderr, "%s: %s: batch.schedule: %s\n", sv->prog, sv->o->config, err.msg);
+        return 1;
+    }
+    if (!sv->o->once) {
+        sv->next_batch = cron_next(&sv->schedule, (int64_t)time(NULL), sv->cfg->batch_timezone);
+    }
+    return 0;
+}
+
+/* SIGHUP: the settings again (the configuration itself needs a restart). */
+static void reload_if_asked(struct service *sv)
+{
+    struct bz_err err;
+
+    if (atomic_exchange(&reload_requested, false) && sv->admin != NULL) {
+        admin_reload_settings(sv->admin, &err); /* logged either way; a bad file keeps the old */
+    }
+}
+
+/* Between passes: the catch-up batches when due (a failure is notified, never fatal), then
+ * coordinator.poll in short steps, so a stop request is seen promptly. */
+static void between_passes(struct service *sv)
+{
+    uint64_t ms = sv->cfg->poll_ms;
+
+    if (sv->next_batch >= 0 && (int64_t)time(NULL) >= sv->next_batch) {
+        batch_runner_scheduled(sv->cfg, sv->set, sv->log, pipeline_notices(sv->p));
+        sv->next_batch = cron_next(&sv->schedule, (int64_t)time(NULL), sv->cfg->batch_timezone);
+    }
+    reload_if_asked(sv);
+    while (ms > 0 && !atomic_load(&stop_requested)) {
+        uint64_t step = ms < 100 ? ms : 100;
+        struct timespec ts = {0, (long)step * 1000000L};
+        reload_if_asked(sv);
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+static int watch(struct service *sv)
+{
+    struct bz_err err;
+
+    bz_err_clear(&err);
+    for (;;) {
+        unsigned failed = 0;
+        if (pipeline_pass(sv->p, &stop_requested, on_report, sv, &failed, &err) != BZ_OK) {
+            fprintf(stderr, "%s: %s\n", sv->prog, err.msg);
+            return 1;
+        }
+        if (sv->o->once || atomic_load(&stop_requested)) {
+            return 0;
+        }
+        between_passes(sv);
+        if (atomic_load(&stop_requested)) {
+            return 0;
+        }
+    }
+}
+
+static void close_service(struct service *sv)
+{
+    watchdog_stop(sv->watchdog);
+    admin_free(sv->admin);
+    pipeline_free(sv->p); /* the pipeline reports into activity until here */
+    schema_set_free(sv->set);
+    config_free(sv->cfg);
+    activity_free(sv->activity);
+    metrics_free(sv->metrics);
+}
+
+int service_run(const char *prog, const struct service_options *o, struct bz_log *log)
+{
+    struct service sv = {.prog = prog, .o = o, .log = log, .next_batch = -1};
+    int status = open_installation(&sv);
+
+    if (status == 0) {
+        install_signals();
+        status = open_operations(&sv);
+    }
+    if (status == 0) {
+        status = watch(&sv);
+        if (sv.totals.failed > 0) {
+            status = 1;
+        }
+        if (!o->json && !o->quiet) {
+            run_report_summary(&sv.totals, atomic_load(&stop_requested));
+        }
+    }
+    close_service(&sv);
+    return status;
+}
