@@ -77,6 +77,8 @@ static int add_columns(struct journal *j)
         "shards INTEGER NOT NULL DEFAULT 0",      "attempts INTEGER NOT NULL DEFAULT 0",
         "shards_seconds REAL NOT NULL DEFAULT 0", "errors_seconds REAL NOT NULL DEFAULT 0",
         "merge_seconds REAL NOT NULL DEFAULT 0",  "streams TEXT",
+        "entry_dev INTEGER NOT NULL DEFAULT 0",   "entry_ino INTEGER NOT NULL DEFAULT 0",
+        "retry_at INTEGER NOT NULL DEFAULT 0",    "landing_tries INTEGER NOT NULL DEFAULT 0",
     };
     char sql[200];
     size_t i;
@@ -173,7 +175,8 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "rejected_invalid=?13, rejected_duplicate=?14, crlf_lines=?15, merge_inserted=?16, "
         "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
-        "streams=?26, "
+        "streams=?26, entry_dev=?27, entry_ino=?28, retry_at=?29, "
+        "landing_tries=?30, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -205,6 +208,10 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_double(st, 24, job->run.errors_seconds);
     sqlite3_bind_double(st, 25, job->run.merge_seconds);
     bind_text_or_null(st, 26, job->streams);
+    sqlite3_bind_int64(st, 27, (sqlite3_int64)job->entry.dev);
+    sqlite3_bind_int64(st, 28, (sqlite3_int64)job->entry.ino);
+    sqlite3_bind_int64(st, 29, (sqlite3_int64)job->retry_at);
+    sqlite3_bind_int64(st, 30, (sqlite3_int64)job->landing_tries);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -227,7 +234,8 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "SELECT job_id, site_id, file_name, content_hash, size, table_name, state, merge_now, "        \
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
-    "attempts, shards_seconds, errors_seconds, merge_seconds, streams FROM jobs "
+    "attempts, shards_seconds, errors_seconds, merge_seconds, streams, entry_dev, entry_ino, "     \
+    "retry_at, landing_tries FROM jobs "
 
 /* The jobs the query selects (JOB_COLUMNS + a condition; ?1 bound to param when not NULL). */
 static int query_jobs(struct journal *j, const char *sql, const char *param, struct job **out,
@@ -285,6 +293,10 @@ static int query_jobs(struct journal *j, const char *sql, const char *param, str
         job->run.errors_seconds = sqlite3_column_double(st, 24);
         job->run.merge_seconds = sqlite3_column_double(st, 25);
         job->streams = column_dup(st, 26);
+        job->entry.dev = (uint64_t)sqlite3_column_int64(st, 27);
+        job->entry.ino = (uint64_t)sqlite3_column_int64(st, 28);
+        job->retry_at = (int64_t)sqlite3_column_int64(st, 29);
+        job->landing_tries = (uint32_t)sqlite3_column_int64(st, 30);
     }
     sqlite3_finalize(st);
     *out = jobs;
@@ -322,6 +334,29 @@ int journal_get(struct journal *j, const char *job_id, struct job *out, struct b
         journal_free_jobs(jobs, n);
     }
     return rc;
+}
+
+int journal_is_landing(struct journal *j, const char *site, const char *name, bool *landing,
+                       struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(j->db,
+                                "SELECT 1 FROM jobs WHERE site_id = ?1 AND file_name = ?2 AND "
+                                "state = 'landing' LIMIT 1",
+                                -1, &st, NULL);
+
+    *landing = false;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        *landing = rc == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return db_error(j, "looking for a landing job", err);
+    }
+    return BZ_OK;
 }
 
 void job_release(struct job *job)

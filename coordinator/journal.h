@@ -45,7 +45,14 @@ struct job {
      * one per line, recorded before committing them; a resumed or retried file commits these
      * again (a no-op once committed), never its own new ones. NULL: not chosen yet. */
     char *streams;
-    char *error; /* why rejected/failed */
+    char *error; /* why rejected/failed; while landing: why it has not landed yet */
+    /* The inbox entry this job backed up (st_dev, st_ino of the descriptor it was read from):
+     * only that entry is ever removed from the inbox; 0/0 until backed up. */
+    struct job_entry {
+        uint64_t dev, ino;
+    } entry;
+    int64_t retry_at;       /* landing: not before this Unix time (a failure is retried); 0: now */
+    uint32_t landing_tries; /* landing: failed attempts so far (the retry backs off) */
     struct feed_counts counts;
     struct merge_counts merge;
     uint64_t bytes; /* bytes validated (uncompressed) */
@@ -87,6 +94,10 @@ int journal_find_loaded(struct journal *j, const char *site, const char *name, c
                         bool *found, struct bz_err *err);
 
 void job_release(struct job *job);
+
+/* Whether site's inbox name belongs to a job still landing (it is that job's to take). */
+int journal_is_landing(struct journal *j, const char *site, const char *name, bool *landing,
+                       struct bz_err *err);
 
 /* Intake of a site paused or resumed: a paused site's new inbox files wait where they are
  * (what is already in flight carries on). *changed is false when it already was so. */

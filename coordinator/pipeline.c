@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coordinator/activity.h"
@@ -219,6 +220,8 @@ static const char *status_of(enum job_state state)
         return "rejected";
     case JOB_IDENTICAL:
         return "identical";
+    case JOB_LANDING:
+        return "waiting";
     default:
         return "failed";
     }
@@ -323,7 +326,7 @@ static void track_end(const struct pipeline_ctx *pc, const struct flight *fl)
 /* Everything after a file's shards: the finish, cleaning up, archiving, recording a failure,
  * the report. Returns an error only when the journal cannot record. */
 static int flight_close(struct pipeline_ctx *pc, struct flight *fl, pipeline_report_fn report,
-                        void *ctx, unsigned *failed, struct bz_err *err)
+                        void *ctx, struct pipeline_pass_stats *stats, struct bz_err *err)
 {
     struct job *job = &fl->job;
     struct bz_err why;
@@ -340,7 +343,11 @@ static int flight_close(struct pipeline_ctx *pc, struct flight *fl, pipeline_rep
             return rc;
         }
     }
-    *failed += job->state == JOB_FAILED;
+    stats->failed += job->state == JOB_FAILED;
+    if (job->state == JOB_LANDING && job->error == NULL) {
+        return BZ_OK; /* its file is still being written: nothing to say yet */
+    }
+    stats->waiting += job->state == JOB_LANDING;
     if (fl->dispatched && (job->state == JOB_MERGED || job->state == JOB_DONE)) {
         notice_reject_rate(pc, job); /* once: when merged in this pass */
     }
@@ -360,6 +367,8 @@ struct intake {
     char **names; /* of that site's inbox, once listed */
     size_t nnames, next_name;
     bool listed;
+    unsigned unsettled; /* entries left because they are still being written */
+    double settle_s;    /* the soonest one of them may be complete; -1: unknown (a marker) */
 };
 
 enum intake_step { INTAKE_GOT, INTAKE_LATER, INTAKE_DONE };
@@ -376,11 +385,15 @@ static bool in_flight(struct flight *const *fifo, size_t n, const char *site, co
     return false;
 }
 
-/* The next unfinished job of a previous run into fl->job (moved); false when there is none. */
+/* The next unfinished job of a previous run into fl->job (moved); false when there is none. A
+ * job landing that waits for its retry (or for its file to be complete) is left for later. */
 static bool intake_resume(const struct pipeline_ctx *pc, struct intake *in, struct flight *fl)
 {
     while (in->next_resume < in->nresume) {
         struct job *job = &in->resume[in->next_resume++];
+        if (job->state == JOB_LANDING && job->retry_at > (int64_t)time(NULL)) {
+            continue;
+        }
         if (job->state != JOB_MERGED || archive_due(pc->cfg, job)) {
             fl->job = *job;
             memset(job, 0, sizeof(*job)); /* moved */
@@ -427,6 +440,9 @@ static int intake_inbox(const struct pipeline_ctx *pc, struct intake *in,
                         enum intake_step *step, struct bz_err *err)
 {
     const char *site = pc->cfg->sites[in->site];
+    struct inbox_entry e;
+    enum landing_look look;
+    double wait_s;
     int rc;
 
     *step = INTAKE_DONE;
@@ -441,7 +457,20 @@ static int intake_inbox(const struct pipeline_ctx *pc, struct intake *in,
             return BZ_OK;
         }
         in->next_name++;
-        rc = landing_receive(pc, site, name, &fl->job, &fl->err);
+        rc = landing_look(pc, site, name, &e, &look, &wait_s, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+        if (look == LOOK_WAIT) {
+            in->settle_s = in->unsettled == 0 || (wait_s >= 0 && wait_s < in->settle_s)
+                               ? wait_s
+                               : in->settle_s;
+            in->unsettled++;
+        }
+        if (look != LOOK_TAKE) {
+            continue;
+        }
+        rc = landing_receive(pc, site, name, &e, &fl->job, &fl->err);
         if (rc != BZ_OK && fl->job.job_id[0] == '\0') {
             *err = fl->err;
             return rc; /* not even registered: the journal itself failed */
@@ -491,7 +520,7 @@ struct pass {
     struct intake in;
     pipeline_report_fn report;
     void *ctx;
-    unsigned *failed;
+    struct pipeline_pass_stats *stats;
 };
 
 static void set_backlog(struct pass *ps, size_t out)
@@ -508,7 +537,7 @@ static int close_back(struct pass *ps, struct bz_err *err)
     int rc = BZ_OK;
 
     while (rc == BZ_OK && ps->n > 0 && flight_back(ps->fifo[0])) {
-        rc = flight_close(ps->pc, ps->fifo[0], ps->report, ps->ctx, ps->failed, err);
+        rc = flight_close(ps->pc, ps->fifo[0], ps->report, ps->ctx, ps->stats, err);
         flight_free(ps->pc, ps->fifo[0]);
         memmove(ps->fifo, ps->fifo + 1, --ps->n * sizeof(*ps->fifo));
     }
@@ -612,6 +641,8 @@ static void wait_one(struct pass *ps)
 /* After a fatal error: what is out must come back before its file may close. */
 static void pass_end(struct pass *ps)
 {
+    ps->stats->unsettled = ps->in.unsettled;
+    ps->stats->settle_s = ps->in.settle_s;
     while (ps->out > 0) {
         struct shard_done *done;
         struct bz_err qerr;
@@ -630,12 +661,12 @@ static void pass_end(struct pass *ps)
 }
 
 int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
-                  unsigned *failed, struct bz_err *err)
+                  struct pipeline_pass_stats *stats, struct bz_err *err)
 {
-    struct pass ps = {.pc = &p->ctx, .more = true, .report = report, .ctx = ctx, .failed = failed};
+    struct pass ps = {.pc = &p->ctx, .more = true, .report = report, .ctx = ctx, .stats = stats};
     int rc;
 
-    *failed = 0;
+    memset(stats, 0, sizeof(*stats));
     ps.cap = p->ctx.cfg->max_files_in_flight ? p->ctx.cfg->max_files_in_flight : 1;
     ps.fifo = xcalloc(ps.cap, sizeof(*ps.fifo));
     if (p->ctx.edge != NULL) { /* new objects of the interface buckets into the inbox */

@@ -59,10 +59,17 @@ struct notices *pipeline_notices(struct pipeline *p);
  * open at once (their shards share the dispatcher, so the next file's shards run while one
  * merges); they finish - error file, merge, report - in landing order. A file named like one
  * in flight waits until that one finished. When *stop becomes true no new file is taken and
- * those in flight are finished. report is called once per job that ended this pass. *failed counts
- * jobs that failed. Returns BZ_OK unless the installation itself is broken (journal, warehouse). */
+ * those in flight are finished. report is called once per job that ended this pass (and per
+ * landing attempt that failed: status "waiting"). *stats says what the pass left. Returns BZ_OK
+ * unless the installation itself is broken (journal, warehouse). */
+struct pipeline_pass_stats {
+    unsigned failed;    /* jobs that failed */
+    unsigned waiting;   /* jobs whose landing failed this pass: tried again later, with backoff */
+    unsigned unsettled; /* inbox files left because they are still being written */
+    double settle_s;    /* the soonest of those may be complete; -1: waits for a done marker */
+};
 int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
-                  unsigned *failed, struct bz_err *err);
+                  struct pipeline_pass_stats *stats, struct bz_err *err);
 
 /* Archives merged jobs' backups now; ignore_delay archives even those not yet due. *archived
  * counts them. */

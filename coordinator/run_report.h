@@ -10,7 +10,7 @@
 
 /* How many files ended how, over a whole run. */
 struct run_totals {
-    unsigned files, loaded, rejected, identical, failed;
+    unsigned files, loaded, rejected, identical, failed, waiting;
 };
 
 /* Counts r into t. */
@@ -19,7 +19,8 @@ void run_totals_add(struct run_totals *t, const struct job_report *r);
 /* One finished file: a JSON object on one line, or the text lines. */
 void run_report_print(const struct job_report *r, bool json);
 
-/* "N files: N loaded, N rejected, N identical to earlier files, N failed[ (stopped by signal)]" */
+/* "N files: N loaded, N rejected, N identical to earlier files, N failed[, N waiting to land]
+ * [ (stopped by signal)]" */
 void run_report_summary(const struct run_totals *t, bool stopped);
 
 #endif

@@ -49,6 +49,9 @@ static void install_signals(void)
     sa.sa_handler = on_hangup;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    /* landing's probe for writers takes a read lease for an instant; a lease break signals */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGIO, &sa, NULL);
 }
 
 /* ---- command line --------------------------------------------------------------------------- */
@@ -267,16 +270,51 @@ static void between_passes(struct service *sv)
     }
 }
 
+/* --once and files still being written: another pass once the soonest may be complete, for as
+ * long as inbox.settle (at least a minute) after the first pass; then they are left in the
+ * inbox, said so, for the next run. Returns true to pass again. */
+static bool once_again(struct service *sv, const struct pipeline_pass_stats *st, double *waited)
+{
+    double limit = (double)sv->cfg->inbox_settle_ms / 1000.0, step;
+
+    limit = limit > 60 ? limit : 60;
+    if (st->unsettled == 0 || atomic_load(&stop_requested)) {
+        return false;
+    }
+    if (*waited >= limit) {
+        fprintf(stderr,
+                "%s: %u file%s left in the inbox: still being written after %.0f s (or waiting "
+                "for a done marker); the next run takes %s\n",
+                sv->prog, st->unsettled, st->unsettled == 1 ? "" : "s", *waited,
+                st->unsettled == 1 ? "it" : "them");
+        return false;
+    }
+    if (*waited == 0 && !sv->o->quiet) {
+        fprintf(stderr, "%s: waiting for %u file%s still being written (inbox.settle %.0f s)\n",
+                sv->prog, st->unsettled, st->unsettled == 1 ? "" : "s",
+                (double)sv->cfg->inbox_settle_ms / 1000.0);
+    }
+    step = st->settle_s > 0 && st->settle_s < 1 ? st->settle_s : 1;
+    struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+    nanosleep(&ts, NULL);
+    *waited += step;
+    return true;
+}
+
 static int watch(struct service *sv)
 {
+    struct pipeline_pass_stats st;
     struct bz_err err;
+    double waited = 0;
 
     bz_err_clear(&err);
     for (;;) {
-        unsigned failed = 0;
-        if (pipeline_pass(sv->p, &stop_requested, on_report, sv, &failed, &err) != BZ_OK) {
+        if (pipeline_pass(sv->p, &stop_requested, on_report, sv, &st, &err) != BZ_OK) {
             fprintf(stderr, "%s: %s\n", sv->prog, err.msg);
             return 1;
+        }
+        if (sv->o->once && once_again(sv, &st, &waited)) {
+            continue;
         }
         if (sv->o->once || atomic_load(&stop_requested)) {
             return 0;
@@ -310,7 +348,7 @@ int service_run(const char *prog, const struct service_options *o, struct bz_log
     }
     if (status == 0) {
         status = watch(&sv);
-        if (sv.totals.failed > 0) {
+        if (sv.totals.failed > 0 || (o->once && sv.totals.waiting > 0)) {
             status = 1;
         }
         if (!o->json && !o->quiet) {

@@ -18,6 +18,9 @@ rm -rf "$dir"
 
 echo "== bizoope init $dir --site tokyo --site osaka"
 "$bz" init "$dir" --site tokyo --site osaka >/dev/null
+# the demo writes its feeds straight into the inboxes and they are complete when written: a short
+# settle (a real sender's file waits inbox.settle, 30 s, unchanged before it is taken)
+sed -i 's/^  settle: 30s /  settle: 1s  /' "$dir/bizoope.yaml"
 gen() { "$bz" gen --error-rate 0.01 --dup-rate 0.05 "$@" >/dev/null; }
 in_tokyo="$dir/inbox/tokyo"
 in_osaka="$dir/inbox/osaka"

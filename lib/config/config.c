@@ -518,6 +518,21 @@ static int load_reject_rates(struct loader *ld, int map)
     return BZ_OK;
 }
 
+const char *config_done_marker(const struct bz_config *cfg, const char *site)
+{
+    size_t i;
+
+    if (cfg->done_marker == NULL || cfg->done_marker[0] == '\0') {
+        return NULL;
+    }
+    for (i = 0; i < cfg->ndone_marker_sites; i++) {
+        if (strcmp(cfg->done_marker_sites[i], site) == 0) {
+            return cfg->done_marker;
+        }
+    }
+    return cfg->ndone_marker_sites == 0 ? cfg->done_marker : NULL;
+}
+
 unsigned config_reject_percent(const struct bz_config *c, const char *site)
 {
     size_t i;
@@ -568,13 +583,17 @@ static size_t prop_index(size_t offset)
     return i;
 }
 
-/* storage.*: the bucket list split and checked; gcs needs at least one bucket. */
-static int finalize_storage(struct loader *ld)
+/* Splits the comma-separated value of the key at offset (spaces around items ignored) into owned
+ * items appended to *items; an item ok() refuses fails with "<key>: '<item>' <why>". */
+static int split_list(struct loader *ld, size_t offset,
+                      bool (*ok)(const struct loader *ld, const char *s, size_t n), const char *why,
+                      char ***items, size_t *nitems)
 {
-    struct bz_config *c = ld->cfg;
-    const char *p = c->interface_buckets_text;
-    int line = ld->lines[prop_index(CFG_OFF(interface_buckets_text))];
+    size_t at = prop_index(offset);
+    const char *p = *(char *const *)((const char *)ld->cfg + offset);
+    char name[64];
 
+    prop_name(&cfg_props[at], name, sizeof(name));
     while (*p != '\0') {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -584,15 +603,11 @@ static int finalize_storage(struct loader *ld)
         while (n > 0 && p[n - 1] == ' ') {
             n--;
         }
-        if (!bucket_name_ok(p, n)) {
-            return fail(ld, line,
-                        "storage.interface_buckets: '%.*s' is not a bucket name (3 to 63 of "
-                        "a-z 0-9 - _ ., comma-separated)",
-                        (int)(n > 64 ? 64 : n), p);
+        if (!ok(ld, p, n)) {
+            return fail(ld, ld->lines[at], "%s: '%.*s' %s", name, (int)(n > 64 ? 64 : n), p, why);
         }
-        c->interface_buckets =
-            xrealloc(c->interface_buckets, (c->ninterface_buckets + 1) * sizeof(char *));
-        c->interface_buckets[c->ninterface_buckets++] = xstrndup(p, n);
+        *items = xrealloc(*items, (*nitems + 1) * sizeof(char *));
+        (*items)[(*nitems)++] = xstrndup(p, n);
         p += n;
         while (*p == ' ') {
             p++;
@@ -600,6 +615,67 @@ static int finalize_storage(struct loader *ld)
         if (*p == ',') {
             p++;
         }
+    }
+    return 0;
+}
+
+static bool bucket_item_ok(const struct loader *ld, const char *s, size_t n)
+{
+    (void)ld;
+    return bucket_name_ok(s, n);
+}
+
+static bool site_item_ok(const struct loader *ld, const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < ld->cfg->nsites; i++) {
+        if (strlen(ld->cfg->sites[i]) == n && strncmp(ld->cfg->sites[i], s, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* inbox.*: the done marker is a short suffix of allowed name bytes starting with '.'; the sites
+ * that use it are sites of this installation. */
+static int finalize_inbox(struct loader *ld)
+{
+    struct bz_config *c = ld->cfg;
+    const char *m = c->done_marker;
+    size_t i, n = strlen(m);
+
+    for (i = 1; i < n && (isalnum((unsigned char)m[i]) || strchr("._-", m[i]) != NULL); i++) {
+    }
+    if (n > 0 && (m[0] != '.' || n < 2 || n > 32 || i < n)) {
+        return fail(ld, ld->lines[prop_index(CFG_OFF(done_marker))],
+                    "inbox.done_marker: '%.40s' is not a marker suffix (a '.' then 1 to 31 of "
+                    "A-Z a-z 0-9 . _ -, e.g. .done)",
+                    m);
+    }
+    if (split_list(ld, CFG_OFF(done_marker_sites_text), site_item_ok,
+                   "is not a site of this installation (see sites:)", &c->done_marker_sites,
+                   &c->ndone_marker_sites) != 0) {
+        return -1;
+    }
+    if (n == 0 && c->ndone_marker_sites > 0) {
+        return fail(ld, ld->lines[prop_index(CFG_OFF(done_marker_sites_text))],
+                    "inbox.done_marker_sites lists sites but inbox.done_marker is empty (set the "
+                    "suffix they write, e.g. .done)");
+    }
+    return 0;
+}
+
+/* storage.*: the bucket list split and checked; gcs needs at least one bucket. */
+static int finalize_storage(struct loader *ld)
+{
+    struct bz_config *c = ld->cfg;
+    int line = ld->lines[prop_index(CFG_OFF(interface_buckets_text))];
+
+    if (split_list(ld, CFG_OFF(interface_buckets_text), bucket_item_ok,
+                   "is not a bucket name (3 to 63 of a-z 0-9 - _ ., comma-separated)",
+                   &c->interface_buckets, &c->ninterface_buckets) != 0) {
+        return -1;
     }
     if (c->load_bucket[0] != '\0' && !bucket_name_ok(c->load_bucket, strlen(c->load_bucket))) {
         return fail(ld, ld->lines[prop_index(CFG_OFF(load_bucket))],
@@ -651,7 +727,7 @@ static int finalize(struct loader *ld)
                     "warehouse.project is required when warehouse.backend is "
                     "bigquery");
     }
-    if (finalize_storage(ld) != 0) {
+    if (finalize_storage(ld) != 0 || finalize_inbox(ld) != 0) {
         return -1;
     }
     if (strcmp(ld->cfg->queue_backend, "kafka") == 0 && ld->cfg->kafka_bootstrap[0] == '\0') {
@@ -838,6 +914,10 @@ void config_free(struct bz_config *c)
         free(c->interface_buckets[i]);
     }
     free(c->interface_buckets);
+    for (i = 0; i < c->ndone_marker_sites; i++) {
+        free(c->done_marker_sites[i]);
+    }
+    free(c->done_marker_sites);
     free(c->base_dir);
     free(c->path);
     free(c);

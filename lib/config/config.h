@@ -49,6 +49,13 @@ struct bz_config {
     char *pubsub_api_url;       /* storage.pubsub_api */
     char *schema_dir;           /* NULL: the built-in standard tables */
 
+    /* When an inbox file is complete (section `inbox`, README "The inbox contract"). */
+    uint64_t inbox_settle_ms;     /* unchanged this long (and no writer seen); default 30 s */
+    char *done_marker;            /* inbox.done_marker: e.g. ".done"; "": none */
+    char *done_marker_sites_text; /* inbox.done_marker_sites as written */
+    char **done_marker_sites;     /* ... split: the sites using it; none listed: every site */
+    size_t ndone_marker_sites;
+
     unsigned workers;        /* worker threads; default 0 = one per CPU */
     uint64_t shard_bytes;    /* default 64 MiB */
     uint64_t max_line_bytes; /* default 1 MiB */
@@ -59,6 +66,8 @@ struct bz_config {
 
     uint64_t decompress_max_bytes; /* cap on a .gz/.zst input's uncompressed size; 16 GiB */
     uint64_t decompress_max_ratio; /* cap on uncompressed/compressed; default 200 */
+
+    uint64_t errors_max_lines; /* errors.max_lines: rejected lines an error file lists; 0 all */
 
     /* The shard queue (section `queue`). "memory": worker threads in the `bizoope run`
      * process; "kafka": bizoope-coordinator and bizoope-worker processes over Kafka. */
@@ -120,6 +129,10 @@ struct bz_config *config_load(const char *path, struct bz_err *err);
 
 /* The reject-rate threshold (percent of a file's lines; 0: never) for site: its entry in
  * notify.reject_rate_sites, else notify.reject_rate. */
+/* The done marker site's files wait for (inbox.done_marker, for the sites done_marker_sites
+ * lists or for every site when it lists none), or NULL when the site uses settling. */
+const char *config_done_marker(const struct bz_config *cfg, const char *site);
+
 unsigned config_reject_percent(const struct bz_config *c, const char *site);
 void config_free(struct bz_config *c);
 

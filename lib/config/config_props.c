@@ -91,6 +91,12 @@ const struct cfg_prop cfg_props[] = {
      0, NULL, NULL, "Pub/Sub endpoint"},
     {"storage", "errors_prefix", PROP_STRING, OFF(errors_prefix), "errors/", 0, 0, NULL, NULL,
      "gcs: error files go here in the site's bucket"},
+    {"inbox", "settle", PROP_DURATION, OFF(inbox_settle_ms), "30s", 0, DAY_MS, "between 0s and 1d",
+     NULL, "unchanged this long, and open for writing by no one"},
+    {"inbox", "done_marker", PROP_STRING, OFF(done_marker), "", 0, 0, NULL, NULL,
+     "e.g. .done: NAME is taken once NAME.done exists"},
+    {"inbox", "done_marker_sites", PROP_STRING, OFF(done_marker_sites_text), "", 0, 0, NULL, NULL,
+     "sites using it, comma-separated; empty: all"},
     {NULL, "state", PROP_PATH, OFF(state_path), "state.db", 0, 0, NULL, NULL,
      "The coordinator's journal of files, jobs and shards (SQLite, created by `bizoope run`);\n"
      "a restarted run resumes from it."},
@@ -113,6 +119,8 @@ const struct cfg_prop cfg_props[] = {
      "at least 1 byte", NULL, "largest uncompressed size"},
     {"decompress", "max_ratio", PROP_COUNT, OFF(decompress_max_ratio), "200", 1, 1000000,
      "between 1 and 1000000", NULL, "largest uncompressed/compressed size ratio"},
+    {"errors", "max_lines", PROP_COUNT, OFF(errors_max_lines), "100000", 0, UINT64_MAX,
+     "a number of lines", NULL, "rejected lines listed per error file (0: all)"},
     {"queue", "backend", PROP_ENUM, OFF(queue_backend), "memory", 0, 0, NULL, queue_backends,
      "memory or kafka"},
     {"queue", "bootstrap", PROP_STRING, OFF(kafka_bootstrap), "", 0, 0, NULL, NULL,
@@ -190,8 +198,15 @@ const struct cfg_section cfg_sections[] = {
                 "has an interface bucket labelled site_id=<site>; new objects are moved from it\n"
                 "into paths.inbox, and error files are written back under errors_prefix.\n"
                 "Credentials: warehouse.key_file, or the metadata server."},
+    {"inbox", "When a file in an inbox is complete and taken: once it has not changed for `settle`\n"
+              "and no process has it open for writing (where bizoope can see that: it owns the\n"
+              "file or runs as root). Names starting with '.' are never taken (upload as .NAME,\n"
+              "then rename). With a done marker, NAME is taken once the sender has also written\n"
+              "NAME<marker> (no settling then; the marker is removed after landing)."},
     {"archive", "Compressing backups into paths.archive."},
     {"decompress", "Limits for .gz and .zst inputs, against decompression bombs."},
+    {"errors", "The error file a site gets for each file: its first max_lines rejected lines,\n"
+               "then one line counting the rest (the job's counts stay exact)."},
     {"queue", "Where shard tasks go. memory: worker threads inside `bizoope run`. kafka: the\n"
               "bizoope-coordinator and bizoope-worker processes, exchanging tasks and results\n"
               "over Kafka. Topic and group names are 1 to 249 of A-Z a-z 0-9 . _ -."},

@@ -84,9 +84,33 @@ static const char *base_name(const char *path)
     return (slash != NULL && slash[1] != '\0') ? slash + 1 : path;
 }
 
-static int src_open(struct src *s, const char *path, struct bz_err *err)
+/* Checks the open descriptor s->fd: a regular file, its size and mode recorded. Closes it and
+ * fails otherwise. */
+static int src_check(struct src *s, struct bz_err *err)
 {
     struct stat st;
+    int e;
+
+    if (fstat(s->fd, &st) != 0) {
+        e = errno;
+        close(s->fd);
+        s->fd = -1;
+        return bz_err_set(err, BZ_E_IO, "%s: fstat failed: %s", s->path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(s->fd);
+        s->fd = -1;
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: not a regular file", s->path);
+    }
+    s->size = (uint64_t)st.st_size;
+    s->mode = st.st_mode;
+    /* a hint only: larger read-ahead on disks; failure changes nothing */
+    (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return BZ_OK;
+}
+
+static int src_open(struct src *s, const char *path, struct bz_err *err)
+{
     int e;
 
     s->path = path;
@@ -97,22 +121,27 @@ static int src_open(struct src *s, const char *path, struct bz_err *err)
         return bz_err_set(err, e == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "cannot open %s: %s", path,
                           strerror(e));
     }
-    if (fstat(s->fd, &st) != 0) {
-        e = errno;
+    return src_check(s, err);
+}
+
+/* A source over the caller's open descriptor, read from its start: a duplicate, so src_close
+ * leaves the caller's descriptor open. name is for messages. */
+static int src_from_fd(struct src *s, int fd, const char *name, struct bz_err *err)
+{
+    s->path = name;
+    s->name = base_name(name);
+    s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (s->fd < 0) {
+        return bz_err_set(err, BZ_E_IO, "%s: cannot duplicate its descriptor: %s", name,
+                          strerror(errno));
+    }
+    if (lseek(s->fd, 0, SEEK_SET) != 0) {
+        int e = errno;
         close(s->fd);
         s->fd = -1;
-        return bz_err_set(err, BZ_E_IO, "%s: fstat failed: %s", path, strerror(e));
+        return bz_err_set(err, BZ_E_IO, "%s: cannot read from its start: %s", name, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(s->fd);
-        s->fd = -1;
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: not a regular file", path);
-    }
-    s->size = (uint64_t)st.st_size;
-    s->mode = st.st_mode;
-    /* a hint only: larger read-ahead on disks; failure changes nothing */
-    (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return BZ_OK;
+    return src_check(s, err);
 }
 
 static void src_close(struct src *s)
@@ -369,38 +398,30 @@ static int verify_copy(const char *dst, const struct content_hash *want, uint64_
     return BZ_OK;
 }
 
-int codec_copy_verified(const char *src, const char *dst, struct content_hash *out,
-                        struct bz_err *err)
+/* Copies the open source s (closed here) to dst; see codec_copy_verified. */
+static int copy_verified(struct src *s, const char *dst, struct content_hash *out,
+                         struct bz_err *err)
 {
     struct content_hash h;
     struct out_file *of;
     struct sink sk;
-    struct src s;
     unsigned char *buf;
     uint64_t total = 0;
     size_t n;
     int rc;
 
-    rc = check_dst(dst, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    rc = src_open(&s, src, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
     of = out_file_open(dst, err);
     if (of == NULL) {
-        src_close(&s);
+        src_close(s);
         return BZ_E_IO;
     }
     buf = xmalloc(BZ_CODEC_BLOCK);
     sk.fd = fileno(out_file_stream(of));
     sk.path = dst;
     sk.xs = hash_new();
-    rc = copy_mode(of, &s, err);
+    rc = copy_mode(of, s, err);
     while (rc == BZ_OK) {
-        rc = read_full(&s, buf, BZ_CODEC_BLOCK, &n, err);
+        rc = read_full(s, buf, BZ_CODEC_BLOCK, &n, err);
         if (rc == BZ_OK) {
             rc = sink_write(&sk, buf, n, err);
         }
@@ -409,7 +430,7 @@ int codec_copy_verified(const char *src, const char *dst, struct content_hash *o
             break;
         }
     }
-    src_close(&s);
+    src_close(s);
     hash_digest(sk.xs, &h);
     XXH3_freeState(sk.xs);
     /* commit = flush + fsync + rename: only a complete, durable copy gets the name dst */
@@ -423,6 +444,30 @@ int codec_copy_verified(const char *src, const char *dst, struct content_hash *o
         *out = h;
     }
     return rc;
+}
+
+int codec_copy_verified(const char *src, const char *dst, struct content_hash *out,
+                        struct bz_err *err)
+{
+    struct src s;
+    int rc = check_dst(dst, err);
+
+    if (rc == BZ_OK) {
+        rc = src_open(&s, src, err);
+    }
+    return rc != BZ_OK ? rc : copy_verified(&s, dst, out, err);
+}
+
+int codec_copy_verified_fd(int fd, const char *name, const char *dst, struct content_hash *out,
+                           struct bz_err *err)
+{
+    struct src s;
+    int rc = check_dst(dst, err);
+
+    if (rc == BZ_OK) {
+        rc = src_from_fd(&s, fd, name, err);
+    }
+    return rc != BZ_OK ? rc : copy_verified(&s, dst, out, err);
 }
 
 /* ---- decompression ---------------------------------------------------------------------- */

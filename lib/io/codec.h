@@ -34,6 +34,12 @@ void content_hash_hex(const struct content_hash *h, char buf[33]);
 int codec_copy_verified(const char *src, const char *dst, struct content_hash *out,
                         struct bz_err *err);
 
+/* codec_copy_verified from the caller's open descriptor fd (a regular file, read from its start
+ * through a duplicate: fd stays open and is never followed by name again); name is what messages
+ * call the source. */
+int codec_copy_verified_fd(int fd, const char *name, const char *dst, struct content_hash *out,
+                           struct bz_err *err);
+
 /* Decompresses src (kind GZIP or ZSTD) into dst. Refuses with BZ_E_INVALID_INPUT and a message
  * a sender understands ("uncompressed size exceeds the limit of 16 GiB", "compression ratio
  * exceeds 200:1 (a decompression bomb?)", "not a valid gzip file: ...", "truncated zstd

@@ -13,7 +13,9 @@ mkdir -p "$work"
 inst="$work/inst"
 "$bizoope" init "$inst" --site a --site b >/dev/null
 # the admin API on a free port (another test may hold 8470)
-sed -i "s|  listen: 127.0.0.1:8470|  listen: '127.0.0.1:0'|" "$inst/bizoope.yaml"
+# the feeds below are complete when copied: no settling
+sed -i -e "s|  listen: 127.0.0.1:8470|  listen: '127.0.0.1:0'|" -e 's/^  settle: 30s /  settle: 0s  /' \
+    "$inst/bizoope.yaml"
 trap 'bash "$cluster" stop --dir "$inst" >/dev/null 2>&1 || true' EXIT
 
 bash "$cluster" start --dir "$inst" --workers 2 --build "$build"

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import gen  # noqa: E402
+from pipeline_lib import gen, init_installation  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 iterations = int(os.environ.get("CRASH_ITERATIONS", "12"))
@@ -39,8 +39,7 @@ open(os.path.join(seed_dir, "a", "notes.txt"), "w").write("not a feed\n")
 
 def fresh(name):
     inst = os.path.join(work, name)
-    subprocess.run([bizoope, "init", inst, "--site", "a", "--site", "b"], check=True,
-                   capture_output=True)
+    init_installation(bizoope, inst, ("a", "b"))
     for site in ("a", "b"):
         for f in os.listdir(os.path.join(seed_dir, site)):
             shutil.copy(os.path.join(seed_dir, site, f), os.path.join(inst, "inbox", site, f))

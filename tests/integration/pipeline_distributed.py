@@ -31,7 +31,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import KafkaCluster, gen, run_once, scrape, use_kafka, worker_port  # noqa: E402
+from pipeline_lib import KafkaCluster, gen, init_installation, run_once, scrape  # noqa: E402
+from pipeline_lib import use_kafka, worker_port  # noqa: E402
 from pipeline_lib import start_workers as lib_start_workers  # noqa: E402
 from pipeline_lib import stop_workers as lib_stop_workers  # noqa: E402
 
@@ -63,8 +64,7 @@ gen(bizoope, "journal", 20000, os.path.join(inputs, "b", "journal_20261124090000
 
 def install(name, kafka_bootstrap=None, max_attempts=8):
     inst = os.path.join(work, name)
-    subprocess.run([bizoope, "init", inst, "--site", "a", "--site", "b"], check=True,
-                   capture_output=True)
+    init_installation(bizoope, inst, ("a", "b"))
     config = os.path.join(inst, "bizoope.yaml")
     text = open(config).read()
     open(config, "w").write(text.replace("shard_size: 64MiB", "shard_size: 512KiB"))  # many shards

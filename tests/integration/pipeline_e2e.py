@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import KafkaCluster, Model, gen, read_expect, read_lines  # noqa: E402
+from pipeline_lib import KafkaCluster, Model, gen, init_installation, read_expect, read_lines  # noqa: E402
 from pipeline_lib import run_once as lib_run_once  # noqa: E402
 from pipeline_lib import start_workers, stop_workers, use_kafka, warehouse_rows  # noqa: E402
 
@@ -23,8 +23,7 @@ bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 inst = os.path.join(work, "inst")
-subprocess.run([bizoope, "init", inst, "--site", "a", "--site", "b"], check=True,
-               capture_output=True)
+init_installation(bizoope, inst, ("a", "b"))
 config = os.path.join(inst, "bizoope.yaml")
 if os.environ.get("E2E_QUEUE", "memory") == "kafka":
     import atexit

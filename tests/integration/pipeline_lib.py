@@ -254,17 +254,27 @@ def stop_workers(workers):
 
 # ---- a fresh installation ----------------------------------------------------------------------
 
-def fresh_installation(bizoope, work, sites=("a",), edits=()):
-    """Empties work, runs `bizoope init work/inst --site ...` and applies edits to its
-    bizoope.yaml: (old, new) pairs, each of which must be found. Returns (inst, config)."""
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    inst = os.path.join(work, "inst")
+def init_installation(bizoope, inst, sites=("a",)):
+    """`bizoope init inst --site ...` with inbox.settle 0s: the tests drop complete files and run
+    at once (settling itself is what d03_settle.py tests). Returns the configuration's path."""
     args = [bizoope, "init", inst]
     for site in sites:
         args += ["--site", site]
     subprocess.run(args, check=True, capture_output=True)
     config = os.path.join(inst, "bizoope.yaml")
+    text = open(config).read()
+    assert "  settle: 30s " in text, "bizoope.yaml has no inbox.settle"
+    open(config, "w").write(text.replace("  settle: 30s ", "  settle: 0s  ", 1))
+    return config
+
+
+def fresh_installation(bizoope, work, sites=("a",), edits=()):
+    """Empties work, makes work/inst (init_installation) and applies edits to its
+    bizoope.yaml: (old, new) pairs, each of which must be found. Returns (inst, config)."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    inst = os.path.join(work, "inst")
+    config = init_installation(bizoope, inst, sites)
     text = open(config).read()
     for old, new in edits:
         assert old in text, "bizoope.yaml has no %r" % old

@@ -14,13 +14,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import gen  # noqa: E402
+from pipeline_lib import gen, init_installation  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 inst = os.path.join(work, "inst")
-subprocess.run([bizoope, "init", inst, "--site", "a"], check=True, capture_output=True)
+init_installation(bizoope, inst, ("a",))
 config = os.path.join(inst, "bizoope.yaml")
 text = open(config).read()
 text = text.replace("poll_interval: 2s", "poll_interval: 100ms")

@@ -122,7 +122,7 @@ run_with() {
     mkdir -p "$dir"
     "$build/bizoope" init "$inst" --site a >/dev/null
     config="$inst/bizoope.yaml"
-    sed -i -e "s/^  after: 0s /  after: 1d /" -e "s/shard_size: 64MiB/shard_size: $shard/" \
+    sed -i -e "s/^  after: 0s /  after: 1d /" -e "s/^  settle: 30s /  settle: 0s  /" -e "s/shard_size: 64MiB/shard_size: $shard/" \
         -e "s/^  backend: memory /  backend: kafka  /" -e "s/^  bootstrap: /  bootstrap: '$bootstrap'/" \
         -e "s/^  group: bizoope-workers /  group: bench-$name /" \
         -e "s/^  max_files_in_flight: 4 /  max_files_in_flight: $max_files /" \

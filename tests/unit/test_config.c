@@ -332,8 +332,9 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {"version: 1\nsites: [a]\nshard_sise: 1M\n", BZ_E_INVALID_INPUT,
      "3: unknown key 'shard_sise' in the top level (valid keys: version, sites, paths, "
-     "warehouse, storage, state, schema_dir, workers, shard_size, max_line_bytes, poll_interval, "
-     "archive, decompress, queue, coordinator, batch, notify, admin, worker)"},
+     "warehouse, storage, inbox, state, schema_dir, workers, shard_size, max_line_bytes, "
+     "poll_interval, "
+     "archive, decompress, errors, queue, coordinator, batch, notify, admin, worker)"},
     {"version: 1\nsites: [a]\nbatch:\n  week_start: funday\n", BZ_E_INVALID_INPUT,
      "~4: batch.week_start"},
     {"version: 1\nsites: [a]\nwarehouse:\n  backend: sqlite\n  cache_size: 1G\n",
