@@ -107,14 +107,21 @@ int areas_create(const struct bz_config *cfg, struct bz_err *err)
     const char *per_site[] = {cfg->inbox_dir, cfg->outbox_dir,  cfg->backup_dir,
                               cfg->load_dir,  cfg->archive_dir, cfg->quarantine_dir};
     char dir[AREAS_PATH_BYTES];
+    struct bz_err one;
     size_t a, s;
     int rc = fs_mkdir_p(cfg->temp_dir, err);
 
-    for (a = 0; a < sizeof(per_site) / sizeof(per_site[0]) && rc == BZ_OK; a++) {
-        rc = fs_mkdir_p(per_site[a], err);
-        for (s = 0; s < cfg->nsites && rc == BZ_OK; s++) {
+    for (a = 0; a < sizeof(per_site) / sizeof(per_site[0]); a++) {
+        int arc = fs_mkdir_p(per_site[a], &one);
+        for (s = 0; s < cfg->nsites && arc == BZ_OK; s++) {
             snprintf(dir, sizeof(dir), "%s/%s", per_site[a], cfg->sites[s]);
-            rc = fs_mkdir_p(dir, err);
+            arc = fs_mkdir_p(dir, &one);
+        }
+        if (arc != BZ_OK && rc == BZ_OK) { /* the first failure; the other areas still made */
+            rc = arc;
+            if (err != NULL) {
+                *err = one;
+            }
         }
     }
     return rc;

@@ -42,7 +42,10 @@ void areas_error_file(const struct bz_config *cfg, const struct job *job, char *
 void areas_quarantine_path(const struct bz_config *cfg, const struct job *job, char *out,
                            size_t size);
 
-/* Creates every area and every configured site's folder in it that is missing. */
+/* Creates every area and every configured site's folder in it that is missing (at start, and
+ * before every pass: a folder deleted meanwhile comes back). Makes all it can and returns the
+ * first failure (e.g. a file where a folder should be: never removed, as bizoope did not make
+ * it). */
 int areas_create(const struct bz_config *cfg, struct bz_err *err);
 
 /* Removes what a killed run left: the temp area's contents (spools) and the NAME.tmp-XXXXXX

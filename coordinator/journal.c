@@ -74,11 +74,12 @@ static const char schema_sql[] =
 static int add_columns(struct journal *j)
 {
     static const char *const columns[] = {
-        "shards INTEGER NOT NULL DEFAULT 0",      "attempts INTEGER NOT NULL DEFAULT 0",
-        "shards_seconds REAL NOT NULL DEFAULT 0", "errors_seconds REAL NOT NULL DEFAULT 0",
-        "merge_seconds REAL NOT NULL DEFAULT 0",  "streams TEXT",
-        "entry_dev INTEGER NOT NULL DEFAULT 0",   "entry_ino INTEGER NOT NULL DEFAULT 0",
-        "retry_at INTEGER NOT NULL DEFAULT 0",    "landing_tries INTEGER NOT NULL DEFAULT 0",
+        "shards INTEGER NOT NULL DEFAULT 0",         "attempts INTEGER NOT NULL DEFAULT 0",
+        "shards_seconds REAL NOT NULL DEFAULT 0",    "errors_seconds REAL NOT NULL DEFAULT 0",
+        "merge_seconds REAL NOT NULL DEFAULT 0",     "streams TEXT",
+        "entry_dev INTEGER NOT NULL DEFAULT 0",      "entry_ino INTEGER NOT NULL DEFAULT 0",
+        "retry_at INTEGER NOT NULL DEFAULT 0",       "landing_tries INTEGER NOT NULL DEFAULT 0",
+        "entry_mtime_ns INTEGER NOT NULL DEFAULT 0", "entry_ctime_ns INTEGER NOT NULL DEFAULT 0",
     };
     char sql[200];
     size_t i;
@@ -90,6 +91,72 @@ static int add_columns(struct journal *j)
         if (rc == SQLITE_ERROR && strstr(sqlite3_errmsg(j->db), "duplicate column") != NULL) {
             rc = SQLITE_OK; /* already there */
         }
+    }
+    return rc;
+}
+
+/* What the admin API's queries need, added to a journal of any age, once: an index per
+ * filter (rowids ascend within each, so a filtered page needs no sort) and job_counts, the jobs
+ * per site and state, kept by triggers in the same transaction as every write to jobs - also
+ * the writes of an older bizoope, which knows nothing of them. */
+static const char query_support_sql[] =
+    "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_site ON jobs(site_id);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_table ON jobs(table_name);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_updated ON jobs(updated);"
+    "CREATE TABLE IF NOT EXISTS job_counts(site_id TEXT NOT NULL, state TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(site_id, state)) WITHOUT ROWID;"
+    "DELETE FROM job_counts;"
+    "INSERT INTO job_counts(site_id, state, n)"
+    " SELECT site_id, state, COUNT(*) FROM jobs GROUP BY site_id, state;"
+    "CREATE TRIGGER IF NOT EXISTS job_counts_insert AFTER INSERT ON jobs BEGIN"
+    " INSERT INTO job_counts(site_id, state, n) VALUES (new.site_id, new.state, 1)"
+    " ON CONFLICT(site_id, state) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS job_counts_delete AFTER DELETE ON jobs BEGIN"
+    " UPDATE job_counts SET n = n - 1 WHERE site_id = old.site_id AND state = old.state; END;"
+    /* created last: its presence says the rest is there */
+    "CREATE TRIGGER IF NOT EXISTS job_counts_update AFTER UPDATE OF site_id, state ON jobs"
+    " WHEN old.site_id IS NOT new.site_id OR old.state IS NOT new.state BEGIN"
+    " UPDATE job_counts SET n = n - 1 WHERE site_id = old.site_id AND state = old.state;"
+    " INSERT INTO job_counts(site_id, state, n) VALUES (new.site_id, new.state, 1)"
+    " ON CONFLICT(site_id, state) DO UPDATE SET n = n + 1; END;";
+
+static bool has_query_support(struct journal *j)
+{
+    sqlite3_stmt *st = NULL;
+    bool yes = false;
+
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND "
+                           "name = 'job_counts_update'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return yes;
+}
+
+/* Adds query_support_sql in one transaction (the first open after an upgrade; on a large
+ * journal it takes a few seconds, once). BEGIN IMMEDIATE: two connections opening at once
+ * (the run's and its admin API's) do it once. */
+static int add_query_support(struct journal *j)
+{
+    int rc;
+
+    if (has_query_support(j)) {
+        return SQLITE_OK;
+    }
+    rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    rc =
+        has_query_support(j) ? SQLITE_OK : sqlite3_exec(j->db, query_support_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
     }
     return rc;
 }
@@ -106,7 +173,7 @@ struct journal *journal_open(const char *path, struct bz_err *err)
                      "PRAGMA busy_timeout=10000;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-        add_columns(j) != SQLITE_OK) {
+        add_columns(j) != SQLITE_OK || add_query_support(j) != SQLITE_OK) {
         bz_err_set(err, BZ_E_IO, "cannot open the journal %s: %s", path,
                    j->db ? sqlite3_errmsg(j->db) : "out of memory");
         journal_close(j);
@@ -176,7 +243,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
         "streams=?26, entry_dev=?27, entry_ino=?28, retry_at=?29, "
-        "landing_tries=?30, "
+        "landing_tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -212,6 +279,8 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_int64(st, 28, (sqlite3_int64)job->entry.ino);
     sqlite3_bind_int64(st, 29, (sqlite3_int64)job->retry_at);
     sqlite3_bind_int64(st, 30, (sqlite3_int64)job->landing_tries);
+    sqlite3_bind_int64(st, 31, (sqlite3_int64)job->entry.mtime_ns);
+    sqlite3_bind_int64(st, 32, (sqlite3_int64)job->entry.ctime_ns);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -235,28 +304,18 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
     "attempts, shards_seconds, errors_seconds, merge_seconds, streams, entry_dev, entry_ino, "     \
-    "retry_at, landing_tries FROM jobs "
+    "retry_at, landing_tries, entry_mtime_ns, entry_ctime_ns FROM jobs "
 
-/* The jobs the query selects (JOB_COLUMNS + a condition; ?1 bound to param when not NULL). */
-static int query_jobs(struct journal *j, const char *sql, const char *param, struct job **out,
-                      size_t *n, struct bz_err *err)
+/* Steps st (a JOB_COLUMNS select) to its end, the jobs into *out; finalizes st. */
+static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, size_t *n,
+                        struct bz_err *err)
 {
-    sqlite3_stmt *st = NULL;
     struct job *jobs = NULL;
     size_t cap = 0;
     int rc;
 
     *out = NULL;
     *n = 0;
-    rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK && param != NULL) {
-        rc = sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-    }
-    if (rc != SQLITE_OK) {
-        rc = db_error(j, "listing jobs", err);
-        sqlite3_finalize(st);
-        return rc;
-    }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job *job;
         if (*n == cap) {
@@ -297,6 +356,8 @@ static int query_jobs(struct journal *j, const char *sql, const char *param, str
         job->entry.ino = (uint64_t)sqlite3_column_int64(st, 28);
         job->retry_at = (int64_t)sqlite3_column_int64(st, 29);
         job->landing_tries = (uint32_t)sqlite3_column_int64(st, 30);
+        job->entry.mtime_ns = (int64_t)sqlite3_column_int64(st, 31);
+        job->entry.ctime_ns = (int64_t)sqlite3_column_int64(st, 32);
     }
     sqlite3_finalize(st);
     *out = jobs;
@@ -307,6 +368,27 @@ static int query_jobs(struct journal *j, const char *sql, const char *param, str
         return db_error(j, "listing jobs", err);
     }
     return BZ_OK;
+}
+
+/* The jobs the query selects (JOB_COLUMNS + a condition; ?1 bound to param when not NULL). */
+static int query_jobs(struct journal *j, const char *sql, const char *param, struct job **out,
+                      size_t *n, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && param != NULL) {
+        rc = sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) {
+        rc = db_error(j, "listing jobs", err);
+        sqlite3_finalize(st);
+        return rc;
+    }
+    return collect_jobs(j, st, out, n, err);
 }
 
 int journal_list(struct journal *j, bool all, struct job **out, size_t *n, struct bz_err *err)
@@ -355,6 +437,145 @@ int journal_is_landing(struct journal *j, const char *site, const char *name, bo
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return db_error(j, "looking for a landing job", err);
+    }
+    return BZ_OK;
+}
+
+/* " AND site_id = ?1 ..." for the filters q sets (?1 site, ?2 table, ?3 state, ?4 since,
+ * ?5 until); bind_query binds the same. Only fixed text goes into the SQL. */
+static void query_conditions(const struct journal_query *q, char *sql, size_t size)
+{
+    static const char *const conds[] = {" AND site_id = ?1", " AND table_name = ?2",
+                                        " AND state = ?3", " AND updated >= ?4",
+                                        " AND updated < ?5"};
+    const char *values[] = {q->site, q->table, q->state, q->since, q->until};
+    size_t i, len = strlen(sql);
+
+    for (i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
+        if (values[i] != NULL) {
+            len += (size_t)snprintf(sql + len, len < size ? size - len : 0, "%s", conds[i]);
+        }
+    }
+}
+
+static void bind_query(sqlite3_stmt *st, const struct journal_query *q)
+{
+    const char *values[] = {q->site, q->table, q->state, q->since, q->until};
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        if (values[i] != NULL) {
+            sqlite3_bind_text(st, i + 1, values[i], -1, SQLITE_STATIC);
+        }
+    }
+}
+
+/* head + "WHERE seq > ?6" + q's conditions + tail, prepared, ?1..?7 bound (?7: n). */
+static int prepare_page(struct journal *j, const char *head, const char *tail,
+                        const struct journal_query *q, int64_t after_seq, int64_t n,
+                        sqlite3_stmt **st, struct bz_err *err)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql), "%sWHERE seq > ?6", head);
+    query_conditions(q, sql, sizeof(sql));
+    snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s", tail);
+    if (sqlite3_prepare_v2(j->db, sql, -1, st, NULL) != SQLITE_OK) {
+        return db_error(j, "listing jobs", err);
+    }
+    bind_query(*st, q);
+    sqlite3_bind_int64(*st, 6, after_seq);
+    sqlite3_bind_int64(*st, 7, n);
+    return BZ_OK;
+}
+
+/* Where a page starts (it holds jobs after *seq): the job q->after (0 without one), or just
+ * before the q->newest-th newest match after that. */
+static int page_start(struct journal *j, const struct journal_query *q, int64_t *seq,
+                      struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *seq = 0;
+    if (q->after != NULL) {
+        rc = sqlite3_prepare_v2(j->db, "SELECT seq FROM jobs WHERE job_id = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+            return db_error(j, "listing jobs", err);
+        }
+        sqlite3_bind_text(st, 1, q->after, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        *seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW) {
+            return rc == SQLITE_DONE ? bz_err_set(err, BZ_E_INVALID_INPUT,
+                                                  "after: no job %.40s (pass the `next` of the "
+                                                  "previous page)",
+                                                  q->after)
+                                     : db_error(j, "listing jobs", err);
+        }
+    }
+    if (q->newest == 0) {
+        return BZ_OK;
+    }
+    /* the newest n that match start after the one just older than them */
+    rc = prepare_page(j, "SELECT seq FROM jobs ", " ORDER BY seq DESC LIMIT 1 OFFSET ?7", q, *seq,
+                      (int64_t)q->newest - 1, &st, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    rc = sqlite3_step(st);
+    *seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) - 1 : *seq;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? BZ_OK : db_error(j, "listing jobs", err);
+}
+
+int journal_page(struct journal *j, const struct journal_query *q, struct job **out, size_t *n,
+                 char next[16], struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t seq;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    next[0] = '\0';
+    rc = page_start(j, q, &seq, err);
+    if (rc == BZ_OK) {
+        rc = prepare_page(j, JOB_COLUMNS, " ORDER BY seq LIMIT ?7", q, seq, (int64_t)q->max + 1,
+                          &st, err);
+    }
+    if (rc == BZ_OK) {
+        rc = collect_jobs(j, st, out, n, err);
+    }
+    if (rc == BZ_OK && *n > q->max) { /* one more than a page: there is a next one */
+        job_release(&(*out)[--*n]);
+        snprintf(next, 16, "%s", (*out)[*n - 1].job_id);
+    }
+    return rc;
+}
+
+int journal_count(struct journal *j, const char *site, int64_t count[JOB_FAILED + 1],
+                  struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(j->db,
+                                site ? "SELECT state, n FROM job_counts WHERE site_id = ?1"
+                                     : "SELECT state, n FROM job_counts",
+                                -1, &st, NULL);
+
+    memset(count, 0, sizeof(int64_t) * (JOB_FAILED + 1));
+    if (rc == SQLITE_OK && site != NULL) {
+        sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        count[state_from_name((const char *)sqlite3_column_text(st, 0))] +=
+            sqlite3_column_int64(st, 1);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_error(j, "counting jobs", err);
     }
     return BZ_OK;
 }

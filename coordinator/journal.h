@@ -46,10 +46,12 @@ struct job {
      * again (a no-op once committed), never its own new ones. NULL: not chosen yet. */
     char *streams;
     char *error; /* why rejected/failed; while landing: why it has not landed yet */
-    /* The inbox entry this job backed up (st_dev, st_ino of the descriptor it was read from):
-     * only that entry is ever removed from the inbox; 0/0 until backed up. */
+    /* The inbox entry this job backed up (of the descriptor it was read from: device, inode,
+     * and - inode numbers are reused - its modification and change times): only that entry is
+     * ever removed from the inbox; all 0 until backed up. */
     struct job_entry {
         uint64_t dev, ino;
+        int64_t mtime_ns, ctime_ns;
     } entry;
     int64_t retry_at;       /* landing: not before this Unix time (a failure is retried); 0: now */
     uint32_t landing_tries; /* landing: failed attempts so far (the retry backs off) */
@@ -88,6 +90,26 @@ void journal_free_jobs(struct job *jobs, size_t n);
 
 /* One job by id into *out (release with job_release); BZ_E_NOT_FOUND when there is none. */
 int journal_get(struct journal *j, const char *job_id, struct job *out, struct bz_err *err);
+
+/* Which jobs a page of journal_page holds. Every filter is optional (NULL); since/until compare
+ * RFC 3339 UTC prefixes with when the job last changed (as text). */
+struct journal_query {
+    const char *site, *table, *state, *since, *until;
+    const char *after; /* only jobs after this job id (a page's `next`) */
+    size_t newest;     /* only the newest this many that match; 0: all */
+    size_t max;        /* at most this many per page (1 or more) */
+};
+
+/* One page of the matching jobs, in job order, by indexed queries (never the whole journal).
+ * *next is the id to pass as `after` for the rest, or "" when nothing more matches. Returns an
+ * owned array (free with journal_free_jobs); BZ_E_INVALID_INPUT when `after` is no job. */
+int journal_page(struct journal *j, const struct journal_query *q, struct job **out, size_t *n,
+                 char next[16], struct bz_err *err);
+
+/* How many jobs are in each state (count[JOB_LANDING..JOB_FAILED]), of one site or of all
+ * (site NULL). Read from the counts the journal keeps (triggers on jobs): no scan. */
+int journal_count(struct journal *j, const char *site, int64_t count[JOB_FAILED + 1],
+                  struct bz_err *err);
 
 /* Whether a job of site with this name and content hash was already loaded (merged or done). */
 int journal_find_loaded(struct journal *j, const char *site, const char *name, const char *hash,

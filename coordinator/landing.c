@@ -12,6 +12,7 @@
 #include "coordinator/areas.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/gcs_edge.h"
+#include "core/fault.h"
 #include "core/mem.h"
 #include "io/codec.h"
 #include "io/fsutil.h"
@@ -166,18 +167,36 @@ static int write_file_level_error(const struct pipeline_ctx *pc, const struct jo
     return pc->edge ? gcs_edge_put_error_file(pc->edge, job->site_id, path, err) : BZ_OK;
 }
 
-/* Removes inbox/<site>/<name> only while it still is the entry this job read (its device and
- * inode, journaled with the backup), and the entry's done marker. Anything else under that name
- * was sent since: it stays for a job of its own. */
+static int64_t ns_of(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* What identifies an inbox entry across runs (inode numbers alone are reused). */
+static void entry_identity(const struct stat *st, struct job_entry *id)
+{
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    id->mtime_ns = ns_of(&st->st_mtim);
+    id->ctime_ns = ns_of(&st->st_ctim);
+}
+
+/* Removes inbox/<site>/<name> only while it still is the entry this job read (its identity,
+ * journaled with the backup), and the entry's done marker. Anything else under that name was
+ * sent since: it stays for a job of its own. */
 static void remove_entry(const struct pipeline_ctx *pc, const struct job *job)
 {
     const char *marker = config_done_marker(pc->cfg, job->site_id);
     char path[AREAS_PATH_BYTES], marker_path[AREAS_PATH_BYTES + 64];
+    struct job_entry now;
     struct stat st;
 
     areas_inbox_path(pc->cfg, job->site_id, job->file_name, path, sizeof(path));
-    if (job->entry.ino == 0 || lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_dev != job->entry.dev || (uint64_t)st.st_ino != job->entry.ino) {
+    if (job->entry.ino == 0 || lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return;
+    }
+    entry_identity(&st, &now);
+    if (memcmp(&now, &job->entry, sizeof(now)) != 0) {
         return;
     }
     unlink(path);
@@ -205,11 +224,9 @@ static int reject_job(const struct pipeline_ctx *pc, struct job *job, const char
         return rc;
     }
     areas_quarantine_path(pc->cfg, job, qpath, sizeof(qpath));
-    if (from != NULL && fs_exists(from)) {
-        rc = fs_rename_durable(from, qpath, err);
-        if (rc != BZ_OK) {
-            return rc;
-        }
+    rc = from != NULL ? fs_rename_durable(from, qpath, err) : BZ_OK;
+    if (rc != BZ_OK && rc != BZ_E_NOT_FOUND) { /* gone since: nothing to keep, the reason stands */
+        return rc;
     }
     remove_entry(pc, job); /* the entry whose backup went to quarantine, if still there */
     rc = write_file_level_error(pc, job, job->error, err);
@@ -319,7 +336,9 @@ static int finish_landing(const struct pipeline_ctx *pc, struct job *job, struct
     if (rc != BZ_OK || job->state == JOB_REJECTED) {
         return rc;
     }
+    bz_crash_point("landing.load_made");
     remove_entry(pc, job);
+    bz_crash_point("landing.entry_removed");
     job->state = JOB_LANDED;
     job->retry_at = 0;
     BZ_LOG(pc->log, BZ_LOG_INFO, "landing",
@@ -358,10 +377,12 @@ static int back_up(const struct pipeline_ctx *pc, struct job *job, const struct 
     }
     content_hash_hex(&h, hex);
     xstrreplace(&job->content_hash, hex); /* the bytes backed up are the bytes loaded */
-    job->entry.dev = (uint64_t)e->st.st_dev;
-    job->entry.ino = (uint64_t)e->st.st_ino;
+    entry_identity(&e->st, &job->entry);
     xstrreplace(&job->error, NULL);
     rc = journal_update(pc->journal, job, err);
+    if (rc == BZ_OK) {
+        bz_crash_point("landing.backed_up");
+    }
     return rc != BZ_OK ? rc : finish_landing(pc, job, err);
 }
 

@@ -180,26 +180,24 @@ static int check_requeue(const struct bz_config *cfg, const struct job *job, str
 int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
                      const char *job_id, struct bz_err *err)
 {
-    struct job *jobs = NULL;
-    size_t n = 0, i;
-    int rc = journal_list(journal, true, &jobs, &n, err);
+    struct job job;
+    int rc = journal_get(journal, job_id, &job, err); /* by its id: never the whole journal */
 
-    for (i = 0; rc == BZ_OK && i < n && strcmp(jobs[i].job_id, job_id) != 0; i++) {
+    if (rc != BZ_OK) {
+        return rc;
     }
-    if (rc == BZ_OK && i == n) {
-        rc = bz_err_set(err, BZ_E_NOT_FOUND, "no job %s (see `bizoope jobs list`)", job_id);
-    } else if (rc == BZ_OK) {
-        rc = check_requeue(cfg, &jobs[i], err);
+    rc = check_requeue(cfg, &job, err);
+    if (rc == BZ_OK) {
+        job.state = JOB_LANDED; /* the next pass starts it again from its shards */
+        xstrreplace(&job.error, NULL);
+        rc = journal_update(journal, &job, err);
     }
     if (rc == BZ_OK) {
-        jobs[i].state = JOB_LANDED; /* the next pass starts it again from its shards */
-        xstrreplace(&jobs[i].error, NULL);
-        rc = journal_update(journal, &jobs[i], err);
         BZ_LOG(log, BZ_LOG_INFO, "pipeline",
-               (&(struct bz_log_ctx){jobs[i].job_id, jobs[i].site_id, NULL, -1}),
-               "failed job queued again", "file=%s", jobs[i].file_name);
+               (&(struct bz_log_ctx){job.job_id, job.site_id, NULL, -1}), "failed job queued again",
+               "file=%s", job.file_name);
     }
-    journal_free_jobs(jobs, n);
+    job_release(&job);
     return rc;
 }
 
@@ -368,7 +366,7 @@ struct intake {
     size_t nnames, next_name;
     bool listed;
     unsigned unsettled; /* entries left because they are still being written */
-    double settle_s;    /* the soonest one of them may be complete; -1: unknown (a marker) */
+    double settle_s;    /* the soonest one of them may be complete */
 };
 
 enum intake_step { INTAKE_GOT, INTAKE_LATER, INTAKE_DONE };
@@ -461,10 +459,8 @@ static int intake_inbox(const struct pipeline_ctx *pc, struct intake *in,
         if (rc != BZ_OK) {
             return rc;
         }
-        if (look == LOOK_WAIT) {
-            in->settle_s = in->unsettled == 0 || (wait_s >= 0 && wait_s < in->settle_s)
-                               ? wait_s
-                               : in->settle_s;
+        if (look == LOOK_WAIT && wait_s >= 0) { /* not one waiting for its done marker */
+            in->settle_s = in->unsettled == 0 || wait_s < in->settle_s ? wait_s : in->settle_s;
             in->unsettled++;
         }
         if (look != LOOK_TAKE) {
@@ -664,11 +660,16 @@ int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn repo
                   struct pipeline_pass_stats *stats, struct bz_err *err)
 {
     struct pass ps = {.pc = &p->ctx, .more = true, .report = report, .ctx = ctx, .stats = stats};
+    struct bz_err aerr;
     int rc;
 
     memset(stats, 0, sizeof(*stats));
     ps.cap = p->ctx.cfg->max_files_in_flight ? p->ctx.cfg->max_files_in_flight : 1;
     ps.fifo = xcalloc(ps.cap, sizeof(*ps.fifo));
+    if (areas_create(p->ctx.cfg, &aerr) != BZ_OK) { /* a folder deleted meanwhile comes back */
+        BZ_LOG(p->ctx.log, BZ_LOG_WARN, "landing", NULL, "an area folder cannot be made",
+               "%s; files that need it wait and are tried again", aerr.msg);
+    }
     if (p->ctx.edge != NULL) { /* new objects of the interface buckets into the inbox */
         size_t moved = 0;
         gcs_edge_pull(p->ctx.edge, &moved, NULL); /* a bucket that failed is logged; next scan */

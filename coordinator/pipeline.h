@@ -65,8 +65,9 @@ struct notices *pipeline_notices(struct pipeline *p);
 struct pipeline_pass_stats {
     unsigned failed;    /* jobs that failed */
     unsigned waiting;   /* jobs whose landing failed this pass: tried again later, with backoff */
-    unsigned unsettled; /* inbox files left because they are still being written */
-    double settle_s;    /* the soonest of those may be complete; -1: waits for a done marker */
+    unsigned unsettled; /* inbox files left because they are still being written (not counting
+                           those waiting for a done marker: the sender writes it when it will) */
+    double settle_s;    /* the soonest of those may be complete */
 };
 int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
                   struct pipeline_pass_stats *stats, struct bz_err *err);

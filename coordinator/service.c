@@ -203,27 +203,51 @@ static int open_installation(struct service *sv)
     return 0;
 }
 
-/* The live picture, the admin API (a port that is taken is logged: the feed matters more than
- * the API; a configuration mistake is not), the watchdog, the batch schedule. */
+/* The admin API: always on its owner-only socket next to the journal, which the `bizoope` CLI
+ * uses - something in its way stops start-up, with what to do - and on admin.listen when set (a
+ * taken port is logged: the feed matters more than remote access, and the CLI still reaches the
+ * run over the socket; a configuration mistake is not). */
+static int open_admin(struct service *sv)
+{
+    bool tcp = sv->cfg->admin_listen[0] != '\0';
+    struct bz_err err;
+    int rc;
+
+    bz_err_clear(&err);
+    sv->admin = admin_open(sv->cfg, sv->activity, sv->metrics, sv->log, &err);
+    if (sv->admin == NULL && (!tcp || err.code == BZ_E_IO)) {
+        BZ_LOG(sv->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
+        return 0;
+    }
+    rc = sv->admin ? admin_serve_socket(sv->admin, &err) : (int)err.code;
+    if (rc == BZ_OK && tcp) {
+        rc = admin_listen(sv->admin, &err);
+        if (rc == BZ_E_IO) {
+            BZ_LOG(sv->log, BZ_LOG_WARN, "admin", NULL,
+                   "admin API not started on admin.listen (the CLI still reaches the run over "
+                   "its socket)",
+                   "%s", err.msg);
+            rc = BZ_OK;
+        }
+    }
+    if (rc != BZ_OK) {
+        fprintf(stderr, "%s: %s: %s\n", sv->prog, sv->o->config, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* The live picture, the admin API, the watchdog, the batch schedule. */
 static int open_operations(struct service *sv)
 {
     struct bz_err err;
-    int rc;
 
     bz_err_clear(&err);
     sv->metrics = metrics_new();
     sv->activity = activity_new(sv->metrics);
     pipeline_set_activity(sv->p, sv->activity);
-    if (sv->cfg->admin_listen[0] != '\0') {
-        sv->admin = admin_open(sv->cfg, sv->activity, sv->metrics, sv->log, &err);
-        rc = sv->admin ? admin_listen(sv->admin, &err) : (int)err.code;
-        if (rc != BZ_OK && rc != BZ_E_IO) {
-            fprintf(stderr, "%s: %s: %s\n", sv->prog, sv->o->config, err.msg);
-            return 1;
-        }
-        if (rc != BZ_OK) {
-            BZ_LOG(sv->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
-        }
+    if (open_admin(sv) != 0) {
+        return 1;
     }
     sv->watchdog = watchdog_start(sv->cfg, sv->activity, pipeline_notices(sv->p), sv->log);
     sv->next_batch = -1;
@@ -283,8 +307,8 @@ static bool once_again(struct service *sv, const struct pipeline_pass_stats *st,
     }
     if (*waited >= limit) {
         fprintf(stderr,
-                "%s: %u file%s left in the inbox: still being written after %.0f s (or waiting "
-                "for a done marker); the next run takes %s\n",
+                "%s: %u file%s left in the inbox: still being written after %.0f s; the next "
+                "run takes %s\n",
                 sv->prog, st->unsettled, st->unsettled == 1 ? "" : "s", *waited,
                 st->unsettled == 1 ? "it" : "them");
         return false;

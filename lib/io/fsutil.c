@@ -129,7 +129,9 @@ int fs_rename_durable(const char *from, const char *to, struct bz_err *err)
     int fd;
 
     if (rename(from, to) != 0) {
-        return bz_err_set(err, BZ_E_IO, "cannot move %s to %s: %s", from, to, strerror(errno));
+        int e = errno;
+        return bz_err_set(err, e == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "cannot move %s to %s: %s",
+                          from, to, strerror(e));
     }
     dir = xstrdup(to);
     slash = strrchr(dir, '/');

@@ -22,7 +22,8 @@ void fs_free_names(char **names, size_t n);
 /* True when path names an existing file (of any type; symlinks not followed). */
 bool fs_exists(const char *path);
 
-/* Renames from onto to and fsyncs to's directory, so the rename survives a crash. */
+/* Renames from onto to and fsyncs to's directory, so the rename survives a crash.
+ * BZ_E_NOT_FOUND when from does not exist (any more). */
 int fs_rename_durable(const char *from, const char *to, struct bz_err *err);
 
 /* The whole file at path into *data (owned, free(); NULL when empty) and *len. For small
