@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/text.h"
+
 bool job_status_known(const char *status)
 {
     int s;
@@ -24,19 +26,14 @@ bool job_matches(const struct job *j, const struct job_filter *f)
            (f->until == NULL || strcmp(j->updated_at, f->until) < 0);
 }
 
-static json_t *text_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 json_t *job_to_json(const struct job *j)
 {
     json_t *o = json_object();
 
     json_object_set_new(o, "job_id", json_string(j->job_id));
-    json_object_set_new(o, "site", json_string(j->site_id));
-    json_object_set_new(o, "file", json_string(j->file_name));
-    json_object_set_new(o, "table", text_or_null(j->table_name));
+    json_object_set_new(o, "site", text_json(j->site_id));
+    json_object_set_new(o, "file", text_json(j->file_name));
+    json_object_set_new(o, "table", text_json(j->table_name));
     json_object_set_new(o, "status", json_string(job_state_name(j->state)));
     json_object_set_new(o, "size", json_integer((json_int_t)j->size));
     json_object_set_new(o, "lines", json_integer((json_int_t)j->counts.lines));
@@ -50,10 +47,10 @@ json_t *job_to_json(const struct job *j)
     json_object_set_new(o, "merge_skipped_older", json_integer((json_int_t)j->merge.skipped_older));
     json_object_set_new(o, "bytes", json_integer((json_int_t)j->bytes));
     json_object_set_new(o, "seconds", json_real(j->seconds));
-    json_object_set_new(o, "merged_at", text_or_null(j->merged_at));
+    json_object_set_new(o, "merged_at", text_json(j->merged_at));
     json_object_set_new(o, "updated_at", json_string(j->updated_at));
-    json_object_set_new(o, "content_hash", text_or_null(j->content_hash));
-    json_object_set_new(o, "error", text_or_null(j->error));
+    json_object_set_new(o, "content_hash", text_json(j->content_hash));
+    json_object_set_new(o, "error", text_json(j->error));
     json_object_set_new(o, "shards", json_integer(j->run.shards));
     json_object_set_new(o, "attempts", json_integer(j->run.attempts));
     json_object_set_new(o, "shards_seconds", json_real(j->run.shards_seconds));

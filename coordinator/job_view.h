@@ -19,7 +19,8 @@ bool job_matches(const struct job *j, const struct job_filter *f);
 /* A status name job_state_name knows? (for checking a filter before using it) */
 bool job_status_known(const char *status);
 
-/* The job as a JSON object (owned). */
+/* The job as a JSON object (owned). Every key is always there: a partner's text (site, file,
+ * error) goes through text_json (U+FFFD for bytes that are not UTF-8). */
 json_t *job_to_json(const struct job *j);
 
 #endif

@@ -17,6 +17,7 @@
 #include "coordinator/cli/admin_client.h"
 #include "coordinator/cli/cli.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/units.h"
 
 static atomic_bool status_stop;
@@ -248,6 +249,7 @@ int cmd_status(int argc, char **argv, struct cli_env *env)
             if (watch && tty) {
                 buf_append_str(&frame, "\033[H\033[2J"); /* home, clear */
             }
+            text_json_terminal(st); /* partner names, escaped for the terminal */
             render(&frame, st, admin_client_where(client), admin_client_remote(client));
             fwrite(frame.data, 1, frame.len, stdout);
             buf_release(&frame);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "parse/utf8.h"
 
 void buf_init(struct buf *b)
 {
@@ -82,44 +83,6 @@ void buf_appendf(struct buf *b, const char *fmt, ...)
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
-}
-
-/* Length of the well-formed UTF-8 sequence (RFC 3629) that starts s[0] with a byte >= 0x80,
- * or 0 if it is not one: a stray continuation byte, an overlong form, a surrogate, a code point
- * above U+10FFFF, or a sequence cut short by n. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        if (s[0] == 0xe0) {
-            lo = 0xa0; /* overlong */
-        } else if (s[0] == 0xed) {
-            hi = 0x9f; /* surrogates */
-        }
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        if (s[0] == 0xf0) {
-            lo = 0x90; /* overlong */
-        } else if (s[0] == 0xf4) {
-            hi = 0x8f; /* above U+10FFFF */
-        }
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return len;
 }
 
 void buf_append_json_escaped(struct buf *b, const char *s, size_t n)

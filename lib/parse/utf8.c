@@ -70,3 +70,38 @@ enum utf8_result utf8_validate(const unsigned char *s, size_t n, size_t *chars, 
     *chars = count;
     return UTF8_OK;
 }
+
+size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        if (s[0] == 0xe0) {
+            lo = 0xa0; /* overlong */
+        } else if (s[0] == 0xed) {
+            hi = 0x9f; /* surrogates */
+        }
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        if (s[0] == 0xf0) {
+            lo = 0x90; /* overlong */
+        } else if (s[0] == 0xf4) {
+            hi = 0x8f; /* above U+10FFFF */
+        }
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return len;
+}

@@ -18,4 +18,10 @@ enum utf8_result {
  * byte offset (0-based) of the offending sequence. Never reads outside s[0..n). */
 enum utf8_result utf8_validate(const unsigned char *s, size_t n, size_t *chars, size_t *where);
 
+/* Length of the well-formed sequence (RFC 3629) that starts s[0], a byte >= 0x80, or 0 if it
+ * is not one: a stray continuation byte, an overlong form, a surrogate, a code point above
+ * U+10FFFF, or a sequence cut short by n (n >= 1). For code that replaces or escapes the bad
+ * bytes one at a time (the JSON log, lib/core/text.h) rather than refusing the text. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 #endif

@@ -252,6 +252,29 @@ def stop_workers(workers):
     return killed
 
 
+def free_port():
+    """A port of 127.0.0.1 that was free when asked (for admin.listen)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(url, timeout=30):
+    """GET url: (status, body as bytes); (0, b"") when nothing answers."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, ConnectionError):
+        return 0, b""
+
+
 # ---- a fresh installation ----------------------------------------------------------------------
 
 def init_installation(bizoope, inst, sites=("a",)):
