@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "dedup/dedup.h"
+#include "io/out_file.h"
 
 struct pool {
     const struct check_options *opts;
@@ -73,6 +75,7 @@ void check_options_init(struct check_options *o)
     o->shard_bytes = 64u << 20;
     o->threads = 1;
     o->max_line_bytes = 1u << 20;
+    o->max_error_lines = FINALIZER_MAX_ERROR_LINES;
 }
 
 int check_source(const struct tsv_source *src, const struct check_options *opts,
@@ -93,6 +96,7 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
      * bytes (~100 per line) it took 512 MiB for a 1 GB file, all of it touched by random
      * hashing, however few keys the file had (DESIGN.md "Hot path"). */
     p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, dedup_start_keys(src->size / 100));
+    finalizer_set_max_error_lines(p.fz, opts->max_error_lines);
     shard_options_init(&p.shard_opts);
     p.shard_opts.max_line_bytes = opts->max_line_bytes;
     p.shard_opts.temp_dir = opts->temp_dir;
@@ -132,17 +136,48 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     return rc;
 }
 
+/* Opens path for reading without blocking on it (a FIFO would wait for a writer for ever, and a
+ * terminal must not become our controlling one), and refuses anything but a regular file before
+ * a byte is read. Links are followed: the path is one a person named on the command line.
+ * Returns BZ_OK with *out the descriptor, or an error. */
+static int open_regular(const char *path, int *out, struct bz_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    int flags, rc;
+
+    if (fd < 0) {
+        return bz_err_set(err, errno == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: fstat failed: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "%s is %s, not a regular file: a feed is checked from a file (save the "
+                        "data to one first)",
+                        path, out_file_kind(st.st_mode));
+    } else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: fcntl failed: %s", path, strerror(errno));
+    } else {
+        *out = fd;
+        return BZ_OK;
+    }
+    close(fd);
+    return rc;
+}
+
 int check_file(const char *path, const struct check_options *opts, struct check_result *out,
                struct bz_err *err)
 {
     struct tsv_source src;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = -1;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (fd < 0) {
-        return bz_err_set(err, errno == ENOENT ? BZ_E_NOT_FOUND : BZ_E_IO, "%s: cannot open: %s",
-                          path, strerror(errno));
+    rc = open_regular(path, &fd, err);
+    if (rc != BZ_OK) {
+        return rc;
     }
     rc = tsv_source_from_fd(fd, &src, err);
     if (rc != BZ_OK) {

@@ -21,6 +21,7 @@ struct check_options {
     const char *temp_dir;             /* NULL: $TMPDIR or /tmp */
     _Atomic uint64_t *progress_bytes; /* optional */
     bool want_loaded_lines;           /* fill check_result.loaded_lines */
+    uint64_t max_error_lines;         /* listed in the error file; default 100,000; 0: all */
     /* Error-file sink; NULL to skip writing it. */
     int (*write_errors)(void *ctx, const char *data, size_t n, struct bz_err *err);
     void *write_errors_ctx;

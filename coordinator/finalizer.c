@@ -35,7 +35,8 @@ struct finalizer {
     uint32_t nshards;
     struct shard_state *shards;
     struct dedup_table *global;
-    uint64_t *line_base; /* file line index of each shard's first line */
+    uint64_t *line_base;      /* file line index of each shard's first line */
+    uint64_t max_error_lines; /* 0: no cap */
     pthread_mutex_t lock;
 };
 
@@ -48,6 +49,7 @@ struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshar
     fz->nshards = nshards;
     fz->shards = xcalloc(nshards ? nshards : 1, sizeof(*fz->shards));
     fz->global = dedup_table_new(expected_keys);
+    fz->max_error_lines = FINALIZER_MAX_ERROR_LINES;
     pthread_mutex_init(&fz->lock, NULL);
     return fz;
 }
@@ -70,6 +72,11 @@ void finalizer_free(struct finalizer *fz)
     dedup_table_free(fz->global);
     pthread_mutex_destroy(&fz->lock);
     free(fz);
+}
+
+void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines)
+{
+    fz->max_error_lines = max_lines;
 }
 
 static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset)
@@ -175,7 +182,15 @@ struct error_writer {
     int (*write)(void *ctx, const char *data, size_t n, struct bz_err *err);
     void *ctx;
     struct buf out;
+    uint64_t max_lines;          /* 0: no cap */
+    uint64_t invalid, duplicate; /* lines listed so far */
 };
+
+/* The cap is reached: nothing more is listed. */
+static bool writer_full(const struct error_writer *w)
+{
+    return w->max_lines != 0 && w->invalid + w->duplicate >= w->max_lines;
+}
 
 static int out_flush(struct error_writer *w, struct bz_err *err)
 {
@@ -208,6 +223,7 @@ static int write_invalid(struct finalizer *fz, struct error_writer *w, const str
     }
     buf_appendf(&w->out, "\tline %llu: %s\n",
                 (unsigned long long)(fz->line_base[s] + rec->line + 1), rec->reason.data);
+    w->invalid++;
     return rc;
 }
 
@@ -242,6 +258,7 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct 
         &w->out, "\tline %llu: duplicate key, superseded by line %llu\n",
         (unsigned long long)(fz->line_base[s] + l->line + 1),
         (unsigned long long)(fz->line_base[dedup_rank_shard(winner->rank)] + winner->line + 1));
+    w->duplicate++;
     return BZ_OK;
 }
 
@@ -253,7 +270,7 @@ static uint64_t loser_line(const struct shard_loser *l)
 
 RADIX_SORT_DEFINE(sort_losers, struct shard_loser, 4, loser_line)
 
-/* Merges one shard's invalid records and duplicates by line number. */
+/* Merges one shard's invalid records and duplicates by line number, until the cap. */
 static int write_shard(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,
                        struct tsv_fetcher *fetch, struct validator *v, uint32_t s,
                        struct bz_err *err)
@@ -274,7 +291,7 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
     if (rc == BZ_OK && st->rejects != NULL) {
         rc = rejects_read(st->rejects, &rec, &have_rec, err);
     }
-    while (rc == BZ_OK && (have_rec || li < st->nlosers)) {
+    while (rc == BZ_OK && (have_rec || li < st->nlosers) && !writer_full(w)) {
         if (have_rec && (li == st->nlosers || rec.line < st->losers[li].line)) {
             rc = write_invalid(fz, w, src, s, &rec, err);
             if (rc == BZ_OK) {
@@ -292,6 +309,31 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
     return rc;
 }
 
+/* After the cap: one line in the error lines' shape (nothing before the TAB) with the counts of
+ * the rejected lines not listed, by reason class; nothing when the cap listed them all. */
+static int write_not_listed(struct finalizer *fz, struct error_writer *w, struct bz_err *err)
+{
+    struct feed_counts c;
+    uint64_t invalid, duplicate, rest;
+    int rc = finalizer_counts(fz, &c, err);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    invalid = c.rejected_invalid - w->invalid;
+    duplicate = c.rejected_duplicate - w->duplicate;
+    rest = invalid + duplicate;
+    if (rest > 0) {
+        buf_appendf(&w->out,
+                    "\t%llu more rejected %s not listed (%llu invalid, %llu duplicate): an "
+                    "error file lists the first %llu only\n",
+                    (unsigned long long)rest, rest == 1 ? "line" : "lines",
+                    (unsigned long long)invalid, (unsigned long long)duplicate,
+                    (unsigned long long)w->max_lines);
+    }
+    return BZ_OK;
+}
+
 int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
                            size_t max_line_bytes,
                            int (*write)(void *ctx, const char *data, size_t n, struct bz_err *err),
@@ -306,13 +348,18 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
     if (rc != BZ_OK) {
         return rc;
     }
+    memset(&w, 0, sizeof(w));
     w.write = write;
     w.ctx = ctx;
+    w.max_lines = fz->max_error_lines;
     buf_init(&w.out);
     fetch = tsv_fetcher_new(src, max_line_bytes);
     v = validator_new(fz->table);
-    for (s = 0; s < fz->nshards && rc == BZ_OK; s++) {
+    for (s = 0; s < fz->nshards && rc == BZ_OK && !writer_full(&w); s++) {
         rc = write_shard(fz, &w, src, fetch, v, s, err);
+    }
+    if (rc == BZ_OK && writer_full(&w)) {
+        rc = write_not_listed(fz, &w, err);
     }
     if (rc == BZ_OK) {
         rc = out_flush(&w, err);

@@ -4,7 +4,9 @@
  * the same winner rule), file line numbers (prefix sums of shard line counts), the error file
  * in the exact format of STANDARD-FORMAT.md ("Error file"), and the line accounting
  * lines = loaded + rejected_invalid + rejected_duplicate. Memory: one 32-byte entry per
- * distinct key of the file plus 8 bytes per duplicate line.
+ * distinct key of the file plus 8 bytes per duplicate line. The error file lists at most
+ * max_error_lines rejected lines (errors.max_lines), then one line with the rest's counts; the
+ * counts themselves are always exact.
  * Thread: finalizer_add_shard from any thread; the rest from the thread that owns it.
  * Locks: one mutex held for all of finalizer_add_shard (shards fold into the file-wide table
  * one at a time); the other calls run after every shard was added and take no lock. */
@@ -28,11 +30,21 @@ struct feed_counts {
 
 struct finalizer;
 
+/* The default of errors.max_lines (lib/config/config_props.c says the same): rejected lines an
+ * error file lists at most. A partner's file of newlines would otherwise give an error file
+ * about 26 times its size. */
+#define FINALIZER_MAX_ERROR_LINES 100000
+
 /* Returns owned finalizer for a file of nshards shards of table (borrowed).
- * expected_keys sizes the file-wide table (it grows if needed). */
+ * expected_keys sizes the file-wide table (it grows if needed). Its error file lists at most
+ * FINALIZER_MAX_ERROR_LINES lines until finalizer_set_max_error_lines says otherwise. */
 struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards,
                                 size_t expected_keys);
 void finalizer_free(struct finalizer *fz);
+
+/* The most rejected lines finalizer_write_errors lists (0: every one). Thread: the owner's,
+ * before finalizer_write_errors. */
+void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines);
 
 /* Takes ownership of *r's arrays and reject stream (r is emptied) and merges its winners.
  * Shards may arrive in any order, each exactly once. Thread: any (serialised inside). */
@@ -43,8 +55,13 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
 int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_err *err);
 
 /* Writes the error file: every rejected line in file order as its original bytes, a TAB and
- * "line N: reason", then LF. Nothing at all when no line was rejected. src is the file the
- * shards read (rejected duplicates are copied from it). Returns BZ_OK or the first error. */
+ * "line N: reason", then LF. Nothing at all when no line was rejected. With more rejected
+ * lines than the cap (finalizer_set_max_error_lines), the first max lines in file order, then
+ * one line in the same shape with nothing before the TAB:
+ *   "\tR more rejected lines not listed (I invalid, D duplicate): an error file lists the
+ *    first M only\n"
+ * (R = I + D, M the cap; "line" when R is 1). src is the file the shards read (rejected duplicates
+ * are copied from it). Returns BZ_OK or the first error. */
 int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
                            size_t max_line_bytes,
                            int (*write)(void *ctx, const char *data, size_t n, struct bz_err *err),

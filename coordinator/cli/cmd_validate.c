@@ -1,6 +1,7 @@
 /* cmd_validate.c - `bizoope validate`: the whole feed path short of loading, for operators and
  * for partners checking a file before they send it. Owns the command line, progress on a
- * terminal, the error file written atomically (temp + rename) and the per-file summary. */
+ * terminal, the error file written atomically (temp + rename; a device or FIFO in place, see
+ * io/out_file.h) and the per-file summary, with file names escaped for the terminal. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -8,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "coordinator/check.h"
 #include "coordinator/cli/cli.h"
+#include "core/text.h"
 #include "core/units.h"
 #include "io/out_file.h"
 
@@ -27,6 +30,7 @@ struct validate_args {
     uint64_t shard_bytes;
     uint64_t threads;
     uint64_t max_line_bytes;
+    uint64_t max_error_lines;
 };
 
 static void validate_usage(FILE *out)
@@ -49,6 +53,8 @@ static void validate_usage(FILE *out)
             "  --shard-size BYTES   split files into shards of this size (default 64M)\n"
             "  --threads N          worker threads (default 1)\n"
             "  --max-line-bytes N   longer lines are rejected (default 1M)\n"
+            "  --max-error-lines N  list at most N rejected lines in an error file, then one\n"
+            "                       line with the counts of the rest (default 100000; 0: all)\n"
             "  --json               one JSON object per file on stdout\n"
             "  --quiet              no summary and no progress\n"
             "  -h, --help           this text\n"
@@ -61,12 +67,19 @@ static void validate_usage(FILE *out)
 static int parse_args(int argc, char **argv, struct validate_args *a, int *first_file)
 {
     static const struct option longopts[] = {
-        {"table", required_argument, NULL, 't'},   {"schema-dir", required_argument, NULL, 's'},
-        {"errors", required_argument, NULL, 'e'},  {"errors-dir", required_argument, NULL, 'E'},
-        {"no-errors", no_argument, NULL, 'n'},     {"shard-size", required_argument, NULL, 'S'},
-        {"threads", required_argument, NULL, 'j'}, {"max-line-bytes", required_argument, NULL, 'L'},
-        {"json", no_argument, NULL, 'J'},          {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"table", required_argument, NULL, 't'},
+        {"schema-dir", required_argument, NULL, 's'},
+        {"errors", required_argument, NULL, 'e'},
+        {"errors-dir", required_argument, NULL, 'E'},
+        {"no-errors", no_argument, NULL, 'n'},
+        {"shard-size", required_argument, NULL, 'S'},
+        {"threads", required_argument, NULL, 'j'},
+        {"max-line-bytes", required_argument, NULL, 'L'},
+        {"json", no_argument, NULL, 'J'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"max-error-lines", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct bz_err err;
     int c, rc = BZ_OK;
@@ -75,6 +88,7 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
     a->shard_bytes = 64u << 20;
     a->threads = 1;
     a->max_line_bytes = 1u << 20;
+    a->max_error_lines = FINALIZER_MAX_ERROR_LINES;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -109,6 +123,10 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
                 rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
                                 "--max-line-bytes: must be between 1 and 1G");
             }
+            break;
+        case 'M':
+            rc = units_parse_uint(optarg, "--max-error-lines", 0, UINT64_MAX, &a->max_error_lines,
+                                  &err);
             break;
         case 'J':
             a->json = true;
@@ -260,7 +278,7 @@ static void print_summary(const struct validate_args *a, const char *path,
     if (a->json) {
         json_t *o = json_object();
         char *text;
-        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "file", text_json(path));
         json_object_set_new(o, "table", json_string(t->name));
         json_object_set_new(o, "lines", json_integer((json_int_t)c->lines));
         json_object_set_new(o, "loaded", json_integer((json_int_t)c->loaded));
@@ -273,25 +291,75 @@ static void print_summary(const struct validate_args *a, const char *path,
         json_object_set_new(o, "crlf_lines", json_integer((json_int_t)c->crlf_lines));
         json_object_set_new(o, "shards", json_integer(r->shards));
         json_object_set_new(o, "threads", json_integer((json_int_t)a->threads));
-        json_object_set_new(o, "error_file", errors_path ? json_string(errors_path) : json_null());
+        json_object_set_new(o, "error_file", text_json(errors_path));
         text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         printf("%s\n", text);
         free(text);
         json_decref(o);
     } else if (!a->quiet) {
         char n1[32], n2[32], n3[32], n4[32], b[32];
+        struct buf shown; /* the names, escaped for the terminal (lib/core/text.h) */
+        buf_init(&shown);
         printf("%s: table %s, %s lines: %s loaded, %s invalid, %s duplicate (%s in %.2f s, "
                "%.0f MB/s)\n",
-               path, t->name, units_group(c->lines, n1, sizeof(n1)),
+               text_terminal(path, &shown), t->name, units_group(c->lines, n1, sizeof(n1)),
                units_group(c->loaded, n2, sizeof(n2)),
                units_group(c->rejected_invalid, n3, sizeof(n3)),
                units_group(c->rejected_duplicate, n4, sizeof(n4)),
                units_bytes(r->bytes, b, sizeof(b)), r->seconds, mbps);
         if (errors_path != NULL && strcmp(errors_path, "-") != 0) {
-            printf("  error file: %s\n", errors_path);
+            printf("  error file: %s\n", text_terminal(errors_path, &shown));
         }
+        buf_release(&shown);
     }
     fflush(stdout);
+}
+
+/* "bizoope validate: MSG" on stderr; MSG may quote a partner's file name, so it is escaped for
+ * the terminal (lib/core/text.h). */
+static void complain(const char *msg)
+{
+    struct buf shown;
+
+    buf_init(&shown);
+    fprintf(stderr, "bizoope validate: %s\n", text_terminal(msg, &shown));
+    buf_release(&shown);
+}
+
+static void complain_no_table(const struct validate_args *a, const struct schema_set *set,
+                              const char *path)
+{
+    struct buf m;
+    size_t i;
+
+    buf_init(&m);
+    if (a->table != NULL) {
+        buf_appendf(&m, "%s: unknown table '%s' (known:", path, a->table);
+    } else {
+        buf_appendf(&m,
+                    "%s: the file name matches no table (expected "
+                    "<table>_<YYYYMMDDHHMMSS>[_<seq>].tsv[.gz|.zst] for one of:",
+                    path);
+    }
+    for (i = 0; i < schema_set_count(set); i++) {
+        buf_appendf(&m, " %s", schema_set_table(set, i)->name);
+    }
+    buf_appendf(&m, ")%s", a->table ? "" : "; name the table with --table");
+    complain(m.data);
+    buf_release(&m);
+}
+
+/* Progress on stderr under the file's escaped base name (kept in name until progress_stop).
+ * The size comes from stat: opening a FIFO to measure it would wait for a writer. */
+static void start_progress(struct progress *p, const char *path, struct check_options *opts,
+                           struct buf *name)
+{
+    const char *base = strrchr(path, '/');
+    struct stat st;
+    uint64_t size = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+
+    progress_start(p, text_terminal(base ? base + 1 : path, name), size);
+    opts->progress_bytes = &p->done;
 }
 
 static int validate_one(const struct validate_args *a, const struct schema_set *set,
@@ -302,6 +370,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     struct check_result result;
     struct out_file *ef = NULL;
     struct progress prog;
+    struct buf prog_name;
     char errors_path[4096];
     struct bz_err err;
     bool show_progress = !a->quiet && !a->json && isatty(STDERR_FILENO);
@@ -310,18 +379,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     bz_err_clear(&err);
     t = a->table ? schema_set_find(set, a->table) : schema_set_match_file(set, path);
     if (t == NULL) {
-        if (a->table != NULL) {
-            fprintf(stderr, "bizoope validate: %s: unknown table '%s' (known:", path, a->table);
-        } else {
-            fprintf(stderr,
-                    "bizoope validate: %s: the file name matches no table (expected "
-                    "<table>_<YYYYMMDDHHMMSS>[_<seq>].tsv[.gz|.zst] for one of:",
-                    path);
-        }
-        for (size_t i = 0; i < schema_set_count(set); i++) {
-            fprintf(stderr, " %s", schema_set_table(set, i)->name);
-        }
-        fprintf(stderr, ")%s\n", a->table ? "" : "; name the table with --table");
+        complain_no_table(a, set, path);
         return 1;
     }
     check_options_init(&opts);
@@ -329,40 +387,34 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     opts.shard_bytes = a->shard_bytes;
     opts.threads = (unsigned)a->threads;
     opts.max_line_bytes = (size_t)a->max_line_bytes;
+    opts.max_error_lines = a->max_error_lines;
     if (access(path, R_OK) != 0) {
-        fprintf(stderr, "bizoope validate: %s: cannot read: %s\n", path, strerror(errno));
+        bz_err_set(&err, BZ_E_IO, "%s: cannot read: %s", path, strerror(errno));
+        complain(err.msg);
         return 1;
     }
     if (!a->no_errors) {
         error_file_path(a, path, errors_path, sizeof(errors_path));
         ef = out_file_open(errors_path, &err);
         if (ef == NULL) {
-            fprintf(stderr, "bizoope validate: %s\n", err.msg);
+            complain(err.msg);
             return 1;
         }
         opts.write_errors = error_file_write;
         opts.write_errors_ctx = ef;
     }
+    buf_init(&prog_name);
     if (show_progress) {
-        const char *base = strrchr(path, '/');
-        FILE *probe = fopen(path, "rb");
-        uint64_t size = 0;
-        if (probe != NULL && fseek(probe, 0, SEEK_END) == 0) {
-            size = (uint64_t)ftell(probe);
-        }
-        if (probe != NULL) {
-            fclose(probe);
-        }
-        progress_start(&prog, base ? base + 1 : path, size);
-        opts.progress_bytes = &prog.done;
+        start_progress(&prog, path, &opts, &prog_name);
     }
     rc = check_file(path, &opts, &result, &err);
     if (show_progress) {
         progress_stop(&prog);
     }
+    buf_release(&prog_name);
     rc = out_file_commit(ef, rc, &err);
     if (rc != BZ_OK) {
-        fprintf(stderr, "bizoope validate: %s\n", err.msg);
+        complain(err.msg);
         return 1;
     }
     BZ_LOG(env->log, BZ_LOG_INFO, "validate",

@@ -85,6 +85,12 @@ struct run_output {
     struct buf errors;
 };
 
+static void run_output_release(struct run_output *out)
+{
+    free(out->result.loaded_lines);
+    buf_release(&out->errors);
+}
+
 static int capture(void *ctx, const char *data, size_t n, struct bz_err *err)
 {
     (void)err;
@@ -92,8 +98,8 @@ static int capture(void *ctx, const char *data, size_t n, struct bz_err *err)
     return BZ_OK;
 }
 
-static void run(const struct schema_table *t, const struct buf *file, uint64_t shard,
-                unsigned threads, struct run_output *out)
+static void run_capped(const struct schema_table *t, const struct buf *file, uint64_t shard,
+                       unsigned threads, uint64_t max_error_lines, struct run_output *out)
 {
     struct check_options o;
     struct tsv_source src;
@@ -106,11 +112,18 @@ static void run(const struct schema_table *t, const struct buf *file, uint64_t s
     o.shard_bytes = shard;
     o.threads = threads;
     o.want_loaded_lines = true;
+    o.max_error_lines = max_error_lines;
     o.write_errors = capture;
     o.write_errors_ctx = &out->errors;
     if (check_source(&src, &o, &out->result, &err) != BZ_OK) {
         fail_msg("check failed: %s", err.msg);
     }
+}
+
+static void run(const struct schema_table *t, const struct buf *file, uint64_t shard,
+                unsigned threads, struct run_output *out)
+{
+    run_capped(t, file, shard, threads, 0, out);
 }
 
 /* Checks the single-shard run against the reference model. */
@@ -204,11 +217,9 @@ static void test_random_shardings_match_single_shard_and_model(void **state)
             assert_int_equal(cut.result.nloaded_lines, whole.result.nloaded_lines);
             assert_memory_equal(cut.result.loaded_lines, whole.result.loaded_lines,
                                 whole.result.nloaded_lines * sizeof(uint64_t));
-            free(cut.result.loaded_lines);
-            buf_release(&cut.errors);
+            run_output_release(&cut);
         }
-        free(whole.result.loaded_lines);
-        buf_release(&whole.errors);
+        run_output_release(&whole);
     }
     buf_release(&file);
     schema_set_free(set);
@@ -302,16 +313,97 @@ static void test_big_file_grows_tables_and_slides_window(void **state)
             assert_int_equal(cut.result.nloaded_lines, whole.result.nloaded_lines);
             assert_memory_equal(cut.result.loaded_lines, whole.result.loaded_lines,
                                 whole.result.nloaded_lines * sizeof(uint64_t));
-            free(cut.result.loaded_lines);
-            buf_release(&cut.errors);
+            run_output_release(&cut);
         }
     }
-    free(whole.result.loaded_lines);
-    buf_release(&whole.errors);
+    run_output_release(&whole);
     buf_release(&file);
     free(key);
     free(order);
     free(best);
+    schema_set_free(set);
+}
+
+/* The number of LF-ended lines in data[0..n). */
+static size_t count_lines(const char *data, size_t n)
+{
+    size_t i, lines = 0;
+
+    for (i = 0; i < n; i++) {
+        lines += data[i] == '\n';
+    }
+    return lines;
+}
+
+/* D19: with a cap of N, the error file is the uncapped one's first N lines, then one line with
+ * nothing before its TAB counting the rest by class (which the uncapped lines tell: a duplicate
+ * says "duplicate key"); the counts stay exact. For every cap from 1 past the number of rejected
+ * lines, on many shardings and 1 or 2 threads. */
+static void test_d19_error_file_cap_across_shardings(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *items = schema_set_find(set, "items");
+    static const char dup_reason[] = ": duplicate key, superseded by line ";
+    uint64_t seed = 19;
+    struct buf file;
+    struct model m;
+    int f;
+    (void)state;
+
+    buf_init(&file);
+    for (f = 0; f < 12; f++) {
+        struct run_output whole;
+        uint64_t rejected, cap;
+
+        make_file(&seed, &file, &m);
+        run(items, &file, file.len + 1, 1, &whole);
+        rejected = whole.result.counts.rejected_invalid + whole.result.counts.rejected_duplicate;
+        assert_int_equal(count_lines(whole.errors.data, whole.errors.len), rejected);
+        for (cap = 1; cap <= rejected + 1; cap += 1 + cap / 4) {
+            const char *end = whole.errors.data;
+            uint64_t dup_listed = 0, i;
+            char want[200];
+            int s;
+
+            for (i = 0; i < cap && i < rejected; i++) {
+                const char *nl = strchr(end, '\n');
+                dup_listed +=
+                    memmem(end, (size_t)(nl - end), dup_reason, strlen(dup_reason)) != NULL;
+                end = nl + 1;
+            }
+            want[0] = '\0';
+            if (cap < rejected) {
+                snprintf(
+                    want, sizeof(want),
+                    "\t%llu more rejected %s not listed (%llu invalid, %llu duplicate): an "
+                    "error file lists the first %llu only\n",
+                    (unsigned long long)(rejected - cap), rejected - cap == 1 ? "line" : "lines",
+                    (unsigned long long)(whole.result.counts.rejected_invalid - (cap - dup_listed)),
+                    (unsigned long long)(whole.result.counts.rejected_duplicate - dup_listed),
+                    (unsigned long long)cap);
+            }
+            for (s = 0; s < 6; s++) {
+                struct run_output cut;
+                uint64_t shard = s < 2 ? (uint64_t)s + 1 : 1 + rng(&seed) % (file.len + 1);
+                size_t head = (size_t)(end - whole.errors.data);
+
+                run_capped(items, &file, shard, 1 + (unsigned)(rng(&seed) % 2), cap, &cut);
+                assert_memory_equal(&cut.result.counts, &whole.result.counts,
+                                    sizeof(whole.result.counts));
+                assert_int_equal(cut.errors.len, head + strlen(want));
+                if (head > 0) {
+                    assert_memory_equal(cut.errors.data, whole.errors.data, head);
+                }
+                if (want[0] != '\0') {
+                    assert_memory_equal(cut.errors.data + head, want, strlen(want));
+                }
+                run_output_release(&cut);
+            }
+        }
+        run_output_release(&whole);
+    }
+    buf_release(&file);
     schema_set_free(set);
 }
 
@@ -320,6 +412,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_shardings_match_single_shard_and_model),
         cmocka_unit_test(test_big_file_grows_tables_and_slides_window),
+        cmocka_unit_test(test_d19_error_file_cap_across_shardings),
     };
     return cmocka_run_group_tests_name("finalizer", tests, NULL, NULL);
 }
