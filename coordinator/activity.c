@@ -257,9 +257,9 @@ void activity_file_end(struct activity *a, const char *job_id, const char *statu
         metric_add(a->files_loaded, 1);
         metric_add(a->rej_duplicate, duplicates);
         metric_observe(a->merge_seconds, merge_seconds);
-    } else {
+    } else if (strcmp(status, "failed") == 0) {
         metric_add(a->files_failed, 1);
-    }
+    } /* "waiting": it comes back, and is counted when it ends */
     pthread_mutex_lock(&a->lock);
     f = find_file(a, job_id);
     if (f != NULL) {

@@ -9,6 +9,7 @@
 
 #include "coordinator/areas.h"
 #include "core/clock.h"
+#include "core/mem.h"
 #include "io/codec.h"
 #include "io/fsutil.h"
 
@@ -75,6 +76,9 @@ int archive_job(const struct bz_config *cfg, struct journal *journal, struct bz_
         return rc;
     }
     job->state = JOB_DONE;
+    xstrreplace(&job->error, NULL); /* an archiving that had to wait says why no more */
+    job->tries = 0;
+    job->retry_at = 0;
     BZ_LOG(log, BZ_LOG_INFO, "archive",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "archive",
                                  (long long)((bz_mono_seconds() - t0) * 1000)}),

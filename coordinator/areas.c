@@ -89,8 +89,15 @@ void areas_error_file(const struct bz_config *cfg, const struct job *job, char *
 {
     char safe[256];
 
+    if (areas_name_allowed(job->file_name)) {
+        snprintf(out, size, "%s/%s/%s.errors.tsv", cfg->outbox_dir, job->site_id, job->file_name);
+        return;
+    }
+    /* a name not allowed gets a name no allowed one can have (those start with a letter or a
+     * digit), and its job id: two such names never share an error file either */
     areas_safe_name(job->file_name, safe, sizeof(safe));
-    snprintf(out, size, "%s/%s/%s.errors.tsv", cfg->outbox_dir, job->site_id, safe);
+    snprintf(out, size, "%s/%s/_%s_%s.errors.tsv", cfg->outbox_dir, job->site_id, job->job_id,
+             safe);
 }
 
 void areas_quarantine_path(const struct bz_config *cfg, const struct job *job, char *out,
@@ -148,8 +155,9 @@ static int sweep_folder(const char *dir, struct bz_err *err)
 
 int areas_sweep(const struct bz_config *cfg, struct bz_err *err)
 {
-    const char *areas[] = {cfg->backup_dir, cfg->load_dir, cfg->archive_dir, cfg->outbox_dir,
-                           cfg->quarantine_dir};
+    /* only where every name is bizoope's own (<job>_NAME): quarantine keeps names a sender
+     * chose (one may look like a temporary), and error files are made in temp */
+    const char *areas[] = {cfg->backup_dir, cfg->load_dir, cfg->archive_dir};
     char dir[AREAS_PATH_BYTES];
     size_t a, s;
     int rc = fs_remove_tree(cfg->temp_dir, err);
@@ -162,6 +170,55 @@ int areas_sweep(const struct bz_config *cfg, struct bz_err *err)
             snprintf(dir, sizeof(dir), "%s/%s", areas[a], cfg->sites[s]);
             rc = sweep_folder(dir, err);
         }
+    }
+    return rc;
+}
+
+/* Moves a fresh probe file from one folder to the other: BZ_E_INVALID_INPUT when a rename
+ * cannot cross between them (another file system, or another mount of it). Folders that do not
+ * exist yet are not checked (the run makes them, then checks). */
+static int probe_move(const char *from, const char *from_key, const char *to, const char *to_key,
+                      const char *why, struct bz_err *err)
+{
+    char a[AREAS_PATH_BYTES], b[AREAS_PATH_BYTES];
+    int fd, e = 0;
+
+    snprintf(a, sizeof(a), "%s/.bizoope-probe-%d", from, (int)getpid());
+    snprintf(b, sizeof(b), "%s/.bizoope-probe-%d", to, (int)getpid());
+    fd = open(a, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return BZ_OK; /* not there yet, or not ours to write: the areas' own checks say so */
+    }
+    close(fd);
+    if (rename(a, b) != 0) {
+        e = errno;
+        unlink(a);
+    } else {
+        unlink(b);
+    }
+    if (e == EXDEV) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s (%s) and %s (%s) are on different file systems (or mounts): %s, "
+                          "which a rename cannot do across them; put both on one file system",
+                          from_key, from, to_key, to, why);
+    }
+    return BZ_OK;
+}
+
+int areas_check_moves(const struct bz_config *cfg, struct bz_err *err)
+{
+    int rc = probe_move(cfg->inbox_dir, "paths.inbox", cfg->quarantine_dir, "paths.quarantine",
+                        "a rejected file is moved from one to the other unread", err);
+
+    if (rc == BZ_OK) {
+        rc = probe_move(cfg->backup_dir, "paths.backup", cfg->quarantine_dir, "paths.quarantine",
+                        "a refused compressed file's backup is moved to quarantine", err);
+    }
+    if (rc == BZ_OK) {
+        rc = probe_move(cfg->temp_dir, "paths.temp", cfg->outbox_dir, "paths.outbox",
+                        "error files are written in temp and renamed into the outbox when "
+                        "complete",
+                        err);
     }
     return rc;
 }

@@ -7,7 +7,8 @@
  *   backup/<site>/<job>_NAME             the received bytes, until archived
  *   load/<site>/<job>_NAME               without .gz/.zst: what the shards read
  *   archive/<site>/<job>_NAME.zst        the backup, compressed and verified
- *   outbox/<site>/<safe NAME>.errors.tsv the site's error file
+ *   outbox/<site>/NAME.errors.tsv        the site's error file (a name not allowed:
+ *                                        _<job>_<safe NAME>.errors.tsv)
  *   quarantine/<site>/<job>_<safe NAME>  a rejected file, kept unread
  *   temp/<job>/                          a file's spools while it is in flight
  * Does not own what happens to a file there (landing.c, flight.c, archive.c). */
@@ -48,9 +49,15 @@ void areas_quarantine_path(const struct bz_config *cfg, const struct job *job, c
  * it). */
 int areas_create(const struct bz_config *cfg, struct bz_err *err);
 
-/* Removes what a killed run left: the temp area's contents (spools) and the NAME.tmp-XXXXXX
- * temporaries beside the outputs of the other areas. Nothing there is state. */
+/* Removes what a killed run left: the temp area's contents (spools, error files being written)
+ * and the NAME.tmp-XXXXXX temporaries beside the outputs of backup, load and archive, where
+ * every name is bizoope's own. Never quarantine or outbox (names a sender chose). */
 int areas_sweep(const struct bz_config *cfg, struct bz_err *err);
+
+/* Checks that the areas bizoope renames between (inbox -> quarantine, backup -> quarantine,
+ * temp -> outbox) can be renamed between: one file system. Run at start and by
+ * `bizoope config check`; BZ_E_INVALID_INPUT naming both keys and paths otherwise. */
+int areas_check_moves(const struct bz_config *cfg, struct bz_err *err);
 
 /* Takes the installation's lock (<state>.lock, flock) for this process; *fd holds it until
  * closed. BZ_E_CONFLICT when another process holds it. */

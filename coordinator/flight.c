@@ -18,7 +18,6 @@
 #include "core/mem.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
-#include "notify/notices.h"
 #include "warehouse/bq_warehouse.h"
 #include "warehouse/warehouse.h"
 #include "worker/worker.h"
@@ -133,6 +132,7 @@ static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
 
     fl->tasks = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*fl->tasks));
     fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks, 0);
+    finalizer_set_max_error_lines(fl->fz, pc->cfg->errors_max_lines);
     for (i = 0; i < fl->ntasks; i++) {
         fill_task(pc, fl, i, &plan[i]);
     }
@@ -222,12 +222,13 @@ static int write_to_out(void *ctx, const char *data, size_t n, struct bz_err *er
     return BZ_OK;
 }
 
-/* The file's counts, then its error file in the outbox (and back in the site's bucket). */
+/* The file's counts, then its error file, written beside the outbox (temp) and kept there: it is
+ * published only once the merge succeeded (publish_error_file), so a site never sees the error
+ * file of a file whose rows did not load. */
 static int write_error_file(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
 {
     struct job *job = &fl->job;
     char outbox[AREAS_PATH_BYTES];
-    struct out_file *ef;
     int rc;
 
     BZ_LOG(pc->log, BZ_LOG_INFO, "finalizer",
@@ -243,17 +244,40 @@ static int write_error_file(const struct pipeline_ctx *pc, struct flight *fl, st
         return rc;
     }
     areas_error_file(pc->cfg, job, outbox, sizeof(outbox));
-    ef = out_file_open_in(outbox, pc->cfg->temp_dir, err);
-    if (ef == NULL) {
+    fl->errors = out_file_open_in(outbox, pc->cfg->temp_dir, err);
+    if (fl->errors == NULL) {
         return err ? err->code : BZ_E_IO;
     }
-    rc = finalizer_write_errors(fl->fz, &fl->src, (size_t)pc->cfg->max_line_bytes, write_to_out, ef,
-                                err);
-    rc = out_file_commit(ef, rc, err);
-    if (rc == BZ_OK && pc->edge != NULL) {
-        rc = gcs_edge_put_error_file(pc->edge, job->site_id, outbox, err);
+    rc = finalizer_write_errors(fl->fz, &fl->src, (size_t)pc->cfg->max_line_bytes, write_to_out,
+                                fl->errors, err);
+    if (rc == BZ_OK && fflush(out_file_stream(fl->errors)) != 0) {
+        rc = bz_err_set(err, BZ_E_IO, "%s: write failed: %s", out_file_name(fl->errors),
+                        strerror(errno));
     }
     return rc;
+}
+
+/* After the merge: the error file into the outbox (and back to the site's bucket). */
+static int publish_error_file(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    char outbox[AREAS_PATH_BYTES];
+    int rc = out_file_commit(fl->errors, BZ_OK, err);
+
+    fl->errors = NULL;
+    areas_error_file(pc->cfg, &fl->job, outbox, sizeof(outbox));
+    if (rc == BZ_OK && pc->edge != NULL) {
+        rc = gcs_edge_put_error_file(pc->edge, fl->job.site_id, outbox, err);
+    }
+    return rc;
+}
+
+/* The error file of a file that did not merge is never published. */
+static void drop_error_file(struct flight *fl)
+{
+    if (fl->errors != NULL) {
+        out_file_commit(fl->errors, BZ_E_INTERNAL, NULL);
+        fl->errors = NULL;
+    }
 }
 
 /* ---- finish, step 2: the merge ----------------------------------------------------------- */
@@ -389,15 +413,8 @@ static int merge_file(struct pipeline_ctx *pc, struct flight *fl, struct bz_err 
                         job->job_id, (unsigned long long)job->counts.loaded,
                         (unsigned long long)(m->inserted + m->updated + m->skipped_older));
     }
-    if (rc != BZ_OK && rc != BZ_E_INTERNAL && rc != BZ_E_INVALID_INPUT) {
-        /* the warehouse could not be used (down, locked, full): worth a page of its own, as
-         * every file after this one will fail the same way */
-        notices_publish(dispatcher_notices(pc->dispatch), PROTO_ERROR, job->job_id, job->site_id,
-                        "warehouse unreachable",
-                        "merging %s (%s) failed: %s; files fail until the warehouse is back, "
-                        "then `bizoope retry` them",
-                        job->file_name, job->job_id, err->msg);
-    }
+    /* the warehouse could not be used (down, locked, full): pipeline.c decides what follows */
+    fl->warehouse_failed = rc != BZ_OK && rc != BZ_E_INTERNAL && rc != BZ_E_INVALID_INPUT;
     return rc;
 }
 
@@ -428,6 +445,9 @@ static int record_merged(const struct pipeline_ctx *pc, struct flight *fl, struc
     job->seconds = bz_mono_seconds() - fl->t0;
     bz_wall_clock(BZ_WALL_SECONDS, now, sizeof(now));
     xstrreplace(&job->merged_at, now);
+    xstrreplace(&job->error, NULL); /* a merge that had to wait says why no more */
+    job->tries = 0;
+    job->retry_at = 0;
     job->state = JOB_MERGED;
     return journal_update(pc->journal, job, err);
 }
@@ -488,6 +508,10 @@ int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err
     t_merge = bz_mono_seconds();
     record_run(pc, fl, t_errors, t_merge);
     if (rc == BZ_OK) {
+        rc = publish_error_file(pc, fl, err);
+    }
+    drop_error_file(fl);
+    if (rc == BZ_OK) {
         rc = record_merged(pc, fl, err);
     }
     if (rc == BZ_OK) {
@@ -515,6 +539,7 @@ static void release_tasks(struct flight *fl)
 
 void flight_release(const struct pipeline_ctx *pc, struct flight *fl)
 {
+    drop_error_file(fl);
     if (fl->dispatched) {
         dispatcher_forget(pc->dispatch, fl->job.job_id);
     }

@@ -21,6 +21,8 @@
 #include "coordinator/pipeline_ctx.h"
 #include "tsv/tsv_reader.h"
 
+struct out_file;
+
 struct flight {
     struct job job;  /* owned */
     bool dispatched; /* landed and split: shards go out; else it only finishes */
@@ -39,8 +41,10 @@ struct flight {
     int rc;                     /* the first failure of this file (its shards keep coming back) */
     struct bz_err err;
     double t0, t_shards, cpu0, merge_seconds;
-    bool tracked;   /* in the activity's files in flight */
-    bool cancelled; /* an operator cancelled it before it started: the journal says so */
+    struct out_file *errors; /* the error file, written and not yet published; NULL: none */
+    bool warehouse_failed;   /* the merge failed because the warehouse could not be used */
+    bool tracked;            /* in the activity's files in flight */
+    bool cancelled;          /* an operator cancelled it before it started: the journal says so */
     struct job_report rep;
 };
 
@@ -60,8 +64,9 @@ bool flight_back(const struct flight *fl);
 /* One shard came back (done is owned and freed here): its result joins the finalizer. */
 void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_done *done);
 
-/* All shards back: the error file, the merge, the journal says merged, the load copy goes.
- * Returns the first failure (the job's state then stays landed; the caller records it). */
+/* All shards back: the error file (written, published only after the merge), the merge, the
+ * journal says merged, the load copy goes. Returns the first failure (the job's state then stays
+ * landed; the caller records it; fl->warehouse_failed says when the warehouse was the cause). */
 int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err);
 
 /* Frees the flight's shards, finalizer, file and temporaries (its job stays). */

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/mem.h"
 
@@ -78,7 +79,7 @@ static int add_columns(struct journal *j)
         "shards_seconds REAL NOT NULL DEFAULT 0",    "errors_seconds REAL NOT NULL DEFAULT 0",
         "merge_seconds REAL NOT NULL DEFAULT 0",     "streams TEXT",
         "entry_dev INTEGER NOT NULL DEFAULT 0",      "entry_ino INTEGER NOT NULL DEFAULT 0",
-        "retry_at INTEGER NOT NULL DEFAULT 0",       "landing_tries INTEGER NOT NULL DEFAULT 0",
+        "retry_at INTEGER NOT NULL DEFAULT 0",       "tries INTEGER NOT NULL DEFAULT 0",
         "entry_mtime_ns INTEGER NOT NULL DEFAULT 0", "entry_ctime_ns INTEGER NOT NULL DEFAULT 0",
     };
     char sql[200];
@@ -243,7 +244,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
         "streams=?26, entry_dev=?27, entry_ino=?28, retry_at=?29, "
-        "landing_tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, "
+        "tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -278,7 +279,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_int64(st, 27, (sqlite3_int64)job->entry.dev);
     sqlite3_bind_int64(st, 28, (sqlite3_int64)job->entry.ino);
     sqlite3_bind_int64(st, 29, (sqlite3_int64)job->retry_at);
-    sqlite3_bind_int64(st, 30, (sqlite3_int64)job->landing_tries);
+    sqlite3_bind_int64(st, 30, (sqlite3_int64)job->tries);
     sqlite3_bind_int64(st, 31, (sqlite3_int64)job->entry.mtime_ns);
     sqlite3_bind_int64(st, 32, (sqlite3_int64)job->entry.ctime_ns);
     rc = sqlite3_step(st);
@@ -304,7 +305,7 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
     "attempts, shards_seconds, errors_seconds, merge_seconds, streams, entry_dev, entry_ino, "     \
-    "retry_at, landing_tries, entry_mtime_ns, entry_ctime_ns FROM jobs "
+    "retry_at, tries, entry_mtime_ns, entry_ctime_ns FROM jobs "
 
 /* Steps st (a JOB_COLUMNS select) to its end, the jobs into *out; finalizes st. */
 static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, size_t *n,
@@ -355,7 +356,7 @@ static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, s
         job->entry.dev = (uint64_t)sqlite3_column_int64(st, 27);
         job->entry.ino = (uint64_t)sqlite3_column_int64(st, 28);
         job->retry_at = (int64_t)sqlite3_column_int64(st, 29);
-        job->landing_tries = (uint32_t)sqlite3_column_int64(st, 30);
+        job->tries = (uint32_t)sqlite3_column_int64(st, 30);
         job->entry.mtime_ns = (int64_t)sqlite3_column_int64(st, 31);
         job->entry.ctime_ns = (int64_t)sqlite3_column_int64(st, 32);
     }
@@ -416,6 +417,17 @@ int journal_get(struct journal *j, const char *job_id, struct job *out, struct b
         journal_free_jobs(jobs, n);
     }
     return rc;
+}
+
+int64_t job_retry_later(struct job *job, uint64_t base_ms)
+{
+    uint64_t ms = base_ms << (job->tries < 20 ? job->tries : 20);
+    int64_t s = (int64_t)(ms / 1000);
+
+    s = s < 1 ? 1 : s > 3600 ? 3600 : s;
+    job->tries++;
+    job->retry_at = (int64_t)time(NULL) + s;
+    return s;
 }
 
 int journal_is_landing(struct journal *j, const char *site, const char *name, bool *landing,

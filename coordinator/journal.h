@@ -53,8 +53,11 @@ struct job {
         uint64_t dev, ino;
         int64_t mtime_ns, ctime_ns;
     } entry;
-    int64_t retry_at;       /* landing: not before this Unix time (a failure is retried); 0: now */
-    uint32_t landing_tries; /* landing: failed attempts so far (the retry backs off) */
+    /* A step that failed for reasons that may pass (landing: unreadable, disk full; the merge:
+     * the warehouse busy or unreachable; archiving) is tried again: not before retry_at (Unix
+     * time; 0: now), backing off with tries, the failed attempts so far. */
+    int64_t retry_at;
+    uint32_t tries;
     struct feed_counts counts;
     struct merge_counts merge;
     uint64_t bytes; /* bytes validated (uncompressed) */
@@ -116,6 +119,10 @@ int journal_find_loaded(struct journal *j, const char *site, const char *name, c
                         bool *found, struct bz_err *err);
 
 void job_release(struct job *job);
+
+/* Counts a failed try of job's current step and sets job->retry_at for the next: base_ms doubled
+ * per try, from 1 s to an hour. Returns the wait in seconds. The caller journals the job. */
+int64_t job_retry_later(struct job *job, uint64_t base_ms);
 
 /* Whether site's inbox name belongs to a job still landing (it is that job's to take). */
 int journal_is_landing(struct journal *j, const char *site, const char *name, bool *landing,

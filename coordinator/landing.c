@@ -19,8 +19,6 @@
 #include "io/out_file.h"
 #include "notify/notices.h"
 
-#define RETRY_MAX_S 3600 /* the longest wait between two landing attempts */
-
 /* ---- looking at an inbox entry ------------------------------------------------------------ */
 
 void landing_entry_close(struct inbox_entry *e)
@@ -247,17 +245,13 @@ static int reject_job(const struct pipeline_ctx *pc, struct job *job, const char
 static int land_later(const struct pipeline_ctx *pc, struct job *job, const char *why, bool notify,
                       struct bz_err *err)
 {
-    uint64_t delay_ms = pc->cfg->poll_ms << (job->landing_tries < 20 ? job->landing_tries : 20);
     bool new_cause = job->error == NULL || strcmp(job->error, why) != 0;
-    int64_t delay = (int64_t)(delay_ms / 1000);
+    int64_t delay = job_retry_later(job, pc->cfg->poll_ms);
 
-    delay = delay < 1 ? 1 : delay > RETRY_MAX_S ? RETRY_MAX_S : delay;
-    job->landing_tries++;
-    job->retry_at = (int64_t)time(NULL) + delay;
     xstrreplace(&job->error, why);
     BZ_LOG(pc->log, BZ_LOG_WARN, "landing",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "land", -1}), "file not landed yet",
-           "file=%s tries=%u retry_in_s=%lld reason=%s", job->file_name, job->landing_tries,
+           "file=%s tries=%u retry_in_s=%lld reason=%s", job->file_name, job->tries,
            (long long)delay, why);
     if (notify && new_cause) {
         notices_publish(dispatcher_notices(pc->dispatch), PROTO_ERROR, job->job_id, job->site_id,
@@ -341,6 +335,7 @@ static int finish_landing(const struct pipeline_ctx *pc, struct job *job, struct
     bz_crash_point("landing.entry_removed");
     job->state = JOB_LANDED;
     job->retry_at = 0;
+    job->tries = 0;
     BZ_LOG(pc->log, BZ_LOG_INFO, "landing",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "land", -1}), "file landed",
            "file=%s bytes=%llu hash=%s", job->file_name, (unsigned long long)job->size,

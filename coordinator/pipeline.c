@@ -56,6 +56,9 @@ static int open_state(struct pipeline *p, struct bz_err *err)
     int rc = areas_create(cfg, err);
 
     if (rc == BZ_OK) {
+        rc = areas_check_moves(cfg, err);
+    }
+    if (rc == BZ_OK) {
         rc = areas_lock(cfg, &p->lock_fd, err);
     }
     if (rc == BZ_OK) {
@@ -190,6 +193,8 @@ int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struc
     if (rc == BZ_OK) {
         job.state = JOB_LANDED; /* the next pass starts it again from its shards */
         xstrreplace(&job.error, NULL);
+        job.tries = 0;
+        job.retry_at = 0;
         rc = journal_update(journal, &job, err);
     }
     if (rc == BZ_OK) {
@@ -219,6 +224,7 @@ static const char *status_of(enum job_state state)
     case JOB_IDENTICAL:
         return "identical";
     case JOB_LANDING:
+    case JOB_LANDED: /* ended a pass unmerged: the warehouse was busy, it is tried again */
         return "waiting";
     default:
         return "failed";
@@ -280,12 +286,65 @@ static void notice_reject_rate(const struct pipeline_ctx *pc, const struct job *
                     (unsigned long long)job->counts.rejected_duplicate, percent);
 }
 
+/* The warehouse could not be used for the merge. Busy or unreachable (BZ_E_TRANSIENT): the job
+ * stays landed and is tried again with backoff; anything else (full, read-only) fails the file.
+ * People hear of it once per cause. *deferred says which. */
+static int warehouse_down(const struct pipeline_ctx *pc, struct job *job, const struct bz_err *why,
+                          bool *deferred, struct bz_err *err)
+{
+    bool new_cause = job->error == NULL || strcmp(job->error, why->msg) != 0;
+    int64_t delay = 0;
+
+    *deferred = why->code == BZ_E_TRANSIENT;
+    if (*deferred) {
+        delay = job_retry_later(job, pc->cfg->poll_ms);
+        xstrreplace(&job->error, why->msg);
+    }
+    if (!*deferred) {
+        notices_publish(dispatcher_notices(pc->dispatch), PROTO_ERROR, job->job_id, job->site_id,
+                        "warehouse unreachable",
+                        "merging %s (%s) failed: %s; files fail until the warehouse is back, "
+                        "then `bizoope retry` them",
+                        job->file_name, job->job_id, why->msg);
+        return BZ_OK;
+    }
+    if (new_cause) {
+        notices_publish(dispatcher_notices(pc->dispatch), PROTO_ERROR, job->job_id, job->site_id,
+                        "warehouse unreachable",
+                        "merging %s (%s) had to wait: %s; bizoope tries again (next in %lld s, "
+                        "then less often) and says so again only if the cause changes",
+                        job->file_name, job->job_id, why->msg, (long long)delay);
+    }
+    return journal_update(pc->journal, job, err);
+}
+
+/* Archiving after the merge failed: the rows are merged, so the file is not "failed"; it stays
+ * merged and archiving is tried again with backoff (a WARNING, once per cause). */
+static int archive_later(const struct pipeline_ctx *pc, struct job *job, const struct bz_err *why,
+                         struct bz_err *err)
+{
+    char text[sizeof(why->msg) + 16];
+    int64_t delay = job_retry_later(job, pc->cfg->poll_ms);
+
+    snprintf(text, sizeof(text), "archiving: %s", why->msg);
+    if (job->error == NULL || strcmp(job->error, text) != 0) {
+        notices_publish(dispatcher_notices(pc->dispatch), PROTO_WARNING, job->job_id, job->site_id,
+                        "archiving failed",
+                        "%s from site %s (%s) is merged, but its backup could not be archived: "
+                        "%s; bizoope tries again (next in %lld s)",
+                        job->file_name, job->site_id, job->job_id, why->msg, (long long)delay);
+    }
+    xstrreplace(&job->error, text);
+    return journal_update(pc->journal, job, err);
+}
+
 /* The finish of a flight whose shards are back, then what follows a merge: the load copy gone
  * (normally already; not if a kill came in between) and the backup archived when due. */
 static int finish_flight(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *why)
 {
     struct job *job = &fl->job;
     char load[AREAS_PATH_BYTES];
+    struct bz_err archive_err;
     int rc = fl->rc;
 
     if (rc != BZ_OK) {
@@ -304,7 +363,11 @@ static int finish_flight(struct pipeline_ctx *pc, struct flight *fl, struct bz_e
     if (unlink(load) != 0 && errno != ENOENT) {
         return bz_err_set(why, BZ_E_IO, "cannot remove %s: %s", load, strerror(errno));
     }
-    return archive_due(pc->cfg, job) ? archive_job(pc->cfg, pc->journal, pc->log, job, why) : BZ_OK;
+    if (archive_due(pc->cfg, job) &&
+        archive_job(pc->cfg, pc->journal, pc->log, job, &archive_err) != BZ_OK) {
+        return archive_later(pc, job, &archive_err, why);
+    }
+    return BZ_OK;
 }
 
 /* Tells the live picture how the file ended. */
@@ -313,7 +376,7 @@ static void track_end(const struct pipeline_ctx *pc, const struct flight *fl)
     const struct job *job = &fl->job;
 
     if (fl->tracked) {
-        activity_file_end(pc->activity, job->job_id, job->state == JOB_FAILED ? "failed" : "loaded",
+        activity_file_end(pc->activity, job->job_id, status_of(job->state),
                           job->counts.rejected_duplicate, fl->merge_seconds);
     } else if (pc->activity != NULL &&
                (job->state == JOB_REJECTED || job->state == JOB_IDENTICAL)) {
@@ -336,7 +399,11 @@ static int flight_close(struct pipeline_ctx *pc, struct flight *fl, pipeline_rep
         return BZ_OK;
     }
     if (finish_flight(pc, fl, &why) != BZ_OK) {
-        rc = fail_job(pc, job, &why, err);
+        bool deferred = false;
+        rc = fl->warehouse_failed ? warehouse_down(pc, job, &why, &deferred, err) : BZ_OK;
+        if (rc == BZ_OK && !deferred) {
+            rc = fail_job(pc, job, &why, err);
+        }
         if (rc != BZ_OK) {
             return rc;
         }
@@ -345,7 +412,7 @@ static int flight_close(struct pipeline_ctx *pc, struct flight *fl, pipeline_rep
     if (job->state == JOB_LANDING && job->error == NULL) {
         return BZ_OK; /* its file is still being written: nothing to say yet */
     }
-    stats->waiting += job->state == JOB_LANDING;
+    stats->waiting += job->state == JOB_LANDING || job->state == JOB_LANDED;
     if (fl->dispatched && (job->state == JOB_MERGED || job->state == JOB_DONE)) {
         notice_reject_rate(pc, job); /* once: when merged in this pass */
     }
@@ -389,8 +456,8 @@ static bool intake_resume(const struct pipeline_ctx *pc, struct intake *in, stru
 {
     while (in->next_resume < in->nresume) {
         struct job *job = &in->resume[in->next_resume++];
-        if (job->state == JOB_LANDING && job->retry_at > (int64_t)time(NULL)) {
-            continue;
+        if (job->retry_at > (int64_t)time(NULL)) {
+            continue; /* a step that failed for now waits for its next try */
         }
         if (job->state != JOB_MERGED || archive_due(pc->cfg, job)) {
             fl->job = *job;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/text.h"
 #include "core/units.h"
 
 void run_totals_add(struct run_totals *t, const struct job_report *r)
@@ -15,6 +17,7 @@ void run_totals_add(struct run_totals *t, const struct job_report *r)
     t->rejected += strcmp(r->status, "rejected") == 0;
     t->identical += strcmp(r->status, "identical") == 0;
     t->failed += strcmp(r->status, "failed") == 0;
+    t->waiting += strcmp(r->status, "waiting") == 0;
 }
 
 static json_t *json_count(uint64_t n)
@@ -29,8 +32,8 @@ static void print_json(const struct job_report *r)
     double mbps = job->seconds > 0 ? (double)job->bytes / 1e6 / job->seconds : 0;
     char *text;
 
-    json_object_set_new(o, "file", json_string(job->file_name));
-    json_object_set_new(o, "table", job->table_name ? json_string(job->table_name) : json_null());
+    json_object_set_new(o, "file", text_json(job->file_name));
+    json_object_set_new(o, "table", text_json(job->table_name));
     json_object_set_new(o, "lines", json_count(job->counts.lines));
     json_object_set_new(o, "loaded", json_count(job->counts.loaded));
     json_object_set_new(o, "rejected_invalid", json_count(job->counts.rejected_invalid));
@@ -41,29 +44,60 @@ static void print_json(const struct job_report *r)
     json_object_set_new(o, "crlf_lines", json_count(job->counts.crlf_lines));
     json_object_set_new(o, "shards", json_integer(r->shards));
     json_object_set_new(o, "threads", json_integer(r->threads));
-    json_object_set_new(o, "site", json_string(job->site_id));
+    json_object_set_new(o, "site", text_json(job->site_id));
     json_object_set_new(o, "job_id", json_string(job->job_id));
     json_object_set_new(o, "merge_inserted", json_count(job->merge.inserted));
     json_object_set_new(o, "merge_updated", json_count(job->merge.updated));
     json_object_set_new(o, "merge_skipped_older", json_count(job->merge.skipped_older));
-    json_object_set_new(o, "error_file", r->error_file ? json_string(r->error_file) : json_null());
+    json_object_set_new(o, "error_file", text_json(r->error_file));
     json_object_set_new(o, "status", json_string(r->status));
-    json_object_set_new(o, "error", job->error ? json_string(job->error) : json_null());
+    json_object_set_new(o, "error", text_json(job->error));
     text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", text);
     free(text);
     json_decref(o);
 }
 
-static void print_loaded(const struct job *job)
+/* The partner's text of a report (site, file, table, error, error file) as it may be shown on
+ * a terminal (lib/core/text.h): one scratch buffer each. */
+struct shown {
+    struct buf site, file, table, error, error_file;
+};
+
+static void shown_init(struct shown *sh, const struct job_report *r)
+{
+    const struct job *job = r->job;
+
+    buf_init(&sh->site);
+    buf_init(&sh->file);
+    buf_init(&sh->table);
+    buf_init(&sh->error);
+    buf_init(&sh->error_file);
+    text_terminal(job->site_id, &sh->site);
+    text_terminal(job->file_name, &sh->file);
+    text_terminal(job->table_name, &sh->table);
+    text_terminal(job->error ? job->error : "?", &sh->error);
+    text_terminal(r->error_file, &sh->error_file);
+}
+
+static void shown_release(struct shown *sh)
+{
+    buf_release(&sh->site);
+    buf_release(&sh->file);
+    buf_release(&sh->table);
+    buf_release(&sh->error);
+    buf_release(&sh->error_file);
+}
+
+static void print_loaded(const struct job *job, const struct shown *sh)
 {
     double mbps = job->seconds > 0 ? (double)job->bytes / 1e6 / job->seconds : 0;
     char n[7][32], b[32];
 
     printf("%s %s/%s: %s lines into %s: %s loaded (%s new, %s updated, %s older skipped), "
            "%s invalid, %s duplicate (%s in %.2f s, %.0f MB/s)\n",
-           job->job_id, job->site_id, job->file_name, units_group(job->counts.lines, n[0], 32),
-           job->table_name, units_group(job->counts.loaded, n[1], 32),
+           job->job_id, sh->site.data, sh->file.data, units_group(job->counts.lines, n[0], 32),
+           sh->table.data, units_group(job->counts.loaded, n[1], 32),
            units_group(job->merge.inserted, n[2], 32), units_group(job->merge.updated, n[3], 32),
            units_group(job->merge.skipped_older, n[4], 32),
            units_group(job->counts.rejected_invalid, n[5], 32),
@@ -74,19 +108,22 @@ static void print_loaded(const struct job *job)
 static void print_text(const struct job_report *r)
 {
     const struct job *job = r->job;
+    struct shown sh;
 
+    shown_init(&sh, r);
     if (strcmp(r->status, "loaded") == 0) {
-        print_loaded(job);
+        print_loaded(job, &sh);
     } else if (strcmp(r->status, "identical") == 0) {
         printf("%s %s/%s: identical to a file already loaded; nothing to do\n", job->job_id,
-               job->site_id, job->file_name);
+               sh.site.data, sh.file.data);
     } else {
-        printf("%s %s/%s: %s: %s\n", job->job_id, job->site_id, job->file_name, r->status,
-               job->error ? job->error : "?");
+        printf("%s %s/%s: %s: %s\n", job->job_id, sh.site.data, sh.file.data, r->status,
+               sh.error.data);
     }
     if (r->error_file != NULL) {
-        printf("  error file: %s\n", r->error_file);
+        printf("  error file: %s\n", sh.error_file.data);
     }
+    shown_release(&sh);
 }
 
 void run_report_print(const struct job_report *r, bool json)
@@ -101,7 +138,12 @@ void run_report_print(const struct job_report *r, bool json)
 
 void run_report_summary(const struct run_totals *t, bool stopped)
 {
-    printf("%u file%s: %u loaded, %u rejected, %u identical to earlier files, %u failed%s\n",
+    char waiting[64] = "";
+
+    if (t->waiting > 0) {
+        snprintf(waiting, sizeof(waiting), ", %u waiting to land (tried again later)", t->waiting);
+    }
+    printf("%u file%s: %u loaded, %u rejected, %u identical to earlier files, %u failed%s%s\n",
            t->files, t->files == 1 ? "" : "s", t->loaded, t->rejected, t->identical, t->failed,
-           stopped ? " (stopped by signal)" : "");
+           waiting, stopped ? " (stopped by signal)" : "");
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "coordinator/areas.h"
 #include "coordinator/cli/cli.h"
 
 static void usage(FILE *out)
@@ -108,6 +109,11 @@ int cmd_config(int argc, char **argv, struct cli_env *env)
     cfg = config_load(config, &err);
     if (cfg == NULL) {
         fprintf(stderr, "bizoope config check: %s\n", err.msg);
+        return 1;
+    }
+    if (areas_check_moves(cfg, &err) != BZ_OK) {
+        fprintf(stderr, "bizoope config check: %s: %s\n", config, err.msg);
+        config_free(cfg);
         return 1;
     }
     schemas = cli_load_schemas("bizoope config check", cfg->schema_dir);

@@ -201,8 +201,12 @@ for name, words in (("readme.txt", b"matches no table"), ("journal 2026.tsv", b"
                     ("journal_20261128090000.tsv.gz", b"200")):
     r = by.get(("a", name))
     check(r is not None and r["status"] == "rejected", name + ": rejected")
-    safe = name.replace(" ", "_")
-    text = open(outbox("a", safe), "rb").read()
+    # the report names the error file: a name that is not allowed gets one of its own
+    # (_<job>_<safe name>.errors.tsv), never one an allowed name could have
+    text = open(r["error_file"], "rb").read() if r else b""
+    if name == "journal 2026.tsv":
+        check(os.path.basename(r["error_file"]) == "_%s_journal_2026.tsv.errors.tsv" % r["job_id"],
+              "a name not allowed: its own error file name, got %r" % r["error_file"])
     check(words in text, "%s: error file says why: %r" % (name, text[:200]))
 check(not os.listdir(os.path.join(inst, "inbox", "a")), "site a's inbox is empty")
 check(len(os.listdir(os.path.join(inst, "quarantine", "a"))) == 3, "three files quarantined")
