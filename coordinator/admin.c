@@ -17,6 +17,7 @@
 #include "io/fsutil.h"
 
 #define PATH_BYTES 4096
+#define PAGE_JOBS 1000 /* jobs per /v1/jobs answer at most; `next` says where the rest start */
 
 struct admin {
     const struct bz_config *cfg;
@@ -27,7 +28,9 @@ struct admin {
     pthread_mutex_t lock;    /* settings (reloaded from the main thread) */
     struct settings *settings;
     struct metric *files_by_status[JOB_FAILED + 1];
-    struct http_server *server;
+    pthread_mutex_t serving;    /* one request at a time, whichever listener it came from */
+    struct http_server *server; /* admin.listen (TCP) */
+    struct http_server *local;  /* the owner-only Unix socket next to the journal */
 };
 
 /* ---- responses ------------------------------------------------------------------------- */
@@ -77,21 +80,13 @@ static bool site_known(const struct admin *ad, const char *site)
     return false;
 }
 
-/* {"landing": n, ...} over the jobs, and how many wait to start (landing/landed). */
-static json_t *status_counts(const struct job *jobs, size_t n, size_t *queued, const char *site)
+/* {"landing": n, ...} from the journal's counts, and how many wait to start (landing/landed). */
+static json_t *status_counts(const int64_t count[JOB_FAILED + 1], size_t *queued)
 {
-    json_int_t count[JOB_FAILED + 1] = {0};
     json_t *o = json_object();
-    size_t i;
     int s;
 
-    *queued = 0;
-    for (i = 0; i < n; i++) {
-        if (site == NULL || strcmp(jobs[i].site_id, site) == 0) {
-            count[jobs[i].state]++;
-            *queued += jobs[i].state == JOB_LANDING || jobs[i].state == JOB_LANDED;
-        }
-    }
+    *queued = (size_t)(count[JOB_LANDING] + count[JOB_LANDED]);
     for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
         json_object_set_new(o, job_state_name((enum job_state)s), json_integer(count[s]));
     }
@@ -100,18 +95,18 @@ static json_t *status_counts(const struct job *jobs, size_t n, size_t *queued, c
 
 static void get_status(struct admin *ad, struct http_response *res)
 {
-    json_t *o = activity_snapshot(ad->activity), *paused = json_array();
-    struct job *jobs = NULL;
+    json_t *o, *paused;
+    int64_t count[JOB_FAILED + 1];
     struct bz_err err;
-    size_t n = 0, i, queued, in_flight;
+    size_t i, queued, in_flight;
 
-    if (journal_list(ad->journal, true, &jobs, &n, &err) != BZ_OK) {
-        json_decref(o);
-        json_decref(paused);
+    if (journal_count(ad->journal, NULL, count, &err) != BZ_OK) {
         reply_err(res, &err);
         return;
     }
-    json_object_set_new(o, "files", status_counts(jobs, n, &queued, NULL));
+    o = activity_snapshot(ad->activity);
+    paused = json_array();
+    json_object_set_new(o, "files", status_counts(count, &queued));
     in_flight = json_array_size(json_object_get(o, "files_in_flight"));
     json_object_set_new(o, "queued",
                         json_integer((json_int_t)(queued > in_flight ? queued - in_flight : 0)));
@@ -122,47 +117,41 @@ static void get_status(struct admin *ad, struct http_response *res)
         }
     }
     json_object_set_new(o, "paused_sites", paused);
-    journal_free_jobs(jobs, n);
     reply(res, 200, o);
 }
 
+/* GET /v1/jobs: one page of the matching jobs, oldest first (journal_page). */
 static void get_jobs(struct admin *ad, const struct http_request *req, struct http_response *res)
 {
-    struct job_filter f = {http_request_query(req, "site"), http_request_query(req, "table"),
-                           http_request_query(req, "status"), http_request_query(req, "since"),
-                           http_request_query(req, "until")};
     const char *limit_text = http_request_query(req, "limit");
     long limit = limit_text ? strtol(limit_text, NULL, 10) : 0;
-    json_t *list = json_array();
+    struct journal_query q = {http_request_query(req, "site"),   http_request_query(req, "table"),
+                              http_request_query(req, "status"), http_request_query(req, "since"),
+                              http_request_query(req, "until"),  http_request_query(req, "after"),
+                              limit > 0 ? (size_t)limit : 0,     PAGE_JOBS};
+    json_t *list;
     struct job *jobs = NULL;
     struct bz_err err;
-    size_t n = 0, i, first = 0, matching = 0;
+    char next[16];
+    size_t n = 0, i;
 
-    if (f.status != NULL && !job_status_known(f.status)) {
-        json_decref(list);
+    if (q.state != NULL && !job_status_known(q.state)) {
         reply_error(res, 400,
                     "status must be one of landing, landed, merged, done, rejected, identical, "
                     "failed");
         return;
     }
-    if (journal_list(ad->journal, true, &jobs, &n, &err) != BZ_OK) {
-        json_decref(list);
+    if (journal_page(ad->journal, &q, &jobs, &n, next, &err) != BZ_OK) {
         reply_err(res, &err);
         return;
     }
-    if (limit > 0) { /* the newest `limit` that match, still oldest first */
-        for (i = n; i > 0 && matching < (size_t)limit; i--) {
-            matching += job_matches(&jobs[i - 1], &f);
-            first = i - 1;
-        }
-    }
-    for (i = first; i < n; i++) {
-        if (job_matches(&jobs[i], &f)) {
-            json_array_append_new(list, job_to_json(&jobs[i]));
-        }
+    list = json_array();
+    for (i = 0; i < n; i++) {
+        json_array_append_new(list, job_to_json(&jobs[i]));
     }
     journal_free_jobs(jobs, n);
-    reply(res, 200, json_pack("{s:o}", "jobs", list));
+    reply(res, 200,
+          json_pack("{s:o, s:o}", "jobs", list, "next", next[0] ? json_string(next) : json_null()));
 }
 
 /* One job: the journal's record, its error file, and while in flight its live progress. */
@@ -251,7 +240,7 @@ static void post_cancel(struct admin *ad, const char *job_id, struct http_respon
     reply(res, 200, json_pack("{s:s, s:s}", "job_id", job_id, "status", "failed"));
 }
 
-static json_t *site_json(struct admin *ad, const char *site, const struct job *jobs, size_t n)
+static json_t *site_json(struct admin *ad, const char *site, const int64_t count[JOB_FAILED + 1])
 {
     char dir[PATH_BYTES];
     char **names = NULL;
@@ -269,26 +258,25 @@ static json_t *site_json(struct admin *ad, const char *site, const struct job *j
     }
     o = json_pack("{s:s, s:b, s:I}", "site", site, "paused", paused, "inbox_files",
                   (json_int_t)waiting);
-    json_object_set_new(o, "jobs", status_counts(jobs, n, &queued, site));
+    json_object_set_new(o, "jobs", status_counts(count, &queued));
     return o;
 }
 
 static void get_sites(struct admin *ad, struct http_response *res)
 {
     json_t *list = json_array();
-    struct job *jobs = NULL;
+    int64_t count[JOB_FAILED + 1];
     struct bz_err err;
-    size_t n = 0, i;
+    size_t i;
 
-    if (journal_list(ad->journal, true, &jobs, &n, &err) != BZ_OK) {
-        json_decref(list);
-        reply_err(res, &err);
-        return;
-    }
     for (i = 0; i < ad->cfg->nsites; i++) {
-        json_array_append_new(list, site_json(ad, ad->cfg->sites[i], jobs, n));
+        if (journal_count(ad->journal, ad->cfg->sites[i], count, &err) != BZ_OK) {
+            json_decref(list);
+            reply_err(res, &err);
+            return;
+        }
+        json_array_append_new(list, site_json(ad, ad->cfg->sites[i], count));
     }
-    journal_free_jobs(jobs, n);
     reply(res, 200, json_pack("{s:o}", "sites", list));
 }
 
@@ -341,22 +329,56 @@ static void get_settings(struct admin *ad, const char *key, struct http_response
 
 static void get_metrics(struct admin *ad, struct http_response *res)
 {
-    struct job *jobs = NULL;
-    size_t n = 0, i;
-    int64_t count[JOB_FAILED + 1] = {0};
+    int64_t count[JOB_FAILED + 1];
     int s;
 
-    if (journal_list(ad->journal, true, &jobs, &n, NULL) == BZ_OK) {
-        for (i = 0; i < n; i++) {
-            count[jobs[i].state]++;
-        }
+    if (journal_count(ad->journal, NULL, count, NULL) == BZ_OK) {
         for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
             metric_set(ad->files_by_status[s], count[s]);
         }
-        journal_free_jobs(jobs, n);
     }
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
     res->body = metrics_render(ad->metrics);
+}
+
+/* "HOST:PORT" the TCP listener serves (its bound port), or "" when it does not listen. */
+static void listening_at(const struct admin *ad, char *out, size_t size)
+{
+    char host[256];
+    unsigned port;
+
+    out[0] = '\0';
+    if (ad->server != NULL &&
+        http_listen_parse(ad->cfg->admin_listen, host, sizeof(host), &port, NULL) == BZ_OK) {
+        snprintf(out, size, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+                 http_server_port(ad->server));
+    }
+}
+
+/* GET /healthz (open to health checkers: nothing but the verdict) and GET /v1/health (which
+ * installation answers - its journal's path - and where its TCP listener is). */
+static void get_health(struct admin *ad, bool detail, struct http_response *res)
+{
+    int64_t count[JOB_FAILED + 1];
+    struct bz_err err;
+    char listen[300];
+
+    if (journal_count(ad->journal, NULL, count, &err) != BZ_OK) {
+        reply(res, 503,
+              detail ? json_pack("{s:s, s:s}", "status", "unhealthy", "error", err.msg)
+                     : json_pack("{s:s}", "status", "unhealthy"));
+        return;
+    }
+    if (!detail) {
+        reply(res, 200, json_pack("{s:s}", "status", "ok"));
+        return;
+    }
+    listening_at(ad, listen, sizeof(listen));
+    /* the journal's path tells a client which installation answers */
+    reply(res, 200,
+          json_pack("{s:s, s:s, s:I, s:o}", "status", "ok", "state", ad->cfg->state_path, "backlog",
+                    (json_int_t)activity_backlog(ad->activity), "listen",
+                    listen[0] ? json_string(listen) : json_null()));
 }
 
 /* Splits "/v1/jobs/j000001/retry" after prefix into id and action (either may be empty). */
@@ -387,18 +409,7 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
     char id[128];
 
     if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/v1/health") == 0)) {
-        struct job *jobs = NULL;
-        size_t n = 0;
-        struct bz_err err;
-        if (journal_list(ad->journal, false, &jobs, &n, &err) != BZ_OK) {
-            reply(res, 503, json_pack("{s:s, s:s}", "status", "unhealthy", "error", err.msg));
-            return;
-        }
-        journal_free_jobs(jobs, n);
-        /* the journal's path tells a client which installation answers */
-        reply(res, 200,
-              json_pack("{s:s, s:s, s:I}", "status", "ok", "state", ad->cfg->state_path, "backlog",
-                        (json_int_t)activity_backlog(ad->activity)));
+        get_health(ad, strcmp(req->path, "/v1/health") == 0, res);
     } else if (get && strcmp(req->path, "/metrics") == 0) {
         get_metrics(ad, res);
     } else if (get && strcmp(req->path, "/v1/status") == 0) {
@@ -430,6 +441,17 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
     }
 }
 
+/* The handler of both listeners and of admin_call: one request at a time, so the routes see
+ * the journal connection (and sqlite3_changes) as their own. */
+static void serve(void *ctx, const struct http_request *req, struct http_response *res)
+{
+    struct admin *ad = ctx;
+
+    pthread_mutex_lock(&ad->serving);
+    route(ad, req, res);
+    pthread_mutex_unlock(&ad->serving);
+}
+
 /* ---- lifetime -------------------------------------------------------------------------- */
 
 struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct metrics *m,
@@ -444,6 +466,7 @@ struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct
     ad->metrics = m;
     ad->log = log;
     pthread_mutex_init(&ad->lock, NULL);
+    pthread_mutex_init(&ad->serving, NULL);
     for (s = JOB_LANDING; s <= JOB_FAILED; s++) {
         snprintf(labels, sizeof(labels), "status=\"%s\"", job_state_name((enum job_state)s));
         ad->files_by_status[s] =
@@ -464,7 +487,7 @@ struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct
 
 int admin_listen(struct admin *ad, struct bz_err *err)
 {
-    struct http_server_options opts = {ad->cfg->admin_listen, NULL, false};
+    struct http_server_options opts = {ad->cfg->admin_listen, NULL, false, NULL};
     char *token = NULL;
     bool with_token;
 
@@ -474,7 +497,7 @@ int admin_listen(struct admin *ad, struct bz_err *err)
     }
     opts.token = token;
     with_token = token != NULL;
-    ad->server = http_server_new(&opts, route, ad, err);
+    ad->server = http_server_new(&opts, serve, ad, err);
     secret_free(token);
     if (ad->server == NULL) {
         return bz_err_prefix(err, "admin.listen");
@@ -484,13 +507,33 @@ int admin_listen(struct admin *ad, struct bz_err *err)
     return BZ_OK;
 }
 
+void admin_socket_path(const struct bz_config *cfg, char *out, size_t size)
+{
+    snprintf(out, size, "%s.sock", cfg->state_path);
+}
+
+int admin_serve_socket(struct admin *ad, struct bz_err *err)
+{
+    struct http_server_options opts = {"", NULL, false, NULL};
+    char path[PATH_BYTES];
+
+    admin_socket_path(ad->cfg, path, sizeof(path));
+    opts.unix_path = path;
+    ad->local = http_server_new(&opts, serve, ad, err);
+    if (ad->local == NULL) {
+        return bz_err_prefix(err, "the admin socket");
+    }
+    BZ_LOG(ad->log, BZ_LOG_INFO, "admin", NULL, "admin API on its socket", "socket=%s", path);
+    return BZ_OK;
+}
+
 void admin_call(struct admin *ad, const char *method, const char *target, int *status, char **body)
 {
     struct http_local_request r;
     struct http_response res = {200, NULL, NULL};
 
     http_local_request_init(&r, method, target);
-    route(ad, &r.req, &res);
+    serve(ad, &r.req, &res);
     http_local_request_release(&r);
     *status = res.status;
     *body = res.body;
@@ -502,8 +545,10 @@ void admin_free(struct admin *ad)
         return;
     }
     http_server_free(ad->server); /* first: no request runs after this */
+    http_server_free(ad->local);
     journal_close(ad->journal);
     settings_free(ad->settings);
+    pthread_mutex_destroy(&ad->serving);
     pthread_mutex_destroy(&ad->lock);
     free(ad);
 }

@@ -5,11 +5,17 @@
  * status, jobs with filters and one job in detail, retry of a failed file, cancel of a queued
  * one, pause/resume of a site's intake, sites, settings (reloaded on request, e.g. SIGHUP),
  * and the Prometheus text. It reads and writes the journal over a connection of its own, so
- * it never waits for the pipeline; what is in flight comes from the activity.
- * Thread: requests on the HTTP server's thread(s); admin_reload_settings from the main thread.
- * Locks: one mutex over the settings (swapped on reload, read per request); the journal
- * connection is serialized by SQLite itself (the library's default threading mode); the activity
- * locks itself. */
+ * it never waits for the pipeline; what is in flight comes from the activity. Every route
+ * reads the journal by indexed queries and its kept counts, never all of it (a page of jobs,
+ * one job, counts by state and site), so answers stay fast at millions of jobs.
+ *
+ * Where it is served: always on an owner-only Unix socket next to the journal (`<state>.sock`,
+ * no token: the `bizoope` CLI's way to its own run, which works however admin.listen fares),
+ * and on admin.listen (TCP, for remote use and Prometheus) when that is set.
+ * Thread: requests on the HTTP servers' threads, one at a time; admin_reload_settings from the
+ * main thread.
+ * Locks: `serving` around each request (two listeners, one journal connection); one mutex over
+ * the settings (swapped on reload, read per request); the activity locks itself. */
 #ifndef BZ_ADMIN_H
 #define BZ_ADMIN_H
 
@@ -25,6 +31,14 @@ struct admin;
  * with err when the journal or the settings do not open. */
 struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct metrics *m,
                          struct bz_log *log, struct bz_err *err);
+
+/* The installation's admin socket: the journal's path + ".sock". */
+void admin_socket_path(const struct bz_config *cfg, char *out, size_t size);
+
+/* Serves them on that socket (mode 0600; a stale socket of a dead run is replaced). BZ_E_CONFLICT
+ * when something else is in the way - a file that is not a socket, another user's socket, a live
+ * server - with err saying what to do; BZ_E_IO or BZ_E_INVALID_INPUT when it cannot be made. */
+int admin_serve_socket(struct admin *ad, struct bz_err *err);
 
 /* Serves them on cfg->admin_listen (token from admin.token_file or BIZOOPE_ADMIN_TOKEN).
  * BZ_E_IO when the address cannot be bound; BZ_E_INVALID_INPUT for a mistake in the

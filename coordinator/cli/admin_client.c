@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config/config.h"
 #include "coordinator/activity.h"
@@ -13,6 +14,7 @@
 #include "core/mem.h"
 #include "core/secret.h"
 #include "http/http_server.h"
+#include "http/unix_socket.h"
 #include "metrics/metrics.h"
 
 #define CONNECT_TIMEOUT_MS 1000L
@@ -20,9 +22,10 @@
 
 struct admin_client {
     const char *prog;
-    char *base_url; /* remote: "http://host:port" */
-    char *token;    /* remote: NULL without one */
-    char where[600];
+    char *base_url;       /* remote: "http://host:port" (over the socket: "http://localhost") */
+    char *token;          /* --api only: NULL without one; never sent over the socket */
+    struct unix_path run; /* the run's socket; run.path[0] == '\0': TCP (or local) */
+    char where[1200];
     /* local */
     struct bz_config *cfg;
     struct metrics *metrics;
@@ -59,20 +62,26 @@ static long http_exchange(const struct admin_client *c, const char *method, cons
     snprintf(url, sizeof(url), "%s%s", c->base_url, target);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (c->run.path[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c->run.path);
+    }
     if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+        /* JSON: a content type web pages cannot send cross-site (the API refuses the others
+         * on a listener without a token) */
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "{}");
     }
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    if (c->token != NULL) {
+    if (c->token != NULL && c->run.path[0] == '\0') {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
         headers = curl_slist_append(headers, auth);
         memset(auth, 0, sizeof(auth));
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     cc = curl_easy_perform(curl);
     if (cc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -85,54 +94,90 @@ static long http_exchange(const struct admin_client *c, const char *method, cons
     return status;
 }
 
-/* The token for a remote API: BIZOOPE_ADMIN_TOKEN, else admin.token_file of cfg. */
-static int load_token(struct admin_client *c, const struct bz_config *cfg)
+/* The token for --api: BIZOOPE_ADMIN_TOKEN_FILE (a file holding it), else
+ * BIZOOPE_ADMIN_TOKEN. Only what the operator gave for this use: never admin.token_file, which
+ * is the server's. */
+static int load_token(struct admin_client *c)
 {
     struct bz_err err;
 
-    if (secret_load(NULL, "BIZOOPE_ADMIN_TOKEN", "the admin token", &c->token, &err) == BZ_OK &&
-        c->token == NULL && cfg != NULL &&
-        secret_load(cfg->admin_token_file, NULL, "the admin token", &c->token, &err) != BZ_OK) {
-        fprintf(stderr, "%s: admin.token_file: %s\n", c->prog, err.msg);
+    if (secret_load(getenv("BIZOOPE_ADMIN_TOKEN_FILE"), "BIZOOPE_ADMIN_TOKEN", "the admin token",
+                    &c->token, &err) != BZ_OK) {
+        fprintf(stderr, "%s: BIZOOPE_ADMIN_TOKEN_FILE: %s\n", c->prog, err.msg);
         return CLI_FAILED;
     }
     return CLI_OK;
 }
 
-/* True when a coordinator of this installation answers at cfg's admin.listen. */
-static bool running_here(struct admin_client *c, const struct bz_config *cfg)
+/* c->where for a run reached over its socket: the socket, and its TCP listener when up. */
+static void where_run(struct admin_client *c, const char *socket_path, const json_t *health)
 {
-    char host[256], why[256], *body = NULL;
-    unsigned port;
-    json_t *health;
-    bool same = false;
+    const json_t *listen = json_object_get(health, "listen");
 
-    if (cfg->admin_listen[0] == '\0' ||
-        http_listen_parse(cfg->admin_listen, host, sizeof(host), &port, NULL) != BZ_OK ||
-        port == 0) {
+    if (json_is_string(listen)) {
+        snprintf(c->where, sizeof(c->where), "http://%.200s, unix:%.900s",
+                 json_string_value(listen), socket_path);
+    } else {
+        snprintf(c->where, sizeof(c->where), "unix:%.900s", socket_path);
+    }
+}
+
+/* The installation's owner: whoever owns its journal. */
+static bool journal_owner(const struct bz_config *cfg, uid_t *uid)
+{
+    struct stat st;
+
+    if (stat(cfg->state_path, &st) != 0) {
         return false;
     }
-    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
-        snprintf(host, sizeof(host), "127.0.0.1");
+    *uid = st.st_uid;
+    return true;
+}
+
+/* True when a run of this installation answers on its socket (<state>.sock, owned by the
+ * journal's owner; its /v1/health names the same journal). No token goes there, and nothing
+ * is asked of admin.listen: whoever holds that port cannot pose as the run. *unreachable is set
+ * when the socket is there but not open to this user (told on stderr). */
+static bool running_here(struct admin_client *c, const struct bz_config *cfg, bool *unreachable)
+{
+    char path[4096], why[256], *body = NULL;
+    struct bz_err err;
+    json_t *health = NULL;
+    uid_t owner;
+    int rc;
+
+    *unreachable = false;
+    admin_socket_path(cfg, path, sizeof(path));
+    if (!journal_owner(cfg, &owner)) {
+        return false;
     }
-    c->base_url = xmalloc(strlen(host) + 32);
-    if (strchr(host, ':') != NULL) {
-        snprintf(c->base_url, strlen(host) + 32, "http://[%s]:%u", host, port);
-    } else {
-        snprintf(c->base_url, strlen(host) + 32, "http://%s:%u", host, port);
+    rc = unix_socket_check(path, owner, &err);
+    if (rc == BZ_E_CONFLICT) {
+        fprintf(stderr, "%s: a run is using this installation, but %s\n", c->prog, err.msg);
+        *unreachable = true;
+    } else if (rc == BZ_E_AUTH) {
+        fprintf(stderr, "%s: ignoring %s\n", c->prog, err.msg);
     }
+    if (rc != BZ_OK || unix_path_init(&c->run, path, &err) != BZ_OK) {
+        return false;
+    }
+    c->base_url = xstrdup("http://localhost");
     if (http_exchange(c, "GET", "/v1/health", CONNECT_TIMEOUT_MS, &body, why, sizeof(why)) == 200) {
         health = json_loads(body, 0, NULL);
-        same = health && json_is_string(json_object_get(health, "state")) &&
-               strcmp(json_string_value(json_object_get(health, "state")), cfg->state_path) == 0;
-        json_decref(health);
     }
     free(body);
-    if (!same) {
-        free(c->base_url);
-        c->base_url = NULL;
+    if (health && json_is_string(json_object_get(health, "state")) &&
+        strcmp(json_string_value(json_object_get(health, "state")), cfg->state_path) == 0) {
+        where_run(c, path, health);
+        json_decref(health);
+        return true;
     }
-    return same;
+    json_decref(health); /* a dead run's socket (nobody answers): the journal, in-process */
+    unix_path_release(&c->run);
+    c->run.path[0] = '\0';
+    free(c->base_url);
+    c->base_url = NULL;
+    return false;
 }
 
 struct admin_client *admin_client_open(const char *prog, const char *config_path,
@@ -141,8 +186,10 @@ struct admin_client *admin_client_open(const char *prog, const char *config_path
     struct admin_client *c = xcalloc(1, sizeof(*c));
     const char *env_url = getenv("BIZOOPE_API");
     struct bz_err err;
+    bool unreachable;
 
     c->prog = prog;
+    c->run.dirfd = -1;
     *exit_status = CLI_OK;
     api_url = api_url ? api_url : (env_url && env_url[0] && !config_path ? env_url : NULL);
     bz_err_clear(&err);
@@ -155,12 +202,12 @@ struct admin_client *admin_client_open(const char *prog, const char *config_path
             return NULL;
         }
     }
-    if (load_token(c, c->cfg) != CLI_OK) {
+    if (api_url != NULL && load_token(c) != CLI_OK) {
         *exit_status = CLI_FAILED;
         admin_client_free(c);
         return NULL;
     }
-    if (api_url != NULL) {
+    if (api_url != NULL) { /* named by the operator: the one TCP endpoint the token goes to */
         size_t n = strlen(api_url);
         c->base_url = xstrdup(api_url);
         if (n > 0 && c->base_url[n - 1] == '/') {
@@ -175,9 +222,13 @@ struct admin_client *admin_client_open(const char *prog, const char *config_path
         admin_client_free(c);
         return NULL;
     }
-    if (running_here(c, c->cfg)) {
-        snprintf(c->where, sizeof(c->where), "%s", c->base_url);
+    if (running_here(c, c->cfg, &unreachable)) {
         return c;
+    }
+    if (unreachable) {
+        *exit_status = CLI_UNREACHABLE;
+        admin_client_free(c);
+        return NULL;
     }
     /* no coordinator of this installation is running: the routes in this process */
     c->metrics = metrics_new();
@@ -203,6 +254,7 @@ void admin_client_free(struct admin_client *c)
     metrics_free(c->metrics);
     config_free(c->cfg);
     secret_free(c->token);
+    unix_path_release(&c->run);
     free(c->base_url);
     free(c);
 }
@@ -232,7 +284,7 @@ int admin_client_call(struct admin_client *c, const char *method, const char *ta
     } else {
         status = http_exchange(c, method, target, CONNECT_TIMEOUT_MS * 5, &body, why, sizeof(why));
         if (status < 0) {
-            fprintf(stderr, "%s: the admin API at %s does not answer: %s\n", c->prog, c->base_url,
+            fprintf(stderr, "%s: the admin API at %s does not answer: %s\n", c->prog, c->where,
                     why);
             free(body);
             return CLI_UNREACHABLE;
@@ -241,7 +293,8 @@ int admin_client_call(struct admin_client *c, const char *method, const char *ta
     o = json_loads(body ? body : "", JSON_DECODE_ANY, &jerr);
     free(body);
     if (status == 401) {
-        fprintf(stderr, "%s: %s refused the token: set BIZOOPE_ADMIN_TOKEN (or admin.token_file)\n",
+        fprintf(stderr,
+                "%s: %s refused the token: set BIZOOPE_ADMIN_TOKEN (or BIZOOPE_ADMIN_TOKEN_FILE)\n",
                 c->prog, c->where);
         json_decref(o);
         return CLI_FAILED;
@@ -274,4 +327,16 @@ void admin_client_query(char *target, size_t size, const char *name, const char 
     snprintf(target + n, size - n, "%c%s=%s", strchr(target, '?') ? '&' : '?', name,
              escaped ? escaped : "");
     curl_free(escaped);
+}
+
+bool admin_client_next_page(char *target, size_t size, size_t base_len, const json_t *answer)
+{
+    const json_t *next = json_object_get(answer, "next");
+
+    if (!json_is_string(next) || base_len >= size) {
+        return false;
+    }
+    target[base_len] = '\0';
+    admin_client_query(target, size, "after", json_string_value(next));
+    return true;
 }

@@ -28,9 +28,9 @@ static void jobs_usage(FILE *out)
             "\n"
             "options:\n"
             "  --config FILE   the installation's configuration (bizoope.yaml): asks its\n"
-            "                  running coordinator (admin.listen), else reads the journal\n"
+            "                  running coordinator (its socket), else reads the journal\n"
             "  --api URL       ask the admin API at URL (or set BIZOOPE_API); the token is\n"
-            "                  BIZOOPE_ADMIN_TOKEN\n"
+            "                  BIZOOPE_ADMIN_TOKEN (or the file BIZOOPE_ADMIN_TOKEN_FILE)\n"
             "  --site S        only site S            --table T   only table T\n"
             "  --status S      only that status       --last N    only the N newest\n"
             "  --since T       only jobs changed at or after T (RFC 3339 UTC, or a prefix:\n"
@@ -198,7 +198,8 @@ int cmd_jobs(int argc, char **argv, struct cli_env *env)
     struct admin_client *client;
     char target[1024];
     json_t *answer = NULL, *list;
-    size_t i;
+    size_t i, base;
+    bool more;
     int rc = parse_args(argc, argv, &a);
 
     if (rc != 0) {
@@ -232,24 +233,28 @@ int cmd_jobs(int argc, char **argv, struct cli_env *env)
     admin_client_query(target, sizeof(target), "since", a.since);
     admin_client_query(target, sizeof(target), "until", a.until);
     admin_client_query(target, sizeof(target), "limit", a.last_text);
-    rc = admin_client_call(client, "GET", target, &answer);
-    list = json_object_get(answer, "jobs");
-    if (rc == CLI_OK && !a.json && isatty(STDOUT_FILENO)) {
-        printf("%-8s %-10s %-36s %-9s %-9s %10s %10s %9s\n", "JOB", "SITE", "FILE", "TABLE",
-               "STATUS", "LINES", "LOADED", "REJECTED");
-    }
-    for (i = 0; rc == CLI_OK && i < json_array_size(list); i++) {
-        const json_t *j = json_array_get(list, i);
-        if (a.json) {
-            cli_print_json(j);
-        } else {
-            printf("%-8s %-10s %-36s %-9s %-9s %10llu %10llu %9llu\n", text(j, "job_id", "?"),
-                   text(j, "site", "?"), text(j, "file", "?"), text(j, "table", "-"),
-                   text(j, "status", "?"), num(j, "lines"), num(j, "loaded"),
-                   num(j, "rejected_invalid") + num(j, "rejected_duplicate"));
+    base = strlen(target);
+    do { /* page by page (the API answers at most 1000 jobs at a time) */
+        rc = admin_client_call(client, "GET", target, &answer);
+        list = json_object_get(answer, "jobs");
+        if (rc == CLI_OK && !a.json && isatty(STDOUT_FILENO) && strlen(target) == base) {
+            printf("%-8s %-10s %-36s %-9s %-9s %10s %10s %9s\n", "JOB", "SITE", "FILE", "TABLE",
+                   "STATUS", "LINES", "LOADED", "REJECTED");
         }
-    }
-    json_decref(answer);
+        for (i = 0; rc == CLI_OK && i < json_array_size(list); i++) {
+            const json_t *j = json_array_get(list, i);
+            if (a.json) {
+                cli_print_json(j);
+            } else {
+                printf("%-8s %-10s %-36s %-9s %-9s %10llu %10llu %9llu\n", text(j, "job_id", "?"),
+                       text(j, "site", "?"), text(j, "file", "?"), text(j, "table", "-"),
+                       text(j, "status", "?"), num(j, "lines"), num(j, "loaded"),
+                       num(j, "rejected_invalid") + num(j, "rejected_duplicate"));
+            }
+        }
+        more = rc == CLI_OK && admin_client_next_page(target, sizeof(target), base, answer);
+        json_decref(answer);
+    } while (more);
     admin_client_free(client);
     return rc;
 }

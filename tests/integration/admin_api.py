@@ -69,15 +69,7 @@ def cli(*args, env=None):
     return subprocess.run([bizoope] + list(args), capture_output=True, text=True, env=env)
 
 
-def wait_for(what, cond, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    check(False, "timed out waiting for " + what)
-    return None
+wait_for = check.wait
 
 
 class Run:

@@ -317,6 +317,18 @@ class Checks:
             self.failures.append(what)
             print("FAIL:", what)
 
+    def wait(self, what, cond, timeout=60):
+        """cond()'s first true value, asked every 0.1 s; a failed check after timeout s."""
+        import time
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = cond()
+            if value:
+                return value
+            time.sleep(0.1)
+        self(False, "timed out waiting for " + what)
+        return None
+
     def finish(self, success):
         if self.failures:
             print("%d check(s) failed" % len(self.failures))
