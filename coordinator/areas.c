@@ -8,6 +8,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "io/codec.h"
 #include "io/fsutil.h"
 
@@ -109,6 +111,12 @@ void areas_quarantine_path(const struct bz_config *cfg, const struct job *job, c
     snprintf(out, size, "%s/%s/%s_%s", cfg->quarantine_dir, job->site_id, job->job_id, safe);
 }
 
+void areas_temp(const struct bz_config *cfg, char *out, size_t size)
+{
+    snprintf(out, size, "%s/bizoope-%016llx", cfg->temp_dir,
+             (unsigned long long)XXH64(cfg->state_path, strlen(cfg->state_path), 0));
+}
+
 int areas_create(const struct bz_config *cfg, struct bz_err *err)
 {
     const char *per_site[] = {cfg->inbox_dir, cfg->outbox_dir,  cfg->backup_dir,
@@ -160,10 +168,12 @@ int areas_sweep(const struct bz_config *cfg, struct bz_err *err)
     const char *areas[] = {cfg->backup_dir, cfg->load_dir, cfg->archive_dir};
     char dir[AREAS_PATH_BYTES];
     size_t a, s;
-    int rc = fs_remove_tree(cfg->temp_dir, err);
+    int rc;
 
+    areas_temp(cfg, dir, sizeof(dir));
+    rc = fs_remove_tree(dir, err); /* the installation's own folder, never paths.temp itself */
     if (rc == BZ_OK) {
-        rc = fs_mkdir_p(cfg->temp_dir, err);
+        rc = fs_mkdir_p(dir, err);
     }
     for (a = 0; a < sizeof(areas) / sizeof(areas[0]) && rc == BZ_OK; a++) {
         for (s = 0; s < cfg->nsites && rc == BZ_OK; s++) {

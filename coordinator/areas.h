@@ -10,7 +10,9 @@
  *   outbox/<site>/NAME.errors.tsv        the site's error file (a name not allowed:
  *                                        _<job>_<safe NAME>.errors.tsv)
  *   quarantine/<site>/<job>_<safe NAME>  a rejected file, kept unread
- *   temp/<job>/                          a file's spools while it is in flight
+ *   temp/bizoope-<id>/<job>/             a file's spools while it is in flight; <id> names
+ *                                        the installation (its journal's path): paths.temp
+ *                                        may be shared, bizoope touches only its own folder
  * Does not own what happens to a file there (landing.c, flight.c, archive.c). */
 #ifndef BZ_AREAS_H
 #define BZ_AREAS_H
@@ -43,15 +45,20 @@ void areas_error_file(const struct bz_config *cfg, const struct job *job, char *
 void areas_quarantine_path(const struct bz_config *cfg, const struct job *job, char *out,
                            size_t size);
 
+/* The installation's own folder in paths.temp (temp/bizoope-<id>): everything the coordinator
+ * writes there goes below it, and only it is ever emptied. */
+void areas_temp(const struct bz_config *cfg, char *out, size_t size);
+
 /* Creates every area and every configured site's folder in it that is missing (at start, and
  * before every pass: a folder deleted meanwhile comes back). Makes all it can and returns the
  * first failure (e.g. a file where a folder should be: never removed, as bizoope did not make
  * it). */
 int areas_create(const struct bz_config *cfg, struct bz_err *err);
 
-/* Removes what a killed run left: the temp area's contents (spools, error files being written)
- * and the NAME.tmp-XXXXXX temporaries beside the outputs of backup, load and archive, where
- * every name is bizoope's own. Never quarantine or outbox (names a sender chose). */
+/* Removes what a killed run left: the contents of the installation's own temp folder (spools,
+ * error files being written; never anything else in paths.temp) and the NAME.tmp-XXXXXX
+ * temporaries beside the outputs of backup, load and archive, where every name is bizoope's
+ * own. Never quarantine or outbox (names a sender chose). */
 int areas_sweep(const struct bz_config *cfg, struct bz_err *err);
 
 /* Checks that the areas bizoope renames between (inbox -> quarantine, backup -> quarantine,

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coordinator/areas.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "gcp/gcs.h"
@@ -272,7 +273,9 @@ static int read_result(struct dispatcher *d, const char *uri, struct shard_resul
         rc = gcs_stat(d->gcs, bucket, name, &obj, err);
     }
     if (rc == BZ_OK) {
-        snprintf(path, sizeof(path), "%s/result-%s.part", d->cfg->temp_dir, d->nonce);
+        char temp[AREAS_PATH_BYTES];
+        areas_temp(d->cfg, temp, sizeof(temp));
+        snprintf(path, sizeof(path), "%.3900s/result-%s.part", temp, d->nonce);
         rc = gcs_download(d->gcs, bucket, &obj, path, err);
     }
     if (rc == BZ_OK) {

@@ -67,7 +67,7 @@ static int open_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz
         return err->code;
     }
     posix_fadvise(fl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    snprintf(fl->temp, sizeof(fl->temp), "%s/%s", pc->cfg->temp_dir, fl->job.job_id);
+    snprintf(fl->temp, sizeof(fl->temp), "%.3900s/%s", pc->temp, fl->job.job_id);
     return fs_mkdir_p(fl->temp, err);
 }
 
@@ -244,7 +244,7 @@ static int write_error_file(const struct pipeline_ctx *pc, struct flight *fl, st
         return rc;
     }
     areas_error_file(pc->cfg, job, outbox, sizeof(outbox));
-    fl->errors = out_file_open_in(outbox, pc->cfg->temp_dir, err);
+    fl->errors = out_file_open_in(outbox, pc->temp, err);
     if (fl->errors == NULL) {
         return err ? err->code : BZ_E_IO;
     }

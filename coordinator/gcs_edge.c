@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coordinator/areas.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "gcp/gcp_config.h"
@@ -112,7 +113,7 @@ void gcs_edge_free(struct gcs_edge *e)
 static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
                        const struct gcs_object *obj, bool *moved, struct bz_err *err)
 {
-    char local[4096], part[4096];
+    char local[4096], part[4096], temp[AREAS_PATH_BYTES];
     int rc;
 
     *moved = false;
@@ -131,7 +132,8 @@ static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
             return rc;
         }
     }
-    snprintf(part, sizeof(part), "%s/gcs-pull-%s-%lld.part", e->cfg->temp_dir, b->site_id,
+    areas_temp(e->cfg, temp, sizeof(temp));
+    snprintf(part, sizeof(part), "%.3900s/gcs-pull-%s-%lld.part", temp, b->site_id,
              (long long)obj->generation);
     rc = gcs_download(&e->o, b->name, obj, part, err);
     if (rc == BZ_OK) {

@@ -154,7 +154,7 @@ static int write_file_level_error(const struct pipeline_ctx *pc, const struct jo
     struct out_file *of;
 
     areas_error_file(pc->cfg, job, path, sizeof(path));
-    of = out_file_open_in(path, pc->cfg->temp_dir, err);
+    of = out_file_open_in(path, pc->temp, err);
     if (of == NULL) {
         return err ? err->code : BZ_E_IO;
     }

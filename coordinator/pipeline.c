@@ -124,6 +124,7 @@ struct pipeline *pipeline_new(const struct bz_config *cfg, const struct schema_s
     p->ctx.cfg = cfg;
     p->ctx.set = set;
     p->ctx.log = log;
+    areas_temp(cfg, p->ctx.temp, sizeof(p->ctx.temp));
     p->lock_fd = -1;
     rc = open_state(p, err);
     if (rc == BZ_OK) {

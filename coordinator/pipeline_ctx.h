@@ -30,6 +30,7 @@ struct pipeline_ctx {
     struct activity *activity; /* the live picture; NULL: nobody watches */
     unsigned workers;          /* shards that run at once */
     bool tables_ready;         /* SQLite: every schema table ensured */
+    char temp[4096];           /* the installation's own folder in paths.temp (areas_temp) */
 };
 
 #endif

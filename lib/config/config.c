@@ -706,6 +706,34 @@ static int finalize_storage(struct loader *ld)
     return 0;
 }
 
+/* The journal, the warehouse and the other files bizoope keeps are never inside an area: the
+ * temp area is emptied at start, the others hold partners' files. */
+static int files_outside_areas(struct loader *ld)
+{
+    size_t i, j;
+    char ni[64], nj[64];
+
+    for (i = 0; i < cfg_nprops; i++) {
+        if (cfg_props[i].type != PROP_PATH || is_area(i)) {
+            continue;
+        }
+        for (j = 0; j < cfg_nprops; j++) {
+            if (!is_area(j) || !path_within(prop_text(ld, i), prop_text(ld, j))) {
+                continue;
+            }
+            prop_name(&cfg_props[i], ni, sizeof(ni));
+            prop_name(&cfg_props[j], nj, sizeof(nj));
+            return fail(ld, ld->lines[i] ? ld->lines[i] : ld->lines[j],
+                        "%s (%s) is inside %s (%s): keep it outside the areas (%s)", ni,
+                        prop_text(ld, i), nj, prop_text(ld, j),
+                        j == prop_index(CFG_OFF(temp_dir))
+                            ? "bizoope empties its own folder in temp at every start"
+                            : "partners' files come and go there");
+        }
+    }
+    return 0;
+}
+
 /* Cross-field rules, after every key is applied: each area is its own directory, neither
  * equal to nor inside another (landing would otherwise see its own output as new input), and
  * the two databases are different files. The line is the one that set either value. */
@@ -764,7 +792,7 @@ static int finalize(struct loader *ld)
                         ni, pi, nj, pj);
         }
     }
-    return BZ_OK;
+    return files_outside_areas(ld);
 }
 
 /* Contract: config_internal.h. config_load reads a file with it; config_edit.c checks a file
