@@ -2,8 +2,9 @@
 # tests/load/run.sh BUILD_DIR - every benchmark, one after the other: validate.sh (validation
 # against a bare scan), pipeline.sh (the whole job against the sqlite3 shell) and
 # distributed.sh (1 worker process against 2 over Kafka), encode.sh (protobuf rows against
-# validation) and bigquery.sh (the whole job into the BigQuery fakes against SQLite). Each prints
-# a human summary and ends with one JSON line. BENCH_SMOKE=1 runs them in a few seconds.
+# validation), bigquery.sh (the whole job into the BigQuery fakes against SQLite) and admin.sh
+# (the admin API over a journal of a million jobs against a bare COUNT(*)). Each prints a human
+# summary and ends with one JSON line. BENCH_SMOKE=1 runs them in a few seconds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -ne 1 ]; then
@@ -15,3 +16,4 @@ bash "$here/pipeline.sh" "$1"
 bash "$here/distributed.sh" "$1"
 bash "$here/encode.sh" "$1"
 bash "$here/bigquery.sh" "$1"
+bash "$here/admin.sh" "$1"
