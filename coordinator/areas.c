@@ -230,6 +230,12 @@ int areas_check_moves(const struct bz_config *cfg, struct bz_err *err)
                         "complete",
                         err);
     }
+    if (rc == BZ_OK) {
+        rc = probe_move(cfg->temp_dir, "paths.temp", cfg->inbox_dir, "paths.inbox",
+                        "with storage.backend gcs, objects are downloaded in temp and renamed into "
+                        "the inbox when complete",
+                        err);
+    }
     return rc;
 }
 

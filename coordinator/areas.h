@@ -62,7 +62,7 @@ int areas_create(const struct bz_config *cfg, struct bz_err *err);
 int areas_sweep(const struct bz_config *cfg, struct bz_err *err);
 
 /* Checks that the areas bizoope renames between (inbox -> quarantine, backup -> quarantine,
- * temp -> outbox) can be renamed between: one file system. Run at start and by
+ * temp -> inbox, temp -> outbox) can be renamed between: one file system. Run at start and by
  * `bizoope config check`; BZ_E_INVALID_INPUT naming both keys and paths otherwise. */
 int areas_check_moves(const struct bz_config *cfg, struct bz_err *err);
 

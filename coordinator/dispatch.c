@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
+#include "io/fsutil.h"
 #include "queue/kafka_client.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
@@ -276,7 +277,10 @@ static int read_result(struct dispatcher *d, const char *uri, struct shard_resul
         char temp[AREAS_PATH_BYTES];
         areas_temp(d->cfg, temp, sizeof(temp));
         snprintf(path, sizeof(path), "%.3900s/result-%s.part", temp, d->nonce);
-        rc = gcs_download(d->gcs, bucket, &obj, path, err);
+        rc = fs_mkdir_p(temp, err);
+        if (rc == BZ_OK) {
+            rc = gcs_download(d->gcs, bucket, &obj, path, err);
+        }
     }
     if (rc == BZ_OK) {
         rc = result_store_read(path, r, err); /* keeps it open: the name may go */

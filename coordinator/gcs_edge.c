@@ -135,7 +135,10 @@ static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
     areas_temp(e->cfg, temp, sizeof(temp));
     snprintf(part, sizeof(part), "%.3900s/gcs-pull-%s-%lld.part", temp, b->site_id,
              (long long)obj->generation);
-    rc = gcs_download(&e->o, b->name, obj, part, err);
+    rc = fs_mkdir_p(temp, err);
+    if (rc == BZ_OK) {
+        rc = gcs_download(&e->o, b->name, obj, part, err);
+    }
     if (rc == BZ_OK) {
         rc = fs_rename_durable(part, local, err);
     }
