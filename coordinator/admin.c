@@ -13,6 +13,7 @@
 #include "coordinator/pipeline.h"
 #include "core/mem.h"
 #include "core/secret.h"
+#include "core/text.h"
 #include "http/http_server.h"
 #include "io/fsutil.h"
 
@@ -44,7 +45,8 @@ static void reply(struct http_response *res, int status, json_t *body)
 
 static void reply_error(struct http_response *res, int status, const char *msg)
 {
-    reply(res, status, json_pack("{s:s}", "error", msg));
+    /* msg may quote a partner's name or the request's path (not always UTF-8) */
+    reply(res, status, json_pack("{s:o}", "error", text_json(msg)));
 }
 
 static int http_status_of(int code)

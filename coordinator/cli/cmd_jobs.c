@@ -13,6 +13,7 @@
 #include "coordinator/cli/admin_client.h"
 #include "coordinator/cli/cli.h"
 #include "coordinator/job_view.h"
+#include "core/text.h"
 
 static void jobs_usage(FILE *out)
 {
@@ -220,6 +221,7 @@ int cmd_jobs(int argc, char **argv, struct cli_env *env)
         if (rc == CLI_OK && a.json) {
             cli_print_json(answer);
         } else if (rc == CLI_OK) {
+            text_json_terminal(answer); /* partner names, escaped for the terminal */
             print_show(answer);
         }
         json_decref(answer);
@@ -237,6 +239,9 @@ int cmd_jobs(int argc, char **argv, struct cli_env *env)
     do { /* page by page (the API answers at most 1000 jobs at a time) */
         rc = admin_client_call(client, "GET", target, &answer);
         list = json_object_get(answer, "jobs");
+        if (!a.json) {
+            text_json_terminal(list); /* partner names, escaped for the terminal */
+        }
         if (rc == CLI_OK && !a.json && isatty(STDOUT_FILENO) && strlen(target) == base) {
             printf("%-8s %-10s %-36s %-9s %-9s %10s %10s %9s\n", "JOB", "SITE", "FILE", "TABLE",
                    "STATUS", "LINES", "LOADED", "REJECTED");
