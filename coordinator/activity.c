@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coordinator/journal.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/status.h"
@@ -16,7 +17,7 @@
 #define MAX_SAMPLES 1024
 
 struct flying {
-    char job_id[16];
+    char job_id[JOB_ID_BYTES];
     char *site, *file, *table;
     char phase[16];
     uint64_t bytes, bytes_done, lines_done;
@@ -40,7 +41,7 @@ struct activity {
     double started;
     struct flying *files;
     size_t nfiles, capfiles;
-    char (*cancelled)[16];
+    char (*cancelled)[JOB_ID_BYTES];
     size_t ncancelled;
     struct seen_worker workers[MAX_WORKERS];
     size_t nworkers;
@@ -316,7 +317,7 @@ int activity_cancel(struct activity *a, const char *job_id)
         rc = BZ_E_CONFLICT;
     } else if (!is_cancelled(a, job_id)) {
         a->cancelled = xrealloc(a->cancelled, (a->ncancelled + 1) * sizeof(*a->cancelled));
-        snprintf(a->cancelled[a->ncancelled++], 16, "%s", job_id);
+        snprintf(a->cancelled[a->ncancelled++], JOB_ID_BYTES, "%s", job_id);
     }
     pthread_mutex_unlock(&a->lock);
     return rc;

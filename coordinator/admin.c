@@ -134,7 +134,7 @@ static void get_jobs(struct admin *ad, const struct http_request *req, struct ht
     json_t *list;
     struct job *jobs = NULL;
     struct bz_err err;
-    char next[16];
+    char next[JOB_ID_BYTES];
     size_t n = 0, i;
 
     if (q.state != NULL && !job_status_known(q.state)) {
@@ -383,7 +383,8 @@ static void get_health(struct admin *ad, bool detail, struct http_response *res)
                     listen[0] ? json_string(listen) : json_null()));
 }
 
-/* Splits "/v1/jobs/j000001/retry" after prefix into id and action (either may be empty). */
+/* Splits "/v1/jobs/j20261124093000000k3f9a2/retry" after prefix into id and action (either may be
+ * empty). */
 static bool split_path(const char *path, const char *prefix, char *id, size_t id_size,
                        const char **action)
 {

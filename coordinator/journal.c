@@ -3,8 +3,10 @@
 #include "coordinator/journal.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "core/mem.h"
@@ -12,6 +14,7 @@
 struct journal {
     sqlite3 *db;
     char *path;
+    char installation[8]; /* this journal's id, in every job id it issues */
 };
 
 static const char *const state_names[] = {
@@ -67,6 +70,7 @@ static const char schema_sql[] =
     " seconds REAL NOT NULL DEFAULT 0,"
     " updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));"
     "CREATE INDEX IF NOT EXISTS jobs_by_file ON jobs(site_id, file_name, content_hash);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS paused_sites("
     " site_id TEXT PRIMARY KEY,"
     " since TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));";
@@ -162,6 +166,39 @@ static int add_query_support(struct journal *j)
     return rc;
 }
 
+/* The journal's installation id: read, or drawn (getrandom) and stored when the journal is new.
+ * Returns an SQLite code. */
+static int load_installation(struct journal *j)
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    unsigned char random[6];
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    int rc;
+
+    if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random)) {
+        return SQLITE_ERROR;
+    }
+    for (i = 0; i < sizeof(random); i++) {
+        j->installation[i] = digits[random[i] % 36];
+    }
+    j->installation[sizeof(random)] = '\0';
+    rc = sqlite3_prepare_v2(j->db,
+                            "INSERT INTO meta(key, value) VALUES('installation', ?1) "
+                            "ON CONFLICT(key) DO UPDATE SET value = value RETURNING value",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, j->installation, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        snprintf(j->installation, sizeof(j->installation), "%s", sqlite3_column_text(st, 0));
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 struct journal *journal_open(const char *path, struct bz_err *err)
 {
     struct journal *j = xcalloc(1, sizeof(*j));
@@ -174,7 +211,8 @@ struct journal *journal_open(const char *path, struct bz_err *err)
                      "PRAGMA busy_timeout=10000;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-        add_columns(j) != SQLITE_OK || add_query_support(j) != SQLITE_OK) {
+        add_columns(j) != SQLITE_OK || add_query_support(j) != SQLITE_OK ||
+        load_installation(j) != SQLITE_OK) {
         bz_err_set(err, BZ_E_IO, "cannot open the journal %s: %s", path,
                    j->db ? sqlite3_errmsg(j->db) : "out of memory");
         journal_close(j);
@@ -205,20 +243,27 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 int journal_add(struct journal *j, struct job *job, struct bz_err *err)
 {
     sqlite3_stmt *st = NULL;
+    char second[24];
+    time_t now = time(NULL);
+    struct tm tm;
     int rc;
 
-    /* ids are dense and in landing order, so the same inputs get the same ids */
+    /* "j" + the UTC second + its count of jobs so far + the installation (journal.h) */
+    gmtime_r(&now, &tm);
+    strftime(second, sizeof(second), "j%Y%m%d%H%M%S", &tm);
     rc = sqlite3_prepare_v2(j->db,
                             "INSERT INTO jobs(seq, job_id, site_id, file_name, state) "
-                            "SELECT COALESCE(MAX(seq), 0) + 1, "
-                            "printf('j%06d', COALESCE(MAX(seq), 0) + 1), ?1, ?2, 'landing' "
-                            "FROM jobs RETURNING job_id",
+                            "SELECT COALESCE(MAX(seq), 0) + 1, ?3 || printf('%03d', "
+                            "(SELECT COUNT(*) FROM jobs WHERE job_id > ?3 AND job_id < ?3 || '~'))"
+                            " || ?4, ?1, ?2, 'landing' FROM jobs RETURNING job_id",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
         return db_error(j, "registering a job", err);
     }
     sqlite3_bind_text(st, 1, job->site_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, job->file_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, second, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, j->installation, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         snprintf(job->job_id, sizeof(job->job_id), "%s", sqlite3_column_text(st, 0));
@@ -543,7 +588,7 @@ static int page_start(struct journal *j, const struct journal_query *q, int64_t 
 }
 
 int journal_page(struct journal *j, const struct journal_query *q, struct job **out, size_t *n,
-                 char next[16], struct bz_err *err)
+                 char next[JOB_ID_BYTES], struct bz_err *err)
 {
     sqlite3_stmt *st = NULL;
     int64_t seq;
@@ -562,7 +607,7 @@ int journal_page(struct journal *j, const struct journal_query *q, struct job **
     }
     if (rc == BZ_OK && *n > q->max) { /* one more than a page: there is a next one */
         job_release(&(*out)[--*n]);
-        snprintf(next, 16, "%s", (*out)[*n - 1].job_id);
+        snprintf(next, JOB_ID_BYTES, "%s", (*out)[*n - 1].job_id);
     }
     return rc;
 }

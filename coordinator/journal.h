@@ -10,7 +10,14 @@
  *                site told (terminal)
  *   identical -> same site, name and content as a file already loaded: nothing to do (terminal)
  *   failed    -> stopped by an error that needs a person (terminal until retried)
- * Job ids are assigned in landing order ("j000001"), so the same inputs get the same ids. */
+ * Job ids are unique beyond one journal (DESIGN.md): "j" + the UTC second it was registered
+ * (YYYYMMDDhhmmss) + 3 digits counting jobs registered in that second + the journal's
+ * installation id (6 of a-z 0-9, drawn when the journal is created), e.g.
+ * j20261203190501000k3f9a2.
+ * A journal lost (a new one draws a new installation id) or restored from a backup (its ids are
+ * older than any issued since) can never reuse an id, so the warehouse's merge record of a job
+ * can never be taken for another file. Letters and digits only: ids name work tables. Landing
+ * order is the journal's seq, not the id. */
 #ifndef BZ_JOURNAL_H
 #define BZ_JOURNAL_H
 
@@ -20,6 +27,10 @@
 #include "coordinator/finalizer.h"
 #include "core/status.h"
 #include "warehouse/warehouse.h"
+
+/* Room for a job id and its NUL (ids are 24 characters; a second with over 999 jobs makes them
+ * longer). */
+#define JOB_ID_BYTES 32
 
 enum job_state {
     JOB_LANDING = 0,
@@ -32,7 +43,7 @@ enum job_state {
 };
 
 struct job {
-    char job_id[16];
+    char job_id[JOB_ID_BYTES];
     char *site_id;
     char *file_name;    /* as received, in the site's inbox */
     char *content_hash; /* 32 hex digits of the received bytes */
@@ -74,7 +85,7 @@ struct job {
 
 struct journal;
 
-/* Opens (creating) the journal database. */
+/* Opens (creating) the journal database; a new one draws its installation id. */
 struct journal *journal_open(const char *path, struct bz_err *err);
 void journal_close(struct journal *j);
 
@@ -107,7 +118,7 @@ struct journal_query {
  * *next is the id to pass as `after` for the rest, or "" when nothing more matches. Returns an
  * owned array (free with journal_free_jobs); BZ_E_INVALID_INPUT when `after` is no job. */
 int journal_page(struct journal *j, const struct journal_query *q, struct job **out, size_t *n,
-                 char next[16], struct bz_err *err);
+                 char next[JOB_ID_BYTES], struct bz_err *err);
 
 /* How many jobs are in each state (count[JOB_LANDING..JOB_FAILED]), of one site or of all
  * (site NULL). Read from the counts the journal keeps (triggers on jobs): no scan. */

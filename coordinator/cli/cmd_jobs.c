@@ -122,7 +122,8 @@ static int parse_args(int argc, char **argv, struct jobs_args *a)
     }
     if (strcmp(a->command, "show") == 0) {
         if (optind >= argc) {
-            fprintf(stderr, "bizoope jobs show: which job? (e.g. bizoope jobs show j000042)\n");
+            fprintf(stderr, "bizoope jobs show: which job? (e.g. bizoope jobs show "
+                            "j20261124093000000k3f9a2)\n");
             return 2;
         }
         a->job_id = argv[optind++];
@@ -243,7 +244,7 @@ int cmd_jobs(int argc, char **argv, struct cli_env *env)
             text_json_terminal(list); /* partner names, escaped for the terminal */
         }
         if (rc == CLI_OK && !a.json && isatty(STDOUT_FILENO) && strlen(target) == base) {
-            printf("%-8s %-10s %-36s %-9s %-9s %10s %10s %9s\n", "JOB", "SITE", "FILE", "TABLE",
+            printf("%-24s %-10s %-36s %-9s %-9s %10s %10s %9s\n", "JOB", "SITE", "FILE", "TABLE",
                    "STATUS", "LINES", "LOADED", "REJECTED");
         }
         for (i = 0; rc == CLI_OK && i < json_array_size(list); i++) {
@@ -251,7 +252,7 @@ int cmd_jobs(int argc, char **argv, struct cli_env *env)
             if (a.json) {
                 cli_print_json(j);
             } else {
-                printf("%-8s %-10s %-36s %-9s %-9s %10llu %10llu %9llu\n", text(j, "job_id", "?"),
+                printf("%-24s %-10s %-36s %-9s %-9s %10llu %10llu %9llu\n", text(j, "job_id", "?"),
                        text(j, "site", "?"), text(j, "file", "?"), text(j, "table", "-"),
                        text(j, "status", "?"), num(j, "lines"), num(j, "loaded"),
                        num(j, "rejected_invalid") + num(j, "rejected_duplicate"));

@@ -112,7 +112,7 @@ static void render(struct buf *b, const json_t *st, const char *where, bool remo
     const json_t *workers = json_object_get(st, "workers");
     const json_t *totals = json_object_get(st, "files");
     const json_t *paused = json_object_get(st, "paused_sites");
-    int width = terminal_width(), name_width = width - 72, bar_width = 20;
+    int width = terminal_width(), name_width = width - 88, bar_width = 20;
     char now[64], n1[32], n2[32], n3[32], up[32];
     time_t t = time(NULL);
     struct tm tm;
@@ -141,7 +141,7 @@ static void render(struct buf *b, const json_t *st, const char *where, bool remo
         }
         buf_appendf(b, "\n");
     }
-    buf_appendf(b, "\n%-8s %-10s %-*s %-8s %9s %19s  %s\n", "JOB", "SITE", name_width, "FILE",
+    buf_appendf(b, "\n%-24s %-10s %-*s %-8s %9s %19s  %s\n", "JOB", "SITE", name_width, "FILE",
                 "PHASE", "SHARDS", "BYTES", "PROGRESS");
     for (i = 0; i < json_array_size(files); i++) {
         const json_t *f = json_array_get(files, i);
@@ -149,7 +149,7 @@ static void render(struct buf *b, const json_t *st, const char *where, bool remo
         double fraction = bytes ? (double)done / (double)bytes : 0;
         char shards[32];
         snprintf(shards, sizeof(shards), "%llu/%llu", num(f, "shards_done"), num(f, "shards"));
-        buf_appendf(b, "%-8s %-10.10s %-*.*s %-8s %9s %9s/%-9s  ", text(f, "job_id"),
+        buf_appendf(b, "%-24s %-10.10s %-*.*s %-8s %9s %9s/%-9s  ", text(f, "job_id"),
                     text(f, "site"), name_width, name_width, text(f, "file"), text(f, "phase"),
                     shards, units_bytes(done, n1, sizeof(n1)), units_bytes(bytes, n2, sizeof(n2)));
         bar(b, fraction, bar_width);

@@ -210,7 +210,8 @@ try:
         subprocess.run(tmux + ["kill-server"], capture_output=True)
     first = wait_for("the big file's report", lambda: run.got(1), 120)
     check(first and first[0]["status"] == "loaded", "the big file loaded: %r" % first)
-    detail = json.loads(cli("jobs", "show", "j000001", "--config", config, "--json").stdout)
+    first_id = first[0]["job_id"] if first else "?"
+    detail = json.loads(cli("jobs", "show", first_id, "--config", config, "--json").stdout)
     check(first and detail["shards"] == first[0]["shards"] > 1 and
           detail["attempts"] == detail["shards"] and detail["shards_seconds"] > 0 and
           detail["merge_seconds"] > 0 and detail["in_flight"] is None and
@@ -342,9 +343,9 @@ try:
           "GET /v1/jobs?site=a&status=done: %r" % by_id)
     bad = cli("jobs", "list", "--config", config, "--status", "nonsense")
     check(bad.returncode == 2, "jobs list --status nonsense is a usage error (2)")
-    check(cli("retry", "j000001", "--config", config).returncode == 1,
+    check(cli("retry", first_id, "--config", config).returncode == 1,
           "retry of a loaded job is refused (1)")
-    check(cli("jobs", "show", "j999999", "--api", base).returncode == 1,
+    check(cli("jobs", "show", "j20000101000000000nojob", "--api", base).returncode == 1,
           "jobs show of no job (1)")
     check(run.stop() == 0, "the run stops on SIGTERM, with exit 0: no file failed in it")
     local = cli("jobs", "list", "--config", config, "--json")
@@ -359,9 +360,9 @@ try:
     check(st.returncode == 0 and "the journal only" in st.stdout and "done 6" in st.stdout,
           "status with no run: the journal's totals: %r" % st.stdout)
 
-    check(cli("cancel", "j000001", "--config", config).returncode == 1,
+    check(cli("cancel", first_id, "--config", config).returncode == 1,
           "cancel of a done file is refused (1)")
-    check(cli("retry", "j000001", "--config", config).returncode == 1,
+    check(cli("retry", first_id, "--config", config).returncode == 1,
           "retry of a loaded job is refused (1), also from the journal")
     check(cli("cancel", "--config", config).returncode == 2, "cancel without a job: usage (2)")
 finally:

@@ -7,6 +7,7 @@ CRASH_ITERATIONS (default 12) sets the number of killed installations."""
 import gzip
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -51,15 +52,31 @@ def command(inst):
             "--workers", "2"]
 
 
+JOB_ID = re.compile(rb"j[0-9]{17}[0-9a-z]{6}")
+
+
+def job_order(inst):
+    """Each job id of the installation -> "J<n>", n its place in landing order: ids carry the
+    second and the installation they were made in, so two runs of the same inputs name the
+    same jobs differently; the order is what they share."""
+    con = sqlite3.connect(os.path.join(inst, "state.db"))
+    ids = [r[0].encode() for r in con.execute("SELECT job_id FROM jobs ORDER BY seq")]
+    con.close()
+    return {job: b"J%d" % (n + 1) for n, job in enumerate(ids)}
+
+
 def snapshot(inst):
-    """Everything a user sees, minus the merge timestamps."""
+    """Everything a user sees, minus the merge timestamps, job ids as their landing order."""
+    order = job_order(inst)
     out = {}
     for area in ("outbox", "archive", "quarantine", "inbox", "backup", "load", "temp"):
         root = os.path.join(inst, area)
         for dirpath, _, files in os.walk(root):
             for f in files:
                 p = os.path.join(dirpath, f)
-                out[os.path.relpath(p, inst)] = open(p, "rb").read()
+                name = JOB_ID.sub(lambda m: order.get(m.group(0), b"J?"),
+                                  os.path.relpath(p, inst).encode()).decode()
+                out[name] = JOB_ID.sub(lambda m: order.get(m.group(0), b"J?"), open(p, "rb").read())
     con = sqlite3.connect(os.path.join(inst, "warehouse.db"))
     for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
                                 "name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name"):
@@ -68,9 +85,10 @@ def snapshot(inst):
         rows = con.execute('SELECT %s FROM "%s" ORDER BY 1, 2, 3, 4, 5, 6' %
                            (", ".join('"%s"' % c for c in cols), table)).fetchall()
         out["table:" + table] = repr(rows).encode()
-    out["merges"] = repr(con.execute(
+    merges = [(order.get(r[0].encode(), b"J?").decode(),) + r[1:] for r in con.execute(
         "SELECT job_id, table_name, site_id, file_name, inserted, updated, skipped_older "
-        "FROM _bizoope_merges ORDER BY job_id").fetchall()).encode()
+        "FROM _bizoope_merges")]
+    out["merges"] = repr(sorted(merges)).encode()
     con.close()
     return out
 

@@ -318,8 +318,9 @@ try:
 
     # ---- the cause fixed (workers with the right schemas), `bizoope retry` loads it ------------
     job = failed[0]["job_id"] if failed else "?"
-    again = subprocess.run([bizoope, "retry", "j000001", "--config", config], capture_output=True,
-                           text=True)
+    loaded_id = [r["job_id"] for r in reports if r["status"] == "loaded"][:1] or ["?"]
+    again = subprocess.run([bizoope, "retry", loaded_id[0], "--config", config],
+                           capture_output=True, text=True)
     check(again.returncode == 1 and "not failed" in again.stderr,
           "retry of a loaded job is refused: %r" % again.stderr)
     again = subprocess.run([bizoope, "retry", job, "--config", config], capture_output=True,

@@ -120,6 +120,12 @@ static struct journal *journal_with_jobs(const char *dir, size_t n)
         assert_int_equal(journal_update(j, &job, &err), BZ_OK);
     }
     if (n <= 100) {
+        /* the checks below name jobs by their order: give them the ids "j%06d" of their seq */
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db, "UPDATE jobs SET job_id = printf('j%06d', seq)", NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(db);
         return j;
     }
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -221,7 +227,7 @@ static void test_counts_follow_writes(void **state)
  * the filter as a predicate; returns how many. */
 static size_t page_through(struct journal *j, struct journal_query q, bool (*keep)(size_t seq))
 {
-    char next[16], after[16];
+    char next[JOB_ID_BYTES], after[JOB_ID_BYTES];
     struct job *jobs;
     struct bz_err err;
     size_t n, i, seen = 0, last = 0, want;
@@ -268,7 +274,7 @@ static bool newest_700(size_t seq)
 
 static void test_pages(void **state)
 {
-    char dir[] = "/tmp/test_journal.XXXXXX", next[16];
+    char dir[] = "/tmp/test_journal.XXXXXX", next[JOB_ID_BYTES];
     struct journal_query q = {0};
     struct journal *j;
     struct job *jobs;
@@ -336,12 +342,87 @@ static void test_pages(void **state)
     remove_journal(dir);
 }
 
+/* Registers one job in j; its id into id. */
+static void add_job(struct journal *j, char id[JOB_ID_BYTES])
+{
+    struct bz_err err;
+    struct job job;
+
+    memset(&job, 0, sizeof(job));
+    job.site_id = (char *)"a";
+    job.file_name = (char *)"items_20261124090000.tsv";
+    assert_int_equal(journal_add(j, &job, &err), BZ_OK);
+    snprintf(id, JOB_ID_BYTES, "%s", job.job_id);
+}
+
+/* "j" + 14 digits of the UTC second + 3 digits + 6 of a-z 0-9 */
+static void assert_id_shape(const char *id, const char *installation)
+{
+    size_t i;
+
+    assert_int_equal(strlen(id), 24);
+    assert_int_equal(id[0], 'j');
+    for (i = 1; i < 18; i++) {
+        assert_true(id[i] >= '0' && id[i] <= '9');
+    }
+    if (installation != NULL) {
+        assert_string_equal(id + 18, installation);
+    }
+}
+
+/* #15 D5: job ids are unique beyond one journal - a lost journal (a new one) draws another
+ * installation id, a restored copy keeps its id but issues later, never repeated ones, and ids
+ * in one journal are in landing order. */
+static void test_d05_job_ids_unique_beyond_a_journal(void **state)
+{
+    char dir[] = "/tmp/test_journal.XXXXXX", path[128], copy[160], cmd[400];
+    char first[JOB_ID_BYTES], second[JOB_ID_BYTES], other[JOB_ID_BYTES], later[JOB_ID_BYTES];
+    struct journal *j;
+    struct bz_err err;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    snprintf(copy, sizeof(copy), "%s/restored.db", dir);
+    j = journal_open(path, &err);
+    assert_non_null(j);
+    add_job(j, first);
+    add_job(j, second);
+    assert_id_shape(first, NULL);
+    assert_id_shape(second, first + 18);    /* one installation */
+    assert_true(strcmp(first, second) < 0); /* in landing order */
+    assert_string_not_equal(first, second);
+    journal_close(j);
+    snprintf(cmd, sizeof(cmd), "cp %s %s", path, copy); /* a backup, restored later */
+    assert_int_equal(system(cmd), 0);
+
+    /* lost: a new journal in its place draws another installation id */
+    unlink(path);
+    j = journal_open(path, &err);
+    assert_non_null(j);
+    add_job(j, other);
+    assert_id_shape(other, NULL);
+    assert_string_not_equal(other + 18, first + 18);
+    journal_close(j);
+
+    /* restored: the same installation, ids issued after both of its own */
+    j = journal_open(copy, &err);
+    assert_non_null(j);
+    add_job(j, later);
+    assert_id_shape(later, first + 18);
+    assert_true(strcmp(later, second) > 0);
+    journal_close(j);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_old_journal_upgrades),
         cmocka_unit_test(test_counts_follow_writes),
         cmocka_unit_test(test_pages),
+        cmocka_unit_test(test_d05_job_ids_unique_beyond_a_journal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
