@@ -198,11 +198,12 @@ const struct cfg_section cfg_sections[] = {
                 "has an interface bucket labelled site_id=<site>; new objects are moved from it\n"
                 "into paths.inbox, and error files are written back under errors_prefix.\n"
                 "Credentials: warehouse.key_file, or the metadata server."},
-    {"inbox", "When a file in an inbox is complete and taken: once it has not changed for `settle`\n"
-              "and no process has it open for writing (where bizoope can see that: it owns the\n"
-              "file or runs as root). Names starting with '.' are never taken (upload as .NAME,\n"
-              "then rename). With a done marker, NAME is taken once the sender has also written\n"
-              "NAME<marker> (no settling then; the marker is removed after landing)."},
+    {"inbox",
+     "When a file in an inbox is complete and taken: once it has not changed for `settle`\n"
+     "and no process has it open for writing (where bizoope can see that: it owns the\n"
+     "file or runs as root). Names starting with '.' are never taken (upload as .NAME,\n"
+     "then rename). With a done marker, NAME is taken once the sender has also written\n"
+     "NAME<marker> (no settling then; the marker is removed after landing)."},
     {"archive", "Compressing backups into paths.archive."},
     {"decompress", "Limits for .gz and .zst inputs, against decompression bombs."},
     {"errors", "The error file a site gets for each file: its first max_lines rejected lines,\n"
