@@ -42,7 +42,7 @@ void areas_safe_name(const char *name, char *out, size_t size)
     for (i = 0; name[i] != '\0' && n + 1 < size && n < 200; i++) {
         out[n++] = name_byte_ok(name[i]) ? name[i] : '_';
     }
-    if (n == 0 || out[0] == '.') {
+    if (n == 0 || out[0] == '.' || out[0] == '-') { /* '-': a partner's script reads an option */
         out[0] = '_';
         n = n ? n : 1;
     }

@@ -32,7 +32,7 @@
 bool areas_name_allowed(const char *name);
 
 /* The name as it may appear in the outbox and quarantine: disallowed bytes become '_', at most
- * 200 bytes, never starting with '.' nor holding "..". */
+ * 200 bytes, never starting with '.' or '-' nor holding "..". */
 void areas_safe_name(const char *name, char *out, size_t size);
 
 /* The paths of the layout above, written into out (AREAS_PATH_BYTES is always enough). */

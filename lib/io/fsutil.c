@@ -170,6 +170,13 @@ int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err)
         if (got == 0) {
             break;
         }
+        if (n > FS_READ_ALL_MAX) { /* /dev/zero given as a configuration must not eat memory */
+            fclose(f);
+            free(buf);
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "%s: larger than %u MiB: not a configuration or description file",
+                              path, FS_READ_ALL_MAX >> 20);
+        }
     }
     if (ferror(f)) {
         int e = errno;

@@ -26,9 +26,13 @@ bool fs_exists(const char *path);
  * BZ_E_NOT_FOUND when from does not exist (any more). */
 int fs_rename_durable(const char *from, const char *to, struct bz_err *err);
 
-/* The whole file at path into *data (owned, free(); NULL when empty) and *len. For small
- * files (configuration, result objects): it is read into memory at once. BZ_E_NOT_FOUND when
- * it does not exist, BZ_E_IO otherwise; the message starts with path. */
+/* The most fs_read_all reads: its files are configuration and descriptions, never feeds. */
+#define FS_READ_ALL_MAX (64u << 20)
+
+/* The whole file at path into *data (owned, free(); NULL when empty) and *len. For small files
+ * (configuration, schemas, settings, workflows): it is read into memory at once, at most
+ * FS_READ_ALL_MAX bytes (BZ_E_INVALID_INPUT beyond, e.g. /dev/zero). BZ_E_NOT_FOUND when it
+ * does not exist, BZ_E_IO otherwise; the message starts with path. */
 int fs_read_all(const char *path, void **data, size_t *len, struct bz_err *err);
 
 #endif

@@ -1018,6 +1018,18 @@ static void test_parse_duration(void **state)
     }
 }
 
+/* #15 D20: a device given as the configuration is refused after a bounded read */
+static void test_d20_config_from_a_device(void **state)
+{
+    struct bz_err err;
+    (void)state;
+
+    bz_err_clear(&err);
+    assert_null(config_load("/dev/zero", &err));
+    assert_int_equal(err.code, BZ_E_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "larger than 64 MiB"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1034,6 +1046,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_site_to_default_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_site_through_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_site_refusals, setup, teardown),
+        cmocka_unit_test(test_d20_config_from_a_device),
         cmocka_unit_test(test_site_id_ok),
         cmocka_unit_test(test_parse_duration),
     };
