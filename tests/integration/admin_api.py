@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,18 +32,10 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import Checks, fresh_installation, gen  # noqa: E402
+from pipeline_lib import Checks, free_port, fresh_installation, gen  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 check = Checks("admin_api")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http(method, url, token=None):

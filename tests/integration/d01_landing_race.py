@@ -10,7 +10,6 @@ generator's counts.
 D01_SECONDS=N runs the attack for N seconds (default 8; longer on demand)."""
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -141,13 +140,7 @@ while time.monotonic() < deadline:
     if all((site, name) in done for site, _, name, _, _ in real):
         break
     time.sleep(0.2)
-run.send_signal(signal.SIGTERM)
-try:
-    run.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    run.kill()
-    run.wait()
-    check(False, "the run did not stop within 30 s of SIGTERM (hung)")
+check.stop(run, 30)
 run_out.close()
 run_err.close()
 print("swaps made: %s" % json.dumps(swaps))

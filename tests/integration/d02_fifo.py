@@ -5,7 +5,6 @@ is loaded within seconds, and the run stops promptly on SIGTERM. A FIFO left in 
 quarantined unread."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -65,13 +64,7 @@ with open(out_path, "w") as out, open(os.path.join(work, "run.err"), "w") as err
     stop.set()
     thread.join()
     time.sleep(0.5)  # the last entry (a FIFO or a file) is taken
-    run.send_signal(signal.SIGTERM)
-    try:
-        run.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        run.wait()
-        check(False, "the run did not stop within 15 s of SIGTERM")
+    check.stop(run, 15)
 print("swaps: %d; site b's file loaded after %.1f s" % (swaps[0], took))
 check(swaps[0] > 100, "the name was swapped many times (%d)" % swaps[0])
 check(loaded is not None and loaded["loaded"] == exp["loaded"],

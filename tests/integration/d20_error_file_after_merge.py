@@ -6,11 +6,9 @@ journal keeps it landed; once the lock is gone the run loads it by itself (no `b
 and only then does its error file appear, with every rejected line."""
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pipeline_lib import Checks, fresh_installation, gen  # noqa: E402
@@ -32,23 +30,13 @@ def reports():
     return [json.loads(l) for l in open(out_path) if l.strip()]
 
 
-def wait_for(cond, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    return None
-
-
 with open(out_path, "w") as out, open(os.path.join(work, "run.err"), "w") as err:
     run = subprocess.Popen([bizoope, "run", "--config", config, "--json"], stdout=out, stderr=err)
-    wait_for(lambda: [r for r in reports() if r["status"] == "loaded"])  # the warehouse is made
+    check.wait("the first file", lambda: [r for r in reports() if r["status"] == "loaded"])  # the warehouse is made
     holder = sqlite3.connect(os.path.join(inst, "warehouse.db"), timeout=5)
     holder.execute("BEGIN EXCLUSIVE")
     os.rename(feed, os.path.join(inst, "inbox", "a", name))
-    waiting = wait_for(lambda: [r for r in reports() if r["file"] == name])
+    waiting = check.wait("the locked file's report", lambda: [r for r in reports() if r["file"] == name])
     check(waiting and waiting[0]["status"] == "waiting" and "locked" in (waiting[0]["error"] or ""),
           "locked: the file waits, saying why: %r" % waiting)
     check(not os.path.exists(errors), "no error file while its rows are not merged")
@@ -59,10 +47,9 @@ with open(out_path, "w") as out, open(os.path.join(work, "run.err"), "w") as err
           "journal: landed, with why: %r" % (row,))
     holder.rollback()
     holder.close()
-    done = wait_for(lambda: [r for r in reports() if r["file"] == name and
-                             r["status"] == "loaded"])
-    run.send_signal(signal.SIGTERM)
-    run.wait(timeout=30)
+    done = check.wait("the unlocked file", lambda: [r for r in reports() if r["file"] == name
+                                                     and r["status"] == "loaded"])
+    check.stop(run, 30)
 check(done and done[0]["loaded"] == exp["loaded"], "unlocked: loaded by itself: %r" % done)
 lines = open(errors, "rb").read().count(b"\n") if os.path.exists(errors) else -1
 check(lines == exp["rejected_invalid"] + exp["rejected_duplicate"],

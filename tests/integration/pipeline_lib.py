@@ -6,6 +6,7 @@ import os
 import re
 import sqlite3
 import shutil
+import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -316,6 +317,17 @@ class Checks:
         if not cond:
             self.failures.append(what)
             print("FAIL:", what)
+
+    def stop(self, run, timeout):
+        """SIGTERM to a watching run; a failed check (and a kill) when it is not gone after
+        timeout s."""
+        run.send_signal(signal.SIGTERM)
+        try:
+            run.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            run.wait()
+            self(False, "the run did not stop within %d s of SIGTERM (hung)" % timeout)
 
     def wait(self, what, cond, timeout=60):
         """cond()'s first true value, asked every 0.1 s; a failed check after timeout s."""
