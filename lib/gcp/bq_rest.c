@@ -93,6 +93,28 @@ static void sleep_ms(const struct bq_rest *c, uint64_t ms)
     }
 }
 
+/* A job that ended with errorResult: worth a new try (under a new id) for the failures of the
+ * service, not for those of the statement. */
+static int job_failed(const char *id, json_t *fail, struct bz_err *err)
+{
+    static const char *const transient[] = {"backendError", "internalError", "rateLimitExceeded",
+                                            "backendErrorRetry", NULL};
+    const char *reason = json_string_value(json_object_get(fail, "reason"));
+    const char *message = json_string_value(json_object_get(fail, "message"));
+    int code = BZ_E_INVALID_INPUT;
+    size_t i;
+
+    for (i = 0; reason != NULL && transient[i] != NULL; i++) {
+        code = strcmp(reason, transient[i]) == 0 ? BZ_E_TRANSIENT : code;
+    }
+    if (message != NULL && strstr(message, "concurrent update") != NULL) {
+        code =
+            BZ_E_TRANSIENT; /* "Could not serialize access to table ... due to concurrent update" */
+    }
+    return bz_err_set(err, code, "job %s failed: %s: %s", id, reason ? reason : "error",
+                      message ? message : "(no message)");
+}
+
 int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, struct bz_err *err)
 {
     const char *project = text_at(job, "jobReference", "projectId");
@@ -111,6 +133,7 @@ int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, 
     snprintf(url, sizeof(url), "%s/projects/%s/jobs", c->base, project);
     rc = gcp_rest_call(c->auth, &c->rest, c->log, "POST", url, job, &status, &answer, err);
     if (rc == BZ_OK && status == 409) {
+        stats->followed = true;
         BZ_LOG(c->log, BZ_LOG_INFO, "bigquery", NULL, "job already inserted; following it",
                "job=%s", id);
     } else if (rc == BZ_OK && (status < 200 || status >= 300)) {
@@ -130,13 +153,8 @@ int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, 
             strcmp(json_string_value(json_object_get(st, "state")), "DONE") == 0) {
             fail = json_object_get(st, "errorResult");
             if (json_is_object(fail)) {
-                rc = bz_err_set(err, BZ_E_INVALID_INPUT, "job %s failed: %s: %s", id,
-                                json_string_value(json_object_get(fail, "reason"))
-                                    ? json_string_value(json_object_get(fail, "reason"))
-                                    : "error",
-                                json_string_value(json_object_get(fail, "message"))
-                                    ? json_string_value(json_object_get(fail, "message"))
-                                    : "(no message)");
+                stats->failed = true;
+                rc = job_failed(id, fail, err);
             } else {
                 json_t *dml = json_object_get(
                     json_object_get(json_object_get(answer, "statistics"), "query"), "dmlStats");
@@ -164,5 +182,36 @@ int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, 
         }
     }
     json_decref(answer);
+    return rc;
+}
+
+int bq_rest_run_job_once(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats,
+                         struct bz_err *err)
+{
+    json_t *ref = json_object_get(job, "jobReference");
+    const char *base = json_string_value(json_object_get(ref, "jobId"));
+    char *first, id[1100];
+    int rc = BZ_E_INTERNAL, n;
+
+    if (base == NULL) {
+        return bz_err_set(err, BZ_E_INTERNAL, "a job without jobReference.jobId");
+    }
+    first = xstrdup(base);
+    for (n = 0; n < 100; n++) {
+        if (n > 0) {
+            snprintf(id, sizeof(id), "%.1000s_r%d", first, n);
+            json_object_set_new(ref, "jobId", json_string(id));
+        }
+        rc = bq_rest_run_job(c, job, stats, err);
+        if (rc == BZ_OK || !stats->failed || !stats->followed) {
+            break; /* done, not a job's failure, or a job of this call failed: said so */
+        }
+        BZ_LOG(c->log, BZ_LOG_INFO, "bigquery", NULL, "a job of an earlier try failed; next id",
+               "job=%s", json_string_value(json_object_get(ref, "jobId")));
+    }
+    if (n == 100) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "job %s: 100 tries failed; giving up", first);
+    }
+    free(first);
     return rc;
 }

@@ -27,6 +27,8 @@ struct bq_rest_options {
 
 struct bq_dml_stats {
     uint64_t inserted, updated, deleted;
+    bool followed; /* the job id was inserted before (409): this call followed that job */
+    bool failed;   /* the job ended with an errorResult */
 };
 
 /* auth and log borrowed. */
@@ -38,9 +40,20 @@ void bq_rest_free(struct bq_rest *c);
  * was there already. */
 int bq_rest_create_table(struct bq_rest *c, json_t *resource, bool *created, struct bz_err *err);
 
-/* Runs job (a jobs.insert body with jobReference) to its end. BZ_E_INVALID_INPUT with the
- * server's message when the job failed (errorResult), BZ_E_TRANSIENT when it did not finish
- * within job_timeout_ms or the API stayed unreachable. */
+/* Runs job (a jobs.insert body with jobReference) to its end; a job id inserted before (409) is
+ * followed instead. The server's message when the job failed (errorResult): BZ_E_TRANSIENT for
+ * the reasons worth a new try (backendError, internalError, rateLimitExceeded, a concurrent
+ * update of the table), BZ_E_INVALID_INPUT for the rest; BZ_E_TRANSIENT too when it did not
+ * finish within job_timeout_ms or the API stayed unreachable. */
 int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, struct bz_err *err);
+
+/* bq_rest_run_job for a job that must run exactly once but may fail and be tried again: a job
+ * id can never be inserted twice, so a job found failed from an earlier try (followed, failed)
+ * is run again under the next id of its chain (jobId, jobId_r1, jobId_r2, ...), and a job of
+ * the chain that is running or succeeded is followed, never re-run. A job newly inserted by this
+ * call that fails is reported as failed (the next call runs it again under the next id). At
+ * most 100 ids per chain. job's jobId is changed. */
+int bq_rest_run_job_once(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats,
+                         struct bz_err *err);
 
 #endif

@@ -161,7 +161,7 @@ int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, con
     if (job == NULL) {
         return (int)err->code;
     }
-    rc = bq_rest_run_job(w->rest, job, &stats, err);
+    rc = bq_rest_run_job_once(w->rest, job, &stats, err); /* a failed MERGE gets a new id */
     json_decref(job);
     if (rc == BZ_OK) {
         out->inserted = stats.inserted;

@@ -12,7 +12,8 @@
 A job is RUNNING for the first SCRIPT["running_polls"] (default 1) jobs.get calls, then DONE
 with statistics.query.dmlStats {insertedRowCount, updatedRowCount, deletedRowCount} (strings,
 as BigQuery sends int64) from SCRIPT["dml"] (default 0/0/0), or with status.errorResult when
-SCRIPT["job_error"] is set ({"reason", "message"}). Faults: SCRIPT[kind] = [status, ...] gives
+SCRIPT["job_error"] is set ({"reason", "message"}) - for every job, or only the first
+SCRIPT["job_error_count"] jobs inserted. Faults: SCRIPT[kind] = [status, ...] gives
 the n-th call of kind (tables.insert, jobs.insert, jobs.get) that status (the last repeats;
 500/503 answer {"error": {... "reason": "backendError"}}); SCRIPT["expire_token"] = "tok-1"
 answers 401 to that token once. Every request is one JSON line in LOG. Prints "port=N";
@@ -137,13 +138,17 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             if job_id in jobs:
                 return error(409, "duplicate", "Already Exists: Job %s:%s" % (project, job_id))
-            jobs[job_id] = {"polls": 0, "body": body}
+            # job_error_count: only the first n jobs inserted fail (a retry's new id succeeds)
+            fails = "job_error" in script and len(jobs) < script.get("job_error_count", 1 << 30)
+            jobs[job_id] = {"polls": 0, "body": body, "fails": fails}
         return 200, self.job_resource(project, job_id, "RUNNING")
 
     def job_resource(self, project, job_id, state):
         job = {"jobReference": {"projectId": project, "jobId": job_id},
                "status": {"state": state}}
-        if state == "DONE" and script.get("job_error"):
+        with lock:
+            fails = jobs.get(job_id, {}).get("fails", False)
+        if state == "DONE" and fails:
             job["status"]["errorResult"] = script["job_error"]
         elif state == "DONE":
             dml = script.get("dml", [0, 0, 0])

@@ -202,9 +202,58 @@ static void test_classify(void **state)
     assert_int_equal(gcp_backoff_ms(GCP_RETRY_LONG, 20, 0.0), 150000);
 }
 
+/* Review A4: a MERGE job that failed can be tried again - under the next id of its chain - and a
+ * job of the chain that succeeded is never run twice. The fake fails only the first job. */
+static void test_a4_failed_merge_runs_again_under_a_new_id(void **state)
+{
+    const struct schema_table *stores = schema_set_find(set, "stores");
+    struct rig r;
+    struct bz_err err;
+    struct bq_dml_stats stats;
+    json_t *job;
+    int i;
+    (void)state;
+
+    rig_up(&r, "{\"job_error\": {\"reason\": \"backendError\", \"message\": \"try again\"}, "
+               "\"job_error_count\": 1, \"dml\": [3, 1, 0]}");
+    job = bq_merge_job(&loc, stores, "j20261124090000000k3f9a2", "a", "2026-11-24 09:30:00.000000",
+                       &err);
+    /* the first try: the new job fails, worth another try */
+    assert_int_equal(bq_rest_run_job_once(r.rest, job, &stats, &err), BZ_E_TRANSIENT);
+    assert_true(stats.failed && !stats.followed);
+    assert_non_null(strstr(err.msg, "backendError: try again"));
+    json_decref(job);
+    /* the next tries (a retry, a resumed run): the failed job is followed, the next id runs
+     * once and is only followed after that */
+    for (i = 0; i < 3; i++) {
+        job = bq_merge_job(&loc, stores, "j20261124090000000k3f9a2", "a",
+                           "2026-11-24 09:30:00.000000", &err);
+        assert_int_equal(bq_rest_run_job_once(r.rest, job, &stats, &err), BZ_OK);
+        assert_int_equal(stats.inserted, 3);
+        assert_int_equal(stats.updated, 1);
+        assert_true(strstr(json_string_value(
+                               json_object_get(json_object_get(job, "jobReference"), "jobId")),
+                           "_r1") != NULL);
+        json_decref(job);
+    }
+    /* two jobs ever inserted, the failed one and its successor: 7 inserts, 5 of them 409 */
+    assert_int_equal(fake_count_lines(bq_log, "\"kind\": \"jobs.insert\""), 7);
+    assert_int_equal(fake_count_lines(bq_log, "\"status\": 409"), 5);
+    rig_down(&r);
+
+    /* a statement BigQuery refuses is no reason to try again */
+    rig_up(&r, "{\"job_error\": {\"reason\": \"invalidQuery\", \"message\": \"bad\"}}");
+    job = bq_merge_job(&loc, stores, "j20261124090000000k3f9a2", "a", "2026-11-24 09:30:00.000000",
+                       &err);
+    assert_int_equal(bq_rest_run_job_once(r.rest, job, &stats, &err), BZ_E_INVALID_INPUT);
+    json_decref(job);
+    rig_down(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a4_failed_merge_runs_again_under_a_new_id),
         cmocka_unit_test(test_table_and_merge_job),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_classify),
