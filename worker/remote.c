@@ -203,7 +203,16 @@ static int store_result(struct remote_worker *w, const struct shard_task_msg *ta
         rc = result_store_write(local, result, err);
     }
     if (rc == BZ_OK) {
-        rc = gcs_upload_file(&w->gcs, bucket, name, local, -1, NULL, err);
+        /* create-only (workers may create objects, not replace them): an object already there
+         * was written by an earlier run of this very attempt (a redelivered task), whose result
+         * - and write stream - the coordinator takes; this run's stays unused */
+        rc = gcs_upload_file(&w->gcs, bucket, name, local, 0, NULL, err);
+        if (rc == BZ_E_CONFLICT) {
+            BZ_LOG(w->log, BZ_LOG_INFO, "worker",
+                   (&(struct bz_log_ctx){task->job_id, task->site_id, "shard", -1}),
+                   "result object already written by an earlier run of this attempt", "%s", where);
+            rc = BZ_OK;
+        }
         if (rc == BZ_E_AUTH || rc == BZ_E_NOT_FOUND) {
             rc = BZ_E_TRANSIENT; /* another attempt, perhaps on another host, may do better */
         }

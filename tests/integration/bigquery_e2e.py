@@ -277,6 +277,9 @@ def check_gcs(label, port, gcs_log):
                if "/b/bz-load/o" in r["path"] and "_staging/" in json.dumps(r.get("query", {}))
                and r["method"] == "POST" and r["status"] == 200]
     check(results, "%s: the workers handed their results over through the load bucket" % label)
+    check(all(r["query"].get("ifGenerationMatch") == "0" for r in results),
+          "%s: every result object was written create-only (ifGenerationMatch=0: workers may "
+          "create objects, not replace them): %r" % (label, [r["query"] for r in results][:3]))
     print("%s: %d ranged reads of the load bucket, %d result objects through it (%d left by "
           "late attempts for the lifecycle rule), error files back in the buckets, %d answers "
           "429/503" % (label, len(reads), len(results), len(late), len(faults)))
