@@ -50,6 +50,18 @@ static void routing(const char *key, const char *value, char *out, size_t size)
     curl_free(e);
 }
 
+/* NOT_FOUND, or the masked PERMISSION_DENIED, seconds after a table or stream was made: its
+ * metadata is still on its way to the Write API's frontends (review A3; "a minute or so" at
+ * worst). Retried like an unavailable server for PROPAGATION_ATTEMPTS tries - with the backoff
+ * of gcp_backoff_ms, about two minutes in all - then reported as BZ_E_TRANSIENT, so the shard is
+ * tried again by the coordinator (coordinator.max_attempts) rather than the file failing. */
+#define PROPAGATION_ATTEMPTS 11
+
+static bool propagating(int code)
+{
+    return code == GRPC_NOT_FOUND || code == GRPC_PERMISSION_DENIED;
+}
+
 /* A unary call with retries of transient failures; the one response into *resp. */
 static int unary(const struct bq_write_options *o, const char *method, const char *route_key,
                  const char *route_value, const struct buf *req, struct buf *resp,
@@ -72,6 +84,10 @@ static int unary(const struct bq_write_options *o, const char *method, const cha
             return rc;
         }
         v = rc == BZ_OK ? gcp_classify_grpc(st.code) : GCP_RETRY;
+        if (rc == BZ_OK && propagating(st.code)) {
+            v = GCP_RETRY;
+            max = max > PROPAGATION_ATTEMPTS ? max : PROPAGATION_ATTEMPTS;
+        }
         if (v == GCP_DONE && n == 1) {
             *resp = resps[0];
             free(resps);
@@ -289,13 +305,20 @@ int bq_write_append(const struct bq_write_options *o, const char *stream, const 
         if (acked == rows->n) {
             return BZ_OK;
         }
-        if (failed_code != 0) {
+        if (failed_code != 0 && propagating(failed_code)) {
+            v = GCP_RETRY; /* a brand-new stream not yet known everywhere: as in unary() */
+            max = max > PROPAGATION_ATTEMPTS ? max : PROPAGATION_ATTEMPTS;
+        } else if (failed_code != 0) {
             v = gcp_classify_grpc(failed_code);
         } else {
             v = rc == BZ_OK ? gcp_classify_grpc(st.code) : GCP_RETRY;
             snprintf(why, sizeof(why), "%.290s", rc == BZ_OK ? st.message : err->msg);
             if (v == GCP_DONE) { /* the call ended well without answering everything */
                 v = GCP_RETRY;
+            }
+            if (rc == BZ_OK && propagating(st.code)) {
+                v = GCP_RETRY;
+                max = max > PROPAGATION_ATTEMPTS ? max : PROPAGATION_ATTEMPTS;
             }
         }
         if (v == GCP_REFRESH_AUTH && !refreshed) {

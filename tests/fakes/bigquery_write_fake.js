@@ -19,7 +19,10 @@
 // once; "append": [fault|null, ...] and "commit": [...] apply to the n-th AppendRows /
 // BatchCommit call: {"code": 14|8|..., "after": k} ends the call with that status after k
 // requests were answered, {"reset": true, "after": k} resets the HTTP/2 stream, {"goaway":
-// true, "after": k} sends GOAWAY on the connection. Every call is one JSON line in LOG; when
+// true, "after": k} sends GOAWAY on the connection; "create_not_found": n answers the first n
+// CreateWriteStream calls NOT_FOUND (a new table's metadata not yet at the frontends, as the
+// real service does for up to about a minute; "create_denied": n the same with the masked
+// PERMISSION_DENIED). Every call is one JSON line in LOG; when
 // stdin closes, DUMP gets {"tables": {T: [rows]}, "streams": {...}} and it exits.
 // Prints "port=N" once listening.
 'use strict';
@@ -44,7 +47,7 @@ const MAX_REQUEST = 10 * 1024 * 1024;
 
 const streams = new Map(); // name -> {table, rows: [Buffer], decoded: [obj], finalized, committed}
 const tables = new Map();  // table -> [decoded rows]
-const calls = {append: 0, commit: 0};
+const calls = {append: 0, commit: 0, create: 0};
 const expired = new Set();
 let nextStream = 1;
 
@@ -100,6 +103,13 @@ function createWriteStream(call, cb) {
   }
   if (!req.write_stream || req.write_stream.type !== 2) {
     return cb(fail(grpc.status.INVALID_ARGUMENT, 'this fake makes PENDING streams only'));
+  }
+  const early = calls.create++;
+  if (early < (script.create_not_found || 0) + (script.create_denied || 0)) {
+    const code = early < (script.create_not_found || 0) ? grpc.status.NOT_FOUND
+                                                        : grpc.status.PERMISSION_DENIED;
+    log({rpc: 'CreateWriteStream', code});
+    return cb(fail(code, 'Requested entity was not found.'));
   }
   const name = req.parent + '/streams/s' + (nextStream++);
   streams.set(name, {table: req.parent, rows: [], decoded: [], finalized: false,

@@ -347,9 +347,42 @@ static void test_append_twice_and_refusals(void **state)
     json_decref(d);
 }
 
+/* Review A3: NOT_FOUND (or the masked PERMISSION_DENIED) from CreateWriteStream right after the
+ * table was made is its metadata on its way: retried, and every row is written once; when it
+ * lasts past the bounded retries it is BZ_E_TRANSIENT (the shard is tried again), never a
+ * permanent failure. */
+static void test_a3_new_table_not_yet_known(void **state)
+{
+    static const char *const scripts[] = {"{\"create_not_found\": 4}",
+                                          "{\"create_not_found\": 2, \"create_denied\": 2}"};
+    char stream[512];
+    struct rig r;
+    struct bz_err err;
+    json_t *d;
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+        rig_up(&r, scripts[i]);
+        full_write(&r, stream, sizeof(stream));
+        assert_true(r.slept > 0); /* it waited between tries */
+        d = rig_down(&r);
+        check_rows(d);
+        json_decref(d);
+        assert_int_equal(fake_count_lines(write_log, "\"code\":5") +
+                             fake_count_lines(write_log, "\"code\":7"),
+                         4);
+    }
+    rig_up(&r, "{\"create_not_found\": 1000}");
+    assert_int_equal(bq_write_create(&r.o, table, stream, sizeof(stream), &err), BZ_E_TRANSIENT);
+    assert_non_null(strstr(err.msg, "still failing after 11 attempts"));
+    json_decref(rig_down(&r));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a3_new_table_not_yet_known),
         cmocka_unit_test(test_write_and_commit),
         cmocka_unit_test(test_faults_lose_nothing),
         cmocka_unit_test(test_append_twice_and_refusals),
