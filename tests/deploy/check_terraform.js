@@ -500,6 +500,33 @@ function checkAutoscalerMetric(tree, fail) {
   return `autoscaler metric ${name} = modules/metrics' export = the Ops Agent's name for coordinator/activity.c's ${gauge[1]}, job "${job[1]}"`;
 }
 
+// A regional group the autoscaler drives: proactive redistribution left on (the autoscaler does
+// not work on a regional group without it), and the surge equal to the zones the group really
+// uses (a regional group's maxSurge must be 0 or at least its zone count): review A1, A9.
+function checkRegionalScaling(tree, fail) {
+  const workers = tree.modules.workers;
+  const groups = resourcesOf(workers).filter(
+    (r) => r.type === 'google_compute_region_instance_group_manager');
+  for (const g of groups) {
+    const policy = first(g.body.update_policy) || {};
+    const redistribution = policy.instance_redistribution_type;
+    if (typeof redistribution !== 'undefined' && redistribution !== 'PROACTIVE') {
+      fail(`modules/workers: ${g.addr} sets instance_redistribution_type ${redistribution}: ` +
+        'an autoscaled regional group needs PROACTIVE (the default)');
+    }
+    const surge = policy.max_surge_fixed;
+    const zones = g.body.distribution_policy_zones;
+    const count = workers.locals.zone_count;
+    if (!(surge === 0 || surge === '0' ||
+          (surge === '${local.zone_count}' && zones === '${local.zones}' &&
+           count === '${length(local.zones)}'))) {
+      fail(`modules/workers: ${g.addr} surges by ${surge}, not 0 nor the count of the zones it ` +
+        `uses (distribution_policy_zones ${zones}, zone_count ${count})`);
+    }
+  }
+  return `${groups.length} regional group(s): redistribution proactive, surge = zones used`;
+}
+
 function checkHealth(tree, fail) {
   let n = 0;
   for (const cfg of places(tree)) {
@@ -597,6 +624,7 @@ const CHECKS = [
   ['7', 'autoscaler metric = exported metric', checkAutoscalerMetric],
   ['8', 'health checks', checkHealth],
   ['9', 'wiring', checkWiring],
+  ['10', 'autoscaled regional group can scale', checkRegionalScaling],
 ];
 
 // Runs every check on the tree at tfRoot: [{id, title, summary, failures: [...]}].
@@ -638,6 +666,17 @@ function append(file, text) {
 }
 
 const FIXTURES = [
+  {
+    name: 'regional workers without proactive redistribution (the autoscaler would be inert)',
+    expect: '10',
+    apply: edit('modules/workers/main.tf', '    max_unavailable_fixed = 0\n',
+      '    max_unavailable_fixed = 0\n    instance_redistribution_type = "NONE"\n'),
+  },
+  {
+    name: 'a surge that guesses three zones',
+    expect: '10',
+    apply: edit('modules/workers/main.tf', 'zone_count = length(local.zones)', 'zone_count = 3'),
+  },
   {
     name: 'a variable without description',
     expect: '1',

@@ -17,11 +17,20 @@ locals {
   # gs://BUCKET/path/to/package -> BUCKET
   package_bucket = startswith(var.package_url, "gs://") ? split("/", var.package_url)[2] : null
 
-  # a regional group may surge by at least one VM per zone (or not at all)
-  zone_count = length(var.zones) > 0 ? length(var.zones) : 3
+  # the zones the group spreads over: the given ones, else up to three of the region's that are
+  # up; a regional group may surge by one VM per zone it uses, or not at all (Compute API,
+  # UpdatePolicy), so the surge follows the real count
+  zones      = length(var.zones) > 0 ? var.zones : slice(data.google_compute_zones.up.names, 0, min(3, length(data.google_compute_zones.up.names)))
+  zone_count = length(local.zones)
 
   # Google's health checkers
   health_check_ranges = ["35.191.0.0/16", "130.211.0.0/22"]
+}
+
+data "google_compute_zones" "up" {
+  project = var.project_id
+  region  = var.region
+  status  = "UP"
 }
 
 resource "google_service_account" "worker" {
@@ -150,7 +159,7 @@ resource "google_compute_region_instance_group_manager" "workers" {
   name                      = "${var.name_prefix}-workers"
   region                    = var.region
   base_instance_name        = "${var.name_prefix}-worker"
-  distribution_policy_zones = length(var.zones) > 0 ? var.zones : null
+  distribution_policy_zones = local.zones
   # target_size is the autoscaler's
   wait_for_instances = false
 
@@ -164,12 +173,14 @@ resource "google_compute_region_instance_group_manager" "workers" {
     initial_delay_sec = var.autoheal_initial_delay_seconds
   }
 
+  # instance_redistribution_type stays PROACTIVE (the default): the autoscaler does not work on a
+  # regional group without it (Compute Engine, autoscaling limitations). A busy worker stopped
+  # to even out the zones finishes its shard first (scale_in_control, the shutdown script).
   update_policy {
-    type                         = "PROACTIVE"
-    minimal_action               = "REPLACE"
-    instance_redistribution_type = "NONE" # never stop a busy worker just to even out the zones
-    max_surge_fixed              = local.zone_count
-    max_unavailable_fixed        = 0
+    type                  = "PROACTIVE"
+    minimal_action        = "REPLACE"
+    max_surge_fixed       = local.zone_count
+    max_unavailable_fixed = 0
   }
 
   instance_lifecycle_policy {

@@ -14,7 +14,7 @@ variable "region" {
 variable "zones" {
   type        = list(string)
   default     = []
-  description = "Zones of the region to spread the workers over; empty lets Compute Engine use the region's zones."
+  description = "Zones of the region to spread the workers over; empty takes up to three of the region's zones that are up."
 }
 
 variable "name_prefix" {
