@@ -38,7 +38,8 @@ struct gcs_object {
     char name[1025];
     uint64_t size;
     int64_t generation;
-    char md5[64]; /* base64, as the API gives it; "" when absent */
+    char md5[64];    /* base64, as the API gives it; "" when absent (composite objects) */
+    char crc32c[16]; /* base64 of the big-endian CRC32C (Castagnoli); "" when absent */
     char content_encoding[32];
 };
 

@@ -5,7 +5,8 @@ SETUP (JSON): {"buckets": {NAME: {"labels": {...}}}, "page_size": N (list pages,
 1000), "rewrite_steps": N (calls before a rewrite is done, default 1), "fail": {KIND:
 [status, ...]} (the n-th call of KIND - list, stat, media, upload, resumable_put, rewrite,
 delete, bucket - gets that status; the last repeats; 200 means no fault), "drop_chunk": N (the
-N-th resumable chunk is answered 308 without being persisted, so the client must resend it)}.
+N-th resumable chunk is answered 308 without being persisted, so the client must resend it),
+"composite": true (objects carry only crc32c, no md5Hash, as composite objects do)}.
 Objects may be put in SETUP too: {"objects": {"BUCKET/NAME": {"data": TEXT,
 "content_encoding": "gzip"}}} (gzip data is compressed here).
 
@@ -75,11 +76,23 @@ def announce(bucket, name, obj):
                            "objectGeneration": str(obj["generation"])}}}
 
 
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return (~crc) & 0xFFFFFFFF
+
+
 def resource(bucket, name, obj):
-    return {"kind": "storage#object", "bucket": bucket, "name": name,
-            "size": str(len(obj["data"])), "generation": str(obj["generation"]),
-            "contentEncoding": obj["content_encoding"] or None,
-            "md5Hash": base64.b64encode(hashlib.md5(obj["data"]).digest()).decode()}
+    r = {"kind": "storage#object", "bucket": bucket, "name": name,
+         "size": str(len(obj["data"])), "generation": str(obj["generation"]),
+         "contentEncoding": obj["content_encoding"] or None,
+         "crc32c": base64.b64encode(crc32c(obj["data"]).to_bytes(4, "big")).decode()}
+    if not setup.get("composite"):  # a composite object has a CRC32C and no MD5
+        r["md5Hash"] = base64.b64encode(hashlib.md5(obj["data"]).digest()).decode()
+    return r
 
 
 class Handler(BaseHTTPRequestHandler):
