@@ -24,6 +24,7 @@ struct interface_bucket {
 
 #define FULL_SCAN_EVERY_S 900 /* with notifications: a listing as a safety net this often */
 #define PULL_BATCH 100
+#define EXTEND_S 600 /* seconds more for the notifications still in hand */
 
 struct gcs_edge {
     const struct bz_config *cfg;
@@ -210,29 +211,48 @@ static bool on_notification(struct gcs_edge *e, const struct gcs_notification *g
     return one; /* not moved: a file of that name still waits locally; again later */
 }
 
+/* Handles one pulled batch in order: before each notification, the ones still in hand get
+ * another EXTEND_S before Pub/Sub would deliver them again (a large file's backup copy and
+ * download can outlast the subscription's deadline); each is acknowledged once handled. Returns
+ * the first failure; *all says whether every one was handled (the rest come again). */
+static int handle_batch(struct gcs_edge *e, struct gcs_notification *got, size_t n, size_t *moved,
+                        bool *all, struct bz_err *err)
+{
+    const char *sub = e->cfg->storage_subscription;
+    const char **ids = xcalloc(n, sizeof(*ids));
+    size_t i;
+    int rc = BZ_OK;
+
+    for (i = 0; i < n; i++) {
+        ids[i] = got[i].ack_id;
+    }
+    *all = true;
+    for (i = 0; i < n && rc == BZ_OK; i++) {
+        rc = i > 0 ? pubsub_extend(&e->ps, sub, ids + i, n - i, EXTEND_S, err) : BZ_OK;
+        if (rc == BZ_OK && on_notification(e, &got[i], moved)) {
+            rc = pubsub_ack(&e->ps, sub, ids + i, 1, err);
+        } else {
+            *all = false;
+        }
+    }
+    free(ids);
+    return rc;
+}
+
 /* Pulls the subscription's notifications until it has none; the first failure returned. */
 static int pull_notified(struct gcs_edge *e, size_t *moved, struct bz_err *err)
 {
     for (;;) {
         struct gcs_notification *got = NULL;
-        const char **acks;
-        size_t n = 0, nack = 0, i;
+        size_t n = 0;
+        bool all = false;
         int rc = pubsub_pull(&e->ps, e->cfg->storage_subscription, PULL_BATCH, &got, &n, err);
-        if (rc != BZ_OK || n == 0) {
-            free(got);
-            return rc;
+        if (rc == BZ_OK && n > 0) {
+            rc = handle_batch(e, got, n, moved, &all, err);
         }
-        acks = xcalloc(n, sizeof(*acks));
-        for (i = 0; i < n; i++) {
-            if (on_notification(e, &got[i], moved)) {
-                acks[nack++] = got[i].ack_id;
-            }
-        }
-        rc = pubsub_ack(&e->ps, e->cfg->storage_subscription, acks, nack, err);
-        free(acks);
         free(got);
-        if (rc != BZ_OK || nack < n) {
-            return rc; /* the rest is delivered again after its ack deadline */
+        if (rc != BZ_OK || n == 0 || !all) {
+            return rc; /* one not handled is delivered again after its ack deadline */
         }
     }
 }

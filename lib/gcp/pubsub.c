@@ -79,29 +79,44 @@ int pubsub_pull(const struct pubsub_options *o, const char *subscription, size_t
     return rc;
 }
 
-int pubsub_ack(const struct pubsub_options *o, const char *subscription, const char *const *ack_ids,
-               size_t n, struct bz_err *err)
+/* POST SUB:verb {"ackIds": [...]} plus extra (may be NULL: taken over). */
+static int ack_call(const struct pubsub_options *o, const char *subscription, const char *verb,
+                    const char *const *ack_ids, size_t n, json_t *extra, struct bz_err *err)
 {
     char url[1200];
-    json_t *ids = json_array(), *body, *answer = NULL;
+    json_t *ids = json_array(), *body = extra ? extra : json_object(), *answer = NULL;
     long status = 0;
     size_t i;
     int rc;
 
     if (n == 0) {
         json_decref(ids);
+        json_decref(body);
         return BZ_OK;
     }
     for (i = 0; i < n; i++) {
         json_array_append_new(ids, json_string(ack_ids[i]));
     }
-    body = json_pack("{s:o}", "ackIds", ids);
-    snprintf(url, sizeof(url), "%s/v1/%s:acknowledge", base_of(o), subscription);
+    json_object_set_new(body, "ackIds", ids);
+    snprintf(url, sizeof(url), "%s/v1/%s:%s", base_of(o), subscription, verb);
     rc = gcp_rest_call(o->auth, &o->rest, o->log, "POST", url, body, &status, &answer, err);
     json_decref(body);
     if (rc == BZ_OK && status != 200) {
-        rc = answer_status(status, "acknowledge", subscription, answer, err);
+        rc = answer_status(status, verb, subscription, answer, err);
     }
     json_decref(answer);
     return rc;
+}
+
+int pubsub_ack(const struct pubsub_options *o, const char *subscription, const char *const *ack_ids,
+               size_t n, struct bz_err *err)
+{
+    return ack_call(o, subscription, "acknowledge", ack_ids, n, NULL, err);
+}
+
+int pubsub_extend(const struct pubsub_options *o, const char *subscription,
+                  const char *const *ack_ids, size_t n, unsigned seconds, struct bz_err *err)
+{
+    return ack_call(o, subscription, "modifyAckDeadline", ack_ids, n,
+                    json_pack("{s:I}", "ackDeadlineSeconds", (json_int_t)seconds), err);
 }

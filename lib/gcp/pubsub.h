@@ -41,4 +41,9 @@ int pubsub_pull(const struct pubsub_options *o, const char *subscription, size_t
 int pubsub_ack(const struct pubsub_options *o, const char *subscription, const char *const *ack_ids,
                size_t n, struct bz_err *err);
 
+/* Gives ack_ids[0..n) another `seconds` before Pub/Sub delivers them again (modifyAckDeadline):
+ * for notifications still in hand while an earlier one of their batch takes long. */
+int pubsub_extend(const struct pubsub_options *o, const char *subscription,
+                  const char *const *ack_ids, size_t n, unsigned seconds, struct bz_err *err);
+
 #endif

@@ -16,8 +16,9 @@ Pub/Sub too, for the notifications of new objects: with {"notify": {"subscriptio
 bucketId, objectId, objectGeneration; data the object resource). POST /v1/SUB:pull
 {"maxMessages": N} returns the unacknowledged ones not leased, leasing them for
 "ack_deadline_s" (default 10; 0 redelivers on every pull); POST /v1/SUB:acknowledge
-{"ackIds": [...]} removes them (an unknown ackId is ignored, as Pub/Sub does). Fault kinds
-pull and acknowledge.
+{"ackIds": [...]} removes them (an unknown ackId is ignored, as Pub/Sub does); POST
+/v1/SUB:modifyAckDeadline {"ackIds", "ackDeadlineSeconds": 0..600} re-leases them for that long.
+Fault kinds pull, acknowledge and modifyAckDeadline.
 
 It refuses what Cloud Storage refuses: no "Authorization: Bearer tok-..." is 401; a missing
 bucket, object or generation is 404; ifGenerationMatch / ifSourceGenerationMatch that do not
@@ -167,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         sub, _, verb = target.rpartition(":")
         if sub != notify.get("subscription"):
             return self.err(404, "notFound", "Resource not found (resource=%s)." % sub, record)
-        if verb not in ("pull", "acknowledge"):
+        if verb not in ("pull", "acknowledge", "modifyAckDeadline"):
             return self.err(400, "badRequest", "unknown method %s" % verb, record)
         if self.injected(verb, record):
             return
@@ -178,6 +179,16 @@ class Handler(BaseHTTPRequestHandler):
                 for ack in ids:
                     messages.pop(ack, None)
                 record["acked"] = len(ids)
+                return self.reply(200, {}, record=record)
+            if verb == "modifyAckDeadline":
+                seconds = body.get("ackDeadlineSeconds")
+                if not isinstance(seconds, int) or not 0 <= seconds <= 600:
+                    return self.err(400, "badRequest", "ackDeadlineSeconds must be 0 to 600",
+                                    record)
+                for ack in body.get("ackIds", []):
+                    if ack in messages:  # an unknown or acknowledged one is ignored
+                        messages[ack]["leased_until"] = now + seconds
+                record["extended"] = len(body.get("ackIds", []))
                 return self.reply(200, {}, record=record)
             out = []
             for ack, m in list(messages.items())[:int(body.get("maxMessages", 100))]:

@@ -184,7 +184,8 @@ static void test_pull_and_error_files(void **state)
     struct gcs_object st;
     struct bz_err err;
     char path[200], *data;
-    size_t moved = 9, len;
+    size_t moved = 9, len, i;
+    int acked;
     int64_t regen;
     FILE *f;
     (void)state;
@@ -245,6 +246,21 @@ static void test_pull_and_error_files(void **state)
     assert_int_equal(gcs_edge_pull(e, &moved, &err), BZ_OK);
     assert_int_equal(moved, 0);
     assert_int_equal(fake_count_lines(gcs_log, "\"delivered\": 0"), 2); /* one per pull */
+
+    /* review A7: a batch of three - each acknowledged as soon as it is handled, and before
+     * each, the ones still in hand get more time (a large file can outlast the deadline) */
+    acked = fake_count_lines(gcs_log, "\"acked\": 1");
+    for (i = 0; i < 3; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "stores_2026112409000%zu.tsv", i);
+        assert_int_equal(gcs_upload(&r.o, "bz-if-b", name, "s\n", 2, 0, NULL, &err), BZ_OK);
+    }
+    assert_int_equal(gcs_edge_pull(e, &moved, &err), BZ_OK);
+    assert_int_equal(moved, 3);
+    assert_int_equal(fake_count_lines(gcs_log, "\"delivered\": 3"), 1);
+    assert_int_equal(fake_count_lines(gcs_log, "\"acked\": 1"), acked + 3);
+    assert_int_equal(fake_count_lines(gcs_log, "\"extended\": 2"), 1);
+    assert_int_equal(fake_count_lines(gcs_log, "\"extended\": 1"), 1);
 
     /* an error file goes back to the site's bucket */
     snprintf(path, sizeof(path), "%s/journal_20261124090000.tsv.errors.tsv", dir);
