@@ -77,20 +77,39 @@ def announce(bucket, name, obj):
                            "objectGeneration": str(obj["generation"])}}}
 
 
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
+def crc32c_table():
+    table = []
+    for n in range(256):
+        crc = n
         for _ in range(8):
             crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+        table.append(crc)
+    return table
+
+
+CRC32C_TABLE = crc32c_table()
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    table = CRC32C_TABLE
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return (~crc) & 0xFFFFFFFF
+
+
+def object_crc32c(obj):
+    """An object's data never changes within a generation: compute its CRC once."""
+    if "crc32c" not in obj:
+        obj["crc32c"] = base64.b64encode(crc32c(obj["data"]).to_bytes(4, "big")).decode()
+    return obj["crc32c"]
 
 
 def resource(bucket, name, obj):
     r = {"kind": "storage#object", "bucket": bucket, "name": name,
          "size": str(len(obj["data"])), "generation": str(obj["generation"]),
          "contentEncoding": obj["content_encoding"] or None,
-         "crc32c": base64.b64encode(crc32c(obj["data"]).to_bytes(4, "big")).decode()}
+         "crc32c": object_crc32c(obj)}
     if not setup.get("composite"):  # a composite object has a CRC32C and no MD5
         r["md5Hash"] = base64.b64encode(hashlib.md5(obj["data"]).digest()).decode()
     return r
