@@ -389,10 +389,10 @@ uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n)
     return lines;
 }
 
-struct shard_line *finalizer_winners(struct finalizer *fz, size_t *n)
+struct row_position *finalizer_winners(struct finalizer *fz, size_t *n)
 {
     struct dedup_entry *winners = dedup_table_export(fz->global, n);
-    struct shard_line *out = xmalloc((*n ? *n : 1) * sizeof(*out));
+    struct row_position *out = xmalloc((*n ? *n : 1) * sizeof(*out));
     size_t i;
 
     for (i = 0; i < *n; i++) {

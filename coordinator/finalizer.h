@@ -71,14 +71,8 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
  * ascending; count in *n. */
 uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n);
 
-/* A loaded line by position: shard index and shard-local line index. */
-struct shard_line {
-    uint32_t shard;
-    uint32_t line;
-};
-
 /* Returns owned array (free with free()) of the loaded lines by shard position, sorted by shard
  * then line; count in *n. What a warehouse merge picks from the shards' rows. */
-struct shard_line *finalizer_winners(struct finalizer *fz, size_t *n);
+struct row_position *finalizer_winners(struct finalizer *fz, size_t *n);
 
 #endif

@@ -11,14 +11,14 @@
 #include "coordinator/activity.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/gcs_edge.h"
-#include "coordinator/merge.h"
+#include "warehouse/wh_sqlite_merge.h"
 #include "coordinator/planner.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
-#include "warehouse/bq_warehouse.h"
+#include "warehouse/wh_bigquery.h"
 #include "warehouse/warehouse.h"
 #include "worker/worker.h"
 
@@ -370,7 +370,7 @@ static int merge_sqlite(struct pipeline_ctx *pc, struct flight *fl, struct bz_er
 {
     struct job *job = &fl->job;
     struct merge_spec spec = {fl->t, job->site_id, job->job_id, job->file_name, job->merge_now};
-    struct shard_line *winners;
+    struct row_position *winners;
     bool merged = false;
     char **paths;
     size_t nwin, i;

@@ -23,7 +23,7 @@
 #include "io/fsutil.h"
 #include "notify/notifier.h"
 #include "notify/notices.h"
-#include "warehouse/bq_warehouse.h"
+#include "warehouse/wh_bigquery.h"
 #include "warehouse/warehouse.h"
 
 struct pipeline {

@@ -20,7 +20,7 @@
 #include "gcp/gcp_config.h"
 #include "gcp/gcs_source.h"
 #include "queue/kafka_client.h"
-#include "warehouse/bq_warehouse.h"
+#include "warehouse/wh_bigquery.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
 

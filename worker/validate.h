@@ -14,16 +14,8 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "schema/row.h"
 #include "schema/schema.h"
-
-/* A typed field of an accepted line. Strings point into the line (valid until the next line). */
-struct field_value {
-    int64_t i;     /* int64, bool (0/1), numeric (scaled by 10^scale), date (days since
-                      1970-01-01), datetime/timestamp (seconds since 1970-01-01T00:00:00) */
-    const char *s; /* the field's bytes (for every type, so encoders can copy text) */
-    uint32_t len;
-    bool is_null;
-};
 
 /* The identity of an accepted line's key: a 128-bit hash of its typed key values, and the
  * line's order_by value. */

@@ -12,9 +12,9 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
-#include "warehouse/bq_warehouse.h"
-#include "worker/row_encoder.h"
-#include "worker/spool.h"
+#include "warehouse/wh_bigquery.h"
+#include "warehouse/wh_bigquery_rows.h"
+#include "warehouse/wh_sqlite_spool.h"
 
 struct worker_pool {
     pthread_t *threads;

@@ -2,7 +2,7 @@
  * and dispatch through struct warehouse_ops (warehouse_backend.h).
  *
  * Owns what is the same for every backend, so each backend checks nothing twice. Does not own
- * any storage: backends do (warehouse_sqlite.c). Contract: warehouse.h. */
+ * any storage: backends do (wh_sqlite.c). Contract: warehouse.h. */
 #include "warehouse/warehouse_backend.h"
 
 #include <stddef.h>

@@ -10,9 +10,9 @@
  * crash tells whether it happened and with which counts: a merge is never applied twice.
  *
  * Values reach the warehouse as struct wh_value, already in their stored form (see
- * spool_stored_value in worker/spool.h): INTEGER for int64 and bool; TEXT for strings, for
- * numerics as exact decimal text ("-12.50", always `scale` digits after the point), for dates as
- * "YYYY-MM-DD" and datetimes/timestamps as "YYYY-MM-DD HH:MM:SS" (sortable). */
+ * spool_stored_value in warehouse/wh_sqlite_spool.h): INTEGER for int64 and bool; TEXT for strings,
+ * for numerics as exact decimal text ("-12.50", always `scale` digits after the point), for dates
+ * as "YYYY-MM-DD" and datetimes/timestamps as "YYYY-MM-DD HH:MM:SS" (sortable). */
 #ifndef BZ_WAREHOUSE_H
 #define BZ_WAREHOUSE_H
 

@@ -16,7 +16,7 @@
 
 #include "core/buf.h"
 #include "schema/schema.h"
-#include "worker/row_encoder.h"
+#include "warehouse/wh_bigquery_rows.h"
 #include "worker/validate.h"
 
 #define REQUEST_BYTES (8u << 20)

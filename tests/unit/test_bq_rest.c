@@ -20,7 +20,7 @@
 #include "gcp/bq_rest.h"
 #include "gcp/retry.h"
 #include "schema/schema.h"
-#include "warehouse/bq_sql.h"
+#include "warehouse/wh_bigquery_sql.h"
 
 #include "fake_process.h"
 

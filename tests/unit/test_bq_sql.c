@@ -1,4 +1,4 @@
-/* test_bq_sql.c - lib/warehouse/bq_sql: golden MERGE statement and jobs.insert body for the
+/* test_bq_sql.c - lib/warehouse/wh_bigquery_sql: golden MERGE statement and jobs.insert body for the
  * standard `stores` table (dedup by QUALIFY, site id in key and filter, older never
  * overwrites, created/updated), a table whose older rows may overwrite, the table resources
  * (types, NUMERIC vs BIGNUMERIC, work table with _bz_position and an expiration), the
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "schema/schema.h"
-#include "warehouse/bq_sql.h"
+#include "warehouse/wh_bigquery_sql.h"
 
 static const struct bq_location loc = {"retail-prod-1", "pos", "pos_work", "asia-northeast1"};
 

@@ -25,7 +25,7 @@
 #include "gcp/pb.h"
 #include "gcp/retry.h"
 #include "schema/schema.h"
-#include "worker/row_encoder.h"
+#include "warehouse/wh_bigquery_rows.h"
 #include "worker/validate.h"
 
 #include "fake_process.h"

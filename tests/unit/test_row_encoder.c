@@ -1,4 +1,4 @@
-/* test_row_encoder.c - worker/row_encoder: golden bytes of rows of the standard `stores` table
+/* test_row_encoder.c - lib/warehouse/wh_bigquery_rows: golden bytes of rows of the standard `stores` table
  * (a string in UTF-8, NULLs left out, a date before 1970 as a 10-byte varint, an exact
  * numeric literal, a bool 0 sent as present, a packed civil datetime), computed by an
  * independent encoder; and the real protobuf implementation (protoc --decode, from Debian's
@@ -16,7 +16,7 @@
 
 #include "core/buf.h"
 #include "schema/schema.h"
-#include "worker/row_encoder.h"
+#include "warehouse/wh_bigquery_rows.h"
 #include "worker/validate.h"
 
 static struct schema_set *set;

@@ -1,5 +1,5 @@
-/* row_encoder.c - protobuf row messages and their descriptor; see row_encoder.h. */
-#include "worker/row_encoder.h"
+/* wh_bigquery_rows.c - protobuf row messages and their descriptor; see wh_bigquery_rows.h. */
+#include "warehouse/wh_bigquery_rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>

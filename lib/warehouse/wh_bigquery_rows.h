@@ -1,4 +1,4 @@
-/* row_encoder.h - a shard's accepted rows as protobuf messages, the form the BigQuery Storage
+/* wh_bigquery_rows.h - a shard's accepted rows as protobuf messages, the form the BigQuery Storage
  * Write API takes (DESIGN.md step 4, "encode"), and the DescriptorProto that describes them,
  * built at run time from the table's schema.
  *
@@ -19,7 +19,7 @@
 
 #include "core/buf.h"
 #include "schema/schema.h"
-#include "worker/validate.h"
+#include "schema/row.h"
 
 #define ROW_FIELD_SITE 1
 #define ROW_FIELD_POSITION 2

@@ -1,5 +1,5 @@
-/* bq_warehouse.c - the BigQuery backend's steps of a file; see bq_warehouse.h. */
-#include "warehouse/bq_warehouse.h"
+/* wh_bigquery.c - the BigQuery backend's steps of a file; see wh_bigquery.h. */
+#include "warehouse/wh_bigquery.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "gcp/auth.h"
 #include "gcp/bq_rest.h"
 #include "gcp/gcp_config.h"
-#include "warehouse/bq_sql.h"
+#include "warehouse/wh_bigquery_sql.h"
 
 #define MAX_TABLES 256
 

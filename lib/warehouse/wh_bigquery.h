@@ -1,4 +1,4 @@
-/* bq_warehouse.h - the BigQuery warehouse backend (warehouse.backend: bigquery), as the
+/* wh_bigquery.h - the BigQuery warehouse backend (warehouse.backend: bigquery), as the
  * pipeline uses it for a file: before its shards go out, its main table and its own work table
  * (expiring) exist; each shard's valid rows go into a PENDING write stream of the work table
  * (worker side); after the error file, the streams of exactly the accepted shards are committed

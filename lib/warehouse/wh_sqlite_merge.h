@@ -1,4 +1,5 @@
-/* merge.h - one file's surviving rows into the warehouse (DESIGN.md step 5, SQLite backend).
+/* wh_sqlite_merge.h - one file's surviving rows into the warehouse (DESIGN.md step 5, SQLite
+ * backend).
  *
  * Owns reading the finalizer's winners back from the shards' row spools and the order they
  * are merged in: by primary key (approximately: a 16-byte prefix of the key's sort form), so
@@ -10,13 +11,13 @@
 
 #include <stddef.h>
 
-#include "coordinator/finalizer.h"
+#include "schema/row.h"
 #include "warehouse/warehouse.h"
 
 /* Merges the rows at winners (sorted by shard, line) from spool_paths[shard] in one
  * transaction; counts in *out. */
 int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec, char *const *spool_paths,
-                    size_t nshards, const struct shard_line *winners, size_t nwinners,
+                    size_t nshards, const struct row_position *winners, size_t nwinners,
                     struct merge_counts *out, struct bz_err *err);
 
 #endif

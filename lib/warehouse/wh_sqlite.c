@@ -1,4 +1,4 @@
-/* warehouse_sqlite.c - the SQLite warehouse backend: one database file holding the main tables,
+/* wh_sqlite.c - the SQLite warehouse backend: one database file holding the main tables,
  * the merge record (_bizoope_merges) and the column documentation (_bizoope_columns).
  *
  * Owns the table layout (site_id + schema columns + created_at/updated_at, PRIMARY KEY(site_id,

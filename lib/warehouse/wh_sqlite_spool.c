@@ -1,5 +1,5 @@
-/* spool.c - shard row spools. See spool.h. */
-#include "worker/spool.h"
+/* wh_sqlite_spool.c - shard row spools. See wh_sqlite_spool.h. */
+#include "warehouse/wh_sqlite_spool.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
-/* spool.h - a shard's valid rows, in the form the warehouse stores, kept until the finalizer
- * knows which of them won (the SQLite backend's per-shard work table).
+/* wh_sqlite_spool.h - a shard's valid rows, in the form the warehouse stores, kept until the
+ * finalizer knows which of them won (the SQLite backend's per-shard work table).
  *
  * Owns the stored form of each type (see lib/warehouse/warehouse.h: integers for int64 and
  * bool, exact decimal text for numerics, ISO text for dates and datetimes, strings as received)
@@ -16,7 +16,7 @@
 #include "core/status.h"
 #include "schema/schema.h"
 #include "warehouse/warehouse.h"
-#include "worker/validate.h"
+#include "schema/row.h"
 
 struct spool_writer;
 struct spool_reader;

@@ -1,5 +1,5 @@
-/* bq_sql.h - what the BigQuery warehouse backend sends to the BigQuery REST API (v2) as JSON:
- * the table resources (main tables and per-file work tables) and the MERGE job that moves a
+/* wh_bigquery_sql.h - what the BigQuery warehouse backend sends to the BigQuery REST API (v2) as
+ * JSON: the table resources (main tables and per-file work tables) and the MERGE job that moves a
  * file's work table into its main table.
  *
  * Owns the BigQuery layout of a table - site_id, then the schema's columns (int64 -> INT64,

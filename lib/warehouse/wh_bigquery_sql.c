@@ -1,5 +1,5 @@
-/* bq_sql.c - BigQuery table resources and the MERGE job; see bq_sql.h. */
-#include "warehouse/bq_sql.h"
+/* wh_bigquery_sql.c - BigQuery table resources and the MERGE job; see wh_bigquery_sql.h. */
+#include "warehouse/wh_bigquery_sql.h"
 
 #include <stdio.h>
 #include <string.h>

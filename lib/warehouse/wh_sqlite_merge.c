@@ -1,11 +1,11 @@
-/* merge.c - winners from spools to the warehouse, in key order. See merge.h. */
-#include "coordinator/merge.h"
+/* wh_sqlite_merge.c - winners from spools to the warehouse, in key order. See wh_sqlite_merge.h. */
+#include "warehouse/wh_sqlite_merge.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
-#include "worker/spool.h"
+#include "warehouse/wh_sqlite_spool.h"
 
 struct ordered_row {
     uint64_t k0, k1; /* key prefix, big-endian order */
@@ -83,7 +83,7 @@ static int by_key(const void *a, const void *b)
 
 /* Pass 1: where each winner's row is, and its key prefix. */
 static int collect(const struct schema_table *t, struct spool_reader **readers, size_t nshards,
-                   const struct shard_line *winners, size_t nwinners, struct wh_value *values,
+                   const struct row_position *winners, size_t nwinners, struct wh_value *values,
                    struct ordered_row *rows, struct bz_err *err)
 {
     size_t w = 0, s;
@@ -117,7 +117,7 @@ static int collect(const struct schema_table *t, struct spool_reader **readers, 
 }
 
 int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec, char *const *spool_paths,
-                    size_t nshards, const struct shard_line *winners, size_t nwinners,
+                    size_t nshards, const struct row_position *winners, size_t nwinners,
                     struct merge_counts *out, struct bz_err *err)
 {
     const struct schema_table *t = spec->table;
