@@ -1,8 +1,8 @@
-/* test_bq_sql.c - lib/warehouse/wh_bigquery_sql: golden MERGE statement and jobs.insert body for the
- * standard `stores` table (dedup by QUALIFY, site id in key and filter, older never
- * overwrites, created/updated), a table whose older rows may overwrite, the table resources
- * (types, NUMERIC vs BIGNUMERIC, work table with _bz_position and an expiration), the
- * deterministic job id, and the identifier checks that keep anything else out of the SQL. */
+/* test_bq_sql.c - lib/warehouse/wh_bigquery_sql: golden MERGE statement and jobs.insert body for
+ * the standard `stores` table (dedup by QUALIFY, site id in key and filter, older never overwrites,
+ * created/updated), a table whose older rows may overwrite, the table resources (types, NUMERIC vs
+ * BIGNUMERIC, work table with _bz_position and an expiration), the deterministic job id, and the
+ * identifier checks that keep anything else out of the SQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

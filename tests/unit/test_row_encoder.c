@@ -1,6 +1,6 @@
-/* test_row_encoder.c - lib/warehouse/wh_bigquery_rows: golden bytes of rows of the standard `stores` table
- * (a string in UTF-8, NULLs left out, a date before 1970 as a 10-byte varint, an exact
- * numeric literal, a bool 0 sent as present, a packed civil datetime), computed by an
+/* test_row_encoder.c - lib/warehouse/wh_bigquery_rows: golden bytes of rows of the standard
+ * `stores` table (a string in UTF-8, NULLs left out, a date before 1970 as a 10-byte varint, an
+ * exact numeric literal, a bool 0 sent as present, a packed civil datetime), computed by an
  * independent encoder; and the real protobuf implementation (protoc --decode, from Debian's
  * protobuf-compiler) reading our DescriptorProto and our rows back to the same values. */
 #include <setjmp.h>
