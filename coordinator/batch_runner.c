@@ -38,7 +38,7 @@ int64_t batch_runner_yesterday(const char *tz)
 
 int batch_runner_open(struct batch_runner *br, const struct bz_config *cfg,
                       const struct schema_set *schemas, const char *workflows,
-                      const char *settings_dir, struct bz_err *err)
+                      const char *settings_dir, struct bz_log *log, struct bz_err *err)
 {
     size_t i;
     int week_start = 1;
@@ -47,8 +47,7 @@ int batch_runner_open(struct batch_runner *br, const struct bz_config *cfg,
     if ((br->set = batch_set_load(workflows ? workflows : cfg->batch_workflows_dir, err)) == NULL ||
         (br->settings =
              settings_load(settings_dir ? settings_dir : cfg->batch_settings_dir, err)) == NULL ||
-        (br->wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes, err)) ==
-            NULL) {
+        (br->wh = warehouse_open(cfg, log, WH_ROLE_COORDINATOR, err)) == NULL) {
         return err ? err->code : BZ_E_INVALID_INPUT;
     }
     for (i = 0; i < schema_set_count(schemas); i++) {
@@ -118,7 +117,7 @@ int batch_runner_scheduled(const struct bz_config *cfg, const struct schema_set 
 
     bz_err_clear(&err);
     memset(&totals, 0, sizeof(totals));
-    rc = batch_runner_open(&br, cfg, schemas, NULL, NULL, &err);
+    rc = batch_runner_open(&br, cfg, schemas, NULL, NULL, log, &err);
     if (rc == BZ_OK) {
         rc = batch_run(br.wh, br.set, &br.o, on_scheduled_event, &ctx, &totals, &err);
     } else {

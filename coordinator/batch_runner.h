@@ -27,11 +27,12 @@ struct batch_runner {
     char now[32];
 };
 
-/* Opens what cfg describes into *br (close with batch_runner_close, also after a failure);
- * workflows and settings_dir (NULL: cfg's) override its batch section. */
+/* Opens what cfg describes into *br (close with batch_runner_close, also after a failure): the
+ * warehouse warehouse.backend names, its tables ensured; workflows and settings_dir (NULL:
+ * cfg's) override its batch section. log (may be NULL) is the warehouse client's. */
 int batch_runner_open(struct batch_runner *br, const struct bz_config *cfg,
                       const struct schema_set *schemas, const char *workflows,
-                      const char *settings_dir, struct bz_err *err);
+                      const char *settings_dir, struct bz_log *log, struct bz_err *err);
 void batch_runner_close(struct batch_runner *br);
 
 /* The scheduled run of every workflow (a watching service calls it at batch.schedule): events

@@ -178,9 +178,7 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         snprintf(m.schema_digest, sizeof(m.schema_digest), "%s", t->table->digest);
         attempt_path(pes[i], pes[i]->attempt, m.destination, sizeof(m.destination));
         m.max_line_bytes = t->max_line_bytes;
-        if (t->bq_work_path != NULL) {
-            snprintf(m.work_table, sizeof(m.work_table), "%.1000s", t->bq_work_path);
-        }
+        snprintf(m.stage, sizeof(m.stage), "%.1000s", t->stage != NULL ? t->stage : "");
         texts[i] = proto_task_encode(&m, &out[i].len);
         out[i].data = texts[i];
         out[i].topic = d->cfg->kafka_tasks_topic;
@@ -379,10 +377,8 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         snprintf(done->worker_id, sizeof(done->worker_id), "%.63s", r->worker_id);
         done->attempts = pe->attempt;
         done->seconds = bz_mono_seconds() - (pe->deadline - (double)d->cfg->lease_ms / 1000.0);
-        /* where the accepted attempt's rows are: its staging, or its write stream ("" when
-         * the shard had no valid rows) */
-        snprintf(pe->task->spool_path, sizeof(pe->task->spool_path), "%s",
-                 pe->task->bq_work_path != NULL ? r->stream : r->destination);
+        /* where the accepted attempt's rows are staged */
+        snprintf(pe->task->staged, sizeof(pe->task->staged), "%s", r->staged);
         *out = done;
     }
     return BZ_OK;
@@ -476,11 +472,11 @@ int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_
         return BZ_OK;
     }
     for (i = 0; i < n; i++) {
-        if (strlen(tasks[i].spool_path) > 900) {
+        if (strlen(tasks[i].where) > 900) {
             return bz_err_set(err, BZ_E_INVALID_INPUT,
                               "staging path %.80s... is too long for a task message (paths.temp "
                               "is too deep)",
-                              tasks[i].spool_path);
+                              tasks[i].where);
         }
     }
     if (d->npending + n > d->cap) {
@@ -493,7 +489,7 @@ int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_
         memset(pe, 0, sizeof(*pe));
         pe->task = &tasks[i];
         pe->attempt = 1;
-        snprintf(pe->base, sizeof(pe->base), "%.900s.%s", tasks[i].spool_path, d->nonce);
+        snprintf(pe->base, sizeof(pe->base), "%.900s.%s", tasks[i].where, d->nonce);
         sent[i] = pe;
     }
     send_attempts(d, sent, n, NULL); /* registered either way: see send_attempts */

@@ -47,8 +47,8 @@ int dispatcher_submit_many(struct dispatcher *d, struct shard_task *tasks, size_
 void dispatcher_forget(struct dispatcher *d, const char *job_id);
 
 /* Waits for the next accepted (or finally failed) shard. Returns an owned shard_done (free
- * with free() after shard_result_release); its task's spool_path names the accepted attempt's
- * rows. A shard that failed for good has rc != BZ_OK. */
+ * with free() after shard_result_release); its task's `staged` is the accepted attempt's
+ * stage reference. A shard that failed for good has rc != BZ_OK. */
 int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err);
 
 /* storage.backend gcs: shard results arrive as gs:// objects, read with these options

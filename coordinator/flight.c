@@ -11,14 +11,12 @@
 #include "coordinator/activity.h"
 #include "coordinator/finalizer.h"
 #include "coordinator/gcs_edge.h"
-#include "warehouse/wh_sqlite_merge.h"
 #include "coordinator/planner.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
-#include "warehouse/wh_bigquery.h"
 #include "warehouse/warehouse.h"
 #include "worker/worker.h"
 
@@ -71,8 +69,9 @@ static int open_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz
     return fs_mkdir_p(fl->temp, err);
 }
 
-/* Where the shards' rows are staged before the merge: storage gcs + kafka puts the file in the
- * load bucket for the workers (pinned to its generation); BigQuery creates the work table. */
+/* Where the shards' bytes come from and their rows go before the merge: storage gcs + kafka puts
+ * the file in the load bucket for the workers (pinned to its generation); the warehouse makes
+ * the file's main table and stage. */
 static int prepare_stage(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
 {
     const struct job *job = &fl->job;
@@ -85,9 +84,8 @@ static int prepare_stage(const struct pipeline_ctx *pc, struct flight *fl, struc
         rc = gcs_edge_put_load(pc->edge, fl->load, object, fl->load_uri, sizeof(fl->load_uri),
                                &fl->load_generation, err);
     }
-    if (rc == BZ_OK && pc->bq != NULL) {
-        rc =
-            bq_warehouse_prepare(pc->bq, fl->t, job->job_id, fl->bq_work, sizeof(fl->bq_work), err);
+    if (rc == BZ_OK) {
+        rc = warehouse_file_prepare(pc->wh, fl->t, job->job_id, fl->stage, sizeof(fl->stage), err);
     }
     return rc;
 }
@@ -102,7 +100,9 @@ static void fill_task(const struct pipeline_ctx *pc, struct flight *fl, size_t i
     task->spec = *spec;
     task->max_line_bytes = (size_t)pc->cfg->max_line_bytes;
     task->temp_dir = fl->temp;
-    snprintf(task->spool_path, sizeof(task->spool_path), "%s/shard-%06zu.rows", fl->temp, i);
+    task->wh = pc->wh;
+    task->stage = fl->stage;
+    snprintf(task->where, sizeof(task->where), "%s/shard-%06zu.rows", fl->temp, i);
     task->job = fl;
     task->job_id = fl->job.job_id;
     task->site_id = fl->job.site_id;
@@ -111,16 +111,10 @@ static void fill_task(const struct pipeline_ctx *pc, struct flight *fl, size_t i
         /* read from the load bucket; results staged beside it, deleted after the merge */
         task->object_uri = fl->load_uri;
         task->object_generation = fl->load_generation;
-        snprintf(task->spool_path, sizeof(task->spool_path), "gs://%s/_staging/%s/shard-%06zu",
+        snprintf(task->where, sizeof(task->where), "gs://%s/_staging/%s/shard-%06zu",
                  pc->cfg->load_bucket, fl->job.job_id, i);
     }
     task->shard_count = (uint32_t)fl->ntasks;
-    if (pc->bq != NULL) {
-        /* rows to a write stream, whose name replaces spool_path (until then the staging
-         * base of a dispatched shard's attempts: its result object) */
-        task->bq = pc->bq;
-        task->bq_work_path = fl->bq_work;
-    }
 }
 
 static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
@@ -282,59 +276,63 @@ static void drop_error_file(struct flight *fl)
 
 /* ---- finish, step 2: the merge ----------------------------------------------------------- */
 
-/* The streams chosen for the commit: recorded in the journal before the first commit; a run
- * after a crash (or a retry) finds them there and commits those again. */
-static int choose_streams(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+/* This run's stage references, one line per shard ("" for none). */
+static char *run_refs(const struct flight *fl)
 {
-    struct job *job = &fl->job;
     struct buf b;
     size_t i;
 
-    if (job->streams != NULL) {
+    buf_init(&b);
+    for (i = 0; i < fl->ntasks; i++) {
+        buf_appendf(&b, "%s%s", i ? "\n" : "", fl->tasks[i].staged);
+    }
+    buf_append_char(&b, '\0');
+    return buf_steal(&b);
+}
+
+/* The stage references to merge. Where they outlive the run, the first choice is recorded in the
+ * journal before the first merge, and a run after a crash (or a retry) merges those again -
+ * this run's own stages are then left to expire. Else they are this run's. */
+static int choose_refs(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    struct wh_caps caps;
+
+    warehouse_caps(pc->wh, &caps);
+    if (caps.refs_outlive_run && job->staged != NULL) {
         BZ_LOG(pc->log, BZ_LOG_INFO, "merge",
                (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}),
-               "committing the streams chosen before",
-               "file=%s: a run before this one chose them (it may have committed them); this "
-               "run's own streams are left to expire",
+               "merging the stages chosen before",
+               "file=%s: a run before this one chose them (it may have merged them); this "
+               "run's own stages are left to expire",
                job->file_name);
         return BZ_OK;
     }
-    buf_init(&b);
-    for (i = 0; i < fl->ntasks; i++) {
-        if (fl->tasks[i].spool_path[0] != '\0') {
-            buf_appendf(&b, "%s%s", b.len ? "\n" : "", fl->tasks[i].spool_path);
-        }
-    }
-    buf_append_char(&b, '\0');
-    job->streams = buf_steal(&b);
-    return journal_update(pc->journal, job, err); /* the choice is durable before the commit */
+    free(job->staged);
+    job->staged = run_refs(fl);
+    /* the choice is durable before the merge */
+    return caps.refs_outlive_run ? journal_update(pc->journal, job, err) : BZ_OK;
 }
 
-/* BigQuery: commits the file's rows into its work table, exactly once. The recorded streams are
- * committed - a no-op when they are committed, the commit when they are not - and this run's own
- * new streams are left to expire with the table. */
-static int commit_streams(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+/* Splits the chosen references (one line per shard) in place; an array of n pointers into it. */
+static const char **split_refs(char *list, size_t *n)
 {
-    const char **streams;
-    char *list, *line, *save = NULL;
-    size_t i, n = 0, lines = 1;
-    int rc = choose_streams(pc, fl, err);
+    const char **refs;
+    size_t i, k = 0, lines = 1;
 
-    list = xstrdup(fl->job.streams);
     for (i = 0; list[i] != '\0'; i++) {
         lines += list[i] == '\n';
     }
-    streams = xcalloc(lines, sizeof(*streams));
-    for (line = strtok_r(list, "\n", &save); line != NULL && n < lines;
-         line = strtok_r(NULL, "\n", &save)) {
-        streams[n++] = line;
+    refs = xcalloc(lines, sizeof(*refs));
+    refs[k++] = list;
+    for (i = 0; list[i] != '\0'; i++) {
+        if (list[i] == '\n') {
+            list[i] = '\0';
+            refs[k++] = &list[i + 1];
+        }
     }
-    if (rc == BZ_OK) {
-        rc = bq_warehouse_commit(pc->bq, fl->t, fl->job.job_id, streams, n, err);
-    }
-    free(list);
-    free(streams);
-    return rc;
+    *n = k;
+    return refs;
 }
 
 static void log_merging(const struct pipeline_ctx *pc, struct flight *fl)
@@ -347,54 +345,37 @@ static void log_merging(const struct pipeline_ctx *pc, struct flight *fl)
     BZ_LOG(pc->log, BZ_LOG_INFO, "merge",
            (&(struct bz_log_ctx){job->job_id, job->site_id, "merge", -1}), "merging into the table",
            "file=%s table=%s loaded=%llu warehouse=%s", job->file_name, job->table_name,
-           (unsigned long long)job->counts.loaded, pc->bq != NULL ? "bigquery" : "sqlite");
+           (unsigned long long)job->counts.loaded, warehouse_backend_name(pc->wh));
 }
 
-static int merge_bigquery(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
-{
-    struct job *job = &fl->job;
-    int rc;
-
-    log_merging(pc, fl);
-    rc = commit_streams(pc, fl, err);
-    if (rc == BZ_OK) {
-        rc = bq_warehouse_merge(pc->bq, fl->t, job->job_id, job->site_id, job->merge_now,
-                                job->counts.loaded, &job->merge, err);
-    }
-    return rc;
-}
-
-/* SQLite: the winners, read back from the shards' spools, into the main table - unless the
- * warehouse's merge record says this job merged already (a kill came before the journal). */
-static int merge_sqlite(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+/* The chosen stages into the main table, exactly once (the warehouse knows whether this job
+ * merged already: a kill may have come after its merge and before the journal's). */
+static int merge_staged(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
 {
     struct job *job = &fl->job;
     struct merge_spec spec = {fl->t, job->site_id, job->job_id, job->file_name, job->merge_now};
-    struct row_position *winners;
-    bool merged = false;
-    char **paths;
-    size_t nwin, i;
-    int rc = BZ_OK;
+    struct row_position *winners = NULL;
+    struct wh_caps caps;
+    const char **refs;
+    char *list;
+    size_t nwin = 0, nrefs;
+    int rc = choose_refs(pc, fl, err);
 
-    for (i = 0; i < schema_set_count(pc->set) && !pc->tables_ready && rc == BZ_OK; i++) {
-        rc = warehouse_ensure_table(pc->wh, schema_set_table(pc->set, i), err);
-    }
-    pc->tables_ready = rc == BZ_OK;
-    if (rc == BZ_OK) {
-        rc = warehouse_merge_lookup(pc->wh, job->job_id, &merged, &job->merge, err);
-    }
-    if (rc != BZ_OK || merged) {
+    if (rc != BZ_OK) {
         return rc;
     }
+    warehouse_caps(pc->wh, &caps);
     log_merging(pc, fl);
-    paths = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*paths));
-    for (i = 0; i < fl->ntasks; i++) {
-        paths[i] = fl->tasks[i].spool_path;
+    if (caps.wants_winners) {
+        winners = finalizer_winners(fl->fz, &nwin);
     }
-    winners = finalizer_winners(fl->fz, &nwin);
-    rc = merge_file_rows(pc->wh, &spec, paths, fl->ntasks, winners, nwin, &job->merge, err);
+    list = xstrdup(job->staged);
+    refs = split_refs(list, &nrefs);
+    rc = warehouse_merge_staged(pc->wh, &spec, refs, nrefs, winners, nwin, job->counts.loaded,
+                                &job->merge, err);
+    free(refs);
+    free(list);
     free(winners);
-    free(paths);
     return rc;
 }
 
@@ -404,7 +385,7 @@ static int merge_file(struct pipeline_ctx *pc, struct flight *fl, struct bz_err 
 {
     const struct job *job = &fl->job;
     const struct merge_counts *m = &job->merge;
-    int rc = pc->bq != NULL ? merge_bigquery(pc, fl, err) : merge_sqlite(pc, fl, err);
+    int rc = merge_staged(pc, fl, err);
 
     if (rc == BZ_OK && m->inserted + m->updated + m->skipped_older != job->counts.loaded) {
         rc = bz_err_set(err, BZ_E_INTERNAL,
@@ -523,15 +504,9 @@ int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err
 
 /* ---- release ----------------------------------------------------------------------------- */
 
+/* The tasks go; what they staged in files lies in fl->temp, removed with it. */
 static void release_tasks(struct flight *fl)
 {
-    size_t i;
-
-    for (i = 0; i < fl->ntasks; i++) {
-        if (fl->tasks[i].spool_path[0] == '/') { /* a spool file (not a write stream's name) */
-            unlink(fl->tasks[i].spool_path);
-        }
-    }
     free(fl->tasks);
     fl->tasks = NULL;
     fl->ntasks = 0;

@@ -1,7 +1,7 @@
 /* flight.h - one file from its start to its finish (DESIGN.md steps 2-5): plan it into shards,
- * take their results as they come back, then finish it - the error file, the merge (SQLite:
- * the winners read back from the shards' spools; BigQuery: the accepted streams committed
- * exactly once, then the MERGE job), the journal says merged, the load copy goes.
+ * take their results as they come back, then finish it - the error file, the merge (the
+ * accepted attempts' stages merged once, warehouse_merge_staged), the journal says merged, the
+ * load copy goes.
  *
  * Up to coordinator.max_files_in_flight flights are open at once; their shards share the
  * dispatcher's window, and pipeline.c closes them strictly in the order they started, so merges
@@ -33,7 +33,7 @@ struct flight {
     struct tsv_source src;
     int fd;
     char load[AREAS_PATH_BYTES], temp[AREAS_PATH_BYTES - 64];
-    char bq_work[600];   /* bigquery: the file's work table (Write API path) */
+    char stage[600];     /* the file's stage in the warehouse (warehouse_file_prepare) */
     char load_uri[1100]; /* storage gcs + kafka: the file's copy in storage.load_bucket */
     int64_t load_generation;
     size_t submitted, received; /* shards handed to the dispatcher, and back from it */

@@ -320,7 +320,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_double(st, 23, job->run.shards_seconds);
     sqlite3_bind_double(st, 24, job->run.errors_seconds);
     sqlite3_bind_double(st, 25, job->run.merge_seconds);
-    bind_text_or_null(st, 26, job->streams);
+    bind_text_or_null(st, 26, job->staged);
     sqlite3_bind_int64(st, 27, (sqlite3_int64)job->entry.dev);
     sqlite3_bind_int64(st, 28, (sqlite3_int64)job->entry.ino);
     sqlite3_bind_int64(st, 29, (sqlite3_int64)job->retry_at);
@@ -397,7 +397,7 @@ static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, s
         job->run.shards_seconds = sqlite3_column_double(st, 23);
         job->run.errors_seconds = sqlite3_column_double(st, 24);
         job->run.merge_seconds = sqlite3_column_double(st, 25);
-        job->streams = column_dup(st, 26);
+        job->staged = column_dup(st, 26);
         job->entry.dev = (uint64_t)sqlite3_column_int64(st, 27);
         job->entry.ino = (uint64_t)sqlite3_column_int64(st, 28);
         job->retry_at = (int64_t)sqlite3_column_int64(st, 29);
@@ -644,7 +644,7 @@ void job_release(struct job *job)
     free(job->content_hash);
     free(job->table_name);
     free(job->merge_now);
-    free(job->streams);
+    free(job->staged);
     free(job->merged_at);
     free(job->error);
     memset(job, 0, sizeof(*job));

@@ -52,10 +52,11 @@ struct job {
     enum job_state state;
     char *merge_now; /* created_at/updated_at of this job's merge, fixed before merging */
     char *merged_at; /* wall clock when merged (for the archive delay) */
-    /* warehouse bigquery: the write streams chosen for the commit (the accepted attempts'),
-     * one per line, recorded before committing them; a resumed or retried file commits these
-     * again (a no-op once committed), never its own new ones. NULL: not chosen yet. */
-    char *streams;
+    /* The stage references chosen for the merge (the accepted attempts', one line per shard,
+     * "" for none), recorded before the first merge when the warehouse's references outlive
+     * the run (wh_caps); a resumed or retried file merges these again (a no-op once merged),
+     * never its own new ones. NULL: not chosen yet. (Journal column: streams.) */
+    char *staged;
     char *error; /* why rejected/failed; while landing: why it has not landed yet */
     /* The inbox entry this job backed up (of the descriptor it was read from: device, inode,
      * and - inode numbers are reused - its modification and change times): only that entry is

@@ -23,7 +23,6 @@
 #include "io/fsutil.h"
 #include "notify/notifier.h"
 #include "notify/notices.h"
-#include "warehouse/wh_bigquery.h"
 #include "warehouse/warehouse.h"
 
 struct pipeline {
@@ -75,12 +74,7 @@ static int open_backends(struct pipeline *p, struct bz_err *err)
 {
     const struct bz_config *cfg = p->ctx.cfg;
 
-    if (strcmp(cfg->warehouse_backend, "bigquery") == 0) {
-        if ((p->ctx.bq = bq_warehouse_open(cfg, p->ctx.log, err)) == NULL) {
-            return err ? err->code : BZ_E_INVALID_INPUT;
-        }
-    } else if ((p->ctx.wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes,
-                                                  err)) == NULL) {
+    if ((p->ctx.wh = warehouse_open(cfg, p->ctx.log, WH_ROLE_COORDINATOR, err)) == NULL) {
         return err ? err->code : BZ_E_IO;
     }
     if (strcmp(cfg->storage_backend, "gcs") == 0 &&
@@ -148,11 +142,8 @@ void pipeline_free(struct pipeline *p)
     dispatcher_free(p->ctx.dispatch);
     notify_relay_stop(p->relay);
     notifier_free(p->notifier); /* after its last notice: delivers what is queued */
-    bq_warehouse_close(p->ctx.bq);
     gcs_edge_free(p->ctx.edge);
-    if (p->ctx.wh != NULL) {
-        warehouse_close(p->ctx.wh);
-    }
+    warehouse_close(p->ctx.wh);
     journal_close(p->ctx.journal);
     if (p->lock_fd >= 0) {
         close(p->lock_fd);

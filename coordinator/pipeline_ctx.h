@@ -13,7 +13,6 @@
 #include "schema/schema.h"
 
 struct activity;
-struct bq_warehouse;
 struct dispatcher;
 struct gcs_edge;
 struct warehouse;
@@ -23,13 +22,11 @@ struct pipeline_ctx {
     const struct schema_set *set;
     struct bz_log *log;
     struct journal *journal;
-    struct warehouse *wh;    /* warehouse.backend sqlite; NULL: bq */
-    struct bq_warehouse *bq; /* warehouse.backend bigquery; NULL: wh */
-    struct gcs_edge *edge;   /* storage.backend gcs; NULL: local areas only */
+    struct warehouse *wh;  /* whichever warehouse.backend names */
+    struct gcs_edge *edge; /* storage.backend gcs; NULL: local areas only */
     struct dispatcher *dispatch;
     struct activity *activity; /* the live picture; NULL: nobody watches */
     unsigned workers;          /* shards that run at once */
-    bool tables_ready;         /* SQLite: every schema table ensured */
     char temp[4096];           /* the installation's own folder in paths.temp (areas_temp) */
 };
 

@@ -55,7 +55,7 @@ static const struct field_desc task_fields[] = {
     STR(struct shard_task_msg, schema_digest, true),
     STR(struct shard_task_msg, destination, true),
     U64(struct shard_task_msg, max_line_bytes, 1, (uint64_t)1 << 30),
-    STR(struct shard_task_msg, work_table, false),
+    STR(struct shard_task_msg, stage, false),
 };
 
 static const struct field_desc result_fields[] = {
@@ -70,7 +70,7 @@ static const struct field_desc result_fields[] = {
     U64(struct shard_result_msg, rows_written, 0, MAX_OFFSET),
     STR(struct shard_result_msg, result_uri, false),
     STR(struct shard_result_msg, destination, false),
-    STR(struct shard_result_msg, stream, false),
+    STR(struct shard_result_msg, staged, false),
     STR(struct shard_result_msg, error, false),
     BOOL(struct shard_result_msg, retriable),
 };

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 
 /* Why a message was refused. */
 struct proto_error {
@@ -32,12 +32,11 @@ struct shard_task_msg {
     uint32_t shard_index, shard_count;
     uint32_t attempt;        /* 1 for the first dispatch */
     char schema_digest[17];  /* the table description the coordinator planned with */
-    char destination[1024];  /* where the shard's rows go (staging; per attempt) */
+    char destination[1024];  /* this attempt's own path (its result object; a warehouse that
+                                stages into files stages there) */
     uint64_t max_line_bytes; /* longer lines are rejected */
-    /* warehouse.backend bigquery: the file's work table as a Write API path
-     * ("projects/P/datasets/D/tables/T"); the rows go to a new write stream of it, not to
-     * destination. "": rows to destination. */
-    char work_table[1024];
+    char stage[1024];        /* the file's stage in the warehouse (warehouse_file_prepare; may be
+                                "") the rows go to */
 };
 
 /* What a worker reports for one attempt of a shard (worker -> coordinator). */
@@ -53,7 +52,8 @@ struct shard_result_msg {
     uint64_t rows_written; /* valid rows staged at destination */
     char result_uri[1024]; /* object with the shard's winners, losers and reject records */
     char destination[1024];
-    char stream[1024]; /* work_table given: the finalized write stream holding the rows */
+    char staged[1024]; /* the stage reference holding this attempt's rows (warehouse_stage_close:
+                          a spool path, a write stream's name) */
     char error[512];   /* ok = false: why */
     bool retriable;    /* ok = false: whether another attempt may succeed */
 };

@@ -20,7 +20,7 @@
 #include "gcp/gcp_config.h"
 #include "gcp/gcs_source.h"
 #include "queue/kafka_client.h"
-#include "warehouse/wh_bigquery.h"
+#include "warehouse/warehouse.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
 
@@ -35,7 +35,7 @@ struct remote_worker {
     struct kq_producer *producer;
     struct notices *notices;
     struct dedup_table *table; /* reused shard after shard */
-    struct bq_warehouse *bq;   /* warehouse.backend bigquery: where work_table rows go */
+    struct warehouse *wh;      /* where the shards' rows are staged (stage only) */
     struct gcp_auth *gcs_auth; /* storage.backend gcs: reads of gs:// objects */
     struct gcs_options gcs;
     struct gcp_auth *kafka_auth; /* queue.oauth google: the SASL tokens' credentials */
@@ -57,14 +57,14 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
         w->producer = kq_producer_new(&kc, err);
     }
     w->notices = notices_new(log, w->producer, cfg->kafka_notifications_topic);
-    if (w->producer != NULL && strcmp(cfg->warehouse_backend, "bigquery") == 0) {
-        w->bq = bq_warehouse_open(cfg, log, err);
+    if (w->producer != NULL) {
+        w->wh = warehouse_open(cfg, log, WH_ROLE_STAGE_ONLY, err);
     }
     if (strcmp(cfg->storage_backend, "gcs") == 0) {
         w->gcs_auth = gcp_auth_from_config(cfg, log, err);
         gcs_options_from_config(cfg, w->gcs_auth, log, &w->gcs);
     }
-    if (w->producer != NULL && (w->bq != NULL || strcmp(cfg->warehouse_backend, "bigquery") != 0) &&
+    if (w->producer != NULL && w->wh != NULL &&
         (w->gcs_auth != NULL || strcmp(cfg->storage_backend, "gcs") != 0)) {
         w->consumer = kq_consumer_new(&kc, cfg->kafka_group, topics, err);
     }
@@ -85,7 +85,7 @@ void remote_worker_free(struct remote_worker *w)
     notices_free(w->notices);
     kq_producer_free(w->producer, 10000);
     dedup_table_free(w->table);
-    bq_warehouse_close(w->bq);
+    warehouse_close(w->wh);
     gcp_auth_free(w->gcs_auth);
     gcp_auth_free(w->kafka_auth); /* after the clients that used it */
     free(w->worker_id);
@@ -254,13 +254,6 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
         fail_result(r, false, "destination is longer than 1000 bytes");
         return;
     }
-    if (task->work_table[0] != '\0' && w->bq == NULL) {
-        fail_result(r, true,
-                    "the task's rows go to BigQuery (%s) but this worker's configuration has "
-                    "warehouse.backend %s: deploy the coordinator's configuration to the workers",
-                    task->work_table, w->cfg->warehouse_backend);
-        return;
-    }
     if (open_object(w, task, &obj, &src, r) != 0) {
         return;
     }
@@ -283,14 +276,11 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     st.max_line_bytes = (size_t)task->max_line_bytes;
     st.temp_dir = w->cfg->temp_dir;
     st.job_id = task->job_id;
-    st.site_id = task->site_id; /* rows carry it (BigQuery) */
+    st.site_id = task->site_id;
     st.shard_count = task->shard_count;
-    snprintf(st.spool_path, sizeof(st.spool_path), "%s", task->destination);
-    if (task->work_table[0] != '\0') { /* rows to a write stream; spool_path gets its name */
-        st.bq = w->bq;
-        st.bq_work_path = task->work_table;
-        st.spool_path[0] = '\0';
-    }
+    st.wh = w->wh;
+    st.stage = task->stage;
+    snprintf(st.where, sizeof(st.where), "%s", task->destination);
     worker_run_task(&st, w->table, &done);
     close_object(&obj);
     snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
@@ -299,7 +289,10 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     }
     if (done.rc != BZ_OK) {
         shard_result_release(&done.result);
-        fail_result(r, done.rc == BZ_E_TRANSIENT || done.rc == BZ_E_IO, "%s", done.err.msg);
+        /* a warehouse that cannot take the stage (CONFLICT) is this worker's configuration:
+         * another worker may have the right one */
+        fail_result(r, done.rc == BZ_E_TRANSIENT || done.rc == BZ_E_IO || done.rc == BZ_E_CONFLICT,
+                    "%s", done.err.msg);
         return;
     }
     r->ok = true;
@@ -307,9 +300,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     r->rejected_invalid = done.result.rejected_invalid;
     r->crlf_lines = done.result.crlf_lines;
     r->rows_written = done.result.lines - done.result.rejected_invalid;
-    if (st.bq != NULL) {
-        snprintf(r->stream, sizeof(r->stream), "%s", st.spool_path);
-    }
+    snprintf(r->staged, sizeof(r->staged), "%s", st.staged);
     snprintf(r->result_uri, sizeof(r->result_uri), "%s%.1008s",
              strncmp(result_path, "gs://", 5) == 0 ? "" : "file://", result_path);
     shard_result_release(&done.result);

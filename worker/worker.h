@@ -1,5 +1,5 @@
-/* worker.h - the worker loop: take a shard task, validate and dedup the shard, write its valid
- * rows to the shard's row spool, report the result (DESIGN.md steps 3 and 4).
+/* worker.h - the worker loop: take a shard task, validate and dedup the shard, stage its valid
+ * rows in the warehouse (warehouse_stage_*), report the result (DESIGN.md steps 3 and 4).
  *
  * Owns the worker threads of the single-machine mode and what a task and a result carry. The
  * tasks and results travel through in-process queues (lib/queue/mem_queue.h); a task is
@@ -18,22 +18,24 @@ struct shard_task {
     const struct tsv_source *src;     /* borrowed; the file in load */
     struct shard_spec spec;
     size_t max_line_bytes;
-    const char *temp_dir;  /* reject streams */
-    char spool_path[4096]; /* where the shard's valid rows go; "" for none */
-    void *job;             /* the coordinator's, passed back untouched */
+    const char *temp_dir; /* reject streams */
+    /* Where the shard's valid rows are staged: in wh (NULL: nowhere), in the file's stage
+     * (warehouse_file_prepare), with `where` the path reserved for the attempt (a backend that
+     * stages into files writes there). */
+    struct warehouse *wh;
+    const char *stage;
+    char where[4096];
+    char staged[1024]; /* set when it ran: the accepted attempt's stage reference */
+    void *job;         /* the coordinator's, passed back untouched */
     /* What a task message to another process needs besides the above (distributed mode). */
     const char *job_id, *site_id;
     const char *object_path; /* absolute path of the file in load */
     const char *object_uri;  /* gs://... when the workers read it from storage.load_bucket */
     int64_t object_generation;
     uint32_t shard_count;
-    /* warehouse.backend bigquery: rows go to a write stream of this work table instead of a
-     * spool, and spool_path gets the stream's name. NULL: the spool. */
-    struct bq_warehouse *bq;
-    const char *bq_work_path;
 };
 
-struct bq_warehouse;
+struct warehouse;
 
 struct shard_done {
     struct shard_task *task; /* owned: handed back */

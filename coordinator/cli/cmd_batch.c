@@ -350,7 +350,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     memset(&ctx, 0, sizeof(ctx));
     cfg = config_load(a.config, &err);
     if (cfg == NULL || (schemas = cli_load_schemas("bizoope batch", cfg->schema_dir)) == NULL ||
-        batch_runner_open(&bs, cfg, schemas, a.workflows, a.settings_dir, &err) != BZ_OK) {
+        batch_runner_open(&bs, cfg, schemas, a.workflows, a.settings_dir, NULL, &err) != BZ_OK) {
         if (err.msg[0] != '\0') {
             fprintf(stderr, "bizoope batch: %s\n", err.msg);
         }

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "coordinator/areas.h"
 #include "coordinator/cli/cli.h"
+#include "warehouse/warehouse.h"
 
 static void usage(FILE *out)
 {
@@ -127,7 +128,9 @@ int cmd_config(int argc, char **argv, struct cli_env *env)
         printf("%s\n", text);
         free(text);
     } else {
+        char where[1200];
         size_t i;
+        warehouse_describe(cfg, where, sizeof(where));
         printf("%s: valid\n  sites:     ", cfg->path);
         for (i = 0; i < cfg->nsites; i++) {
             printf("%s%s", i ? ", " : "", cfg->sites[i]);
@@ -140,10 +143,7 @@ int cmd_config(int argc, char **argv, struct cli_env *env)
         printf("  queue:     %s%s%s\n", cfg->queue_backend,
                strcmp(cfg->queue_backend, "kafka") == 0 ? " at " : "",
                strcmp(cfg->queue_backend, "kafka") == 0 ? cfg->kafka_bootstrap : "");
-        printf("  warehouse: %s%s%s\n", cfg->warehouse_backend,
-               strcmp(cfg->warehouse_backend, "bigquery") == 0 ? ", project " : " at ",
-               strcmp(cfg->warehouse_backend, "bigquery") == 0 ? cfg->bq_project
-                                                               : cfg->warehouse_path);
+        printf("  warehouse: %s\n", where);
     }
     json_decref(o);
     schema_set_free(schemas);

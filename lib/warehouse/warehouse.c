@@ -6,6 +6,8 @@
 #include "warehouse/warehouse_backend.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 static bool has_prefix_nocase(const char *s, const char *prefix)
@@ -128,6 +130,71 @@ static bool empty(const char *s)
     return s == NULL || s[0] == '\0';
 }
 
+struct warehouse *warehouse_open(const struct bz_config *cfg, struct bz_log *log, enum wh_role role,
+                                 struct bz_err *err)
+{
+    struct warehouse *wh = NULL;
+
+    if (strcmp(cfg->warehouse_backend, "bigquery") == 0) {
+        wh = warehouse_open_bigquery(cfg, log, err);
+    } else if (strcmp(cfg->warehouse_backend, "sqlite") != 0) {
+        bz_err_set(err, BZ_E_INVALID_INPUT,
+                   "warehouse.backend '%s' is not known (sqlite or bigquery)",
+                   cfg->warehouse_backend);
+    } else if (role == WH_ROLE_STAGE_ONLY) {
+        wh = warehouse_sqlite_stager(err);
+    } else {
+        wh = warehouse_open_sqlite(cfg->warehouse_path, cfg->warehouse_cache_bytes, err);
+    }
+    if (wh != NULL) {
+        wh->role = role;
+    }
+    return wh;
+}
+
+void warehouse_describe(const struct bz_config *cfg, char *out, size_t size)
+{
+    if (strcmp(cfg->warehouse_backend, "bigquery") == 0) {
+        snprintf(out, size, "bigquery, project %s, dataset %s", cfg->bq_project, cfg->bq_dataset);
+    } else {
+        snprintf(out, size, "%s at %s", cfg->warehouse_backend, cfg->warehouse_path);
+    }
+}
+
+const char *warehouse_backend_name(const struct warehouse *wh)
+{
+    return wh->ops->name;
+}
+
+void warehouse_caps(const struct warehouse *wh, struct wh_caps *out)
+{
+    *out = wh->ops->caps;
+}
+
+/* A slot the call needs: the handle merges (not stage-only) and the backend fills it. */
+static int usable(struct warehouse *wh, bool has_slot, const char *what, struct bz_err *err)
+{
+    if (wh == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: no warehouse", what);
+    }
+    if (wh->role == WH_ROLE_STAGE_ONLY) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "%s: this %s warehouse handle was opened to stage rows only", what,
+                          wh->ops->name);
+    }
+    if (!has_slot) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: the %s warehouse does not do this", what,
+                          wh->ops->name);
+    }
+    if (wh->open_merge != NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: a merge is open on this warehouse handle; commit or abort it "
+                          "first",
+                          what);
+    }
+    return BZ_OK;
+}
+
 void warehouse_close(struct warehouse *wh)
 {
     if (wh == NULL) {
@@ -144,13 +211,9 @@ int warehouse_ensure_table(struct warehouse *wh, const struct schema_table *t, s
 {
     int rc;
 
-    if (wh == NULL) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "warehouse_ensure_table: no warehouse");
-    }
-    if (wh->open_merge != NULL) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "warehouse_ensure_table: a merge is open on this warehouse handle; "
-                          "commit or abort it first");
+    rc = usable(wh, wh != NULL && wh->ops->ensure_table != NULL, "warehouse_ensure_table", err);
+    if (rc != BZ_OK) {
+        return rc;
     }
     rc = warehouse_check_table(t, err);
     if (rc != BZ_OK) {
@@ -168,7 +231,25 @@ int warehouse_merge_lookup(struct warehouse *wh, const char *job_id, bool *done,
         return bz_err_set(err, BZ_E_INVALID_INPUT,
                           "warehouse_merge_lookup: needs a warehouse, a job id and 'done'");
     }
+    if (wh->role == WH_ROLE_STAGE_ONLY || wh->ops->merge_lookup == NULL) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "warehouse_merge_lookup: this %s warehouse handle keeps no merge "
+                          "record",
+                          wh->ops->name);
+    }
     return wh->ops->merge_lookup(wh, job_id, done, out != NULL ? out : &ignored, err);
+}
+
+static int check_spec(const char *what, const struct merge_spec *spec, struct bz_err *err)
+{
+    if (empty(spec->site_id) || empty(spec->job_id) || spec->now == NULL || !now_ok(spec->now)) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s: job '%s': a merge needs a site id, a job id and 'now' as "
+                          "\"YYYY-MM-DD HH:MM:SS.ffffff\" (got \"%s\")",
+                          what, spec->job_id != NULL ? spec->job_id : "",
+                          spec->now != NULL ? spec->now : "(null)");
+    }
+    return warehouse_check_table(spec->table, err);
 }
 
 int warehouse_merge_begin(struct warehouse *wh, const struct merge_spec *spec,
@@ -183,20 +264,16 @@ int warehouse_merge_begin(struct warehouse *wh, const struct merge_spec *spec,
         return bz_err_set(err, BZ_E_INVALID_INPUT,
                           "warehouse_merge_begin: needs a warehouse, a spec and 'out'");
     }
-    if (empty(spec->site_id) || empty(spec->job_id) || spec->now == NULL || !now_ok(spec->now)) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "warehouse_merge_begin: job '%s': a merge needs a site id, a job id "
-                          "and 'now' as \"YYYY-MM-DD HH:MM:SS.ffffff\" (got \"%s\")",
-                          spec->job_id != NULL ? spec->job_id : "",
-                          spec->now != NULL ? spec->now : "(null)");
-    }
     if (wh->open_merge != NULL) {
         return bz_err_set(err, BZ_E_INVALID_INPUT,
                           "warehouse_merge_begin: job '%s': another merge is open on this "
                           "warehouse handle; commit or abort it first (one merge at a time)",
-                          spec->job_id);
+                          spec->job_id != NULL ? spec->job_id : "");
     }
-    rc = warehouse_check_table(spec->table, err);
+    rc = usable(wh, wh->ops->merge_begin != NULL, "warehouse_merge_begin", err);
+    if (rc == BZ_OK) {
+        rc = check_spec("warehouse_merge_begin", spec, err);
+    }
     if (rc != BZ_OK) {
         return rc;
     }
@@ -237,6 +314,97 @@ void warehouse_merge_abort(struct wh_merge *m)
     m->ops->merge_abort(m);
 }
 
+/* ---- stage, then merge staged ------------------------------------------------------------ */
+
+int warehouse_file_prepare(struct warehouse *wh, const struct schema_table *t, const char *job_id,
+                           char *stage, size_t size, struct bz_err *err)
+{
+    int rc = usable(wh, wh != NULL && wh->ops->file_prepare != NULL, "warehouse_file_prepare", err);
+
+    if (rc == BZ_OK && (empty(job_id) || stage == NULL || size == 0)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "warehouse_file_prepare: needs a job id and room for the stage's name");
+    }
+    if (rc == BZ_OK) {
+        rc = warehouse_check_table(t, err);
+    }
+    return rc != BZ_OK ? rc : wh->ops->file_prepare(wh, t, job_id, stage, size, err);
+}
+
+int warehouse_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
+                         struct wh_stage **out, struct bz_err *err)
+{
+    int rc;
+
+    *out = NULL;
+    if (wh == NULL || spec == NULL || spec->table == NULL || empty(spec->site_id) ||
+        spec->stage == NULL || spec->where == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse_stage_open: needs a warehouse, a table, a site id, the "
+                          "file's stage and a path ('where', may be \"\")");
+    }
+    rc = wh->ops->stage_open(wh, spec, out, err);
+    if (rc != BZ_OK) {
+        *out = NULL;
+    }
+    return rc;
+}
+
+int warehouse_stage_row(struct wh_stage *s, uint32_t line, const struct field_value *values,
+                        struct bz_err *err)
+{
+    return s->ops->stage_row(s, line, values, err);
+}
+
+int warehouse_stage_close(struct wh_stage *s, char *ref, size_t size, struct bz_err *err)
+{
+    if (s == NULL || ref == NULL || size == 0) {
+        if (s != NULL) {
+            s->ops->stage_abort(s);
+        }
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse_stage_close: needs a stage and room for its reference");
+    }
+    return s->ops->stage_close(s, ref, size, err);
+}
+
+void warehouse_stage_abort(struct wh_stage *s)
+{
+    if (s != NULL) {
+        s->ops->stage_abort(s);
+    }
+}
+
+int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs,
+                           const struct row_position *winners, size_t nwinners, uint64_t loaded,
+                           struct merge_counts *out, struct bz_err *err)
+{
+    struct merge_counts ignored;
+    size_t i;
+    int rc = usable(wh, wh != NULL && wh->ops->merge_staged != NULL, "warehouse_merge_staged", err);
+
+    if (rc == BZ_OK && (spec == NULL || (nrefs > 0 && refs == NULL) ||
+                        (wh->ops->caps.wants_winners && nwinners > 0 && winners == NULL))) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "warehouse_merge_staged: needs a spec, the stages and the winners");
+    }
+    for (i = 0; rc == BZ_OK && i < nrefs; i++) {
+        if (refs[i] == NULL) {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                            "warehouse_merge_staged: stage %zu is NULL (\"\" for none)", i);
+        }
+    }
+    if (rc == BZ_OK) {
+        rc = check_spec("warehouse_merge_staged", spec, err);
+    }
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    return wh->ops->merge_staged(wh, spec, refs, nrefs, winners, nwinners, loaded,
+                                 out != NULL ? out : &ignored, err);
+}
+
 /* ---- batch steps ---------------------------------------------------------------------------- */
 
 const char *warehouse_dialect(const struct warehouse *wh)
@@ -244,15 +412,10 @@ const char *warehouse_dialect(const struct warehouse *wh)
     return wh->ops->name;
 }
 
+/* Every batch slot is filled or none is (a backend runs batch steps or does not). */
 static int batch_ready(struct warehouse *wh, struct bz_err *err)
 {
-    if (wh == NULL) {
-        return bz_err_set(err, BZ_E_INTERNAL, "batch: needs a warehouse");
-    }
-    if (wh->open_merge != NULL) {
-        return bz_err_set(err, BZ_E_CONFLICT, "batch: a merge is open on this warehouse");
-    }
-    return BZ_OK;
+    return usable(wh, wh != NULL && wh->ops->batch_build != NULL, "batch steps", err);
 }
 
 int warehouse_batch_value(struct warehouse *wh, const char *sql, const struct wh_param *params,

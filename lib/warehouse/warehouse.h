@@ -1,25 +1,41 @@
 /* warehouse.h - where merged tables live: the interface every warehouse backend implements
- * (SQLite on one machine; BigQuery at scale), and the one callers use.
+ * (SQLite on one machine; BigQuery at scale), and the one callers use. DESIGN.md "Backends":
+ * stage, then merge staged.
+ *
+ * A file goes through it in four steps, the same on every backend:
+ *   1. warehouse_file_prepare (coordinator, once per file): the main table exists, and the
+ *      file's stage (BigQuery: its own expiring work table; SQLite: nothing to make);
+ *   2. warehouse_stage_open / _row / _close (a worker, once per shard attempt): the shard's valid
+ *      rows staged (BigQuery: a PENDING write stream; SQLite: a spool file), closing gives the
+ *      stage's reference (a stream name, a spool path);
+ *   3. the coordinator chooses the references of the accepted attempts (recorded in its journal
+ *      before step 4 when warehouse_caps says they outlive the run);
+ *   4. warehouse_merge_staged (coordinator): exactly those stages into the main table, once.
+ * Nothing outside lib/warehouse knows which backend it holds; warehouse_open(cfg) is the only
+ * reader of warehouse.backend.
  *
  * Owns the merge contract (DESIGN.md step 5, STANDARD-FORMAT.md): a file's surviving rows go
- * into the table's main table in one transaction; a new key is inserted with created_at =
- * updated_at = the merge time; an existing key of the same site is updated (and updated_at set)
- * only when the incoming order_by value is newer or equal, else the row is skipped and counted
- * as skipped_older; site_id is part of every key and comes from the merge spec, never from the
- * rows. A merge is recorded under its job id in the same transaction, so asking again after a
- * crash tells whether it happened and with which counts: a merge is never applied twice.
+ * into the table's main table at once; a new key is inserted with created_at = updated_at = the
+ * merge time; an existing key of the same site is updated (and updated_at set) only when the
+ * incoming order_by value is newer or equal, else the row is skipped and counted as
+ * skipped_older; site_id is part of every key and comes from the merge spec, never from the
+ * rows. A merge is recorded under its job id, so merging a job again (after a crash) applies
+ * nothing twice and gives the counts of the merge that happened.
  *
  * Values reach the warehouse as struct wh_value, already in their stored form (see
- * spool_stored_value in warehouse/wh_sqlite_spool.h): INTEGER for int64 and bool; TEXT for strings,
- * for numerics as exact decimal text ("-12.50", always `scale` digits after the point), for dates
- * as "YYYY-MM-DD" and datetimes/timestamps as "YYYY-MM-DD HH:MM:SS" (sortable). */
+ * spool_stored_value in wh_sqlite_spool.h): INTEGER for int64 and bool; TEXT for strings, for
+ * numerics as exact decimal text ("-12.50", always `scale` digits after the point), for dates as
+ * "YYYY-MM-DD" and datetimes/timestamps as "YYYY-MM-DD HH:MM:SS" (sortable). */
 #ifndef BZ_WAREHOUSE_H
 #define BZ_WAREHOUSE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/config.h"
+#include "core/log.h"
 #include "core/status.h"
+#include "schema/row.h"
 #include "schema/schema.h"
 
 enum wh_kind { WH_NULL = 0, WH_INT = 1, WH_TEXT = 2 };
@@ -48,34 +64,86 @@ struct merge_spec {
 };
 
 struct warehouse;
-struct wh_merge;
+struct wh_stage;
 
-/* Opens (creating if needed) a SQLite warehouse file. cache_bytes sizes SQLite's page cache.
- * Returns owned handle or NULL with err set. */
-struct warehouse *warehouse_open_sqlite(const char *path, uint64_t cache_bytes, struct bz_err *err);
+/* What a process uses the warehouse for: a coordinator merges and runs batches; a worker
+ * process only stages rows (a SQLite warehouse then opens no database). */
+enum wh_role { WH_ROLE_COORDINATOR = 0, WH_ROLE_STAGE_ONLY = 1 };
+
+/* Opens the warehouse cfg->warehouse_backend names ("sqlite": cfg->warehouse_path, created if
+ * needed; "bigquery": the project and datasets of cfg). cfg and log are borrowed for the
+ * handle's life. Returns owned handle or NULL with err set. */
+struct warehouse *warehouse_open(const struct bz_config *cfg, struct bz_log *log, enum wh_role role,
+                                 struct bz_err *err);
 void warehouse_close(struct warehouse *wh);
+
+/* Where cfg's warehouse is, in words for people ("sqlite at /var/lib/bizoope/warehouse.db",
+ * "bigquery, project p, dataset d"), into out[0..size); without opening it. */
+void warehouse_describe(const struct bz_config *cfg, char *out, size_t size);
+
+/* The backend's name ("sqlite", "bigquery"), for messages; also its SQL dialect. */
+const char *warehouse_backend_name(const struct warehouse *wh);
+
+/* What the caller has to do for a backend (so it never asks which backend it holds). */
+struct wh_caps {
+    /* The references stage_close gives stay valid after this process ends, and a merge of
+     * other references than the first ones chosen would load rows twice: record the choice
+     * before the first merge_staged of a job and give the same references after a crash. */
+    bool refs_outlive_run;
+    /* merge_staged reads the winners (the rows the finalizer kept); false: the backend picks
+     * them itself and the caller may pass none. */
+    bool wants_winners;
+};
+void warehouse_caps(const struct warehouse *wh, struct wh_caps *out);
 
 /* Creates the main table for t if it does not exist (site_id + t's columns + created_at,
  * updated_at; primary key site_id + t's key). Idempotent. */
 int warehouse_ensure_table(struct warehouse *wh, const struct schema_table *t, struct bz_err *err);
 
+/* Step 1: t's main table exists and the stage of job_id is made; the stage's name (to hand to
+ * every stage_open of the file; may be "") into stage[0..size). Idempotent per job. */
+int warehouse_file_prepare(struct warehouse *wh, const struct schema_table *t, const char *job_id,
+                           char *stage, size_t size, struct bz_err *err);
+
+/* One shard attempt's stage. */
+struct wh_stage_spec {
+    const struct schema_table *table; /* borrowed until stage_close / stage_abort */
+    const char *site_id;
+    const char *stage;     /* what file_prepare gave */
+    const char *where;     /* a path reserved for this attempt, in a folder that exists: a
+                              backend that stages into files writes there; others ignore it */
+    uint32_t shard;        /* the shard's index (the position's high part) */
+    size_t max_line_bytes; /* the longest line a row can come from */
+};
+
+/* Step 2. Thread: any; stages of one handle may be open on several threads at once. */
+int warehouse_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
+                         struct wh_stage **out, struct bz_err *err);
+
+/* Stages the row of the shard's line `line` (values: one per column, as the validator gives
+ * them). Every valid line of the shard is staged, dedup losers too. The hot path. */
+int warehouse_stage_row(struct wh_stage *s, uint32_t line, const struct field_value *values,
+                        struct bz_err *err);
+
+/* Completes the stage and gives its reference (the empty string when the backend needs none)
+ * in ref[0..size). Frees s whatever the outcome; on failure nothing of it is usable. */
+int warehouse_stage_close(struct wh_stage *s, char *ref, size_t size, struct bz_err *err);
+
+/* Abandons the stage and frees s. */
+void warehouse_stage_abort(struct wh_stage *s);
+
+/* Step 4: merges the stages refs[0..nrefs) (one per shard, by shard index; "" for a shard
+ * without rows) of spec->job_id into spec->table's main table - unless the job merged already,
+ * which gives that merge's counts. winners[0..nwinners) are the rows the finalizer kept,
+ * sorted by position (wh_caps.wants_winners; else may be NULL). loaded is their count. */
+int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs,
+                           const struct row_position *winners, size_t nwinners, uint64_t loaded,
+                           struct merge_counts *out, struct bz_err *err);
+
 /* Whether the merge of job_id was committed; its counts in *out when it was. */
 int warehouse_merge_lookup(struct warehouse *wh, const char *job_id, bool *done,
                            struct merge_counts *out, struct bz_err *err);
-
-/* Starts a merge (one transaction). One merge at a time per warehouse handle. */
-int warehouse_merge_begin(struct warehouse *wh, const struct merge_spec *spec,
-                          struct wh_merge **out, struct bz_err *err);
-
-/* Merges one row: values[i] for column i of the table (order_by and key columns never
- * WH_NULL). Rows of one merge have distinct keys (the caller deduplicated them). */
-int warehouse_merge_row(struct wh_merge *m, const struct wh_value *values, struct bz_err *err);
-
-/* Records the merge under its job id and commits. Frees m whatever the outcome. */
-int warehouse_merge_commit(struct wh_merge *m, struct merge_counts *out, struct bz_err *err);
-
-/* Rolls back and frees m. */
-void warehouse_merge_abort(struct wh_merge *m);
 
 /* ---- batch steps (lib/batch) ----------------------------------------------------------------
  * A step's SQL comes from its workflow file, in the dialect of this warehouse; values reach it
@@ -105,7 +173,7 @@ struct wh_batch_build {
     const char *built_at;
 };
 
-/* Which SQL dialect this warehouse runs ("sqlite", later "bigquery"). */
+/* Which SQL dialect this warehouse runs ("sqlite", "bigquery"). */
 const char *warehouse_dialect(const struct warehouse *wh);
 
 /* Runs one query and gives the first column of its first row as text (*is_null when it is

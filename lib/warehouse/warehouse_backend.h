@@ -10,36 +10,55 @@
 #define BZ_WAREHOUSE_BACKEND_H
 
 #include "warehouse/warehouse.h"
+#include "warehouse/wh_sqlite.h"
 
 struct warehouse_ops {
-    const char *name; /* "sqlite", for messages */
+    const char *name;    /* "sqlite", "bigquery": for messages, and the SQL dialect */
+    struct wh_caps caps; /* as warehouse_caps */
 
     /* As warehouse_ensure_table. t passed warehouse_check_table. Never called while a merge
      * is open on wh. */
     int (*ensure_table)(struct warehouse *wh, const struct schema_table *t, struct bz_err *err);
+
+    /* As warehouse_file_prepare; t checked, job_id non-empty, stage/size usable. */
+    int (*file_prepare)(struct warehouse *wh, const struct schema_table *t, const char *job_id,
+                        char *stage, size_t size, struct bz_err *err);
+
+    /* As warehouse_stage_open: spec checked (table, site id, stage and where non-NULL). On
+     * success *out is the backend's stage with its base's ops set. May run on any thread. */
+    int (*stage_open)(struct warehouse *wh, const struct wh_stage_spec *spec, struct wh_stage **out,
+                      struct bz_err *err);
+    /* As warehouse_stage_row: the hot path, no allocation per row beyond amortized growth. */
+    int (*stage_row)(struct wh_stage *s, uint32_t line, const struct field_value *values,
+                     struct bz_err *err);
+    /* As warehouse_stage_close / warehouse_stage_abort: both free s. */
+    int (*stage_close)(struct wh_stage *s, char *ref, size_t size, struct bz_err *err);
+    void (*stage_abort)(struct wh_stage *s);
+
+    /* As warehouse_merge_staged; spec checked as merge_begin's, refs non-NULL entries. Never
+     * called while a merge is open on wh. */
+    int (*merge_staged)(struct warehouse *wh, const struct merge_spec *spec,
+                        const char *const *refs, size_t nrefs, const struct row_position *winners,
+                        size_t nwinners, uint64_t loaded, struct merge_counts *out,
+                        struct bz_err *err);
 
     /* As warehouse_merge_lookup. job_id non-empty; done and out non-NULL. May be called while
      * a merge is open (it then sees the state before that merge). */
     int (*merge_lookup)(struct warehouse *wh, const char *job_id, bool *done,
                         struct merge_counts *out, struct bz_err *err);
 
-    /* As warehouse_merge_begin. spec passed warehouse.c's checks (table checked, ids non-empty,
-     * now well-formed); no other merge is open on wh. The backend copies what it keeps of spec
-     * (spec's strings are borrowed only for the call); the table stays borrowed until the merge
-     * ends. On success *out is the backend's merge with its base's ops set. */
+    /* The row-wise merge (wh_sqlite.h), for a backend whose rows pass through the caller;
+     * NULL otherwise. merge_begin: spec checked, no other merge open; the backend copies what
+     * it keeps of spec and borrows the table until the merge ends. merge_row is the hot path.
+     * merge_commit commits or rolls back, then frees m (out non-NULL). */
     int (*merge_begin)(struct warehouse *wh, const struct merge_spec *spec, struct wh_merge **out,
                        struct bz_err *err);
-
-    /* As warehouse_merge_row. The hot path: no allocation, no per-row SQL building. */
     int (*merge_row)(struct wh_merge *m, const struct wh_value *values, struct bz_err *err);
-
-    /* As warehouse_merge_commit: commits or rolls back, then frees m. out is non-NULL. */
     int (*merge_commit)(struct wh_merge *m, struct merge_counts *out, struct bz_err *err);
-
-    /* Rolls back and frees m. */
     void (*merge_abort)(struct wh_merge *m);
 
-    /* As the warehouse_batch_* functions; never called while a merge is open. */
+    /* As the warehouse_batch_* functions; never called while a merge is open. NULL: the
+     * backend runs no batch steps (warehouse.c says so). */
     int (*batch_value)(struct warehouse *wh, const char *sql, const struct wh_param *params,
                        size_t nparams, char *out, size_t size, bool *is_null, struct bz_err *err);
     int (*batch_build)(struct warehouse *wh, const struct wh_batch_build *b,
@@ -56,6 +75,7 @@ struct warehouse_ops {
 /* The first member of every backend's handle. */
 struct warehouse {
     const struct warehouse_ops *ops;
+    enum wh_role role;           /* set by warehouse_open; STAGE_ONLY: stage_* only */
     struct wh_merge *open_merge; /* set and cleared by warehouse.c only */
 };
 
@@ -64,6 +84,34 @@ struct wh_merge {
     const struct warehouse_ops *ops;
     struct warehouse *wh; /* set by warehouse.c after merge_begin */
 };
+
+/* The first member of every backend's stage. */
+struct wh_stage {
+    const struct warehouse_ops *ops;
+};
+
+/* The backends' openers, called only by warehouse_open (a handle in role COORDINATOR; the
+ * caller sets role after). */
+struct warehouse *warehouse_open_bigquery(const struct bz_config *cfg, struct bz_log *log,
+                                          struct bz_err *err);
+struct warehouse *warehouse_sqlite_stager(struct bz_err *err);
+
+/* The SQLite backend's stage and merge_staged slots (wh_sqlite_stage.c), and the file merge
+ * they use (wh_sqlite_merge.c). */
+int wh_sqlite_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
+                         struct wh_stage **out, struct bz_err *err);
+int wh_sqlite_stage_row(struct wh_stage *s, uint32_t line, const struct field_value *values,
+                        struct bz_err *err);
+int wh_sqlite_stage_close(struct wh_stage *s, char *ref, size_t size, struct bz_err *err);
+void wh_sqlite_stage_abort(struct wh_stage *s);
+int wh_sqlite_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs,
+                           const struct row_position *winners, size_t nwinners, uint64_t loaded,
+                           struct merge_counts *out, struct bz_err *err);
+int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec,
+                    const char *const *spool_paths, size_t nshards,
+                    const struct row_position *winners, size_t nwinners, struct merge_counts *out,
+                    struct bz_err *err);
 
 /* Checks that every identifier of t that reaches SQL (merge target, columns, created_at,
  * updated_at) is a plain identifier, that the target is not one of the warehouse's own tables

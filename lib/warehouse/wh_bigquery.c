@@ -1,5 +1,20 @@
-/* wh_bigquery.c - the BigQuery backend's steps of a file; see wh_bigquery.h. */
-#include "warehouse/wh_bigquery.h"
+/* wh_bigquery.c - the BigQuery warehouse backend (warehouse.backend: bigquery): the warehouse
+ * interface on the Storage Write API and REST jobs. For a file: file_prepare makes sure its main
+ * table and its own expiring work table exist (the stage is the work table's Write API path);
+ * each shard attempt's valid rows are encoded as they come (wh_bigquery_rows.h) and written to
+ * a new PENDING write stream of that table, finalized (the stage's reference is the stream's
+ * name); merge_staged commits exactly the given streams in one BatchCommitWriteStreams and runs
+ * one MERGE job from the work table into the main table (wh_bigquery_sql.h), its DML statistics
+ * becoming the file's merge counts.
+ *
+ * Owns the handles (auth, REST, Write API options) built from the configuration, and the
+ * exactly-once steps of a file: a commit of committed streams and a MERGE job of a merged job
+ * (deterministic ids) are no-ops, so a coordinator killed anywhere in this resumes without
+ * loading anything twice - provided it gives the same streams again (wh_caps.refs_outlive_run:
+ * other streams would add their rows too). Thread: any (workers stage shards in parallel).
+ * Locks: one mutex over the set of main tables known to exist, held only to read or add to it
+ * (never across a request); the auth handle serializes its own refreshes (gcp/auth.h). */
+#include "warehouse/warehouse_backend.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,12 +25,15 @@
 #include "core/mem.h"
 #include "gcp/auth.h"
 #include "gcp/bq_rest.h"
+#include "gcp/bq_write.h"
 #include "gcp/gcp_config.h"
+#include "warehouse/wh_bigquery_rows.h"
 #include "warehouse/wh_bigquery_sql.h"
 
 #define MAX_TABLES 256
 
 struct bq_warehouse {
+    struct warehouse base; /* first: warehouse.c sees only this */
     const struct bz_config *cfg;
     struct bz_log *log;
     struct gcp_auth *auth;
@@ -27,8 +45,21 @@ struct bq_warehouse {
     size_t nready;
 };
 
-struct bq_warehouse *bq_warehouse_open(const struct bz_config *cfg, struct bz_log *log,
-                                       struct bz_err *err)
+/* A shard's rows on their way to a write stream: encoded as they are validated. */
+struct bq_stage {
+    struct wh_stage base; /* first: warehouse.c sees only this */
+    struct bq_warehouse *w;
+    struct row_encoder *enc;
+    uint32_t shard;
+    char *work_path;
+    struct buf data;
+    size_t *offsets, n, cap;
+};
+
+static const struct warehouse_ops warehouse_bigquery_ops;
+
+struct warehouse *warehouse_open_bigquery(const struct bz_config *cfg, struct bz_log *log,
+                                          struct bz_err *err)
 {
     struct bq_warehouse *w = xcalloc(1, sizeof(*w));
     struct bq_rest_options ro;
@@ -51,14 +82,14 @@ struct bq_warehouse *bq_warehouse_open(const struct bz_config *cfg, struct bz_lo
     w->loc.dataset = cfg->bq_dataset;
     w->loc.work_dataset = cfg->bq_work_dataset;
     w->loc.location = cfg->bq_location;
-    return w;
+    w->base.ops = &warehouse_bigquery_ops;
+    return &w->base;
 }
 
-void bq_warehouse_close(struct bq_warehouse *w)
+static void bq_close(struct warehouse *base)
 {
-    if (w == NULL) {
-        return;
-    }
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+
     bq_rest_free(w->rest);
     gcp_auth_free(w->auth);
     pthread_mutex_destroy(&w->lock);
@@ -74,10 +105,9 @@ static int create(struct bq_warehouse *w, json_t *resource, struct bz_err *err)
     return rc;
 }
 
-int bq_warehouse_prepare(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
-                         char *work_path, size_t size, struct bz_err *err)
+static int bq_ensure_table(struct warehouse *base, const struct schema_table *t, struct bz_err *err)
 {
-    char work[400];
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
     bool ready = false;
     size_t i;
     int rc = BZ_OK;
@@ -95,6 +125,16 @@ int bq_warehouse_prepare(struct bq_warehouse *w, const struct schema_table *t, c
         }
         pthread_mutex_unlock(&w->lock);
     }
+    return rc;
+}
+
+static int bq_file_prepare(struct warehouse *base, const struct schema_table *t, const char *job_id,
+                           char *work_path, size_t size, struct bz_err *err)
+{
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    char work[400];
+    int rc = bq_ensure_table(base, t, err);
+
     if (rc == BZ_OK) {
         uint64_t expires = ((uint64_t)time(NULL)) * 1000 + w->cfg->bq_work_expiration_ms;
         rc = create(w, bq_work_table_resource(&w->loc, t, job_id, expires, err), err);
@@ -106,10 +146,9 @@ int bq_warehouse_prepare(struct bq_warehouse *w, const struct schema_table *t, c
     return rc;
 }
 
-int bq_warehouse_write_shard(struct bq_warehouse *w, const char *work_path,
-                             const uint8_t *descriptor, size_t descriptor_len,
-                             const struct bq_rows *rows, char *stream, size_t size,
-                             struct bz_err *err)
+static int write_shard(struct bq_warehouse *w, const char *work_path, const uint8_t *descriptor,
+                       size_t descriptor_len, const struct bq_rows *rows, char *stream, size_t size,
+                       struct bz_err *err)
 {
     int64_t count = 0;
     int rc = bq_write_create(&w->write, work_path, stream, size, err);
@@ -127,8 +166,10 @@ int bq_warehouse_write_shard(struct bq_warehouse *w, const char *work_path,
     return rc;
 }
 
-int bq_warehouse_commit(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
-                        const char *const *streams, size_t n, struct bz_err *err)
+/* Commits streams[0..n) ("" entries are shards without a stream) into the work table of
+ * job_id, atomically. Committing the same streams again is a no-op. */
+static int commit_streams(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
+                          const char *const *streams, size_t n, struct bz_err *err)
 {
     const char **some = xcalloc(n ? n : 1, sizeof(*some));
     char work[400], path[600];
@@ -149,9 +190,11 @@ int bq_warehouse_commit(struct bq_warehouse *w, const struct schema_table *t, co
     return rc;
 }
 
-int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
-                       const char *site_id, const char *now, uint64_t loaded,
-                       struct merge_counts *out, struct bz_err *err)
+/* The MERGE job from the work table of job_id (same job id when retried: not run twice). loaded
+ * is the file's surviving row count: skipped_older = loaded - inserted - updated. */
+static int run_merge(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
+                     const char *site_id, const char *now, uint64_t loaded,
+                     struct merge_counts *out, struct bz_err *err)
 {
     struct bq_dml_stats stats;
     json_t *job;
@@ -177,3 +220,106 @@ int bq_warehouse_merge(struct bq_warehouse *w, const struct schema_table *t, con
     }
     return rc;
 }
+
+static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs,
+                           const struct row_position *winners, size_t nwinners, uint64_t loaded,
+                           struct merge_counts *out, struct bz_err *err)
+{
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    int rc = commit_streams(w, spec->table, spec->job_id, refs, nrefs, err);
+
+    (void)winners; /* the MERGE keeps the newest row per key itself */
+    (void)nwinners;
+    if (rc == BZ_OK) {
+        rc = run_merge(w, spec->table, spec->job_id, spec->site_id, spec->now, loaded, out, err);
+    }
+    return rc;
+}
+
+/* ---- the stage: a shard attempt's rows, encoded, to a write stream ---- */
+
+static int bq_stage_open(struct warehouse *base, const struct wh_stage_spec *spec,
+                         struct wh_stage **out, struct bz_err *err)
+{
+    struct bq_stage *s;
+
+    if (strncmp(spec->stage, "projects/", 9) != 0) {
+        return bz_err_set(err, BZ_E_CONFLICT,
+                          "the rows are staged as '%.200s', not in a BigQuery work table, but "
+                          "this process's warehouse.backend is bigquery: give it the "
+                          "coordinator's configuration",
+                          spec->stage);
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->base.ops = base->ops;
+    s->w = (struct bq_warehouse *)base;
+    s->enc = row_encoder_new(spec->table, spec->site_id, spec->max_line_bytes);
+    s->shard = spec->shard;
+    s->work_path = xstrdup(spec->stage);
+    buf_init(&s->data);
+    *out = &s->base;
+    return BZ_OK;
+}
+
+static int bq_stage_row(struct wh_stage *base, uint32_t line, const struct field_value *values,
+                        struct bz_err *err)
+{
+    struct bq_stage *s = (struct bq_stage *)base;
+
+    (void)err;
+    if (s->n + 1 >= s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->offsets = xrealloc(s->offsets, s->cap * sizeof(*s->offsets));
+    }
+    s->offsets[s->n++] = s->data.len;
+    row_encoder_append(s->enc, s->shard, line, values, NULL, &s->data);
+    return BZ_OK;
+}
+
+static void bq_stage_abort(struct wh_stage *base)
+{
+    struct bq_stage *s = (struct bq_stage *)base;
+
+    buf_release(&s->data);
+    free(s->offsets);
+    free(s->work_path);
+    row_encoder_free(s->enc);
+    free(s);
+}
+
+static int bq_stage_close(struct wh_stage *base, char *ref, size_t size, struct bz_err *err)
+{
+    struct bq_stage *s = (struct bq_stage *)base;
+    const unsigned char *descriptor;
+    struct bq_rows rows;
+    size_t dlen;
+    int rc;
+
+    if (s->n + 1 > s->cap) {
+        s->offsets = xrealloc(s->offsets, (s->n + 1) * sizeof(*s->offsets));
+    }
+    s->offsets[s->n] = s->data.len;
+    rows.data = (const uint8_t *)s->data.data;
+    rows.offsets = s->offsets;
+    rows.n = s->n;
+    descriptor = row_encoder_descriptor(s->enc, &dlen);
+    rc = write_shard(s->w, s->work_path, descriptor, dlen, &rows, ref, size, err);
+    bq_stage_abort(base);
+    return rc;
+}
+
+static const struct warehouse_ops warehouse_bigquery_ops = {
+    .name = "bigquery",
+    /* a stream outlives the run (until its table expires), and committing other streams of
+     * the same job would add their rows too; the MERGE ranks the rows itself */
+    .caps = {.refs_outlive_run = true, .wants_winners = false},
+    .ensure_table = bq_ensure_table,
+    .file_prepare = bq_file_prepare,
+    .stage_open = bq_stage_open,
+    .stage_row = bq_stage_row,
+    .stage_close = bq_stage_close,
+    .stage_abort = bq_stage_abort,
+    .merge_staged = bq_merge_staged,
+    .close = bq_close,
+};

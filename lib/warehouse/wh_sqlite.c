@@ -38,6 +38,9 @@ struct wh_sqlite {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *lookup; /* SELECT from _bizoope_merges by job id, kept for the handle's life */
+    /* tables merge_staged has ensured on this handle (each table once) */
+    const struct schema_table *ensured[256];
+    size_t nensured;
 };
 
 /* Per column of the merged table, what a row's value must look like. */
@@ -823,7 +826,9 @@ static void sqlite_close(struct warehouse *base)
     struct wh_sqlite *wh = (struct wh_sqlite *)base;
 
     sqlite3_finalize(wh->lookup);
-    sqlite3_close_v2(wh->db);
+    if (wh->db != NULL) {
+        sqlite3_close_v2(wh->db);
+    }
     free(wh->path);
     free(wh);
 }
@@ -1068,9 +1073,59 @@ static int sqlite_batch_forget(struct warehouse *base, const char *workflow, con
     return rc == SQLITE_DONE ? BZ_OK : fail_db(wh, rc, err, "forgetting a built period");
 }
 
+/* The file's stage is made by each shard (its spool), and the main table at the merge: planning
+ * never waits for a database another process holds (the merge that finds it locked waits and
+ * says why; pipeline.c). */
+static int sqlite_file_prepare(struct warehouse *base, const struct schema_table *t,
+                               const char *job_id, char *stage, size_t size, struct bz_err *err)
+{
+    (void)base;
+    (void)t;
+    (void)job_id;
+    (void)size;
+    (void)err;
+    stage[0] = '\0';
+    return BZ_OK;
+}
+
+/* The main table first (once per handle and table), then wh_sqlite_stage.c's merge. */
+static int sqlite_merge_staged(struct warehouse *base, const struct merge_spec *spec,
+                               const char *const *refs, size_t nrefs,
+                               const struct row_position *winners, size_t nwinners, uint64_t loaded,
+                               struct merge_counts *out, struct bz_err *err)
+{
+    struct wh_sqlite *wh = (struct wh_sqlite *)base;
+    bool ensured = false;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < wh->nensured && !ensured; i++) {
+        ensured = wh->ensured[i] == spec->table;
+    }
+    if (!ensured) {
+        rc = sqlite_ensure_table(base, spec->table, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+        if (wh->nensured < sizeof(wh->ensured) / sizeof(wh->ensured[0])) {
+            wh->ensured[wh->nensured++] = spec->table;
+        }
+    }
+    return wh_sqlite_merge_staged(base, spec, refs, nrefs, winners, nwinners, loaded, out, err);
+}
+
 static const struct warehouse_ops warehouse_sqlite_ops = {
     .name = "sqlite",
+    /* spools are the run's own (its temp folder) and the merge is recorded in the same
+     * transaction: a later run stages again and asks the record */
+    .caps = {.refs_outlive_run = false, .wants_winners = true},
     .ensure_table = sqlite_ensure_table,
+    .file_prepare = sqlite_file_prepare,
+    .stage_open = wh_sqlite_stage_open,
+    .stage_row = wh_sqlite_stage_row,
+    .stage_close = wh_sqlite_stage_close,
+    .stage_abort = wh_sqlite_stage_abort,
+    .merge_staged = sqlite_merge_staged,
     .merge_lookup = sqlite_merge_lookup,
     .merge_begin = sqlite_merge_begin,
     .merge_row = sqlite_merge_row,
@@ -1182,5 +1237,14 @@ struct warehouse *warehouse_open_sqlite(const char *path, uint64_t cache_bytes, 
         sqlite_close(&wh->base);
         return NULL;
     }
+    return &wh->base;
+}
+
+struct warehouse *warehouse_sqlite_stager(struct bz_err *err)
+{
+    struct wh_sqlite *wh = xcalloc(1, sizeof(*wh));
+
+    (void)err;
+    wh->base.ops = &warehouse_sqlite_ops; /* no database: warehouse.c allows stage_* only */
     return &wh->base;
 }

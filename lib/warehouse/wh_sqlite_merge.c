@@ -1,5 +1,13 @@
-/* wh_sqlite_merge.c - winners from spools to the warehouse, in key order. See wh_sqlite_merge.h. */
-#include "warehouse/wh_sqlite_merge.h"
+/* wh_sqlite_merge.c - one file's surviving rows into the SQLite warehouse (DESIGN.md step 5):
+ * the SQLite backend's merge_staged reads the finalizer's winners back from the shards' row
+ * spools and merges them row by row.
+ *
+ * Owns the order they are merged in: by primary key (approximately: a 16-byte prefix of the
+ * key's sort form), so the main table's B-tree is filled in order instead of at random places;
+ * measured 2-2.5x faster for a 20-column journal than file order, for the price of one sort of
+ * 32-byte entries. Correctness does not depend on the order: the rows of one merge have
+ * distinct keys. */
+#include "warehouse/warehouse_backend.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +124,10 @@ static int collect(const struct schema_table *t, struct spool_reader **readers, 
     return BZ_OK;
 }
 
-int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec, char *const *spool_paths,
-                    size_t nshards, const struct row_position *winners, size_t nwinners,
-                    struct merge_counts *out, struct bz_err *err)
+int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec,
+                    const char *const *spool_paths, size_t nshards,
+                    const struct row_position *winners, size_t nwinners, struct merge_counts *out,
+                    struct bz_err *err)
 {
     const struct schema_table *t = spec->table;
     struct spool_reader **readers = xcalloc(nshards ? nshards : 1, sizeof(*readers));

@@ -15,6 +15,7 @@
 
 #include "batch/batch.h"
 #include "io/fsutil.h"
+#include "warehouse/wh_sqlite.h"
 
 static struct batch_set *load_text(const char *dir, const char *name, const char *yaml,
                                    struct bz_err *err)

@@ -19,7 +19,7 @@
 
 #include "core/buf.h"
 #include "schema/schema.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/wh_sqlite.h"
 
 #define NOW1 "2026-11-24 10:00:00.000001"
 #define NOW2 "2026-11-25 11:30:00.250000"

@@ -1,0 +1,326 @@
+/* test_warehouse_contract.c - the warehouse interface (lib/warehouse/warehouse.h), one suite run
+ * against every backend through warehouse_open(cfg): SQLite on a real database file, BigQuery
+ * against tests/fakes (oauth_fake.py as the metadata server, bigquery_rest_fake.py for tables
+ * and jobs, bigquery_write_fake.js, a real gRPC server, for the write streams).
+ *
+ * What every backend must do, checked the same way on each: a coordinator handle prepares a
+ * file; a stage-only handle (a worker's) stages two shards of the standard `stores` table,
+ * dedup losers included, and gives each a reference; merge_staged merges exactly those stages
+ * once - asked again (a coordinator killed after the merge) it applies nothing twice and gives
+ * the same counts; a stage-only handle refuses to merge; a stage another backend made is
+ * refused as CONFLICT (a worker with the wrong configuration: retriable elsewhere); the
+ * backend says in wh_caps whether its references must be recorded before the merge.
+ *
+ * What the merge produced is read back per backend: SQLite's main table row for row; for
+ * BigQuery the rows committed into the file's work table (exactly the staged ones, once) and
+ * the one MERGE job run for the site (the REST fake scripts its statistics until it executes
+ * SQL, #17 item 3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "schema/schema.h"
+#include "warehouse/warehouse.h"
+#include "worker/validate.h"
+
+#include "fake_process.h"
+
+#define JOB "j20261124090000001abcdef"
+#define NOW "2026-11-24 09:30:00.000000"
+
+/* Two shards of `stores` for site tokyo-1. S0002 is in both: the later line (shard 1, newer
+ * updated_at) wins; the finalizer's winners are given as it would give them. */
+static const char *const shard_lines[2][3] = {
+    {"S0001\tShibuya\t\t20200101\t\t1.5\t1\t20261124090000",
+     "S0002\tShinjuku\t\t20200201\t\t2.5\t0\t20261124090000",
+     "S0003\tUeno\t\t20200301\t\t3.5\t1\t20261124090000"},
+    {"S0002\tShinjuku East\t\t20200201\t\t2.5\t0\t20261124100000",
+     "S0004\tAkihabara\t\t20200401\t\t4.5\t1\t20261124090000", NULL},
+};
+static const struct row_position winners[] = {{0, 0}, {0, 2}, {1, 0}, {1, 1}};
+#define NWINNERS (sizeof(winners) / sizeof(winners[0]))
+#define NSTAGED 5
+
+struct backend {
+    const char *name;
+    char dir[64];
+    char config[128];
+    struct fake oauth, rest, write;
+    char rest_log[128], write_log[128], dump[128];
+    struct bz_config *cfg;
+    struct schema_set *set;
+};
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup_backend(struct backend *b)
+{
+    char text[2048];
+    struct bz_err err;
+
+    snprintf(b->dir, sizeof(b->dir), "/tmp/test_wh_contract.XXXXXX");
+    if (mkdtemp(b->dir) == NULL) {
+        return -1;
+    }
+    snprintf(b->config, sizeof(b->config), "%s/bizoope.yaml", b->dir);
+    if (strcmp(b->name, "sqlite") == 0) {
+        snprintf(text, sizeof(text),
+                 "version: 1\nsites:\n  - tokyo-1\nwarehouse:\n  backend: sqlite\n  path: "
+                 "%s/warehouse.db\n",
+                 b->dir);
+    } else {
+        snprintf(b->rest_log, sizeof(b->rest_log), "%s/rest.jsonl", b->dir);
+        snprintf(b->write_log, sizeof(b->write_log), "%s/write.jsonl", b->dir);
+        snprintf(b->dump, sizeof(b->dump), "%s/dump.json", b->dir);
+        b->oauth = fake_start("oauth_fake.py", "/dev/null", "/dev/null", "{}");
+        b->rest = fake_start("bigquery_rest_fake.py", b->rest_log, "{\"dml\": [4, 0, 0]}", NULL);
+        b->write = fake_start("bigquery_write_fake.js", b->write_log, b->dump, "{}");
+        if (b->oauth.port == 0 || b->rest.port == 0 || b->write.port == 0) {
+            return -1;
+        }
+        snprintf(text, sizeof(text),
+                 "version: 1\nsites:\n  - tokyo-1\nwarehouse:\n  backend: bigquery\n  project: "
+                 "retail-test-1\n  "
+                 "dataset: pos\n"
+                 "  work_dataset: pos_work\n  bigquery_api: 'http://127.0.0.1:%u/bigquery/v2'\n"
+                 "  storage_write_api: 'http://127.0.0.1:%u'\n"
+                 "  metadata_url: 'http://127.0.0.1:%u'\n",
+                 b->rest.port, b->write.port, b->oauth.port);
+    }
+    write_file(b->config, text);
+    b->cfg = config_load(b->config, &err);
+    if (b->cfg == NULL) {
+        fprintf(stderr, "config: %s\n", err.msg);
+        return -1;
+    }
+    b->set = schema_set_load_builtin(&err);
+    return b->set != NULL ? 0 : -1;
+}
+
+static int setup_sqlite(void **state)
+{
+    static struct backend b = {.name = "sqlite"};
+    *state = &b;
+    return setup_backend(&b);
+}
+
+static int setup_bigquery(void **state)
+{
+    static struct backend b = {.name = "bigquery"};
+    *state = &b;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return setup_backend(&b);
+}
+
+static int teardown(void **state)
+{
+    struct backend *b = *state;
+    char cmd[128];
+
+    config_free(b->cfg);
+    schema_set_free(b->set);
+    if (strcmp(b->name, "bigquery") == 0) {
+        fake_stop(&b->write); /* writes the dump */
+        fake_stop(&b->rest);
+        fake_stop(&b->oauth);
+        curl_global_cleanup();
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Stages shard s's lines through the stage-only handle; its reference into ref. */
+static void stage_shard(struct backend *b, struct warehouse *worker, const char *stage, uint32_t s,
+                        char *ref, size_t size)
+{
+    const struct schema_table *t = schema_set_find(b->set, "stores");
+    struct validator *v = validator_new(t);
+    struct wh_stage_spec spec;
+    struct wh_stage *st;
+    struct buf reason;
+    struct bz_err err;
+    char where[128];
+    uint32_t i;
+
+    snprintf(where, sizeof(where), "%s/shard-%u.rows", b->dir, s);
+    spec = (struct wh_stage_spec){t, "tokyo-1", stage, where, s, 1 << 20};
+    assert_int_equal(warehouse_stage_open(worker, &spec, &st, &err), BZ_OK);
+    buf_init(&reason);
+    for (i = 0; i < 3 && shard_lines[s][i] != NULL; i++) {
+        const char *line = shard_lines[s][i];
+        assert_true(validator_check_line(v, line, strlen(line), &reason));
+        assert_int_equal(warehouse_stage_row(st, i, validator_values(v), &err), BZ_OK);
+    }
+    assert_int_equal(warehouse_stage_close(st, ref, size, &err), BZ_OK);
+    buf_release(&reason);
+    validator_free(v);
+}
+
+static void check_sqlite_table(struct backend *b)
+{
+    static const char expect[] =
+        "S0001|Shibuya|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n"
+        "S0002|Shinjuku East|2026-11-24 10:00:00|2026-11-24 09:30:00.000000\n"
+        "S0003|Ueno|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n"
+        "S0004|Akihabara|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n";
+    struct buf got;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/warehouse.db", b->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT store_code, store_name, output_at, "
+                                        "created_at FROM stores WHERE site_id = 'tokyo-1' "
+                                        "ORDER BY store_code",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    buf_init(&got);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        buf_appendf(&got, "%s|%s|%s|%s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+                    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+    }
+    buf_append_char(&got, '\0');
+    assert_string_equal(got.data, expect);
+    buf_release(&got);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* The work table holds the five staged rows once (both shards' streams committed, nothing
+ * else), and one MERGE job ran for the job, naming the site. */
+static void check_bigquery_stages(struct backend *b)
+{
+    json_error_t jerr;
+    json_t *dump, *rows, *streams;
+    const char *name;
+    json_t *s;
+    size_t committed = 0;
+    char cmd[256];
+
+    fake_stop(&b->write); /* the fake writes its dump when stopped */
+    dump = json_load_file(b->dump, 0, &jerr);
+    assert_non_null(dump);
+    rows = json_object_get(json_object_get(dump, "tables"),
+                           "projects/retail-test-1/datasets/pos_work/tables/w_" JOB "_stores");
+    assert_int_equal(json_array_size(rows), NSTAGED);
+    streams = json_object_get(dump, "streams");
+    json_object_foreach(streams, name, s)
+    {
+        committed += json_is_true(json_object_get(s, "committed"));
+    }
+    assert_int_equal(committed, 2);
+    json_decref(dump);
+    /* asked twice, run once: the second jobs.insert of the same job id is a 409 */
+    snprintf(cmd, sizeof(cmd),
+             "test $(grep -F 'MERGE `retail-test-1.pos.stores`' %s | grep -F tokyo-1 | "
+             "grep -c '\"status\": 200') -eq 1",
+             b->rest_log);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_stage_then_merge_staged(void **state)
+{
+    struct backend *b = *state;
+    const struct schema_table *t = schema_set_find(b->set, "stores");
+    struct merge_spec spec = {t, "tokyo-1", JOB, "stores_20261124090000.tsv", NOW};
+    struct merge_counts c, again;
+    struct warehouse *coord, *worker;
+    struct wh_caps caps;
+    struct bz_err err;
+    char stage[600], refs[2][1024];
+    const char *ref_list[2] = {refs[0], refs[1]};
+
+    coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, &err);
+    assert_non_null(coord);
+    worker = warehouse_open(b->cfg, NULL, WH_ROLE_STAGE_ONLY, &err);
+    assert_non_null(worker);
+    assert_string_equal(warehouse_backend_name(coord), b->name);
+    warehouse_caps(coord, &caps);
+    assert_int_equal(caps.refs_outlive_run, strcmp(b->name, "bigquery") == 0);
+
+    assert_int_equal(warehouse_file_prepare(coord, t, JOB, stage, sizeof(stage), &err), BZ_OK);
+    /* a worker's handle stages, and never prepares or merges */
+    assert_int_equal(warehouse_file_prepare(worker, t, JOB, stage, sizeof(stage), &err),
+                     BZ_E_INTERNAL);
+    stage_shard(b, worker, stage, 0, refs[0], sizeof(refs[0]));
+    stage_shard(b, worker, stage, 1, refs[1], sizeof(refs[1]));
+    assert_true(refs[0][0] != '\0' && refs[1][0] != '\0' && strcmp(refs[0], refs[1]) != 0);
+    assert_int_equal(
+        warehouse_merge_staged(worker, &spec, ref_list, 2, winners, NWINNERS, NWINNERS, &c, &err),
+        BZ_E_INTERNAL);
+
+    assert_int_equal(
+        warehouse_merge_staged(coord, &spec, ref_list, 2, winners, NWINNERS, NWINNERS, &c, &err),
+        BZ_OK);
+    assert_int_equal(c.inserted, 4);
+    assert_int_equal(c.updated + c.skipped_older, 0);
+    /* asked again (a coordinator killed after the merge): nothing twice, the same counts */
+    assert_int_equal(warehouse_merge_staged(coord, &spec, ref_list, 2, winners, NWINNERS, NWINNERS,
+                                            &again, &err),
+                     BZ_OK);
+    assert_memory_equal(&c, &again, sizeof(c));
+    warehouse_close(worker);
+    warehouse_close(coord);
+    if (strcmp(b->name, "sqlite") == 0) {
+        check_sqlite_table(b);
+    } else {
+        check_bigquery_stages(b);
+    }
+}
+
+/* A stage made by another backend's coordinator: CONFLICT, nothing opened. */
+static void test_foreign_stage_is_a_conflict(void **state)
+{
+    struct backend *b = *state;
+    const char *foreign =
+        strcmp(b->name, "sqlite") == 0 ? "projects/p/datasets/d/tables/w_x_stores" : "";
+    struct wh_stage_spec spec = {schema_set_find(b->set, "stores"), "tokyo-1", foreign,
+                                 "/nonexistent/shard.rows",         0,         1 << 20};
+    struct warehouse *worker = warehouse_open(b->cfg, NULL, WH_ROLE_STAGE_ONLY, NULL);
+    struct wh_stage *st = (struct wh_stage *)1;
+    struct bz_err err;
+
+    assert_non_null(worker);
+    assert_int_equal(warehouse_stage_open(worker, &spec, &st, &err), BZ_E_CONFLICT);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, "coordinator's configuration"));
+    warehouse_close(worker);
+}
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {
+        cmocka_unit_test(test_stage_then_merge_staged),
+        cmocka_unit_test(test_foreign_stage_is_a_conflict),
+    };
+    const struct CMUnitTest bigquery_tests[] = {
+        cmocka_unit_test(test_stage_then_merge_staged),
+        cmocka_unit_test(test_foreign_stage_is_a_conflict),
+    };
+    int failed = cmocka_run_group_tests_name("warehouse contract: sqlite", sqlite_tests,
+                                             setup_sqlite, teardown);
+
+    failed += cmocka_run_group_tests_name("warehouse contract: bigquery", bigquery_tests,
+                                          setup_bigquery, teardown);
+    return failed;
+}
