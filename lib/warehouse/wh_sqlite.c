@@ -38,7 +38,7 @@ struct wh_sqlite {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *lookup; /* SELECT from _bizoope_merges by job id, kept for the handle's life */
-    /* tables merge_staged has ensured on this handle (each table once) */
+    /* main tables this handle has ensured (each once) */
     const struct schema_table *ensured[256];
     size_t nensured;
 };
@@ -1073,43 +1073,48 @@ static int sqlite_batch_forget(struct warehouse *base, const char *workflow, con
     return rc == SQLITE_DONE ? BZ_OK : fail_db(wh, rc, err, "forgetting a built period");
 }
 
-/* The file's stage is made by each shard (its spool), and the main table at the merge: planning
- * never waits for a database another process holds (the merge that finds it locked waits and
- * says why; pipeline.c). */
+/* The main table, once per handle and table (a run merges many files into few tables). */
+static int sqlite_ensure_once(struct wh_sqlite *wh, const struct schema_table *t,
+                              struct bz_err *err)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < wh->nensured; i++) {
+        if (wh->ensured[i] == t) {
+            return BZ_OK;
+        }
+    }
+    rc = sqlite_ensure_table(&wh->base, t, err);
+    if (rc == BZ_OK && wh->nensured < sizeof(wh->ensured) / sizeof(wh->ensured[0])) {
+        wh->ensured[wh->nensured++] = t;
+    }
+    return rc;
+}
+
+/* The main table exists from the file's planning on (as on every backend: a file that fails
+ * still leaves its table, empty, for the operator to query); the file's stage is made by each
+ * shard (its spool), so there is no stage name to give. */
 static int sqlite_file_prepare(struct warehouse *base, const struct schema_table *t,
                                const char *job_id, char *stage, size_t size, struct bz_err *err)
 {
-    (void)base;
-    (void)t;
     (void)job_id;
     (void)size;
-    (void)err;
     stage[0] = '\0';
-    return BZ_OK;
+    return sqlite_ensure_once((struct wh_sqlite *)base, t, err);
 }
 
-/* The main table first (once per handle and table), then wh_sqlite_stage.c's merge. */
+/* The main table (a merge resumed after a crash was not prepared by this handle), then
+ * wh_sqlite_stage.c's merge. */
 static int sqlite_merge_staged(struct warehouse *base, const struct merge_spec *spec,
                                const char *const *refs, size_t nrefs,
                                const struct row_position *winners, size_t nwinners, uint64_t loaded,
                                struct merge_counts *out, struct bz_err *err)
 {
-    struct wh_sqlite *wh = (struct wh_sqlite *)base;
-    bool ensured = false;
-    size_t i;
-    int rc;
+    int rc = sqlite_ensure_once((struct wh_sqlite *)base, spec->table, err);
 
-    for (i = 0; i < wh->nensured && !ensured; i++) {
-        ensured = wh->ensured[i] == spec->table;
-    }
-    if (!ensured) {
-        rc = sqlite_ensure_table(base, spec->table, err);
-        if (rc != BZ_OK) {
-            return rc;
-        }
-        if (wh->nensured < sizeof(wh->ensured) / sizeof(wh->ensured[0])) {
-            wh->ensured[wh->nensured++] = spec->table;
-        }
+    if (rc != BZ_OK) {
+        return rc;
     }
     return wh_sqlite_merge_staged(base, spec, refs, nrefs, winners, nwinners, loaded, out, err);
 }

@@ -5,6 +5,7 @@
 #ifndef BZ_FAKE_PROCESS_H
 #define BZ_FAKE_PROCESS_H
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
@@ -28,9 +29,12 @@ static inline struct fake fake_start(const char *name, const char *a1, const cha
     FILE *out;
 
     snprintf(path, sizeof(path), "%s/tests/fakes/%s", BZ_SOURCE_DIR, name);
+    /* close-on-exec: a fake started later must not hold this one's stdin open */
     if (pipe(to) != 0 || pipe(from) != 0) {
         return f;
     }
+    fcntl(to[1], F_SETFD, FD_CLOEXEC);
+    fcntl(from[0], F_SETFD, FD_CLOEXEC);
     f.pid = fork();
     if (f.pid == 0) {
         dup2(to[0], 0);

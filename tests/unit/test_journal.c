@@ -98,7 +98,7 @@ static const enum job_state states[] = {JOB_DONE, JOB_FAILED, JOB_DONE, JOB_MERG
  * transaction beside it (as a bulk writer would: the counts' triggers see those too). */
 static struct journal *journal_with_jobs(const char *dir, size_t n)
 {
-    char path[128], id[16];
+    char path[128], id[32];
     struct journal *j;
     struct bz_err err;
     struct job job;

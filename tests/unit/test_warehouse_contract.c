@@ -57,8 +57,8 @@ struct backend {
     const char *name;
     char dir[64];
     char config[128];
-    struct fake oauth, rest, write;
-    char rest_log[128], write_log[128], dump[128];
+    struct fake oauth, rest, write, engine;
+    char rest_log[128], write_log[128], dump[128], engine_dump[128];
     struct bz_config *cfg;
     struct schema_set *set;
 };
@@ -90,10 +90,14 @@ static int setup_backend(struct backend *b)
         snprintf(b->rest_log, sizeof(b->rest_log), "%s/rest.jsonl", b->dir);
         snprintf(b->write_log, sizeof(b->write_log), "%s/write.jsonl", b->dir);
         snprintf(b->dump, sizeof(b->dump), "%s/dump.json", b->dir);
+        char script[128];
+        snprintf(b->engine_dump, sizeof(b->engine_dump), "%s/engine.json", b->dir);
+        b->engine = fake_start("bigquery_sql_engine.js", b->engine_dump, NULL, NULL);
+        snprintf(script, sizeof(script), "{\"engine\": \"http://127.0.0.1:%u\"}", b->engine.port);
         b->oauth = fake_start("oauth_fake.py", "/dev/null", "/dev/null", "{}");
-        b->rest = fake_start("bigquery_rest_fake.py", b->rest_log, "{\"dml\": [4, 0, 0]}", NULL);
-        b->write = fake_start("bigquery_write_fake.js", b->write_log, b->dump, "{}");
-        if (b->oauth.port == 0 || b->rest.port == 0 || b->write.port == 0) {
+        b->rest = fake_start("bigquery_rest_fake.py", b->rest_log, script, NULL);
+        b->write = fake_start("bigquery_write_fake.js", b->write_log, b->dump, script);
+        if (b->engine.port == 0 || b->oauth.port == 0 || b->rest.port == 0 || b->write.port == 0) {
             return -1;
         }
         snprintf(text, sizeof(text),
@@ -141,6 +145,7 @@ static int teardown(void **state)
         fake_stop(&b->write); /* writes the dump */
         fake_stop(&b->rest);
         fake_stop(&b->oauth);
+        fake_stop(&b->engine);
         curl_global_cleanup();
     }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
@@ -174,13 +179,16 @@ static void stage_shard(struct backend *b, struct warehouse *worker, const char 
     validator_free(v);
 }
 
+/* What every backend's main table holds after the merge: the newest row per key (S0002 from
+ * shard 1), created and updated at the merge time. */
+static const char expect_table[] =
+    "S0001|Shibuya|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n"
+    "S0002|Shinjuku East|2026-11-24 10:00:00|2026-11-24 09:30:00.000000\n"
+    "S0003|Ueno|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n"
+    "S0004|Akihabara|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n";
+
 static void check_sqlite_table(struct backend *b)
 {
-    static const char expect[] =
-        "S0001|Shibuya|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n"
-        "S0002|Shinjuku East|2026-11-24 10:00:00|2026-11-24 09:30:00.000000\n"
-        "S0003|Ueno|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n"
-        "S0004|Akihabara|2026-11-24 09:00:00|2026-11-24 09:30:00.000000\n";
     struct buf got;
     sqlite3 *db;
     sqlite3_stmt *st;
@@ -200,7 +208,7 @@ static void check_sqlite_table(struct backend *b)
                     sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
     }
     buf_append_char(&got, '\0');
-    assert_string_equal(got.data, expect);
+    assert_string_equal(got.data, expect_table);
     buf_release(&got);
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -238,6 +246,67 @@ static void check_bigquery_stages(struct backend *b)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The main table in the SQL engine, as the MERGE left it: the same rows as SQLite's. */
+static void check_bigquery_table(struct backend *b)
+{
+    json_error_t jerr;
+    json_t *dump, *t, *cols, *rows, *row;
+    size_t i, j, want[4], c;
+    const char *names[4] = {"store_code", "store_name", "output_at", "created_at"};
+    struct buf got;
+
+    fake_stop(&b->engine); /* the engine writes its dump when stopped */
+    dump = json_load_file(b->engine_dump, 0, &jerr);
+    assert_non_null(dump);
+    t = json_object_get(json_object_get(dump, "tables"), "pos.stores");
+    cols = json_object_get(t, "columns");
+    rows = json_object_get(t, "rows");
+    for (j = 0; j < 4; j++) {
+        want[j] = SIZE_MAX;
+        for (c = 0; c < json_array_size(cols); c++) {
+            if (strcmp(json_string_value(json_array_get(cols, c)), names[j]) == 0) {
+                want[j] = c;
+            }
+        }
+        assert_true(want[j] != SIZE_MAX);
+    }
+    buf_init(&got);
+    json_array_foreach(rows, i, row)
+    {
+        for (j = 0; j < 4; j++) {
+            buf_appendf(&got, "%s%s", j ? "|" : "",
+                        json_string_value(json_array_get(row, want[j])));
+        }
+        buf_append_char(&got, '\n');
+    }
+    buf_append_char(&got, '\0');
+    assert_string_equal(got.data, expect_table);
+    buf_release(&got);
+    json_decref(dump);
+}
+
+/* Whether the main table exists (planning makes it, so a file that fails still leaves it). */
+static bool main_table_exists(struct backend *b)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char path[160];
+    bool found = false;
+
+    if (strcmp(b->name, "bigquery") == 0) {
+        return fake_count_lines(b->rest_log, "\"table\": \"retail-test-1.pos.stores\"") == 1;
+    }
+    snprintf(path, sizeof(path), "%s/warehouse.db", b->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'stores'", -1, &st, NULL),
+        SQLITE_OK);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+
 static void test_stage_then_merge_staged(void **state)
 {
     struct backend *b = *state;
@@ -259,6 +328,7 @@ static void test_stage_then_merge_staged(void **state)
     assert_int_equal(caps.refs_outlive_run, strcmp(b->name, "bigquery") == 0);
 
     assert_int_equal(warehouse_file_prepare(coord, t, JOB, stage, sizeof(stage), &err), BZ_OK);
+    assert_true(main_table_exists(b));
     /* a worker's handle stages, and never prepares or merges */
     assert_int_equal(warehouse_file_prepare(worker, t, JOB, stage, sizeof(stage), &err),
                      BZ_E_INTERNAL);
@@ -269,9 +339,10 @@ static void test_stage_then_merge_staged(void **state)
         warehouse_merge_staged(worker, &spec, ref_list, 2, winners, NWINNERS, NWINNERS, &c, &err),
         BZ_E_INTERNAL);
 
-    assert_int_equal(
-        warehouse_merge_staged(coord, &spec, ref_list, 2, winners, NWINNERS, NWINNERS, &c, &err),
-        BZ_OK);
+    if (warehouse_merge_staged(coord, &spec, ref_list, 2, winners, NWINNERS, NWINNERS, &c, &err) !=
+        BZ_OK) {
+        fail_msg("%s: merge_staged: %s", b->name, err.msg);
+    }
     assert_int_equal(c.inserted, 4);
     assert_int_equal(c.updated + c.skipped_older, 0);
     /* asked again (a coordinator killed after the merge): nothing twice, the same counts */
@@ -285,6 +356,7 @@ static void test_stage_then_merge_staged(void **state)
         check_sqlite_table(b);
     } else {
         check_bigquery_stages(b);
+        check_bigquery_table(b);
     }
 }
 
