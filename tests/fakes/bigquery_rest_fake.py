@@ -9,9 +9,16 @@
   defaults to true), a named parameter used in the SQL (@name) but not given, parameterMode
   not NAMED: 400 invalid; a jobId already inserted: 409 duplicate (the job is not run again).
 
+With SCRIPT["engine"] (the URL of tests/fakes/bigquery_sql_engine.js) every created table is
+created in that real SQL engine too, and every query job's SQL runs there when it is inserted:
+the job is DONE with the statement's own statistics (dmlStats counted by the engine) or with the
+engine's refusal as status.errorResult (invalidQuery), and the log record of the insert carries
+the engine's answer ("engine": {..., "partitionsRead"}).
+
 A job is RUNNING for the first SCRIPT["running_polls"] (default 1) jobs.get calls, then DONE
 with statistics.query.dmlStats {insertedRowCount, updatedRowCount, deletedRowCount} (strings,
-as BigQuery sends int64) from SCRIPT["dml"] (default 0/0/0), or with status.errorResult when
+as BigQuery sends int64) - without an engine from SCRIPT["dml"] (default 0/0/0) - or with
+status.errorResult when
 SCRIPT["job_error"] is set ({"reason", "message"}) - for every job, or only the first
 SCRIPT["job_error_count"] jobs inserted. Faults: SCRIPT[kind] = [status, ...] gives
 the n-th call of kind (tables.insert, jobs.insert, jobs.get) that status (the last repeats;
@@ -23,6 +30,7 @@ import re
 import sys
 import threading
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 log_path = sys.argv[1]
@@ -34,6 +42,17 @@ tables, jobs, counts, expired = set(), {}, {}, set()
 def error(code, reason, message):
     return code, {"error": {"code": code, "message": message, "status": reason,
                             "errors": [{"reason": reason, "message": message}]}}
+
+
+def engine(route, body):
+    """Forwards to the SQL engine (bigquery_sql_engine.js at SCRIPT["engine"]): (status, body)."""
+    req = urllib.request.Request(script["engine"] + route, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -116,6 +135,11 @@ class Handler(BaseHTTPRequestHandler):
             if key in tables:
                 return error(409, "duplicate", "Already Exists: Table %s" % ".".join(key))
             tables.add(key)
+            if "engine" in script:
+                status, answer = engine("/tables", body)
+                if status != 200:
+                    tables.discard(key)
+                    return error(400, answer.get("reason", "invalid"), answer.get("message", ""))
         return 200, body
 
     def jobs_insert(self, project, body, record):
@@ -141,6 +165,12 @@ class Handler(BaseHTTPRequestHandler):
             # job_error_count: only the first n jobs inserted fail (a retry's new id succeeds)
             fails = "job_error" in script and len(jobs) < script.get("job_error_count", 1 << 30)
             jobs[job_id] = {"polls": 0, "body": body, "fails": fails}
+            if "engine" in script and not fails:  # run now, in insertion order
+                status, answer = engine("/query", query)
+                jobs[job_id]["result"] = answer if status == 200 else {
+                    "error": {"reason": answer.get("reason", "invalidQuery"),
+                              "message": answer.get("message", "")}}
+                record["engine"] = jobs[job_id]["result"]
         return 200, self.job_resource(project, job_id, "RUNNING")
 
     def job_resource(self, project, job_id, state):
@@ -148,8 +178,19 @@ class Handler(BaseHTTPRequestHandler):
                "status": {"state": state}}
         with lock:
             fails = jobs.get(job_id, {}).get("fails", False)
+            result = jobs.get(job_id, {}).get("result")
         if state == "DONE" and fails:
             job["status"]["errorResult"] = script["job_error"]
+        elif state == "DONE" and result is not None and "error" in result:
+            job["status"]["errorResult"] = result["error"]
+        elif state == "DONE" and result is not None:
+            stats = {"statementType": result["statementType"]}
+            if "dmlStats" in result:
+                d = result["dmlStats"]
+                stats["dmlStats"] = {"insertedRowCount": str(d["inserted"]),
+                                     "updatedRowCount": str(d["updated"]),
+                                     "deletedRowCount": str(d["deleted"])}
+            job["statistics"] = {"query": stats}
         elif state == "DONE":
             dml = script.get("dml", [0, 0, 0])
             job["statistics"] = {"query": {"statementType": "MERGE", "dmlStats": {

@@ -24,9 +24,12 @@
 // real service does for up to about a minute; "create_denied": n the same with the masked
 // PERMISSION_DENIED). Every call is one JSON line in LOG; when
 // stdin closes, DUMP gets {"tables": {T: [rows]}, "streams": {...}} and it exits.
+// With SCRIPT.engine (the URL of bigquery_sql_engine.js), committed rows are also inserted into
+// that engine's table before the commit is answered, so query jobs see them.
 // Prints "port=N" once listening.
 'use strict';
 const fs = require('fs');
+const http = require('http');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -265,14 +268,34 @@ function batchCommitWriteStreams(call, cb) {
     return cb(null, {stream_errors: errors});
   }
   const rows = tables.get(req.parent) || [];
+  const added = [];
   for (const name of req.write_streams) {
     const s = streams.get(name);
     s.committed = true;
-    s.decoded.forEach((r) => rows.push(r));
+    s.decoded.forEach((r) => { rows.push(r); added.push(r); });
   }
   tables.set(req.parent, rows);
   log({rpc: 'BatchCommitWriteStreams', streams: req.write_streams.length, rows: rows.length});
-  cb(null, {commit_time: {seconds: String(Math.floor(Date.now() / 1000))}});
+  const done = () => cb(null, {commit_time: {seconds: String(Math.floor(Date.now() / 1000))}});
+  if (!script.engine) return done();
+  // the committed rows join the table in the SQL engine before the commit is answered
+  toEngine('/rows', {table: req.parent, rows: added}, (status, answer) => {
+    if (status !== 200) return cb(fail(grpc.status.INTERNAL, 'engine: ' + answer.message));
+    done();
+  });
+}
+
+// POSTs body to the SQL engine (bigquery_sql_engine.js at script.engine); cb(status, answer).
+function toEngine(route, body, cb) {
+  const data = Buffer.from(JSON.stringify(body));
+  const req = http.request(script.engine + route, {method: 'POST',
+    headers: {'Content-Type': 'application/json', 'Content-Length': data.length}}, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => cb(res.statusCode, JSON.parse(Buffer.concat(chunks).toString() || '{}')));
+  });
+  req.on('error', (e) => cb(599, {message: e.message}));
+  req.end(data);
 }
 
 function getWriteStream(call, cb) {

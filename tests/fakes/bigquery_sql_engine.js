@@ -1,0 +1,287 @@
+// bigquery_sql_engine.js - the SQL engine behind the BigQuery fakes: a real SQL engine (DuckDB,
+// npm @duckdb/node-api, in memory) that holds the tables bizoope creates, the rows it commits
+// through the Storage Write API fake, and runs the statements it sends as query jobs, so tests
+// compare tables the MERGE itself produced instead of a model of it.
+//
+// Usage: node bigquery_sql_engine.js DUMP  - prints "port=N", serves HTTP/1.1 JSON on
+// 127.0.0.1:N until stdin closes, then writes every table ({"tables": {"D.T": {"columns":
+// [...], "rows": [[...], ...]}}}, rows sorted; values as text, TIMESTAMP as "YYYY-MM-DD
+// HH:MM:SS.ffffff" UTC and DATETIME as "YYYY-MM-DD HH:MM:SS") to DUMP and exits.
+//   POST /tables  a BigQuery table resource (tables.insert body): the table, once (409 after).
+//                 A partitioned table records its partition column; queries report the
+//                 partitions of it they read (see /query).
+//   POST /rows    {"table": "projects/P/datasets/D/tables/T", "rows": [decoded row, ...]}:
+//                 committed rows of a write stream (protobuf values as bigquery_write_fake.js
+//                 decodes them: DATE int32 days, DATETIME packed civil int64, TIMESTAMP int64
+//                 microseconds, NUMERIC/BIGNUMERIC decimal strings, INT64 as strings).
+//   POST /query   {"query", "queryParameters"} as in jobs.insert's configuration.query:
+//                 200 {"statementType", "dmlStats" {inserted, updated, deleted}, "schema",
+//                 "rows", "partitionsRead"} or 400 {"reason", "message"} for what BigQuery
+//                 would refuse.
+//
+// The dialect translation is small and written down here, for the SQL bizoope sends:
+// `project.dataset.table` -> "dataset"."table", `name` -> "name", @p -> a typed parameter,
+// MERGE t -> MERGE INTO t, SELECT * EXCEPT (...) -> SELECT * EXCLUDE (...), and BigQuery's
+// functions bizoope uses mapped to DuckDB's. What BigQuery refuses and DuckDB would allow is
+// refused before translation: a statement naming a table without its dataset, a comparison of
+// a TIMESTAMP parameter with a DATETIME column (and the reverse), DML without a WHERE clause.
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+
+const [dumpPath] = process.argv.slice(2);
+
+// BigQuery types as stored here. DATETIME is TIMESTAMP (no zone), TIMESTAMP is TIMESTAMPTZ in
+// UTC, BIGNUMERIC is DECIMAL(38, 18) (the fake's limit: DuckDB's widest decimal).
+const TYPES = {
+  STRING: 'VARCHAR', INT64: 'BIGINT', INTEGER: 'BIGINT', BOOL: 'BOOLEAN', BOOLEAN: 'BOOLEAN',
+  NUMERIC: 'DECIMAL(38, 9)', BIGNUMERIC: 'DECIMAL(38, 18)', DATE: 'DATE', DATETIME: 'TIMESTAMP',
+  TIMESTAMP: 'TIMESTAMPTZ', FLOAT64: 'DOUBLE',
+};
+
+const tables = new Map(); // "D.T" -> {fields: [{name, type, mode}], partition: column or null}
+let conn;
+
+function quoteId(name) {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw refusal('invalid', `bad identifier ${name}`);
+  return `"${name}"`;
+}
+
+function refusal(reason, message) {
+  const e = new Error(message);
+  e.reason = reason;
+  return e;
+}
+
+async function createTable(res) {
+  const ref = res.tableReference || {};
+  const key = `${ref.datasetId}.${ref.tableId}`;
+  if (tables.has(key)) return 409;
+  const fields = (res.schema && res.schema.fields) || [];
+  if (fields.length === 0) throw refusal('invalid', 'a table needs a schema');
+  const cols = fields.map((f) => {
+    const t = TYPES[f.type];
+    if (!t) throw refusal('invalid', `type ${f.type} of ${f.name} is not known`);
+    return `${quoteId(f.name)} ${t}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`;
+  });
+  await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteId(ref.datasetId)}`);
+  await conn.run(`CREATE TABLE ${quoteId(ref.datasetId)}.${quoteId(ref.tableId)} (${cols.join(', ')})`);
+  const part = res.timePartitioning && res.timePartitioning.field;
+  tables.set(key, {fields, partition: part || null});
+  return 200;
+}
+
+function two(n) {
+  return String(n).padStart(2, '0');
+}
+
+// A decoded protobuf value of a BigQuery column as a SQL literal for DuckDB.
+function literal(value, type) {
+  if (value === undefined || value === null) return 'NULL';
+  switch (type) {
+    case 'INT64': case 'INTEGER':
+      return String(BigInt(value));
+    case 'BOOL': case 'BOOLEAN':
+      return value ? 'TRUE' : 'FALSE';
+    case 'NUMERIC': case 'BIGNUMERIC':
+      if (!/^-?[0-9]+(\.[0-9]+)?$/.test(value)) throw refusal('invalid', `bad numeric ${value}`);
+      return `'${value}'`;
+    case 'DATE': {
+      const d = new Date(Number(value) * 86400000);
+      return `DATE '${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}'`;
+    }
+    case 'DATETIME': {
+      const p = BigInt(value);
+      const f = (shift, bits) => Number((p >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
+      return `TIMESTAMP '${String(f(46, 17)).padStart(4, '0')}-${two(f(42, 4))}-${two(f(37, 5))} ` +
+             `${two(f(32, 5))}:${two(f(26, 6))}:${two(f(20, 6))}'`;
+    }
+    case 'TIMESTAMP':
+      return `make_timestamptz(${String(BigInt(value))})`;
+    default:
+      return `'${String(value).replace(/'/g, "''")}'`;
+  }
+}
+
+async function insertRows(body) {
+  const m = /^projects\/[^/]+\/datasets\/([^/]+)\/tables\/([^/]+)$/.exec(body.table || '');
+  if (!m || !tables.has(`${m[1]}.${m[2]}`)) throw refusal('notFound', `no table ${body.table}`);
+  const t = tables.get(`${m[1]}.${m[2]}`);
+  const rows = body.rows || [];
+  for (let i = 0; i < rows.length; i += 500) {
+    const values = rows.slice(i, i + 500).map((r) =>
+      `(${t.fields.map((f) => literal(r[f.name], f.type)).join(', ')})`);
+    await conn.run(`INSERT INTO ${quoteId(m[1])}.${quoteId(m[2])} VALUES ${values.join(', ')}`);
+  }
+  return rows.length;
+}
+
+// ---- queries ------------------------------------------------------------------------------
+
+const PARAM_TYPES = {STRING: 'VARCHAR', INT64: 'BIGINT', DATE: 'DATE', DATETIME: 'TIMESTAMP',
+                     TIMESTAMP: 'TIMESTAMPTZ', BOOL: 'BOOLEAN', NUMERIC: 'DECIMAL(38, 9)'};
+
+// The column types of every table a statement names, by column name (for the refusals).
+function columnTypes(sql) {
+  const out = new Map();
+  for (const m of sql.matchAll(/`[^`.]+\.([^`.]+)\.([^`.]+)`/g)) {
+    const t = tables.get(`${m[1]}.${m[2]}`);
+    if (t) for (const f of t.fields) out.set(f.name, f.type);
+  }
+  return out;
+}
+
+// What BigQuery would refuse that DuckDB lets through.
+function refuseLikeBigQuery(sql, params) {
+  const noDataset = /\b(?:FROM|JOIN|INTO|UPDATE|MERGE)\s+`?([A-Za-z_][A-Za-z0-9_]*)`?(?=[\s(),;]|$)/gi;
+  const ctes = new Set([...sql.matchAll(/(?:\bWITH|,)\s*([A-Za-z_][A-Za-z0-9_]*)\s+AS\s*\(/gi)]
+    .map((m) => m[1].toLowerCase()));
+  for (const m of sql.matchAll(noDataset)) {
+    if (!/^(SELECT|UNNEST|SET)$/i.test(m[1]) && !ctes.has(m[1].toLowerCase())) {
+      throw refusal('invalidQuery', `Table "${m[1]}" must be qualified with a dataset ` +
+                    '(e.g. dataset.table).');
+    }
+  }
+  const cols = columnTypes(sql);
+  const ptypes = new Map(params.map((p) => [p.name, p.parameterType.type]));
+  for (const m of sql.matchAll(/`?([A-Za-z_][A-Za-z0-9_]*)`?\s*(?:<=|>=|<>|!=|=|<|>)\s*@([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    const c = cols.get(m[1]), p = ptypes.get(m[2]);
+    if ((c === 'TIMESTAMP' && p === 'DATETIME') || (c === 'DATETIME' && p === 'TIMESTAMP')) {
+      throw refusal('invalidQuery', `No matching signature for operator comparing ${c} and ${p}`);
+    }
+  }
+  if (/^\s*(UPDATE|DELETE)\b/i.test(sql) && !/\bWHERE\b/i.test(sql)) {
+    throw refusal('invalidQuery', `${RegExp.$1} must have a WHERE clause`);
+  }
+}
+
+function translate(sql, params) {
+  const types = new Map(params.map((p) => [p.name, p.parameterType.type]));
+  let out = sql.replace(/`([^`]+)`/g, (_, name) => {
+    const parts = name.split('.');
+    if (parts.length === 3) return `${quoteId(parts[1])}.${quoteId(parts[2])}`;
+    return parts.map(quoteId).join('.');
+  });
+  out = out.replace(/\bMERGE\s+(?!INTO\b)/i, 'MERGE INTO ');
+  out = out.replace(/\*\s+EXCEPT\s*\(/gi, '* EXCLUDE (');
+  out = out.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (_, name) => {
+    if (!types.has(name)) throw refusal('invalidQuery', `Undeclared query parameters: ${name}`);
+    return `CAST($${name} AS ${PARAM_TYPES[types.get(name)] || 'VARCHAR'})`;
+  });
+  return out;
+}
+
+async function count(table) {
+  const r = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${table}`);
+  return Number(r.getRowObjectsJson()[0].n);
+}
+
+// The partitions of the main table a statement reads: the distinct partition values of the
+// rows its filter keeps, measured by running the statement's own WHERE on the partition column.
+async function partitionsRead(sql, translated, values) {
+  const m = /\bMERGE\s+`[^`.]+\.([^`.]+)\.([^`.]+)`/i.exec(sql);
+  if (!m) return null;
+  const t = tables.get(`${m[1]}.${m[2]}`);
+  if (!t || !t.partition) return null;
+  const on = /\bON\s+([\s\S]*?)\s+WHEN\b/i.exec(translated);
+  const prune = on && on[1].split(/\s+AND\s+/i).filter((c) => /^T\./.test(c.trim()) &&
+                                                    !/=\s*S\./.test(c));
+  const where = prune && prune.length ? `WHERE ${prune.join(' AND ')}` : '';
+  const r = await conn.runAndReadAll(
+    `SELECT DISTINCT CAST(T.${quoteId(t.partition)} AS VARCHAR) AS p FROM ` +
+    `${quoteId(m[1])}.${quoteId(m[2])} AS T ${where} ORDER BY p`, values);
+  return r.getRowObjectsJson().map((x) => x.p);
+}
+
+async function runQuery(body) {
+  const sql = body.query || '';
+  const params = body.queryParameters || [];
+  refuseLikeBigQuery(sql, params);
+  const translated = translate(sql, params);
+  const values = {};
+  for (const p of params) values[p.name] = p.parameterValue.value;
+  const kind = (/^\s*(\w+)/.exec(sql) || [, ''])[1].toUpperCase();
+  const target = /\b(?:MERGE|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+`([^`]+)`/i.exec(sql);
+  const targetSql = target ? translate(`\`${target[1]}\``, []) : null;
+  const read = await partitionsRead(sql, translated, values);
+  const before = targetSql ? await count(targetSql) : 0;
+  let reader;
+  try {
+    reader = await conn.runAndReadAll(translated, values);
+  } catch (e) {
+    throw refusal('invalidQuery', e.message);
+  }
+  const out = {statementType: kind === 'WITH' ? 'SELECT' : kind};
+  if (targetSql) {
+    const after = await count(targetSql);
+    const changed = Number(reader.rowsChanged || 0);
+    const inserted = kind === 'DELETE' ? 0 : Math.max(after - before, 0);
+    const deleted = kind === 'DELETE' ? changed : 0;
+    out.dmlStats = {inserted, updated: kind === 'DELETE' ? 0 : changed - inserted, deleted};
+  } else {
+    out.schema = reader.columnNames();
+    out.rows = reader.getRowsJson().map((r) => r.map((v) => (v === null ? null : String(v))));
+  }
+  if (read) out.partitionsRead = read;
+  return out;
+}
+
+async function dump() {
+  const out = {tables: {}};
+  for (const [key, t] of tables) {
+    const [d, name] = key.split('.');
+    const cols = t.fields.map((f) => f.name);
+    const text = (f) => (f.type === 'TIMESTAMP' ? `strftime(${quoteId(f.name)}, '%Y-%m-%d %H:%M:%S.%f')`
+      : f.type === 'DATETIME' ? `strftime(${quoteId(f.name)}, '%Y-%m-%d %H:%M:%S')`
+        : `CAST(${quoteId(f.name)} AS VARCHAR)`);
+    const r = await conn.runAndReadAll(
+      `SELECT ${t.fields.map(text).join(', ')} FROM ${quoteId(d)}.${quoteId(name)} ORDER BY ALL`);
+    out.tables[key] = {columns: cols, rows: r.getRowsJson()};
+  }
+  fs.writeFileSync(dumpPath, JSON.stringify(out));
+}
+
+function reply(res, status, obj) {
+  const data = JSON.stringify(obj);
+  res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data)});
+  res.end(data);
+}
+
+let queue = Promise.resolve(); // one statement at a time, in arrival order
+
+async function handle(req, body) {
+  const parsed = JSON.parse(body || '{}');
+  if (req.url === '/tables') return [await createTable(parsed), {}];
+  if (req.url === '/rows') return [200, {inserted: await insertRows(parsed)}];
+  if (req.url === '/query') return [200, await runQuery(parsed)];
+  return [404, {reason: 'notFound', message: `no route ${req.url}`}];
+}
+
+async function main() {
+  const {DuckDBInstance} = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  conn = await instance.connect();
+  await conn.run("SET TimeZone = 'UTC'");
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      queue = queue.then(() => handle(req, Buffer.concat(chunks).toString('utf8')))
+        .then(([status, obj]) => reply(res, status, obj))
+        .catch((e) => reply(res, 400, {reason: e.reason || 'invalidQuery', message: e.message}));
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`port=${server.address().port}\n`);
+  });
+  process.stdin.on('data', () => {});
+  process.stdin.on('end', () => {
+    queue.then(dump).finally(() => process.exit(0));
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bigquery_sql_engine: ${e.stack || e}\n`);
+  process.exit(1);
+});
