@@ -1092,16 +1092,28 @@ static int sqlite_ensure_once(struct wh_sqlite *wh, const struct schema_table *t
     return rc;
 }
 
-/* The main table exists from the file's planning on (as on every backend: a file that fails
- * still leaves its table, empty, for the operator to query); the file's stage is made by each
- * shard (its spool), so there is no stage name to give. */
+/* The main table exists from the file's planning on when the database is free (a file that
+ * fails still leaves its table, empty, for the operator to query). Planning never waits for a
+ * database another process holds: then the merge makes the table, and it is the merge that
+ * waits and says why (pipeline.c). The file's stage is made by each shard (its spool), so
+ * there is no stage name to give. */
 static int sqlite_file_prepare(struct warehouse *base, const struct schema_table *t,
                                const char *job_id, char *stage, size_t size, struct bz_err *err)
 {
+    struct wh_sqlite *wh = (struct wh_sqlite *)base;
+    int rc;
+
     (void)job_id;
     (void)size;
     stage[0] = '\0';
-    return sqlite_ensure_once((struct wh_sqlite *)base, t, err);
+    sqlite3_busy_timeout(wh->db, 0);
+    rc = sqlite_ensure_once(wh, t, err);
+    sqlite3_busy_timeout(wh->db, BUSY_TIMEOUT_MS);
+    if (rc == BZ_E_TRANSIENT) {
+        bz_err_clear(err);
+        rc = BZ_OK;
+    }
+    return rc;
 }
 
 /* The main table (a merge resumed after a crash was not prepared by this handle), then

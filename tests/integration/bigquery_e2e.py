@@ -5,9 +5,12 @@ with Google's own protos - for the Storage Write API), compared with the same fi
 SQLite:
 
 - every file's counts and error file are the same as the SQLite run's;
-- the rows the fake BigQuery received and committed, decoded, deduplicated by the MERGE's own
-  rule (newest order_by, then latest position) and merged file after file (older never
-  overwrites), equal the rows SQLite holds, value for value;
+- the main tables the MERGE jobs themselves produced (run on a real SQL engine:
+  tests/fakes/bigquery_sql_engine.js, DuckDB, which the REST fake runs every query job on and
+  the Write fake commits rows into) equal the rows SQLite holds, value for value;
+- so do the rows the fake BigQuery received and committed, decoded, deduplicated by the MERGE's
+  own rule (newest order_by, then latest position) and merged file after file (older never
+  overwrites) in this script: the data sent, checked apart from the SQL that merges it;
 - every shard's stream was finalized and committed exactly once, and nothing else committed;
 - one MERGE job per loaded file, naming that file's work table, with the site as a parameter;
   main tables created once, a work table per file, with an expiration;
@@ -286,14 +289,57 @@ def check_gcs(label, port, gcs_log):
     return len(faults)
 
 
+def first_difference(got, want):
+    for g, w in zip(got, want):
+        if g != w:
+            return ": first %r, expected %r" % (g, w)
+    return ""
+
+
+def engine_table(engine_dump, table):
+    """A main table as the SQL engine holds it after the MERGE jobs, in SQLite's stored form
+    (warehouse_rows), created_at never after updated_at."""
+    t = engine_dump["tables"].get("pos." + table)
+    if t is None:
+        return None
+    sc = load_schema(src, table)
+    at = {c: i for i, c in enumerate(t["columns"])}
+    out = []
+    for r in t["rows"]:
+        check(r[at["created_at"]] <= r[at["updated_at"]], "engine: %s created_at after "
+              "updated_at" % table)
+        row = [r[at["site_id"]]]
+        for c, typ in sc["columns"]:
+            v = r[at[c]]
+            if v is None:
+                row.append(None)
+            elif typ == "bool":
+                row.append(1 if v == "true" else 0)
+            elif typ == "int64":
+                row.append(int(v))
+            elif typ.startswith("numeric"):
+                row.append(stored(v, typ))
+            elif typ in ("datetime", "timestamp"):
+                row.append(v[:19])
+            else:
+                row.append(v)
+        out.append(tuple(row))
+    return sorted(out, key=repr)
+
+
 def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs=None):
     oauth_log = os.path.join(work, label + ".oauth.jsonl")
     rest_log = os.path.join(work, label + ".rest.jsonl")
     write_log = os.path.join(work, label + ".write.jsonl")
     dump = os.path.join(work, label + ".dump.json")
-    for p in (oauth_log, rest_log, write_log, dump):
+    engine_dump = os.path.join(work, label + ".engine.json")
+    for p in (oauth_log, rest_log, write_log, dump, engine_dump):
         if os.path.exists(p):
             os.remove(p)
+    engine = Fake(["node", os.path.join(fakes, "bigquery_sql_engine.js"), engine_dump])
+    url = "http://127.0.0.1:%d" % engine.port
+    rest_script = dict(rest_script, engine=url)
+    write_script = dict(write_script, engine=url)
     oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null", oauth_log])
     rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"), rest_log,
                  json.dumps(rest_script)])
@@ -349,10 +395,11 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs
         write.stop()
         rest.stop()
         oauth.stop()
-    return inst, reports, json.load(open(dump)), rest_log, write_log
+        engine.stop()
+    return inst, reports, json.load(open(dump)), rest_log, write_log, json.load(open(engine_dump))
 
 
-def compare(label, inst, reports, dump, rest_log, write_log):
+def compare(label, inst, reports, dump, rest_log, write_log, engine_dump):
     keys = ("site", "file", "table", "status", "lines", "loaded", "rejected_invalid",
             "rejected_duplicate")
     check([{k: r[k] for k in keys} for r in reports] ==
@@ -366,8 +413,13 @@ def compare(label, inst, reports, dump, rest_log, write_log):
     model = Model(src)
     for table in ("journal", "items", "stores"):
         want = warehouse_rows(os.path.join(ref_inst, "warehouse.db"), model, table)
-        check(got.get(table) == want, "%s: %s rows in BigQuery (%d) differ from SQLite's (%d)" %
-              (label, table, len(got.get(table, [])), len(want)))
+        check(got.get(table) == want, "%s: %s rows committed to BigQuery (%d), merged as the "
+              "MERGE's rule says, differ from SQLite's (%d)" % (label, table,
+                                                               len(got.get(table, [])), len(want)))
+        merged = engine_table(engine_dump, table)
+        check(merged == want, "%s: %s rows the MERGE jobs produced (%s) differ from SQLite's "
+              "(%d)%s" % (label, table, "none" if merged is None else len(merged), len(want),
+                          first_difference(merged or [], want)))
     streams = dump["streams"]
     shards = sum(r["shards"] for r in reports)
     committed = [s for s in streams.values() if s["committed"]]
