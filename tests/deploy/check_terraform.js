@@ -7,7 +7,7 @@
  * tests/fakes/package-lock.json and loaded from SRC_DIR/tests/fakes/node_modules), and these
  * properties are asserted on the parsed configuration:
  *
- *   (0) layout: the eight modules and the example environment exist, every .tf file starts
+ *   (0) layout: the nine modules and the example environment exist, every .tf file starts
  *       with a comment saying what it owns, and every file()/templatefile() path exists;
  *   (1) every variable of every module and of the environment has a type and a description;
  *   (2) every site of terraform.tfvars.example (at least two, valid bucket-name parts) gets the
@@ -26,6 +26,10 @@
  *       is what the Ops Agent makes of the gauge the coordinator exports
  *       (coordinator/activity.c), scraped under the job the autoscaler's filter selects;
  *   (8) health checks request /healthz, and each module with one lets Google's checkers in;
+ *  (11) logs kept beyond Cloud Logging's 30 days: modules/logs routes the bizoope units'
+ *       entries (a filter naming them) through a log sink to its own dataset, in partitioned
+ *       tables, with a unique writer identity that gets dataEditor on that dataset alone, the
+ *       dataset's partitions expiring after a retention the environment sets;
  *   (9) wiring: module arguments are variables of the called module, required variables are
  *       all passed, module.X.Y / var.X / local.X references resolve, and the tfvars example
  *       sets only variables that exist and every required one.
@@ -49,7 +53,7 @@ const HCL_DIR = path.join(SRC, 'tests', 'fakes', 'node_modules', '@cdktf', 'hcl2
 const hcl = require(HCL_DIR);
 const HCL_VERSION = JSON.parse(fs.readFileSync(path.join(HCL_DIR, 'package.json'), 'utf8')).version;
 
-const MODULES = ['site', 'storage', 'bigquery', 'kafka', 'workers', 'coordinator', 'secrets', 'metrics'];
+const MODULES = ['site', 'storage', 'bigquery', 'kafka', 'workers', 'coordinator', 'secrets', 'metrics', 'logs'];
 const ENV = 'environments/example';
 const TFVARS = 'terraform.tfvars.example';
 const SITE_ID_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -212,7 +216,7 @@ function checkLayout(tree, fail) {
       });
     }
   }
-  return `the 8 modules and ${ENV}: ${files} .tf files, each opening with a comment; ${paths} file()/templatefile() paths exist`;
+  return `the ${MODULES.length} modules and ${ENV}: ${files} .tf files, each opening with a comment; ${paths} file()/templatefile() paths exist`;
 }
 
 function checkVariables(tree, fail) {
@@ -527,6 +531,51 @@ function checkRegionalScaling(tree, fail) {
   return `${groups.length} regional group(s): redistribution proactive, surge = zones used`;
 }
 
+function checkLogSink(tree, fail) {
+  const logs = tree.modules.logs;
+  const all = resourcesOf(logs);
+  const sinks = all.filter((r) => r.type === 'google_logging_project_sink');
+  const datasets = all.filter((r) => r.type === 'google_bigquery_dataset');
+  if (sinks.length !== 1 || datasets.length !== 1) {
+    fail(`modules/logs: ${sinks.length} log sink(s) and ${datasets.length} dataset(s), one of each expected`);
+    return '';
+  }
+  const sink = sinks[0];
+  const ds = datasets[0];
+  const dsRef = `\${google_bigquery_dataset.${ds.name}.dataset_id}`;
+  if (sink.body.destination !== `bigquery.googleapis.com/projects/\${var.project_id}/datasets/${dsRef}`) {
+    fail(`modules/logs: ${sink.addr} writes to ${sink.body.destination}, not the module's dataset`);
+  }
+  if (!((first(sink.body.bigquery_options) || {}).use_partitioned_tables === true)) {
+    fail(`modules/logs: ${sink.addr} does not use partitioned tables (one table per day instead)`);
+  }
+  if (sink.body.unique_writer_identity !== true) {
+    fail(`modules/logs: ${sink.addr} writes as the shared Cloud Logging identity (unique_writer_identity)`);
+  }
+  const filter = resolveLocals(String(sink.body.filter || ''), logs.locals);
+  if (!/bizoope-/.test(filter)) {
+    fail(`modules/logs: ${sink.addr} has a filter that does not select bizoope's units: ${filter}`);
+  }
+  const expiry = String(ds.body.default_partition_expiration_ms || '');
+  if (!/var\.retention_days/.test(expiry)) {
+    fail(`modules/logs: ${ds.addr} keeps partitions forever or not by var.retention_days (${expiry || 'unset'})`);
+  }
+  const grants = all.filter((r) => IAM_TYPE_RE.test(r.type));
+  const writer = `\${google_logging_project_sink.${sink.name}.writer_identity}`;
+  const good = grants.filter((g) => g.type === 'google_bigquery_dataset_iam_member' &&
+    g.body.member === writer && g.body.role === 'roles/bigquery.dataEditor' &&
+    g.body.dataset_id === dsRef);
+  if (good.length !== 1 || grants.length !== 1) {
+    fail(`modules/logs: the sink's writer identity needs exactly one grant, dataEditor on ${ds.addr} (found ${grants.map((g) => g.addr).join(', ') || 'none'})`);
+  }
+  const call = (tree.env.module || {}).logs;
+  const args = first(call) || {};
+  if (!call || !/var\./.test(String(args.retention_days || ''))) {
+    fail(`${ENV}: module "logs" is not called with a retention the operator sets`);
+  }
+  return `${sink.addr}: filter on bizoope's units, partitioned tables in ${ds.addr} (partitions expire by var.retention_days), writer identity dataEditor on that dataset only`;
+}
+
 function checkHealth(tree, fail) {
   let n = 0;
   for (const cfg of places(tree)) {
@@ -625,6 +674,7 @@ const CHECKS = [
   ['8', 'health checks', checkHealth],
   ['9', 'wiring', checkWiring],
   ['10', 'autoscaled regional group can scale', checkRegionalScaling],
+  ['11', "logs kept beyond Cloud Logging's 30 days", checkLogSink],
 ];
 
 // Runs every check on the tree at tfRoot: [{id, title, summary, failures: [...]}].
@@ -666,6 +716,22 @@ function append(file, text) {
 }
 
 const FIXTURES = [
+  {
+    name: 'a log sink writing one table per day (no partitioned tables)',
+    expect: '11',
+    apply: edit('modules/logs/main.tf', 'use_partitioned_tables = true', 'use_partitioned_tables = false'),
+  },
+  {
+    name: 'log partitions that never expire',
+    expect: '11',
+    apply: edit('modules/logs/main.tf', '  default_partition_expiration_ms = var.retention_days * 24 * 60 * 60 * 1000\n', ''),
+  },
+  {
+    name: "the log sink's identity made a project-wide editor",
+    expect: '11',
+    apply: append('modules/logs/main.tf',
+      '\nresource "google_project_iam_member" "sink_everywhere" {\n  project = var.project_id\n  role    = "roles/bigquery.dataEditor"\n  member  = google_logging_project_sink.bizoope.writer_identity\n}\n'),
+  },
   {
     name: 'regional workers without proactive redistribution (the autoscaler would be inert)',
     expect: '10',

@@ -101,6 +101,16 @@ module "bigquery" {
   labels                     = local.labels
 }
 
+# bizoope's log entries kept in BigQuery beyond Cloud Logging's 30 days
+module "logs" {
+  source = "../../modules/logs"
+
+  project_id     = var.project_id
+  location       = var.bigquery_location
+  retention_days = var.log_retention_days
+  labels         = local.labels
+}
+
 module "kafka" {
   source = "../../modules/kafka"
 

@@ -118,6 +118,12 @@ variable "work_table_expiration_days" {
   description = "Expiration of work tables (warehouse.work_table_expiration and pos_work's default), in days."
 }
 
+variable "log_retention_days" {
+  type        = number
+  default     = 400
+  description = "Days bizoope's log entries are kept in BigQuery (modules/logs); Cloud Logging keeps 30."
+}
+
 # ---- storage retention ----
 
 variable "temp_retention_days" {
