@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"cancel", cmd_cancel, "cancel a queued file before it starts"},
     {"settings", cmd_settings, "the settings batch SQL reads (list|get)"},
     {"batch", cmd_batch, "build the missing periods of the batch workflows (run|status|rebuild)"},
+    {"smoke", cmd_smoke, "check a deployment against its real services with scratch data"},
 };
 
 static void usage(FILE *out)

@@ -25,6 +25,7 @@ int cmd_settings(int argc, char **argv, struct cli_env *env);
 int cmd_cancel(int argc, char **argv, struct cli_env *env);
 int cmd_status(int argc, char **argv, struct cli_env *env);
 int cmd_config(int argc, char **argv, struct cli_env *env);
+int cmd_smoke(int argc, char **argv, struct cli_env *env);
 /* `bizoope sites pause|resume`: argv[0] is "pause" or "resume" (cmd_ops.c). */
 int cli_sites_pause(int argc, char **argv, bool pause, struct cli_env *env);
 

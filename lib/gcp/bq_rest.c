@@ -215,3 +215,32 @@ int bq_rest_run_job_once(struct bq_rest *c, json_t *job, struct bq_dml_stats *st
     free(first);
     return rc;
 }
+
+int bq_rest_dry_run(struct bq_rest *c, json_t *job, uint64_t *bytes, struct bz_err *err)
+{
+    const char *project = text_at(job, "jobReference", "projectId");
+    const char *id = text_at(job, "jobReference", "jobId");
+    json_t *answer = NULL, *config = json_object_get(job, "configuration");
+    const char *message;
+    char url[1200];
+    long status = 0;
+    int rc;
+
+    *bytes = 0;
+    if (project == NULL || !json_is_object(config)) {
+        return bz_err_set(err, BZ_E_INTERNAL, "a job without jobReference or configuration");
+    }
+    json_object_set_new(config, "dryRun", json_true());
+    snprintf(url, sizeof(url), "%s/projects/%s/jobs", c->base, project);
+    rc = gcp_rest_call(c->auth, &c->rest, c->log, "POST", url, job, &status, &answer, err);
+    json_object_del(config, "dryRun");
+    if (rc == BZ_OK && (status < 200 || status >= 300)) {
+        message = json_string_value(json_object_get(json_object_get(answer, "error"), "message"));
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "BigQuery refused the dry run of %s: HTTP %ld: %s",
+                        id ? id : "a job", status, message ? message : "(no message)");
+    } else if (rc == BZ_OK) {
+        *bytes = count_of(json_object_get(answer, "statistics"), "totalBytesProcessed");
+    }
+    json_decref(answer);
+    return rc;
+}

@@ -56,4 +56,9 @@ int bq_rest_run_job(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats, 
 int bq_rest_run_job_once(struct bq_rest *c, json_t *job, struct bq_dml_stats *stats,
                          struct bz_err *err);
 
+/* Inserts job as a dry run (configuration.dryRun): BigQuery parses and plans the statement
+ * against the real tables without running it (no job is created). *bytes: what it would read.
+ * A statement BigQuery refuses is BZ_E_INVALID_INPUT with its message. */
+int bq_rest_dry_run(struct bq_rest *c, json_t *job, uint64_t *bytes, struct bz_err *err);
+
 #endif

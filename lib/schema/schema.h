@@ -60,9 +60,14 @@ struct schema_table {
     size_t nkey;
     size_t order_by;   /* column index; a required datetime */
     size_t is_deleted; /* column index */
+    /* column index of the partition column (a required date/datetime/timestamp of the key),
+     * or SCHEMA_NO_PARTITION */
+    size_t partition_by;
     struct schema_merge merge;
     char digest[17]; /* hex xxh64 of the table's canonical description */
 };
+
+#define SCHEMA_NO_PARTITION SIZE_MAX
 
 struct schema_set;
 

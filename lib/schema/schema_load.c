@@ -14,9 +14,9 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
-static const char *const table_keys[] = {"table",  "description", "file_pattern", "encoding",
-                                         "header", "columns",     "key",          "order_by",
-                                         "merge",  NULL};
+static const char *const table_keys[] = {
+    "table", "description", "file_pattern", "encoding", "header", "columns",
+    "key",   "order_by",    "partition_by", "merge",    NULL};
 static const char *const column_keys[] = {"name",   "type",        "required",
                                           "format", "description", NULL};
 static const char *const merge_keys[] = {
@@ -304,6 +304,46 @@ static int parse_key(struct loader *ld, int root, struct schema_table *t)
     return BZ_OK;
 }
 
+/* partition_by (optional): a required date, datetime or timestamp column of the key. A
+ * warehouse that partitions by it restricts each merge to the file's range of it, which finds
+ * every row the merge can match only because the column is part of the key. */
+static int parse_partition(struct loader *ld, int root, struct schema_table *t)
+{
+    int node = ydoc_map_get(ld->doc, root, "partition_by");
+    const char *name;
+    size_t i;
+    int rc;
+
+    t->partition_by = SCHEMA_NO_PARTITION;
+    if (node == 0) {
+        return BZ_OK;
+    }
+    name = ydoc_scalar(ld->doc, node);
+    if (name == NULL) {
+        return fail(ld, node, "partition_by must be a column name");
+    }
+    rc = find_column(ld, node, t, "partition_by", name, &t->partition_by);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    if (t->columns[t->partition_by].type != COL_DATE &&
+        t->columns[t->partition_by].type != COL_DATETIME &&
+        t->columns[t->partition_by].type != COL_TIMESTAMP) {
+        return fail(ld, node,
+                    "partition_by column '%s' must be a date, datetime or timestamp (it is %s)",
+                    name, t->columns[t->partition_by].type_text);
+    }
+    for (i = 0; i < t->nkey; i++) {
+        if (t->key[i] == t->partition_by) {
+            return BZ_OK;
+        }
+    }
+    return fail(ld, node,
+                "partition_by column '%s' must be one of the key columns (a merge restricted to "
+                "the file's partitions finds every row it could match only then)",
+                name);
+}
+
 static int parse_merge(struct loader *ld, int root, struct schema_table *t)
 {
     int node = ydoc_map_get(ld->doc, root, "merge");
@@ -374,6 +414,9 @@ static void compute_digest(struct schema_table *t)
     buf_appendf(&canon, "order_by=%zu;merge=%s:%s:%s:%s:%d", t->order_by, t->merge.target,
                 t->merge.is_deleted, t->merge.created_at, t->merge.updated_at,
                 t->merge.older_never_overwrites);
+    if (t->partition_by != SCHEMA_NO_PARTITION) {
+        buf_appendf(&canon, ";partition_by=%zu", t->partition_by);
+    }
     snprintf(t->digest, sizeof(t->digest), "%016llx",
              (unsigned long long)XXH64(canon.data, canon.len, 0));
     buf_release(&canon);
@@ -437,6 +480,9 @@ static int parse_table(struct loader *ld, int root, struct schema_table *t)
             rc = fail(ld, node, "order_by column '%s' must be a required datetime (it is %s)", s,
                       t->columns[t->order_by].type_text);
         }
+    }
+    if (rc == BZ_OK) {
+        rc = parse_partition(ld, root, t);
     }
     if (rc == BZ_OK) {
         rc = parse_merge(ld, root, t);

@@ -169,6 +169,7 @@ const char *warehouse_backend_name(const struct warehouse *wh)
 void warehouse_caps(const struct warehouse *wh, struct wh_caps *out)
 {
     *out = wh->ops->caps;
+    out->checks_staged = wh->ops->check_staged != NULL;
 }
 
 /* A slot the call needs: the handle merges (not stage-only) and the backend fills it. */
@@ -375,13 +376,29 @@ void warehouse_stage_abort(struct wh_stage *s)
     }
 }
 
+/* The checks merge_staged makes of its arguments. */
+static int check_refs(const char *what, const char *const *refs, size_t nrefs, struct bz_err *err)
+{
+    size_t i;
+
+    if (nrefs > 0 && refs == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: needs the stages", what);
+    }
+    for (i = 0; i < nrefs; i++) {
+        if (refs[i] == NULL) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: stage %zu is NULL (\"\" for none)",
+                              what, i);
+        }
+    }
+    return BZ_OK;
+}
+
 int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
                            const char *const *refs, size_t nrefs,
                            const struct row_position *winners, size_t nwinners, uint64_t loaded,
                            struct merge_counts *out, struct bz_err *err)
 {
     struct merge_counts ignored;
-    size_t i;
     int rc = usable(wh, wh != NULL && wh->ops->merge_staged != NULL, "warehouse_merge_staged", err);
 
     if (rc == BZ_OK && (spec == NULL || (nrefs > 0 && refs == NULL) ||
@@ -389,11 +406,8 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
         rc = bz_err_set(err, BZ_E_INVALID_INPUT,
                         "warehouse_merge_staged: needs a spec, the stages and the winners");
     }
-    for (i = 0; rc == BZ_OK && i < nrefs; i++) {
-        if (refs[i] == NULL) {
-            rc = bz_err_set(err, BZ_E_INVALID_INPUT,
-                            "warehouse_merge_staged: stage %zu is NULL (\"\" for none)", i);
-        }
+    if (rc == BZ_OK) {
+        rc = check_refs("warehouse_merge_staged", refs, nrefs, err);
     }
     if (rc == BZ_OK) {
         rc = check_spec("warehouse_merge_staged", spec, err);
@@ -403,6 +417,29 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
     }
     return wh->ops->merge_staged(wh, spec, refs, nrefs, winners, nwinners, loaded,
                                  out != NULL ? out : &ignored, err);
+}
+
+int warehouse_check_staged(struct warehouse *wh, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs, struct wh_check *out,
+                           struct bz_err *err)
+{
+    int rc = usable(wh, wh != NULL && wh->ops->check_staged != NULL, "warehouse_check_staged", err);
+
+    if (rc == BZ_OK && (spec == NULL || out == NULL)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "warehouse_check_staged: needs a spec and room for the answer");
+    }
+    if (rc == BZ_OK) {
+        rc = check_refs("warehouse_check_staged", refs, nrefs, err);
+    }
+    if (rc == BZ_OK) {
+        rc = check_spec("warehouse_check_staged", spec, err);
+    }
+    if (rc == BZ_OK) {
+        memset(out, 0, sizeof(*out));
+        rc = wh->ops->check_staged(wh, spec, refs, nrefs, out, err);
+    }
+    return rc;
 }
 
 /* ---- batch steps ---------------------------------------------------------------------------- */

@@ -93,6 +93,8 @@ struct wh_caps {
     /* merge_staged reads the winners (the rows the finalizer kept); false: the backend picks
      * them itself and the caller may pass none. */
     bool wants_winners;
+    /* warehouse_check_staged has something remote to check (set by warehouse_caps). */
+    bool checks_staged;
 };
 void warehouse_caps(const struct warehouse *wh, struct wh_caps *out);
 
@@ -144,6 +146,19 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
 /* Whether the merge of job_id was committed; its counts in *out when it was. */
 int warehouse_merge_lookup(struct warehouse *wh, const char *job_id, bool *done,
                            struct merge_counts *out, struct bz_err *err);
+
+/* ---- checking a deployment (`bizoope smoke`) -------------------------------------------------
+ * What a file's merge would do, without doing it: the stages are committed into the file's
+ * stage (BigQuery: its work table) and the merge that would follow is planned by the warehouse
+ * itself and not run (BigQuery: a dry run of the MERGE). No main table's rows change. A backend
+ * with nothing remote to check (SQLite) says it does not do this. */
+struct wh_check {
+    uint64_t merge_bytes; /* what the merge would read (BigQuery's estimate) */
+};
+
+int warehouse_check_staged(struct warehouse *wh, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs, struct wh_check *out,
+                           struct bz_err *err);
 
 /* ---- batch steps (lib/batch) ----------------------------------------------------------------
  * A step's SQL comes from its workflow file, in the dialect of this warehouse; values reach it

@@ -42,6 +42,12 @@ struct warehouse_ops {
                         size_t nwinners, uint64_t loaded, struct merge_counts *out,
                         struct bz_err *err);
 
+    /* As warehouse_check_staged; spec checked, refs non-NULL entries. NULL: the backend has
+     * nothing remote to check. */
+    int (*check_staged)(struct warehouse *wh, const struct merge_spec *spec,
+                        const char *const *refs, size_t nrefs, struct wh_check *out,
+                        struct bz_err *err);
+
     /* As warehouse_merge_lookup. job_id non-empty; done and out non-NULL. May be called while
      * a merge is open (it then sees the state before that merge). */
     int (*merge_lookup)(struct warehouse *wh, const char *job_id, bool *done,

@@ -3,9 +3,10 @@
  * table and its own expiring work table exist (the stage is the work table's Write API path);
  * each shard attempt's valid rows are encoded as they come (wh_bigquery_rows.h) and written to
  * a new PENDING write stream of that table, finalized (the stage's reference is the stream's
- * name); merge_staged commits exactly the given streams in one BatchCommitWriteStreams and runs
- * one MERGE job from the work table into the main table (wh_bigquery_sql.h), its DML statistics
- * becoming the file's merge counts.
+ * name, with the shard's range of a partitioned table's partition column); merge_staged commits
+ * exactly the given streams in one BatchCommitWriteStreams and runs one MERGE job from the work
+ * table into the main table (wh_bigquery_sql.h), restricted to the union of those ranges, its
+ * DML statistics becoming the file's merge counts.
  *
  * Owns the handles (auth, REST, Write API options) built from the configuration, and the
  * exactly-once steps of a file: a commit of committed streams and a MERGE job of a merged job
@@ -31,6 +32,9 @@
 #include "warehouse/wh_bigquery_sql.h"
 
 #define MAX_TABLES 256
+/* A stage reference is the stream's name, then, when the shard staged rows of a partitioned
+ * table, RANGE_MARK and its range of the partition column ("lo,hi", as struct field_value.i). */
+#define RANGE_MARK "#partition="
 
 struct bq_warehouse {
     struct warehouse base; /* first: warehouse.c sees only this */
@@ -49,8 +53,11 @@ struct bq_warehouse {
 struct bq_stage {
     struct wh_stage base; /* first: warehouse.c sees only this */
     struct bq_warehouse *w;
+    const struct schema_table *t;
     struct row_encoder *enc;
     uint32_t shard;
+    bool ranged; /* a row with a partition value was staged: lo..hi hold its range */
+    int64_t lo, hi;
     char *work_path;
     struct buf data;
     size_t *offsets, n, cap;
@@ -193,14 +200,14 @@ static int commit_streams(struct bq_warehouse *w, const struct schema_table *t, 
 /* The MERGE job from the work table of job_id (same job id when retried: not run twice). loaded
  * is the file's surviving row count: skipped_older = loaded - inserted - updated. */
 static int run_merge(struct bq_warehouse *w, const struct schema_table *t, const char *job_id,
-                     const char *site_id, const char *now, uint64_t loaded,
-                     struct merge_counts *out, struct bz_err *err)
+                     const char *site_id, const char *now, const struct bq_partition_range *range,
+                     uint64_t loaded, struct merge_counts *out, struct bz_err *err)
 {
     struct bq_dml_stats stats;
     json_t *job;
     int rc;
 
-    job = bq_merge_job(&w->loc, t, job_id, site_id, now, err);
+    job = bq_merge_job(&w->loc, t, job_id, site_id, now, range, err);
     if (job == NULL) {
         return (int)err->code;
     }
@@ -221,19 +228,103 @@ static int run_merge(struct bq_warehouse *w, const struct schema_table *t, const
     return rc;
 }
 
+/* Splits the stage references into stream names (streams[i], owned) and the union of their
+ * partition ranges (*ranged false when no shard gave one). */
+static int split_refs(const struct schema_table *t, const char *const *refs, size_t n,
+                      char **streams, struct bq_partition_range *range, bool *ranged,
+                      struct bz_err *err)
+{
+    long long lo = 0, hi = 0, a, b;
+    size_t i;
+    int rc = BZ_OK;
+
+    *ranged = false;
+    for (i = 0; i < n; i++) {
+        const char *mark = refs[i] != NULL ? strstr(refs[i], RANGE_MARK) : NULL;
+        int used = 0;
+
+        streams[i] = refs[i] == NULL ? NULL
+                     : mark != NULL  ? xstrndup(refs[i], (size_t)(mark - refs[i]))
+                                     : xstrdup(refs[i]);
+        if (mark == NULL) {
+            continue;
+        }
+        if (sscanf(mark + strlen(RANGE_MARK), "%lld,%lld%n", &a, &b, &used) != 2 || a > b ||
+            mark[strlen(RANGE_MARK) + (size_t)used] != '\0') {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                            "stage reference '%.300s' is not one this "
+                            "warehouse gave",
+                            refs[i]);
+            continue;
+        }
+        lo = *ranged && lo < a ? lo : a;
+        hi = *ranged && hi > b ? hi : b;
+        *ranged = true;
+    }
+    if (*ranged) {
+        bq_partition_value(t, lo, range->lo, sizeof(range->lo));
+        bq_partition_value(t, hi, range->hi, sizeof(range->hi));
+    }
+    return rc;
+}
+
+static void free_streams(char **streams, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(streams[i]);
+    }
+    free(streams);
+}
+
 static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec,
                            const char *const *refs, size_t nrefs,
                            const struct row_position *winners, size_t nwinners, uint64_t loaded,
                            struct merge_counts *out, struct bz_err *err)
 {
     struct bq_warehouse *w = (struct bq_warehouse *)base;
-    int rc = commit_streams(w, spec->table, spec->job_id, refs, nrefs, err);
+    char **streams = xcalloc(nrefs ? nrefs : 1, sizeof(*streams));
+    struct bq_partition_range range;
+    bool ranged;
+    int rc = split_refs(spec->table, refs, nrefs, streams, &range, &ranged, err);
 
     (void)winners; /* the MERGE keeps the newest row per key itself */
     (void)nwinners;
     if (rc == BZ_OK) {
-        rc = run_merge(w, spec->table, spec->job_id, spec->site_id, spec->now, loaded, out, err);
+        rc = commit_streams(w, spec->table, spec->job_id, (const char *const *)streams, nrefs, err);
     }
+    if (rc == BZ_OK) {
+        rc = run_merge(w, spec->table, spec->job_id, spec->site_id, spec->now,
+                       ranged ? &range : NULL, loaded, out, err);
+    }
+    free_streams(streams, nrefs);
+    return rc;
+}
+
+/* The stages committed into the work table, and the MERGE from it planned by BigQuery (a dry
+ * run: nothing merged). */
+static int bq_check_staged(struct warehouse *base, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs, struct wh_check *out,
+                           struct bz_err *err)
+{
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    char **streams = xcalloc(nrefs ? nrefs : 1, sizeof(*streams));
+    struct bq_partition_range range;
+    json_t *job = NULL;
+    bool ranged;
+    int rc = split_refs(spec->table, refs, nrefs, streams, &range, &ranged, err);
+
+    if (rc == BZ_OK) {
+        rc = commit_streams(w, spec->table, spec->job_id, (const char *const *)streams, nrefs, err);
+    }
+    if (rc == BZ_OK) {
+        job = bq_merge_job(&w->loc, spec->table, spec->job_id, spec->site_id, spec->now,
+                           ranged ? &range : NULL, err);
+        rc = job != NULL ? bq_rest_dry_run(w->rest, job, &out->merge_bytes, err) : (int)err->code;
+    }
+    json_decref(job);
+    free_streams(streams, nrefs);
     return rc;
 }
 
@@ -254,6 +345,7 @@ static int bq_stage_open(struct warehouse *base, const struct wh_stage_spec *spe
     s = xcalloc(1, sizeof(*s));
     s->base.ops = base->ops;
     s->w = (struct bq_warehouse *)base;
+    s->t = spec->table;
     s->enc = row_encoder_new(spec->table, spec->site_id, spec->max_line_bytes);
     s->shard = spec->shard;
     s->work_path = xstrdup(spec->stage);
@@ -274,6 +366,12 @@ static int bq_stage_row(struct wh_stage *base, uint32_t line, const struct field
     }
     s->offsets[s->n++] = s->data.len;
     row_encoder_append(s->enc, s->shard, line, values, NULL, &s->data);
+    if (s->t->partition_by != SCHEMA_NO_PARTITION && !values[s->t->partition_by].is_null) {
+        int64_t v = values[s->t->partition_by].i;
+        s->lo = s->ranged && s->lo < v ? s->lo : v;
+        s->hi = s->ranged && s->hi > v ? s->hi : v;
+        s->ranged = true;
+    }
     return BZ_OK;
 }
 
@@ -305,6 +403,15 @@ static int bq_stage_close(struct wh_stage *base, char *ref, size_t size, struct 
     rows.n = s->n;
     descriptor = row_encoder_descriptor(s->enc, &dlen);
     rc = write_shard(s->w, s->work_path, descriptor, dlen, &rows, ref, size, err);
+    if (rc == BZ_OK && s->ranged) {
+        /* the shard's range of the partition column travels with its stream's name */
+        size_t used = strlen(ref);
+        if ((size_t)snprintf(ref + used, size - used, RANGE_MARK "%lld,%lld", (long long)s->lo,
+                             (long long)s->hi) >= size - used) {
+            rc = bz_err_set(err, BZ_E_INTERNAL, "the stage reference of stream %s does not fit",
+                            ref);
+        }
+    }
     bq_stage_abort(base);
     return rc;
 }
@@ -321,5 +428,6 @@ static const struct warehouse_ops warehouse_bigquery_ops = {
     .stage_close = bq_stage_close,
     .stage_abort = bq_stage_abort,
     .merge_staged = bq_merge_staged,
+    .check_staged = bq_check_staged,
     .close = bq_close,
 };

@@ -127,12 +127,19 @@ static json_t *column_field(const struct schema_column *c)
     return f;
 }
 
+/* Main tables are clustered by site_id and the leading key columns (BigQuery takes at most
+ * four clustering columns) and, with the schema's partition_by, partitioned by its day; work
+ * tables are read whole by their one MERGE, clustered by site_id only. */
 static json_t *table_resource(const struct bq_location *loc, const char *dataset, const char *table,
                               const struct schema_table *t, bool work)
 {
-    json_t *fields = json_array();
+    json_t *fields = json_array(), *clustering = json_array(), *r;
     size_t i;
 
+    json_array_append_new(clustering, json_string("site_id"));
+    for (i = 0; !work && i < t->nkey && json_array_size(clustering) < BQ_MAX_CLUSTERING; i++) {
+        json_array_append_new(clustering, json_string(t->columns[t->key[i]].name));
+    }
     json_array_append_new(fields, field("site_id", "STRING", true));
     if (work) {
         json_array_append_new(fields, field("_bz_position", "INT64", true));
@@ -144,10 +151,15 @@ static json_t *table_resource(const struct bq_location *loc, const char *dataset
         json_array_append_new(fields, field(t->merge.created_at, "TIMESTAMP", true));
         json_array_append_new(fields, field(t->merge.updated_at, "TIMESTAMP", true));
     }
-    return json_pack("{s:{s:s, s:s, s:s}, s:{s:o}, s:{s:[s]}, s:{s:s}}", "tableReference",
-                     "projectId", loc->project, "datasetId", dataset, "tableId", table, "schema",
-                     "fields", fields, "clustering", "fields", "site_id", "labels", "bizoope",
-                     work ? "work" : "main");
+    r = json_pack("{s:{s:s, s:s, s:s}, s:{s:o}, s:{s:o}, s:{s:s}}", "tableReference", "projectId",
+                  loc->project, "datasetId", dataset, "tableId", table, "schema", "fields", fields,
+                  "clustering", "fields", clustering, "labels", "bizoope", work ? "work" : "main");
+    if (!work && t->partition_by != SCHEMA_NO_PARTITION) {
+        json_object_set_new(
+            r, "timePartitioning",
+            json_pack("{s:s, s:s}", "type", "DAY", "field", t->columns[t->partition_by].name));
+    }
+    return r;
 }
 
 json_t *bq_main_table_resource(const struct bq_location *loc, const struct schema_table *t,
@@ -193,7 +205,7 @@ static bool is_key(const struct schema_table *t, size_t col)
 }
 
 int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, const char *job_id,
-                 struct buf *out, struct bz_err *err)
+                 bool ranged, struct buf *out, struct bz_err *err)
 {
     char work[400];
     size_t i;
@@ -219,6 +231,11 @@ int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, co
     for (i = 0; i < t->nkey; i++) {
         const char *k = t->columns[t->key[i]].name; /* required: the schema loader says so */
         buf_appendf(out, " AND T.`%s` = S.`%s`", k, k);
+    }
+    if (ranged && t->partition_by != SCHEMA_NO_PARTITION) {
+        /* a constant range on the target's partition column: BigQuery reads only those days */
+        buf_appendf(out, "\n  AND T.`%s` BETWEEN @partition_lo AND @partition_hi",
+                    t->columns[t->partition_by].name);
     }
     buf_appendf(out, "\nWHEN MATCHED%s%s%s%s%s THEN UPDATE SET",
                 t->merge.older_never_overwrites ? " AND T.`" : "",
@@ -251,17 +268,48 @@ static json_t *parameter(const char *name, const char *type, const char *value)
                      "parameterValue", "value", value);
 }
 
+static const char *partition_type(const struct schema_table *t)
+{
+    switch (t->columns[t->partition_by].type) {
+    case COL_DATE:
+        return "DATE";
+    case COL_TIMESTAMP:
+        return "TIMESTAMP";
+    default:
+        return "DATETIME";
+    }
+}
+
+void bq_partition_value(const struct schema_table *t, int64_t value, char *out, size_t size)
+{
+    int year, month, day;
+    int64_t days = value, in_day = 0;
+
+    if (t->columns[t->partition_by].type != COL_DATE) {
+        days = value >= 0 ? value / 86400 : -((-value + 86399) / 86400);
+        in_day = value - days * 86400;
+    }
+    field_civil_from_days(days, &year, &month, &day);
+    if (t->columns[t->partition_by].type == COL_DATE) {
+        snprintf(out, size, "%04d-%02d-%02d", year, month, day);
+    } else {
+        snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, (int)(in_day / 3600),
+                 (int)(in_day / 60 % 60), (int)(in_day % 60));
+    }
+}
+
 json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
                      const char *job_id, const char *site_id, const char *merge_now,
-                     struct bz_err *err)
+                     const struct bq_partition_range *range, struct bz_err *err)
 {
+    bool ranged = range != NULL && t->partition_by != SCHEMA_NO_PARTITION;
     struct buf sql;
     XXH64_state_t *h;
     char id[200];
-    json_t *job;
+    json_t *job, *params;
 
     buf_init(&sql);
-    if (bq_merge_sql(loc, t, job_id, &sql, err) != BZ_OK) {
+    if (bq_merge_sql(loc, t, job_id, ranged, &sql, err) != BZ_OK) {
         buf_release(&sql);
         return NULL;
     }
@@ -270,15 +318,22 @@ json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t
     XXH64_update(h, sql.data, sql.len);
     XXH64_update(h, site_id, strlen(site_id) + 1);
     XXH64_update(h, merge_now, strlen(merge_now) + 1);
+    params = json_pack("[o, o]", parameter("site_id", "STRING", site_id),
+                       parameter("merge_now", "TIMESTAMP", merge_now));
+    if (ranged) {
+        XXH64_update(h, range->lo, strlen(range->lo) + 1);
+        XXH64_update(h, range->hi, strlen(range->hi) + 1);
+        json_array_append_new(params, parameter("partition_lo", partition_type(t), range->lo));
+        json_array_append_new(params, parameter("partition_hi", partition_type(t), range->hi));
+    }
     snprintf(id, sizeof(id), "bizoope_merge_%.64s_%016llx", job_id,
              (unsigned long long)XXH64_digest(h));
     XXH64_freeState(h);
-    job = json_pack(
-        "{s:{s:s, s:s, s:s}, s:{s:{s:s%, s:b, s:s, s:[o, o]}, s:{s:s}}}", "jobReference",
-        "projectId", loc->project, "jobId", id, "location", loc->location, "configuration", "query",
-        "query", sql.data, sql.len, "useLegacySql", 0, "parameterMode", "NAMED", "queryParameters",
-        parameter("site_id", "STRING", site_id), parameter("merge_now", "TIMESTAMP", merge_now),
-        "labels", "bizoope_job", job_id);
+    job = json_pack("{s:{s:s, s:s, s:s}, s:{s:{s:s%, s:b, s:s, s:o}, s:{s:s}}}", "jobReference",
+                    "projectId", loc->project, "jobId", id, "location", loc->location,
+                    "configuration", "query", "query", sql.data, sql.len, "useLegacySql", 0,
+                    "parameterMode", "NAMED", "queryParameters", params, "labels", "bizoope_job",
+                    job_id);
     buf_release(&sql);
     return job;
 }

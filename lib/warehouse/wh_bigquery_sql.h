@@ -13,7 +13,9 @@
  * only from schema files and configuration, are checked here and backtick-quoted; values
  * (site id, merge time) are named query parameters. The job id is derived from the bizoope job
  * and the statement, so a retried jobs.insert finds the job already there (409) instead of
- * running it twice. */
+ * running it twice. Main tables are clustered by site_id and the leading key columns and, with
+ * the schema's partition_by, partitioned by its day, each MERGE then restricted to the file's
+ * range of it. */
 #ifndef BZ_BQ_SQL_H
 #define BZ_BQ_SQL_H
 
@@ -48,17 +50,32 @@ json_t *bq_main_table_resource(const struct bq_location *loc, const struct schem
 json_t *bq_work_table_resource(const struct bq_location *loc, const struct schema_table *t,
                                const char *job_id, uint64_t expiration_ms, struct bz_err *err);
 
+/* BigQuery's limit on a table's clustering columns. */
+#define BQ_MAX_CLUSTERING 4
+
 /* The MERGE statement of job_id's work table into t's main table (parameters @site_id,
- * @merge_now). */
+ * @merge_now; when ranged and t has a partition column, also @partition_lo and
+ * @partition_hi, the file's range of it: the target is read only there). */
 int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, const char *job_id,
-                 struct buf *out, struct bz_err *err);
+                 bool ranged, struct buf *out, struct bz_err *err);
+
+/* A file's range of its table's partition column, as BigQuery literals ("YYYY-MM-DD" for a
+ * date, "YYYY-MM-DD HH:MM:SS" for a datetime or timestamp). */
+struct bq_partition_range {
+    char lo[32], hi[32];
+};
+
+/* A partition column value (struct field_value.i: days for a date, seconds for a datetime or
+ * timestamp) as such a literal. */
+void bq_partition_value(const struct schema_table *t, int64_t value, char *out, size_t size);
 
 /* The jobs.insert body running that statement: deterministic jobId
  * "bizoope_merge_<job id>_<16 hex of the statement and parameters>", useLegacySql false,
  * named parameters site_id (STRING) and merge_now (TIMESTAMP, "YYYY-MM-DD HH:MM:SS.ffffff"
- * UTC). */
+ * UTC), and the partition range (DATE, DATETIME or TIMESTAMP as the column) when range is
+ * given and t is partitioned (NULL: a file without rows, the target read whole). */
 json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
                      const char *job_id, const char *site_id, const char *merge_now,
-                     struct bz_err *err);
+                     const struct bq_partition_range *range, struct bz_err *err);
 
 #endif

@@ -3,11 +3,17 @@
 
 - no "Authorization: Bearer tok-..." header: 401;
 - tables.insert: a body whose tableReference does not match the URL, or without
-  schema.fields of {name, type, mode}: 400 invalid; an existing table: 409 duplicate;
+  schema.fields of {name, type, mode}, with a timePartitioning not of DAY/HOUR/MONTH/YEAR on a
+  DATE, DATETIME or TIMESTAMP field, or more than four clustering fields (or one that is
+  missing or of a type BigQuery cannot cluster by): 400 invalid; an existing table: 409
+  duplicate;
 - jobs.insert: a jobReference whose projectId is not the URL's, a jobId not of
   [A-Za-z0-9_-]{1,1024}, no configuration.query.query, useLegacySql not explicitly false (it
   defaults to true), a named parameter used in the SQL (@name) but not given, parameterMode
   not NAMED: 400 invalid; a jobId already inserted: 409 duplicate (the job is not run again).
+
+A jobs.insert with configuration.dryRun true runs nothing and makes no job: it answers DONE
+with totalBytesProcessed "0", or 400 when the engine refuses the statement.
 
 With SCRIPT["engine"] (the URL of tests/fakes/bigquery_sql_engine.js) every created table is
 created in that real SQL engine too, and every query job's SQL runs there when it is inserted:
@@ -53,6 +59,25 @@ def engine(route, body):
             return r.status, json.loads(r.read() or b"{}")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
+
+
+def layout_refusal(body, types):
+    """What BigQuery says of a table's partitioning and clustering it refuses, or None."""
+    part = body.get("timePartitioning")
+    if part is not None:
+        if part.get("type") not in ("DAY", "HOUR", "MONTH", "YEAR"):
+            return "timePartitioning.type must be DAY, HOUR, MONTH or YEAR"
+        if types.get(part.get("field")) not in ("DATE", "DATETIME", "TIMESTAMP"):
+            return "The field specified for time partitioning can only be of type TIMESTAMP, " \
+                "DATE or DATETIME: %s" % part.get("field")
+    fields = body.get("clustering", {}).get("fields", [])
+    if len(fields) > 4 or len(set(fields)) != len(fields):
+        return "Too many or repeated clustering fields: at most 4 distinct fields"
+    for f in fields:
+        if types.get(f) not in ("STRING", "INT64", "DATE", "DATETIME", "TIMESTAMP", "BOOL",
+                                "NUMERIC", "BIGNUMERIC"):
+            return "The field specified for clustering cannot be used: %s" % f
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -128,6 +153,9 @@ class Handler(BaseHTTPRequestHandler):
             return error(400, "invalid", "tableReference does not match the URL")
         if not fields or any(not {"name", "type", "mode"} <= set(f) for f in fields):
             return error(400, "invalid", "schema.fields need name, type and mode")
+        refused = layout_refusal(body, {f["name"]: f["type"] for f in fields})
+        if refused:
+            return error(400, "invalid", refused)
         key = (project, dataset, ref["tableId"])
         record["table"] = ".".join(key)
         record["body"] = body
@@ -159,6 +187,20 @@ class Handler(BaseHTTPRequestHandler):
             return error(400, "invalid", "query parameters missing: %s" % sorted(used - given))
         record["job"] = job_id
         record["body"] = body
+        if body.get("configuration", {}).get("dryRun") is True:
+            # planned, not run, no job made: the statement is checked (by the engine when
+            # there is one) and what it would read estimated (here: 0)
+            record["dry_run"] = True
+            if "engine" in script:
+                status, answer = engine("/query", dict(query, dryRun=True))
+                record["engine"] = answer
+                if status != 200:
+                    return error(400, answer.get("reason", "invalidQuery"),
+                                 answer.get("message", ""))
+            return 200, {"jobReference": ref, "configuration": body["configuration"],
+                         "status": {"state": "DONE"},
+                         "statistics": {"totalBytesProcessed": "0",
+                                        "query": {"totalBytesProcessed": "0"}}}
         with lock:
             if job_id in jobs:
                 return error(409, "duplicate", "Already Exists: Job %s:%s" % (project, job_id))

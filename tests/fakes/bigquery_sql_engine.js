@@ -14,7 +14,8 @@
 //                 committed rows of a write stream (protobuf values as bigquery_write_fake.js
 //                 decodes them: DATE int32 days, DATETIME packed civil int64, TIMESTAMP int64
 //                 microseconds, NUMERIC/BIGNUMERIC decimal strings, INT64 as strings).
-//   POST /query   {"query", "queryParameters"} as in jobs.insert's configuration.query:
+//   POST /query   {"query", "queryParameters"} as in jobs.insert's configuration.query (with
+//                 "dryRun": true the statement is bound and EXPLAINed, not run):
 //                 200 {"statementType", "dmlStats" {inserted, updated, deleted}, "schema",
 //                 "rows", "partitionsRead"} or 400 {"reason", "message"} for what BigQuery
 //                 would refuse.
@@ -185,12 +186,26 @@ async function partitionsRead(sql, translated, values) {
   const t = tables.get(`${m[1]}.${m[2]}`);
   if (!t || !t.partition) return null;
   const on = /\bON\s+([\s\S]*?)\s+WHEN\b/i.exec(translated);
-  const prune = on && on[1].split(/\s+AND\s+/i).filter((c) => /^T\./.test(c.trim()) &&
-                                                    !/=\s*S\./.test(c));
-  const where = prune && prune.length ? `WHERE ${prune.join(' AND ')}` : '';
+  // the ON's conjuncts (x BETWEEN a AND b is one), those on the target alone being its filter
+  const conjuncts = [];
+  for (const c of on ? on[1].split(/\s+AND\s+/i) : []) {
+    const last = conjuncts.length - 1;
+    if (last >= 0 && /\bBETWEEN\b/i.test(conjuncts[last]) &&
+        !/\bBETWEEN\b[\s\S]*\bAND\b/i.test(conjuncts[last])) {
+      conjuncts[last] += ` AND ${c}`;
+    } else {
+      conjuncts.push(c);
+    }
+  }
+  const prune = conjuncts.filter((c) => /^T\./.test(c.trim()) && !/=\s*S\./.test(c));
+  const where = prune.length ? `WHERE ${prune.join(' AND ')}` : '';
+  const used = {}; // DuckDB refuses a value for a parameter the statement does not name
+  for (const [name, v] of Object.entries(values)) {
+    if (where.includes(`$${name}`)) used[name] = v;
+  }
   const r = await conn.runAndReadAll(
     `SELECT DISTINCT CAST(T.${quoteId(t.partition)} AS VARCHAR) AS p FROM ` +
-    `${quoteId(m[1])}.${quoteId(m[2])} AS T ${where} ORDER BY p`, values);
+    `${quoteId(m[1])}.${quoteId(m[2])} AS T ${where} ORDER BY p`, used);
   return r.getRowObjectsJson().map((x) => x.p);
 }
 
@@ -204,6 +219,14 @@ async function runQuery(body) {
   const kind = (/^\s*(\w+)/.exec(sql) || [, ''])[1].toUpperCase();
   const target = /\b(?:MERGE|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+`([^`]+)`/i.exec(sql);
   const targetSql = target ? translate(`\`${target[1]}\``, []) : null;
+  if (body.dryRun) { // planned, not run: DuckDB binds the statement and explains it
+    const used = {};
+    for (const [name, v] of Object.entries(values)) {
+      if (translated.includes(`$${name}`)) used[name] = v;
+    }
+    await conn.runAndReadAll(`EXPLAIN ${translated}`, used);
+    return {statementType: kind === 'WITH' ? 'SELECT' : kind, dryRun: true};
+  }
   const read = await partitionsRead(sql, translated, values);
   const before = targetSql ? await count(targetSql) : 0;
   let reader;

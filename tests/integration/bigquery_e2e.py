@@ -13,12 +13,17 @@ SQLite:
   overwrites) in this script: the data sent, checked apart from the SQL that merges it;
 - every shard's stream was finalized and committed exactly once, and nothing else committed;
 - one MERGE job per loaded file, naming that file's work table, with the site as a parameter;
+  the journal's (partitioned by business_date) restricted to the file's range of it, the
+  engine reading no partition outside it;
   main tables created once, a work table per file, with an expiration;
 - again with faults: the Write API answers UNAVAILABLE mid-append and resets a stream, jobs.insert
   answers 503 once, the access token expires: the same rows, exactly once.
 Then a watching `bizoope run` with storage.backend gcs and the SQLite warehouse, the files
 uploaded after it started: they arrive through the buckets' Pub/Sub notifications (each bucket
 listed once, at start), with the reference run's counts, error files and rows.
+Then `bizoope smoke` against the same fakes and the Kafka mock cluster: every table staged and
+committed into a scratch work table, each MERGE only dry-run, one notice read back, the main
+tables left empty.
 Then distributed: bizoope-coordinator with Kafka (tests/fakes/kafka_mock) and bizoope-worker
 processes writing the streams, the same checks (each shard's accepted stream committed once,
 no other stream committed):
@@ -327,24 +332,40 @@ def engine_table(engine_dump, table):
     return sorted(out, key=repr)
 
 
-def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs=None):
-    oauth_log = os.path.join(work, label + ".oauth.jsonl")
-    rest_log = os.path.join(work, label + ".rest.jsonl")
-    write_log = os.path.join(work, label + ".write.jsonl")
-    dump = os.path.join(work, label + ".dump.json")
-    engine_dump = os.path.join(work, label + ".engine.json")
-    for p in (oauth_log, rest_log, write_log, dump, engine_dump):
+def bigquery_fakes(label, write_script, rest_script):
+    """The SQL engine, the metadata server, the REST and the Write API fakes of one round, and
+    the files they log to."""
+    paths = {k: os.path.join(work, label + "." + k) for k in (
+        "oauth.jsonl", "rest.jsonl", "write.jsonl", "dump.json", "engine.json")}
+    for p in paths.values():
         if os.path.exists(p):
             os.remove(p)
-    engine = Fake(["node", os.path.join(fakes, "bigquery_sql_engine.js"), engine_dump])
+    engine = Fake(["node", os.path.join(fakes, "bigquery_sql_engine.js"), paths["engine.json"]])
     url = "http://127.0.0.1:%d" % engine.port
-    rest_script = dict(rest_script, engine=url)
-    write_script = dict(write_script, engine=url)
-    oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null", oauth_log])
-    rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"), rest_log,
-                 json.dumps(rest_script)])
-    write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"), write_log, dump,
-                  json.dumps(write_script)])
+    oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null",
+                  paths["oauth.jsonl"]])
+    rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"),
+                 paths["rest.jsonl"], json.dumps(dict(rest_script, engine=url))])
+    write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"), paths["write.jsonl"],
+                  paths["dump.json"], json.dumps(dict(write_script, engine=url))])
+    return engine, oauth, rest, write, paths
+
+
+def bigquery_edits(oauth, rest, write):
+    return (("shard_size: 64MiB", "shard_size: 1MiB"),
+            ("  backend: sqlite ", "  backend: bigquery "),
+            ("  project: ", "  project: retail-test-1"),
+            ("  bigquery_api: https://bigquery.googleapis.com/bigquery/v2",
+             "  bigquery_api: 'http://127.0.0.1:%d/bigquery/v2'" % rest.port),
+            ("  storage_write_api: https://bigquerystorage.googleapis.com",
+             "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
+            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port))
+
+
+def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs=None):
+    engine, oauth, rest, write, paths = bigquery_fakes(label, write_script, rest_script)
+    rest_log, write_log = paths["rest.jsonl"], paths["write.jsonl"]
+    dump, engine_dump = paths["dump.json"], paths["engine.json"]
     storage = None
     if gcs is not None:
         gcs_log = os.path.join(work, label + ".gcs.jsonl")
@@ -354,14 +375,7 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs
                         json.dumps(dict(GCS_SETUP, **gcs))])
     try:
         inst, config = fresh_installation(bizoope, work + "." + label, sites=("a", "b"), edits=(
-            ("shard_size: 64MiB", "shard_size: 1MiB"),
-            ("  backend: sqlite ", "  backend: bigquery "),
-            ("  project: ", "  project: retail-test-1"),
-            ("  bigquery_api: https://bigquery.googleapis.com/bigquery/v2",
-             "  bigquery_api: 'http://127.0.0.1:%d/bigquery/v2'" % rest.port),
-            ("  storage_write_api: https://bigquerystorage.googleapis.com",
-             "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
-            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port)) + ((
+            bigquery_edits(oauth, rest, write)) + ((
                 ("  backend: local ", "  backend: gcs   "),
                 ("  gcs_api: https://storage.googleapis.com",
                  "  gcs_api: 'http://127.0.0.1:%d'" % storage.port),
@@ -439,6 +453,19 @@ def compare(label, inst, reports, dump, rest_log, write_log, engine_dump):
         in j["body"]["configuration"]["query"]["queryParameters"]
         for r, j in zip(loaded, jobs)),
           "%s: one MERGE job per loaded file, on its work table and site" % label)
+    # the journal (partition_by: business_date): each MERGE names the file's range of it, and
+    # the engine read only partitions inside that range
+    for j in jobs:
+        q = j["body"]["configuration"]["query"]
+        if "MERGE `retail-test-1.pos.journal`" not in q["query"]:
+            continue
+        params = {p["name"]: p["parameterValue"]["value"] for p in q["queryParameters"]}
+        read = j.get("engine", {}).get("partitionsRead")
+        check("T.`business_date` BETWEEN @partition_lo AND @partition_hi" in q["query"] and
+              read is not None and all(params["partition_lo"] <= d <= params["partition_hi"]
+                                       for d in read),
+              "%s: journal MERGE %s reads partitions %r outside its range %r..%r" % (
+                  label, j["job"], read, params.get("partition_lo"), params.get("partition_hi")))
     tables = [r for r in rest if r.get("kind") == "tables.insert" and r["status"] == 200]
     mains = sorted(r["table"] for r in tables if ".pos." in r["table"])
     works = [r for r in tables if ".pos_work." in r["table"]]
@@ -552,9 +579,60 @@ def watch_gcs():
 
 watch_gcs()
 
+# ---- `bizoope smoke`: a deployment checked with scratch data ------------------------------------
+def smoke(cluster):
+    """`bizoope smoke` against the fakes with the Kafka mock cluster: every table prepared, three
+    generated rows staged through a PENDING stream and committed into its scratch work table,
+    the MERGE dry-run (planned by the engine, not run), one notice produced and read back; no
+    main table's rows change."""
+    engine, oauth, rest, write, paths = bigquery_fakes("smoke", {}, {})
+    try:
+        inst, config = fresh_installation(bizoope, work + ".smoke", sites=("a",),
+                                          edits=bigquery_edits(oauth, rest, write))
+        use_kafka(config, cluster.bootstrap)
+        p = subprocess.run([bizoope, "smoke", "--config", config, "--json"], capture_output=True,
+                           text=True, timeout=300)
+        text = subprocess.run([bizoope, "smoke", "--config", config, "--table", "stores"],
+                              capture_output=True, text=True, timeout=300)
+    finally:
+        write.stop()
+        rest.stop()
+        oauth.stop()
+        engine.stop()
+    check(p.returncode == 0, "smoke: exited %d: %s %s" % (p.returncode, p.stdout, p.stderr[-2000:]))
+    report = json.loads(p.stdout) if p.stdout.strip() else {}
+    tables = {t["table"]: t for t in report.get("tables", [])}
+    check(sorted(tables) == ["items", "journal", "members", "stores"] and
+          all(t["ok"] and t["rows_staged"] == 3 and "/tables/w_smoke" in t["stage"]
+              for t in tables.values()) and report.get("kafka", {}).get("ok") is True,
+          "smoke: every table staged 3 rows into a scratch work table, Kafka read back: %r" %
+          report)
+    check(text.returncode == 0 and "  ok    stores " in text.stdout and
+          "  ok    kafka " in text.stdout, "smoke: the text report: %r" % text.stdout)
+    dump = json.load(open(paths["dump.json"]))
+    committed = [s for s in dump["streams"].values() if s["committed"]]
+    check(len(committed) == 5 and all(s["rows"] == 3 for s in committed),
+          "smoke: 5 streams of 3 rows committed (4 tables, then stores again): %r" %
+          dump["streams"])
+    rest_log = [json.loads(l) for l in open(paths["rest.jsonl"])]
+    merges = [r for r in rest_log if r.get("kind") == "jobs.insert"]
+    check(len(merges) == 5 and all(r.get("dry_run") and r["status"] == 200 for r in merges),
+          "smoke: every MERGE only dry-run, each accepted by the engine: %r" %
+          [(r.get("job"), r.get("dry_run"), r["status"]) for r in merges])
+    engine_tables = json.load(open(paths["engine.json"]))["tables"]
+    mains = {k: v["rows"] for k, v in engine_tables.items() if k.startswith("pos.")}
+    check(sorted(mains) == ["pos.items", "pos.journal", "pos.members", "pos.stores"] and
+          all(rows == [] for rows in mains.values()),
+          "smoke: the main tables exist and hold no row: %r" % {k: len(v) for k, v in
+                                                                mains.items()})
+    print("smoke: %d tables staged, committed and MERGE-planned, notice read back; main tables "
+          "untouched" % len(tables))
+
+
 # ---- distributed: coordinator, Kafka, bizoope-worker processes ---------------------------------
 cluster = KafkaCluster(build)
 try:
+    smoke(cluster)
     compare("dist-clean", *run_bigquery("dist-clean", {}, {}, cluster))
     extra = compare("dist-duplicates", *run_bigquery(
         "dist-duplicates", {"append": [None, None, {"code": 14, "after": 0}, None,

@@ -114,7 +114,8 @@ static void test_table_and_merge_job(void **state)
     assert_true(created);
     assert_int_equal(bq_rest_create_table(r.rest, table, &created, &err), BZ_OK);
     assert_false(created); /* 409: there already */
-    job = bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.000000", &err);
+    job =
+        bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.000000", NULL, &err);
     assert_int_equal(bq_rest_run_job(r.rest, job, &stats, &err), BZ_OK);
     assert_int_equal(stats.inserted, 5);
     assert_int_equal(stats.updated, 2);
@@ -145,7 +146,7 @@ static void test_failures(void **state)
     /* an expired token: refreshed once; then a job that fails */
     rig_up(&r, "{\"expire_token\": \"tok-1\", \"job_error\": {\"reason\": \"invalidQuery\", "
                "\"message\": \"Unrecognized name: floor_area\"}}");
-    job = bq_merge_job(&loc, stores, "j000007", "a", "2026-11-24 09:30:00.000000", &err);
+    job = bq_merge_job(&loc, stores, "j000007", "a", "2026-11-24 09:30:00.000000", NULL, &err);
     assert_int_equal(bq_rest_run_job(r.rest, job, &stats, &err), BZ_E_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "invalidQuery: Unrecognized name: floor_area"));
     assert_int_equal(fake_count_lines(bq_log, "\"status\": 401"), 1);
@@ -217,7 +218,7 @@ static void test_a4_failed_merge_runs_again_under_a_new_id(void **state)
     rig_up(&r, "{\"job_error\": {\"reason\": \"backendError\", \"message\": \"try again\"}, "
                "\"job_error_count\": 1, \"dml\": [3, 1, 0]}");
     job = bq_merge_job(&loc, stores, "j20261124090000000k3f9a2", "a", "2026-11-24 09:30:00.000000",
-                       &err);
+                       NULL, &err);
     /* the first try: the new job fails, worth another try */
     assert_int_equal(bq_rest_run_job_once(r.rest, job, &stats, &err), BZ_E_TRANSIENT);
     assert_true(stats.failed && !stats.followed);
@@ -227,7 +228,7 @@ static void test_a4_failed_merge_runs_again_under_a_new_id(void **state)
      * once and is only followed after that */
     for (i = 0; i < 3; i++) {
         job = bq_merge_job(&loc, stores, "j20261124090000000k3f9a2", "a",
-                           "2026-11-24 09:30:00.000000", &err);
+                           "2026-11-24 09:30:00.000000", NULL, &err);
         assert_int_equal(bq_rest_run_job_once(r.rest, job, &stats, &err), BZ_OK);
         assert_int_equal(stats.inserted, 3);
         assert_int_equal(stats.updated, 1);
@@ -244,7 +245,7 @@ static void test_a4_failed_merge_runs_again_under_a_new_id(void **state)
     /* a statement BigQuery refuses is no reason to try again */
     rig_up(&r, "{\"job_error\": {\"reason\": \"invalidQuery\", \"message\": \"bad\"}}");
     job = bq_merge_job(&loc, stores, "j20261124090000000k3f9a2", "a", "2026-11-24 09:30:00.000000",
-                       &err);
+                       NULL, &err);
     assert_int_equal(bq_rest_run_job_once(r.rest, job, &stats, &err), BZ_E_INVALID_INPUT);
     json_decref(job);
     rig_down(&r);

@@ -69,11 +69,12 @@ static void test_merge_golden(void **state)
     (void)state;
 
     buf_init(&sql);
-    assert_int_equal(bq_merge_sql(&loc, stores, "j000042", &sql, &err), BZ_OK);
+    assert_int_equal(bq_merge_sql(&loc, stores, "j000042", false, &sql, &err), BZ_OK);
     buf_append_char(&sql, '\0');
     assert_string_equal(sql.data, stores_merge);
 
-    job = bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.123456", &err);
+    job =
+        bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.123456", NULL, &err);
     assert_non_null(job);
     text = json_dumps(job, JSON_COMPACT | JSON_SORT_KEYS);
     assert_non_null(strstr(text, "\"useLegacySql\":false"));
@@ -85,8 +86,10 @@ static void test_merge_golden(void **state)
     query = json_object_get(json_object_get(job, "configuration"), "query");
     assert_string_equal(json_string_value(json_object_get(query, "query")), stores_merge);
     /* the same statement and values: the same job id (a retried insert finds it: 409) */
-    again = bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.123456", &err);
-    other = bq_merge_job(&loc, stores, "j000042", "osaka-2", "2026-11-24 09:30:00.123456", &err);
+    again =
+        bq_merge_job(&loc, stores, "j000042", "tokyo-1", "2026-11-24 09:30:00.123456", NULL, &err);
+    other =
+        bq_merge_job(&loc, stores, "j000042", "osaka-2", "2026-11-24 09:30:00.123456", NULL, &err);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(job, "jobReference"), "jobId")),
         json_string_value(json_object_get(json_object_get(again, "jobReference"), "jobId")));
@@ -121,7 +124,7 @@ static void test_other_rule_and_resources(void **state)
     }
     odd = schema_set_find(set, "odd");
     buf_init(&sql);
-    assert_int_equal(bq_merge_sql(&loc, odd, "j000001", &sql, &err), BZ_OK);
+    assert_int_equal(bq_merge_sql(&loc, odd, "j000001", false, &sql, &err), BZ_OK);
     buf_append_char(&sql, '\0');
     assert_non_null(strstr(sql.data, "ON T.site_id = S.site_id AND T.`code` = S.`code`\n"));
     assert_non_null(strstr(sql.data, "WHEN MATCHED THEN UPDATE SET")); /* newer or not */
@@ -141,7 +144,8 @@ static void test_other_rule_and_resources(void **state)
               "{\"name\":\"output_at\",\"type\":\"DATETIME\",\"mode\":\"REQUIRED\"},"
               "{\"name\":\"created_at\",\"type\":\"TIMESTAMP\",\"mode\":\"REQUIRED\"},"
               "{\"name\":\"updated_at\",\"type\":\"TIMESTAMP\",\"mode\":\"REQUIRED\"}]},"
-              "\"clustering\":{\"fields\":[\"site_id\"]},\"labels\":{\"bizoope\":\"main\"}}");
+              "\"clustering\":{\"fields\":[\"site_id\",\"code\"]},\"labels\":{\"bizoope\":"
+              "\"main\"}}");
     free(text);
     work_t = bq_work_table_resource(&loc, odd, "j000001", 1764000000000ULL, &err);
     text = json_dumps(work_t, JSON_COMPACT);
@@ -180,15 +184,114 @@ static void test_identifiers(void **state)
     assert_false(bq_project_ok("x`; DROP TABLE y"));
     buf_init(&sql);
     bad.project = "p`.x";
-    assert_int_equal(bq_merge_sql(&bad, stores, "j1", &sql, &err), BZ_E_INVALID_INPUT);
+    assert_int_equal(bq_merge_sql(&bad, stores, "j1", false, &sql, &err), BZ_E_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "warehouse.project"));
     bad = loc;
     bad.dataset = "pos; DROP";
-    assert_int_equal(bq_merge_sql(&bad, stores, "j1", &sql, &err), BZ_E_INVALID_INPUT);
-    assert_int_equal(bq_merge_sql(&loc, stores, "j1-x", &sql, &err), BZ_E_INVALID_INPUT);
-    assert_null(bq_merge_job(&bad, stores, "j1", "a", "2026-01-01 00:00:00", &err));
+    assert_int_equal(bq_merge_sql(&bad, stores, "j1", false, &sql, &err), BZ_E_INVALID_INPUT);
+    assert_int_equal(bq_merge_sql(&loc, stores, "j1-x", false, &sql, &err), BZ_E_INVALID_INPUT);
+    assert_null(bq_merge_job(&bad, stores, "j1", "a", "2026-01-01 00:00:00", NULL, &err));
     assert_int_equal(sql.len, 0); /* nothing written on a refusal */
     buf_release(&sql);
+    schema_set_free(set);
+}
+
+/* The journal (partition_by: business_date): partitioned by day, clustered by site_id and the
+ * first three key columns; its MERGE, given the file's range, reads the target only there. */
+static void test_partitioned_journal(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *journal = schema_set_find(set, "journal");
+    struct bq_partition_range range;
+    json_t *resource, *job, *unranged;
+    char *text, value[32];
+    struct buf sql;
+    (void)state;
+
+    resource = bq_main_table_resource(&loc, journal, &err);
+    text = json_dumps(resource, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"clustering\":{\"fields\":[\"site_id\",\"store_code\","
+                                 "\"business_date\",\"register_no\"]}"));
+    assert_non_null(
+        strstr(text, "\"timePartitioning\":{\"type\":\"DAY\",\"field\":\"business_date\"}"));
+    free(text);
+    json_decref(resource);
+    resource = bq_work_table_resource(&loc, journal, "j1", 0, &err);
+    text = json_dumps(resource, JSON_COMPACT);
+    assert_null(strstr(text, "timePartitioning")); /* read whole by its one MERGE */
+    free(text);
+    json_decref(resource);
+
+    buf_init(&sql);
+    assert_int_equal(bq_merge_sql(&loc, journal, "j1", true, &sql, &err), BZ_OK);
+    buf_append_char(&sql, '\0');
+    assert_non_null(strstr(sql.data, " AND T.`line_no` = S.`line_no`\n"
+                                     "  AND T.`business_date` BETWEEN @partition_lo AND "
+                                     "@partition_hi\nWHEN MATCHED"));
+    buf_release(&sql);
+
+    bq_partition_value(journal, 20416, value, sizeof(value)); /* days */
+    assert_string_equal(value, "2025-11-24");
+    bq_partition_value(journal, -1, value, sizeof(value));
+    assert_string_equal(value, "1969-12-31");
+    snprintf(range.lo, sizeof(range.lo), "2026-11-23");
+    snprintf(range.hi, sizeof(range.hi), "2026-11-24");
+    job = bq_merge_job(&loc, journal, "j1", "a", "2026-11-24 09:30:00.000000", &range, &err);
+    unranged = bq_merge_job(&loc, journal, "j1", "a", "2026-11-24 09:30:00.000000", NULL, &err);
+    text = json_dumps(job, JSON_COMPACT);
+    assert_non_null(strstr(text, "{\"name\":\"partition_lo\",\"parameterType\":{\"type\":"
+                                 "\"DATE\"},\"parameterValue\":{\"value\":\"2026-11-23\"}}"));
+    assert_non_null(strstr(text, "{\"name\":\"partition_hi\",\"parameterType\":{\"type\":"
+                                 "\"DATE\"},\"parameterValue\":{\"value\":\"2026-11-24\"}}"));
+    free(text);
+    text = json_dumps(unranged, JSON_COMPACT); /* a file without rows: no range, read whole */
+    assert_null(strstr(text, "partition_lo"));
+    assert_null(strstr(text, "BETWEEN"));
+    free(text);
+    assert_string_not_equal(
+        json_string_value(json_object_get(json_object_get(job, "jobReference"), "jobId")),
+        json_string_value(json_object_get(json_object_get(unranged, "jobReference"), "jobId")));
+    json_decref(job);
+    json_decref(unranged);
+    schema_set_free(set);
+}
+
+static void test_datetime_partition_values(void **state)
+{
+    static const char yaml[] =
+        "table: ev\n"
+        "file_pattern: '^ev_[0-9]{14}\\.tsv$'\n"
+        "columns:\n"
+        "  - {name: at, type: datetime, required: true}\n"
+        "  - {name: is_deleted, type: bool, required: true}\n"
+        "  - {name: output_at, type: datetime, required: true}\n"
+        "key: [at]\n"
+        "order_by: output_at\n"
+        "partition_by: at\n"
+        "merge: {target: ev, is_deleted: is_deleted, created_at: created_at,\n"
+        "        updated_at: updated_at}\n";
+    struct bz_err err;
+    struct schema_set *set = schema_set_add_yaml(NULL, "ev.yaml", yaml, strlen(yaml), &err);
+    const struct schema_table *ev;
+    struct bq_partition_range range = {"2026-11-24 00:00:00", "2026-11-24 23:59:59"};
+    json_t *job;
+    char value[32], *text;
+    (void)state;
+
+    if (set == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    ev = schema_set_find(set, "ev");
+    bq_partition_value(ev, 1764000000, value, sizeof(value)); /* seconds */
+    assert_string_equal(value, "2025-11-24 16:00:00");
+    bq_partition_value(ev, -1, value, sizeof(value));
+    assert_string_equal(value, "1969-12-31 23:59:59");
+    job = bq_merge_job(&loc, ev, "j1", "a", "2026-11-24 09:30:00.000000", &range, &err);
+    text = json_dumps(job, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"partition_lo\",\"parameterType\":{\"type\":\"DATETIME\"}"));
+    free(text);
+    json_decref(job);
     schema_set_free(set);
 }
 
@@ -198,6 +301,8 @@ int main(void)
         cmocka_unit_test(test_merge_golden),
         cmocka_unit_test(test_other_rule_and_resources),
         cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_partitioned_journal),
+        cmocka_unit_test(test_datetime_partition_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

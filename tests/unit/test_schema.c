@@ -30,6 +30,8 @@ static void test_builtin_tables(void **state)
     assert_true(j->columns[0].required);
     assert_false(j->columns[6].required);
     assert_string_equal(j->merge.target, "journal");
+    assert_string_equal(j->columns[j->partition_by].name, "business_date");
+    assert_int_equal(schema_set_find(set, "stores")->partition_by, SCHEMA_NO_PARTITION);
     assert_int_equal(strlen(j->digest), 16);
     assert_int_equal(schema_set_find(set, "items")->ncolumns, 11);
     assert_int_equal(schema_set_find(set, "members")->ncolumns, 10);
@@ -91,7 +93,15 @@ static void test_broken_files_are_refused_with_file_and_line(void **state)
     static const struct bad_case cases[] = {
         {GOOD_HEAD GOOD_COLS GOOD_TAIL "colour: red\n",
          "t.yaml:10: unknown key 'colour' in a table (valid keys: table, description, "
-         "file_pattern, encoding, header, columns, key, order_by, merge)"},
+         "file_pattern, encoding, header, columns, key, order_by, partition_by, merge)"},
+        {GOOD_HEAD GOOD_COLS GOOD_TAIL "partition_by: output_at\n",
+         "t.yaml:10: partition_by column 'output_at' must be one of the key columns (a merge "
+         "restricted to the file's partitions finds every row it could match only then)"},
+        {GOOD_HEAD GOOD_COLS GOOD_TAIL "partition_by: k\n",
+         "t.yaml:10: partition_by column 'k' must be a date, datetime or timestamp (it is "
+         "string(10))"},
+        {GOOD_HEAD GOOD_COLS GOOD_TAIL "partition_by: day\n",
+         "t.yaml:10: partition_by names column 'day', which is not declared in columns"},
         {GOOD_HEAD "columns:\n  - {name: k, type: integer, required: true}\n" GOOD_TAIL,
          "t.yaml:4: unknown type 'integer' (expected int64, numeric(p,s), bool, date, datetime, "
          "timestamp or string(n))"},

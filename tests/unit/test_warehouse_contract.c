@@ -42,10 +42,10 @@
 
 /* Two shards of `stores` for site tokyo-1. S0002 is in both: the later line (shard 1, newer
  * updated_at) wins; the finalizer's winners are given as it would give them. */
-static const char *const shard_lines[2][3] = {
+static const char *const shard_lines[2][4] = {
     {"S0001\tShibuya\t\t20200101\t\t1.5\t1\t20261124090000",
      "S0002\tShinjuku\t\t20200201\t\t2.5\t0\t20261124090000",
-     "S0003\tUeno\t\t20200301\t\t3.5\t1\t20261124090000"},
+     "S0003\tUeno\t\t20200301\t\t3.5\t1\t20261124090000", NULL},
     {"S0002\tShinjuku East\t\t20200201\t\t2.5\t0\t20261124100000",
      "S0004\tAkihabara\t\t20200401\t\t4.5\t1\t20261124090000", NULL},
 };
@@ -152,11 +152,13 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Stages shard s's lines through the stage-only handle; its reference into ref. */
-static void stage_shard(struct backend *b, struct warehouse *worker, const char *stage, uint32_t s,
-                        char *ref, size_t size)
+/* Stages lines (NULL-ended) of table as shard s through the stage-only handle; its reference
+ * into ref. */
+static void stage_lines(struct backend *b, struct warehouse *worker, const char *table,
+                        const char *stage, uint32_t s, const char *const *lines, char *ref,
+                        size_t size)
 {
-    const struct schema_table *t = schema_set_find(b->set, "stores");
+    const struct schema_table *t = schema_set_find(b->set, table);
     struct validator *v = validator_new(t);
     struct wh_stage_spec spec;
     struct wh_stage *st;
@@ -169,14 +171,20 @@ static void stage_shard(struct backend *b, struct warehouse *worker, const char 
     spec = (struct wh_stage_spec){t, "tokyo-1", stage, where, s, 1 << 20};
     assert_int_equal(warehouse_stage_open(worker, &spec, &st, &err), BZ_OK);
     buf_init(&reason);
-    for (i = 0; i < 3 && shard_lines[s][i] != NULL; i++) {
-        const char *line = shard_lines[s][i];
+    for (i = 0; lines[i] != NULL; i++) {
+        const char *line = lines[i];
         assert_true(validator_check_line(v, line, strlen(line), &reason));
         assert_int_equal(warehouse_stage_row(st, i, validator_values(v), &err), BZ_OK);
     }
     assert_int_equal(warehouse_stage_close(st, ref, size, &err), BZ_OK);
     buf_release(&reason);
     validator_free(v);
+}
+
+static void stage_shard(struct backend *b, struct warehouse *worker, const char *stage, uint32_t s,
+                        char *ref, size_t size)
+{
+    stage_lines(b, worker, "stores", stage, s, shard_lines[s], ref, size);
 }
 
 /* What every backend's main table holds after the merge: the newest row per key (S0002 from
@@ -234,7 +242,8 @@ static void check_bigquery_stages(struct backend *b)
     streams = json_object_get(dump, "streams");
     json_object_foreach(streams, name, s)
     {
-        committed += json_is_true(json_object_get(s, "committed"));
+        committed += strstr(name, "/tables/w_" JOB "_stores/") != NULL &&
+                     json_is_true(json_object_get(s, "committed"));
     }
     assert_int_equal(committed, 2);
     json_decref(dump);
@@ -360,6 +369,76 @@ static void test_stage_then_merge_staged(void **state)
     }
 }
 
+/* Journal lines (partition_by: business_date) of one store: the first file spans three days
+ * of the year, the second updates one line of one of those days. */
+#define JOURNAL_LINE(day, line, price, output)                                                     \
+    "0001\t" day "\t1\t1\t" line "\t" day "090000\t\t4975625906050\tTea\t0601\t1\t" price          \
+    "\t" price "\t\t18.00\t8.00\t01\t191252\t0\t" output
+static const char *const journal_year[] = {
+    JOURNAL_LINE("20260110", "1", "229.00", "20261124015408"),
+    JOURNAL_LINE("20260601", "1", "229.00", "20261124015408"),
+    JOURNAL_LINE("20261123", "1", "229.00", "20261124015408"), NULL};
+static const char *const journal_one_day[] = {
+    JOURNAL_LINE("20260601", "1", "239.00", "20261125015408"), NULL};
+
+/* Merges one single-shard journal file; its reference into ref. */
+static void merge_journal(struct backend *b, struct warehouse *coord, struct warehouse *worker,
+                          const char *job, const char *const *lines, char *ref, size_t size,
+                          struct merge_counts *c)
+{
+    const struct schema_table *t = schema_set_find(b->set, "journal");
+    struct merge_spec spec = {t, "tokyo-1", job, "journal_20261124090000.tsv", NOW};
+    const char *refs[1] = {ref};
+    struct bz_err err;
+    char stage[600];
+    size_t n = 0;
+
+    while (lines[n] != NULL) {
+        n++;
+    }
+    assert_int_equal(warehouse_file_prepare(coord, t, job, stage, sizeof(stage), &err), BZ_OK);
+    stage_lines(b, worker, "journal", stage, 0, lines, ref, size);
+    if (warehouse_merge_staged(coord, &spec, refs, 1,
+                               (const struct row_position[]){{0, 0}, {0, 1}, {0, 2}}, n, n, c,
+                               &err) != BZ_OK) {
+        fail_msg("%s: merge_staged: %s", b->name, err.msg);
+    }
+}
+
+/* A partitioned table: the same counts on every backend; on BigQuery the second file's MERGE
+ * names the file's range of business_date and reads only that day of the table. */
+static void test_partitioned_merge(void **state)
+{
+    struct backend *b = *state;
+    struct warehouse *coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, NULL);
+    struct warehouse *worker = warehouse_open(b->cfg, NULL, WH_ROLE_STAGE_ONLY, NULL);
+    struct merge_counts c;
+    char ref[1024], cmd[512];
+
+    assert_non_null(coord);
+    assert_non_null(worker);
+    merge_journal(b, coord, worker, "j20261124090000002abcdef", journal_year, ref, sizeof(ref), &c);
+    assert_int_equal(c.inserted, 3);
+    merge_journal(b, coord, worker, "j20261124090000003abcdef", journal_one_day, ref, sizeof(ref),
+                  &c);
+    assert_int_equal(c.inserted, 0);
+    assert_int_equal(c.updated, 1);
+    warehouse_close(worker);
+    warehouse_close(coord);
+    if (strcmp(b->name, "bigquery") != 0) {
+        return;
+    }
+    /* 2026-06-01 is day 20605 since 1970-01-01 */
+    assert_non_null(strstr(ref, "#partition=20605,20605"));
+    snprintf(
+        cmd, sizeof(cmd),
+        "grep -F 'w_j20261124090000003abcdef_journal' %s | grep -F '\"jobs.insert\"' | "
+        "grep -F 'BETWEEN @partition_lo AND @partition_hi' | "
+        "grep -F '\"partitionsRead\": [\"2026-06-01\"]' | grep -qF '\"value\": \"2026-06-01\"'",
+        b->rest_log);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A stage made by another backend's coordinator: CONFLICT, nothing opened. */
 static void test_foreign_stage_is_a_conflict(void **state)
 {
@@ -382,10 +461,13 @@ static void test_foreign_stage_is_a_conflict(void **state)
 int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
+        cmocka_unit_test(test_partitioned_merge),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
     const struct CMUnitTest bigquery_tests[] = {
+        /* before the suite that stops the fakes to read what they hold */
+        cmocka_unit_test(test_partitioned_merge),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
