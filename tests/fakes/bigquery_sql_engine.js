@@ -77,43 +77,58 @@ function two(n) {
   return String(n).padStart(2, '0');
 }
 
-// A decoded protobuf value of a BigQuery column as a SQL literal for DuckDB.
-function literal(value, type) {
-  if (value === undefined || value === null) return 'NULL';
+// A decoded protobuf value of a BigQuery column as the text DuckDB casts to the column's type
+// (the appender casts VARCHAR to the column's type); null for NULL.
+function text(value, type) {
+  if (value === undefined || value === null) return null;
   switch (type) {
     case 'INT64': case 'INTEGER':
       return String(BigInt(value));
     case 'BOOL': case 'BOOLEAN':
-      return value ? 'TRUE' : 'FALSE';
+      return value ? 'true' : 'false';
     case 'NUMERIC': case 'BIGNUMERIC':
       if (!/^-?[0-9]+(\.[0-9]+)?$/.test(value)) throw refusal('invalid', `bad numeric ${value}`);
-      return `'${value}'`;
+      return value;
     case 'DATE': {
       const d = new Date(Number(value) * 86400000);
-      return `DATE '${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}'`;
+      return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
     }
     case 'DATETIME': {
       const p = BigInt(value);
       const f = (shift, bits) => Number((p >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
-      return `TIMESTAMP '${String(f(46, 17)).padStart(4, '0')}-${two(f(42, 4))}-${two(f(37, 5))} ` +
-             `${two(f(32, 5))}:${two(f(26, 6))}:${two(f(20, 6))}'`;
+      return `${String(f(46, 17)).padStart(4, '0')}-${two(f(42, 4))}-${two(f(37, 5))} ` +
+             `${two(f(32, 5))}:${two(f(26, 6))}:${two(f(20, 6))}`;
     }
-    case 'TIMESTAMP':
-      return `make_timestamptz(${String(BigInt(value))})`;
+    case 'TIMESTAMP': {
+      const us = BigInt(value);
+      const ms = us / 1000n - (us % 1000n < 0n ? 1n : 0n);
+      const micros = String(((us % 1000000n) + 1000000n) % 1000000n).padStart(6, '0');
+      return `${new Date(Number(ms)).toISOString().slice(0, 19).replace('T', ' ')}.${micros}+00`;
+    }
     default:
-      return `'${String(value).replace(/'/g, "''")}'`;
+      return String(value);
   }
 }
 
+// Committed rows, appended (DuckDB's appender: ten times the speed of INSERT ... VALUES).
 async function insertRows(body) {
   const m = /^projects\/[^/]+\/datasets\/([^/]+)\/tables\/([^/]+)$/.exec(body.table || '');
   if (!m || !tables.has(`${m[1]}.${m[2]}`)) throw refusal('notFound', `no table ${body.table}`);
   const t = tables.get(`${m[1]}.${m[2]}`);
   const rows = body.rows || [];
-  for (let i = 0; i < rows.length; i += 500) {
-    const values = rows.slice(i, i + 500).map((r) =>
-      `(${t.fields.map((f) => literal(r[f.name], f.type)).join(', ')})`);
-    await conn.run(`INSERT INTO ${quoteId(m[1])}.${quoteId(m[2])} VALUES ${values.join(', ')}`);
+  const appender = await conn.createAppender(m[2], m[1]);
+  try {
+    for (const r of rows) {
+      for (const f of t.fields) {
+        const v = text(r[f.name], f.type);
+        if (v === null) appender.appendNull();
+        else appender.appendVarchar(v);
+      }
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
   }
   return rows.length;
 }
