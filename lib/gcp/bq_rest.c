@@ -244,3 +244,41 @@ int bq_rest_dry_run(struct bq_rest *c, json_t *job, uint64_t *bytes, struct bz_e
     json_decref(answer);
     return rc;
 }
+
+int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, bool *is_null,
+                        struct bz_err *err)
+{
+    const char *project = text_at(job, "jobReference", "projectId");
+    const char *id = text_at(job, "jobReference", "jobId");
+    const char *location = text_at(job, "jobReference", "location");
+    struct bq_dml_stats stats;
+    json_t *answer = NULL, *cell;
+    char url[1200], *loc;
+    long status = 0;
+    int rc = bq_rest_run_job(c, job, &stats, err);
+
+    *is_null = true;
+    out[0] = '\0';
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    loc = curl_easy_escape(NULL, location ? location : "", 0);
+    snprintf(url, sizeof(url), "%s/projects/%s/queries/%s?location=%s&maxResults=1", c->base,
+             project, id, loc ? loc : "");
+    curl_free(loc);
+    rc = gcp_rest_call(c->auth, &c->rest, c->log, "GET", url, NULL, &status, &answer, err);
+    if (rc == BZ_OK && (status < 200 || status >= 300)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "reading the result of job %s: HTTP %ld", id,
+                        status);
+    }
+    /* rows: [{"f": [{"v": "text" | null}, ...]}, ...]; values travel as strings */
+    cell = json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(answer, "rows"), 0), "f"), 0),
+        "v");
+    if (rc == BZ_OK && json_is_string(cell)) {
+        *is_null = false;
+        snprintf(out, size, "%s", json_string_value(cell));
+    }
+    json_decref(answer);
+    return rc;
+}

@@ -61,4 +61,10 @@ int bq_rest_run_job_once(struct bq_rest *c, json_t *job, struct bq_dml_stats *st
  * A statement BigQuery refuses is BZ_E_INVALID_INPUT with its message. */
 int bq_rest_dry_run(struct bq_rest *c, json_t *job, uint64_t *bytes, struct bz_err *err);
 
+/* Runs the query job to its end (bq_rest_run_job) and reads the first column of its first
+ * row (jobs.getQueryResults, maxResults 1) as text into out; *is_null when it is NULL or there
+ * is no row. */
+int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, bool *is_null,
+                        struct bz_err *err);
+
 #endif

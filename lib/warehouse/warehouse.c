@@ -458,7 +458,7 @@ static int batch_ready(struct warehouse *wh, struct bz_err *err)
 int warehouse_batch_value(struct warehouse *wh, const char *sql, const struct wh_param *params,
                           size_t nparams, char *out, size_t size, bool *is_null, struct bz_err *err)
 {
-    int rc = batch_ready(wh, err);
+    int rc = usable(wh, wh != NULL && wh->ops->batch_value != NULL, "batch queries", err);
 
     return rc != BZ_OK ? rc
                        : wh->ops->batch_value(wh, sql, params, nparams, out, size, is_null, err);

@@ -337,3 +337,20 @@ json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t
     buf_release(&sql);
     return job;
 }
+
+json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const char *sql,
+                     const struct wh_param *params, size_t nparams)
+{
+    json_t *list = json_array();
+    size_t i;
+
+    for (i = 0; i < nparams; i++) {
+        json_array_append_new(list, parameter(params[i].name, "STRING", params[i].value));
+    }
+    return json_pack("{s:{s:s, s:s, s:s}, s:{s:{s:s, s:b, s:s, s:o, s:{s:s, s:s}}, s:{s:s}}}",
+                     "jobReference", "projectId", loc->project, "jobId", job_id, "location",
+                     loc->location, "configuration", "query", "query", sql, "useLegacySql", 0,
+                     "parameterMode", "NAMED", "queryParameters", list, "defaultDataset",
+                     "projectId", loc->project, "datasetId", loc->dataset, "labels", "bizoope_job",
+                     "batch");
+}

@@ -26,6 +26,7 @@
 #include "core/buf.h"
 #include "core/status.h"
 #include "schema/schema.h"
+#include "warehouse/warehouse.h"
 
 struct bq_location {
     const char *project;      /* "my-project" or "example.com:my-project" */
@@ -77,5 +78,11 @@ void bq_partition_value(const struct schema_table *t, int64_t value, char *out, 
 json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
                      const char *job_id, const char *site_id, const char *merge_now,
                      const struct bq_partition_range *range, struct bz_err *err);
+
+/* A query job of a batch step: sql in BigQuery's dialect naming the main tables unqualified
+ * (defaultDataset is the main dataset), params as named STRING parameters (@name). job_id must
+ * be unique: a read is never followed, it runs again. */
+json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const char *sql,
+                     const struct wh_param *params, size_t nparams);
 
 #endif

@@ -1,5 +1,6 @@
 """bigquery_rest_fake.py LOG [SCRIPT] - the BigQuery REST API v2 calls bizoope makes, on
-127.0.0.1: tables.insert, jobs.insert, jobs.get. It refuses what BigQuery refuses:
+127.0.0.1: tables.insert, jobs.insert, jobs.get, jobs.getQueryResults (the rows the engine's
+run of a query job gave). It refuses what BigQuery refuses:
 
 - no "Authorization: Bearer tok-..." header: 401;
 - tables.insert: a body whose tableReference does not match the URL, or without
@@ -136,6 +137,12 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and m:
             record["kind"] = "jobs.insert"
             return self.reply(*self.jobs_insert(m.group(1), body, record), record)
+        m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/queries/([^/]+)", url.path)
+        if method == "GET" and m:
+            record["kind"] = "jobs.getQueryResults"
+            query = urllib.parse.parse_qs(url.query)
+            return self.reply(*self.query_results(m.group(1), m.group(2), int(query.get(
+                "maxResults", ["100000"])[0])), record)
         m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/jobs/([^/]+)", url.path)
         if method == "GET" and m:
             record["kind"] = "jobs.get"
@@ -251,6 +258,24 @@ class Handler(BaseHTTPRequestHandler):
             job["polls"] += 1
             done = job["polls"] > script.get("running_polls", 1)
         return 200, self.job_resource(project, job_id, "DONE" if done else "RUNNING")
+
+    def query_results(self, project, job_id, max_results):
+        """jobs.getQueryResults of a finished job the engine ran: its rows as BigQuery sends
+        them ({"f": [{"v": text or null}]}), at most max_results."""
+        with lock:
+            job = jobs.get(job_id)
+        if job is None:
+            return error(404, "notFound", "Not found: Job %s:%s" % (project, job_id))
+        result = job.get("result", {})
+        if "error" in result:
+            return error(400, result["error"]["reason"], result["error"]["message"])
+        rows = result.get("rows") or []
+        return 200, {"kind": "bigquery#getQueryResultsResponse", "jobComplete": True,
+                     "jobReference": {"projectId": project, "jobId": job_id},
+                     "schema": {"fields": [{"name": n, "type": "STRING"}
+                                           for n in result.get("schema") or []]},
+                     "totalRows": str(len(rows)),
+                     "rows": [{"f": [{"v": v} for v in r]} for r in rows[:max_results]]}
 
     def do_POST(self):
         self.handle_any("POST")

@@ -23,8 +23,9 @@
 // The dialect translation is small and written down here, for the SQL bizoope sends:
 // `project.dataset.table` -> "dataset"."table", `name` -> "name", @p -> a typed parameter,
 // MERGE t -> MERGE INTO t, SELECT * EXCEPT (...) -> SELECT * EXCLUDE (...), and BigQuery's
-// functions bizoope uses mapped to DuckDB's. What BigQuery refuses and DuckDB would allow is
-// refused before translation: a statement naming a table without its dataset, a comparison of
+// functions bizoope uses mapped to DuckDB's; a query's defaultDataset becomes DuckDB's
+// search_path while it runs. What BigQuery refuses and DuckDB would allow is refused before
+// translation: a statement naming a table without its dataset (and no defaultDataset), a comparison of
 // a TIMESTAMP parameter with a DATETIME column (and the reverse), DML without a WHERE clause.
 'use strict';
 
@@ -149,11 +150,11 @@ function columnTypes(sql) {
 }
 
 // What BigQuery would refuse that DuckDB lets through.
-function refuseLikeBigQuery(sql, params) {
+function refuseLikeBigQuery(sql, params, unqualifiedOk) {
   const noDataset = /\b(?:FROM|JOIN|INTO|UPDATE|MERGE)\s+`?([A-Za-z_][A-Za-z0-9_]*)`?(?=[\s(),;]|$)/gi;
   const ctes = new Set([...sql.matchAll(/(?:\bWITH|,)\s*([A-Za-z_][A-Za-z0-9_]*)\s+AS\s*\(/gi)]
     .map((m) => m[1].toLowerCase()));
-  for (const m of sql.matchAll(noDataset)) {
+  for (const m of unqualifiedOk ? [] : sql.matchAll(noDataset)) {
     if (!/^(SELECT|UNNEST|SET)$/i.test(m[1]) && !ctes.has(m[1].toLowerCase())) {
       throw refusal('invalidQuery', `Table "${m[1]}" must be qualified with a dataset ` +
                     '(e.g. dataset.table).');
@@ -224,10 +225,23 @@ async function partitionsRead(sql, translated, values) {
   return r.getRowObjectsJson().map((x) => x.p);
 }
 
+// A statement with a defaultDataset names that dataset's tables unqualified, as BigQuery
+// allows: DuckDB's search_path is that dataset while it runs.
 async function runQuery(body) {
+  const dataset = body.defaultDataset && body.defaultDataset.datasetId;
+  if (!dataset) return runStatement(body, false);
+  await conn.run(`SET search_path = '${quoteId(dataset).slice(1, -1)}'`);
+  try {
+    return await runStatement(body, true);
+  } finally {
+    await conn.run('RESET search_path');
+  }
+}
+
+async function runStatement(body, unqualifiedOk) {
   const sql = body.query || '';
   const params = body.queryParameters || [];
-  refuseLikeBigQuery(sql, params);
+  refuseLikeBigQuery(sql, params, unqualifiedOk);
   const translated = translate(sql, params);
   const values = {};
   for (const p of params) values[p.name] = p.parameterValue.value;

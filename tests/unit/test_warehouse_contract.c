@@ -439,6 +439,41 @@ static void test_partitioned_merge(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A batch step's query, in the warehouse's own dialect, on the journal test_partitioned_merge
+ * left: the same answers on every backend (a count, a date, NULL). */
+static void test_batch_value(void **state)
+{
+    struct backend *b = *state;
+    struct warehouse *coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, NULL);
+    bool bigquery = strcmp(warehouse_dialect(coord), "bigquery") == 0;
+    const char *count = bigquery ? "SELECT COUNT(*) FROM journal WHERE site_id = @site"
+                                 : "SELECT COUNT(*) FROM journal WHERE site_id = :site";
+    const char *first = bigquery ? "SELECT MIN(business_date) FROM journal WHERE site_id = @site"
+                                 : "SELECT MIN(business_date) FROM journal WHERE site_id = :site";
+    struct wh_param tokyo = {"site", "tokyo-1"}, nobody = {"site", "nobody"};
+    struct bz_err err;
+    bool is_null = true;
+    char value[64];
+
+    assert_non_null(coord);
+    if (warehouse_batch_value(coord, count, &tokyo, 1, value, sizeof(value), &is_null, &err) !=
+        BZ_OK) {
+        fail_msg("%s: %s", b->name, err.msg);
+    }
+    assert_false(is_null);
+    assert_string_equal(value, "3");
+    assert_int_equal(
+        warehouse_batch_value(coord, first, &tokyo, 1, value, sizeof(value), &is_null, &err),
+        BZ_OK);
+    assert_false(is_null);
+    assert_string_equal(value, "2026-01-10");
+    assert_int_equal(
+        warehouse_batch_value(coord, first, &nobody, 1, value, sizeof(value), &is_null, &err),
+        BZ_OK);
+    assert_true(is_null);
+    warehouse_close(coord);
+}
+
 /* A stage made by another backend's coordinator: CONFLICT, nothing opened. */
 static void test_foreign_stage_is_a_conflict(void **state)
 {
@@ -462,12 +497,14 @@ int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test(test_partitioned_merge),
+        cmocka_unit_test(test_batch_value),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
     const struct CMUnitTest bigquery_tests[] = {
         /* before the suite that stops the fakes to read what they hold */
         cmocka_unit_test(test_partitioned_merge),
+        cmocka_unit_test(test_batch_value),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
