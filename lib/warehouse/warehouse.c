@@ -401,8 +401,8 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
     struct merge_counts ignored;
     int rc = usable(wh, wh != NULL && wh->ops->merge_staged != NULL, "warehouse_merge_staged", err);
 
-    if (rc == BZ_OK && (spec == NULL || (nrefs > 0 && refs == NULL) ||
-                        (wh->ops->caps.wants_winners && nwinners > 0 && winners == NULL))) {
+    if (rc == BZ_OK &&
+        (spec == NULL || (wh->ops->caps.wants_winners && nwinners > 0 && winners == NULL))) {
         rc = bz_err_set(err, BZ_E_INVALID_INPUT,
                         "warehouse_merge_staged: needs a spec, the stages and the winners");
     }

@@ -255,9 +255,7 @@ static int split_refs(const struct schema_table *t, const char *const *refs, siz
         if (sscanf(mark + strlen(RANGE_MARK), "%lld,%lld%n", &a, &b, &used) != 2 || a > b ||
             mark[strlen(RANGE_MARK) + (size_t)used] != '\0') {
             rc = bz_err_set(err, BZ_E_INVALID_INPUT,
-                            "stage reference '%.300s' is not one this "
-                            "warehouse gave",
-                            refs[i]);
+                            "stage reference '%.300s' is not one this warehouse gave", refs[i]);
             continue;
         }
         lo = *ranged && lo < a ? lo : a;
@@ -271,14 +269,24 @@ static int split_refs(const struct schema_table *t, const char *const *refs, siz
     return rc;
 }
 
-static void free_streams(char **streams, size_t n)
+/* The stages (refs) committed into the file's work table, once; *range and *ranged give the
+ * union of their partition ranges. */
+static int commit_stages(struct bq_warehouse *w, const struct merge_spec *spec,
+                         const char *const *refs, size_t nrefs, struct bq_partition_range *range,
+                         bool *ranged, struct bz_err *err)
 {
+    char **streams = xcalloc(nrefs ? nrefs : 1, sizeof(*streams));
     size_t i;
+    int rc = split_refs(spec->table, refs, nrefs, streams, range, ranged, err);
 
-    for (i = 0; i < n; i++) {
+    if (rc == BZ_OK) {
+        rc = commit_streams(w, spec->table, spec->job_id, (const char *const *)streams, nrefs, err);
+    }
+    for (i = 0; i < nrefs; i++) {
         free(streams[i]);
     }
     free(streams);
+    return rc;
 }
 
 static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec,
@@ -287,21 +295,16 @@ static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec
                            struct merge_counts *out, struct bz_err *err)
 {
     struct bq_warehouse *w = (struct bq_warehouse *)base;
-    char **streams = xcalloc(nrefs ? nrefs : 1, sizeof(*streams));
     struct bq_partition_range range;
-    bool ranged;
-    int rc = split_refs(spec->table, refs, nrefs, streams, &range, &ranged, err);
+    bool ranged = false;
+    int rc = commit_stages(w, spec, refs, nrefs, &range, &ranged, err);
 
     (void)winners; /* the MERGE keeps the newest row per key itself */
     (void)nwinners;
     if (rc == BZ_OK) {
-        rc = commit_streams(w, spec->table, spec->job_id, (const char *const *)streams, nrefs, err);
-    }
-    if (rc == BZ_OK) {
         rc = run_merge(w, spec->table, spec->job_id, spec->site_id, spec->now,
                        ranged ? &range : NULL, loaded, out, err);
     }
-    free_streams(streams, nrefs);
     return rc;
 }
 
@@ -312,22 +315,17 @@ static int bq_check_staged(struct warehouse *base, const struct merge_spec *spec
                            struct bz_err *err)
 {
     struct bq_warehouse *w = (struct bq_warehouse *)base;
-    char **streams = xcalloc(nrefs ? nrefs : 1, sizeof(*streams));
     struct bq_partition_range range;
     json_t *job = NULL;
-    bool ranged;
-    int rc = split_refs(spec->table, refs, nrefs, streams, &range, &ranged, err);
+    bool ranged = false;
+    int rc = commit_stages(w, spec, refs, nrefs, &range, &ranged, err);
 
-    if (rc == BZ_OK) {
-        rc = commit_streams(w, spec->table, spec->job_id, (const char *const *)streams, nrefs, err);
-    }
     if (rc == BZ_OK) {
         job = bq_merge_job(&w->loc, spec->table, spec->job_id, spec->site_id, spec->now,
                            ranged ? &range : NULL, err);
         rc = job != NULL ? bq_rest_dry_run(w->rest, job, &out->merge_bytes, err) : (int)err->code;
     }
     json_decref(job);
-    free_streams(streams, nrefs);
     return rc;
 }
 
