@@ -153,6 +153,7 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
     char ts[64];
     char detail[1024];
     struct buf line;
+    struct timespec now;
     va_list ap;
     int dropped;
     ssize_t wr;
@@ -197,8 +198,11 @@ void bz_log_write(struct bz_log *log, enum bz_log_level level, const char *compo
         append_field(&line, "detail", detail);
     }
 
+    /* CLOCK_REALTIME, as the timestamp: time() reads a coarse clock that can lag a tick
+     * behind, so a line could be counted in the second before the one it prints */
+    clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&log->lock);
-    dropped = suppress_check(log, component, msg, (long)time(NULL));
+    dropped = suppress_check(log, component, msg, (long)now.tv_sec);
     if (dropped >= 0) {
         if (dropped > 0) {
             buf_appendf(&line, ",\"suppressed_repeats\":%d", dropped);
