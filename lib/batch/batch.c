@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/mem.h"
 
@@ -37,7 +38,7 @@ static void params_for(struct params *ps, const struct batch_options *o, struct 
     }
 }
 
-/* Runs a yes/no query: true unless it gives NULL, 0 or no row. */
+/* Runs a yes/no query: true unless it gives NULL, 0, false (BigQuery's BOOL) or no row. */
 static int ask(struct warehouse *wh, const char *sql, const struct params *ps, bool *yes,
                struct bz_err *err)
 {
@@ -45,7 +46,8 @@ static int ask(struct warehouse *wh, const char *sql, const struct params *ps, b
     bool is_null;
     int rc = warehouse_batch_value(wh, sql, ps->p, ps->n, out, sizeof(out), &is_null, err);
 
-    *yes = rc == BZ_OK && !is_null && strcmp(out, "0") != 0 && out[0] != '\0';
+    *yes = rc == BZ_OK && !is_null && strcmp(out, "0") != 0 && strcasecmp(out, "false") != 0 &&
+           out[0] != '\0';
     return rc;
 }
 

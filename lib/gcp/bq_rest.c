@@ -245,31 +245,48 @@ int bq_rest_dry_run(struct bq_rest *c, json_t *job, uint64_t *bytes, struct bz_e
     return rc;
 }
 
-int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, bool *is_null,
-                        struct bz_err *err)
+/* One page of jobs.getQueryResults of a finished job: its answer, or an error. */
+static int results_page(struct bq_rest *c, json_t *job, unsigned max_results, const char *token,
+                        json_t **answer, struct bz_err *err)
 {
     const char *project = text_at(job, "jobReference", "projectId");
     const char *id = text_at(job, "jobReference", "jobId");
     const char *location = text_at(job, "jobReference", "location");
+    char url[2400], *loc, *page = NULL;
+    long status = 0;
+    int rc;
+
+    loc = curl_easy_escape(NULL, location ? location : "", 0);
+    page = token != NULL ? curl_easy_escape(NULL, token, 0) : NULL;
+    snprintf(url, sizeof(url), "%s/projects/%s/queries/%s?location=%s&maxResults=%u%s%.1000s",
+             c->base, project, id, loc ? loc : "", max_results, page ? "&pageToken=" : "",
+             page ? page : "");
+    curl_free(loc);
+    curl_free(page);
+    *answer = NULL;
+    rc = gcp_rest_call(c->auth, &c->rest, c->log, "GET", url, NULL, &status, answer, err);
+    if (rc == BZ_OK && (status < 200 || status >= 300)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "reading the result of job %s: HTTP %ld", id,
+                        status);
+    }
+    if (rc != BZ_OK) {
+        json_decref(*answer);
+        *answer = NULL;
+    }
+    return rc;
+}
+
+int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, bool *is_null,
+                        struct bz_err *err)
+{
     struct bq_dml_stats stats;
     json_t *answer = NULL, *cell;
-    char url[1200], *loc;
-    long status = 0;
     int rc = bq_rest_run_job(c, job, &stats, err);
 
     *is_null = true;
     out[0] = '\0';
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    loc = curl_easy_escape(NULL, location ? location : "", 0);
-    snprintf(url, sizeof(url), "%s/projects/%s/queries/%s?location=%s&maxResults=1", c->base,
-             project, id, loc ? loc : "");
-    curl_free(loc);
-    rc = gcp_rest_call(c->auth, &c->rest, c->log, "GET", url, NULL, &status, &answer, err);
-    if (rc == BZ_OK && (status < 200 || status >= 300)) {
-        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "reading the result of job %s: HTTP %ld", id,
-                        status);
+    if (rc == BZ_OK) {
+        rc = results_page(c, job, 1, NULL, &answer, err);
     }
     /* rows: [{"f": [{"v": "text" | null}, ...]}, ...]; values travel as strings */
     cell = json_object_get(
@@ -280,5 +297,47 @@ int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, 
         snprintf(out, size, "%s", json_string_value(cell));
     }
     json_decref(answer);
+    return rc;
+}
+
+int bq_rest_query_rows(struct bq_rest *c, json_t *job, json_t **rows, struct bz_err *err)
+{
+    struct bq_dml_stats stats;
+    json_t *answer = NULL, *row;
+    char *token = NULL;
+    size_t i, j;
+    int rc = bq_rest_run_job(c, job, &stats, err);
+
+    *rows = json_array();
+    while (rc == BZ_OK) {
+        const char *next;
+        rc = results_page(c, job, 10000, token, &answer, err);
+        if (rc != BZ_OK) {
+            break;
+        }
+        json_array_foreach(json_object_get(answer, "rows"), i, row)
+        {
+            json_t *cells = json_array(), *cell;
+            json_array_foreach(json_object_get(row, "f"), j, cell)
+            {
+                json_t *v = json_object_get(cell, "v");
+                json_array_append_new(cells, json_is_string(v) ? json_incref(v) : json_null());
+            }
+            json_array_append_new(*rows, cells);
+        }
+        next = json_string_value(json_object_get(answer, "pageToken"));
+        free(token);
+        token = next != NULL && next[0] != '\0' ? xstrdup(next) : NULL;
+        json_decref(answer);
+        answer = NULL;
+        if (token == NULL) {
+            break;
+        }
+    }
+    free(token);
+    if (rc != BZ_OK) {
+        json_decref(*rows);
+        *rows = NULL;
+    }
     return rc;
 }

@@ -67,4 +67,9 @@ int bq_rest_dry_run(struct bq_rest *c, json_t *job, uint64_t *bytes, struct bz_e
 int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, bool *is_null,
                         struct bz_err *err);
 
+/* Runs the query job to its end and reads every row of its result (page after page), as an
+ * array of rows, each an array of cells: the value's text, or null (*rows is NULL on error;
+ * json_decref it). */
+int bq_rest_query_rows(struct bq_rest *c, json_t *job, json_t **rows, struct bz_err *err);
+
 #endif

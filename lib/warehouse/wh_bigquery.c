@@ -49,7 +49,8 @@ struct bq_warehouse {
     pthread_mutex_t lock;
     const struct schema_table *ready[MAX_TABLES]; /* main tables known to exist */
     size_t nready;
-    uint64_t queries; /* batch queries run by this handle, for their job ids */
+    uint64_t queries;  /* batch queries run by this handle, for their job ids */
+    bool ledger_ready; /* the batch ledger is known to exist */
 };
 
 /* A shard's rows on their way to a write stream: encoded as they are validated. */
@@ -366,6 +367,160 @@ static int bq_batch_value(struct warehouse *base, const char *sql, const struct 
     return rc;
 }
 
+/* Makes the ledger exist (once per handle; CREATE TABLE IF NOT EXISTS). */
+static int ensure_ledger(struct bq_warehouse *w, struct bz_err *err)
+{
+    struct bq_dml_stats stats;
+    char id[128];
+    json_t *job;
+    bool ready;
+    int rc;
+
+    pthread_mutex_lock(&w->lock);
+    ready = w->ledger_ready;
+    pthread_mutex_unlock(&w->lock);
+    if (ready) {
+        return BZ_OK;
+    }
+    batch_job_id(w, id, sizeof(id));
+    job = bq_query_job(&w->loc, id, bq_ledger_ddl, NULL, 0);
+    rc = bq_rest_run_job(w->rest, job, &stats, err);
+    json_decref(job);
+    if (rc == BZ_OK) {
+        pthread_mutex_lock(&w->lock);
+        w->ledger_ready = true;
+        pthread_mutex_unlock(&w->lock);
+    }
+    return rc;
+}
+
+static int bq_batch_build(struct warehouse *base, const struct wh_batch_build *b,
+                          struct wh_ledger_entry *out, struct bz_err *err)
+{
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    struct wh_param *params;
+    struct buf script;
+    json_t *job, *rows = NULL, *row;
+    char id[128];
+    int rc;
+
+    buf_init(&script);
+    rc = ensure_ledger(w, err);
+    if (rc == BZ_OK) {
+        rc = bq_batch_script(b->sql, &script, err);
+    }
+    if (rc != BZ_OK) {
+        buf_release(&script);
+        return rc;
+    }
+    params = xcalloc(b->nparams + 6, sizeof(*params));
+    memcpy(params, b->params, b->nparams * sizeof(*params));
+    params[b->nparams + 0] = (struct wh_param){"bizoope_workflow", b->workflow};
+    params[b->nparams + 1] = (struct wh_param){"bizoope_step", b->step};
+    params[b->nparams + 2] = (struct wh_param){"bizoope_period", b->period};
+    params[b->nparams + 3] = (struct wh_param){"bizoope_period_start", b->period_start};
+    params[b->nparams + 4] = (struct wh_param){"bizoope_period_end", b->period_end};
+    params[b->nparams + 5] = (struct wh_param){"bizoope_built_at", b->built_at};
+    batch_job_id(w, id, sizeof(id));
+    job = bq_query_job(&w->loc, id, script.data, params, b->nparams + 6);
+    rc = bq_rest_query_rows(w->rest, job, &rows, err);
+    row = json_array_get(rows, 0);
+    if (rc == BZ_OK &&
+        (!json_is_string(json_array_get(row, 0)) || !json_is_string(json_array_get(row, 1)))) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "batch job %s gave no ledger row for %s.%s %s: was the ledger changed "
+                        "while it ran?",
+                        id, b->workflow, b->step, b->period);
+    }
+    if (rc == BZ_OK) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->period, sizeof(out->period), "%s", b->period);
+        snprintf(out->period_start, sizeof(out->period_start), "%s", b->period_start);
+        snprintf(out->period_end, sizeof(out->period_end), "%s", b->period_end);
+        snprintf(out->built_at, sizeof(out->built_at), "%s", b->built_at);
+        out->rows = strtoll(json_string_value(json_array_get(row, 0)), NULL, 10);
+        out->seconds = strtod(json_string_value(json_array_get(row, 1)), NULL);
+    }
+    json_decref(rows);
+    json_decref(job);
+    free(params);
+    buf_release(&script);
+    return rc;
+}
+
+/* A cell of a ledger row as text ("" for NULL). */
+static const char *cell(json_t *row, size_t i)
+{
+    const char *s = json_string_value(json_array_get(row, i));
+    return s != NULL ? s : "";
+}
+
+static int bq_batch_ledger(struct warehouse *base, const char *workflow, const char *step,
+                           struct wh_ledger_entry **out, size_t *n, struct bz_err *err)
+{
+    static const char sql[] =
+        "SELECT period, CAST(period_start AS STRING), CAST(period_end AS STRING), "
+        "FORMAT_TIMESTAMP('%Y-%m-%d %H:%M:%E6S', built_at), CAST(seconds AS STRING), "
+        "CAST(`rows` AS STRING) FROM " BQ_LEDGER_TABLE " WHERE workflow = @bizoope_workflow "
+        "AND step = @bizoope_step ORDER BY period_start, period";
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    struct wh_param params[] = {{"bizoope_workflow", workflow}, {"bizoope_step", step}};
+    json_t *job, *rows = NULL, *row;
+    char id[128];
+    size_t i;
+    int rc = ensure_ledger(w, err);
+
+    *out = NULL;
+    *n = 0;
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    batch_job_id(w, id, sizeof(id));
+    job = bq_query_job(&w->loc, id, sql, params, 2);
+    rc = bq_rest_query_rows(w->rest, job, &rows, err);
+    json_decref(job);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    *out = xcalloc(json_array_size(rows) + 1, sizeof(**out));
+    json_array_foreach(rows, i, row)
+    {
+        struct wh_ledger_entry *e = &(*out)[i];
+        snprintf(e->period, sizeof(e->period), "%s", cell(row, 0));
+        snprintf(e->period_start, sizeof(e->period_start), "%s", cell(row, 1));
+        snprintf(e->period_end, sizeof(e->period_end), "%s", cell(row, 2));
+        snprintf(e->built_at, sizeof(e->built_at), "%s", cell(row, 3));
+        e->seconds = strtod(cell(row, 4), NULL);
+        e->rows = strtoll(cell(row, 5), NULL, 10);
+    }
+    *n = json_array_size(rows);
+    json_decref(rows);
+    return BZ_OK;
+}
+
+static int bq_batch_forget(struct warehouse *base, const char *workflow, const char *step,
+                           const char *period, struct bz_err *err)
+{
+    static const char sql[] = "DELETE FROM " BQ_LEDGER_TABLE " WHERE workflow = @bizoope_workflow "
+                              "AND step = @bizoope_step AND period = @bizoope_period";
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    struct wh_param params[] = {
+        {"bizoope_workflow", workflow}, {"bizoope_step", step}, {"bizoope_period", period}};
+    struct bq_dml_stats stats;
+    json_t *job;
+    char id[128];
+    int rc = ensure_ledger(w, err);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    batch_job_id(w, id, sizeof(id));
+    job = bq_query_job(&w->loc, id, sql, params, 3);
+    rc = bq_rest_run_job(w->rest, job, &stats, err);
+    json_decref(job);
+    return rc;
+}
+
 /* ---- the stage: a shard attempt's rows, encoded, to a write stream ---- */
 
 static int bq_stage_open(struct warehouse *base, const struct wh_stage_spec *spec,
@@ -468,5 +623,8 @@ static const struct warehouse_ops warehouse_bigquery_ops = {
     .merge_staged = bq_merge_staged,
     .check_staged = bq_check_staged,
     .batch_value = bq_batch_value,
+    .batch_build = bq_batch_build,
+    .batch_ledger = bq_batch_ledger,
+    .batch_forget = bq_batch_forget,
     .close = bq_close,
 };

@@ -1,8 +1,10 @@
 /* wh_bigquery_sql.c - BigQuery table resources and the MERGE job; see wh_bigquery_sql.h. */
 #include "warehouse/wh_bigquery_sql.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <xxhash.h>
 
 bool bq_ident_ok(const char *s)
@@ -353,4 +355,135 @@ json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const ch
                      "parameterMode", "NAMED", "queryParameters", list, "defaultDataset",
                      "projectId", loc->project, "datasetId", loc->dataset, "labels", "bizoope_job",
                      "batch");
+}
+
+/* ---- batch steps ---- */
+
+static const char *skip_space_and_comments(const char *p)
+{
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            p++;
+        }
+        if (*p == '#' || (p[0] == '-' && p[1] == '-')) {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            p = end != NULL ? end + 2 : p + strlen(p);
+        } else {
+            return p;
+        }
+    }
+}
+
+bool bq_sql_next(const char **pos, const char **start, size_t *len)
+{
+    const char *p = skip_space_and_comments(*pos), *end;
+    char quote = 0;
+
+    while (*p == ';') { /* empty statements */
+        p = skip_space_and_comments(p + 1);
+    }
+    if (*p == '\0') {
+        *pos = p;
+        return false;
+    }
+    *start = p;
+    for (; *p != '\0'; p++) {
+        if (quote != 0) {
+            if (*p == '\\' && p[1] != '\0') {
+                p++;
+            } else if (*p == quote) {
+                quote = 0;
+            }
+        } else if (*p == '\'' || *p == '"' || *p == '`') {
+            quote = *p;
+        } else if (*p == '#' || (p[0] == '-' && p[1] == '-')) {
+            p += strcspn(p, "\n") - 1;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *close = strstr(p + 2, "*/");
+            p = close != NULL ? close + 1 : p + strlen(p) - 1;
+        } else if (*p == ';') {
+            break;
+        }
+    }
+    end = p;
+    while (end > *start &&
+           (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n')) {
+        end--;
+    }
+    *len = (size_t)(end - *start);
+    *pos = *p == ';' ? p + 1 : p;
+    return true;
+}
+
+static bool starts_with_word(const char *s, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+
+    return len >= n && strncasecmp(s, word, n) == 0 &&
+           (len == n || !(isalnum((unsigned char)s[n]) || s[n] == '_'));
+}
+
+/* The ledger's layout: the SQLite one's, in BigQuery's types (`rows` is a reserved word). */
+const char bq_ledger_ddl[] =
+    "CREATE TABLE IF NOT EXISTS " BQ_LEDGER_TABLE " (workflow STRING NOT NULL, "
+    "step STRING NOT NULL, period STRING NOT NULL, period_start DATE NOT NULL, "
+    "period_end DATE NOT NULL, built_at TIMESTAMP NOT NULL, seconds FLOAT64 NOT NULL, "
+    "`rows` INT64 NOT NULL)";
+
+#define LEDGER_ROW                                                                                 \
+    "workflow = @bizoope_workflow AND step = @bizoope_step AND period = @bizoope_period"
+
+int bq_batch_script(const char *step_sql, struct buf *out, struct bz_err *err)
+{
+    const char *pos = step_sql, *st;
+    size_t len;
+    bool in_transaction = false;
+
+    buf_append_str(out, "DECLARE bizoope_rows INT64 DEFAULT 0;\n"
+                        "DECLARE bizoope_started TIMESTAMP DEFAULT CURRENT_TIMESTAMP();\n");
+    while (bq_sql_next(&pos, &st, &len)) {
+        if (starts_with_word(st, len, "CREATE")) {
+            if (in_transaction) {
+                return bz_err_set(err, BZ_E_INVALID_INPUT,
+                                  "a BigQuery batch step must create its tables before its other "
+                                  "statements (BigQuery runs those in one transaction, which "
+                                  "cannot create a table): \"%.60s\"",
+                                  st);
+            }
+            buf_appendf(out, "%.*s;\n", (int)len, st);
+            continue;
+        }
+        if (starts_with_word(st, len, "BEGIN") || starts_with_word(st, len, "COMMIT") ||
+            starts_with_word(st, len, "ROLLBACK") || starts_with_word(st, len, "DECLARE")) {
+            return bz_err_set(err, BZ_E_INVALID_INPUT,
+                              "a batch step's SQL may not manage its own transaction or "
+                              "variables (bizoope runs the step in one transaction): \"%.60s\"",
+                              st);
+        }
+        if (!in_transaction) {
+            buf_append_str(out, "BEGIN TRANSACTION;\n");
+            in_transaction = true;
+        }
+        buf_appendf(out, "%.*s;\nSET bizoope_rows = bizoope_rows + IFNULL(@@row_count, 0);\n",
+                    (int)len, st);
+    }
+    if (!in_transaction) {
+        buf_append_str(out, "BEGIN TRANSACTION;\n");
+    }
+    /* the ledger row in the same transaction; CURRENT_TIMESTAMP() inside one is its start,
+     * so the time taken is written once it has committed */
+    buf_append_str(out,
+                   "DELETE FROM " BQ_LEDGER_TABLE " WHERE " LEDGER_ROW ";\n"
+                   "INSERT INTO " BQ_LEDGER_TABLE " (workflow, step, period, period_start, "
+                   "period_end, built_at, seconds, `rows`) VALUES (@bizoope_workflow, "
+                   "@bizoope_step, @bizoope_period, DATE(@bizoope_period_start), "
+                   "DATE(@bizoope_period_end), TIMESTAMP(@bizoope_built_at), 0, bizoope_rows);\n"
+                   "COMMIT TRANSACTION;\n"
+                   "UPDATE " BQ_LEDGER_TABLE " SET seconds = (UNIX_MICROS(CURRENT_TIMESTAMP()) - "
+                   "UNIX_MICROS(bizoope_started)) / 1000000 WHERE " LEDGER_ROW ";\n"
+                   "SELECT CAST(`rows` AS STRING), CAST(seconds AS STRING) FROM " BQ_LEDGER_TABLE
+                   " WHERE " LEDGER_ROW ";\n");
+    return BZ_OK;
 }

@@ -85,4 +85,25 @@ json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t
 json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const char *sql,
                      const struct wh_param *params, size_t nparams);
 
+/* ---- batch steps ----
+ * A step's statements (the workflow's bigquery text) run as one multi-statement query job:
+ * its CREATE statements first (BigQuery creates no table inside a transaction), then the
+ * others in one transaction with the ledger row, so a step is built whole or not at all. */
+
+#define BQ_LEDGER_TABLE "_bizoope_batches"
+
+/* CREATE TABLE IF NOT EXISTS of the ledger, in the main dataset. */
+extern const char bq_ledger_ddl[];
+
+/* The next statement of a multi-statement text from *pos (comments, quotes and backticks
+ * respected): *start and *len, without its ';'; false at the end. *pos moves past it. */
+bool bq_sql_next(const char **pos, const char **start, size_t *len);
+
+/* The script building one period of a step from its statements: parameters @bizoope_workflow,
+ * @bizoope_step, @bizoope_period, @bizoope_period_start, @bizoope_period_end and
+ * @bizoope_built_at beside the step's own; its result is one row: the rows the step changed
+ * and the seconds it took, as text. A step that creates a table after changing one, or manages
+ * its own transaction, is refused (BZ_E_INVALID_INPUT). */
+int bq_batch_script(const char *step_sql, struct buf *out, struct bz_err *err);
+
 #endif

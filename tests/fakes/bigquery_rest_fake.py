@@ -22,7 +22,8 @@ the job is DONE with the statement's own statistics (dmlStats counted by the eng
 engine's refusal as status.errorResult (invalidQuery), and the log record of the insert carries
 the engine's answer ("engine": {..., "partitionsRead"}).
 
-A job is RUNNING for the first SCRIPT["running_polls"] (default 1) jobs.get calls, then DONE
+A job is RUNNING for the first SCRIPT["running_polls"] (default 1) jobs.get calls (with
+SCRIPT["done_on_insert"], as a fast query can be, jobs.insert already answers DONE), then DONE
 with statistics.query.dmlStats {insertedRowCount, updatedRowCount, deletedRowCount} (strings,
 as BigQuery sends int64) - without an engine from SCRIPT["dml"] (default 0/0/0) - or with
 status.errorResult when
@@ -189,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(query.get("query"), str) or query.get("useLegacySql") is not False:
             return error(400, "invalid", "a query and useLegacySql: false are required")
         given = {p.get("name") for p in query.get("queryParameters", [])}
-        used = set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", query["query"]))
+        used = set(re.findall(r"(?<!@)@([A-Za-z_][A-Za-z0-9_]*)", query["query"]))
         if used - given or (given and query.get("parameterMode") != "NAMED"):
             return error(400, "invalid", "query parameters missing: %s" % sorted(used - given))
         record["job"] = job_id
@@ -220,6 +221,10 @@ class Handler(BaseHTTPRequestHandler):
                     "error": {"reason": answer.get("reason", "invalidQuery"),
                               "message": answer.get("message", "")}}
                 record["engine"] = jobs[job_id]["result"]
+        if script.get("done_on_insert"):
+            with lock:
+                jobs[job_id]["polls"] = 1 << 30
+            return 200, self.job_resource(project, job_id, "DONE")
         return 200, self.job_resource(project, job_id, "RUNNING")
 
     def job_resource(self, project, job_id, state):

@@ -22,11 +22,22 @@
 //
 // The dialect translation is small and written down here, for the SQL bizoope sends:
 // `project.dataset.table` -> "dataset"."table", `name` -> "name", @p -> a typed parameter,
-// MERGE t -> MERGE INTO t, SELECT * EXCEPT (...) -> SELECT * EXCLUDE (...), and BigQuery's
-// functions bizoope uses mapped to DuckDB's; a query's defaultDataset becomes DuckDB's
-// search_path while it runs. What BigQuery refuses and DuckDB would allow is refused before
-// translation: a statement naming a table without its dataset (and no defaultDataset), a comparison of
-// a TIMESTAMP parameter with a DATETIME column (and the reverse), DML without a WHERE clause.
+// MERGE t -> MERGE INTO t, SELECT * EXCEPT (...) -> SELECT * EXCLUDE (...), BigQuery's type
+// names in CAST and DDL -> DuckDB's, and BigQuery's functions that the shipped workflows use
+// (DATE(x), TIMESTAMP(x), DATE_SUB, SAFE_DIVIDE, UNIX_DATE, UNIX_MICROS, FORMAT_TIMESTAMP,
+// CURRENT_TIMESTAMP(), CURRENT_DATETIME()) as DuckDB macros named bq_*; a query's defaultDataset becomes DuckDB's
+// search_path while it runs.
+// A query of several statements is a script, run statement by statement: DECLARE and SET of
+// variables (DuckDB's SET VARIABLE), @@row_count (the rows the last DML statement changed),
+// BEGIN TRANSACTION / COMMIT TRANSACTION / ROLLBACK TRANSACTION (DuckDB's own; a failing
+// statement or a script ending inside one rolls it back), CREATE TABLE [IF NOT EXISTS] with
+// BigQuery column types (and PARTITION BY a column); its result is its last statement's.
+// What BigQuery refuses and DuckDB would allow is refused before translation: a statement
+// naming a table without its dataset (and no defaultDataset), a comparison of a TIMESTAMP
+// parameter with a DATETIME column (and the reverse), DML without a WHERE clause, a table
+// created inside a transaction, and an INSERT of a value whose type BigQuery would not coerce
+// to its column's (DATETIME into TIMESTAMP and the reverse, FLOAT64 into NUMERIC or INT64, a
+// number, date or time into STRING).
 'use strict';
 
 const fs = require('fs');
@@ -173,6 +184,25 @@ function refuseLikeBigQuery(sql, params, unqualifiedOk) {
   }
 }
 
+// BigQuery's type names as DuckDB's (in CAST, DECLARE and literals).
+const CAST_TYPES = {STRING: 'VARCHAR', INT64: 'BIGINT', INTEGER: 'BIGINT', FLOAT64: 'DOUBLE',
+                    NUMERIC: 'DECIMAL(38, 9)', BIGNUMERIC: 'DECIMAL(38, 18)', BOOL: 'BOOLEAN',
+                    BOOLEAN: 'BOOLEAN', DATE: 'DATE', DATETIME: 'TIMESTAMP',
+                    TIMESTAMP: 'TIMESTAMPTZ'};
+
+// BigQuery's functions the shipped workflows and the ledger use, as DuckDB macros.
+const MACROS = [
+  'CREATE MACRO bq_date(x) AS CAST(x AS DATE)',
+  'CREATE MACRO bq_timestamp(x) AS CAST(x AS TIMESTAMPTZ)',
+  'CREATE MACRO bq_date_sub(d, i) AS CAST(CAST(d AS DATE) - i AS DATE)',
+  'CREATE MACRO bq_safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END',
+  "CREATE MACRO bq_unix_date(d) AS (CAST(d AS DATE) - DATE '1970-01-01')",
+  'CREATE MACRO bq_unix_micros(t) AS epoch_us(t)',
+  "CREATE MACRO bq_format_timestamp(f, t) AS strftime(t, replace(f, '%E6S', '%S.%f'))",
+];
+const MACRO_NAMES = ['DATE', 'TIMESTAMP', 'DATE_SUB', 'SAFE_DIVIDE', 'UNIX_DATE', 'UNIX_MICROS',
+                     'FORMAT_TIMESTAMP'];
+
 function translate(sql, params) {
   const types = new Map(params.map((p) => [p.name, p.parameterType.type]));
   let out = sql.replace(/`([^`]+)`/g, (_, name) => {
@@ -182,11 +212,215 @@ function translate(sql, params) {
   });
   out = out.replace(/\bMERGE\s+(?!INTO\b)/i, 'MERGE INTO ');
   out = out.replace(/\*\s+EXCEPT\s*\(/gi, '* EXCLUDE (');
-  out = out.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (_, name) => {
+  out = out.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, 'get_current_timestamp()');
+  out = out.replace(/\bCURRENT_DATETIME\s*\(\s*\)/gi, 'localtimestamp');
+  out = out.replace(new RegExp(`\\b(${MACRO_NAMES.join('|')})\\s*\\(`, 'gi'),
+                    (_, f) => `bq_${f.toLowerCase()}(`);
+  out = out.replace(/\bAS\s+(STRING|INT64|INTEGER|FLOAT64|NUMERIC|BIGNUMERIC|BOOL|BOOLEAN|DATETIME|TIMESTAMP|DATE)\b(?!\s*\()/gi,
+                    (_, t) => `AS ${CAST_TYPES[t.toUpperCase()]}`);
+  out = out.replace(/\b(DATETIME|TIMESTAMP)(\s+')/gi, (_, t, rest) => `${CAST_TYPES[t.toUpperCase()]}${rest}`);
+  out = out.replace(/(?<!@)@([A-Za-z_][A-Za-z0-9_]*)/g, (_, name) => {
     if (!types.has(name)) throw refusal('invalidQuery', `Undeclared query parameters: ${name}`);
     return `CAST($${name} AS ${PARAM_TYPES[types.get(name)] || 'VARCHAR'})`;
   });
   return out;
+}
+
+// The values of the parameters a translated statement names (DuckDB refuses others).
+function usedValues(translated, values) {
+  const used = {};
+  for (const [name, v] of Object.entries(values)) {
+    if (new RegExp(`\\$${name}\\b`).test(translated)) used[name] = v;
+  }
+  return used;
+}
+
+// ---- scripts --------------------------------------------------------------------------------
+
+// The statements of a query, split at top-level semicolons (quotes, backticks and comments
+// respected), each trimmed, comments before it dropped.
+function splitStatements(sql) {
+  const out = [];
+  let cur = '', quote = null;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (quote) {
+      cur += c;
+      if (c === '\\' && i + 1 < sql.length) cur += sql[++i];
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"' || c === '`') {
+      quote = c;
+      cur += c;
+    } else if (c === '#' || (c === '-' && sql[i + 1] === '-')) {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end - 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (c === ';') {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+    } else {
+      cur += c;
+    }
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+// The table a statement names, resolved: {dataset, table} (a bare name in the default dataset).
+function tableName(name, dataset) {
+  const parts = name.replace(/`/g, '').split('.');
+  if (parts.length === 1 && !dataset) {
+    throw refusal('invalidQuery', `Table "${parts[0]}" must be qualified with a dataset ` +
+                  '(e.g. dataset.table).');
+  }
+  return parts.length === 1 ? {dataset, table: parts[0]}
+    : {dataset: parts[parts.length - 2], table: parts[parts.length - 1]};
+}
+
+// CREATE TABLE [IF NOT EXISTS] name (column TYPE [NOT NULL], ...) [PARTITION BY col] [...]:
+// made as tables.insert would make it.
+async function createFromDdl(st, dataset) {
+  const m = /^CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(`[^`]+`|[A-Za-z_][\w.]*)\s*\(/i.exec(st);
+  if (!m) throw refusal('invalidQuery', `the fake makes only CREATE TABLE: ${st.slice(0, 60)}`);
+  let depth = 1, i = m[0].length;
+  for (; i < st.length && depth > 0; i++) {
+    if (st[i] === '(') depth++;
+    else if (st[i] === ')') depth--;
+  }
+  const body = st.slice(m[0].length, i - 1), rest = st.slice(i);
+  const columns = [];
+  depth = 0;
+  let cur = '';
+  for (const c of body) {
+    if (c === ',' && depth === 0) { columns.push(cur.trim()); cur = ''; continue; }
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    cur += c;
+  }
+  if (cur.trim()) columns.push(cur.trim());
+  const fields = columns.filter((c) => !/^(PRIMARY|FOREIGN|CONSTRAINT)\b/i.test(c)).map((c) => {
+    const f = /^`?([A-Za-z_]\w*)`?\s+([A-Za-z0-9]+)(\s*\([^)]*\))?([\s\S]*)$/.exec(c);
+    if (!f || !TYPES[f[2].toUpperCase()]) throw refusal('invalidQuery', `bad column: ${c}`);
+    return {name: f[1], type: f[2].toUpperCase(),
+            mode: /\bNOT\s+NULL\b/i.test(f[4]) ? 'REQUIRED' : 'NULLABLE'};
+  });
+  const part = /\bPARTITION\s+BY\s+(?:DATE\s*\(\s*)?`?([A-Za-z_]\w*)/i.exec(rest);
+  const ref = tableName(m[2], dataset);
+  if (tables.has(`${ref.dataset}.${ref.table}`)) {
+    if (m[1]) return;
+    throw refusal('duplicate', `Already Exists: Table ${ref.dataset}.${ref.table}`);
+  }
+  await createTable({tableReference: {datasetId: ref.dataset, tableId: ref.table},
+                     schema: {fields}, timePartitioning: part ? {type: 'DAY', field: part[1]} : undefined});
+}
+
+// Runs a query of several statements (or one DDL or procedural statement) as BigQuery runs a
+// script; its result is the last statement's.
+async function runScript(statements, body, unqualifiedOk) {
+  const dataset = body.defaultDataset && body.defaultDataset.datasetId;
+  const vars = new Set();
+  let inTransaction = false, rowCount = null, last = {};
+  const withVars = (text) => text
+    .replace(/@@row_count\b/gi, rowCount === null ? 'NULL' : String(rowCount))
+    .replace(/(?<![.\w@`"'$])([A-Za-z_]\w*)\b(?!\s*\()/g,
+             (w) => (vars.has(w.toLowerCase()) ? `getvariable('${w.toLowerCase()}')` : w));
+  const params = body.queryParameters || [];
+  try {
+    for (const st of statements) {
+      let m;
+      if ((m = /^DECLARE\s+([A-Za-z_]\w*)\s+([A-Za-z0-9]+)(?:\s+DEFAULT\s+([\s\S]+))?$/i.exec(st))) {
+        const type = CAST_TYPES[m[2].toUpperCase()];
+        if (!type) throw refusal('invalidQuery', `type ${m[2]} is not known`);
+        const expr = m[3] ? translate(withVars(m[3]), params) : 'NULL';
+        await conn.run(`SET VARIABLE ${m[1].toLowerCase()} = CAST((${expr}) AS ${type})`,
+                       usedValues(expr, valuesOf(params)));
+        vars.add(m[1].toLowerCase());
+      } else if ((m = /^SET\s+([A-Za-z_]\w*)\s*=\s*([\s\S]+)$/i.exec(st)) && vars.has(m[1].toLowerCase())) {
+        const expr = translate(withVars(m[2]), params);
+        await conn.run(`SET VARIABLE ${m[1].toLowerCase()} = (${expr})`,
+                       usedValues(expr, valuesOf(params)));
+      } else if (/^BEGIN(\s+TRANSACTION)?$/i.test(st)) {
+        if (inTransaction) throw refusal('invalidQuery', 'Transaction is already active');
+        await conn.run('BEGIN TRANSACTION');
+        inTransaction = true;
+      } else if (/^COMMIT(\s+TRANSACTION)?$/i.test(st)) {
+        if (!inTransaction) throw refusal('invalidQuery', 'No active transaction to commit');
+        await conn.run('COMMIT');
+        inTransaction = false;
+      } else if (/^ROLLBACK(\s+TRANSACTION)?$/i.test(st)) {
+        if (!inTransaction) throw refusal('invalidQuery', 'No active transaction to roll back');
+        await conn.run('ROLLBACK');
+        inTransaction = false;
+      } else if (/^CREATE\b/i.test(st)) {
+        if (inTransaction) {
+          throw refusal('invalidQuery', 'CREATE TABLE is not supported inside multi-statement ' +
+                        'transactions');
+        }
+        await createFromDdl(st, dataset);
+        last = {statementType: 'CREATE_TABLE'};
+      } else {
+        last = await runStatement(dict(body, withVars(st)), unqualifiedOk);
+        const d = last.dmlStats;
+        rowCount = d ? d.inserted + d.updated + d.deleted : null;
+      }
+    }
+    if (inTransaction) { // BigQuery rolls back what a script leaves open
+      inTransaction = false;
+      await conn.run('ROLLBACK');
+    }
+  } catch (e) {
+    if (inTransaction) await conn.run('ROLLBACK');
+    throw e;
+  } finally {
+    for (const v of vars) await conn.run(`RESET VARIABLE ${v}`);
+  }
+  if (statements.length === 1) return last;
+  return {statementType: 'SCRIPT', schema: last.schema, rows: last.rows};
+}
+
+function dict(body, query) {
+  return Object.assign({}, body, {query});
+}
+
+function valuesOf(params) {
+  const values = {};
+  for (const p of params) values[p.name] = p.parameterValue.value;
+  return values;
+}
+
+// An INSERT's values against its columns: what BigQuery would not coerce is refused.
+async function refuseInsertTypes(sql, translated, values, dataset) {
+  const m = /^INSERT\s+(?:INTO\s+)?(`[^`]+`|[A-Za-z_][\w.]*)\s*(\(([^)]*)\))?\s*/i.exec(sql);
+  if (!m) return;
+  const ref = tableName(m[1], dataset);
+  const t = tables.get(`${ref.dataset}.${ref.table}`);
+  if (!t) return;
+  const names = m[3] ? m[3].split(',').map((c) => c.trim().replace(/`/g, ''))
+    : t.fields.map((f) => f.name);
+  // the same statement translated: its query part starts after the column list
+  const tm = /^INSERT\s+(?:INTO\s+)?("[^"]+"(?:\."[^"]+")?|[A-Za-z_][\w.]*)\s*(\([^)]*\))?\s*/i.exec(translated);
+  let query = translated.slice(tm[0].length);
+  if (/^VALUES\b/i.test(query)) query = `SELECT * FROM (${query})`;
+  const r = await conn.runAndReadAll(`DESCRIBE ${query}`, usedValues(query, values));
+  const got = r.getRowObjectsJson().map((x) => x.column_type);
+  names.forEach((name, i) => {
+    const f = t.fields.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    const src = got[i] || '';
+    if (!f) throw refusal('invalidQuery', `Column ${name} is not present in table ${ref.table}`);
+    const bad =
+      (f.type === 'TIMESTAMP' && src === 'TIMESTAMP') ? 'DATETIME'
+        : (f.type === 'DATETIME' && src === 'TIMESTAMP WITH TIME ZONE') ? 'TIMESTAMP'
+          : (/^(NUMERIC|BIGNUMERIC|INT64|INTEGER)$/.test(f.type) && /^(DOUBLE|FLOAT)$/.test(src)) ? 'FLOAT64'
+            : (/^(INT64|INTEGER)$/.test(f.type) && /^DECIMAL/.test(src)) ? 'NUMERIC'
+              : (f.type === 'STRING' && /^(BIGINT|INTEGER|HUGEINT|DOUBLE|DECIMAL|DATE|TIMESTAMP|BOOLEAN)/.test(src)) ? src
+                : null;
+    if (bad) {
+      throw refusal('invalidQuery', `Query column ${i + 1} has type ${bad} which cannot be ` +
+                    `inserted into column ${f.name}, which has type ${f.type}`);
+    }
+  });
 }
 
 async function count(table) {
@@ -229,10 +463,15 @@ async function partitionsRead(sql, translated, values) {
 // allows: DuckDB's search_path is that dataset while it runs.
 async function runQuery(body) {
   const dataset = body.defaultDataset && body.defaultDataset.datasetId;
-  if (!dataset) return runStatement(body, false);
+  const statements = splitStatements(body.query || '');
+  const script = statements.length > 1 ||
+    /^(DECLARE|BEGIN|COMMIT|ROLLBACK|CREATE|SET)\b/i.test(statements[0] || '');
+  const run = () => (script ? runScript(statements, body, !!dataset)
+    : runStatement(dict(body, statements[0] || ''), !!dataset));
+  if (!dataset) return run();
   await conn.run(`SET search_path = '${quoteId(dataset).slice(1, -1)}'`);
   try {
-    return await runStatement(body, true);
+    return await run();
   } finally {
     await conn.run('RESET search_path');
   }
@@ -243,17 +482,17 @@ async function runStatement(body, unqualifiedOk) {
   const params = body.queryParameters || [];
   refuseLikeBigQuery(sql, params, unqualifiedOk);
   const translated = translate(sql, params);
-  const values = {};
-  for (const p of params) values[p.name] = p.parameterValue.value;
+  const values = usedValues(translated, valuesOf(params));
   const kind = (/^\s*(\w+)/.exec(sql) || [, ''])[1].toUpperCase();
-  const target = /\b(?:MERGE|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+`([^`]+)`/i.exec(sql);
-  const targetSql = target ? translate(`\`${target[1]}\``, []) : null;
+  const target = /^\s*(?:MERGE(?:\s+INTO)?|INSERT(?:\s+INTO)?|UPDATE|DELETE(?:\s+FROM)?)\s+(`[^`]+`|[A-Za-z_][\w.]*)/i.exec(sql);
+  const targetSql = target ? translate(target[1].startsWith('`') ? target[1]
+    : `\`${target[1]}\``, []) : null;
+  if (kind === 'INSERT') {
+    await refuseInsertTypes(sql, translated, values,
+                            body.defaultDataset && body.defaultDataset.datasetId);
+  }
   if (body.dryRun) { // planned, not run: DuckDB binds the statement and explains it
-    const used = {};
-    for (const [name, v] of Object.entries(values)) {
-      if (translated.includes(`$${name}`)) used[name] = v;
-    }
-    await conn.runAndReadAll(`EXPLAIN ${translated}`, used);
+    await conn.runAndReadAll(`EXPLAIN ${translated}`, values);
     return {statementType: kind === 'WITH' ? 'SELECT' : kind, dryRun: true};
   }
   const read = await partitionsRead(sql, translated, values);
@@ -315,6 +554,7 @@ async function main() {
   const instance = await DuckDBInstance.create(':memory:');
   conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
+  for (const m of MACROS) await conn.run(m);
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));

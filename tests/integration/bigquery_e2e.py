@@ -56,25 +56,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pipeline_lib import Checks, fresh_installation, gen, load_schema, run_once, stored  # noqa
 from pipeline_lib import warehouse_rows, Model  # noqa: E402
 from pipeline_lib import KafkaCluster, use_kafka, start_workers, stop_workers  # noqa: E402
+from pipeline_lib import Fake, start_bigquery_fakes, bigquery_edits, engine_main_table  # noqa
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 build = os.path.dirname(os.path.abspath(bizoope))
 check = Checks("bigquery_e2e")
 fakes = os.path.join(src, "tests", "fakes")
 os.makedirs(work, exist_ok=True)
-
-
-class Fake:
-    def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("port="), "%s did not start: %r" % (argv[1], line)
-        self.port = int(line.split("=")[1])
-
-    def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
 
 
 # ---- the same files for both runs --------------------------------------------------------------
@@ -302,64 +290,11 @@ def first_difference(got, want):
 
 
 def engine_table(engine_dump, table):
-    """A main table as the SQL engine holds it after the MERGE jobs, in SQLite's stored form
-    (warehouse_rows), created_at never after updated_at."""
-    t = engine_dump["tables"].get("pos." + table)
-    if t is None:
-        return None
-    sc = load_schema(src, table)
-    at = {c: i for i, c in enumerate(t["columns"])}
-    out = []
-    for r in t["rows"]:
-        check(r[at["created_at"]] <= r[at["updated_at"]], "engine: %s created_at after "
-              "updated_at" % table)
-        row = [r[at["site_id"]]]
-        for c, typ in sc["columns"]:
-            v = r[at[c]]
-            if v is None:
-                row.append(None)
-            elif typ == "bool":
-                row.append(1 if v == "true" else 0)
-            elif typ == "int64":
-                row.append(int(v))
-            elif typ.startswith("numeric"):
-                row.append(stored(v, typ))
-            elif typ in ("datetime", "timestamp"):
-                row.append(v[:19])
-            else:
-                row.append(v)
-        out.append(tuple(row))
-    return sorted(out, key=repr)
+    return engine_main_table(engine_dump, src, table)
 
 
 def bigquery_fakes(label, write_script, rest_script):
-    """The SQL engine, the metadata server, the REST and the Write API fakes of one round, and
-    the files they log to."""
-    paths = {k: os.path.join(work, label + "." + k) for k in (
-        "oauth.jsonl", "rest.jsonl", "write.jsonl", "dump.json", "engine.json")}
-    for p in paths.values():
-        if os.path.exists(p):
-            os.remove(p)
-    engine = Fake(["node", os.path.join(fakes, "bigquery_sql_engine.js"), paths["engine.json"]])
-    url = "http://127.0.0.1:%d" % engine.port
-    oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null",
-                  paths["oauth.jsonl"]])
-    rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"),
-                 paths["rest.jsonl"], json.dumps(dict(rest_script, engine=url))])
-    write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"), paths["write.jsonl"],
-                  paths["dump.json"], json.dumps(dict(write_script, engine=url))])
-    return engine, oauth, rest, write, paths
-
-
-def bigquery_edits(oauth, rest, write):
-    return (("shard_size: 64MiB", "shard_size: 1MiB"),
-            ("  backend: sqlite ", "  backend: bigquery "),
-            ("  project: ", "  project: retail-test-1"),
-            ("  bigquery_api: https://bigquery.googleapis.com/bigquery/v2",
-             "  bigquery_api: 'http://127.0.0.1:%d/bigquery/v2'" % rest.port),
-            ("  storage_write_api: https://bigquerystorage.googleapis.com",
-             "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
-            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port))
+    return start_bigquery_fakes(fakes, work, label, write_script, rest_script)
 
 
 def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs=None):

@@ -346,3 +346,79 @@ class Checks:
             print("%d check(s) failed" % len(self.failures))
             sys.exit(1)
         print("%s: %s" % (self.name, success))
+
+
+# ---- the BigQuery fakes ---------------------------------------------------------------------
+
+class Fake:
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("port="), "%s did not start: %r" % (argv[1], line)
+        self.port = int(line.split("=")[1])
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def start_bigquery_fakes(fakes, work, label, write_script, rest_script):
+    """The SQL engine, the metadata server, the REST and the Write API fakes (tests/fakes, in
+    fakes) of one round, and the files they log to (work/label.*)."""
+    paths = {k: os.path.join(work, label + "." + k) for k in (
+        "oauth.jsonl", "rest.jsonl", "write.jsonl", "dump.json", "engine.json")}
+    for p in paths.values():
+        if os.path.exists(p):
+            os.remove(p)
+    engine = Fake(["node", os.path.join(fakes, "bigquery_sql_engine.js"), paths["engine.json"]])
+    url = "http://127.0.0.1:%d" % engine.port
+    oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null",
+                  paths["oauth.jsonl"]])
+    rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"),
+                 paths["rest.jsonl"], json.dumps(dict(rest_script, engine=url))])
+    write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"), paths["write.jsonl"],
+                  paths["dump.json"], json.dumps(dict(write_script, engine=url))])
+    return engine, oauth, rest, write, paths
+
+
+def bigquery_edits(oauth, rest, write):
+    return (("shard_size: 64MiB", "shard_size: 1MiB"),
+            ("  backend: sqlite ", "  backend: bigquery "),
+            ("  project: ", "  project: retail-test-1"),
+            ("  bigquery_api: https://bigquery.googleapis.com/bigquery/v2",
+             "  bigquery_api: 'http://127.0.0.1:%d/bigquery/v2'" % rest.port),
+            ("  storage_write_api: https://bigquerystorage.googleapis.com",
+             "  storage_write_api: 'http://127.0.0.1:%d'" % write.port),
+            ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port))
+
+
+def engine_main_table(engine_dump, src, table):
+    """A main table as the SQL engine holds it after the MERGE jobs, in SQLite's stored form
+    (warehouse_rows), created_at never after updated_at."""
+    t = engine_dump["tables"].get("pos." + table)
+    if t is None:
+        return None
+    sc = load_schema(src, table)
+    at = {c: i for i, c in enumerate(t["columns"])}
+    out = []
+    for r in t["rows"]:
+        assert r[at["created_at"]] <= r[at["updated_at"]], \
+            "engine: %s created_at after updated_at" % table
+        row = [r[at["site_id"]]]
+        for c, typ in sc["columns"]:
+            v = r[at[c]]
+            if v is None:
+                row.append(None)
+            elif typ == "bool":
+                row.append(1 if v == "true" else 0)
+            elif typ == "int64":
+                row.append(int(v))
+            elif typ.startswith("numeric"):
+                row.append(stored(v, typ))
+            elif typ in ("datetime", "timestamp"):
+                row.append(v[:19])
+            else:
+                row.append(v)
+        out.append(tuple(row))
+    return sorted(out, key=repr)
