@@ -1,9 +1,12 @@
 /* fuzz_batch.c - libFuzzer harness for the batch parsers: workflow files (lib/batch/workflow.c
- * over ydoc and libyaml) and cron expressions (lib/batch/cron.c).
+ * over ydoc and libyaml), cron expressions (lib/batch/cron.c) and the BigQuery statement
+ * splitter with the script a step becomes there (lib/warehouse/wh_bigquery_sql.c).
  *
- * Input: first byte even: the rest is a cron expression; odd: a workflow file. Neither parser
- * may crash or leak, and each must fill err when it refuses. An accepted workflow keeps its
- * promises: a plain name, at least one step, unique plain step names, 'first' on every
+ * Input: first byte even: the rest is a cron expression; odd: a workflow file. Either way the
+ * rest is also split into statements: each lies inside the text, none is empty or starts with
+ * a space, and every call moves on; a step script, when made, opens and commits one transaction.
+ * Neither parser may crash or leak, and each must fill err when it refuses. An accepted workflow
+ * keeps its promises: a plain name, at least one step, unique plain step names, 'first' on every
  * periodic step, 'after' naming only earlier steps, SQL for both dialects. An accepted cron
  * expression's next time from a fixed instant is -1 or a later minute that matches it. */
 #include <stdint.h>
@@ -13,6 +16,8 @@
 
 #include "batch/cron.h"
 #include "batch/workflow.h"
+#include "core/buf.h"
+#include "warehouse/wh_bigquery_sql.h"
 
 #include "fuzz_util.h"
 
@@ -65,6 +70,35 @@ static void check_cron(const char *text)
     }
 }
 
+static void check_split(const char *text)
+{
+    const char *pos = text, *before, *start;
+    size_t len, end = strlen(text), n = 0;
+    struct buf script;
+    struct bz_err err;
+
+    for (;;) {
+        before = pos;
+        if (!bq_sql_next(&pos, &start, &len)) {
+            break;
+        }
+        FUZZ_CHECK(start >= before && start + len <= text + end && len > 0, "statement bounds");
+        FUZZ_CHECK(start[0] != ' ' && start[0] != '\n' && start[0] != ';', "statement start");
+        FUZZ_CHECK(pos > before && pos <= text + end, "the splitter did not move on");
+        FUZZ_CHECK(++n <= end, "more statements than bytes");
+    }
+    buf_init(&script);
+    memset(&err, 0, sizeof(err));
+    if (bq_batch_script(text, &script, &err) == BZ_OK) {
+        const char *begin = strstr(script.data, "BEGIN TRANSACTION;");
+        FUZZ_CHECK(begin != NULL && strstr(begin, "COMMIT TRANSACTION;") != NULL,
+                   "a step script without its transaction");
+    } else {
+        FUZZ_CHECK(err.msg[0] != '\0', "a step refused without a message");
+    }
+    buf_release(&script);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text;
@@ -75,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = malloc(size);
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
+    check_split(text);
     if ((data[0] & 1) == 0) {
         check_cron(text);
     } else {

@@ -295,6 +295,71 @@ static void test_datetime_partition_values(void **state)
     schema_set_free(set);
 }
 
+/* The statement splitter: quotes, backticks, escapes and all three comment forms keep their
+ * semicolons; empty statements vanish. */
+static void test_split_statements(void **state)
+{
+    static const char text[] = "-- a comment; still a comment\n"
+                               "CREATE TABLE `d.t;x` (a STRING);;\n"
+                               "INSERT INTO t SELECT 'a;b', \"c\\\";d\" # trailing; comment\n"
+                               "  FROM u /* ; */ WHERE x = 1 ;\n"
+                               "  ;  SELECT 1";
+    static const char *const want[] = {
+        "CREATE TABLE `d.t;x` (a STRING)",
+        "INSERT INTO t SELECT 'a;b', \"c\\\";d\" # trailing; comment\n  FROM u /* ; */ WHERE x = 1",
+        "SELECT 1"};
+    const char *pos = text, *start;
+    size_t len, n = 0;
+    (void)state;
+
+    while (bq_sql_next(&pos, &start, &len)) {
+        assert_true(n < 3);
+        assert_int_equal(len, strlen(want[n]));
+        assert_memory_equal(start, want[n], len);
+        n++;
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(*pos, '\0');
+}
+
+/* A step becomes one script: its tables first, the rest and the ledger row in one transaction;
+ * a table created after a change, or a step managing its own transaction, is refused. */
+static void test_batch_script(void **state)
+{
+    struct buf out;
+    struct bz_err err;
+    const char *begin, *create, *del, *ledger, *commit;
+    (void)state;
+
+    buf_init(&out);
+    assert_int_equal(bq_batch_script("CREATE TABLE IF NOT EXISTS r (a INT64);\n"
+                                     "DELETE FROM r WHERE a = 1; INSERT INTO r (a) SELECT 1",
+                                     &out, &err),
+                     BZ_OK);
+    create = strstr(out.data, "CREATE TABLE IF NOT EXISTS r");
+    begin = strstr(out.data, "BEGIN TRANSACTION;");
+    del = strstr(out.data, "DELETE FROM r WHERE a = 1;\nSET bizoope_rows = bizoope_rows + "
+                           "IFNULL(@@row_count, 0);");
+    ledger = strstr(out.data, "INSERT INTO _bizoope_batches");
+    commit = strstr(out.data, "COMMIT TRANSACTION;");
+    assert_true(create != NULL && begin != NULL && del != NULL && ledger != NULL && commit != NULL);
+    assert_true(create < begin && begin < del && del < ledger && ledger < commit);
+    assert_non_null(strstr(commit, "UPDATE _bizoope_batches SET seconds"));
+    buf_release(&out);
+
+    buf_init(&out);
+    assert_int_equal(
+        bq_batch_script("DELETE FROM r WHERE a = 1; CREATE TABLE r2 (a INT64)", &out, &err),
+        BZ_E_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "must create its tables before"));
+    buf_release(&out);
+    buf_init(&out);
+    assert_int_equal(bq_batch_script("BEGIN TRANSACTION; DELETE FROM r WHERE true", &out, &err),
+                     BZ_E_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "own transaction"));
+    buf_release(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +368,8 @@ int main(void)
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_partitioned_journal),
         cmocka_unit_test(test_datetime_partition_values),
+        cmocka_unit_test(test_split_statements),
+        cmocka_unit_test(test_batch_script),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,6 +474,90 @@ static void test_batch_value(void **state)
     warehouse_close(coord);
 }
 
+/* Builds one period of the day_counts step (its SQL in the backend's dialect, its last
+ * statement replaced by broken when given). */
+static int build_day_counts(struct warehouse *coord, const char *period, const char *broken,
+                            struct wh_ledger_entry *out, struct bz_err *err)
+{
+    static const char *const sqlite_sql[] = {
+        "CREATE TABLE IF NOT EXISTS day_counts (site_id TEXT NOT NULL, n INTEGER NOT NULL) "
+        "STRICT;\nDELETE FROM day_counts WHERE site_id = :site;\n",
+        "INSERT INTO day_counts SELECT site_id, COUNT(*) FROM journal WHERE site_id = :site "
+        "GROUP BY site_id;"};
+    static const char *const bigquery_sql[] = {
+        "CREATE TABLE IF NOT EXISTS day_counts (site_id STRING NOT NULL, n INT64 NOT NULL);\n"
+        "-- a comment; with a semicolon\nDELETE FROM day_counts WHERE site_id = @site;\n",
+        "INSERT INTO day_counts (site_id, n) SELECT site_id, COUNT(*) FROM journal "
+        "WHERE site_id = @site GROUP BY site_id;"};
+    bool bigquery = strcmp(warehouse_dialect(coord), "bigquery") == 0;
+    const char *const *sql = bigquery ? bigquery_sql : sqlite_sql;
+    struct wh_param site = {"site", "tokyo-1"};
+    struct wh_batch_build b = {"contract", "day_counts", period, period, period,
+                               NULL,       &site,        1,      NOW};
+    char text[1024];
+    int rc;
+
+    snprintf(text, sizeof(text), "%s%s", sql[0], broken ? broken : sql[1]);
+    b.sql = text;
+    rc = warehouse_batch_build(coord, &b, out, err);
+    return rc;
+}
+
+/* A batch step built, built again, failed half-way and forgotten, on the journal
+ * test_partitioned_merge left: the same rows, counts and ledger on every backend. */
+static void test_batch_build(void **state)
+{
+    struct backend *b = *state;
+    struct warehouse *coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, NULL);
+    struct wh_ledger_entry got, *ledger = NULL;
+    struct bz_err err;
+    bool is_null;
+    char value[64];
+    size_t n = 99;
+
+    assert_non_null(coord);
+    if (build_day_counts(coord, "2026-11-24", NULL, &got, &err) != BZ_OK) {
+        fail_msg("%s: %s", b->name, err.msg);
+    }
+    assert_int_equal(got.rows, 1);
+    assert_string_equal(got.period, "2026-11-24");
+    assert_int_equal(build_day_counts(coord, "2026-11-24", NULL, &got, &err), BZ_OK);
+    assert_int_equal(got.rows, 2); /* its row deleted, then inserted again */
+    assert_int_equal(warehouse_batch_value(coord, "SELECT n FROM day_counts", NULL, 0, value,
+                                           sizeof(value), &is_null, &err),
+                     BZ_OK);
+    assert_string_equal(value, "3");
+
+    /* the DELETE ran, then a statement failed: nothing of the period stays, nor its ledger row */
+    assert_int_not_equal(build_day_counts(coord, "2026-11-25",
+                                          "INSERT INTO day_counts SELECT * FROM no_such_table;",
+                                          &got, &err),
+                         BZ_OK);
+    assert_int_equal(warehouse_batch_value(coord, "SELECT COUNT(*) FROM day_counts", NULL, 0, value,
+                                           sizeof(value), &is_null, &err),
+                     BZ_OK);
+    assert_string_equal(value, "1");
+
+    assert_int_equal(warehouse_batch_ledger(coord, "contract", "day_counts", &ledger, &n, &err),
+                     BZ_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ledger[0].period, "2026-11-24");
+    assert_string_equal(ledger[0].period_start, "2026-11-24");
+    assert_string_equal(ledger[0].period_end, "2026-11-24");
+    assert_string_equal(ledger[0].built_at, NOW);
+    assert_int_equal(ledger[0].rows, 2);
+    assert_true(ledger[0].seconds >= 0);
+    free(ledger);
+
+    assert_int_equal(warehouse_batch_forget(coord, "contract", "day_counts", "2026-11-24", &err),
+                     BZ_OK);
+    assert_int_equal(warehouse_batch_ledger(coord, "contract", "day_counts", &ledger, &n, &err),
+                     BZ_OK);
+    assert_int_equal(n, 0);
+    free(ledger);
+    warehouse_close(coord);
+}
+
 /* A stage made by another backend's coordinator: CONFLICT, nothing opened. */
 static void test_foreign_stage_is_a_conflict(void **state)
 {
@@ -498,6 +582,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test(test_partitioned_merge),
         cmocka_unit_test(test_batch_value),
+        cmocka_unit_test(test_batch_build),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
@@ -505,6 +590,7 @@ int main(void)
         /* before the suite that stops the fakes to read what they hold */
         cmocka_unit_test(test_partitioned_merge),
         cmocka_unit_test(test_batch_value),
+        cmocka_unit_test(test_batch_build),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
