@@ -4,24 +4,28 @@ every job on tests/fakes/bigquery_sql_engine.js, a real SQL engine), compared wi
 workflows on SQLite over the same files:
 
 - a journal spread over six weeks (2026-10-19 .. 2026-11-30) for site a, items and stores for
-  site b, loaded by `bizoope run` into each warehouse;
-- `bizoope batch run --until 2026-11-30` builds the same periods of every step on both, each
-  period's ledger row (workflow, step, period, rows changed) the same;
+  site b, loaded into each warehouse;
+- on BigQuery a watching `bizoope run` loads them and runs the batches on its schedule (every
+  minute here, max_periods 0); on SQLite `bizoope batch run --until` the same day (yesterday in
+  Asia/Tokyo) builds the same periods of every step, each period's ledger row (workflow, step,
+  period, rows changed) the same;
 - the tables the steps built - store_day_sales, member_segments_weekly, member_segments_monthly
   and the placeholders consistency registered in items and stores - hold the same rows, value for
   value (amounts compared as decimals, the share as its rounded double);
 - every build ran as one multi-statement job: its tables created before BEGIN TRANSACTION, the
   ledger row inside it;
-- a second run builds nothing; a step forgotten and rebuilt (`batch rebuild`) gives the same
-  rows again;
+- a `bizoope batch run` after the scheduled one builds nothing; `batch rebuild` of one period
+  (on both) gives the same rows and ledger again;
 - a step whose SQL BigQuery refuses (a DATETIME into a TIMESTAMP column) fails with the
   refusal, and leaves neither rows nor a ledger row behind."""
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
-from datetime import date, timedelta
+import time
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +36,6 @@ bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 check = Checks("bigquery_batches")
 fakes = os.path.join(src, "tests", "fakes")
 os.makedirs(work, exist_ok=True)
-UNTIL = "2026-11-30"
 FIRST_DAY, DAYS = date(2026, 10, 19), 43
 
 # ---- the files: gen's, the journal's business dates spread over six weeks ------------------------
@@ -126,55 +129,62 @@ steps:
         INSERT INTO broken_stamps (site_id, stamped_at) SELECT 'b', CURRENT_DATETIME();
 """
 
-# ---- SQLite: the reference ----------------------------------------------------------------------
+def tokyo_yesterday():
+    """What a scheduled run means by --until: yesterday in batch.timezone (Asia/Tokyo)."""
+    return ((datetime.now(timezone.utc) + timedelta(hours=9)).date() - timedelta(days=1)).isoformat()
+
+
+# ---- SQLite: the files loaded (its batches run below, over the periods the schedule saw) -----------
 ref_inst, ref_config = fresh_installation(bizoope, os.path.join(work, "ref"), sites=("a", "b"))
 send(ref_inst)
 ref_reports, _ = run_once(bizoope, ref_config)
-ref_lines, p = batch(ref_config, "run", "--until", UNTIL, "--max-periods", "0")
-check(p.returncode == 0, "sqlite: batch run exited %d: %s" % (p.returncode, p.stderr[-2000:]))
-ref_built = built(ref_lines)
-ref_rebuilt, p = batch(ref_config, "rebuild", "daily.store_day_sales", "--period", "2026-11-02")
-check(p.returncode == 0, "sqlite: rebuild exited %d: %s" % (p.returncode, p.stderr[-2000:]))
-ref_db = os.path.join(ref_inst, "warehouse.db")
-steps = sorted({(w, s) for w, s, _, _ in ref_built})
-check(steps == [("consistency", "unregistered_items"), ("consistency", "unregistered_stores"),
-                ("daily", "store_day_sales"), ("monthly", "member_segments"),
-                ("weekly", "member_segments")],
-      "sqlite: every step of the four workflows built something: %r" % steps)
 
-# ---- BigQuery -----------------------------------------------------------------------------------
+# ---- BigQuery: the batches a watching run schedules, then the CLI --------------------------------
 engine, oauth, rest, write, paths = start_bigquery_fakes(fakes, work, "bq", {},
                                                          {"done_on_insert": True})
 try:
     inst, config = fresh_installation(bizoope, os.path.join(work, "bq"), sites=("a", "b"),
-                                      edits=bigquery_edits(oauth, rest, write))
+                                      edits=bigquery_edits(oauth, rest, write) + (
+        ("  schedule: '0 3 * * *'", "  schedule: '* * * * *'"),
+        ("poll_interval: 2s", "poll_interval: 200ms"),
+        ("  max_periods: 100", "  max_periods: 0  ")))
     send(inst)
-    reports, p = run_once(bizoope, config, check=False)
-    check(p.returncode == 0 and [r["loaded"] for r in reports] ==
-          [r["loaded"] for r in ref_reports],
-          "bigquery: the files load as on SQLite: %r %s" % (reports, p.stderr[-2000:]))
-    lines, p = batch(config, "run", "--until", UNTIL, "--max-periods", "0")
-    check(p.returncode == 0, "bigquery: batch run exited %d: %s" % (p.returncode,
-                                                                     p.stderr[-3000:]))
-    got_built = built(lines)
-    check(got_built == ref_built, "bigquery: built %d periods, SQLite %d; first difference: %r" %
-          (len(got_built), len(ref_built),
-           next(((a, b) for a, b in zip(got_built, ref_built) if a != b), None)))
-    again, p = batch(config, "run", "--until", UNTIL, "--max-periods", "0")
+    log_path = os.path.join(work, "bq.run.log")
+    with open(log_path, "w") as log:
+        run = subprocess.Popen([bizoope, "run", "--config", config, "--json"],
+                               stdout=subprocess.PIPE, stderr=log, text=True,
+                               env=dict(os.environ, BIZOOPE_LOG_LEVEL="info"))
+        deadline, ran = time.time() + 100, None
+        while time.time() < deadline and ran is None:
+            time.sleep(1)
+            ran = next((e for e in (json.loads(l) for l in open(log_path) if l.startswith("{"))
+                        if e.get("message") == "scheduled batches ran"), None)
+        until = tokyo_yesterday()
+        run.send_signal(signal.SIGTERM)
+        out, _ = run.communicate(timeout=60)
+    reports = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check(ran is not None and ran["severity"] == "INFO" and "failed=0" in ran["detail"] and
+          "built=0" not in ran["detail"],
+          "bigquery: the watching run built the batches on schedule: %r" % (ran,))
+    check(run.returncode == 0 and sorted((r["file"], r["loaded"]) for r in reports) ==
+          sorted((r["file"], r["loaded"]) for r in ref_reports),
+          "bigquery: the watching run loaded the files as SQLite did (exit %d): %r" % (
+              run.returncode, reports))
+    again, p = batch(config, "run", "--until", until, "--max-periods", "0")
     check(p.returncode == 0 and built(again) == [],
-          "bigquery: a second run builds nothing: %r" % built(again)[:5])
+          "bigquery: a run after the scheduled one builds nothing: %r %s" % (
+              built(again)[:5], p.stderr[-1000:]))
     rebuilt, p = batch(config, "rebuild", "daily.store_day_sales", "--period", "2026-11-02")
-    check(p.returncode == 0 and built(rebuilt) == built(ref_rebuilt) and
-          [(w, s, d) for w, s, d, _ in built(rebuilt)] == [("daily", "store_day_sales",
-                                                            "2026-11-02")],
+    check(p.returncode == 0 and [(w, s, d) for w, s, d, _ in built(rebuilt)] ==
+          [("daily", "store_day_sales", "2026-11-02")],
           "bigquery: rebuild builds that one period: %r %s" % (rebuilt, p.stderr[-1000:]))
     # a step BigQuery refuses in the middle of its transaction: nothing of it stays
     broken = os.path.join(work, "broken")
     os.makedirs(broken, exist_ok=True)
     open(os.path.join(broken, "broken.yaml"), "w").write(BROKEN)
-    lines, p = batch(config, "run", "broken", "--workflows", broken, "--until", UNTIL)
-    check(p.returncode != 0 and "cannot be inserted into column stamped_at, which has type TIMESTAMP"
-          in p.stderr + p.stdout and built(lines) == [],
+    lines, p = batch(config, "run", "broken", "--workflows", broken, "--until", until)
+    check(p.returncode != 0 and "cannot be inserted into column stamped_at, which has type "
+          "TIMESTAMP" in p.stderr + p.stdout and built(lines) == [],
           "bigquery: a refused step fails with BigQuery's reason (exit %d): %s" % (
               p.returncode, (p.stderr + p.stdout)[-1500:]))
 finally:
@@ -182,6 +192,21 @@ finally:
     rest.stop()
     oauth.stop()
     engine.stop()
+
+# ---- SQLite: the reference batches, over the same periods ----------------------------------------
+ref_lines, p = batch(ref_config, "run", "--until", until, "--max-periods", "0")
+check(p.returncode == 0, "sqlite: batch run exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+ref_built = built(ref_lines)
+ref_rebuilt, p = batch(ref_config, "rebuild", "daily.store_day_sales", "--period", "2026-11-02")
+check(p.returncode == 0 and built(ref_rebuilt) == built(rebuilt),
+      "sqlite: rebuild as on BigQuery: %r %r %s" % (built(ref_rebuilt), built(rebuilt),
+                                                    p.stderr[-2000:]))
+ref_db = os.path.join(ref_inst, "warehouse.db")
+steps = sorted({(w, s) for w, s, _, _ in ref_built})
+check(steps == [("consistency", "unregistered_items"), ("consistency", "unregistered_stores"),
+                ("daily", "store_day_sales"), ("monthly", "member_segments"),
+                ("weekly", "member_segments")],
+      "sqlite: every step of the four workflows built something: %r" % steps)
 dump = json.load(open(paths["engine.json"]))
 
 for table, columns in RESULT_COLUMNS.items():
