@@ -367,12 +367,27 @@ static int bq_batch_value(struct warehouse *base, const char *sql, const struct 
     return rc;
 }
 
-/* Makes the ledger exist (once per handle; CREATE TABLE IF NOT EXISTS). */
-static int ensure_ledger(struct bq_warehouse *w, struct bz_err *err)
+/* Runs one batch job (sql with params, the main dataset as its default) to its end; with rows,
+ * reads every row of its result into *rows. */
+static int batch_job(struct bq_warehouse *w, const char *sql, const struct wh_param *params,
+                     size_t nparams, json_t **rows, struct bz_err *err)
 {
     struct bq_dml_stats stats;
     char id[128];
     json_t *job;
+    int rc;
+
+    batch_job_id(w, id, sizeof(id));
+    job = bq_query_job(&w->loc, id, sql, params, nparams);
+    rc = rows != NULL ? bq_rest_query_rows(w->rest, job, rows, err)
+                      : bq_rest_run_job(w->rest, job, &stats, err);
+    json_decref(job);
+    return rc;
+}
+
+/* Makes the ledger exist (once per handle; CREATE TABLE IF NOT EXISTS). */
+static int ensure_ledger(struct bq_warehouse *w, struct bz_err *err)
+{
     bool ready;
     int rc;
 
@@ -382,10 +397,7 @@ static int ensure_ledger(struct bq_warehouse *w, struct bz_err *err)
     if (ready) {
         return BZ_OK;
     }
-    batch_job_id(w, id, sizeof(id));
-    job = bq_query_job(&w->loc, id, bq_ledger_ddl, NULL, 0);
-    rc = bq_rest_run_job(w->rest, job, &stats, err);
-    json_decref(job);
+    rc = batch_job(w, bq_ledger_ddl, NULL, 0, NULL, err);
     if (rc == BZ_OK) {
         pthread_mutex_lock(&w->lock);
         w->ledger_ready = true;
@@ -400,8 +412,7 @@ static int bq_batch_build(struct warehouse *base, const struct wh_batch_build *b
     struct bq_warehouse *w = (struct bq_warehouse *)base;
     struct wh_param *params;
     struct buf script;
-    json_t *job, *rows = NULL, *row;
-    char id[128];
+    json_t *rows = NULL, *row;
     int rc;
 
     buf_init(&script);
@@ -421,16 +432,14 @@ static int bq_batch_build(struct warehouse *base, const struct wh_batch_build *b
     params[b->nparams + 3] = (struct wh_param){"bizoope_period_start", b->period_start};
     params[b->nparams + 4] = (struct wh_param){"bizoope_period_end", b->period_end};
     params[b->nparams + 5] = (struct wh_param){"bizoope_built_at", b->built_at};
-    batch_job_id(w, id, sizeof(id));
-    job = bq_query_job(&w->loc, id, script.data, params, b->nparams + 6);
-    rc = bq_rest_query_rows(w->rest, job, &rows, err);
+    rc = batch_job(w, script.data, params, b->nparams + 6, &rows, err);
     row = json_array_get(rows, 0);
     if (rc == BZ_OK &&
         (!json_is_string(json_array_get(row, 0)) || !json_is_string(json_array_get(row, 1)))) {
         rc = bz_err_set(err, BZ_E_INVALID_INPUT,
-                        "batch job %s gave no ledger row for %s.%s %s: was the ledger changed "
+                        "the batch job gave no ledger row for %s.%s %s: was the ledger changed "
                         "while it ran?",
-                        id, b->workflow, b->step, b->period);
+                        b->workflow, b->step, b->period);
     }
     if (rc == BZ_OK) {
         memset(out, 0, sizeof(*out));
@@ -442,7 +451,6 @@ static int bq_batch_build(struct warehouse *base, const struct wh_batch_build *b
         out->seconds = strtod(json_string_value(json_array_get(row, 1)), NULL);
     }
     json_decref(rows);
-    json_decref(job);
     free(params);
     buf_release(&script);
     return rc;
@@ -465,8 +473,7 @@ static int bq_batch_ledger(struct warehouse *base, const char *workflow, const c
         "AND step = @bizoope_step ORDER BY period_start, period";
     struct bq_warehouse *w = (struct bq_warehouse *)base;
     struct wh_param params[] = {{"bizoope_workflow", workflow}, {"bizoope_step", step}};
-    json_t *job, *rows = NULL, *row;
-    char id[128];
+    json_t *rows = NULL, *row;
     size_t i;
     int rc = ensure_ledger(w, err);
 
@@ -475,10 +482,7 @@ static int bq_batch_ledger(struct warehouse *base, const char *workflow, const c
     if (rc != BZ_OK) {
         return rc;
     }
-    batch_job_id(w, id, sizeof(id));
-    job = bq_query_job(&w->loc, id, sql, params, 2);
-    rc = bq_rest_query_rows(w->rest, job, &rows, err);
-    json_decref(job);
+    rc = batch_job(w, sql, params, 2, &rows, err);
     if (rc != BZ_OK) {
         return rc;
     }
@@ -506,19 +510,12 @@ static int bq_batch_forget(struct warehouse *base, const char *workflow, const c
     struct bq_warehouse *w = (struct bq_warehouse *)base;
     struct wh_param params[] = {
         {"bizoope_workflow", workflow}, {"bizoope_step", step}, {"bizoope_period", period}};
-    struct bq_dml_stats stats;
-    json_t *job;
-    char id[128];
     int rc = ensure_ledger(w, err);
 
     if (rc != BZ_OK) {
         return rc;
     }
-    batch_job_id(w, id, sizeof(id));
-    job = bq_query_job(&w->loc, id, sql, params, 3);
-    rc = bq_rest_run_job(w->rest, job, &stats, err);
-    json_decref(job);
-    return rc;
+    return batch_job(w, sql, params, 3, NULL, err);
 }
 
 /* ---- the stage: a shard attempt's rows, encoded, to a write stream ---- */
