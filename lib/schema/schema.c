@@ -35,6 +35,12 @@ void schema_table_free(struct schema_table *t)
     free(t->merge.is_deleted);
     free(t->merge.created_at);
     free(t->merge.updated_at);
+    for (i = 0; i < t->merge.ntargets; i++) {
+        schema_table_free(t->merge.targets[i].shape);
+        free(t->merge.targets[i].select_sqlite);
+        free(t->merge.targets[i].select_bigquery);
+    }
+    free(t->merge.targets);
     free(t);
 }
 

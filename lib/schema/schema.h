@@ -39,12 +39,29 @@ struct schema_column {
 
 enum header_rule { HEADER_NONE = 0 };
 
+/* A further target of a table's merge (merge.targets): a SELECT over the file's loaded rows
+ * (the table `staged`: site_id, _bz_position and the feed's columns, after the file's own
+ * dedup on the feed's key), merged into its own table under its own key by the table's rule. */
+struct schema_target {
+    /* the target's table as a table description: its name (also merge.target), columns, key,
+     * order_by and is_deleted; created_at, updated_at and older_never_overwrites are the
+     * feed table's; no file pattern, no partitioning */
+    struct schema_table *shape;
+    char *select_sqlite, *select_bigquery; /* per dialect; NULL when not given for it */
+    int line;                              /* where the target was declared */
+};
+
+/* At most this many merge.targets per table. */
+#define SCHEMA_MAX_TARGETS 8
+
 struct schema_merge {
     char *target;     /* main table name */
     char *is_deleted; /* bool column holding the logical-delete flag */
     char *created_at; /* main-table column set once, by the merge */
     char *updated_at; /* main-table column set on every change, by the merge */
     bool older_never_overwrites;
+    struct schema_target *targets; /* merge.targets, in declaration order */
+    size_t ntargets;
 };
 
 struct schema_table {

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,12 @@ static const char *const table_keys[] = {
 static const char *const column_keys[] = {"name",   "type",        "required",
                                           "format", "description", NULL};
 static const char *const merge_keys[] = {
-    "target", "is_deleted", "created_at", "updated_at", "older_never_overwrites", NULL};
+    "target", "is_deleted", "created_at", "updated_at", "older_never_overwrites", "targets", NULL};
+static const char *const target_keys[] = {"table",      "columns", "key", "order_by",
+                                          "is_deleted", "select",  NULL};
 /* Columns the pipeline adds to every main table; a feed column may not take these names. */
-static const char *const reserved_columns[] = {"site_id", "created_at", "updated_at", NULL};
+static const char *const reserved_columns[] = {"site_id", "created_at", "updated_at",
+                                               "_bz_position", NULL};
 
 struct loader {
     const struct ydoc *doc;
@@ -304,6 +308,44 @@ static int parse_key(struct loader *ld, int root, struct schema_table *t)
     return BZ_OK;
 }
 
+/* order_by: a required datetime or timestamp column. */
+static int parse_order_by(struct loader *ld, int root, struct schema_table *t)
+{
+    const char *s = NULL;
+    int node, rc = get_scalar(ld, root, "order_by", &s);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    node = ydoc_map_get(ld->doc, root, "order_by");
+    rc = find_column(ld, node, t, "order_by", s, &t->order_by);
+    if (rc == BZ_OK && ((t->columns[t->order_by].type != COL_DATETIME &&
+                         t->columns[t->order_by].type != COL_TIMESTAMP) ||
+                        !t->columns[t->order_by].required)) {
+        rc = fail(ld, node, "order_by column '%s' must be a required datetime (it is %s)", s,
+                  t->columns[t->order_by].type_text);
+    }
+    return rc;
+}
+
+/* The is_deleted key of node (merge or a target): a required bool column of t. */
+static int parse_is_deleted(struct loader *ld, int node, struct schema_table *t, const char *what)
+{
+    int v;
+    int rc = get_identifier(ld, node, "is_deleted", &t->merge.is_deleted);
+
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    v = ydoc_map_get(ld->doc, node, "is_deleted");
+    rc = find_column(ld, v, t, what, t->merge.is_deleted, &t->is_deleted);
+    if (rc == BZ_OK &&
+        (t->columns[t->is_deleted].type != COL_BOOL || !t->columns[t->is_deleted].required)) {
+        rc = fail(ld, v, "%s column '%s' must be a required bool", what, t->merge.is_deleted);
+    }
+    return rc;
+}
+
 /* partition_by (optional): a required date, datetime or timestamp column of the key. A
  * warehouse that partitions by it restricts each merge to the file's range of it, which finds
  * every row the merge can match only because the column is part of the key. */
@@ -344,10 +386,221 @@ static int parse_partition(struct loader *ld, int root, struct schema_table *t)
                 name);
 }
 
+/* Whether a value of feed column `from` always fits target column `to` (same kind; a string
+ * no longer, a numeric with the same scale and no more digits). */
+static bool column_fits(const struct schema_column *from, const struct schema_column *to)
+{
+    if (from->type != to->type) {
+        return false;
+    }
+    if (from->type == COL_STRING) {
+        return from->max_chars <= to->max_chars;
+    }
+    if (from->type == COL_NUMERIC) {
+        return from->scale == to->scale && from->precision <= to->precision;
+    }
+    return true;
+}
+
+/* The sqlite select of target (at node) against the file's rows: it must prepare over
+ * `staged`, be one read-only statement without parameters and yield exactly the target's
+ * columns and _bz_position, each column taken straight from a feed column fitting its type
+ * (a computed one is not checked here). Checked in a scratch in-memory database. */
+static int check_select_sqlite(struct loader *ld, int node, const struct schema_table *t,
+                               const struct schema_table *target, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    bool *seen = xcalloc(target->ncolumns + 1, sizeof(*seen));
+    struct buf ddl;
+    int i, n, rc = BZ_OK;
+    size_t c;
+
+    buf_init(&ddl);
+    buf_append_str(&ddl,
+                   "CREATE TABLE staged(site_id TEXT NOT NULL, _bz_position INTEGER NOT NULL");
+    for (c = 0; c < t->ncolumns; c++) {
+        /* declared as the schema's type, so the select's columns say where they come from */
+        buf_appendf(&ddl, ", \"%s\" \"%s\"", t->columns[c].name, t->columns[c].type_text);
+    }
+    buf_append_str(&ddl, ")");
+    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, ddl.data, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = bz_err_set(ld->err, BZ_E_INTERNAL,
+                        "%s: cannot make a scratch database to check "
+                        "merge.targets: %s",
+                        ld->file, db ? sqlite3_errmsg(db) : "out of memory");
+    } else if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK || st == NULL) {
+        rc = fail(
+            ld, node, "target %s: the sqlite select does not work over staged: %s", target->name,
+            st == NULL && sqlite3_errcode(db) == SQLITE_OK ? "it is empty" : sqlite3_errmsg(db));
+    } else if (tail[strspn(tail, " \t\r\n;")] != '\0' || !sqlite3_stmt_readonly(st)) {
+        rc = fail(ld, node, "target %s: the select must be one SELECT statement", target->name);
+    } else if (sqlite3_bind_parameter_count(st) > 0) {
+        rc = fail(ld, node, "target %s: the select may not use parameters", target->name);
+    }
+    n = rc == BZ_OK ? sqlite3_column_count(st) : 0;
+    for (i = 0; i < n && rc == BZ_OK; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        const char *decl = sqlite3_column_decltype(st, i);
+        int at = strcmp(name, "_bz_position") == 0 ? (int)target->ncolumns
+                                                   : schema_column_index(target, name);
+        int from = decl != NULL ? schema_column_index(t, name) : -1;
+        if (at < 0) {
+            rc = fail(ld, node,
+                      "target %s: the select yields '%s', which is not one of the "
+                      "target's columns",
+                      target->name, name);
+        } else if (seen[at]) {
+            rc = fail(ld, node, "target %s: the select yields '%s' twice", target->name, name);
+        } else if (at < (int)target->ncolumns && from >= 0 &&
+                   strcmp(decl, t->columns[from].type_text) == 0 &&
+                   !column_fits(&t->columns[from], &target->columns[at])) {
+            rc =
+                fail(ld, node, "target %s: column '%s' is %s in the feed but %s in the target",
+                     target->name, name, t->columns[from].type_text, target->columns[at].type_text);
+        }
+        if (at >= 0) {
+            seen[at] = true;
+        }
+    }
+    for (c = 0; c <= target->ncolumns && rc == BZ_OK; c++) {
+        if (!seen[c]) {
+            rc = fail(ld, node, "target %s: the select must yield '%s'%s", target->name,
+                      c < target->ncolumns ? target->columns[c].name : "_bz_position",
+                      c < target->ncolumns ? ""
+                                           : " (the line a row comes from: ties on order_by go "
+                                             "to the later line; MAX(_bz_position) when it "
+                                             "aggregates)");
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    buf_release(&ddl);
+    free(seen);
+    return rc;
+}
+
+/* The select of a target: one text for both dialects, or {sqlite: ..., bigquery: ...}. */
+static int parse_select(struct loader *ld, int node, struct schema_target *out)
+{
+    static const char *const dialects[] = {"sqlite", "bigquery", NULL};
+    int v;
+
+    if (node == 0) {
+        return BZ_OK; /* said below: a target needs a select */
+    }
+    if (ydoc_kind(ld->doc, node) == YDOC_SCALAR) {
+        out->select_sqlite = xstrdup(ydoc_scalar(ld->doc, node));
+        out->select_bigquery = xstrdup(ydoc_scalar(ld->doc, node));
+        return BZ_OK;
+    }
+    if (ydoc_kind(ld->doc, node) != YDOC_MAPPING ||
+        ydoc_check_keys(ld->doc, node, "select", dialects, ld->err) != BZ_OK) {
+        return fail(ld, node,
+                    "'select' must be SQL text or a mapping by dialect (sqlite, "
+                    "bigquery)");
+    }
+    if ((v = ydoc_map_get(ld->doc, node, "sqlite")) != 0 && ydoc_scalar(ld->doc, v) != NULL) {
+        out->select_sqlite = xstrdup(ydoc_scalar(ld->doc, v));
+    }
+    if ((v = ydoc_map_get(ld->doc, node, "bigquery")) != 0 && ydoc_scalar(ld->doc, v) != NULL) {
+        out->select_bigquery = xstrdup(ydoc_scalar(ld->doc, v));
+    }
+    return BZ_OK;
+}
+
+/* One entry of merge.targets. */
+static int parse_target(struct loader *ld, int node, const struct schema_table *t,
+                        struct schema_target *out)
+{
+    struct schema_table *s = xcalloc(1, sizeof(*s));
+    int sel, rc;
+    size_t i;
+
+    out->shape = s;
+    out->line = ydoc_line(ld->doc, node);
+    s->source = xstrdup(t->source);
+    s->description = xstrdup("");
+    s->partition_by = SCHEMA_NO_PARTITION;
+    if (ydoc_kind(ld->doc, node) != YDOC_MAPPING) {
+        return fail(ld, node,
+                    "a merge target must be a mapping with table, columns, key, "
+                    "order_by, is_deleted and select");
+    }
+    rc = ydoc_check_keys(ld->doc, node, "a merge target", target_keys, ld->err);
+    if (rc == BZ_OK) {
+        rc = get_identifier(ld, node, "table", &s->name);
+    }
+    if (rc == BZ_OK) {
+        s->merge.target = xstrdup(s->name);
+        s->merge.created_at = xstrdup(t->merge.created_at);
+        s->merge.updated_at = xstrdup(t->merge.updated_at);
+        s->merge.older_never_overwrites = t->merge.older_never_overwrites;
+        rc = parse_columns(ld, node, s);
+    }
+    if (rc == BZ_OK) {
+        rc = parse_key(ld, node, s);
+    }
+    if (rc == BZ_OK) {
+        rc = parse_order_by(ld, node, s);
+    }
+    if (rc == BZ_OK) {
+        rc = parse_is_deleted(ld, node, s, "target is_deleted");
+    }
+    if (rc == BZ_OK) {
+        rc = parse_select(ld, sel = ydoc_map_get(ld->doc, node, "select"), out);
+    }
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    if (out->select_sqlite == NULL && out->select_bigquery == NULL) {
+        return fail(ld, sel ? sel : node, "target %s needs a select (over staged)", s->name);
+    }
+    if (strcmp(s->name, t->merge.target) == 0 || strcmp(s->name, t->name) == 0) {
+        return fail(ld, node, "target %s is this table's own (merge.target); name another",
+                    s->name);
+    }
+    for (i = 0; i + 1 < t->merge.ntargets; i++) { /* the earlier ones (this one is the last) */
+        if (strcmp(t->merge.targets[i].shape->name, s->name) == 0) {
+            return fail(ld, node, "target %s is listed twice", s->name);
+        }
+    }
+    if (out->select_sqlite != NULL) {
+        rc = check_select_sqlite(ld, sel, t, s, out->select_sqlite);
+    }
+    return rc;
+}
+
+/* merge.targets (optional): more targets, each a select over the file's rows. */
+static int parse_targets(struct loader *ld, int node, struct schema_table *t)
+{
+    size_t i, n;
+    int rc;
+
+    if (node == 0) {
+        return BZ_OK;
+    }
+    n = ydoc_seq_len(ld->doc, node);
+    if (ydoc_kind(ld->doc, node) != YDOC_SEQUENCE || n == 0 || n > SCHEMA_MAX_TARGETS) {
+        return fail(ld, node, "merge.targets must be a list of 1 to %d targets",
+                    SCHEMA_MAX_TARGETS);
+    }
+    t->merge.targets = xcalloc(n, sizeof(*t->merge.targets));
+    for (i = 0; i < n; i++) {
+        t->merge.ntargets = i + 1; /* so teardown frees what was parsed */
+        rc = parse_target(ld, ydoc_seq_at(ld->doc, node, i), t, &t->merge.targets[i]);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    }
+    return BZ_OK;
+}
+
 static int parse_merge(struct loader *ld, int root, struct schema_table *t)
 {
     int node = ydoc_map_get(ld->doc, root, "merge");
-    const char *name;
     int rc;
 
     if (node == 0 || ydoc_kind(ld->doc, node) != YDOC_MAPPING) {
@@ -360,7 +613,7 @@ static int parse_merge(struct loader *ld, int root, struct schema_table *t)
         rc = get_identifier(ld, node, "target", &t->merge.target);
     }
     if (rc == BZ_OK) {
-        rc = get_identifier(ld, node, "is_deleted", &t->merge.is_deleted);
+        rc = parse_is_deleted(ld, node, t, "merge.is_deleted");
     }
     if (rc == BZ_OK) {
         rc = get_identifier(ld, node, "created_at", &t->merge.created_at);
@@ -374,16 +627,6 @@ static int parse_merge(struct loader *ld, int root, struct schema_table *t)
     if (rc != BZ_OK) {
         return rc;
     }
-    name = t->merge.is_deleted;
-    rc = find_column(ld, ydoc_map_get(ld->doc, node, "is_deleted"), t, "merge.is_deleted", name,
-                     &t->is_deleted);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    if (t->columns[t->is_deleted].type != COL_BOOL || !t->columns[t->is_deleted].required) {
-        return fail(ld, ydoc_map_get(ld->doc, node, "is_deleted"),
-                    "merge.is_deleted column '%s' must be a required bool", name);
-    }
     if (strcmp(t->merge.created_at, t->merge.updated_at) == 0) {
         return fail(ld, node, "merge.created_at and merge.updated_at must differ ('%s')",
                     t->merge.created_at);
@@ -394,7 +637,7 @@ static int parse_merge(struct loader *ld, int root, struct schema_table *t)
                     "merge.created_at / updated_at are set by the merge and must not be feed "
                     "columns");
     }
-    return BZ_OK;
+    return parse_targets(ld, ydoc_map_get(ld->doc, node, "targets"), t);
 }
 
 static void compute_digest(struct schema_table *t)
@@ -416,6 +659,12 @@ static void compute_digest(struct schema_table *t)
                 t->merge.older_never_overwrites);
     if (t->partition_by != SCHEMA_NO_PARTITION) {
         buf_appendf(&canon, ";partition_by=%zu", t->partition_by);
+    }
+    for (i = 0; i < t->merge.ntargets; i++) { /* absent: the digest of before targets */
+        const struct schema_target *g = &t->merge.targets[i];
+        buf_appendf(&canon, ";target=%s:%s:%s", g->shape->name,
+                    g->select_sqlite ? g->select_sqlite : "",
+                    g->select_bigquery ? g->select_bigquery : "");
     }
     snprintf(t->digest, sizeof(t->digest), "%016llx",
              (unsigned long long)XXH64(canon.data, canon.len, 0));
@@ -469,17 +718,7 @@ static int parse_table(struct loader *ld, int root, struct schema_table *t)
         rc = parse_key(ld, root, t);
     }
     if (rc == BZ_OK) {
-        rc = get_scalar(ld, root, "order_by", &s);
-    }
-    if (rc == BZ_OK) {
-        node = ydoc_map_get(ld->doc, root, "order_by");
-        rc = find_column(ld, node, t, "order_by", s, &t->order_by);
-        if (rc == BZ_OK && ((t->columns[t->order_by].type != COL_DATETIME &&
-                             t->columns[t->order_by].type != COL_TIMESTAMP) ||
-                            !t->columns[t->order_by].required)) {
-            rc = fail(ld, node, "order_by column '%s' must be a required datetime (it is %s)", s,
-                      t->columns[t->order_by].type_text);
-        }
+        rc = parse_order_by(ld, root, t);
     }
     if (rc == BZ_OK) {
         rc = parse_partition(ld, root, t);

@@ -99,6 +99,13 @@ int warehouse_check_table(const struct schema_table *t, struct bz_err *err)
                           "%s: table '%s': a merge needs key columns and an order_by column",
                           table_source(t), t->name);
     }
+    if (t->merge.ntargets > 0) {
+        /* read and checked by the schema loader; the warehouses merge them in a later step */
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s:%d: table '%s': merge.targets are not merged by this version yet; "
+                          "remove them to load the table",
+                          table_source(t), t->merge.targets[0].line, t->name);
+    }
     for (i = 0; i < t->nkey; i++) {
         if (t->key[i] >= t->ncolumns) {
             return bz_err_set(err, BZ_E_INTERNAL,

@@ -170,6 +170,99 @@ static void test_broken_files_are_refused_with_file_and_line(void **state)
     }
 }
 
+#define TARGET_TABLE                                                                               \
+    GOOD_HEAD GOOD_COLS "key: [k]\norder_by: output_at\nmerge:\n  target: t\n"                     \
+                        "  is_deleted: is_deleted\n  created_at: created_at\n"                     \
+                        "  updated_at: updated_at\n  targets:\n"
+/* line 15: the target */
+#define TARGET_NAME "    - table: t_by_k\n"
+#define TARGET_COLS                                                                                \
+    "      columns:\n"                                                                             \
+    "        - {name: k, type: string(20), required: true}\n"                                      \
+    "        - {name: is_deleted, type: bool, required: true}\n"                                   \
+    "        - {name: output_at, type: datetime, required: true}\n"
+#define TARGET_RULE "      key: [k]\n      order_by: output_at\n      is_deleted: is_deleted\n"
+/* line 23: the select */
+#define TARGET_SELECT "      select: SELECT k, is_deleted, output_at, _bz_position FROM staged\n"
+
+/* merge.targets: a target is a table of its own, fed by a select over the file's rows; what
+ * the select yields is checked against the target when the schema loads. */
+static void test_merge_targets(void **state)
+{
+    static const struct {
+        const char *yaml, *at, *says;
+    } bad[] = {
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE
+         "      select: SELECT k, is_deleted, output_at FROM staged\n",
+         "t.yaml:23: ", "the select must yield '_bz_position' (the line a row comes from"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE
+         "      select: SELECT k, is_deleted, output_at, _bz_position, 1 AS extra FROM staged\n",
+         "t.yaml:23: ", "yields 'extra', which is not one of the target's columns"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE
+         "      select: SELECT k, k, is_deleted, output_at, _bz_position FROM staged\n",
+         "t.yaml:23: ", "yields 'k' twice"},
+        {TARGET_TABLE TARGET_NAME
+         "      columns:\n        - {name: k, type: string(5), required: true}\n"
+         "        - {name: is_deleted, type: bool, required: true}\n"
+         "        - {name: output_at, type: datetime, required: true}\n" TARGET_RULE TARGET_SELECT,
+         "t.yaml:23: ", "column 'k' is string(10) in the feed but string(5) in the target"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE
+         "      select: SELECT k, is_deleted, output_at, _bz_position FROM staged WHERE k = :k\n",
+         "t.yaml:23: ", "the select may not use parameters"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE "      select: SELECT nope FROM staged\n",
+         "t.yaml:23: ", "the sqlite select does not work over staged: no such column: nope"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE "      select: DELETE FROM staged\n",
+         "t.yaml:23: ", "the select must be one SELECT statement"},
+        {TARGET_TABLE "    - table: t\n" TARGET_COLS TARGET_RULE TARGET_SELECT,
+         "t.yaml:15: ", "target t is this table's own (merge.target); name another"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE,
+         "t.yaml:15: ", "target t_by_k needs a select (over staged)"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS
+         "      key: [zz]\n      order_by: output_at\n      is_deleted: is_deleted\n" TARGET_SELECT,
+         "t.yaml:20: ", "key names column 'zz', which is not declared in columns"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS
+         "      key: [k]\n      order_by: k\n      is_deleted: is_deleted\n" TARGET_SELECT,
+         "t.yaml:21: ", "order_by column 'k' must be a required datetime"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE TARGET_SELECT TARGET_NAME TARGET_COLS
+             TARGET_RULE TARGET_SELECT,
+         "t.yaml:24: ", "target t_by_k is listed twice"},
+        {TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE TARGET_SELECT "      colour: red\n",
+         "t.yaml:24: ", "unknown key 'colour' in a merge target"},
+    };
+    const char *good = TARGET_TABLE TARGET_NAME TARGET_COLS TARGET_RULE TARGET_SELECT;
+    const struct schema_table *t;
+    struct schema_set *set;
+    struct bz_err err;
+    size_t i;
+    (void)state;
+
+    set = schema_set_add_yaml(NULL, "t.yaml", good, strlen(good), &err);
+    if (set == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    t = schema_set_find(set, "t");
+    assert_int_equal(t->merge.ntargets, 1);
+    assert_string_equal(t->merge.targets[0].shape->name, "t_by_k");
+    assert_string_equal(t->merge.targets[0].shape->merge.target, "t_by_k");
+    assert_string_equal(t->merge.targets[0].shape->merge.created_at, "created_at");
+    assert_int_equal(t->merge.targets[0].shape->nkey, 1);
+    assert_int_equal(t->merge.targets[0].line, 15);
+    assert_string_equal(t->merge.targets[0].select_sqlite, t->merge.targets[0].select_bigquery);
+    schema_set_free(set);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        set = schema_set_add_yaml(NULL, "t.yaml", bad[i].yaml, strlen(bad[i].yaml), &err);
+        if (set != NULL) {
+            fail_msg("case %zu was accepted:\n%s", i, bad[i].yaml);
+        }
+        if (strncmp(err.msg, bad[i].at, strlen(bad[i].at)) != 0 ||
+            strstr(err.msg, bad[i].says) == NULL) {
+            fail_msg("case %zu:\n expected: %s...%s\n      got: %s", i, bad[i].at, bad[i].says,
+                     err.msg);
+        }
+    }
+}
+
 static void test_identifiers(void **state)
 {
     (void)state;
@@ -190,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_good_minimal),
         cmocka_unit_test(test_broken_files_are_refused_with_file_and_line),
         cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_merge_targets),
     };
     return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
 }
