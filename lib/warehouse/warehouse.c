@@ -99,13 +99,6 @@ int warehouse_check_table(const struct schema_table *t, struct bz_err *err)
                           "%s: table '%s': a merge needs key columns and an order_by column",
                           table_source(t), t->name);
     }
-    if (t->merge.ntargets > 0) {
-        /* read and checked by the schema loader; the warehouses merge them in a later step */
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "%s:%d: table '%s': merge.targets are not merged by this version yet; "
-                          "remove them to load the table",
-                          table_source(t), t->merge.targets[0].line, t->name);
-    }
     for (i = 0; i < t->nkey; i++) {
         if (t->key[i] >= t->ncolumns) {
             return bz_err_set(err, BZ_E_INTERNAL,
@@ -245,7 +238,9 @@ int warehouse_merge_lookup(struct warehouse *wh, const char *job_id, bool *done,
                           "record",
                           wh->ops->name);
     }
-    return wh->ops->merge_lookup(wh, job_id, done, out != NULL ? out : &ignored, err);
+    out = out != NULL ? out : &ignored;
+    memset(out, 0, sizeof(*out));
+    return wh->ops->merge_lookup(wh, job_id, done, out, err);
 }
 
 static int check_spec(const char *what, const struct merge_spec *spec, struct bz_err *err)
@@ -298,7 +293,13 @@ int warehouse_merge_begin(struct warehouse *wh, const struct merge_spec *spec,
 int warehouse_merge_row(struct wh_merge *m, const struct wh_value *values, struct bz_err *err)
 {
     /* The hot path: no checks here beyond what the backend does per column. */
-    return m->ops->merge_row(m, values, err);
+    return m->ops->merge_row(m, values, WH_POSITION_ARRIVAL, err);
+}
+
+int warehouse_merge_row_at(struct wh_merge *m, const struct wh_value *values, uint64_t position,
+                           struct bz_err *err)
+{
+    return m->ops->merge_row(m, values, position, err);
 }
 
 int warehouse_merge_commit(struct wh_merge *m, struct merge_counts *out, struct bz_err *err)
@@ -422,8 +423,9 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
     if (rc != BZ_OK) {
         return rc;
     }
-    return wh->ops->merge_staged(wh, spec, refs, nrefs, winners, nwinners, loaded,
-                                 out != NULL ? out : &ignored, err);
+    out = out != NULL ? out : &ignored;
+    memset(out, 0, sizeof(*out)); /* what a backend does not fill (targets) is zero */
+    return wh->ops->merge_staged(wh, spec, refs, nrefs, winners, nwinners, loaded, out, err);
 }
 
 int warehouse_check_staged(struct warehouse *wh, const struct merge_spec *spec,

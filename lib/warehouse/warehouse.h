@@ -48,10 +48,20 @@ struct wh_value {
     uint32_t len;
 };
 
-struct merge_counts {
+/* What a merge did to one of the table's merge.targets. */
+struct merge_target_counts {
+    char table[129];
     uint64_t inserted;
     uint64_t updated;
     uint64_t skipped_older;
+};
+
+struct merge_counts {
+    uint64_t inserted; /* into merge.target */
+    uint64_t updated;
+    uint64_t skipped_older;
+    size_t ntargets; /* and into each of merge.targets, in declaration order */
+    struct merge_target_counts targets[SCHEMA_MAX_TARGETS];
 };
 
 struct merge_spec {

@@ -59,7 +59,8 @@ struct warehouse_ops {
      * merge_commit commits or rolls back, then frees m (out non-NULL). */
     int (*merge_begin)(struct warehouse *wh, const struct merge_spec *spec, struct wh_merge **out,
                        struct bz_err *err);
-    int (*merge_row)(struct wh_merge *m, const struct wh_value *values, struct bz_err *err);
+    int (*merge_row)(struct wh_merge *m, const struct wh_value *values, uint64_t position,
+                     struct bz_err *err);
     int (*merge_commit)(struct wh_merge *m, struct merge_counts *out, struct bz_err *err);
     void (*merge_abort)(struct wh_merge *m);
 

@@ -123,6 +123,12 @@ static int bq_ensure_table(struct warehouse *base, const struct schema_table *t,
     size_t i;
     int rc = BZ_OK;
 
+    if (t->merge.ntargets > 0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s:%d: table '%s': merge.targets are merged on SQLite only in this "
+                          "version, not yet on BigQuery",
+                          t->source, t->merge.targets[0].line, t->name);
+    }
     pthread_mutex_lock(&w->lock);
     for (i = 0; i < w->nready && !ready; i++) {
         ready = w->ready[i] == t;

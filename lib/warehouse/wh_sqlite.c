@@ -64,6 +64,7 @@ struct sqlite_merge {
     char *file_name; /* may be NULL */
     char *now;
     struct merge_counts counts;
+    sqlite3_stmt *stage; /* into temp.staged, when the table has merge.targets */
     uint64_t rows;
     int failed;        /* bz_status of the first failed row, 0 while all rows succeeded */
     uint64_t fail_row; /* 1-based */
@@ -74,6 +75,10 @@ static const char *const create_meta_sql =
     "job_id TEXT NOT NULL PRIMARY KEY, table_name TEXT NOT NULL, site_id TEXT NOT NULL, "
     "file_name TEXT, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, "
     "skipped_older INTEGER NOT NULL, merged_at TEXT NOT NULL) STRICT;"
+    "CREATE TABLE IF NOT EXISTS \"_bizoope_merge_targets\"("
+    "job_id TEXT NOT NULL, table_name TEXT NOT NULL, inserted INTEGER NOT NULL, "
+    "updated INTEGER NOT NULL, skipped_older INTEGER NOT NULL, "
+    "PRIMARY KEY(job_id, table_name)) STRICT;"
     "CREATE TABLE IF NOT EXISTS \"_bizoope_columns\"("
     "table_name TEXT NOT NULL, column_name TEXT NOT NULL, source_type TEXT NOT NULL, "
     "stored_as TEXT NOT NULL, PRIMARY KEY(table_name, column_name)) STRICT;";
@@ -427,6 +432,7 @@ static int sqlite_ensure_table(struct warehouse *base, const struct schema_table
 {
     struct wh_sqlite *wh = (struct wh_sqlite *)base;
     struct buf sql;
+    size_t i;
     int rc;
 
     rc = exec_sql(wh, "BEGIN IMMEDIATE", "starting a transaction", err);
@@ -434,15 +440,20 @@ static int sqlite_ensure_table(struct warehouse *base, const struct schema_table
         return rc;
     }
     buf_init(&sql);
-    build_create(&sql, t);
-    rc = exec_sql(wh, sql.data, "creating the main table", err);
+    for (i = 0; i <= t->merge.ntargets && rc == BZ_OK; i++) {
+        /* the main table, then each merge target's */
+        const struct schema_table *tt = i == 0 ? t : t->merge.targets[i - 1].shape;
+        buf_reset(&sql);
+        build_create(&sql, tt);
+        rc = exec_sql(wh, sql.data, "creating the main table", err);
+        if (rc == BZ_OK) {
+            rc = verify_table(wh, tt, err);
+        }
+        if (rc == BZ_OK) {
+            rc = document_table(wh, tt, err);
+        }
+    }
     buf_release(&sql);
-    if (rc == BZ_OK) {
-        rc = verify_table(wh, t, err);
-    }
-    if (rc == BZ_OK) {
-        rc = document_table(wh, t, err);
-    }
     if (rc == BZ_OK) {
         rc = exec_sql(wh, "COMMIT", "committing the table creation", err);
     }
@@ -481,11 +492,44 @@ static int read_merge_record(struct wh_sqlite *wh, const char *job_id, bool *don
     return code;
 }
 
+/* The counts of job_id's merge targets, as recorded with it. */
+static int read_target_counts(struct wh_sqlite *wh, const char *job_id, struct merge_counts *out,
+                              struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(wh->db,
+                                "SELECT table_name, inserted, updated, skipped_older FROM "
+                                "\"_bizoope_merge_targets\" WHERE job_id = ?1 ORDER BY rowid",
+                                -1, &st, NULL);
+
+    out->ntargets = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->ntargets < SCHEMA_MAX_TARGETS) {
+            struct merge_target_counts *c = &out->targets[out->ntargets++];
+            snprintf(c->table, sizeof(c->table), "%s", (const char *)sqlite3_column_text(st, 0));
+            c->inserted = (uint64_t)sqlite3_column_int64(st, 1);
+            c->updated = (uint64_t)sqlite3_column_int64(st, 2);
+            c->skipped_older = (uint64_t)sqlite3_column_int64(st, 3);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW
+               ? BZ_OK
+               : fail_db(wh, rc, err, "looking up the merge targets of job '%s'", job_id);
+}
+
 static int sqlite_merge_lookup(struct warehouse *base, const char *job_id, bool *done,
                                struct merge_counts *out, struct bz_err *err)
 {
-    struct merge_counts counts = {0, 0, 0};
-    int rc = read_merge_record((struct wh_sqlite *)base, job_id, done, &counts, NULL, NULL, 0, err);
+    struct merge_counts counts;
+    int rc;
+
+    memset(&counts, 0, sizeof(counts));
+    rc = read_merge_record((struct wh_sqlite *)base, job_id, done, &counts, NULL, NULL, 0, err);
+    if (rc == BZ_OK && *done) {
+        rc = read_target_counts((struct wh_sqlite *)base, job_id, &counts, err);
+    }
 
     if (rc == BZ_OK) {
         *out = counts;
@@ -497,6 +541,7 @@ static void merge_free(struct sqlite_merge *m)
 {
     sqlite3_finalize(m->ins);
     sqlite3_finalize(m->upd);
+    sqlite3_finalize(m->stage);
     free(m->rules);
     free(m->site_id);
     free(m->job_id);
@@ -573,6 +618,44 @@ static int prepare_merge(struct sqlite_merge *m, struct bz_err *err)
     return BZ_OK;
 }
 
+/* With merge.targets: the file's rows are also kept in temp.staged (site_id, _bz_position and
+ * the table's columns, stored as in the main table) for the targets' selects; ?1..?n the row's
+ * columns as in the main statements, ?n+2 the site id, ?n+3 the position. */
+static int prepare_stage(struct sqlite_merge *m, struct bz_err *err)
+{
+    const struct schema_table *t = m->t;
+    struct buf sql;
+    size_t i, n = t->ncolumns;
+    int rc;
+
+    buf_init(&sql);
+    buf_append_str(&sql, "DROP TABLE IF EXISTS temp.staged; CREATE TEMP TABLE staged(\"site_id\" "
+                         "TEXT NOT NULL, \"_bz_position\" INTEGER NOT NULL");
+    for (i = 0; i < n; i++) {
+        buf_appendf(&sql, ", \"%s\" %s", t->columns[i].name, sql_type(t->columns[i].type));
+    }
+    buf_append_str(&sql, ")");
+    rc = exec_sql(m->wh, sql.data, "making the file's staged rows for merge.targets", err);
+    if (rc == BZ_OK) {
+        buf_reset(&sql);
+        buf_appendf(&sql, "INSERT INTO temp.staged VALUES(?%zu, ?%zu", n + 2, n + 3);
+        for (i = 0; i < n; i++) {
+            buf_appendf(&sql, ", ?%zu", i + 1);
+        }
+        buf_append_str(&sql, ")");
+        rc = sqlite3_prepare_v3(m->wh->db, sql.data, (int)sql.len, SQLITE_PREPARE_PERSISTENT,
+                                &m->stage, NULL);
+        rc = rc == SQLITE_OK
+                 ? BZ_OK
+                 : fail_db(m->wh, rc, err, "merge of job '%s': staging for targets", m->job_id);
+    }
+    if (rc == BZ_OK) {
+        sqlite3_bind_text(m->stage, (int)n + 2, m->site_id, -1, SQLITE_STATIC);
+    }
+    buf_release(&sql);
+    return rc;
+}
+
 static int sqlite_merge_begin(struct warehouse *base, const struct merge_spec *spec,
                               struct wh_merge **out, struct bz_err *err)
 {
@@ -625,6 +708,9 @@ static int sqlite_merge_begin(struct warehouse *base, const struct merge_spec *s
         m->rules[i].not_null = column_not_null(t, i);
     }
     rc = prepare_merge(m, err);
+    if (rc == BZ_OK && t->merge.ntargets > 0) {
+        rc = prepare_stage(m, err);
+    }
     if (rc != BZ_OK) {
         merge_free(m);
         rollback(wh);
@@ -692,7 +778,7 @@ static int step_row(struct sqlite_merge *m, sqlite3_stmt *st, const char *what, 
     return code;
 }
 
-static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values,
+static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values, uint64_t position,
                             struct bz_err *err)
 {
     struct sqlite_merge *m = (struct sqlite_merge *)base;
@@ -706,6 +792,20 @@ static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values
                           m->wh->path, m->job_id, m->fail_row);
     }
     m->rows++;
+    if (m->stage != NULL) {
+        rc = bind_row(m, m->stage, values, err);
+        if (rc == BZ_OK) {
+            sqlite3_bind_int64(
+                m->stage, m->ncols + 3,
+                (sqlite3_int64)(position == WH_POSITION_ARRIVAL ? m->rows : position));
+            rc = step_row(m, m->stage, "staging for merge.targets", err);
+        }
+        if (rc != BZ_OK) {
+            m->failed = rc;
+            m->fail_row = m->rows;
+            return rc;
+        }
+    }
     /* New key: inserted. Existing key: the insert does nothing and the update applies only when
      * the incoming order_by is newer or equal, so changes() says which of the three it was. */
     rc = bind_row(m, m->ins, values, err);
@@ -734,6 +834,165 @@ static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values
      * commit: the file would be recorded as merged without all its rows. */
     m->failed = rc;
     m->fail_row = m->rows;
+    return rc;
+}
+
+/* Runs a query giving one integer, with ?1 the merge's site id. */
+static int count_of(struct sqlite_merge *m, const char *sql, uint64_t *out, struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(m->wh->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, m->site_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK
+               ? BZ_OK
+               : fail_db(m->wh, rc, err, "merge of job '%s' into its targets", m->job_id);
+}
+
+/* One merge target: its select over temp.staged, the newest row per key (ties: the later
+ * line), merged by the table's rule (older never overwrites, created_at once, updated_at on
+ * every change), its counts into *out. */
+static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
+                        struct merge_target_counts *out, struct bz_err *err)
+{
+    const struct schema_table *s = g->shape;
+    const char *ob = s->columns[s->order_by].name;
+    struct buf sql, join;
+    uint64_t changed = 0;
+    size_t c;
+    int rc;
+
+    snprintf(out->table, sizeof(out->table), "%s", s->name);
+    if (g->select_sqlite == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s:%d: merge target %s has no sqlite select (this warehouse is SQLite)",
+                          s->source, g->line, s->name);
+    }
+    buf_init(&sql);
+    buf_init(&join);
+    buf_append_str(&join, "T.\"site_id\" = ?1");
+    for (c = 0; c < s->nkey; c++) {
+        buf_appendf(&join, " AND T.\"%s\" = S.\"%s\"", s->columns[s->key[c]].name,
+                    s->columns[s->key[c]].name);
+    }
+    buf_append_str(&sql, "DROP TABLE IF EXISTS temp._bz_target; CREATE TEMP TABLE _bz_target AS "
+                         "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY ");
+    for (c = 0; c < s->nkey; c++) {
+        buf_appendf(&sql, "%s\"%s\"", c ? ", " : "", s->columns[s->key[c]].name);
+    }
+    buf_appendf(&sql,
+                " ORDER BY \"%s\" DESC, \"_bz_position\" DESC) AS _bz_rn FROM (%s)) "
+                "WHERE _bz_rn = 1",
+                ob, g->select_sqlite);
+    rc = exec_sql(m->wh, sql.data, "selecting a merge target's rows", err);
+    if (rc == BZ_OK) {
+        buf_reset(&sql);
+        buf_appendf(&sql,
+                    "SELECT COUNT(*) FROM temp._bz_target AS S WHERE NOT EXISTS (SELECT 1 "
+                    "FROM main.\"%s\" AS T WHERE %s)",
+                    s->name, join.data);
+        rc = count_of(m, sql.data, &out->inserted, err);
+    }
+    if (rc == BZ_OK && s->merge.older_never_overwrites) {
+        buf_reset(&sql);
+        buf_appendf(&sql,
+                    "SELECT COUNT(*) FROM temp._bz_target AS S JOIN main.\"%s\" AS T ON %s "
+                    "WHERE T.\"%s\" > S.\"%s\"",
+                    s->name, join.data, ob, ob);
+        rc = count_of(m, sql.data, &out->skipped_older, err);
+    }
+    if (rc == BZ_OK) {
+        sqlite3_stmt *st = NULL;
+        buf_reset(&sql);
+        buf_appendf(&sql, "INSERT INTO main.\"%s\"(\"site_id\"", s->name);
+        for (c = 0; c < s->ncolumns; c++) {
+            buf_appendf(&sql, ", \"%s\"", s->columns[c].name);
+        }
+        buf_appendf(&sql, ", \"%s\", \"%s\") SELECT ?1", s->merge.created_at, s->merge.updated_at);
+        for (c = 0; c < s->ncolumns; c++) {
+            buf_appendf(&sql, ", \"%s\"", s->columns[c].name);
+        }
+        buf_append_str(&sql, ", ?2, ?2 FROM temp._bz_target WHERE true ON CONFLICT(\"site_id\"");
+        for (c = 0; c < s->nkey; c++) {
+            buf_appendf(&sql, ", \"%s\"", s->columns[s->key[c]].name);
+        }
+        buf_append_str(&sql, ") DO UPDATE SET ");
+        for (c = 0; c < s->ncolumns; c++) {
+            if (pk_position(s, c) == 0) {
+                buf_appendf(&sql, "\"%s\" = excluded.\"%s\", ", s->columns[c].name,
+                            s->columns[c].name);
+            }
+        }
+        buf_appendf(&sql, "\"%s\" = excluded.\"%s\"", s->merge.updated_at, s->merge.updated_at);
+        if (s->merge.older_never_overwrites) {
+            /* equal counts as newer, as in the main table */
+            buf_appendf(&sql, " WHERE excluded.\"%s\" >= \"%s\".\"%s\"", ob, s->name, ob);
+        }
+        rc = sqlite3_prepare_v2(m->wh->db, sql.data, -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, m->site_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, m->now, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+        }
+        changed = (uint64_t)sqlite3_changes(m->wh->db);
+        sqlite3_finalize(st);
+        rc = rc == SQLITE_DONE ? BZ_OK
+                               : fail_db(m->wh, rc, err, "merge of job '%s' into target \"%s\"",
+                                         m->job_id, s->name);
+    }
+    if (rc == BZ_OK) {
+        out->updated = changed - out->inserted;
+        rc = exec_sql(m->wh, "DROP TABLE temp._bz_target", "dropping a target's rows", err);
+    }
+    buf_release(&sql);
+    buf_release(&join);
+    return rc;
+}
+
+/* Every merge target of the table, then its counts recorded with the job. */
+static int merge_targets(struct sqlite_merge *m, struct bz_err *err)
+{
+    const struct schema_table *t = m->t;
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    int rc = BZ_OK;
+
+    for (i = 0; i < t->merge.ntargets && rc == BZ_OK; i++) {
+        rc = merge_target(m, &t->merge.targets[i], &m->counts.targets[i], err);
+        m->counts.ntargets = i + 1;
+    }
+    if (rc == BZ_OK && t->merge.ntargets > 0) {
+        rc = sqlite3_prepare_v2(m->wh->db,
+                                "INSERT INTO \"_bizoope_merge_targets\" VALUES(?1, ?2, ?3, ?4, ?5)",
+                                -1, &st, NULL);
+        for (i = 0; i < t->merge.ntargets && rc == SQLITE_OK; i++) {
+            const struct merge_target_counts *c = &m->counts.targets[i];
+            sqlite3_bind_text(st, 1, m->job_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, c->table, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, (sqlite3_int64)c->inserted);
+            sqlite3_bind_int64(st, 4, (sqlite3_int64)c->updated);
+            sqlite3_bind_int64(st, 5, (sqlite3_int64)c->skipped_older);
+            rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(m->wh->db);
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        rc = rc == SQLITE_OK
+                 ? BZ_OK
+                 : fail_db(m->wh, rc, err, "merge of job '%s': recording its targets", m->job_id);
+    }
+    if (rc == BZ_OK && m->stage != NULL) {
+        sqlite3_finalize(m->stage);
+        m->stage = NULL;
+        rc = exec_sql(m->wh, "DROP TABLE temp.staged", "dropping the staged rows", err);
+    }
     return rc;
 }
 
@@ -785,8 +1044,12 @@ static int sqlite_merge_commit(struct wh_merge *base, struct merge_counts *out, 
                         " failed; nothing of it was applied",
                         wh->path, m->job_id, m->fail_row);
     } else {
-        /* The record and the rows commit together: after a crash, lookup tells the truth. */
-        rc = record_merge(m, err);
+        /* The targets, the record and the rows commit together: after a crash, lookup tells
+         * the truth. */
+        rc = merge_targets(m, err);
+        if (rc == BZ_OK) {
+            rc = record_merge(m, err);
+        }
     }
     if (rc == BZ_OK) {
         /* Finalize first so COMMIT has no statement of ours pending. */

@@ -25,6 +25,13 @@ int warehouse_merge_begin(struct warehouse *wh, const struct merge_spec *spec,
  * WH_NULL). Rows of one merge have distinct keys (the caller deduplicated them). */
 int warehouse_merge_row(struct wh_merge *m, const struct wh_value *values, struct bz_err *err);
 
+/* warehouse_merge_row for a row whose place in the file is known: position is the line's
+ * (shard << 32 | line), what ties on a merge target's order_by are decided by (the later line
+ * wins). warehouse_merge_row numbers rows in the order they come instead. */
+#define WH_POSITION_ARRIVAL UINT64_MAX
+int warehouse_merge_row_at(struct wh_merge *m, const struct wh_value *values, uint64_t position,
+                           struct bz_err *err);
+
 /* Records the merge under its job id and commits. Frees m whatever the outcome. */
 int warehouse_merge_commit(struct wh_merge *m, struct merge_counts *out, struct bz_err *err);
 

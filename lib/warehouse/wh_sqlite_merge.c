@@ -154,7 +154,7 @@ int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec,
         uint32_t line;
         rc = spool_reader_read_at(readers[rows[i].shard], rows[i].offset, &line, values, err);
         if (rc == BZ_OK) {
-            rc = warehouse_merge_row(m, values, err);
+            rc = warehouse_merge_row_at(m, values, (uint64_t)rows[i].shard << 32 | line, err);
         }
     }
     if (m != NULL) {

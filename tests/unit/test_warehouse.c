@@ -133,7 +133,7 @@ static void row(struct fixture *f, struct wh_merge *m, const char *tname, const 
 
 static struct merge_counts commit(struct wh_merge *m)
 {
-    struct merge_counts c = {0, 0, 0};
+    struct merge_counts c = {0};
     struct bz_err err = {0};
 
     if (warehouse_merge_commit(m, &c, &err) != BZ_OK) {
@@ -227,7 +227,7 @@ static void test_open_sets_pragmas_and_meta_tables(void **state)
     assert_query(f,
                  "SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND name "
                  "NOT LIKE 'sqlite%' ORDER BY name",
-                 "_bizoope_columns|1\n_bizoope_merges|1\nstores|1\n");
+                 "_bizoope_columns|1\n_bizoope_merge_targets|1\n_bizoope_merges|1\nstores|1\n");
     assert_query(f, "SELECT name, type, pk FROM pragma_table_info('_bizoope_merges')",
                  "job_id|TEXT|1\ntable_name|TEXT|0\nsite_id|TEXT|0\nfile_name|TEXT|0\n"
                  "inserted|INTEGER|0\nupdated|INTEGER|0\nskipped_older|INTEGER|0\n"
@@ -450,10 +450,13 @@ static void test_logical_delete_is_kept(void **state)
 static void test_lookup_before_and_after_commit(void **state)
 {
     struct fixture *f = *state;
-    struct merge_counts c = {9, 9, 9};
+    struct merge_counts c;
     struct bz_err err = {0};
     struct wh_merge *m;
     bool done = true;
+
+    memset(&c, 0, sizeof(c));
+    c.inserted = c.updated = c.skipped_older = 9;
 
     ensure(f, "stores");
     assert_int_equal(warehouse_merge_lookup(f->wh, "job-1", &done, &c, &err), BZ_OK);
@@ -757,6 +760,127 @@ static void test_reopen_keeps_everything(void **state)
     assert_query(f, STORES_SQL, STORES_AFTER_FIRST);
 }
 
+/* A table with a merge target keyed differently: sales per store, day and item, and
+ * sales_by_item per item alone, fed by a select over the file's rows. */
+static const char sales_yaml[] =
+    "table: sales\nfile_pattern: '^sales_.*\\.tsv$'\n"
+    "columns:\n"
+    "  - {name: store, type: string(5), required: true}\n"
+    "  - {name: day, type: date, required: true}\n"
+    "  - {name: item, type: string(5), required: true}\n"
+    "  - {name: qty, type: int64, required: true}\n"
+    "  - {name: is_deleted, type: bool, required: true}\n"
+    "  - {name: output_at, type: datetime, required: true}\n"
+    "key: [store, day, item]\norder_by: output_at\n"
+    "merge:\n  target: sales\n  is_deleted: is_deleted\n  created_at: created_at\n"
+    "  updated_at: updated_at\n  targets:\n"
+    "    - table: sales_by_item\n"
+    "      columns:\n"
+    "        - {name: item, type: string(5), required: true}\n"
+    "        - {name: qty, type: int64, required: true}\n"
+    "        - {name: is_deleted, type: bool, required: true}\n"
+    "        - {name: output_at, type: datetime, required: true}\n"
+    "      key: [item]\n      order_by: output_at\n      is_deleted: is_deleted\n"
+    "      select: SELECT item, qty, is_deleted, output_at, _bz_position FROM staged\n";
+
+static struct merge_counts merge_sales(struct fixture *f, const char *site, const char *job,
+                                       const char *now, const char *const (*rows)[6], size_t n)
+{
+    struct wh_merge *m = begin(f, "sales", site, job, now);
+    struct wh_value v[6];
+    struct bz_err err = {0};
+    size_t i;
+
+    for (i = n; i-- > 0;) {
+        to_values(table(f, "sales"), rows[i], v);
+        /* shard 0, lines 1.. - but merged in reverse, as a key-sorted merge may: the position,
+         * not the order of arrival, decides ties */
+        if (warehouse_merge_row_at(m, v, (uint64_t)(i + 1), &err) != BZ_OK) {
+            fail_msg("%s", err.msg);
+        }
+    }
+    return commit(m);
+}
+
+/* merge.targets on SQLite: keep-newest per target key within the file (ties: the later line),
+ * older never overwrites, created_at once, updated_at on change, sites apart, counts per target
+ * (also from lookup), and a target that fails takes the whole merge with it. */
+static void test_merge_targets(void **state)
+{
+    static const char *const first[][6] = {
+        {"S1", "2026-01-01", "A", "1", "0", "2026-01-01 10:00:00"},
+        {"S2", "2026-01-01", "A", "2", "0", "2026-01-01 10:00:00"}, /* same item, later line */
+        {"S1", "2026-01-01", "B", "5", "0", "2026-01-01 09:00:00"},
+    };
+    static const char *const second[][6] = {
+        {"S1", "2026-01-02", "A", "7", "0", "2026-01-01 09:00:00"}, /* older than A's */
+        {"S1", "2026-01-02", "B", "6", "1", "2026-01-01 09:00:00"}, /* equal: applied */
+        {"S1", "2026-01-02", "C", "1", "0", "2026-01-02 00:00:00"},
+    };
+    static const char *const other_site[][6] = {
+        {"S1", "2026-01-01", "A", "9", "0", "2026-01-01 08:00:00"},
+    };
+    static const char *const doomed[][6] = {
+        {"S9", "2026-01-09", "Z", "1", "0", "2026-01-09 00:00:00"},
+    };
+    struct fixture *f = *state;
+    struct merge_counts c;
+    struct bz_err err = {0};
+    struct wh_merge *m;
+    struct wh_value v[6];
+    bool done = false;
+    sqlite3 *db;
+
+    f->set = schema_set_add_yaml(f->set, "sales.yaml", sales_yaml, strlen(sales_yaml), &err);
+    if (f->set == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    ensure(f, "sales");
+    c = merge_sales(f, "s1", "j1", "2026-01-01 12:00:00.000000", first, 3);
+    assert_counts(c, 3, 0, 0);
+    assert_int_equal(c.ntargets, 1);
+    assert_string_equal(c.targets[0].table, "sales_by_item");
+    assert_int_equal(c.targets[0].inserted, 2);
+    assert_int_equal(c.targets[0].updated + c.targets[0].skipped_older, 0);
+
+    c = merge_sales(f, "s1", "j2", "2026-01-02 12:00:00.000000", second, 3);
+    assert_int_equal(c.targets[0].inserted, 1);
+    assert_int_equal(c.targets[0].updated, 1);
+    assert_int_equal(c.targets[0].skipped_older, 1);
+    c = merge_sales(f, "s2", "j3", "2026-01-03 12:00:00.000000", other_site, 1);
+    assert_int_equal(c.targets[0].inserted, 1);
+    assert_query(f,
+                 "SELECT site_id, item, qty, is_deleted, output_at, created_at, updated_at FROM "
+                 "sales_by_item ORDER BY site_id, item",
+                 "s1|A|2|0|2026-01-01 10:00:00|2026-01-01 12:00:00.000000|"
+                 "2026-01-01 12:00:00.000000\n"
+                 "s1|B|6|1|2026-01-01 09:00:00|2026-01-01 12:00:00.000000|"
+                 "2026-01-02 12:00:00.000000\n"
+                 "s1|C|1|0|2026-01-02 00:00:00|2026-01-02 12:00:00.000000|"
+                 "2026-01-02 12:00:00.000000\n"
+                 "s2|A|9|0|2026-01-01 08:00:00|2026-01-03 12:00:00.000000|"
+                 "2026-01-03 12:00:00.000000\n");
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(warehouse_merge_lookup(f->wh, "j2", &done, &c, &err), BZ_OK);
+    assert_true(done);
+    assert_int_equal(c.ntargets, 1);
+    assert_string_equal(c.targets[0].table, "sales_by_item");
+    assert_int_equal(c.targets[0].skipped_older, 1);
+
+    /* the target's table gone behind bizoope's back: the merge fails whole */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE sales_by_item", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    m = begin(f, "sales", "s1", "j4", "2026-01-04 12:00:00.000000");
+    to_values(table(f, "sales"), doomed[0], v);
+    assert_int_equal(warehouse_merge_row_at(m, v, 1, &err), BZ_OK);
+    assert_int_not_equal(warehouse_merge_commit(m, &c, &err), BZ_OK);
+    assert_non_null(strstr(err.msg, "sales_by_item"));
+    assert_int_equal(warehouse_merge_lookup(f->wh, "j4", &done, &c, &err), BZ_OK);
+    assert_false(done);
+    assert_query(f, "SELECT COUNT(*) FROM sales WHERE store = 'S9'", "0\n");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -780,6 +904,7 @@ int main(void)
         T(test_bad_calls_are_refused),
         T(test_open_errors),
         T(test_reopen_keeps_everything),
+        T(test_merge_targets),
     };
 
     return cmocka_run_group_tests_name("warehouse", tests, NULL, NULL);
