@@ -52,7 +52,7 @@ struct schema_target {
 };
 
 /* At most this many merge.targets per table. */
-#define SCHEMA_MAX_TARGETS 8
+#define SCHEMA_MAX_TARGETS 4
 
 struct schema_merge {
     char *target;     /* main table name */
