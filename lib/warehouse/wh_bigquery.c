@@ -123,12 +123,6 @@ static int bq_ensure_table(struct warehouse *base, const struct schema_table *t,
     size_t i;
     int rc = BZ_OK;
 
-    if (t->merge.ntargets > 0) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "%s:%d: table '%s': merge.targets are merged on SQLite only in this "
-                          "version, not yet on BigQuery",
-                          t->source, t->merge.targets[0].line, t->name);
-    }
     pthread_mutex_lock(&w->lock);
     for (i = 0; i < w->nready && !ready; i++) {
         ready = w->ready[i] == t;
@@ -136,6 +130,9 @@ static int bq_ensure_table(struct warehouse *base, const struct schema_table *t,
     pthread_mutex_unlock(&w->lock);
     if (!ready) {
         rc = create(w, bq_main_table_resource(&w->loc, t, err), err);
+        for (i = 0; i < t->merge.ntargets && rc == BZ_OK; i++) { /* and each merge target's */
+            rc = create(w, bq_main_table_resource(&w->loc, t->merge.targets[i].shape, err), err);
+        }
         pthread_mutex_lock(&w->lock);
         if (rc == BZ_OK && w->nready < MAX_TABLES) {
             w->ready[w->nready++] = t;
@@ -238,6 +235,55 @@ static int run_merge(struct bq_warehouse *w, const struct schema_table *t, const
     return rc;
 }
 
+static void batch_job_id(struct bq_warehouse *w, char *out, size_t size);
+
+/* One merge target of the file, after its main MERGE: the rows its source offers are counted
+ * (a read, run again harmlessly after a crash), then its MERGE runs once - a coordinator that
+ * resumes between two targets follows the jobs already run and runs the rest. */
+static int merge_target(struct bq_warehouse *w, const struct merge_spec *spec,
+                        const struct schema_target *g, struct merge_target_counts *out,
+                        struct bz_err *err)
+{
+    struct wh_param site = {"site_id", spec->site_id};
+    struct bq_dml_stats stats;
+    struct buf sql;
+    char offered[32], id[128];
+    bool is_null = true;
+    json_t *job;
+    uint64_t n;
+    int rc;
+
+    snprintf(out->table, sizeof(out->table), "%s", g->shape->name);
+    buf_init(&sql);
+    buf_append_str(&sql, "SELECT COUNT(*) FROM (\n");
+    rc = bq_target_source_sql(&w->loc, spec->table, g, spec->job_id, &sql, err);
+    buf_append_str(&sql, "\n)");
+    if (rc == BZ_OK) {
+        batch_job_id(w, id, sizeof(id));
+        job = bq_query_job(&w->loc, id, sql.data, &site, 1);
+        rc = bq_rest_query_first(w->rest, job, offered, sizeof(offered), &is_null, err);
+        json_decref(job);
+    }
+    buf_release(&sql);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    n = is_null ? 0 : strtoull(offered, NULL, 10);
+    job = bq_target_merge_job(&w->loc, spec->table, g, spec->job_id, spec->site_id, spec->now, err);
+    if (job == NULL) {
+        return (int)err->code;
+    }
+    rc = bq_rest_run_job_once(w->rest, job, &stats, err);
+    json_decref(job);
+    if (rc == BZ_OK) {
+        out->inserted = stats.inserted;
+        out->updated = stats.updated;
+        out->skipped_older =
+            n >= stats.inserted + stats.updated ? n - stats.inserted - stats.updated : 0;
+    }
+    return rc;
+}
+
 /* Splits the stage references into stream names (streams[i], owned) and the union of their
  * partition ranges (*ranged false when no shard gave one). */
 static int split_refs(const struct schema_table *t, const char *const *refs, size_t n,
@@ -304,6 +350,7 @@ static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec
     struct bq_warehouse *w = (struct bq_warehouse *)base;
     struct bq_partition_range range;
     bool ranged = false;
+    size_t i;
     int rc = commit_stages(w, spec, refs, nrefs, &range, &ranged, err);
 
     (void)winners; /* the MERGE keeps the newest row per key itself */
@@ -311,6 +358,10 @@ static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec
     if (rc == BZ_OK) {
         rc = run_merge(w, spec->table, spec->job_id, spec->site_id, spec->now,
                        ranged ? &range : NULL, loaded, out, err);
+    }
+    for (i = 0; i < spec->table->merge.ntargets && rc == BZ_OK; i++) {
+        rc = merge_target(w, spec, &spec->table->merge.targets[i], &out->targets[i], err);
+        out->ntargets = i + 1;
     }
     return rc;
 }

@@ -300,42 +300,56 @@ void bq_partition_value(const struct schema_table *t, int64_t value, char *out, 
     }
 }
 
-json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
-                     const char *job_id, const char *site_id, const char *merge_now,
-                     const struct bq_partition_range *range, struct bz_err *err)
+/* The jobs.insert body of a MERGE: a deterministic id from the bizoope job, the statement and
+ * its parameters (a retried insert finds the job there instead of running it twice), site_id
+ * and merge_now, and the partition range when type is given. */
+static json_t *merge_job_for(const struct bq_location *loc, const char *sql, size_t len,
+                             const char *job_id, const char *site_id, const char *merge_now,
+                             const char *type, const char *lo, const char *hi)
 {
-    bool ranged = range != NULL && t->partition_by != SCHEMA_NO_PARTITION;
-    struct buf sql;
-    XXH64_state_t *h;
+    XXH64_state_t *h = XXH64_createState();
     char id[200];
-    json_t *job, *params;
+    json_t *params;
+    json_t *job;
 
-    buf_init(&sql);
-    if (bq_merge_sql(loc, t, job_id, ranged, &sql, err) != BZ_OK) {
-        buf_release(&sql);
-        return NULL;
-    }
-    h = XXH64_createState();
     XXH64_reset(h, 0);
-    XXH64_update(h, sql.data, sql.len);
+    XXH64_update(h, sql, len);
     XXH64_update(h, site_id, strlen(site_id) + 1);
     XXH64_update(h, merge_now, strlen(merge_now) + 1);
     params = json_pack("[o, o]", parameter("site_id", "STRING", site_id),
                        parameter("merge_now", "TIMESTAMP", merge_now));
-    if (ranged) {
-        XXH64_update(h, range->lo, strlen(range->lo) + 1);
-        XXH64_update(h, range->hi, strlen(range->hi) + 1);
-        json_array_append_new(params, parameter("partition_lo", partition_type(t), range->lo));
-        json_array_append_new(params, parameter("partition_hi", partition_type(t), range->hi));
+    if (type != NULL) {
+        XXH64_update(h, lo, strlen(lo) + 1);
+        XXH64_update(h, hi, strlen(hi) + 1);
+        json_array_append_new(params, parameter("partition_lo", type, lo));
+        json_array_append_new(params, parameter("partition_hi", type, hi));
     }
     snprintf(id, sizeof(id), "bizoope_merge_%.64s_%016llx", job_id,
              (unsigned long long)XXH64_digest(h));
     XXH64_freeState(h);
     job = json_pack("{s:{s:s, s:s, s:s}, s:{s:{s:s%, s:b, s:s, s:o}, s:{s:s}}}", "jobReference",
                     "projectId", loc->project, "jobId", id, "location", loc->location,
-                    "configuration", "query", "query", sql.data, sql.len, "useLegacySql", 0,
-                    "parameterMode", "NAMED", "queryParameters", params, "labels", "bizoope_job",
-                    job_id);
+                    "configuration", "query", "query", sql, len, "useLegacySql", 0, "parameterMode",
+                    "NAMED", "queryParameters", params, "labels", "bizoope_job", job_id);
+    return job;
+}
+
+json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t,
+                     const char *job_id, const char *site_id, const char *merge_now,
+                     const struct bq_partition_range *range, struct bz_err *err)
+{
+    bool ranged = range != NULL && t->partition_by != SCHEMA_NO_PARTITION;
+    struct buf sql;
+    json_t *job;
+
+    buf_init(&sql);
+    if (bq_merge_sql(loc, t, job_id, ranged, &sql, err) != BZ_OK) {
+        buf_release(&sql);
+        return NULL;
+    }
+    job = merge_job_for(loc, sql.data, sql.len, job_id, site_id, merge_now,
+                        ranged ? partition_type(t) : NULL, ranged ? range->lo : NULL,
+                        ranged ? range->hi : NULL);
     buf_release(&sql);
     return job;
 }
@@ -355,6 +369,99 @@ json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const ch
                      "parameterMode", "NAMED", "queryParameters", list, "defaultDataset",
                      "projectId", loc->project, "datasetId", loc->dataset, "labels", "bizoope_job",
                      "batch");
+}
+
+/* ---- merge targets ---- */
+
+/* "a`, `b`, `c" - the key columns of t, backquoted, for PARTITION BY / ON. */
+static void key_list(struct buf *out, const struct schema_table *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->nkey; i++) {
+        buf_appendf(out, "%s`%s`", i ? ", " : "", t->columns[t->key[i]].name);
+    }
+}
+
+int bq_target_source_sql(const struct bq_location *loc, const struct schema_table *t,
+                         const struct schema_target *g, const char *job_id, struct buf *out,
+                         struct bz_err *err)
+{
+    const struct schema_table *s = g->shape;
+    char work[400];
+
+    if (check_location(loc, t, err) != BZ_OK || check_location(loc, s, err) != BZ_OK) {
+        return (int)err->code;
+    }
+    if (g->select_bigquery == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s:%d: merge target %s has no bigquery select (this warehouse is "
+                          "BigQuery)",
+                          s->source, g->line, s->name);
+    }
+    if (!work_table_name(job_id, t, work, sizeof(work))) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "job id '%s' cannot name a work table", job_id);
+    }
+    /* staged: the file's loaded rows, as the main MERGE keeps them (newest per feed key) */
+    buf_appendf(out, "WITH staged AS (\n  SELECT * FROM `%s.%s.%s`\n  WHERE site_id = @site_id\n",
+                loc->project, loc->work_dataset, work);
+    buf_append_str(out, "  QUALIFY ROW_NUMBER() OVER (PARTITION BY ");
+    key_list(out, t);
+    buf_appendf(out, " ORDER BY `%s` DESC, _bz_position DESC) = 1\n)\n",
+                t->columns[t->order_by].name);
+    /* the target's rows: the newest per its own key, ties to the later line */
+    buf_appendf(out, "SELECT * FROM (\n%s\n) WHERE true\nQUALIFY ROW_NUMBER() OVER (PARTITION BY ",
+                g->select_bigquery);
+    key_list(out, s);
+    buf_appendf(out, " ORDER BY `%s` DESC, _bz_position DESC) = 1", s->columns[s->order_by].name);
+    return BZ_OK;
+}
+
+json_t *bq_target_merge_job(const struct bq_location *loc, const struct schema_table *t,
+                            const struct schema_target *g, const char *job_id, const char *site_id,
+                            const char *merge_now, struct bz_err *err)
+{
+    const struct schema_table *s = g->shape;
+    const char *order = s->columns[s->order_by].name;
+    struct buf sql;
+    size_t i;
+    json_t *job;
+
+    buf_init(&sql);
+    buf_appendf(&sql, "MERGE `%s.%s.%s` AS T\nUSING (\n", loc->project, loc->dataset, s->name);
+    if (bq_target_source_sql(loc, t, g, job_id, &sql, err) != BZ_OK) {
+        buf_release(&sql);
+        return NULL;
+    }
+    buf_append_str(&sql, "\n) AS S\nON T.site_id = @site_id");
+    for (i = 0; i < s->nkey; i++) {
+        const char *k = s->columns[s->key[i]].name;
+        buf_appendf(&sql, " AND T.`%s` = S.`%s`", k, k);
+    }
+    buf_append_str(&sql, "\nWHEN MATCHED");
+    if (s->merge.older_never_overwrites) {
+        buf_appendf(&sql, " AND T.`%s` <= S.`%s`", order, order);
+    }
+    buf_append_str(&sql, " THEN UPDATE SET");
+    for (i = 0; i < s->ncolumns; i++) {
+        if (!is_key(s, i)) {
+            buf_appendf(&sql, "\n  `%s` = S.`%s`,", s->columns[i].name, s->columns[i].name);
+        }
+    }
+    buf_appendf(&sql, "\n  `%s` = @merge_now\nWHEN NOT MATCHED THEN INSERT (site_id",
+                s->merge.updated_at);
+    for (i = 0; i < s->ncolumns; i++) {
+        buf_appendf(&sql, ", `%s`", s->columns[i].name);
+    }
+    buf_appendf(&sql, ", `%s`, `%s`)\n  VALUES (@site_id", s->merge.created_at,
+                s->merge.updated_at);
+    for (i = 0; i < s->ncolumns; i++) {
+        buf_appendf(&sql, ", S.`%s`", s->columns[i].name);
+    }
+    buf_append_str(&sql, ", @merge_now, @merge_now)");
+    job = merge_job_for(loc, sql.data, sql.len, job_id, site_id, merge_now, NULL, NULL, NULL);
+    buf_release(&sql);
+    return job;
 }
 
 /* ---- batch steps ---- */

@@ -85,6 +85,23 @@ json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t
 json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const char *sql,
                      const struct wh_param *params, size_t nparams);
 
+/* ---- merge targets (merge.targets) ----
+ * A target's rows come from its bigquery select over `staged`, a WITH of the file's work table
+ * (this site's rows, newest per the feed's key), kept newest per the target's key (ties: the
+ * later line); one MERGE per target applies them by the table's rule. */
+
+/* The target's source query (parameter @site_id): what its MERGE reads, and what a count of
+ * the rows it offers counts. */
+int bq_target_source_sql(const struct bq_location *loc, const struct schema_table *t,
+                         const struct schema_target *g, const char *job_id, struct buf *out,
+                         struct bz_err *err);
+
+/* The MERGE job of one target of t for job_id: deterministic id as bq_merge_job's, parameters
+ * site_id and merge_now. NULL with err set when the target cannot be merged here. */
+json_t *bq_target_merge_job(const struct bq_location *loc, const struct schema_table *t,
+                            const struct schema_target *g, const char *job_id, const char *site_id,
+                            const char *merge_now, struct bz_err *err);
+
 /* ---- batch steps ----
  * A step's statements (the workflow's bigquery text) run as one multi-statement query job:
  * its CREATE statements first (BigQuery creates no table inside a transaction), then the

@@ -439,6 +439,108 @@ static void test_partitioned_merge(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* sales per store, day and item, and a merge target keyed by item alone */
+static const char sales_yaml[] =
+    "table: sales\nfile_pattern: '^sales_.*\\.tsv$'\n"
+    "columns:\n"
+    "  - {name: store, type: string(5), required: true}\n"
+    "  - {name: day, type: date, required: true}\n"
+    "  - {name: item, type: string(5), required: true}\n"
+    "  - {name: qty, type: int64, required: true}\n"
+    "  - {name: is_deleted, type: bool, required: true}\n"
+    "  - {name: output_at, type: datetime, required: true}\n"
+    "key: [store, day, item]\norder_by: output_at\n"
+    "merge:\n  target: sales\n  is_deleted: is_deleted\n  created_at: created_at\n"
+    "  updated_at: updated_at\n  targets:\n"
+    "    - table: sales_by_item\n"
+    "      columns:\n"
+    "        - {name: item, type: string(5), required: true}\n"
+    "        - {name: qty, type: int64, required: true}\n"
+    "        - {name: is_deleted, type: bool, required: true}\n"
+    "        - {name: output_at, type: datetime, required: true}\n"
+    "      key: [item]\n      order_by: output_at\n      is_deleted: is_deleted\n"
+    "      select: SELECT item, qty, is_deleted, output_at, _bz_position FROM staged\n";
+
+static const char *const sales_first[] = {
+    "S1\t20260101\tA\t1\t0\t20260101100000",
+    "S2\t20260101\tA\t2\t0\t20260101100000", /* the same item at the same time: later line */
+    "S1\t20260101\tB\t5\t0\t20260101090000", NULL};
+static const char *const sales_second[] = {
+    "S1\t20260102\tA\t7\t0\t20260101090000", /* older than A's row: skipped */
+    "S1\t20260102\tB\t6\t1\t20260101090000", /* as old as B's: applied */
+    "S1\t20260102\tC\t1\t0\t20260102000000", NULL};
+
+static void merge_sales(struct backend *b, struct warehouse *coord, struct warehouse *worker,
+                        const char *job, const char *const *lines, struct merge_counts *c)
+{
+    const struct schema_table *t = schema_set_find(b->set, "sales");
+    struct merge_spec spec = {t, "tokyo-1", job, "sales_20260101090000.tsv", NOW};
+    static const struct row_position all[] = {{0, 0}, {0, 1}, {0, 2}};
+    struct merge_counts again;
+    char stage[600], ref[1024];
+    const char *refs[1] = {ref};
+    struct bz_err err;
+
+    if (warehouse_file_prepare(coord, t, job, stage, sizeof(stage), &err) != BZ_OK) {
+        fail_msg("%s: prepare: %s", b->name, err.msg);
+    }
+    stage_lines(b, worker, "sales", stage, 0, lines, ref, sizeof(ref));
+    if (warehouse_merge_staged(coord, &spec, refs, 1, all, 3, 3, c, &err) != BZ_OK) {
+        fail_msg("%s: merge_staged: %s", b->name, err.msg);
+    }
+    /* asked again, as a coordinator resumed after a crash: nothing twice, the same counts */
+    if (warehouse_merge_staged(coord, &spec, refs, 1, all, 3, 3, &again, &err) != BZ_OK) {
+        fail_msg("%s: merge_staged again: %s", b->name, err.msg);
+    }
+    assert_memory_equal(c, &again, sizeof(again));
+}
+
+/* merge.targets: on every backend the target keeps the newest row per its own key (ties: the
+ * later line), older never overwrites (equal does), counted per target. */
+static void test_merge_targets(void **state)
+{
+    struct backend *b = *state;
+    struct warehouse *coord, *worker;
+    bool bigquery = strcmp(b->name, "bigquery") == 0;
+    const char *rows = bigquery ? "SELECT STRING_AGG(CONCAT(item, ':', CAST(qty AS STRING), ':', "
+                                  "IF(is_deleted, 'd', '-')), ',' ORDER BY item) FROM "
+                                  "sales_by_item WHERE site_id = @site"
+                                : "SELECT group_concat(item || ':' || qty || ':' || CASE WHEN "
+                                  "is_deleted THEN 'd' ELSE '-' END, ',') FROM (SELECT * FROM "
+                                  "sales_by_item WHERE site_id = :site ORDER BY item)";
+    struct wh_param site = {"site", "tokyo-1"};
+    struct merge_counts c;
+    struct bz_err err;
+    bool is_null;
+    char value[128];
+
+    b->set = schema_set_add_yaml(b->set, "sales.yaml", sales_yaml, strlen(sales_yaml), &err);
+    if (b->set == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, NULL);
+    worker = warehouse_open(b->cfg, NULL, WH_ROLE_STAGE_ONLY, NULL);
+    assert_non_null(coord);
+    assert_non_null(worker);
+    merge_sales(b, coord, worker, "j20260101090000001sales01", sales_first, &c);
+    assert_int_equal(c.inserted, 3);
+    assert_int_equal(c.ntargets, 1);
+    assert_string_equal(c.targets[0].table, "sales_by_item");
+    assert_int_equal(c.targets[0].inserted, 2);
+    assert_int_equal(c.targets[0].updated + c.targets[0].skipped_older, 0);
+    merge_sales(b, coord, worker, "j20260102090000001sales02", sales_second, &c);
+    assert_int_equal(c.targets[0].inserted, 1);
+    assert_int_equal(c.targets[0].updated, 1);
+    assert_int_equal(c.targets[0].skipped_older, 1);
+    if (warehouse_batch_value(coord, rows, &site, 1, value, sizeof(value), &is_null, &err) !=
+        BZ_OK) {
+        fail_msg("%s: %s", b->name, err.msg);
+    }
+    assert_string_equal(value, "A:2:-,B:6:d,C:1:-");
+    warehouse_close(worker);
+    warehouse_close(coord);
+}
+
 /* A batch step's query, in the warehouse's own dialect, on the journal test_partitioned_merge
  * left: the same answers on every backend (a count, a date, NULL). */
 static void test_batch_value(void **state)
@@ -583,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_partitioned_merge),
         cmocka_unit_test(test_batch_value),
         cmocka_unit_test(test_batch_build),
+        cmocka_unit_test(test_merge_targets),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
@@ -591,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_partitioned_merge),
         cmocka_unit_test(test_batch_value),
         cmocka_unit_test(test_batch_build),
+        cmocka_unit_test(test_merge_targets),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
