@@ -28,7 +28,8 @@ with statistics.query.dmlStats {insertedRowCount, updatedRowCount, deletedRowCou
 as BigQuery sends int64) - without an engine from SCRIPT["dml"] (default 0/0/0) - or with
 status.errorResult when
 SCRIPT["job_error"] is set ({"reason", "message"}) - for every job, or only the first
-SCRIPT["job_error_count"] jobs inserted. Faults: SCRIPT[kind] = [status, ...] gives
+SCRIPT["job_error_count"] jobs inserted, or only the SCRIPT["job_error_nth"]-th (default first)
+job whose query contains SCRIPT["job_error_matching"]. Faults: SCRIPT[kind] = [status, ...] gives
 the n-th call of kind (tables.insert, jobs.insert, jobs.get) that status (the last repeats;
 500/503 answer {"error": {... "reason": "backendError"}}); SCRIPT["expire_token"] = "tok-1"
 answers 401 to that token once. Every request is one JSON line in LOG. Prints "port=N";
@@ -214,6 +215,13 @@ class Handler(BaseHTTPRequestHandler):
                 return error(409, "duplicate", "Already Exists: Job %s:%s" % (project, job_id))
             # job_error_count: only the first n jobs inserted fail (a retry's new id succeeds)
             fails = "job_error" in script and len(jobs) < script.get("job_error_count", 1 << 30)
+            # job_error_matching: only the n-th job (job_error_nth, default 1) whose query holds
+            # that text fails
+            match = script.get("job_error_matching")
+            if match is not None:
+                fails = match in query["query"] and sum(
+                    match in j["body"]["configuration"]["query"]["query"]
+                    for j in jobs.values()) == script.get("job_error_nth", 1) - 1
             jobs[job_id] = {"polls": 0, "body": body, "fails": fails}
             if "engine" in script and not fails:  # run now, in insertion order
                 status, answer = engine("/query", query)
