@@ -45,6 +45,9 @@ json_t *job_to_json(const struct job *j)
     json_object_set_new(o, "merge_inserted", json_integer((json_int_t)j->merge.inserted));
     json_object_set_new(o, "merge_updated", json_integer((json_int_t)j->merge.updated));
     json_object_set_new(o, "merge_skipped_older", json_integer((json_int_t)j->merge.skipped_older));
+    if (j->merge.ntargets > 0) {
+        json_object_set_new(o, "merge_targets", merge_counts_targets_json(&j->merge));
+    }
     json_object_set_new(o, "bytes", json_integer((json_int_t)j->bytes));
     json_object_set_new(o, "seconds", json_real(j->seconds));
     json_object_set_new(o, "merged_at", text_json(j->merged_at));

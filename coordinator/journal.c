@@ -2,6 +2,7 @@
  * (synchronous=FULL): after a crash the journal says exactly which step each file reached. */
 #include "coordinator/journal.h"
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,12 +80,19 @@ static const char schema_sql[] =
 static int add_columns(struct journal *j)
 {
     static const char *const columns[] = {
-        "shards INTEGER NOT NULL DEFAULT 0",         "attempts INTEGER NOT NULL DEFAULT 0",
-        "shards_seconds REAL NOT NULL DEFAULT 0",    "errors_seconds REAL NOT NULL DEFAULT 0",
-        "merge_seconds REAL NOT NULL DEFAULT 0",     "streams TEXT",
-        "entry_dev INTEGER NOT NULL DEFAULT 0",      "entry_ino INTEGER NOT NULL DEFAULT 0",
-        "retry_at INTEGER NOT NULL DEFAULT 0",       "tries INTEGER NOT NULL DEFAULT 0",
-        "entry_mtime_ns INTEGER NOT NULL DEFAULT 0", "entry_ctime_ns INTEGER NOT NULL DEFAULT 0",
+        "shards INTEGER NOT NULL DEFAULT 0",
+        "attempts INTEGER NOT NULL DEFAULT 0",
+        "shards_seconds REAL NOT NULL DEFAULT 0",
+        "errors_seconds REAL NOT NULL DEFAULT 0",
+        "merge_seconds REAL NOT NULL DEFAULT 0",
+        "streams TEXT",
+        "entry_dev INTEGER NOT NULL DEFAULT 0",
+        "entry_ino INTEGER NOT NULL DEFAULT 0",
+        "retry_at INTEGER NOT NULL DEFAULT 0",
+        "tries INTEGER NOT NULL DEFAULT 0",
+        "entry_mtime_ns INTEGER NOT NULL DEFAULT 0",
+        "entry_ctime_ns INTEGER NOT NULL DEFAULT 0",
+        "merge_targets TEXT",
     };
     char sql[200];
     size_t i;
@@ -279,6 +287,7 @@ int journal_add(struct journal *j, struct job *job, struct bz_err *err)
 int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
 {
     sqlite3_stmt *st = NULL;
+    char *targets_text = NULL;
     int rc;
 
     rc = sqlite3_prepare_v2(
@@ -289,7 +298,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
         "streams=?26, entry_dev=?27, entry_ino=?28, retry_at=?29, "
-        "tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, "
+        "tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, merge_targets=?33, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -327,7 +336,14 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     sqlite3_bind_int64(st, 30, (sqlite3_int64)job->tries);
     sqlite3_bind_int64(st, 31, (sqlite3_int64)job->entry.mtime_ns);
     sqlite3_bind_int64(st, 32, (sqlite3_int64)job->entry.ctime_ns);
+    if (job->merge.ntargets > 0) { /* the merge.targets' counts, as JSON */
+        json_t *targets = merge_counts_targets_json(&job->merge);
+        targets_text = json_dumps(targets, JSON_COMPACT);
+        json_decref(targets);
+        sqlite3_bind_text(st, 33, targets_text, -1, SQLITE_STATIC);
+    }
     rc = sqlite3_step(st);
+    free(targets_text);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         return db_error(j, "updating a job", err);
@@ -350,7 +366,7 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
     "attempts, shards_seconds, errors_seconds, merge_seconds, streams, entry_dev, entry_ino, "     \
-    "retry_at, tries, entry_mtime_ns, entry_ctime_ns FROM jobs "
+    "retry_at, tries, entry_mtime_ns, entry_ctime_ns, merge_targets FROM jobs "
 
 /* Steps st (a JOB_COLUMNS select) to its end, the jobs into *out; finalizes st. */
 static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, size_t *n,
@@ -404,6 +420,11 @@ static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, s
         job->tries = (uint32_t)sqlite3_column_int64(st, 30);
         job->entry.mtime_ns = (int64_t)sqlite3_column_int64(st, 31);
         job->entry.ctime_ns = (int64_t)sqlite3_column_int64(st, 32);
+        if (sqlite3_column_type(st, 33) == SQLITE_TEXT) {
+            json_t *targets = json_loads((const char *)sqlite3_column_text(st, 33), 0, NULL);
+            merge_counts_targets_from_json(targets, &job->merge);
+            json_decref(targets);
+        }
     }
     sqlite3_finalize(st);
     *out = jobs;

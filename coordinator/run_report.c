@@ -50,16 +50,7 @@ static void print_json(const struct job_report *r)
     json_object_set_new(o, "merge_updated", json_count(job->merge.updated));
     json_object_set_new(o, "merge_skipped_older", json_count(job->merge.skipped_older));
     if (job->merge.ntargets > 0) { /* the table's merge.targets, each counted apart */
-        json_t *targets = json_array();
-        size_t i;
-        for (i = 0; i < job->merge.ntargets; i++) {
-            const struct merge_target_counts *c = &job->merge.targets[i];
-            json_array_append_new(targets, json_pack("{s:s, s:o, s:o, s:o}", "table", c->table,
-                                                     "inserted", json_count(c->inserted), "updated",
-                                                     json_count(c->updated), "skipped_older",
-                                                     json_count(c->skipped_older)));
-        }
-        json_object_set_new(o, "merge_targets", targets);
+        json_object_set_new(o, "merge_targets", merge_counts_targets_json(&job->merge));
     }
     json_object_set_new(o, "error_file", text_json(r->error_file));
     json_object_set_new(o, "status", json_string(r->status));

@@ -168,6 +168,16 @@ static void print_show(const json_t *j)
            num(j, "loaded"), num(j, "rejected_invalid"), num(j, "rejected_duplicate"));
     printf("merge     %llu new, %llu updated, %llu older skipped\n", num(j, "merge_inserted"),
            num(j, "merge_updated"), num(j, "merge_skipped_older"));
+    {
+        json_t *t;
+        size_t i;
+        json_array_foreach(json_object_get(j, "merge_targets"), i, t)
+        {
+            printf("  into    %s: %llu new, %llu updated, %llu older skipped\n",
+                   text(t, "table", "?"), num(t, "inserted"), num(t, "updated"),
+                   num(t, "skipped_older"));
+        }
+    }
     printf("took      %.2f s%s%s\n", json_real_value(json_object_get(j, "seconds")),
            json_is_string(json_object_get(j, "merged_at")) ? ", merged at " : "",
            text(j, "merged_at", ""));

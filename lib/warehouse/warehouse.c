@@ -496,3 +496,39 @@ int warehouse_batch_forget(struct warehouse *wh, const char *workflow, const cha
 
     return rc != BZ_OK ? rc : wh->ops->batch_forget(wh, workflow, step, period, err);
 }
+
+json_t *merge_counts_targets_json(const struct merge_counts *c)
+{
+    json_t *out = json_array();
+    size_t i;
+
+    for (i = 0; i < c->ntargets && i < SCHEMA_MAX_TARGETS; i++) {
+        const struct merge_target_counts *t = &c->targets[i];
+        json_array_append_new(out,
+                              json_pack("{s:s, s:I, s:I, s:I}", "table", t->table, "inserted",
+                                        (json_int_t)t->inserted, "updated", (json_int_t)t->updated,
+                                        "skipped_older", (json_int_t)t->skipped_older));
+    }
+    return out;
+}
+
+void merge_counts_targets_from_json(json_t *array, struct merge_counts *c)
+{
+    json_t *t;
+    size_t i;
+
+    c->ntargets = 0;
+    json_array_foreach(array, i, t)
+    {
+        struct merge_target_counts *out = &c->targets[c->ntargets];
+        const char *table = json_string_value(json_object_get(t, "table"));
+        if (c->ntargets == SCHEMA_MAX_TARGETS || table == NULL) {
+            continue;
+        }
+        snprintf(out->table, sizeof(out->table), "%s", table);
+        out->inserted = (uint64_t)json_integer_value(json_object_get(t, "inserted"));
+        out->updated = (uint64_t)json_integer_value(json_object_get(t, "updated"));
+        out->skipped_older = (uint64_t)json_integer_value(json_object_get(t, "skipped_older"));
+        c->ntargets++;
+    }
+}

@@ -29,6 +29,7 @@
 #ifndef BZ_WAREHOUSE_H
 #define BZ_WAREHOUSE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,6 +64,12 @@ struct merge_counts {
     size_t ntargets; /* and into each of merge.targets, in declaration order */
     struct merge_target_counts targets[SCHEMA_MAX_TARGETS];
 };
+
+/* The per-target counts of c as a JSON array of {table, inserted, updated, skipped_older}
+ * (new reference; an empty array when there are none), and back: fills c's targets from such
+ * an array (what does not parse is left out). */
+json_t *merge_counts_targets_json(const struct merge_counts *c);
+void merge_counts_targets_from_json(json_t *array, struct merge_counts *c);
 
 struct merge_spec {
     const struct schema_table *table; /* borrowed; merge.target names the main table */

@@ -140,6 +140,18 @@ check([r["status"] for r in reports] == ["loaded", "loaded"], "sqlite: both file
       reports)
 check(report_counts(reports) == want_counts, "sqlite: counts per target %r, model %r" % (
     report_counts(reports), want_counts))
+# the journal keeps them: `bizoope jobs show` (its JSON and its text) after the run ended
+for r, want in zip(reports, want_counts):
+    p = subprocess.run([bizoope, "jobs", "show", r["job_id"], "--config", config, "--json"],
+                       capture_output=True, text=True)
+    shown = json.loads(p.stdout) if p.returncode == 0 else {}
+    check(report_counts([shown]) == [want], "sqlite: jobs show %s: %r, model %r" % (
+        r["job_id"], shown.get("merge_targets"), want))
+    p = subprocess.run([bizoope, "jobs", "show", r["job_id"], "--config", config],
+                       capture_output=True, text=True)
+    line = "  into    member_last: %d new, %d updated, %d older skipped" % tuple(
+        want["member_last"])
+    check(line in p.stdout.splitlines(), "sqlite: jobs show says %r:\n%s" % (line, p.stdout))
 db = os.path.join(inst, "warehouse.db")
 check(warehouse_rows(db, model, "journal") == model.table_rows("journal"),
       "sqlite: the journal table as the model says")
