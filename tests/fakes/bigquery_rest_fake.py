@@ -29,7 +29,10 @@ as BigQuery sends int64) - without an engine from SCRIPT["dml"] (default 0/0/0) 
 status.errorResult when
 SCRIPT["job_error"] is set ({"reason", "message"}) - for every job, or only the first
 SCRIPT["job_error_count"] jobs inserted, or only the SCRIPT["job_error_nth"]-th (default first)
-job whose query contains SCRIPT["job_error_matching"]. Faults: SCRIPT[kind] = [status, ...] gives
+job whose query contains SCRIPT["job_error_matching"]; SCRIPT["insert_delay_matching"] holds
+the SCRIPT["insert_delay_nth"]-th such jobs.insert SCRIPT["insert_delay_s"] seconds before
+making the job (logging {"kind": "insert_delayed"} at once), so a test can kill the client
+while it waits. Faults: SCRIPT[kind] = [status, ...] gives
 the n-th call of kind (tables.insert, jobs.insert, jobs.get) that status (the last repeats;
 500/503 answer {"error": {... "reason": "backendError"}}); SCRIPT["expire_token"] = "tok-1"
 answers 401 to that token once. Every request is one JSON line in LOG. Prints "port=N";
@@ -38,6 +41,7 @@ import json
 import re
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,11 +99,14 @@ class Handler(BaseHTTPRequestHandler):
         with lock:  # recorded before the answer: a client that has it finds the record
             with open(log_path, "a") as f:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a client killed while it waited (a test's crash)
 
     def scripted(self, kind):
         with lock:
@@ -196,6 +203,18 @@ class Handler(BaseHTTPRequestHandler):
             return error(400, "invalid", "query parameters missing: %s" % sorted(used - given))
         record["job"] = job_id
         record["body"] = body
+        delay = script.get("insert_delay_matching")
+        if delay is not None and delay in query["query"]:
+            with lock:
+                seen = sum(delay in j["body"]["configuration"]["query"]["query"]
+                           for j in jobs.values())
+                if seen == script.get("insert_delay_nth", 1) - 1:
+                    with open(log_path, "a") as f:  # now, for a test waiting to kill the client
+                        f.write(json.dumps({"kind": "insert_delayed", "job": job_id}) + "\n")
+                else:
+                    delay = None
+            if delay is not None:
+                time.sleep(script.get("insert_delay_s", 5))
         if body.get("configuration", {}).get("dryRun") is True:
             # planned, not run, no job made: the statement is checked (by the engine when
             # there is one) and what it would read estimated (here: 0)

@@ -1,7 +1,8 @@
 """merge_targets.py BIZOOPE SRC_DIR WORK_DIR - merge.targets end to end, on SQLite and on
 BigQuery (the fakes, every job run on tests/fakes/bigquery_sql_engine.js): the standard journal
-with two more targets keyed differently - item_day_sales (per store, day and item) and
-member_last (per member, the rows with a member) - each a select over the file's rows.
+with two more targets keyed differently (schema/examples/journal-with-targets.yaml) -
+item_day_sales (per store, day and item) and member_last (per member, the rows with a member) -
+each a select over the file's rows; TARGETS below is the model's copy of them.
 
 Two generated journals (the second updates and repeats keys of the first, with newer, equal
 and older output times) are run by `bizoope run --once`; a model computed here from the files
@@ -11,7 +12,9 @@ file (older never overwrites, equal does). Checked on both warehouses: the rows 
 tables value for value, and each file's counts per target in `--json` (merge_targets).
 On BigQuery again with a fault between the targets: the first MERGE into member_last fails
 (after journal's and item_day_sales's ran), the file fails, and a second run finishes it -
-following the MERGE jobs that ran, running the one that did not: the same rows, exactly once."""
+following the MERGE jobs that ran, running the one that did not: the same rows, exactly once.
+And with a crash between the targets: the coordinator killed (-9) while the second file's MERGE
+into member_last is on its way; restarted, the same rows and counts, each MERGE job made once."""
 import json
 import os
 import shutil
@@ -48,23 +51,11 @@ TARGETS = {
     },
 }
 
-# ---- the schema: the standard tables, the journal with its targets ------------------------------
+# ---- the schema: the standard tables, the journal of schema/examples with its targets --------
 schemas = os.path.join(work, "schemas")
 shutil.copytree(os.path.join(src, "schema", "tables"), schemas)
-yaml = ["  targets:"]
-for name, t in TARGETS.items():
-    cols = ", ".join(c for c, _ in t["columns"])
-    yaml += ["    - table: %s" % name, "      columns:"]
-    yaml += ["        - {name: %s, type: '%s', required: %s}" % (
-        c, typ, "false" if c == "member_id" and name != "member_last" else "true")
-        for c, typ in t["columns"]]
-    yaml += ["      key: [%s]" % ", ".join(t["key"]), "      order_by: output_at",
-             "      is_deleted: is_deleted",
-             "      select: >-",
-             "        SELECT %s, _bz_position FROM staged%s" % (
-                 cols, " WHERE " + t["where"] if t["where"] else "")]
-with open(os.path.join(schemas, "journal.yaml"), "a") as f:
-    f.write("\n".join(yaml) + "\n")
+shutil.copy(os.path.join(src, "schema", "examples", "journal-with-targets.yaml"),
+            os.path.join(schemas, "journal.yaml"))
 
 # ---- the files and the model ----------------------------------------------------------------------
 feeds = os.path.join(work, "feeds")
@@ -264,5 +255,48 @@ for m in merges:
 check(runs_of == {"journal": 2, "item_day_sales": 2, "member_last": 3},
       "between: each target's MERGE ran once per file (member_last's failed one again): %r" %
       runs_of)
+
+# a crash between the targets: the coordinator is killed (-9) while the second file's MERGE
+# into member_last is on its way (after the journal's and item_day_sales's ran); restarted,
+# it follows the MERGE jobs that exist and runs what does not - each once
+engine, oauth, rest, write, paths = start_bigquery_fakes(fakes, work, "crash", {}, {
+    "done_on_insert": True, "insert_delay_matching": "MERGE `retail-test-1.pos.member_last`",
+    "insert_delay_nth": 2, "insert_delay_s": 3})
+try:
+    inst, config = fresh_installation(bizoope, os.path.join(work, "crash"), edits=EDITS + (
+        bigquery_edits(oauth, rest, write)))
+    send(inst, [0])
+    first, _ = run_once(bizoope, config, check=False)
+    send(inst, [1])
+    victim = subprocess.Popen([bizoope, "run", "--config", config, "--once", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline, killed = time.time() + 60, False
+    while time.time() < deadline and not killed and victim.poll() is None:
+        time.sleep(0.05)
+        if any('"insert_delayed"' in l for l in open(paths["rest.jsonl"])):
+            victim.kill()
+            killed = True
+    victim.wait()
+    time.sleep(3.5)  # the delayed insert makes its job meanwhile
+    resumed, p = run_once(bizoope, config, check=False)
+finally:
+    write.stop()
+    rest.stop()
+    oauth.stop()
+    engine.stop()
+check(killed, "crash: the coordinator was killed between the targets")
+check([r["status"] for r in first + resumed] == ["loaded", "loaded"] and
+      report_counts(first + resumed) == want_counts,
+      "crash: after the restart both files loaded with the model's counts: %r %r" % (
+          [r["status"] for r in first + resumed], report_counts(first + resumed)))
+check_bigquery("crash", json.load(open(paths["engine.json"])))
+made = {}
+for m in (json.loads(l) for l in open(paths["rest.jsonl"])):
+    if m.get("kind") == "jobs.insert" and m.get("status") == 200 and \
+            m["body"]["configuration"]["query"]["query"].startswith("MERGE"):
+        tname = m["body"]["configuration"]["query"]["query"].split("`")[1].split(".")[-1]
+        made[tname] = made.get(tname, 0) + 1
+check(made == {"journal": 2, "item_day_sales": 2, "member_last": 2},
+      "crash: each target's MERGE job made once per file: %r" % made)
 check.finish("journal files merged into two more targets with other keys, as the model says, "
-             "on SQLite and BigQuery, also across a fault between targets")
+             "on SQLite and BigQuery, also across a fault and a crash between targets")
