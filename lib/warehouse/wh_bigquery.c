@@ -376,12 +376,22 @@ static int bq_check_staged(struct warehouse *base, const struct merge_spec *spec
     struct bq_partition_range range;
     json_t *job = NULL;
     bool ranged = false;
+    size_t i;
     int rc = commit_stages(w, spec, refs, nrefs, &range, &ranged, err);
 
     if (rc == BZ_OK) {
         job = bq_merge_job(&w->loc, spec->table, spec->job_id, spec->site_id, spec->now,
                            ranged ? &range : NULL, err);
         rc = job != NULL ? bq_rest_dry_run(w->rest, job, &out->merge_bytes, err) : (int)err->code;
+    }
+    for (i = 0; i < spec->table->merge.ntargets && rc == BZ_OK; i++) {
+        /* and each merge target's MERGE, planned against the real tables too */
+        uint64_t bytes = 0;
+        json_decref(job);
+        job = bq_target_merge_job(&w->loc, spec->table, &spec->table->merge.targets[i],
+                                  spec->job_id, spec->site_id, spec->now, err);
+        rc = job != NULL ? bq_rest_dry_run(w->rest, job, &bytes, err) : (int)err->code;
+        out->merge_bytes += bytes;
     }
     json_decref(job);
     return rc;

@@ -537,6 +537,28 @@ static void test_merge_targets(void **state)
         fail_msg("%s: %s", b->name, err.msg);
     }
     assert_string_equal(value, "A:2:-,B:6:d,C:1:-");
+    if (bigquery) { /* a deployment check plans each target's MERGE too, and runs none */
+        const struct schema_table *t = schema_set_find(b->set, "sales");
+        struct merge_spec spec = {t, "tokyo-1", "j20260103090000001sales03", "s.tsv", NOW};
+        char stage[600], ref[1024], cmd[512];
+        const char *refs[1] = {ref};
+        struct wh_check check;
+        assert_int_equal(warehouse_file_prepare(coord, t, spec.job_id, stage, sizeof(stage), &err),
+                         BZ_OK);
+        stage_lines(b, worker, "sales", stage, 0, sales_first, ref, sizeof(ref));
+        if (warehouse_check_staged(coord, &spec, refs, 1, &check, &err) != BZ_OK) {
+            fail_msg("check_staged: %s", err.msg);
+        }
+        snprintf(cmd, sizeof(cmd),
+                 "test $(grep -F '\"dry_run\": true' %s | grep -F 'w_j20260103090000001sales03' | "
+                 "grep -cE 'MERGE `retail-test-1.pos.(sales|sales_by_item)`') -eq 2",
+                 b->rest_log);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(
+            warehouse_batch_value(coord, rows, &site, 1, value, sizeof(value), &is_null, &err),
+            BZ_OK);
+        assert_string_equal(value, "A:2:-,B:6:d,C:1:-");
+    }
     warehouse_close(worker);
     warehouse_close(coord);
 }
