@@ -275,6 +275,9 @@ static int merge_target(struct bq_warehouse *w, const struct merge_spec *spec,
     }
     rc = bq_rest_run_job_once(w->rest, job, &stats, err);
     json_decref(job);
+    if (rc != BZ_OK) {
+        bz_err_prefix(err, "merge target %s", g->shape->name);
+    }
     if (rc == BZ_OK) {
         out->inserted = stats.inserted;
         out->updated = stats.updated;

@@ -243,6 +243,10 @@ check(statuses[0] == ["loaded"] and statuses[1] != ["loaded"] and statuses[2] ==
       report_counts(final) == want_counts,
       "between: the second file failed at member_last, then loaded with the model's counts: "
       "%r %r" % (statuses, report_counts(final)))
+waited = [r for r in runs[1][0] if r["status"] != "loaded"]
+check(waited and "merge target member_last" in (waited[0].get("error") or "") and
+      "injected between targets" in waited[0]["error"],
+      "between: the failed file says which target's MERGE failed and why: %r" % waited)
 check_bigquery("between", dump)
 merges = [json.loads(l) for l in open(rest_log)]
 merges = [m for m in merges if m.get("kind") == "jobs.insert" and m["status"] == 200 and
