@@ -4,7 +4,8 @@
  * Input: the bytes of one schema/tables/NAME.yaml. schema_set_add_yaml must never crash or
  * leak (LeakSanitizer runs at exit and libFuzzer's -detect_leaks per input), must fill err on
  * refusal, and on success must give a table that keeps the model's promises: columns, key and
- * order_by in range, order_by a required datetime, the merge flag a required bool. Adding the
+ * order_by in range, order_by a required datetime, the merge flag a required bool, and the
+ * same of every merge target (with a select, never the main table itself). Adding the
  * same description again must be refused (duplicate table) and leave the set intact. A
  * validator is built on the table and given one line, to catch models the loader accepts but
  * the hot path cannot use.
@@ -50,6 +51,24 @@ static void check_table(const struct schema_table *t)
                    t->columns[t->is_deleted].required,
                "is_deleted is not a required bool column");
     FUZZ_CHECK(strlen(t->digest) == 16, "digest '%s'", t->digest);
+    /* merge targets: each a table keeping the same promises, with a select, at most the limit */
+    FUZZ_CHECK(t->merge.ntargets <= SCHEMA_MAX_TARGETS, "%zu targets", t->merge.ntargets);
+    for (i = 0; i < t->merge.ntargets; i++) {
+        const struct schema_target *g = &t->merge.targets[i];
+        const struct schema_table *s = g->shape;
+        size_t k;
+        FUZZ_CHECK(s != NULL && s->ncolumns > 0 && s->nkey > 0, "target %zu is empty", i);
+        FUZZ_CHECK(g->select_sqlite != NULL || g->select_bigquery != NULL,
+                   "target %s without a select", s->name);
+        FUZZ_CHECK(strcmp(s->name, t->merge.target) != 0, "target %s is the main table", s->name);
+        for (k = 0; k < s->nkey; k++) {
+            FUZZ_CHECK(s->key[k] < s->ncolumns && s->columns[s->key[k]].required,
+                       "target %s: key entry %zu", s->name, k);
+        }
+        FUZZ_CHECK(s->order_by < s->ncolumns && s->is_deleted < s->ncolumns &&
+                       s->columns[s->is_deleted].type == COL_BOOL,
+                   "target %s: order_by or is_deleted", s->name);
+    }
 
     /* One line of the right shape (every field "1"), through a validator on this table. */
     buf_init(&reason);
