@@ -865,8 +865,8 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
 {
     const struct schema_table *s = g->shape;
     const char *ob = s->columns[s->order_by].name;
-    struct buf sql, join;
-    uint64_t changed = 0;
+    struct buf sql;
+    uint64_t changed = 0, offered = 0;
     size_t c;
     int rc;
 
@@ -877,12 +877,6 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
                           s->source, g->line, s->name);
     }
     buf_init(&sql);
-    buf_init(&join);
-    buf_append_str(&join, "T.\"site_id\" = ?1");
-    for (c = 0; c < s->nkey; c++) {
-        buf_appendf(&join, " AND T.\"%s\" = S.\"%s\"", s->columns[s->key[c]].name,
-                    s->columns[s->key[c]].name);
-    }
     buf_append_str(&sql, "DROP TABLE IF EXISTS temp._bz_target; CREATE TEMP TABLE _bz_target AS "
                          "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY ");
     for (c = 0; c < s->nkey; c++) {
@@ -894,20 +888,8 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
                 ob, g->select_sqlite);
     rc = exec_sql(m->wh, sql.data, "selecting a merge target's rows", err);
     if (rc == BZ_OK) {
-        buf_reset(&sql);
-        buf_appendf(&sql,
-                    "SELECT COUNT(*) FROM temp._bz_target AS S WHERE NOT EXISTS (SELECT 1 "
-                    "FROM main.\"%s\" AS T WHERE %s)",
-                    s->name, join.data);
-        rc = count_of(m, sql.data, &out->inserted, err);
-    }
-    if (rc == BZ_OK && s->merge.older_never_overwrites) {
-        buf_reset(&sql);
-        buf_appendf(&sql,
-                    "SELECT COUNT(*) FROM temp._bz_target AS S JOIN main.\"%s\" AS T ON %s "
-                    "WHERE T.\"%s\" > S.\"%s\"",
-                    s->name, join.data, ob, ob);
-        rc = count_of(m, sql.data, &out->skipped_older, err);
+        rc =
+            count_of(m, "SELECT COUNT(*) FROM temp._bz_target WHERE ?1 IS NOT NULL", &offered, err);
     }
     if (rc == BZ_OK) {
         sqlite3_stmt *st = NULL;
@@ -936,13 +918,18 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
             /* equal counts as newer, as in the main table */
             buf_appendf(&sql, " WHERE excluded.\"%s\" >= \"%s\".\"%s\"", ob, s->name, ob);
         }
+        /* a row comes back when it was inserted or updated; its created_at is this merge's
+         * time only when it was inserted (an update keeps the first merge's time) */
+        buf_appendf(&sql, " RETURNING \"%s\" = ?2", s->merge.created_at);
         rc = sqlite3_prepare_v2(m->wh->db, sql.data, -1, &st, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_bind_text(st, 1, m->site_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, m->now, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st);
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                changed++;
+                out->inserted += sqlite3_column_int(st, 0) != 0;
+            }
         }
-        changed = (uint64_t)sqlite3_changes(m->wh->db);
         sqlite3_finalize(st);
         rc = rc == SQLITE_DONE ? BZ_OK
                                : fail_db(m->wh, rc, err, "merge of job '%s' into target \"%s\"",
@@ -950,10 +937,10 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
     }
     if (rc == BZ_OK) {
         out->updated = changed - out->inserted;
+        out->skipped_older = offered - changed;
         rc = exec_sql(m->wh, "DROP TABLE temp._bz_target", "dropping a target's rows", err);
     }
     buf_release(&sql);
-    buf_release(&join);
     return rc;
 }
 
