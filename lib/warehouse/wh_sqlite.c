@@ -891,6 +891,19 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
         rc =
             count_of(m, "SELECT COUNT(*) FROM temp._bz_target WHERE ?1 IS NOT NULL", &offered, err);
     }
+    if (rc == BZ_OK) { /* the keys new to the target (a merge's time may repeat: count them) */
+        buf_reset(&sql);
+        buf_appendf(&sql,
+                    "SELECT COUNT(*) FROM temp._bz_target AS S WHERE NOT EXISTS (SELECT 1 "
+                    "FROM main.\"%s\" AS T WHERE T.\"site_id\" = ?1",
+                    s->name);
+        for (c = 0; c < s->nkey; c++) {
+            buf_appendf(&sql, " AND T.\"%s\" = S.\"%s\"", s->columns[s->key[c]].name,
+                        s->columns[s->key[c]].name);
+        }
+        buf_append_str(&sql, ")");
+        rc = count_of(m, sql.data, &out->inserted, err);
+    }
     if (rc == BZ_OK) {
         sqlite3_stmt *st = NULL;
         buf_reset(&sql);
@@ -918,16 +931,14 @@ static int merge_target(struct sqlite_merge *m, const struct schema_target *g,
             /* equal counts as newer, as in the main table */
             buf_appendf(&sql, " WHERE excluded.\"%s\" >= \"%s\".\"%s\"", ob, s->name, ob);
         }
-        /* a row comes back when it was inserted or updated; its created_at is this merge's
-         * time only when it was inserted (an update keeps the first merge's time) */
-        buf_appendf(&sql, " RETURNING \"%s\" = ?2", s->merge.created_at);
+        /* a row comes back when it was inserted or updated, not when an older one was kept */
+        buf_append_str(&sql, " RETURNING 1");
         rc = sqlite3_prepare_v2(m->wh->db, sql.data, -1, &st, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_bind_text(st, 1, m->site_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, m->now, -1, SQLITE_STATIC);
             while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 changed++;
-                out->inserted += sqlite3_column_int(st, 0) != 0;
             }
         }
         sqlite3_finalize(st);
