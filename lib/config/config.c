@@ -734,6 +734,34 @@ static int files_outside_areas(struct loader *ld)
     return 0;
 }
 
+/* librdkafka's session.timeout.ms when queue.rdkafka does not set it. */
+#define RDKAFKA_DEFAULT_SESSION_MS 45000
+
+/* A dead worker's tasks reach a live one only once its consumer group drops it, after the
+ * workers' session.timeout.ms: a lease that ends sooner spends the shard's attempts on the
+ * dead worker's partitions and fails files while live workers wait. */
+static int finalize_lease(struct loader *ld, size_t backend)
+{
+    const struct bz_config *c = ld->cfg;
+    unsigned long long session = RDKAFKA_DEFAULT_SESSION_MS;
+    size_t i, at = prop_index(CFG_OFF(lease_ms));
+
+    for (i = 0; i < c->nrdkafka_props; i++) {
+        if (strcmp(c->rdkafka_props[2 * i], "session.timeout.ms") == 0) {
+            session = strtoull(c->rdkafka_props[2 * i + 1], NULL, 10);
+        }
+    }
+    if ((unsigned long long)c->lease_ms > session) {
+        return 0;
+    }
+    return fail(ld, ld->lines[at] ? ld->lines[at] : ld->lines[backend],
+                "coordinator.lease (%llu ms) must exceed the workers' session.timeout.ms (%llu "
+                "ms%s), or a dead worker's tasks use up their attempts; raise the lease or lower "
+                "queue.rdkafka session.timeout.ms",
+                (unsigned long long)c->lease_ms, session,
+                session == RDKAFKA_DEFAULT_SESSION_MS ? ", librdkafka's default" : "");
+}
+
 /* Cross-field rules, after every key is applied: each area is its own directory, neither
  * equal to nor inside another (landing would otherwise see its own output as new input), and
  * the two databases are different files. The line is the one that set either value. */
@@ -762,6 +790,9 @@ static int finalize(struct loader *ld)
         /* the line that set bootstrap to "", else the one that chose kafka */
         return fail(ld, ld->lines[bootstrap] ? ld->lines[bootstrap] : ld->lines[backend],
                     "queue.bootstrap is required when queue.backend is kafka");
+    }
+    if (strcmp(ld->cfg->queue_backend, "kafka") == 0 && finalize_lease(ld, backend) != 0) {
+        return -1;
     }
 
     for (i = 0; i < cfg_nprops; i++) {

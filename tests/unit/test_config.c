@@ -449,6 +449,18 @@ static const struct bad_case bad_cases[] = {
      "6: queue.bootstrap is required when queue.backend is kafka"},
     {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  bootstrap: \"\"\n", BZ_E_INVALID_INPUT,
      "5: queue.bootstrap is required when queue.backend is kafka"},
+    {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  bootstrap: 'h:9092'\n"
+     "coordinator:\n  lease: 10s\n",
+     BZ_E_INVALID_INPUT,
+     "7: coordinator.lease (10000 ms) must exceed the workers' session.timeout.ms (45000 ms, "
+     "librdkafka's default), or a dead worker's tasks use up their attempts; raise the lease or "
+     "lower queue.rdkafka session.timeout.ms"},
+    {"version: 1\nsites: [a]\nqueue:\n  backend: kafka\n  bootstrap: 'h:9092'\n  rdkafka:\n"
+     "    session.timeout.ms: 20000\ncoordinator:\n  lease: 15s\n",
+     BZ_E_INVALID_INPUT,
+     "9: coordinator.lease (15000 ms) must exceed the workers' session.timeout.ms (20000 ms), "
+     "or a dead worker's tasks use up their attempts; raise the lease or lower queue.rdkafka "
+     "session.timeout.ms"},
     {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n", BZ_E_INVALID_INPUT,
      "4: storage.interface_buckets is required when storage.backend is gcs"},
     {"version: 1\nsites: [a]\nstorage:\n  backend: gcs\n  interface_buckets: 'bz-a, Bz_B'\n",
@@ -583,7 +595,7 @@ static void test_kafka_queue(void **state)
                         "    security.protocol: SASL_SSL\n"
                         "    sasl.password: \"p: #1\"\n"
                         "coordinator:\n"
-                        "  lease: 30s\n"
+                        "  lease: 60s\n"
                         "  max_attempts: 100\n"
                         "  max_files_in_flight: 1024\n"
                         "  max_shards_in_flight: 1\n"),
@@ -600,7 +612,7 @@ static void test_kafka_queue(void **state)
     assert_string_equal(c->rdkafka_props[1], "SASL_SSL");
     assert_string_equal(c->rdkafka_props[2], "sasl.password");
     assert_string_equal(c->rdkafka_props[3], "p: #1");
-    assert_int_equal(c->lease_ms, 30000);
+    assert_int_equal(c->lease_ms, 60000);
     assert_int_equal(c->max_attempts, 100);
     assert_int_equal(c->max_files_in_flight, 1024);
     assert_int_equal(c->max_shards_in_flight, 1);
