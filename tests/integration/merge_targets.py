@@ -22,12 +22,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pipeline_lib import Checks, Model, fresh_installation, gen, read_expect, read_lines  # noqa
 from pipeline_lib import run_once, start_bigquery_fakes, bigquery_edits, stored  # noqa: E402
-from pipeline_lib import warehouse_rows  # noqa: E402
+from pipeline_lib import warehouse_rows, engine_main_table  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 check = Checks("merge_targets")
@@ -160,30 +159,7 @@ for tname, t in TARGETS.items():
 
 # ---- BigQuery ---------------------------------------------------------------------------------
 def engine_rows(dump, tname, columns):
-    t = dump["tables"].get("pos." + tname)
-    if t is None:
-        return None
-    at = {c: i for i, c in enumerate(t["columns"])}
-    out = []
-    for r in t["rows"]:
-        row = [r[at["site_id"]]]
-        for c, typ in columns:
-            v = r[at[c]]
-            if v is None:
-                row.append(None)
-            elif typ == "bool":
-                row.append(1 if v == "true" else 0)
-            elif typ == "int64":
-                row.append(int(v))
-            elif typ.startswith("numeric"):
-                scale = int(typ.split(",")[1].rstrip(")"))
-                row.append(format(Decimal(v).quantize(Decimal(1).scaleb(-scale)), "f"))
-            elif typ == "datetime":
-                row.append(v[:19])
-            else:
-                row.append(v)
-        out.append(tuple(row))
-    return sorted(out, key=repr)
+    return engine_main_table(dump, src, tname, columns)
 
 
 def run_bigquery(label, rest_script):

@@ -393,20 +393,22 @@ def bigquery_edits(oauth, rest, write):
             ("  metadata_url: ", "  metadata_url: 'http://127.0.0.1:%d'" % oauth.port))
 
 
-def engine_main_table(engine_dump, src, table):
+def engine_main_table(engine_dump, src, table, columns=None):
     """A main table as the SQL engine holds it after the MERGE jobs, in SQLite's stored form
-    (warehouse_rows), created_at never after updated_at."""
+    (warehouse_rows), created_at never after updated_at. columns: [(name, type)] of a table
+    that is not in src/schema/tables (a merge target); default: the schema's."""
     t = engine_dump["tables"].get("pos." + table)
     if t is None:
         return None
-    sc = load_schema(src, table)
+    if columns is None:
+        columns = load_schema(src, table)["columns"]
     at = {c: i for i, c in enumerate(t["columns"])}
     out = []
     for r in t["rows"]:
         assert r[at["created_at"]] <= r[at["updated_at"]], \
             "engine: %s created_at after updated_at" % table
         row = [r[at["site_id"]]]
-        for c, typ in sc["columns"]:
+        for c, typ in columns:
             v = r[at[c]]
             if v is None:
                 row.append(None)

@@ -21,6 +21,8 @@
 #include "schema/schema.h"
 #include "warehouse/wh_sqlite.h"
 
+#include "sales_schema.h"
+
 #define NOW1 "2026-11-24 10:00:00.000001"
 #define NOW2 "2026-11-25 11:30:00.250000"
 
@@ -759,29 +761,6 @@ static void test_reopen_keeps_everything(void **state)
     assert_counts(c, 3, 0, 0);
     assert_query(f, STORES_SQL, STORES_AFTER_FIRST);
 }
-
-/* A table with a merge target keyed differently: sales per store, day and item, and
- * sales_by_item per item alone, fed by a select over the file's rows. */
-static const char sales_yaml[] =
-    "table: sales\nfile_pattern: '^sales_.*\\.tsv$'\n"
-    "columns:\n"
-    "  - {name: store, type: string(5), required: true}\n"
-    "  - {name: day, type: date, required: true}\n"
-    "  - {name: item, type: string(5), required: true}\n"
-    "  - {name: qty, type: int64, required: true}\n"
-    "  - {name: is_deleted, type: bool, required: true}\n"
-    "  - {name: output_at, type: datetime, required: true}\n"
-    "key: [store, day, item]\norder_by: output_at\n"
-    "merge:\n  target: sales\n  is_deleted: is_deleted\n  created_at: created_at\n"
-    "  updated_at: updated_at\n  targets:\n"
-    "    - table: sales_by_item\n"
-    "      columns:\n"
-    "        - {name: item, type: string(5), required: true}\n"
-    "        - {name: qty, type: int64, required: true}\n"
-    "        - {name: is_deleted, type: bool, required: true}\n"
-    "        - {name: output_at, type: datetime, required: true}\n"
-    "      key: [item]\n      order_by: output_at\n      is_deleted: is_deleted\n"
-    "      select: SELECT item, qty, is_deleted, output_at, _bz_position FROM staged\n";
 
 static struct merge_counts merge_sales(struct fixture *f, const char *site, const char *job,
                                        const char *now, const char *const (*rows)[6], size_t n)

@@ -36,6 +36,7 @@
 #include "worker/validate.h"
 
 #include "fake_process.h"
+#include "sales_schema.h"
 
 #define JOB "j20261124090000001abcdef"
 #define NOW "2026-11-24 09:30:00.000000"
@@ -438,28 +439,6 @@ static void test_partitioned_merge(void **state)
         b->rest_log);
     assert_int_equal(system(cmd), 0);
 }
-
-/* sales per store, day and item, and a merge target keyed by item alone */
-static const char sales_yaml[] =
-    "table: sales\nfile_pattern: '^sales_.*\\.tsv$'\n"
-    "columns:\n"
-    "  - {name: store, type: string(5), required: true}\n"
-    "  - {name: day, type: date, required: true}\n"
-    "  - {name: item, type: string(5), required: true}\n"
-    "  - {name: qty, type: int64, required: true}\n"
-    "  - {name: is_deleted, type: bool, required: true}\n"
-    "  - {name: output_at, type: datetime, required: true}\n"
-    "key: [store, day, item]\norder_by: output_at\n"
-    "merge:\n  target: sales\n  is_deleted: is_deleted\n  created_at: created_at\n"
-    "  updated_at: updated_at\n  targets:\n"
-    "    - table: sales_by_item\n"
-    "      columns:\n"
-    "        - {name: item, type: string(5), required: true}\n"
-    "        - {name: qty, type: int64, required: true}\n"
-    "        - {name: is_deleted, type: bool, required: true}\n"
-    "        - {name: output_at, type: datetime, required: true}\n"
-    "      key: [item]\n      order_by: output_at\n      is_deleted: is_deleted\n"
-    "      select: SELECT item, qty, is_deleted, output_at, _bz_position FROM staged\n";
 
 static const char *const sales_first[] = {
     "S1\t20260101\tA\t1\t0\t20260101100000",
