@@ -24,15 +24,17 @@
 
 #define PRODUCE_TIMEOUT_MS 30000
 #define STARTUP_TIMEOUT_MS 30000 /* for the brokers to tell the results topic's partitions */
+#define MAX_TRACKED_ATTEMPTS 16  /* attempts whose partition is remembered (later: not judged) */
 
 /* One dispatched shard of the current file (distributed mode). */
 struct pending {
     struct shard_task *task;
-    uint32_t attempt;          /* latest attempt sent */
-    double deadline;           /* its lease ends */
-    bool accepted;             /* a result was accepted: later ones are ignored */
-    uint32_t accepted_attempt; /* whose staging the merge reads: never removed here */
-    char base[1000];           /* staging path without the attempt suffix */
+    uint32_t attempt;                      /* latest attempt sent */
+    double deadline;                       /* its lease ends */
+    bool accepted;                         /* a result was accepted: later ones are ignored */
+    uint32_t accepted_attempt;             /* whose staging the merge reads: never removed here */
+    int32_t sent_to[MAX_TRACKED_ATTEMPTS]; /* the task partition of attempt a at [a - 1] */
+    char base[1000];                       /* staging path without the attempt suffix */
 };
 
 struct dispatcher {
@@ -48,9 +50,13 @@ struct dispatcher {
     struct kq_consumer *consumer;
     struct pending *pending;
     size_t npending, cap;
-    struct notices *notices;       /* the log only, or also the notifications topic */
-    char quarantined_job[64];      /* the last job a quarantined shard was announced for */
-    int32_t task_partitions;       /* attempts go round-robin over them: an even spread */
+    struct notices *notices;  /* the log only, or also the notifications topic */
+    char quarantined_job[64]; /* the last job a quarantined shard was announced for */
+    int32_t task_partitions;  /* attempts go round-robin over them: an even spread */
+    /* per task partition, when a result last came back from a task sent there, and when an
+     * attempt sent there last ran out of lease: a retry goes to one that has answered since it
+     * last failed - a partition a live worker holds - rather than to a dead worker's */
+    double *answered, *expired;
     char nonce[32];                /* this coordinator run: results of older runs never match */
     const struct gcs_options *gcs; /* gs:// result objects; NULL: file:// only */
     struct gcp_auth *kafka_auth;   /* queue.oauth google: the SASL tokens' credentials */
@@ -90,6 +96,8 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         if (d->producer != NULL) {
             if (kq_topic_partitions(d->producer, cfg->kafka_tasks_topic, STARTUP_TIMEOUT_MS,
                                     &d->task_partitions, err) == BZ_OK) {
+                d->answered = xcalloc((size_t)d->task_partitions, sizeof(*d->answered));
+                d->expired = xcalloc((size_t)d->task_partitions, sizeof(*d->expired));
                 d->consumer = kq_consumer_new_sole(&kc, group, cfg->kafka_results_topic,
                                                    STARTUP_TIMEOUT_MS, err);
             }
@@ -118,6 +126,8 @@ void dispatcher_free(struct dispatcher *d)
     kq_producer_free(d->producer, 10000);
     gcp_auth_free(d->kafka_auth); /* after its clients */
     free(d->pending);
+    free(d->answered);
+    free(d->expired);
     free(d);
 }
 
@@ -141,6 +151,25 @@ unsigned dispatcher_parallelism(const struct dispatcher *d)
 static void attempt_path(const struct pending *pe, uint32_t attempt, char *out, size_t size)
 {
     snprintf(out, size, "%.1000s.a%u", pe->base, attempt);
+}
+
+/* The task partition of pe's latest attempt. Shard after shard round the partitions, a new
+ * attempt on the next one, so work spreads evenly over the workers - but a retry goes to the
+ * first partition from there whose tasks have been answered since one last ran out of lease
+ * there, when there is one: a live worker's, not the dead one's the group has not dropped yet. */
+static int32_t choose_partition(const struct dispatcher *d, const struct pending *pe)
+{
+    uint32_t n = (uint32_t)d->task_partitions;
+    int32_t first = (int32_t)((pe->task->spec.index + pe->attempt - 1) % n);
+    uint32_t i;
+
+    for (i = 0; pe->attempt > 1 && i < n; i++) {
+        int32_t p = (int32_t)(((uint32_t)first + i) % n);
+        if (d->answered[p] > 0 && d->answered[p] >= d->expired[p]) {
+            return p;
+        }
+    }
+    return first;
 }
 
 /* Sends the current attempt of each of pes[0..n) in one batch and starts their leases. A task
@@ -182,10 +211,10 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         texts[i] = proto_task_encode(&m, &out[i].len);
         out[i].data = texts[i];
         out[i].topic = d->cfg->kafka_tasks_topic;
-        /* shard after shard round the partitions, and a new attempt on the next one, so work
-         * spreads evenly over the workers and a retry usually lands on another */
-        out[i].partition =
-            (int32_t)((t->spec.index + pes[i]->attempt - 1) % (uint32_t)d->task_partitions);
+        out[i].partition = choose_partition(d, pes[i]);
+        if (pes[i]->attempt <= MAX_TRACKED_ATTEMPTS) {
+            pes[i]->sent_to[pes[i]->attempt - 1] = out[i].partition;
+        }
     }
     bz_err_clear(&why);
     rc = kq_produce_batch(d->producer, out, n, PRODUCE_TIMEOUT_MS, &why);
@@ -198,7 +227,8 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         if (out[i].rc == BZ_OK) {
             BZ_LOG(d->log, BZ_LOG_DEBUG, "dispatch",
                    (&(struct bz_log_ctx){t->job_id, t->site_id, "dispatch", -1}), "shard task sent",
-                   "shard=%u attempt=%u", t->spec.index, pes[i]->attempt);
+                   "shard=%u attempt=%u partition=%d", t->spec.index, pes[i]->attempt,
+                   (int)out[i].partition);
         } else {
             BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
                    (&(struct bz_log_ctx){t->job_id, t->site_id, "dispatch", -1}),
@@ -321,6 +351,9 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
     if (strcmp(expect, r->destination) != 0) {
         return BZ_OK; /* not dispatched by this run */
     }
+    if (r->attempt <= MAX_TRACKED_ATTEMPTS) { /* someone consumes that partition */
+        d->answered[pe->sent_to[r->attempt - 1]] = bz_mono_seconds();
+    }
     if (pe->accepted) {
         /* A late result. Another attempt's staging is never used: remove it. A second run of
          * the accepted attempt itself (a redelivered task) wrote the same bytes by rename,
@@ -398,6 +431,9 @@ static int check_leases(struct dispatcher *d, struct shard_done **out, struct bz
         BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
                (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "lease", -1}),
                "shard lease expired", "shard=%u attempt=%u", pe->task->spec.index, pe->attempt);
+        if (pe->attempt <= MAX_TRACKED_ATTEMPTS) {
+            d->expired[pe->sent_to[pe->attempt - 1]] = now;
+        }
         if (pe->attempt >= d->cfg->max_attempts) {
             *out = failed_done(
                 d, pe, BZ_E_TRANSIENT, "shard %u: no result after %u attempts of %llu ms each",
