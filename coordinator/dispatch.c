@@ -153,19 +153,15 @@ static void attempt_path(const struct pending *pe, uint32_t attempt, char *out, 
     snprintf(out, size, "%.1000s.a%u", pe->base, attempt);
 }
 
-/* The task partition of pe's latest attempt. Shard after shard round the partitions, a new
- * attempt on the next one, so work spreads evenly over the workers - but a retry goes to the
- * first partition from there whose tasks have been answered since one last ran out of lease
- * there, when there is one: a live worker's, not the dead one's the group has not dropped yet. */
-static int32_t choose_partition(const struct dispatcher *d, const struct pending *pe)
+int32_t dispatch_route(uint32_t index, uint32_t attempt, uint32_t n, const double *answered,
+                       const double *expired)
 {
-    uint32_t n = (uint32_t)d->task_partitions;
-    int32_t first = (int32_t)((pe->task->spec.index + pe->attempt - 1) % n);
+    int32_t first = (int32_t)((index + attempt - 1) % n);
     uint32_t i;
 
-    for (i = 0; pe->attempt > 1 && i < n; i++) {
+    for (i = 0; attempt > 1 && i < n; i++) {
         int32_t p = (int32_t)(((uint32_t)first + i) % n);
-        if (d->answered[p] > 0 && d->answered[p] >= d->expired[p]) {
+        if (answered[p] > 0 && answered[p] >= expired[p]) {
             return p;
         }
     }
@@ -211,7 +207,8 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         texts[i] = proto_task_encode(&m, &out[i].len);
         out[i].data = texts[i];
         out[i].topic = d->cfg->kafka_tasks_topic;
-        out[i].partition = choose_partition(d, pes[i]);
+        out[i].partition = dispatch_route(t->spec.index, pes[i]->attempt,
+                                          (uint32_t)d->task_partitions, d->answered, d->expired);
         if (pes[i]->attempt <= MAX_TRACKED_ATTEMPTS) {
             pes[i]->sent_to[pes[i]->attempt - 1] = out[i].partition;
         }

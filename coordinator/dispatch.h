@@ -56,4 +56,11 @@ int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err
 struct gcs_options;
 void dispatcher_set_gcs(struct dispatcher *d, const struct gcs_options *gcs);
 
+/* The task partition for attempt `attempt` (1-based) of shard `index` over n partitions:
+ * round-robin (index + attempt - 1), so work spreads evenly; for a retry, the first partition
+ * from there that answered a task (answered[p], a time; 0: never) no earlier than an attempt
+ * there last ran out of lease (expired[p]) - one a live worker holds - when there is one. */
+int32_t dispatch_route(uint32_t index, uint32_t attempt, uint32_t n, const double *answered,
+                       const double *expired);
+
 #endif
