@@ -87,7 +87,8 @@ static int accept_line(struct validator *v, struct dedup_table *dt, struct loser
 
     validator_key(v, &key);
     if (opts->on_row != NULL) {
-        int rc = opts->on_row(opts->on_row_ctx, spec, index, validator_values(v), &key, err);
+        int rc = opts->on_row(opts->on_row_ctx, spec, index, (uint32_t)(line->offset - spec->start),
+                              validator_values(v), &key, err);
         if (rc != BZ_OK) {
             return rc;
         }

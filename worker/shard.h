@@ -25,11 +25,12 @@ struct shard_spec {
 };
 
 /* Called for every valid line, before dedup decides (a later line may still supersede it);
- * the row's (shard, line) position lets a sink apply the same winner rule. Return BZ_OK or an
+ * the row's (shard, line) position lets a sink apply the same winner rule, and its byte offset
+ * from the shard's start lets a reader find the line again. Return BZ_OK or an
  * error to stop the shard. */
 typedef int (*shard_row_fn)(void *ctx, const struct shard_spec *shard, uint32_t line,
-                            const struct field_value *values, const struct line_key *key,
-                            struct bz_err *err);
+                            uint32_t offset, const struct field_value *values,
+                            const struct line_key *key, struct bz_err *err);
 
 struct shard_options {
     size_t max_line_bytes; /* longer lines are rejected; default 1 MiB */

@@ -16,13 +16,13 @@ struct worker_pool {
     struct mem_queue *tasks, *results;
 };
 
-static int stage_row(void *ctx, const struct shard_spec *shard, uint32_t line,
+static int stage_row(void *ctx, const struct shard_spec *shard, uint32_t line, uint32_t offset,
                      const struct field_value *values, const struct line_key *key,
                      struct bz_err *err)
 {
     (void)shard;
     (void)key;
-    return warehouse_stage_row(ctx, line, values, err);
+    return warehouse_stage_row(ctx, line, offset, values, err);
 }
 
 /* Runs the shard with its valid rows going to a stage of the task's warehouse. */

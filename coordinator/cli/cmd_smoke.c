@@ -114,7 +114,8 @@ static int stage_rows(struct warehouse *worker, const struct schema_table *t, co
                             (int)reason.len, reason.data);
             break;
         }
-        rc = warehouse_stage_row(st, (uint32_t)*rows, validator_values(v), err);
+        rc = warehouse_stage_row(st, (uint32_t)*rows, (uint32_t)(line - data), validator_values(v),
+                                 err);
         *rows += rc == BZ_OK;
     }
     if (rc == BZ_OK) {

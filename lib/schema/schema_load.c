@@ -25,8 +25,8 @@ static const char *const merge_keys[] = {
 static const char *const target_keys[] = {"table",      "columns", "key", "order_by",
                                           "is_deleted", "select",  NULL};
 /* Columns the pipeline adds to every main table; a feed column may not take these names. */
-static const char *const reserved_columns[] = {"site_id", "created_at", "updated_at",
-                                               "_bz_position", NULL};
+static const char *const reserved_columns[] = {"site_id",      "created_at", "updated_at",
+                                               "_bz_position", "_bz_offset", NULL};
 
 struct loader {
     const struct ydoc *doc;

@@ -359,10 +359,10 @@ int warehouse_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
     return rc;
 }
 
-int warehouse_stage_row(struct wh_stage *s, uint32_t line, const struct field_value *values,
-                        struct bz_err *err)
+int warehouse_stage_row(struct wh_stage *s, uint32_t line, uint32_t offset,
+                        const struct field_value *values, struct bz_err *err)
 {
-    return s->ops->stage_row(s, line, values, err);
+    return s->ops->stage_row(s, line, offset, values, err);
 }
 
 int warehouse_stage_close(struct wh_stage *s, char *ref, size_t size, struct bz_err *err)

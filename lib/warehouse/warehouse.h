@@ -139,10 +139,11 @@ struct wh_stage_spec {
 int warehouse_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
                          struct wh_stage **out, struct bz_err *err);
 
-/* Stages the row of the shard's line `line` (values: one per column, as the validator gives
- * them). Every valid line of the shard is staged, dedup losers too. The hot path. */
-int warehouse_stage_row(struct wh_stage *s, uint32_t line, const struct field_value *values,
-                        struct bz_err *err);
+/* Stages the row of the shard's line `line`, which starts offset bytes after the shard's start
+ * (values: one per column, as the validator gives them). Every valid line of the shard is
+ * staged, dedup losers too. The hot path. */
+int warehouse_stage_row(struct wh_stage *s, uint32_t line, uint32_t offset,
+                        const struct field_value *values, struct bz_err *err);
 
 /* Completes the stage and gives its reference (the empty string when the backend needs none)
  * in ref[0..size). Frees s whatever the outcome; on failure nothing of it is usable. */

@@ -29,8 +29,8 @@ struct warehouse_ops {
     int (*stage_open)(struct warehouse *wh, const struct wh_stage_spec *spec, struct wh_stage **out,
                       struct bz_err *err);
     /* As warehouse_stage_row: the hot path, no allocation per row beyond amortized growth. */
-    int (*stage_row)(struct wh_stage *s, uint32_t line, const struct field_value *values,
-                     struct bz_err *err);
+    int (*stage_row)(struct wh_stage *s, uint32_t line, uint32_t offset,
+                     const struct field_value *values, struct bz_err *err);
     /* As warehouse_stage_close / warehouse_stage_abort: both free s. */
     int (*stage_close)(struct wh_stage *s, char *ref, size_t size, struct bz_err *err);
     void (*stage_abort)(struct wh_stage *s);
@@ -107,8 +107,8 @@ struct warehouse *warehouse_sqlite_stager(struct bz_err *err);
  * they use (wh_sqlite_merge.c). */
 int wh_sqlite_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
                          struct wh_stage **out, struct bz_err *err);
-int wh_sqlite_stage_row(struct wh_stage *s, uint32_t line, const struct field_value *values,
-                        struct bz_err *err);
+int wh_sqlite_stage_row(struct wh_stage *s, uint32_t line, uint32_t offset,
+                        const struct field_value *values, struct bz_err *err);
 int wh_sqlite_stage_close(struct wh_stage *s, char *ref, size_t size, struct bz_err *err);
 void wh_sqlite_stage_abort(struct wh_stage *s);
 int wh_sqlite_merge_staged(struct warehouse *wh, const struct merge_spec *spec,

@@ -614,8 +614,8 @@ static int bq_stage_open(struct warehouse *base, const struct wh_stage_spec *spe
     return BZ_OK;
 }
 
-static int bq_stage_row(struct wh_stage *base, uint32_t line, const struct field_value *values,
-                        struct bz_err *err)
+static int bq_stage_row(struct wh_stage *base, uint32_t line, uint32_t offset,
+                        const struct field_value *values, struct bz_err *err)
 {
     struct bq_stage *s = (struct bq_stage *)base;
 
@@ -625,7 +625,7 @@ static int bq_stage_row(struct wh_stage *base, uint32_t line, const struct field
         s->offsets = xrealloc(s->offsets, s->cap * sizeof(*s->offsets));
     }
     s->offsets[s->n++] = s->data.len;
-    row_encoder_append(s->enc, s->shard, line, values, NULL, &s->data);
+    row_encoder_append(s->enc, s->shard, line, offset, values, NULL, &s->data);
     if (s->t->partition_by != SCHEMA_NO_PARTITION && !values[s->t->partition_by].is_null) {
         int64_t v = values[s->t->partition_by].i;
         s->lo = s->ranged && s->lo < v ? s->lo : v;

@@ -109,6 +109,7 @@ struct row_encoder *row_encoder_new(const struct schema_table *table, const char
     pb_bytes_field(&e->descriptor, 1, name, strlen(name)); /* DescriptorProto.name */
     describe_field(&e->descriptor, "site_id", ROW_FIELD_SITE, PB_TYPE_STRING);
     describe_field(&e->descriptor, "_bz_position", ROW_FIELD_POSITION, PB_TYPE_INT64);
+    describe_field(&e->descriptor, "_bz_offset", ROW_FIELD_OFFSET, PB_TYPE_INT64);
     for (i = 0; i < table->ncolumns; i++) {
         const struct schema_column *c = &table->columns[i];
         uint32_t number = (uint32_t)(ROW_FIELD_FIRST_COLUMN + i);
@@ -171,7 +172,7 @@ int64_t row_packed_datetime(int64_t seconds)
     return packed_datetime(&memo, seconds);
 }
 
-void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
+void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line, uint32_t offset,
                         const struct field_value *values, const char *line_end, struct buf *out)
 {
     size_t i, n = e->table->ncolumns;
@@ -182,6 +183,8 @@ void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
     memcpy(p, e->prefix.data, e->prefix.len); /* site_id and the position's key */
     p += e->prefix.len;
     p += put_varint(p, ((uint64_t)shard << 32) | line);
+    *p++ = (uint8_t)(ROW_FIELD_OFFSET << 3 | PB_VARINT);
+    p += put_varint(p, offset);
     for (i = 0; i < n; i++) {
         const struct field_value *v = &values[i];
         struct column_code *code = &e->codes[i];

@@ -3,7 +3,9 @@
  * built at run time from the table's schema.
  *
  * Owns the row message's layout: field 1 site_id (string), field 2 _bz_position (int64: shard
- * index << 32 | line in shard, the cross-shard dedup order), then column i as field 3 + i,
+ * index << 32 | line in shard, the cross-shard dedup order), field 3 _bz_offset (int64: the
+ * line's byte offset from its shard's start, where a duplicate's bytes are read back for the
+ * error file), then column i as field 4 + i,
  * named as the column; every field optional (proto2: an absent field is NULL, a present zero
  * is zero). And the type mapping of the fact sheet (reference/bigquery-gcs-facts.md 1.4):
  * int64 -> int64, bool -> bool, date -> int32 days since 1970-01-01, datetime -> int64 packed
@@ -23,7 +25,8 @@
 
 #define ROW_FIELD_SITE 1
 #define ROW_FIELD_POSITION 2
-#define ROW_FIELD_FIRST_COLUMN 3
+#define ROW_FIELD_OFFSET 3
+#define ROW_FIELD_FIRST_COLUMN 4
 
 struct row_encoder;
 
@@ -37,11 +40,11 @@ void row_encoder_free(struct row_encoder *e);
  * ("journal_row"): self-contained, no imports. Owned by e. */
 const unsigned char *row_encoder_descriptor(const struct row_encoder *e, size_t *len);
 
-/* Appends one row (values: one per column, as the validator gives them, pointing into a line
- * that ends at line_end) to out, as a bare message (no length prefix). Bytes up to line_end
- * may be read past a value: short texts are copied in one fixed-size move (line_end NULL: no
- * byte past a value is read). */
-void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line,
+/* Appends one row - line `line` of shard `shard`, offset bytes after its start (values: one per
+ * column, as the validator gives them, pointing into a line that ends at line_end) - to out, as a
+ * bare message (no length prefix). Bytes up to line_end may be read past a value: short texts are
+ * copied in one fixed-size move (line_end NULL: no byte past a value is read). */
+void row_encoder_append(struct row_encoder *e, uint32_t shard, uint32_t line, uint32_t offset,
                         const struct field_value *values, const char *line_end, struct buf *out);
 
 /* The int64 a datetime column sends: BigQuery's packed civil time of seconds since

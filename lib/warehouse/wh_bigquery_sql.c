@@ -145,6 +145,7 @@ static json_t *table_resource(const struct bq_location *loc, const char *dataset
     json_array_append_new(fields, field("site_id", "STRING", true));
     if (work) {
         json_array_append_new(fields, field("_bz_position", "INT64", true));
+        json_array_append_new(fields, field("_bz_offset", "INT64", true));
     }
     for (i = 0; i < t->ncolumns; i++) {
         json_array_append_new(fields, column_field(&t->columns[i]));
@@ -220,7 +221,8 @@ int bq_merge_sql(const struct bq_location *loc, const struct schema_table *t, co
         return bz_err_set(err, BZ_E_INVALID_INPUT, "job id '%s' cannot name a work table", job_id);
     }
     order = t->columns[t->order_by].name;
-    buf_appendf(out, "MERGE `%s.%s.%s` AS T\nUSING (\n  SELECT * EXCEPT (_bz_position)\n",
+    buf_appendf(out,
+                "MERGE `%s.%s.%s` AS T\nUSING (\n  SELECT * EXCEPT (_bz_position, _bz_offset)\n",
                 loc->project, loc->dataset, t->merge.target);
     buf_appendf(out, "  FROM `%s.%s.%s`\n  WHERE site_id = @site_id\n", loc->project,
                 loc->work_dataset, work);
@@ -403,7 +405,9 @@ int bq_target_source_sql(const struct bq_location *loc, const struct schema_tabl
         return bz_err_set(err, BZ_E_INVALID_INPUT, "job id '%s' cannot name a work table", job_id);
     }
     /* staged: the file's loaded rows, as the main MERGE keeps them (newest per feed key) */
-    buf_appendf(out, "WITH staged AS (\n  SELECT * FROM `%s.%s.%s`\n  WHERE site_id = @site_id\n",
+    buf_appendf(out,
+                "WITH staged AS (\n  SELECT * EXCEPT (_bz_offset) FROM `%s.%s.%s`\n"
+                "  WHERE site_id = @site_id\n",
                 loc->project, loc->work_dataset, work);
     buf_append_str(out, "  QUALIFY ROW_NUMBER() OVER (PARTITION BY ");
     key_list(out, t);

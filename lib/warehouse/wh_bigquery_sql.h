@@ -5,14 +5,14 @@
  * Owns the BigQuery layout of a table - site_id, then the schema's columns (int64 -> INT64,
  * numeric(p,s) -> NUMERIC(p,s) or BIGNUMERIC(p,s) when s > 9, bool -> BOOL, date -> DATE,
  * datetime -> DATETIME, timestamp -> TIMESTAMP, string(n) -> STRING(n)), then created_at and
- * updated_at (TIMESTAMP) on main tables or _bz_position (INT64, the row encoder's) on work
- * tables - and the merge rule, the SQLite backend's exactly: the source is deduplicated by
- * QUALIFY ROW_NUMBER() (newest order_by, then latest position), site_id is part of the key and
- * of the source filter, a row whose order_by is older than the target's never overwrites it
- * (equal does), created_at is set on insert and updated_at on every change. Identifiers come
- * only from schema files and configuration, are checked here and backtick-quoted; values
- * (site id, merge time) are named query parameters. The job id is derived from the bizoope job
- * and the statement, so a retried jobs.insert finds the job already there (409) instead of
+ * updated_at (TIMESTAMP) on main tables or _bz_position and _bz_offset (INT64, the row
+ * encoder's) on work tables - and the merge rule, the SQLite backend's exactly: the source is
+ * deduplicated by QUALIFY ROW_NUMBER() (newest order_by, then latest position), site_id is part of
+ * the key and of the source filter, a row whose order_by is older than the target's never
+ * overwrites it (equal does), created_at is set on insert and updated_at on every change.
+ * Identifiers come only from schema files and configuration, are checked here and backtick-quoted;
+ * values (site id, merge time) are named query parameters. The job id is derived from the bizoope
+ * job and the statement, so a retried jobs.insert finds the job already there (409) instead of
  * running it twice. Main tables are clustered by site_id and the leading key columns and, with
  * the schema's partition_by, partitioned by its day, each MERGE then restricted to the file's
  * range of it. */

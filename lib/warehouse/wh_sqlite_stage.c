@@ -58,9 +58,10 @@ int wh_sqlite_stage_open(struct warehouse *wh, const struct wh_stage_spec *spec,
     return BZ_OK;
 }
 
-int wh_sqlite_stage_row(struct wh_stage *base, uint32_t line, const struct field_value *values,
-                        struct bz_err *err)
+int wh_sqlite_stage_row(struct wh_stage *base, uint32_t line, uint32_t offset,
+                        const struct field_value *values, struct bz_err *err)
 {
+    (void)offset; /* the merge reads the spool by position; SQLite never looks a line up again */
     return spool_writer_row(((struct sqlite_stage *)base)->spool, line, values, err);
 }
 

@@ -111,7 +111,8 @@ static double encode_pass(const char *data, size_t n, const struct schema_table 
         }
         t0 = now();
         for (i = 0; i < k; i++) {
-            row_encoder_append(e, 0, lines[i], &values[i * t->ncolumns], ends[i], &request);
+            row_encoder_append(e, 0, lines[i], (uint32_t)(ends[i] - data), &values[i * t->ncolumns],
+                               ends[i], &request);
             if (request.len >= REQUEST_BYTES) { /* one AppendRows request's worth */
                 *bytes += request.len;
                 request.len = 0;

@@ -78,7 +78,8 @@ static int setup(void **state)
         if (!validator_check_line(v, line, (size_t)n, &reason)) {
             return -1;
         }
-        row_encoder_append(e, 0, (uint32_t)i, validator_values(v), line + n, &rows_data);
+        row_encoder_append(e, 0, (uint32_t)i, (uint32_t)(i * 64), validator_values(v), line + n,
+                           &rows_data);
     }
     offsets[NROWS] = rows_data.len;
     d = row_encoder_descriptor(e, &dlen);

@@ -40,25 +40,26 @@ static int teardown(void **state)
 
 /* Validates line and appends its row to out. */
 static void encode_line(struct row_encoder *e, struct validator *v, const char *line,
-                        uint32_t shard, uint32_t n, struct buf *out)
+                        uint32_t shard, uint32_t n, uint32_t offset, struct buf *out)
 {
     struct buf reason;
 
     buf_init(&reason);
     assert_true(validator_check_line(v, line, strlen(line), &reason));
-    row_encoder_append(e, shard, n, validator_values(v), line + strlen(line), out);
+    row_encoder_append(e, shard, n, offset, validator_values(v), line + strlen(line), out);
     buf_release(&reason);
 }
 
-static const unsigned char golden1[] = {0x0a, 0x07, 0x74, 0x6f, 0x6b, 0x79, 0x6f, 0x2d, 0x31, 0x10,
-                                        0x87, 0x80, 0x80, 0x80, 0x30, 0x1a, 0x03, 0x53, 0x30, 0x31,
-                                        0x22, 0x06, 0xe6, 0x9c, 0xac, 0xe5, 0xba, 0x97, 0x30, 0xcc,
-                                        0x55, 0x42, 0x05, 0x2d, 0x31, 0x32, 0x2e, 0x35, 0x48, 0x00,
-                                        0x50, 0x80, 0x80, 0xc0, 0xc2, 0x97, 0xe1, 0xab, 0xfd, 0x01};
-static const unsigned char golden2[] = {
-    0x0a, 0x07, 0x74, 0x6f, 0x6b, 0x79, 0x6f, 0x2d, 0x31, 0x10, 0x00, 0x1a, 0x03, 0x53, 0x30, 0x32,
-    0x22, 0x01, 0x78, 0x30, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x42, 0x03,
-    0x30, 0x2e, 0x30, 0x48, 0x01, 0x50, 0x80, 0x80, 0x80, 0x80, 0x80, 0x84, 0xa1, 0xf6, 0x01};
+static const unsigned char golden1[] = {
+    0x0a, 0x07, 0x74, 0x6f, 0x6b, 0x79, 0x6f, 0x2d, 0x31, 0x10, 0x87, 0x80, 0x80, 0x80,
+    0x30, 0x18, 0xac, 0x02, 0x22, 0x03, 0x53, 0x30, 0x31, 0x2a, 0x06, 0xe6, 0x9c, 0xac,
+    0xe5, 0xba, 0x97, 0x38, 0xcc, 0x55, 0x4a, 0x05, 0x2d, 0x31, 0x32, 0x2e, 0x35, 0x50,
+    0x00, 0x58, 0x80, 0x80, 0xc0, 0xc2, 0x97, 0xe1, 0xab, 0xfd, 0x01};
+static const unsigned char golden2[] = {0x0a, 0x07, 0x74, 0x6f, 0x6b, 0x79, 0x6f, 0x2d, 0x31, 0x10,
+                                        0x00, 0x18, 0x00, 0x22, 0x03, 0x53, 0x30, 0x32, 0x2a, 0x01,
+                                        0x78, 0x38, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0x01, 0x4a, 0x03, 0x30, 0x2e, 0x30, 0x50, 0x01, 0x58,
+                                        0x80, 0x80, 0x80, 0x80, 0x80, 0x84, 0xa1, 0xf6, 0x01};
 
 static void test_golden_rows(void **state)
 {
@@ -68,11 +69,11 @@ static void test_golden_rows(void **state)
     (void)state;
 
     buf_init(&out);
-    encode_line(e, v, "S01\t本店\t\t19991231\t\t-12.5\t0\t20261124093005", 3, 7, &out);
+    encode_line(e, v, "S01\t本店\t\t19991231\t\t-12.5\t0\t20261124093005", 3, 7, 300, &out);
     assert_int_equal(out.len, sizeof(golden1));
     assert_memory_equal(out.data, golden1, sizeof(golden1));
     out.len = 0;
-    encode_line(e, v, "S02\tx\t\t19691231\t\t0.0\t1\t19700101000000", 0, 0, &out);
+    encode_line(e, v, "S02\tx\t\t19691231\t\t0.0\t1\t19700101000000", 0, 0, 0, &out);
     assert_int_equal(out.len, sizeof(golden2));
     assert_memory_equal(out.data, golden2, sizeof(golden2));
     assert_true(row_packed_datetime(-1) ==
@@ -130,7 +131,7 @@ static void test_protoc_reads_them(void **state)
     snprintf(path, sizeof(path), "%s/rows.fds", dir);
     write_file(path, fds.data, fds.len);
     encode_line(e, v, "0042\t駅前 \"店\"\t大阪\t18991231\t20301231\t9999999.9\t1\t99991231235959",
-                9, 4294967295u, &row);
+                9, 4294967295u, 4294967295u, &row);
     snprintf(path, sizeof(path), "%s/row.bin", dir);
     write_file(path, row.data, row.len);
     snprintf(cmd, sizeof(cmd),
@@ -145,6 +146,7 @@ static void test_protoc_reads_them(void **state)
     assert_string_equal(text,
                         "site_id: \"site-b\"\n"
                         "_bz_position: 42949672959\n"
+                        "_bz_offset: 4294967295\n"
                         "store_code: \"0042\"\n"
                         "store_name: \"\\351\\247\\205\\345\\211\\215 \\\"\\345\\272\\227\\\"\"\n"
                         "prefecture: \"\\345\\244\\247\\351\\230\\252\"\n"

@@ -175,7 +175,7 @@ static void stage_lines(struct backend *b, struct warehouse *worker, const char 
     for (i = 0; lines[i] != NULL; i++) {
         const char *line = lines[i];
         assert_true(validator_check_line(v, line, strlen(line), &reason));
-        assert_int_equal(warehouse_stage_row(st, i, validator_values(v), &err), BZ_OK);
+        assert_int_equal(warehouse_stage_row(st, i, i * 100, validator_values(v), &err), BZ_OK);
     }
     assert_int_equal(warehouse_stage_close(st, ref, size, &err), BZ_OK);
     buf_release(&reason);
