@@ -170,6 +170,7 @@ void warehouse_caps(const struct warehouse *wh, struct wh_caps *out)
 {
     *out = wh->ops->caps;
     out->checks_staged = wh->ops->check_staged != NULL;
+    out->lists_duplicates = wh->ops->list_duplicates != NULL;
 }
 
 /* A slot the call needs: the handle merges (not stage-only) and the backend fills it. */
@@ -447,6 +448,36 @@ int warehouse_check_staged(struct warehouse *wh, const struct merge_spec *spec,
     if (rc == BZ_OK) {
         memset(out, 0, sizeof(*out));
         rc = wh->ops->check_staged(wh, spec, refs, nrefs, out, err);
+    }
+    return rc;
+}
+
+int warehouse_list_duplicates(struct warehouse *wh, const struct merge_spec *spec,
+                              const char *const *refs, size_t nrefs, uint64_t limit,
+                              struct wh_duplicates *out, struct bz_err *err)
+{
+    int rc = usable(wh, wh != NULL && wh->ops->list_duplicates != NULL, "warehouse_list_duplicates",
+                    err);
+
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (rc == BZ_OK && (spec == NULL || out == NULL)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "warehouse_list_duplicates: needs a spec and room for the answer");
+    }
+    if (rc == BZ_OK) {
+        rc = check_refs("warehouse_list_duplicates", refs, nrefs, err);
+    }
+    if (rc == BZ_OK) {
+        rc = check_spec("warehouse_list_duplicates", spec, err);
+    }
+    if (rc == BZ_OK) {
+        rc = wh->ops->list_duplicates(wh, spec, refs, nrefs, limit, out, err);
+    }
+    if (rc != BZ_OK && out != NULL) {
+        free(out->list);
+        memset(out, 0, sizeof(*out));
     }
     return rc;
 }

@@ -112,6 +112,10 @@ struct wh_caps {
     bool wants_winners;
     /* warehouse_check_staged has something remote to check (set by warehouse_caps). */
     bool checks_staged;
+    /* warehouse_list_duplicates answers (set by warehouse_caps): the warehouse ranks the staged
+     * rows itself, so no process needs to hold a file's keys - workers send no winners and the
+     * finalizer takes the losers from here. */
+    bool lists_duplicates;
 };
 void warehouse_caps(const struct warehouse *wh, struct wh_caps *out);
 
@@ -160,6 +164,29 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
                            const char *const *refs, size_t nrefs,
                            const struct row_position *winners, size_t nwinners, uint64_t loaded,
                            struct merge_counts *out, struct bz_err *err);
+
+/* ---- duplicates, ranked by the warehouse (wh_caps.lists_duplicates) ---------------------------
+ * A staged row that lost to another row of the same key under the merge's rule (newest order_by,
+ * ties to the later position): the row the merge will not take, and the one it takes. */
+struct wh_duplicate {
+    struct row_position loser;
+    uint32_t loser_offset; /* its line's byte offset from its shard's start */
+    struct row_position winner;
+};
+
+struct wh_duplicates {
+    uint64_t staged;           /* rows the stages hold */
+    uint64_t losers;           /* of them, rows that lost (every one counted) */
+    struct wh_duplicate *list; /* the first ones by loser position (owned; free()) */
+    size_t n;
+};
+
+/* Makes the stages refs[0..nrefs) of spec->job_id part of its stage, as merge_staged would
+ * (again harmlessly), and ranks them: the counts, and the first `limit` losers by position (0:
+ * every one) in *out. Memory grows with the losers listed, never with the file's keys. */
+int warehouse_list_duplicates(struct warehouse *wh, const struct merge_spec *spec,
+                              const char *const *refs, size_t nrefs, uint64_t limit,
+                              struct wh_duplicates *out, struct bz_err *err);
 
 /* Whether the merge of job_id was committed; its counts in *out when it was. */
 int warehouse_merge_lookup(struct warehouse *wh, const char *job_id, bool *done,

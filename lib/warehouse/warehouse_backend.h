@@ -48,6 +48,12 @@ struct warehouse_ops {
                         const char *const *refs, size_t nrefs, struct wh_check *out,
                         struct bz_err *err);
 
+    /* As warehouse_list_duplicates; spec checked, refs non-NULL entries, *out zeroed. NULL: the
+     * backend keeps no ranking of its own (the finalizer's fold gives the winners). */
+    int (*list_duplicates)(struct warehouse *wh, const struct merge_spec *spec,
+                           const char *const *refs, size_t nrefs, uint64_t limit,
+                           struct wh_duplicates *out, struct bz_err *err);
+
     /* As warehouse_merge_lookup. job_id non-empty; done and out non-NULL. May be called while
      * a merge is open (it then sees the state before that merge). */
     int (*merge_lookup)(struct warehouse *wh, const char *job_id, bool *done,

@@ -588,6 +588,91 @@ static int bq_batch_forget(struct warehouse *base, const char *workflow, const c
     return batch_job(w, sql, params, 3, NULL, err);
 }
 
+/* ---- duplicates: ranked by BigQuery over the work table ---- */
+
+/* A cell of an integer column as a number; false when it is not one. */
+static bool cell_u64(json_t *row, size_t i, uint64_t *out)
+{
+    const char *s = cell(row, i);
+    char *end;
+
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    *out = strtoull(s, &end, 10);
+    return *end == '\0';
+}
+
+static struct row_position position_of(uint64_t v)
+{
+    return (struct row_position){(uint32_t)(v >> 32), (uint32_t)v};
+}
+
+/* One row of bq_duplicates_sql's answer into out (its totals into *staged, *losers). */
+static int read_duplicate(json_t *row, struct wh_duplicates *out, struct bz_err *err)
+{
+    uint64_t loser, offset, winner;
+
+    if (!cell_u64(row, 0, &out->staged) || !cell_u64(row, 1, &out->losers)) {
+        return bz_err_set(err, BZ_E_PROTOCOL, "the duplicates query gave no totals");
+    }
+    if (json_is_null(json_array_get(row, 2))) {
+        return BZ_OK; /* nothing lost: the totals alone */
+    }
+    if (!cell_u64(row, 2, &loser) || !cell_u64(row, 3, &offset) || !cell_u64(row, 4, &winner) ||
+        offset > UINT32_MAX) {
+        return bz_err_set(err, BZ_E_PROTOCOL, "the duplicates query gave a row that is not one");
+    }
+    out->list[out->n].loser = position_of(loser);
+    out->list[out->n].loser_offset = (uint32_t)offset;
+    out->list[out->n].winner = position_of(winner);
+    out->n++;
+    return BZ_OK;
+}
+
+/* The stages committed into the work table, then one query ranks its rows as the MERGE will. */
+static int bq_list_duplicates(struct warehouse *base, const struct merge_spec *spec,
+                              const char *const *refs, size_t nrefs, uint64_t limit,
+                              struct wh_duplicates *out, struct bz_err *err)
+{
+    struct bq_warehouse *w = (struct bq_warehouse *)base;
+    struct bq_partition_range range;
+    struct wh_param site = {"site_id", spec->site_id};
+    json_t *rows = NULL, *row;
+    bool ranged = false;
+    struct buf sql;
+    size_t i;
+    int rc = commit_stages(w, spec, refs, nrefs, &range, &ranged, err);
+
+    buf_init(&sql);
+    if (rc == BZ_OK) {
+        rc = bq_duplicates_sql(&w->loc, spec->table, spec->job_id, limit, &sql, err);
+    }
+    if (rc == BZ_OK) {
+        buf_append_char(&sql, '\0');
+        rc = batch_job(w, sql.data, &site, 1, &rows, err);
+    }
+    if (rc == BZ_OK) {
+        out->list =
+            xmalloc((json_array_size(rows) ? json_array_size(rows) : 1) * sizeof(*out->list));
+    }
+    json_array_foreach(rows, i, row)
+    {
+        if (rc == BZ_OK) {
+            rc = read_duplicate(row, out, err);
+        }
+    }
+    if (rc == BZ_OK && (out->n > out->losers || out->losers > out->staged)) {
+        rc = bz_err_set(err, BZ_E_PROTOCOL,
+                        "the duplicates query of %s gave %zu losers of %llu, from %llu rows",
+                        spec->job_id, out->n, (unsigned long long)out->losers,
+                        (unsigned long long)out->staged);
+    }
+    json_decref(rows);
+    buf_release(&sql);
+    return rc;
+}
+
 /* ---- the stage: a shard attempt's rows, encoded, to a write stream ---- */
 
 static int bq_stage_open(struct warehouse *base, const struct wh_stage_spec *spec,
@@ -689,6 +774,7 @@ static const struct warehouse_ops warehouse_bigquery_ops = {
     .stage_abort = bq_stage_abort,
     .merge_staged = bq_merge_staged,
     .check_staged = bq_check_staged,
+    .list_duplicates = bq_list_duplicates,
     .batch_value = bq_batch_value,
     .batch_build = bq_batch_build,
     .batch_ledger = bq_batch_ledger,

@@ -385,6 +385,37 @@ static void key_list(struct buf *out, const struct schema_table *t)
     }
 }
 
+int bq_duplicates_sql(const struct bq_location *loc, const struct schema_table *t,
+                      const char *job_id, uint64_t limit, struct buf *out, struct bz_err *err)
+{
+    char work[400];
+
+    if (check_location(loc, t, err) != BZ_OK) {
+        return (int)err->code;
+    }
+    if (!work_table_name(job_id, t, work, sizeof(work))) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "job id '%s' cannot name a work table", job_id);
+    }
+    buf_appendf(out,
+                "WITH ranked AS (\n  SELECT _bz_position, _bz_offset,\n"
+                "    FIRST_VALUE(_bz_position) OVER w AS winner, ROW_NUMBER() OVER w AS n\n"
+                "  FROM `%s.%s.%s`\n  WHERE site_id = @site_id\n  WINDOW w AS (PARTITION BY ",
+                loc->project, loc->work_dataset, work);
+    key_list(out, t);
+    buf_appendf(out, " ORDER BY `%s` DESC, _bz_position DESC)\n),\n", t->columns[t->order_by].name);
+    buf_append_str(out, "totals AS (\n  SELECT COUNT(*) AS staged, COUNTIF(n > 1) AS losers "
+                        "FROM ranked\n)\n"
+                        "SELECT totals.staged, totals.losers, l._bz_position, l._bz_offset, "
+                        "l.winner\nFROM totals LEFT JOIN (\n"
+                        "  SELECT _bz_position, _bz_offset, winner FROM ranked WHERE n > 1\n"
+                        "  ORDER BY _bz_position");
+    if (limit > 0) {
+        buf_appendf(out, " LIMIT %llu", (unsigned long long)limit);
+    }
+    buf_append_str(out, "\n) AS l ON TRUE\nORDER BY l._bz_position");
+    return BZ_OK;
+}
+
 int bq_target_source_sql(const struct bq_location *loc, const struct schema_table *t,
                          const struct schema_target *g, const char *job_id, struct buf *out,
                          struct bz_err *err)

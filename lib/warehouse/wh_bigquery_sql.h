@@ -85,6 +85,13 @@ json_t *bq_merge_job(const struct bq_location *loc, const struct schema_table *t
 json_t *bq_query_job(const struct bq_location *loc, const char *job_id, const char *sql,
                      const struct wh_param *params, size_t nparams);
 
+/* The query ranking job_id's work table as the MERGE does (parameter @site_id). Its rows: one
+ * per loser - staged, losers (the totals, on every row), _bz_position and _bz_offset (the
+ * loser's) and winner (the _bz_position that superseded it) - ascending by position, at most
+ * limit of them (0: all); when nothing lost, one row of the totals and NULLs. */
+int bq_duplicates_sql(const struct bq_location *loc, const struct schema_table *t,
+                      const char *job_id, uint64_t limit, struct buf *out, struct bz_err *err);
+
 /* ---- merge targets (merge.targets) ----
  * A target's rows come from its bigquery select over `staged`, a WITH of the file's work table
  * (this site's rows, newest per the feed's key), kept newest per the target's key (ties: the

@@ -304,7 +304,7 @@ static bool main_table_exists(struct backend *b)
     bool found = false;
 
     if (strcmp(b->name, "bigquery") == 0) {
-        return fake_count_lines(b->rest_log, "\"table\": \"retail-test-1.pos.stores\"") == 1;
+        return fake_count_lines(b->rest_log, "\"table\": \"retail-test-1.pos.stores\"") >= 1;
     }
     snprintf(path, sizeof(path), "%s/warehouse.db", b->dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -368,6 +368,78 @@ static void test_stage_then_merge_staged(void **state)
         check_bigquery_stages(b);
         check_bigquery_table(b);
     }
+}
+
+/* Three shards of `stores` whose duplicates cross shards: S0001 three times (the newest twice,
+ * the later of those wins), S0002 newer in the next shard, S0003 older in the next. Lines are
+ * staged 100 bytes apart. */
+static const char *const dup_lines[3][4] = {
+    {"S0001\tA\t\t20200101\t\t1.5\t0\t20261124090000",
+     "S0002\tB\t\t20200101\t\t1.5\t0\t20261124090000",
+     "S0001\tA2\t\t20200101\t\t1.5\t0\t20261124100000", NULL},
+    {"S0002\tB2\t\t20200101\t\t1.5\t0\t20261124110000",
+     "S0003\tC\t\t20200101\t\t1.5\t0\t20261124090000", NULL},
+    {"S0001\tA3\t\t20200101\t\t1.5\t0\t20261124100000",
+     "S0003\tC0\t\t20200101\t\t1.5\t0\t20261124080000", NULL},
+};
+
+/* A warehouse that ranks rows itself lists every loser with the row that superseded it, by
+ * position, as the merge will rank them (the finalizer's error file rests on this); a limit
+ * lists the first ones and still counts them all. One that does not says so. */
+static void test_list_duplicates(void **state)
+{
+    static const struct wh_duplicate want[] = {
+        {{0, 0}, 0, {2, 0}},   /* S0001 09:00 < 10:00 (shard 2 line 0: later of the ties) */
+        {{0, 1}, 100, {1, 0}}, /* S0002 09:00 < 11:00 in shard 1 */
+        {{0, 2}, 200, {2, 0}}, /* S0001 10:00, tie: the later position wins */
+        {{2, 1}, 100, {1, 1}}, /* S0003 08:00 < 09:00 in shard 1 */
+    };
+    struct backend *b = *state;
+    const struct schema_table *t = schema_set_find(b->set, "stores");
+    struct merge_spec spec = {t, "tokyo-1", JOB "d", "stores_20261124090001.tsv", NOW};
+    struct warehouse *coord, *worker;
+    struct wh_duplicates d;
+    struct wh_caps caps;
+    struct bz_err err;
+    char stage[600], refs[3][1024];
+    const char *ref_list[3] = {refs[0], refs[1], refs[2]};
+    uint32_t s;
+
+    coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, &err);
+    worker = warehouse_open(b->cfg, NULL, WH_ROLE_STAGE_ONLY, &err);
+    assert_non_null(coord);
+    assert_non_null(worker);
+    warehouse_caps(coord, &caps);
+    assert_int_equal(caps.lists_duplicates, strcmp(b->name, "bigquery") == 0);
+    assert_int_equal(warehouse_file_prepare(coord, t, spec.job_id, stage, sizeof(stage), &err),
+                     BZ_OK);
+    for (s = 0; s < 3; s++) {
+        stage_lines(b, worker, "stores", stage, s, dup_lines[s], refs[s], sizeof(refs[s]));
+    }
+    if (!caps.lists_duplicates) {
+        assert_int_equal(warehouse_list_duplicates(coord, &spec, ref_list, 3, 0, &d, &err),
+                         BZ_E_INVALID_INPUT);
+    } else {
+        if (warehouse_list_duplicates(coord, &spec, ref_list, 3, 0, &d, &err) != BZ_OK) {
+            fail_msg("list_duplicates: %s", err.msg);
+        }
+        assert_int_equal(d.staged, 7);
+        assert_int_equal(d.losers, 4);
+        assert_int_equal(d.n, 4);
+        assert_memory_equal(d.list, want, sizeof(want));
+        free(d.list);
+        /* again, the first two only: committing the stages again changes nothing */
+        assert_int_equal(warehouse_list_duplicates(coord, &spec, ref_list, 3, 2, &d, &err), BZ_OK);
+        assert_int_equal(d.staged, 7);
+        assert_int_equal(d.losers, 4);
+        assert_int_equal(d.n, 2);
+        assert_memory_equal(d.list, want, 2 * sizeof(want[0]));
+        free(d.list);
+        assert_int_equal(warehouse_list_duplicates(worker, &spec, ref_list, 3, 0, &d, &err),
+                         BZ_E_INTERNAL);
+    }
+    warehouse_close(worker);
+    warehouse_close(coord);
 }
 
 /* Journal lines (partition_by: business_date) of one store: the first file spans three days
@@ -687,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_batch_value),
         cmocka_unit_test(test_batch_build),
         cmocka_unit_test(test_merge_targets),
+        cmocka_unit_test(test_list_duplicates),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
@@ -696,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_batch_value),
         cmocka_unit_test(test_batch_build),
         cmocka_unit_test(test_merge_targets),
+        cmocka_unit_test(test_list_duplicates),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
