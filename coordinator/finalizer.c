@@ -1,9 +1,10 @@
 /* finalizer.c - cross-shard dedup, error file and accounting. See finalizer.h.
  *
- * Duplicate rejects are recorded as (shard, line, offset) only. When the error file is written
- * their bytes are fetched again from the source (offsets ascend, so reads are near-sequential)
- * and their key recomputed, which names the line that finally won. This keeps memory at
- * 8 bytes per duplicate instead of holding duplicate lines. */
+ * Duplicate rejects are recorded as (shard, line, offset) only, with the winning position when
+ * the warehouse ranked them. When the error file is written their bytes are fetched again from
+ * the source (offsets ascend, so reads are near-sequential) and checked; folded here, their key
+ * is recomputed, which names the line that finally won. This keeps memory at 16 bytes per
+ * duplicate instead of holding duplicate lines. */
 #include "coordinator/finalizer.h"
 
 #include <pthread.h>
@@ -13,10 +14,18 @@
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/radix.h"
+#include "warehouse/warehouse.h"
 #include "worker/rejects.h"
 #include "worker/validate.h"
 
 #define OUT_FLUSH_BYTES (1u << 20)
+
+/* A line of the shard that lost to another line of its key. */
+struct held_loser {
+    uint32_t line;              /* shard-local line index */
+    uint32_t offset;            /* byte offset from the shard's start */
+    struct row_position winner; /* ranked elsewhere: the line that superseded it */
+};
 
 struct shard_state {
     bool added;
@@ -26,8 +35,9 @@ struct shard_state {
     uint64_t crlf;
     FILE *rejects;
     long rejects_start; /* where the stream's first record is (0 unless it came in an object) */
-    struct shard_loser *losers; /* within-shard and cross-shard */
+    struct held_loser *losers; /* within-shard and cross-shard */
     size_t nlosers, cap;
+    uint64_t local_losers; /* ranked elsewhere: what the shard's own dedup rejected */
 };
 
 struct finalizer {
@@ -37,6 +47,9 @@ struct finalizer {
     struct dedup_table *global;
     uint64_t *line_base;      /* file line index of each shard's first line */
     uint64_t max_error_lines; /* 0: no cap */
+    bool ranked_elsewhere;    /* the warehouse gives the losers (finalizer_take_duplicates) */
+    bool took_duplicates;
+    uint64_t ranked_losers; /* ranked elsewhere: every loser, listed or not */
     pthread_mutex_t lock;
 };
 
@@ -79,7 +92,13 @@ void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines)
     fz->max_error_lines = max_lines;
 }
 
-static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset)
+void finalizer_rank_elsewhere(struct finalizer *fz)
+{
+    fz->ranked_elsewhere = true;
+}
+
+static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset,
+                       struct row_position winner)
 {
     if (st->nlosers == st->cap) {
         st->cap = st->cap ? st->cap * 2 : 256;
@@ -87,6 +106,7 @@ static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset)
     }
     st->losers[st->nlosers].line = line;
     st->losers[st->nlosers].offset = offset;
+    st->losers[st->nlosers].winner = winner;
     st->nlosers++;
 }
 
@@ -96,7 +116,8 @@ static void on_global_loser(void *ctx, const struct dedup_entry *loser)
 {
     struct finalizer *fz = ctx;
 
-    push_loser(&fz->shards[dedup_rank_shard(loser->rank)], loser->line, loser->offset);
+    push_loser(&fz->shards[dedup_rank_shard(loser->rank)], loser->line, loser->offset,
+               (struct row_position){0, 0});
 }
 
 int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err)
@@ -122,10 +143,13 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
     st->rejects = r->rejects;
     st->rejects_start = r->rejects != NULL ? ftell(r->rejects) : 0;
     r->rejects = NULL;
-    for (i = 0; i < r->nlosers; i++) {
-        push_loser(st, r->losers[i].line, r->losers[i].offset);
+    st->local_losers = r->nlosers;
+    for (i = 0; i < r->nlosers && !fz->ranked_elsewhere; i++) {
+        push_loser(st, r->losers[i].line, r->losers[i].offset, (struct row_position){0, 0});
     }
-    dedup_table_offer_all(fz->global, r->winners, r->nwinners, on_global_loser, fz);
+    if (!fz->ranked_elsewhere) {
+        dedup_table_offer_all(fz->global, r->winners, r->nwinners, on_global_loser, fz);
+    }
     pthread_mutex_unlock(&fz->lock);
     shard_result_release(r);
     return BZ_OK;
@@ -151,11 +175,81 @@ static int check_complete(struct finalizer *fz, struct bz_err *err)
     return BZ_OK;
 }
 
+/* Whether the warehouse's list fits the shards and covers what the error file lists. */
+static int check_duplicates(const struct finalizer *fz, const struct wh_duplicates *d,
+                            struct bz_err *err)
+{
+    uint64_t valid = 0, local = 0;
+    uint32_t s;
+
+    for (s = 0; s < fz->nshards; s++) {
+        valid += fz->shards[s].lines - fz->shards[s].invalid;
+        local += fz->shards[s].local_losers;
+    }
+    if (d->staged != valid) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "the warehouse holds %llu rows of this file, but its shards found "
+                          "%llu valid lines",
+                          (unsigned long long)d->staged, (unsigned long long)valid);
+    }
+    if (d->losers < local || d->losers > d->staged) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "the warehouse ranks %llu rows of %llu as duplicates, but the shards "
+                          "alone rejected %llu",
+                          (unsigned long long)d->losers, (unsigned long long)d->staged,
+                          (unsigned long long)local);
+    }
+    if (d->n < d->losers && (fz->max_error_lines == 0 || d->n < fz->max_error_lines)) {
+        return bz_err_set(err, BZ_E_INTERNAL,
+                          "the warehouse listed %zu of %llu duplicates, fewer than the error "
+                          "file lists",
+                          d->n, (unsigned long long)d->losers);
+    }
+    return BZ_OK;
+}
+
+int finalizer_take_duplicates(struct finalizer *fz, const struct wh_duplicates *d,
+                              struct bz_err *err)
+{
+    size_t i;
+    int rc = check_complete(fz, err);
+
+    if (rc == BZ_OK && (!fz->ranked_elsewhere || fz->took_duplicates)) {
+        rc = bz_err_set(err, BZ_E_INTERNAL, "duplicates given to a finalizer that %s",
+                        fz->ranked_elsewhere ? "has them already" : "ranks its own");
+    }
+    if (rc == BZ_OK) {
+        rc = check_duplicates(fz, d, err);
+    }
+    for (i = 0; i < d->n && rc == BZ_OK; i++) {
+        const struct wh_duplicate *x = &d->list[i];
+        if (x->loser.shard >= fz->nshards || x->winner.shard >= fz->nshards ||
+            x->loser.line >= fz->shards[x->loser.shard].lines ||
+            x->winner.line >= fz->shards[x->winner.shard].lines) {
+            rc = bz_err_set(err, BZ_E_INTERNAL,
+                            "the warehouse names line %u of shard %u (superseded by line %u of "
+                            "shard %u), outside this file's %u shards",
+                            x->loser.line, x->loser.shard, x->winner.line, x->winner.shard,
+                            fz->nshards);
+        } else {
+            push_loser(&fz->shards[x->loser.shard], x->loser.line, x->loser_offset, x->winner);
+        }
+    }
+    if (rc == BZ_OK) {
+        fz->ranked_losers = d->losers;
+        fz->took_duplicates = true;
+    }
+    return rc;
+}
+
 int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_err *err)
 {
     uint32_t s;
     int rc = check_complete(fz, err);
 
+    if (rc == BZ_OK && fz->ranked_elsewhere && !fz->took_duplicates) {
+        rc = bz_err_set(err, BZ_E_INTERNAL, "the warehouse's duplicates were not given");
+    }
     if (rc != BZ_OK) {
         return rc;
     }
@@ -167,6 +261,10 @@ int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_er
         out->crlf_lines += fz->shards[s].crlf;
     }
     out->loaded = dedup_table_count(fz->global);
+    if (fz->ranked_elsewhere) {
+        out->rejected_duplicate = fz->ranked_losers;
+        out->loaded = out->lines - out->rejected_invalid - fz->ranked_losers;
+    }
     if (out->lines != out->loaded + out->rejected_invalid + out->rejected_duplicate) {
         return bz_err_set(err, BZ_E_INTERNAL,
                           "line accounting does not balance: %llu lines != %llu loaded + %llu "
@@ -228,12 +326,12 @@ static int write_invalid(struct finalizer *fz, struct error_writer *w, const str
 }
 
 static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct tsv_fetcher *fetch,
-                           struct validator *v, uint32_t s, const struct shard_loser *l,
+                           struct validator *v, uint32_t s, const struct held_loser *l,
                            struct buf *scratch, struct bz_err *err)
 {
     struct tsv_line line;
     struct line_key key;
-    const struct dedup_entry *winner;
+    struct row_position winner = l->winner;
     uint64_t offset = fz->shards[s].spec.start + l->offset;
     int rc = tsv_fetcher_line_at(fetch, offset, &line, err);
 
@@ -247,28 +345,31 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct 
                           "file change while it was being processed?",
                           (unsigned long long)offset);
     }
-    validator_key(v, &key);
-    winner = dedup_table_find(fz->global, key.hash_lo, key.hash_hi);
-    if (winner == NULL) {
-        return bz_err_set(err, BZ_E_INTERNAL, "no winner for a duplicate at byte %llu",
-                          (unsigned long long)offset);
+    if (!fz->ranked_elsewhere) {
+        const struct dedup_entry *e;
+        validator_key(v, &key);
+        e = dedup_table_find(fz->global, key.hash_lo, key.hash_hi);
+        if (e == NULL) {
+            return bz_err_set(err, BZ_E_INTERNAL, "no winner for a duplicate at byte %llu",
+                              (unsigned long long)offset);
+        }
+        winner = (struct row_position){dedup_rank_shard(e->rank), e->line};
     }
     buf_append(&w->out, line.data, line.len);
-    buf_appendf(
-        &w->out, "\tline %llu: duplicate key, superseded by line %llu\n",
-        (unsigned long long)(fz->line_base[s] + l->line + 1),
-        (unsigned long long)(fz->line_base[dedup_rank_shard(winner->rank)] + winner->line + 1));
+    buf_appendf(&w->out, "\tline %llu: duplicate key, superseded by line %llu\n",
+                (unsigned long long)(fz->line_base[s] + l->line + 1),
+                (unsigned long long)(fz->line_base[winner.shard] + winner.line + 1));
     w->duplicate++;
     return BZ_OK;
 }
 
 /* A shard's losers by line (lib/core/radix.h; lines are unique within a shard anyway). */
-static uint64_t loser_line(const struct shard_loser *l)
+static uint64_t loser_line(const struct held_loser *l)
 {
     return l->line;
 }
 
-RADIX_SORT_DEFINE(sort_losers, struct shard_loser, 4, loser_line)
+RADIX_SORT_DEFINE(sort_losers, struct held_loser, 4, loser_line)
 
 /* Merges one shard's invalid records and duplicates by line number, until the cap. */
 static int write_shard(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,

@@ -4,12 +4,17 @@
  * the same winner rule), file line numbers (prefix sums of shard line counts), the error file
  * in the exact format of STANDARD-FORMAT.md ("Error file"), and the line accounting
  * lines = loaded + rejected_invalid + rejected_duplicate. Memory: one 32-byte entry per
- * distinct key of the file plus 8 bytes per duplicate line. The error file lists at most
- * max_error_lines rejected lines (errors.max_lines), then one line with the rest's counts; the
- * counts themselves are always exact.
- * Thread: finalizer_add_shard from any thread; the rest from the thread that owns it.
- * Locks: one mutex held for all of finalizer_add_shard (shards fold into the file-wide table
- * one at a time); the other calls run after every shard was added and take no lock. */
+ * distinct key of the file plus 16 bytes per duplicate line.
+ *
+ * Where the warehouse ranks the rows itself (wh_caps.lists_duplicates: BigQuery) the file-wide
+ * table is not built: finalizer_rank_elsewhere before the first shard, then the warehouse's list
+ * of losers (warehouse_list_duplicates) given to finalizer_take_duplicates once every shard is
+ * in. Memory then grows with the rejected lines only, never with the file's keys. The error file
+ * lists at most max_error_lines rejected lines (errors.max_lines), then one line with the rest's
+ * counts; the counts themselves are always exact. Thread: finalizer_add_shard from any thread; the
+ * rest from the thread that owns it. Locks: one mutex held for all of finalizer_add_shard (shards
+ * fold into the file-wide table one at a time); the other calls run after every shard was added and
+ * take no lock. */
 #ifndef BZ_FINALIZER_H
 #define BZ_FINALIZER_H
 
@@ -46,6 +51,17 @@ void finalizer_free(struct finalizer *fz);
  * before finalizer_write_errors. */
 void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines);
 
+/* The warehouse decides the duplicates (see the top): shards' winners and losers are dropped as
+ * they come, and finalizer_take_duplicates gives the losers. Before the first shard is added. */
+void finalizer_rank_elsewhere(struct finalizer *fz);
+
+/* After every shard was added, with finalizer_rank_elsewhere: the warehouse's ranking of the
+ * file's staged rows (d borrowed). BZ_E_INTERNAL when it does not fit the shards (a position
+ * outside them, fewer rows staged than valid lines, fewer listed than the error file lists). */
+struct wh_duplicates;
+int finalizer_take_duplicates(struct finalizer *fz, const struct wh_duplicates *d,
+                              struct bz_err *err);
+
 /* Takes ownership of *r's arrays and reject stream (r is emptied) and merges its winners.
  * Shards may arrive in any order, each exactly once. Thread: any (serialised inside). */
 int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err);
@@ -68,11 +84,12 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
                            void *ctx, struct bz_err *err);
 
 /* Returns owned array (free with free()) of the 1-based file line numbers that were loaded,
- * ascending; count in *n. */
+ * ascending; count in *n (0 when ranked elsewhere). */
 uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n);
 
 /* Returns owned array (free with free()) of the loaded lines by shard position, sorted by shard
- * then line; count in *n. What a warehouse merge picks from the shards' rows. */
+ * then line; count in *n (0 when ranked elsewhere). What a warehouse merge picks from the shards'
+ * rows. */
 struct row_position *finalizer_winners(struct finalizer *fz, size_t *n);
 
 #endif

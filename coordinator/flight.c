@@ -117,16 +117,41 @@ static void fill_task(const struct pipeline_ctx *pc, struct flight *fl, size_t i
     task->shard_count = (uint32_t)fl->ntasks;
 }
 
+/* The stage references recorded in the journal start with the plan they were cut by. */
+#define PLAN_MARK "#shard_bytes="
+
+/* The shard size of the plan whose stages a run before this one chose (0: none, or a journal
+ * from before the plan was recorded). Their positions are (shard, line) of that plan, so a
+ * resumed file is cut the same way whatever the configuration says now. */
+static uint64_t chosen_shard_bytes(const struct job *job)
+{
+    size_t mark = sizeof(PLAN_MARK) - 1;
+
+    if (job->staged == NULL || strncmp(job->staged, PLAN_MARK, mark) != 0) {
+        return 0;
+    }
+    return strtoull(job->staged + mark, NULL, 10);
+}
+
 static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
 {
     uint64_t size = fl->src.size;
-    struct shard_spec *plan = planner_split(
-        size, planner_shard_size(size, pc->cfg->shard_bytes, pc->workers), &fl->ntasks);
+    struct shard_spec *plan;
+    struct wh_caps caps;
     size_t i;
 
+    warehouse_caps(pc->wh, &caps);
+    fl->shard_bytes = caps.refs_outlive_run ? chosen_shard_bytes(&fl->job) : 0;
+    if (fl->shard_bytes == 0) {
+        fl->shard_bytes = planner_shard_size(size, pc->cfg->shard_bytes, pc->workers);
+    }
+    plan = planner_split(size, fl->shard_bytes, &fl->ntasks);
     fl->tasks = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*fl->tasks));
     fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks, 0);
     finalizer_set_max_error_lines(fl->fz, pc->cfg->errors_max_lines);
+    if (caps.lists_duplicates) {
+        finalizer_rank_elsewhere(fl->fz);
+    }
     for (i = 0; i < fl->ntasks; i++) {
         fill_task(pc, fl, i, &plan[i]);
     }
@@ -276,15 +301,16 @@ static void drop_error_file(struct flight *fl)
 
 /* ---- finish, step 2: the merge ----------------------------------------------------------- */
 
-/* This run's stage references, one line per shard ("" for none). */
+/* This run's stage references: the plan's line, then one line per shard ("" for none). */
 static char *run_refs(const struct flight *fl)
 {
     struct buf b;
     size_t i;
 
     buf_init(&b);
+    buf_appendf(&b, PLAN_MARK "%llu", (unsigned long long)fl->shard_bytes);
     for (i = 0; i < fl->ntasks; i++) {
-        buf_appendf(&b, "%s%s", i ? "\n" : "", fl->tasks[i].staged);
+        buf_appendf(&b, "\n%s", fl->tasks[i].staged);
     }
     buf_append_char(&b, '\0');
     return buf_steal(&b);
@@ -297,7 +323,11 @@ static int choose_refs(const struct pipeline_ctx *pc, struct flight *fl, struct 
 {
     struct job *job = &fl->job;
     struct wh_caps caps;
+    int rc = BZ_OK;
 
+    if (fl->refs_chosen) {
+        return BZ_OK;
+    }
     warehouse_caps(pc->wh, &caps);
     if (caps.refs_outlive_run && job->staged != NULL) {
         BZ_LOG(pc->log, BZ_LOG_INFO, "merge",
@@ -306,33 +336,82 @@ static int choose_refs(const struct pipeline_ctx *pc, struct flight *fl, struct 
                "file=%s: a run before this one chose them (it may have merged them); this "
                "run's own stages are left to expire",
                job->file_name);
-        return BZ_OK;
+    } else {
+        free(job->staged);
+        job->staged = run_refs(fl);
+        /* the choice is durable before it is used */
+        rc = caps.refs_outlive_run ? journal_update(pc->journal, job, err) : BZ_OK;
     }
-    free(job->staged);
-    job->staged = run_refs(fl);
-    /* the choice is durable before the merge */
-    return caps.refs_outlive_run ? journal_update(pc->journal, job, err) : BZ_OK;
+    fl->refs_chosen = rc == BZ_OK;
+    return rc;
 }
 
-/* Splits the chosen references (one line per shard) in place; an array of n pointers into it. */
-static const char **split_refs(char *list, size_t *n)
-{
+/* The chosen references, one per shard, split out of a copy of the job's list. */
+struct chosen_refs {
+    char *list;
     const char **refs;
-    size_t i, k = 0, lines = 1;
+    size_t n;
+};
 
-    for (i = 0; list[i] != '\0'; i++) {
-        lines += list[i] == '\n';
+static void chosen_refs_split(const struct job *job, struct chosen_refs *c)
+{
+    char *p;
+    size_t i, lines = 1;
+
+    c->list = xstrdup(job->staged);
+    p = c->list;
+    if (strncmp(p, PLAN_MARK, sizeof(PLAN_MARK) - 1) == 0) { /* the plan's line */
+        p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : p + strlen(p);
     }
-    refs = xcalloc(lines, sizeof(*refs));
-    refs[k++] = list;
-    for (i = 0; list[i] != '\0'; i++) {
-        if (list[i] == '\n') {
-            list[i] = '\0';
-            refs[k++] = &list[i + 1];
+    for (i = 0; p[i] != '\0'; i++) {
+        lines += p[i] == '\n';
+    }
+    c->refs = xcalloc(lines, sizeof(*c->refs));
+    c->n = 0;
+    c->refs[c->n++] = p;
+    for (i = 0; p[i] != '\0'; i++) {
+        if (p[i] == '\n') {
+            p[i] = '\0';
+            c->refs[c->n++] = &p[i + 1];
         }
     }
-    *n = k;
-    return refs;
+}
+
+static void chosen_refs_release(struct chosen_refs *c)
+{
+    free(c->refs);
+    free(c->list);
+}
+
+/* Where the warehouse ranks the rows itself: the chosen stages are ranked there and the losers
+ * it lists (as many as the error file can show) go to the finalizer. */
+static int rank_in_warehouse(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    struct job *job = &fl->job;
+    struct merge_spec spec = {fl->t, job->site_id, job->job_id, job->file_name, job->merge_now};
+    struct wh_duplicates d;
+    struct chosen_refs c;
+    struct wh_caps caps;
+    int rc;
+
+    warehouse_caps(pc->wh, &caps);
+    if (!caps.lists_duplicates) {
+        return BZ_OK;
+    }
+    rc = choose_refs(pc, fl, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    chosen_refs_split(job, &c);
+    rc = warehouse_list_duplicates(pc->wh, &spec, c.refs, c.n, pc->cfg->errors_max_lines, &d, err);
+    /* the warehouse could not be used (down, locked, full): as for the merge, pipeline.c decides */
+    fl->warehouse_failed = rc != BZ_OK && rc != BZ_E_INTERNAL && rc != BZ_E_INVALID_INPUT;
+    if (rc == BZ_OK) {
+        rc = finalizer_take_duplicates(fl->fz, &d, err);
+    }
+    free(d.list);
+    chosen_refs_release(&c);
+    return rc;
 }
 
 static void log_merging(const struct pipeline_ctx *pc, struct flight *fl)
@@ -355,10 +434,9 @@ static int merge_staged(struct pipeline_ctx *pc, struct flight *fl, struct bz_er
     struct job *job = &fl->job;
     struct merge_spec spec = {fl->t, job->site_id, job->job_id, job->file_name, job->merge_now};
     struct row_position *winners = NULL;
+    struct chosen_refs c;
     struct wh_caps caps;
-    const char **refs;
-    char *list;
-    size_t nwin = 0, nrefs;
+    size_t nwin = 0;
     int rc = choose_refs(pc, fl, err);
 
     if (rc != BZ_OK) {
@@ -369,12 +447,10 @@ static int merge_staged(struct pipeline_ctx *pc, struct flight *fl, struct bz_er
     if (caps.wants_winners) {
         winners = finalizer_winners(fl->fz, &nwin);
     }
-    list = xstrdup(job->staged);
-    refs = split_refs(list, &nrefs);
-    rc = warehouse_merge_staged(pc->wh, &spec, refs, nrefs, winners, nwin, job->counts.loaded,
+    chosen_refs_split(job, &c);
+    rc = warehouse_merge_staged(pc->wh, &spec, c.refs, c.n, winners, nwin, job->counts.loaded,
                                 &job->merge, err);
-    free(refs);
-    free(list);
+    chosen_refs_release(&c);
     free(winners);
     return rc;
 }
@@ -480,6 +556,9 @@ int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err
     if (rc != BZ_OK) {
         *err = fl->err;
     } else {
+        rc = rank_in_warehouse(pc, fl, err);
+    }
+    if (rc == BZ_OK) {
         rc = write_error_file(pc, fl, err);
     }
     t_errors = bz_mono_seconds();

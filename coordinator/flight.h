@@ -36,6 +36,8 @@ struct flight {
     char stage[600];     /* the file's stage in the warehouse (warehouse_file_prepare) */
     char load_uri[1100]; /* storage gcs + kafka: the file's copy in storage.load_bucket */
     int64_t load_generation;
+    uint64_t shard_bytes;       /* the plan's shard size */
+    bool refs_chosen;           /* job.staged names the stages to merge */
     size_t submitted, received; /* shards handed to the dispatcher, and back from it */
     uint32_t attempts;          /* of the shards back */
     int rc;                     /* the first failure of this file (its shards keep coming back) */

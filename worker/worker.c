@@ -25,6 +25,21 @@ static int stage_row(void *ctx, const struct shard_spec *shard, uint32_t line, u
     return warehouse_stage_row(ctx, line, offset, values, err);
 }
 
+/* A warehouse that ranks the staged rows itself needs no winners from here: the result (which
+ * may travel to another host) carries the counts, the rejected lines and the shard's own losers
+ * only, so no process ever holds the file's keys. */
+static void drop_winners(const struct warehouse *wh, struct shard_result *r)
+{
+    struct wh_caps caps;
+
+    warehouse_caps(wh, &caps);
+    if (caps.lists_duplicates) {
+        free(r->winners);
+        r->winners = NULL;
+        r->nwinners = 0;
+    }
+}
+
 /* Runs the shard with its valid rows going to a stage of the task's warehouse. */
 static int run_staged(struct shard_task *task, struct shard_options *opts, struct shard_done *done)
 {
@@ -46,6 +61,8 @@ static int run_staged(struct shard_task *task, struct shard_options *opts, struc
     rc = warehouse_stage_close(stage, task->staged, sizeof(task->staged), &done->err);
     if (rc != BZ_OK) {
         shard_result_release(&done->result);
+    } else {
+        drop_winners(task->wh, &done->result);
     }
     return rc;
 }

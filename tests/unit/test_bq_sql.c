@@ -21,7 +21,7 @@ static const struct bq_location loc = {"retail-prod-1", "pos", "pos_work", "asia
 static const char stores_merge[] =
     "MERGE `retail-prod-1.pos.stores` AS T\n"
     "USING (\n"
-    "  SELECT * EXCEPT (_bz_position)\n"
+    "  SELECT * EXCEPT (_bz_position, _bz_offset)\n"
     "  FROM `retail-prod-1.pos_work.w_j000042_stores`\n"
     "  WHERE site_id = @site_id\n"
     "  QUALIFY ROW_NUMBER() OVER (PARTITION BY `store_code` ORDER BY `output_at` DESC, "
@@ -151,7 +151,8 @@ static void test_other_rule_and_resources(void **state)
     text = json_dumps(work_t, JSON_COMPACT);
     assert_non_null(strstr(text, "\"datasetId\":\"pos_work\",\"tableId\":\"w_j000001_odd\""));
     assert_non_null(strstr(text, "{\"name\":\"_bz_position\",\"type\":\"INT64\",\"mode\":"
-                                 "\"REQUIRED\"}"));
+                                 "\"REQUIRED\"},{\"name\":\"_bz_offset\",\"type\":\"INT64\","
+                                 "\"mode\":\"REQUIRED\"}"));
     assert_non_null(strstr(text, "\"expirationTime\":\"1764000000000\""));
     assert_null(strstr(text, "created_at"));
     free(text);

@@ -14,9 +14,13 @@
 #include <cmocka.h>
 
 #include "coordinator/check.h"
+#include "coordinator/finalizer.h"
+#include "coordinator/planner.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "schema/schema.h"
+#include "warehouse/warehouse.h"
+#include "worker/shard.h"
 
 static uint64_t rng(uint64_t *s)
 {
@@ -407,12 +411,211 @@ static void test_d19_error_file_cap_across_shardings(void **state)
     schema_set_free(set);
 }
 
+/* ---- ranked elsewhere: the warehouse lists the losers (BigQuery), no file-wide table ---- */
+
+/* A staged row as a warehouse holds it: its position, offset and what the merge ranks by. */
+struct staged_row {
+    uint32_t shard, line, offset;
+    uint64_t hash_lo, hash_hi;
+    int64_t order;
+};
+
+struct staged_rows {
+    struct staged_row *rows;
+    size_t n, cap;
+};
+
+static int stage_row(void *ctx, const struct shard_spec *shard, uint32_t line, uint32_t offset,
+                     const struct field_value *values, const struct line_key *key,
+                     struct bz_err *err)
+{
+    struct staged_rows *s = ctx;
+    (void)values;
+    (void)err;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->rows = xrealloc(s->rows, s->cap * sizeof(*s->rows));
+    }
+    s->rows[s->n++] =
+        (struct staged_row){shard->index, line, offset, key->hash_lo, key->hash_hi, key->order};
+    return BZ_OK;
+}
+
+/* The later of two rows of one key by the merge's rule: newer order, then later position. */
+static bool ranks_above(const struct staged_row *a, const struct staged_row *b)
+{
+    if (a->order != b->order) {
+        return a->order > b->order;
+    }
+    return a->shard != b->shard ? a->shard > b->shard : a->line > b->line;
+}
+
+/* What warehouse_list_duplicates answers, computed the slow, obvious way: for every row, the
+ * best row of its key; the rows that are not it, by position (rows come in shard order, and
+ * lines ascend within a shard), the first `limit` listed. */
+static void model_duplicates(const struct staged_rows *s, uint64_t limit, struct wh_duplicates *d)
+{
+    size_t i, j;
+
+    memset(d, 0, sizeof(*d));
+    d->staged = s->n;
+    d->list = xmalloc((s->n ? s->n : 1) * sizeof(*d->list));
+    for (i = 0; i < s->n; i++) {
+        const struct staged_row *best = &s->rows[i];
+        for (j = 0; j < s->n; j++) {
+            const struct staged_row *o = &s->rows[j];
+            if (o->hash_lo == best->hash_lo && o->hash_hi == best->hash_hi &&
+                ranks_above(o, best)) {
+                best = o;
+            }
+        }
+        if (best == &s->rows[i]) {
+            continue;
+        }
+        d->losers++;
+        if (limit == 0 || d->n < limit) {
+            d->list[d->n++] = (struct wh_duplicate){
+                {s->rows[i].shard, s->rows[i].line}, s->rows[i].offset, {best->shard, best->line}};
+        }
+    }
+}
+
+/* The file cut by shard bytes, each shard processed as a worker does for such a warehouse (rows
+ * staged, winners dropped), the ranking given to the finalizer: counts and error file. */
+static void run_ranked(const struct schema_table *t, const struct buf *file, uint64_t shard,
+                       uint64_t cap, struct run_output *out)
+{
+    struct shard_options o;
+    struct staged_rows staged = {NULL, 0, 0};
+    struct wh_duplicates d;
+    struct tsv_source src;
+    struct finalizer *fz;
+    struct shard_spec *plan;
+    struct bz_err err;
+    size_t n, i;
+
+    memset(out, 0, sizeof(*out));
+    buf_init(&out->errors);
+    tsv_source_from_memory(file->data ? file->data : "", file->len, &src);
+    plan = planner_split(file->len, shard, &n);
+    fz = finalizer_new(t, (uint32_t)n, 0);
+    finalizer_set_max_error_lines(fz, cap);
+    finalizer_rank_elsewhere(fz);
+    shard_options_init(&o);
+    o.on_row = stage_row;
+    o.on_row_ctx = &staged;
+    for (i = 0; i < n; i++) {
+        struct shard_result r;
+        assert_int_equal(shard_process(t, &src, &plan[i], &o, &r, &err), BZ_OK);
+        free(r.winners);
+        r.winners = NULL;
+        r.nwinners = 0;
+        assert_int_equal(finalizer_add_shard(fz, &r, &err), BZ_OK);
+    }
+    /* before the warehouse's answer there are no counts */
+    assert_int_equal(finalizer_counts(fz, &out->result.counts, &err), BZ_E_INTERNAL);
+    model_duplicates(&staged, cap, &d);
+    if (finalizer_take_duplicates(fz, &d, &err) != BZ_OK) {
+        fail_msg("take_duplicates: %s", err.msg);
+    }
+    assert_int_equal(finalizer_counts(fz, &out->result.counts, &err), BZ_OK);
+    assert_int_equal(finalizer_write_errors(fz, &src, 1u << 20, capture, &out->errors, &err),
+                     BZ_OK);
+    free(d.list);
+    free(staged.rows);
+    free(plan);
+    finalizer_free(fz);
+}
+
+/* #18 item 3: where the warehouse ranks the rows, the counts and the error file (every cap) are
+ * byte-identical to the file-wide fold's, for random files and shardings. */
+static void test_ranked_elsewhere_matches_the_fold(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *items = schema_set_find(set, "items");
+    uint64_t seed = 18;
+    struct buf file;
+    struct model m;
+    int f;
+    (void)state;
+
+    buf_init(&file);
+    for (f = 0; f < 40; f++) {
+        uint64_t caps[3] = {0, 1, 0};
+        int s, c;
+
+        make_file(&seed, &file, &m);
+        caps[2] = 1 + rng(&seed) % 20;
+        for (c = 0; c < 3; c++) {
+            struct run_output whole;
+            run_capped(items, &file, file.len + 1, 1, caps[c], &whole);
+            for (s = 0; s < 5; s++) {
+                struct run_output cut;
+                uint64_t shard = s < 2 ? (uint64_t)s + 1 : 1 + rng(&seed) % (file.len + 1);
+
+                run_ranked(items, &file, shard, caps[c], &cut);
+                assert_memory_equal(&cut.result.counts, &whole.result.counts,
+                                    sizeof(whole.result.counts));
+                assert_int_equal(cut.errors.len, whole.errors.len);
+                if (whole.errors.len != 0 &&
+                    memcmp(cut.errors.data, whole.errors.data, whole.errors.len) != 0) {
+                    fail_msg("file %d shard %llu cap %llu: error files differ", f,
+                             (unsigned long long)shard, (unsigned long long)caps[c]);
+                }
+                buf_release(&cut.errors);
+            }
+            run_output_release(&whole);
+        }
+    }
+    buf_release(&file);
+    schema_set_free(set);
+}
+
+/* A ranking that does not fit the shards is refused, never written as an error file. */
+static void test_ranked_elsewhere_refuses_a_wrong_answer(void **state)
+{
+    struct bz_err err;
+    struct schema_set *set = schema_set_load_builtin(&err);
+    const struct schema_table *items = schema_set_find(set, "items");
+    static const char text[] = "I001\tTea\t\t\t\t\t8.00\t\t\t0\t20261124090000\n"
+                               "I001\tTea\t\t\t\t\t8.00\t\t\t0\t20261124100000\n";
+    struct wh_duplicate one = {{0, 0}, 0, {0, 1}}, outside = {{0, 0}, 0, {3, 1}};
+    struct wh_duplicates answers[] = {
+        {3, 1, &one, 1},     /* more rows than valid lines */
+        {2, 0, &one, 0},     /* fewer losers than the shard itself rejected */
+        {2, 1, &outside, 1}, /* a winner outside the file's shards */
+        {2, 1, &one, 0},     /* a loser the error file lists, not listed */
+    };
+    struct tsv_source src;
+    size_t a;
+    (void)state;
+
+    tsv_source_from_memory(text, sizeof(text) - 1, &src);
+    for (a = 0; a < sizeof(answers) / sizeof(answers[0]); a++) {
+        struct finalizer *fz = finalizer_new(items, 1, 0);
+        struct shard_spec spec = {0, 0, sizeof(text) - 1};
+        struct shard_options o;
+        struct shard_result r;
+
+        finalizer_rank_elsewhere(fz);
+        shard_options_init(&o);
+        assert_int_equal(shard_process(items, &src, &spec, &o, &r, &err), BZ_OK);
+        assert_int_equal(finalizer_add_shard(fz, &r, &err), BZ_OK);
+        assert_int_equal(finalizer_take_duplicates(fz, &answers[a], &err), BZ_E_INTERNAL);
+        finalizer_free(fz);
+    }
+    schema_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_shardings_match_single_shard_and_model),
         cmocka_unit_test(test_big_file_grows_tables_and_slides_window),
         cmocka_unit_test(test_d19_error_file_cap_across_shardings),
+        cmocka_unit_test(test_ranked_elsewhere_matches_the_fold),
+        cmocka_unit_test(test_ranked_elsewhere_refuses_a_wrong_answer),
     };
     return cmocka_run_group_tests_name("finalizer", tests, NULL, NULL);
 }
