@@ -112,7 +112,8 @@ def bigquery_table(dump, rest_log, project):
     """What BigQuery's main tables would hold: each loaded file's committed rows, deduplicated
     as the MERGE's QUALIFY does, merged in the order the MERGE jobs ran."""
     jobs = [json.loads(l) for l in open(rest_log) if '"kind": "jobs.insert"' in l]
-    jobs = [j for j in jobs if j["status"] == 200]
+    jobs = [j for j in jobs if j["status"] == 200
+            and "MERGE `" in j["body"]["configuration"]["query"]["query"]]
     tables = {}
     for j in jobs:
         q = j["body"]["configuration"]["query"]
@@ -380,7 +381,13 @@ def compare(label, inst, reports, dump, rest_log, write_log, engine_dump):
                                                                        shards))
     rest = [json.loads(l) for l in open(rest_log)]
     jobs = [r for r in rest if r.get("kind") == "jobs.insert" and r["status"] == 200]
+    ranks = [r for r in jobs if "WITH ranked AS" in r["body"]["configuration"]["query"]["query"]]
+    jobs = [r for r in jobs if "MERGE `" in r["body"]["configuration"]["query"]["query"]]
     loaded = [r for r in reports if r["status"] == "loaded"]
+    # the duplicates were ranked by BigQuery, on each loaded file's work table, before its MERGE
+    check(all(any("w_%s_%s" % (r["job_id"], r["table"]) in q["body"]["configuration"]["query"]
+                  ["query"] for q in ranks) for r in loaded),
+          "%s: each loaded file's duplicates ranked by a query on its work table" % label)
     check(len(jobs) == len(loaded) and all(
         "w_%s_%s" % (r["job_id"], r["table"]) in j["body"]["configuration"]["query"]["query"]
         and {"name": "site_id", "parameterType": {"type": "STRING"},
