@@ -300,30 +300,49 @@ int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, 
     return rc;
 }
 
-int bq_rest_query_rows(struct bq_rest *c, json_t *job, json_t **rows, struct bz_err *err)
+/* One page's rows to fn, each as an array of cells (text or null); *seen counts them. */
+static int page_rows(json_t *answer, bq_row_fn fn, void *ctx, uint64_t *seen, struct bz_err *err)
 {
-    struct bq_dml_stats stats;
-    json_t *answer = NULL, *row;
-    char *token = NULL;
+    json_t *row, *cell;
     size_t i, j;
-    int rc = bq_rest_run_job(c, job, &stats, err);
+    int rc = BZ_OK;
 
-    *rows = json_array();
-    while (rc == BZ_OK) {
-        const char *next;
-        rc = results_page(c, job, 10000, token, &answer, err);
+    json_array_foreach(json_object_get(answer, "rows"), i, row)
+    {
+        json_t *cells = json_array();
+        json_array_foreach(json_object_get(row, "f"), j, cell)
+        {
+            json_t *v = json_object_get(cell, "v");
+            json_array_append_new(cells, json_is_string(v) ? json_incref(v) : json_null());
+        }
+        rc = fn(ctx, cells, err);
+        json_decref(cells);
         if (rc != BZ_OK) {
             break;
         }
-        json_array_foreach(json_object_get(answer, "rows"), i, row)
-        {
-            json_t *cells = json_array(), *cell;
-            json_array_foreach(json_object_get(row, "f"), j, cell)
-            {
-                json_t *v = json_object_get(cell, "v");
-                json_array_append_new(cells, json_is_string(v) ? json_incref(v) : json_null());
-            }
-            json_array_append_new(*rows, cells);
+        (*seen)++;
+    }
+    return rc;
+}
+
+int bq_rest_query_each(struct bq_rest *c, json_t *job, bq_row_fn fn, void *ctx, struct bz_err *err)
+{
+    struct bq_dml_stats stats;
+    json_t *answer = NULL;
+    char *token = NULL;
+    uint64_t seen = 0, total = 0;
+    int rc = bq_rest_run_job(c, job, &stats, err);
+
+    while (rc == BZ_OK) {
+        const char *next, *rows;
+        rc = results_page(c, job, 10000, token, &answer, err);
+        if (rc == BZ_OK) {
+            rows = json_string_value(json_object_get(answer, "totalRows"));
+            total = rows != NULL ? strtoull(rows, NULL, 10) : total;
+            rc = page_rows(answer, fn, ctx, &seen, err);
+        }
+        if (rc != BZ_OK) {
+            break;
         }
         next = json_string_value(json_object_get(answer, "pageToken"));
         free(token);
@@ -334,7 +353,31 @@ int bq_rest_query_rows(struct bq_rest *c, json_t *job, json_t **rows, struct bz_
             break;
         }
     }
+    json_decref(answer);
     free(token);
+    if (rc == BZ_OK && seen != total) {
+        rc = bz_err_set(err, BZ_E_PROTOCOL,
+                        "the result of job %s has %llu rows, but %llu came back with no page "
+                        "after them",
+                        text_at(job, "jobReference", "jobId"), (unsigned long long)total,
+                        (unsigned long long)seen);
+    }
+    return rc;
+}
+
+static int collect_row(void *ctx, json_t *cells, struct bz_err *err)
+{
+    (void)err;
+    json_array_append(ctx, cells);
+    return BZ_OK;
+}
+
+int bq_rest_query_rows(struct bq_rest *c, json_t *job, json_t **rows, struct bz_err *err)
+{
+    int rc;
+
+    *rows = json_array();
+    rc = bq_rest_query_each(c, job, collect_row, *rows, err);
     if (rc != BZ_OK) {
         json_decref(*rows);
         *rows = NULL;

@@ -72,4 +72,11 @@ int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, 
  * json_decref it). */
 int bq_rest_query_rows(struct bq_rest *c, json_t *job, json_t **rows, struct bz_err *err);
 
+/* Runs the query job to its end and gives its rows to fn one at a time, page after page, as
+ * bq_rest_query_rows would hold them (cells borrowed for the call): memory stays one page
+ * however many rows come. fn's error stops it. BZ_E_PROTOCOL when fewer rows came than the
+ * result's totalRows. */
+typedef int (*bq_row_fn)(void *ctx, json_t *cells, struct bz_err *err);
+int bq_rest_query_each(struct bq_rest *c, json_t *job, bq_row_fn fn, void *ctx, struct bz_err *err);
+
 #endif

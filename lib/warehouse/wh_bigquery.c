@@ -609,8 +609,9 @@ static struct row_position position_of(uint64_t v)
 }
 
 /* One row of bq_duplicates_sql's answer into out (its totals into *staged, *losers). */
-static int read_duplicate(json_t *row, struct wh_duplicates *out, struct bz_err *err)
+static int read_duplicate(void *ctx, json_t *row, struct bz_err *err)
 {
+    struct wh_duplicates *out = ctx;
     uint64_t loser, offset, winner;
 
     if (!cell_u64(row, 0, &out->staged) || !cell_u64(row, 1, &out->losers)) {
@@ -622,6 +623,9 @@ static int read_duplicate(json_t *row, struct wh_duplicates *out, struct bz_err 
     if (!cell_u64(row, 2, &loser) || !cell_u64(row, 3, &offset) || !cell_u64(row, 4, &winner) ||
         offset > UINT32_MAX) {
         return bz_err_set(err, BZ_E_PROTOCOL, "the duplicates query gave a row that is not one");
+    }
+    if ((out->n & (out->n - 1)) == 0) { /* 0, 1, 2, 4, ...: room doubles */
+        out->list = xrealloc(out->list, (out->n ? out->n * 2 : 1) * sizeof(*out->list));
     }
     out->list[out->n].loser = position_of(loser);
     out->list[out->n].loser_offset = (uint32_t)offset;
@@ -638,29 +642,21 @@ static int bq_list_duplicates(struct warehouse *base, const struct merge_spec *s
     struct bq_warehouse *w = (struct bq_warehouse *)base;
     struct bq_partition_range range;
     struct wh_param site = {"site_id", spec->site_id};
-    json_t *rows = NULL, *row;
+    json_t *job = NULL;
     bool ranged = false;
     struct buf sql;
-    size_t i;
+    char id[128];
     int rc = commit_stages(w, spec, refs, nrefs, &range, &ranged, err);
 
     buf_init(&sql);
     if (rc == BZ_OK) {
         rc = bq_duplicates_sql(&w->loc, spec->table, spec->job_id, limit, &sql, err);
     }
-    if (rc == BZ_OK) {
+    if (rc == BZ_OK) { /* a read: a new id each time, run again after a crash */
         buf_append_char(&sql, '\0');
-        rc = batch_job(w, sql.data, &site, 1, &rows, err);
-    }
-    if (rc == BZ_OK) {
-        out->list =
-            xmalloc((json_array_size(rows) ? json_array_size(rows) : 1) * sizeof(*out->list));
-    }
-    json_array_foreach(rows, i, row)
-    {
-        if (rc == BZ_OK) {
-            rc = read_duplicate(row, out, err);
-        }
+        batch_job_id(w, id, sizeof(id));
+        job = bq_query_job(&w->loc, id, sql.data, &site, 1);
+        rc = bq_rest_query_each(w->rest, job, read_duplicate, out, err);
     }
     if (rc == BZ_OK && (out->n > out->losers || out->losers > out->staged)) {
         rc = bz_err_set(err, BZ_E_PROTOCOL,
@@ -668,7 +664,7 @@ static int bq_list_duplicates(struct warehouse *base, const struct merge_spec *s
                         spec->job_id, out->n, (unsigned long long)out->losers,
                         (unsigned long long)out->staged);
     }
-    json_decref(rows);
+    json_decref(job);
     buf_release(&sql);
     return rc;
 }

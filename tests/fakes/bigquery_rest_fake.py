@@ -151,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
             record["kind"] = "jobs.getQueryResults"
             query = urllib.parse.parse_qs(url.query)
             return self.reply(*self.query_results(m.group(1), m.group(2), int(query.get(
-                "maxResults", ["100000"])[0])), record)
+                "maxResults", ["100000"])[0]), query.get("pageToken", [""])[0]), record)
         m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/jobs/([^/]+)", url.path)
         if method == "GET" and m:
             record["kind"] = "jobs.get"
@@ -291,9 +291,10 @@ class Handler(BaseHTTPRequestHandler):
             done = job["polls"] > script.get("running_polls", 1)
         return 200, self.job_resource(project, job_id, "DONE" if done else "RUNNING")
 
-    def query_results(self, project, job_id, max_results):
+    def query_results(self, project, job_id, max_results, page_token):
         """jobs.getQueryResults of a finished job the engine ran: its rows as BigQuery sends
-        them ({"f": [{"v": text or null}]}), at most max_results."""
+        them ({"f": [{"v": text or null}]}), at most max_results from where page_token says
+        (opaque to the client), with a pageToken while rows remain."""
         with lock:
             job = jobs.get(job_id)
         if job is None:
@@ -302,12 +303,18 @@ class Handler(BaseHTTPRequestHandler):
         if "error" in result:
             return error(400, result["error"]["reason"], result["error"]["message"])
         rows = result.get("rows") or []
-        return 200, {"kind": "bigquery#getQueryResultsResponse", "jobComplete": True,
-                     "jobReference": {"projectId": project, "jobId": job_id},
-                     "schema": {"fields": [{"name": n, "type": "STRING"}
-                                           for n in result.get("schema") or []]},
-                     "totalRows": str(len(rows)),
-                     "rows": [{"f": [{"v": v} for v in r]} for r in rows[:max_results]]}
+        if not re.fullmatch(r"(p[0-9]+)?", page_token) or max_results < 1:
+            return error(400, "invalid", "bad pageToken or maxResults")
+        start = int(page_token[1:]) if page_token else 0
+        answer = {"kind": "bigquery#getQueryResultsResponse", "jobComplete": True,
+                  "jobReference": {"projectId": project, "jobId": job_id},
+                  "schema": {"fields": [{"name": n, "type": "STRING"}
+                                        for n in result.get("schema") or []]},
+                  "totalRows": str(len(rows)),
+                  "rows": [{"f": [{"v": v} for v in r]} for r in rows[start:start + max_results]]}
+        if start + max_results < len(rows):
+            answer["pageToken"] = "p%d" % (start + max_results)
+        return 200, answer
 
     def do_POST(self):
         self.handle_any("POST")

@@ -442,6 +442,55 @@ static void test_list_duplicates(void **state)
     warehouse_close(coord);
 }
 
+/* More losers than one page of query results (10,000): shard 0's 12,000 stores all lose to
+ * shard 1's newer copies, and every one comes back, in order, with its winner. */
+#define MANY 12000
+static void test_list_many_duplicates(void **state)
+{
+    struct backend *b = *state;
+    const struct schema_table *t = schema_set_find(b->set, "stores");
+    struct merge_spec spec = {t, "tokyo-1", JOB "m", "stores_20261124090002.tsv", NOW};
+    struct warehouse *coord, *worker;
+    struct wh_duplicates d;
+    struct bz_err err;
+    char stage[600], refs[2][1024], **lines[2];
+    const char *ref_list[2] = {refs[0], refs[1]};
+    uint32_t s, i;
+
+    coord = warehouse_open(b->cfg, NULL, WH_ROLE_COORDINATOR, &err);
+    worker = warehouse_open(b->cfg, NULL, WH_ROLE_STAGE_ONLY, &err);
+    assert_int_equal(warehouse_file_prepare(coord, t, spec.job_id, stage, sizeof(stage), &err),
+                     BZ_OK);
+    for (s = 0; s < 2; s++) {
+        lines[s] = calloc(MANY + 1, sizeof(char *));
+        for (i = 0; i < MANY; i++) {
+            lines[s][i] = malloc(80);
+            snprintf(lines[s][i], 80, "S%05u\tx\t\t20200101\t\t1.5\t0\t2026112409%02u00", i, s);
+        }
+        stage_lines(b, worker, "stores", stage, s, (const char *const *)lines[s], refs[s],
+                    sizeof(refs[s]));
+    }
+    if (warehouse_list_duplicates(coord, &spec, ref_list, 2, 0, &d, &err) != BZ_OK) {
+        fail_msg("list_duplicates: %s", err.msg);
+    }
+    assert_int_equal(d.staged, 2 * MANY);
+    assert_int_equal(d.losers, MANY);
+    assert_int_equal(d.n, MANY);
+    for (i = 0; i < MANY; i++) {
+        const struct wh_duplicate want = {{0, i}, i * 100, {1, i}};
+        assert_memory_equal(&d.list[i], &want, sizeof(want));
+    }
+    free(d.list);
+    for (s = 0; s < 2; s++) {
+        for (i = 0; i < MANY; i++) {
+            free(lines[s][i]);
+        }
+        free(lines[s]);
+    }
+    warehouse_close(worker);
+    warehouse_close(coord);
+}
+
 /* Journal lines (partition_by: business_date) of one store: the first file spans three days
  * of the year, the second updates one line of one of those days. */
 #define JOURNAL_LINE(day, line, price, output)                                                     \
@@ -770,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_batch_build),
         cmocka_unit_test(test_merge_targets),
         cmocka_unit_test(test_list_duplicates),
+        cmocka_unit_test(test_list_many_duplicates),
         cmocka_unit_test(test_stage_then_merge_staged),
         cmocka_unit_test(test_foreign_stage_is_a_conflict),
     };
