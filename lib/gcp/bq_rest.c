@@ -300,6 +300,10 @@ int bq_rest_query_first(struct bq_rest *c, json_t *job, char *out, size_t size, 
     return rc;
 }
 
+/* Rows asked per page of a query's result: a page is parsed whole (about 1 KiB of memory per
+ * row of a few cells), and a duplicates list of 100,000 losers is 25 pages. */
+#define QUERY_PAGE_ROWS 4000
+
 /* One page's rows to fn, each as an array of cells (text or null); *seen counts them. */
 static int page_rows(json_t *answer, bq_row_fn fn, void *ctx, uint64_t *seen, struct bz_err *err)
 {
@@ -335,7 +339,7 @@ int bq_rest_query_each(struct bq_rest *c, json_t *job, bq_row_fn fn, void *ctx, 
 
     while (rc == BZ_OK) {
         const char *next, *rows;
-        rc = results_page(c, job, 10000, token, &answer, err);
+        rc = results_page(c, job, QUERY_PAGE_ROWS, token, &answer, err);
         if (rc == BZ_OK) {
             rows = json_string_value(json_object_get(answer, "totalRows"));
             total = rows != NULL ? strtoull(rows, NULL, 10) : total;

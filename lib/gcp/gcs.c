@@ -200,10 +200,23 @@ static void precondition(char *out, size_t size, int64_t if_generation_match)
     }
 }
 
-/* The resumable protocol: start a session, PUT chunks, follow 308s. */
+/* data is a read-only private mapping of a file: the pages of chunks the server has are given
+ * back (they fault in from the file again if a chunk is re-sent), so uploading a file of any
+ * size holds one chunk of it at a time. */
+static void drop_sent_pages(const uint8_t *data, size_t sent)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    if (sent >= page) {
+        madvise((void *)data, sent / page * page, MADV_DONTNEED);
+    }
+}
+
+/* The resumable protocol: start a session, PUT chunks, follow 308s. mapped: data is a file's
+ * read-only mapping (drop_sent_pages). */
 static int upload_resumable(const struct gcs_options *o, const char *bucket, const char *name,
-                            const uint8_t *data, size_t len, int64_t if_generation_match,
-                            int64_t *generation, struct bz_err *err)
+                            const uint8_t *data, size_t len, bool mapped,
+                            int64_t if_generation_match, int64_t *generation, struct bz_err *err)
 {
     size_t chunk = o->chunk_bytes ? o->chunk_bytes : DEFAULT_CHUNK, sent = 0;
     char url[URL_BYTES], e[3 * 1025], pre[64], session[URL_BYTES], total[64], range[128];
@@ -259,6 +272,9 @@ static int upload_resumable(const struct gcs_options *o, const char *bucket, con
                            strchr(persisted, '-')
                        ? (size_t)strtoull(strchr(persisted, '-') + 1, NULL, 10) + 1
                        : 0;
+            if (mapped) {
+                drop_sent_pages(data, sent);
+            }
             buf_release(&res.body);
             buf_release(&res.headers);
             continue;
@@ -272,8 +288,9 @@ static int upload_resumable(const struct gcs_options *o, const char *bucket, con
     return rc;
 }
 
-int gcs_upload(const struct gcs_options *o, const char *bucket, const char *name, const void *data,
-               size_t len, int64_t if_generation_match, int64_t *generation, struct bz_err *err)
+static int upload_data(const struct gcs_options *o, const char *bucket, const char *name,
+                       const void *data, size_t len, bool mapped, int64_t if_generation_match,
+                       int64_t *generation, struct bz_err *err)
 {
     size_t threshold = o->resumable_threshold ? o->resumable_threshold : DEFAULT_CHUNK;
     char url[URL_BYTES], e[3 * 1025], pre[64];
@@ -283,7 +300,8 @@ int gcs_upload(const struct gcs_options *o, const char *bucket, const char *name
     int rc;
 
     if (len > threshold) {
-        return upload_resumable(o, bucket, name, data, len, if_generation_match, generation, err);
+        return upload_resumable(o, bucket, name, data, len, mapped, if_generation_match, generation,
+                                err);
     }
     escape(name, e, sizeof(e));
     precondition(pre, sizeof(pre), if_generation_match);
@@ -300,6 +318,12 @@ int gcs_upload(const struct gcs_options *o, const char *bucket, const char *name
     buf_release(&res.body);
     buf_release(&res.headers);
     return rc;
+}
+
+int gcs_upload(const struct gcs_options *o, const char *bucket, const char *name, const void *data,
+               size_t len, int64_t if_generation_match, int64_t *generation, struct bz_err *err)
+{
+    return upload_data(o, bucket, name, data, len, false, if_generation_match, generation, err);
 }
 
 int gcs_copy(const struct gcs_options *o, const char *src_bucket, const char *src,
@@ -386,7 +410,7 @@ int gcs_bucket_label(const struct gcs_options *o, const char *bucket, const char
     return rc;
 }
 
-#define DOWNLOAD_CHUNK (8u << 20)
+#define DOWNLOAD_CHUNK (4u << 20)
 
 static int write_all(int fd, const char *data, size_t n, const char *path, struct bz_err *err)
 {
@@ -464,6 +488,8 @@ int gcs_download(const struct gcs_options *o, const char *bucket, const struct g
         return bz_err_set(err, BZ_E_IO, "cannot create %s: %s", path, strerror(errno));
     }
     buf_init(&chunk);
+    /* one chunk's room, once: grown by doubling it would reach twice that */
+    buf_reserve(&chunk, (obj->size < DOWNLOAD_CHUNK ? (size_t)obj->size : DOWNLOAD_CHUNK) + 1);
     EVP_DigestInit_ex(md, EVP_md5(), NULL);
     while (rc == BZ_OK && off < obj->size) {
         uint64_t want = obj->size - off < DOWNLOAD_CHUNK ? obj->size - off : DOWNLOAD_CHUNK;
@@ -537,8 +563,8 @@ int gcs_upload_file(const struct gcs_options *o, const char *bucket, const char 
     int rc = map_file(path, &data, &len, err);
 
     if (rc == BZ_OK) {
-        rc = gcs_upload(o, bucket, name, data ? data : "", len, if_generation_match, generation,
-                        err);
+        rc = upload_data(o, bucket, name, data ? data : "", len, data != NULL, if_generation_match,
+                         generation, err);
     }
     if (data != NULL) {
         munmap(data, len);
