@@ -12,14 +12,13 @@
 #include "coordinator/areas.h"
 #include "core/clock.h"
 #include "core/mem.h"
-#include "gcp/gcs.h"
-#include "gcp/gcs_source.h"
 #include "io/fsutil.h"
 #include "queue/kafka_client.h"
 #include "proto/messages.h"
 #include "queue/kafka_queue.h"
 #include "queue/mem_queue.h"
 #include "notify/notices.h"
+#include "storage/storage_uri.h"
 #include "worker/result_store.h"
 
 #define PRODUCE_TIMEOUT_MS 30000
@@ -57,9 +56,9 @@ struct dispatcher {
      * attempt sent there last ran out of lease: a retry goes to one that has answered since it
      * last failed - a partition a live worker holds - rather than to a dead worker's */
     double *answered, *expired;
-    char nonce[32];                /* this coordinator run: results of older runs never match */
-    const struct gcs_options *gcs; /* gs:// result objects; NULL: file:// only */
-    struct gcp_auth *kafka_auth;   /* queue.oauth google: the SASL tokens' credentials */
+    char nonce[32];              /* this coordinator run: results of older runs never match */
+    struct storage_uris *uris;   /* where result objects are read from */
+    struct gcp_auth *kafka_auth; /* queue.oauth google: the SASL tokens' credentials */
 };
 
 struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers, struct bz_log *log,
@@ -94,6 +93,9 @@ struct dispatcher *dispatcher_new(const struct bz_config *cfg, unsigned workers,
         }
         d->notices = notices_new(log, d->producer, cfg->kafka_notifications_topic);
         if (d->producer != NULL) {
+            d->uris = storage_uris_open(cfg, log, err);
+        }
+        if (d->uris != NULL) {
             if (kq_topic_partitions(d->producer, cfg->kafka_tasks_topic, STARTUP_TIMEOUT_MS,
                                     &d->task_partitions, err) == BZ_OK) {
                 d->answered = xcalloc((size_t)d->task_partitions, sizeof(*d->answered));
@@ -125,6 +127,7 @@ void dispatcher_free(struct dispatcher *d)
     notices_free(d->notices);
     kq_producer_free(d->producer, 10000);
     gcp_auth_free(d->kafka_auth); /* after its clients */
+    storage_uris_close(d->uris);
     free(d->pending);
     free(d->answered);
     free(d->expired);
@@ -192,7 +195,7 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
             snprintf(m.object_uri, sizeof(m.object_uri), "%.1000s", t->object_uri);
             m.object_generation = (uint64_t)t->object_generation;
         } else {
-            snprintf(m.object_uri, sizeof(m.object_uri), "file://%.1000s", t->object_path);
+            storage_uri_of_path(t->object_path, m.object_uri, sizeof(m.object_uri));
         }
         m.object_size = t->src->size;
         m.start = t->spec.start;
@@ -274,41 +277,24 @@ static struct shard_done *failed_done(struct dispatcher *d, struct pending *pe, 
     return done;
 }
 
-void dispatcher_set_gcs(struct dispatcher *d, const struct gcs_options *gcs)
-{
-    d->gcs = gcs;
-}
-
-/* Reads the result object at uri (file:// or, with Cloud Storage, gs://) into *r. */
+/* Reads the result object at uri (on this host, or where the workers left it) into *r. */
 static int read_result(struct dispatcher *d, const char *uri, struct shard_result *r,
                        struct bz_err *err)
 {
-    char bucket[64], name[1025], path[4200];
-    struct gcs_object obj;
+    char temp[AREAS_PATH_BYTES], path[4200];
+    const char *local = NULL;
     int rc;
 
-    if (strncmp(uri, "file://", 7) == 0) {
-        return result_store_read(uri + 7, r, err);
-    }
-    if (d->gcs == NULL) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "result object %s: this coordinator reads file:// results only", uri);
-    }
-    rc = gcs_uri_split(uri, bucket, sizeof(bucket), name, sizeof(name), err);
+    areas_temp(d->cfg, temp, sizeof(temp));
+    snprintf(path, sizeof(path), "%.3900s/result-%s.part", temp, d->nonce);
+    rc = storage_uri_is_remote(uri) ? fs_mkdir_p(temp, err) : BZ_OK;
     if (rc == BZ_OK) {
-        rc = gcs_stat(d->gcs, bucket, name, &obj, err);
+        rc = storage_uri_fetch(d->uris, uri, path, &local, err);
     }
     if (rc == BZ_OK) {
-        char temp[AREAS_PATH_BYTES];
-        areas_temp(d->cfg, temp, sizeof(temp));
-        snprintf(path, sizeof(path), "%.3900s/result-%s.part", temp, d->nonce);
-        rc = fs_mkdir_p(temp, err);
-        if (rc == BZ_OK) {
-            rc = gcs_download(d->gcs, bucket, &obj, path, err);
-        }
+        rc = result_store_read(local, r, err); /* keeps it open: the name may go */
     }
-    if (rc == BZ_OK) {
-        rc = result_store_read(path, r, err); /* keeps it open: the name may go */
+    if (local == path) {
         unlink(path);
     }
     return rc;
@@ -318,7 +304,7 @@ static void remove_attempt(const char *destination)
 {
     char path[4200];
 
-    if (strncmp(destination, "gs://", 5) == 0) {
+    if (storage_uri_is_remote(destination)) {
         return; /* the file's staging prefix is deleted when it is merged */
     }
     unlink(destination);

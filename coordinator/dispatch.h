@@ -51,11 +51,6 @@ void dispatcher_forget(struct dispatcher *d, const char *job_id);
  * stage reference. A shard that failed for good has rc != BZ_OK. */
 int dispatcher_next(struct dispatcher *d, struct shard_done **out, struct bz_err *err);
 
-/* storage.backend gcs: shard results arrive as gs:// objects, read with these options
- * (borrowed; NULL: only file:// results are readable). */
-struct gcs_options;
-void dispatcher_set_gcs(struct dispatcher *d, const struct gcs_options *gcs);
-
 /* The task partition for attempt `attempt` (1-based) of shard `index` over n partitions:
  * round-robin (index + attempt - 1), so work spreads evenly; for a retry, the first partition
  * from there that answered a task (answered[p], a time; 0: never) no earlier than an attempt

@@ -17,6 +17,7 @@
 #include "core/mem.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
+#include "storage/storage_uri.h"
 #include "warehouse/warehouse.h"
 #include "worker/worker.h"
 
@@ -111,8 +112,7 @@ static void fill_task(const struct pipeline_ctx *pc, struct flight *fl, size_t i
         /* read from the load bucket; results staged beside it, deleted after the merge */
         task->object_uri = fl->load_uri;
         task->object_generation = fl->load_generation;
-        snprintf(task->where, sizeof(task->where), "gs://%s/_staging/%s/shard-%06zu",
-                 pc->cfg->load_bucket, fl->job.job_id, i);
+        storage_uri_remote_result(pc->cfg, fl->job.job_id, i, task->where, sizeof(task->where));
     }
     task->shard_count = (uint32_t)fl->ntasks;
 }
@@ -520,7 +520,7 @@ static int drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz
         return bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", fl->load, strerror(errno));
     }
     if (fl->load_uri[0] != '\0') {
-        snprintf(staging, sizeof(staging), "_staging/%s/", fl->job.job_id);
+        storage_uri_result_prefix(fl->job.job_id, staging, sizeof(staging));
         rc = gcs_edge_delete_load(pc->edge, fl->load_uri, fl->load_generation, err);
         if (rc == BZ_OK) {
             rc = gcs_edge_delete_under(pc->edge, staging, &n, err);

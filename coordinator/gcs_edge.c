@@ -16,6 +16,7 @@
 #include "gcp/gcs_source.h"
 #include "gcp/pubsub.h"
 #include "io/fsutil.h"
+#include "storage/storage_uri.h"
 
 struct interface_bucket {
     char *name;
@@ -350,7 +351,7 @@ int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, 
     int rc = gcs_upload_file(&e->o, e->cfg->load_bucket, object, path, -1, generation, err);
 
     if (rc == BZ_OK) {
-        snprintf(uri, uri_size, "gs://%s/%s", e->cfg->load_bucket, object);
+        storage_uri_load_object(e->cfg, object, uri, uri_size);
     }
     return rc;
 }
@@ -375,16 +376,11 @@ int gcs_edge_delete_under(struct gcs_edge *e, const char *prefix, size_t *delete
     return rc;
 }
 
-const struct gcs_options *gcs_edge_options(const struct gcs_edge *e)
-{
-    return &e->o;
-}
-
 int gcs_edge_delete_load(struct gcs_edge *e, const char *uri, int64_t generation,
                          struct bz_err *err)
 {
     char bucket[64], name[1025];
-    int rc = gcs_uri_split(uri, bucket, sizeof(bucket), name, sizeof(name), err);
+    int rc = storage_uri_gcs_parts(uri, bucket, sizeof(bucket), name, sizeof(name), err);
 
     if (rc == BZ_OK) {
         rc = gcs_delete(&e->o, bucket, name, generation, err);

@@ -51,9 +51,6 @@ int gcs_edge_put_load(struct gcs_edge *e, const char *path, const char *object, 
 int gcs_edge_delete_under(struct gcs_edge *e, const char *prefix, size_t *deleted,
                           struct bz_err *err);
 
-/* The Cloud Storage client options (credentials, endpoint), for reading result objects. */
-const struct gcs_options *gcs_edge_options(const struct gcs_edge *e);
-
 /* Deletes the load object at uri, generation (gone already is fine). */
 int gcs_edge_delete_load(struct gcs_edge *e, const char *uri, int64_t generation,
                          struct bz_err *err);

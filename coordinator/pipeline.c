@@ -94,9 +94,6 @@ static int open_dispatch(struct pipeline *p, unsigned workers, struct bz_err *er
         return err ? err->code : BZ_E_IO;
     }
     p->ctx.workers = dispatcher_parallelism(p->ctx.dispatch);
-    if (p->ctx.edge != NULL) { /* workers on other hosts hand their results over there */
-        dispatcher_set_gcs(p->ctx.dispatch, gcs_edge_options(p->ctx.edge));
-    }
     if (notifier_from_config(cfg, p->ctx.log, &p->notifier, err) != BZ_OK) {
         return err ? err->code : BZ_E_INVALID_INPUT;
     }

@@ -17,9 +17,8 @@
 #include "io/fsutil.h"
 #include "queue/kafka_queue.h"
 #include "notify/notices.h"
-#include "gcp/gcp_config.h"
-#include "gcp/gcs_source.h"
 #include "queue/kafka_client.h"
+#include "storage/storage_uri.h"
 #include "warehouse/warehouse.h"
 #include "worker/result_store.h"
 #include "worker/worker.h"
@@ -34,10 +33,9 @@ struct remote_worker {
     struct kq_consumer *consumer;
     struct kq_producer *producer;
     struct notices *notices;
-    struct dedup_table *table; /* reused shard after shard */
-    struct warehouse *wh;      /* where the shards' rows are staged (stage only) */
-    struct gcp_auth *gcs_auth; /* storage.backend gcs: reads of gs:// objects */
-    struct gcs_options gcs;
+    struct dedup_table *table;   /* reused shard after shard */
+    struct warehouse *wh;        /* where the shards' rows are staged (stage only) */
+    struct storage_uris *uris;   /* the tasks' objects and the results' */
     struct gcp_auth *kafka_auth; /* queue.oauth google: the SASL tokens' credentials */
 };
 
@@ -60,12 +58,10 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
     if (w->producer != NULL) {
         w->wh = warehouse_open(cfg, log, WH_ROLE_STAGE_ONLY, err);
     }
-    if (strcmp(cfg->storage_backend, "gcs") == 0) {
-        w->gcs_auth = gcp_auth_from_config(cfg, log, err);
-        gcs_options_from_config(cfg, w->gcs_auth, log, &w->gcs);
+    if (w->producer != NULL && w->wh != NULL) {
+        w->uris = storage_uris_open(cfg, log, err);
     }
-    if (w->producer != NULL && w->wh != NULL &&
-        (w->gcs_auth != NULL || strcmp(cfg->storage_backend, "gcs") != 0)) {
+    if (w->uris != NULL) {
         w->consumer = kq_consumer_new(&kc, cfg->kafka_group, topics, err);
     }
     if (w->consumer == NULL) {
@@ -86,7 +82,7 @@ void remote_worker_free(struct remote_worker *w)
     kq_producer_free(w->producer, 10000);
     dedup_table_free(w->table);
     warehouse_close(w->wh);
-    gcp_auth_free(w->gcs_auth);
+    storage_uris_close(w->uris);
     gcp_auth_free(w->kafka_auth); /* after the clients that used it */
     free(w->worker_id);
     free(w);
@@ -111,102 +107,43 @@ static void fail_result(struct shard_result_msg *r, bool retriable, const char *
     r->lines = r->rejected_invalid = r->crlf_lines = r->rows_written = 0;
 }
 
-/* The task's object, open for reading: a local file or a Cloud Storage object generation. */
-struct object_handle {
-    int fd;
-    struct gcs_source *gs;
-};
-
-static void close_object(struct object_handle *obj)
-{
-    if (obj->fd >= 0) {
-        close(obj->fd);
-    }
-    gcs_source_free(obj->gs);
-}
-
 /* Opens the task's object as *src. Returns 0, or -1 with the failure in r. */
 static int open_object(struct remote_worker *w, const struct shard_task_msg *task,
-                       struct object_handle *obj, struct tsv_source *src,
+                       struct storage_reader **obj, struct tsv_source *src,
                        struct shard_result_msg *r)
 {
     struct bz_err err;
-    struct stat sb;
-    const char *path;
+    int rc = storage_uri_open(w->uris, task->object_uri, (int64_t)task->object_generation,
+                              task->object_size, obj, src, &err);
 
-    obj->fd = -1;
-    obj->gs = NULL;
-    bz_err_clear(&err);
-    if (strncmp(task->object_uri, "gs://", 5) == 0) {
-        if (w->gcs_auth == NULL) {
-            fail_result(r, true,
-                        "object %s is in Cloud Storage but this worker's configuration has "
-                        "storage.backend %s: deploy the coordinator's configuration to the workers",
-                        task->object_uri, w->cfg->storage_backend);
-            return -1;
-        }
-        obj->gs = gcs_source_open(&w->gcs, task->object_uri, (int64_t)task->object_generation,
-                                  task->object_size, src, &err);
-        if (obj->gs == NULL) {
-            fail_result(r, false, "%s", err.msg);
-            return -1;
-        }
-        return 0;
-    }
-    if (strncmp(task->object_uri, "file://", 7) != 0 || task->object_uri[7] != '/') {
-        fail_result(r, false, "object %s: only file:/// and gs:// objects are readable",
-                    task->object_uri);
-        return -1;
-    }
-    path = task->object_uri + 7;
-    obj->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (obj->fd < 0 || fstat(obj->fd, &sb) != 0) {
-        fail_result(r, true, "cannot open %s: %s", path, strerror(errno));
-        close_object(obj);
-        return -1;
-    }
-    if ((uint64_t)sb.st_size != task->object_size) {
-        fail_result(r, false, "%s is %lld bytes, the task planned %llu", path,
-                    (long long)sb.st_size, (unsigned long long)task->object_size);
-        close_object(obj);
-        return -1;
-    }
-    if (tsv_source_from_fd(obj->fd, src, &err) != BZ_OK) {
-        fail_result(r, true, "%s", err.msg);
-        close_object(obj);
+    if (rc != BZ_OK) {
+        /* a file this host cannot open, or an object this configuration cannot reach: another
+         * worker may */
+        fail_result(r, rc == BZ_E_IO || rc == BZ_E_CONFLICT, "%s", err.msg);
         return -1;
     }
     return 0;
 }
 
-/* Writes the shard's result object at where: a local path, or (storage.backend gcs, workers
- * on their own hosts) a gs:// object, written here first and uploaded. */
+/* Writes the shard's result object at where: a local path, or (workers on their own hosts) a
+ * remote object, written here first and put there. */
 static int store_result(struct remote_worker *w, const struct shard_task_msg *task,
                         const char *where, struct shard_result *result, struct bz_err *err)
 {
-    char local[1200], bucket[64], name[1025];
+    char local[1200];
     int rc;
 
-    if (strncmp(where, "gs://", 5) != 0) {
+    if (!storage_uri_is_remote(where)) {
         return result_store_write(where, result, err);
     }
-    if (w->gcs_auth == NULL) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "the task stages results in Cloud Storage (%.200s) but this worker's "
-                          "configuration has storage.backend %s",
-                          where, w->cfg->storage_backend);
-    }
-    rc = gcs_uri_split(where, bucket, sizeof(bucket), name, sizeof(name), err);
     snprintf(local, sizeof(local), "%.900s/result-%.63s-%u-%u.tmp", w->cfg->temp_dir, task->job_id,
              task->shard_index, task->attempt);
-    if (rc == BZ_OK) {
-        rc = result_store_write(local, result, err);
-    }
+    rc = result_store_write(local, result, err);
     if (rc == BZ_OK) {
         /* create-only (workers may create objects, not replace them): an object already there
          * was written by an earlier run of this very attempt (a redelivered task), whose result
          * - and write stream - the coordinator takes; this run's stays unused */
-        rc = gcs_upload_file(&w->gcs, bucket, name, local, 0, NULL, err);
+        rc = storage_uri_put_file(w->uris, where, local, err);
         if (rc == BZ_E_CONFLICT) {
             BZ_LOG(w->log, BZ_LOG_INFO, "worker",
                    (&(struct bz_log_ctx){task->job_id, task->site_id, "shard", -1}),
@@ -229,7 +166,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     struct shard_done done;
     struct tsv_source src;
     struct bz_err err;
-    struct object_handle obj;
+    struct storage_reader *obj;
     char dir[1024], result_path[1016];
     char *slash;
 
@@ -259,10 +196,10 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     }
     snprintf(dir, sizeof(dir), "%s", task->destination);
     slash = strrchr(dir, '/');
-    if (strncmp(dir, "gs://", 5) != 0 && slash != NULL && slash != dir) {
+    if (!storage_uri_is_remote(dir) && slash != NULL && slash != dir) {
         *slash = '\0';
         if (fs_mkdir_p(dir, &err) != BZ_OK) {
-            close_object(&obj);
+            storage_reader_close(obj);
             fail_result(r, true, "%s", err.msg);
             return;
         }
@@ -282,7 +219,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     st.stage = task->stage;
     snprintf(st.where, sizeof(st.where), "%s", task->destination);
     worker_run_task(&st, w->table, &done);
-    close_object(&obj);
+    storage_reader_close(obj);
     snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
     if (done.rc == BZ_OK) {
         done.rc = store_result(w, task, result_path, &done.result, &done.err);
@@ -301,8 +238,11 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     r->crlf_lines = done.result.crlf_lines;
     r->rows_written = done.result.lines - done.result.rejected_invalid;
     snprintf(r->staged, sizeof(r->staged), "%s", st.staged);
-    snprintf(r->result_uri, sizeof(r->result_uri), "%s%.1008s",
-             strncmp(result_path, "gs://", 5) == 0 ? "" : "file://", result_path);
+    if (storage_uri_is_remote(result_path)) {
+        snprintf(r->result_uri, sizeof(r->result_uri), "%s", result_path);
+    } else {
+        storage_uri_of_path(result_path, r->result_uri, sizeof(r->result_uri));
+    }
     shard_result_release(&done.result);
 }
 

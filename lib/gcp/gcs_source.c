@@ -17,28 +17,6 @@ struct gcs_source {
     struct buf data;
 };
 
-int gcs_uri_split(const char *uri, char *bucket, size_t bucket_size, char *name, size_t name_size,
-                  struct bz_err *err)
-{
-    const char *b, *slash;
-
-    if (strncmp(uri, "gs://", 5) != 0) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "%.200s is not a gs:// URI", uri);
-    }
-    b = uri + 5;
-    slash = strchr(b, '/');
-    if (slash == NULL || slash == b || (size_t)(slash - b) >= bucket_size || slash[1] == '\0' ||
-        strlen(slash + 1) >= name_size) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "%.200s: expected gs://BUCKET/OBJECT (bucket up to %zu bytes, object up "
-                          "to %zu)",
-                          uri, bucket_size - 1, name_size - 1);
-    }
-    snprintf(bucket, bucket_size, "%.*s", (int)(slash - b), b);
-    snprintf(name, name_size, "%s", slash + 1);
-    return BZ_OK;
-}
-
 static int read_at(void *ctx, uint64_t off, void *out, size_t len, size_t *got, struct bz_err *err)
 {
     struct gcs_source *s = ctx;
@@ -67,15 +45,20 @@ static int read_at(void *ctx, uint64_t off, void *out, size_t len, size_t *got, 
     return rc;
 }
 
-struct gcs_source *gcs_source_open(const struct gcs_options *o, const char *uri, int64_t generation,
-                                   uint64_t size, struct tsv_source *src, struct bz_err *err)
+struct gcs_source *gcs_source_open(const struct gcs_options *o, const char *bucket,
+                                   const char *name, int64_t generation, uint64_t size,
+                                   struct tsv_source *src, struct bz_err *err)
 {
     struct gcs_source *s = xcalloc(1, sizeof(*s));
 
-    if (gcs_uri_split(uri, s->bucket, sizeof(s->bucket), s->name, sizeof(s->name), err) != BZ_OK) {
+    if (strlen(bucket) >= sizeof(s->bucket) || strlen(name) >= sizeof(s->name)) {
         free(s);
+        bz_err_set(err, BZ_E_INVALID_INPUT, "gs://%.63s/%.200s: bucket or object name too long",
+                   bucket, name);
         return NULL;
     }
+    snprintf(s->bucket, sizeof(s->bucket), "%s", bucket);
+    snprintf(s->name, sizeof(s->name), "%s", name);
     s->o = o;
     s->generation = generation;
     s->size = size;

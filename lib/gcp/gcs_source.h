@@ -15,14 +15,11 @@
 
 struct gcs_source;
 
-/* Splits "gs://bucket/name" into its parts. BZ_E_INVALID_INPUT when it is not one. */
-int gcs_uri_split(const char *uri, char *bucket, size_t bucket_size, char *name, size_t name_size,
-                  struct bz_err *err);
-
-/* A source over generation of the object at uri, of size bytes (as planned; the object's
+/* A source over generation of object name in bucket, of size bytes (as planned; the object's
  * size is not fetched). *src is valid until gcs_source_free. o is borrowed. */
-struct gcs_source *gcs_source_open(const struct gcs_options *o, const char *uri, int64_t generation,
-                                   uint64_t size, struct tsv_source *src, struct bz_err *err);
+struct gcs_source *gcs_source_open(const struct gcs_options *o, const char *bucket,
+                                   const char *name, int64_t generation, uint64_t size,
+                                   struct tsv_source *src, struct bz_err *err);
 void gcs_source_free(struct gcs_source *s);
 
 #endif

@@ -233,6 +233,13 @@ def gcs_send(port):
             site, urllib.parse.quote(name, safe="")), open(os.path.join(feeds, name), "rb").read())
 
 
+def gcs_names(port, bucket):
+    """The names in the bucket now (a listing only: an object the coordinator pulls meanwhile
+    is not read, so it cannot vanish between the listing and a read)."""
+    items = json.loads(gcs_call(port, "GET", "/storage/v1/b/%s/o" % bucket)).get("items", [])
+    return [o["name"] for o in items]
+
+
 def gcs_objects(port, bucket):
     """{name: bytes} of the bucket."""
     import urllib.parse
@@ -475,7 +482,7 @@ def watch_gcs():
         deadline = time.time() + 180
         want = len(files)
         while time.time() < deadline and proc.poll() is None:
-            got = sum(1 for site in ("a", "b") for n in gcs_objects(storage.port, "bz-if-" + site)
+            got = sum(1 for site in ("a", "b") for n in gcs_names(storage.port, "bz-if-" + site)
                       if n.startswith("errors/"))
             if got >= want:
                 break

@@ -28,6 +28,7 @@
 #include "gcp/gcp_config.h"
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
+#include "storage/storage_uri.h"
 
 #include "fake_process.h"
 
@@ -285,7 +286,7 @@ static void test_load_objects(void **state)
     struct gcs_source *s;
     struct tsv_source src;
     struct bz_err err;
-    char path[200], uri[1100], got[64];
+    char path[200], uri[1100], got[64], bucket[64], name[1025];
     size_t n = 0;
     int64_t gen = 0, newer;
     FILE *f;
@@ -303,7 +304,11 @@ static void test_load_objects(void **state)
         gcs_edge_put_load(e, path, "a/j000001_items.tsv", uri, sizeof(uri), &gen, &err), BZ_OK);
     assert_string_equal(uri, "gs://bz-load/a/j000001_items.tsv");
     assert_true(gen > 0);
-    s = gcs_source_open(&r.o, uri, gen, 20, &src, &err);
+    assert_int_equal(storage_uri_gcs_parts(uri, bucket, sizeof(bucket), name, sizeof(name), &err),
+                     BZ_OK);
+    assert_string_equal(bucket, "bz-load");
+    assert_string_equal(name, "a/j000001_items.tsv");
+    s = gcs_source_open(&r.o, bucket, name, gen, 20, &src, &err);
     assert_non_null(s);
     assert_int_equal(src.size, 20);
     assert_int_equal(src.read_at(src.ctx, 5, got, 10, &n, &err), BZ_OK);
@@ -318,9 +323,13 @@ static void test_load_objects(void **state)
         gcs_upload(&r.o, "bz-load", "a/j000001_items.tsv", "other", 5, -1, &newer, &err), BZ_OK);
     assert_int_not_equal(src.read_at(src.ctx, 0, got, 10, &n, &err), BZ_OK);
     gcs_source_free(s);
-    assert_null(gcs_source_open(&r.o, "gs://bz-load", 1, 1, &src, &err));
+    assert_int_equal(
+        storage_uri_gcs_parts("gs://bz-load", bucket, sizeof(bucket), name, sizeof(name), &err),
+        BZ_E_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "expected gs://BUCKET/OBJECT"));
-    assert_null(gcs_source_open(&r.o, "file:///x", 1, 1, &src, &err));
+    assert_int_equal(
+        storage_uri_gcs_parts("file:///x", bucket, sizeof(bucket), name, sizeof(name), &err),
+        BZ_E_INVALID_INPUT);
     assert_int_equal(gcs_edge_delete_load(e, uri, newer, &err), BZ_OK);
     assert_int_equal(gcs_edge_delete_load(e, uri, newer, &err), BZ_OK); /* gone is fine */
     gcs_edge_free(e);
