@@ -44,6 +44,7 @@ struct bz_config {
     size_t ninterface_buckets;
     char *load_bucket;          /* storage.load_bucket; "": none (threads read locally) */
     char *backup_bucket;        /* storage.backup_bucket; "": no copy in Cloud Storage */
+    char *archive_bucket;       /* storage.archive_bucket; "": no archive in Cloud Storage */
     char *errors_prefix;        /* storage.errors_prefix: "errors/" */
     char *storage_subscription; /* storage.subscription: Pub/Sub of new objects; "" none */
     char *pubsub_api_url;       /* storage.pubsub_api */

@@ -85,6 +85,8 @@ const struct cfg_prop cfg_props[] = {
      "gcs: files in load, for bizoope-worker"},
     {"storage", "backup_bucket", PROP_STRING, OFF(backup_bucket), "", 0, 0, NULL, NULL,
      "gcs: every received object is copied here first"},
+    {"storage", "archive_bucket", PROP_STRING, OFF(archive_bucket), "", 0, 0, NULL, NULL,
+     "gcs: backups kept for the long term (storage class by its lifecycle)"},
     {"storage", "subscription", PROP_STRING, OFF(storage_subscription), "", 0, 0, NULL, NULL,
      "gcs: projects/P/subscriptions/S of new objects"},
     {"storage", "pubsub_api", PROP_STRING, OFF(pubsub_api_url), "https://pubsub.googleapis.com", 0,

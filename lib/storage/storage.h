@@ -41,6 +41,10 @@ struct storage_object {
     char name[256];
     uint64_t size;
     int64_t generation;
+    /* a digest of the bytes the store keeps with the object ("md5:<base64>" on Cloud Storage),
+     * so identical bytes are recognised without reading them; "" where the store keeps none
+     * (local directories: finding it would mean reading the file) */
+    char fingerprint[80];
 };
 
 struct storage;

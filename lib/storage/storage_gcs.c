@@ -6,7 +6,11 @@
  *   outbox     the same bucket, under storage.errors_prefix
  *   load       storage.load_bucket, under "<site>/"
  *   backup     storage.backup_bucket, under "<site>/"
- *   archive, quarantine: no bucket is configured for them yet (BZ_E_INVALID_INPUT).
+ *   archive    storage.archive_bucket, under "<site>/" (its lifecycle sets the storage class)
+ *   quarantine storage.backup_bucket, under "_quarantine/<site>/" (kept like backups, never
+ *              loaded)
+ * An object's fingerprint is its MD5 as Cloud Storage keeps it ("md5:<base64>"), or its CRC32C
+ * for a composite object, which has no MD5 ("crc32c:<base64>").
  * Generations are Cloud Storage's; reads, copies (a server-side rewrite: the bytes never pass
  * through this process) and deletes are pinned to them, puts and copies are create-only with
  * ifGenerationMatch=0 (a replacing put has no precondition). The interface buckets' labels are
@@ -51,11 +55,15 @@ static int place(const struct gcs_storage *g, enum storage_area area, const char
         break;
     case STORAGE_LOAD:
     case STORAGE_BACKUP:
-        *bucket = area == STORAGE_LOAD ? cfg->load_bucket : cfg->backup_bucket;
+    case STORAGE_ARCHIVE:
+        *bucket = area == STORAGE_LOAD     ? cfg->load_bucket
+                  : area == STORAGE_BACKUP ? cfg->backup_bucket
+                                           : cfg->archive_bucket;
         snprintf(prefix, size, "%s/", site);
         break;
-    case STORAGE_ARCHIVE:
     case STORAGE_QUARANTINE:
+        *bucket = cfg->backup_bucket;
+        snprintf(prefix, size, "_quarantine/%s/", site);
         break;
     }
     if (*bucket == NULL || (*bucket)[0] == '\0') {
@@ -64,8 +72,8 @@ static int place(const struct gcs_storage *g, enum storage_area area, const char
                           storage_area_name(area), site,
                           area == STORAGE_INBOX || area == STORAGE_OUTBOX ? "interface_buckets"
                           : area == STORAGE_LOAD                          ? "load_bucket"
-                          : area == STORAGE_BACKUP                        ? "backup_bucket"
-                                                   : "has no bucket for it yet");
+                          : area == STORAGE_ARCHIVE                       ? "archive_bucket"
+                                                                          : "backup_bucket");
     }
     return BZ_OK;
 }
@@ -102,6 +110,17 @@ static int pinned(const struct gcs_storage *g, const char *bucket, const char *o
                       bucket, object, (long long)generation, (long long)now.generation);
 }
 
+static void fingerprint_of(const struct gcs_object *obj, char *out, size_t size)
+{
+    if (obj->md5[0] != '\0') {
+        snprintf(out, size, "md5:%s", obj->md5);
+    } else if (obj->crc32c[0] != '\0') {
+        snprintf(out, size, "crc32c:%s", obj->crc32c);
+    } else {
+        out[0] = '\0';
+    }
+}
+
 static int gcs_st_list(struct storage *st, enum storage_area area, const char *site,
                        struct storage_object **objects, size_t *n, struct bz_err *err)
 {
@@ -125,7 +144,9 @@ static int gcs_st_list(struct storage *st, enum storage_area area, const char *s
         }
         snprintf((*objects)[k].name, sizeof((*objects)[k].name), "%s", name);
         (*objects)[k].size = all[i].size;
-        (*objects)[k++].generation = all[i].generation;
+        (*objects)[k].generation = all[i].generation;
+        fingerprint_of(&all[i], (*objects)[k].fingerprint, sizeof((*objects)[k].fingerprint));
+        k++;
     }
     *n = k;
     free(all);
@@ -148,6 +169,7 @@ static int gcs_st_stat(struct storage *st, enum storage_area area, const char *s
         snprintf(out->name, sizeof(out->name), "%s", name);
         out->size = obj.size;
         out->generation = obj.generation;
+        fingerprint_of(&obj, out->fingerprint, sizeof(out->fingerprint));
     }
     return rc;
 }

@@ -145,6 +145,7 @@ static int local_list(struct storage *st, enum storage_area area, const char *si
         }
         snprintf((*objects)[*n].name, sizeof((*objects)[*n].name), "%s", de->d_name);
         (*objects)[*n].size = (uint64_t)sb.st_size;
+        (*objects)[*n].fingerprint[0] = '\0'; /* local folders keep no digest */
         (*objects)[(*n)++].generation = generation_of(&sb);
     }
     closedir(d);
@@ -172,6 +173,7 @@ static int local_stat(struct storage *st, enum storage_area area, const char *si
     snprintf(out->name, sizeof(out->name), "%s", name);
     out->size = (uint64_t)sb.st_size;
     out->generation = generation_of(&sb);
+    out->fingerprint[0] = '\0';
     return BZ_OK;
 }
 

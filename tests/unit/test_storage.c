@@ -55,7 +55,7 @@ static int setup_backend(struct backend *b)
         b->gcs = fake_start("gcs_fake.py", log,
                             "{\"buckets\": {\"bz-if-a\": {\"labels\": {\"site_id\": \"a\"}}, "
                             "\"bz-if-b\": {\"labels\": {\"site_id\": \"b\"}}, \"bz-load\": {}, "
-                            "\"bz-backup\": {}}}",
+                            "\"bz-backup\": {}, \"bz-archive\": {}}}",
                             NULL);
         if (b->oauth.port == 0 || b->gcs.port == 0) {
             return -1;
@@ -64,6 +64,7 @@ static int setup_backend(struct backend *b)
                  "version: 1\nsites: [a, b]\nstorage:\n  backend: gcs\n"
                  "  gcs_api: 'http://127.0.0.1:%u'\n  interface_buckets: 'bz-if-a, bz-if-b'\n"
                  "  load_bucket: bz-load\n  backup_bucket: bz-backup\n"
+                 "  archive_bucket: bz-archive\n"
                  "warehouse:\n  metadata_url: 'http://127.0.0.1:%u'\n",
                  b->gcs.port, b->oauth.port);
     }
@@ -231,6 +232,53 @@ static void test_copy_move_delete(void **state)
     assert_int_equal(storage_stat(b->st, STORAGE_LOAD, "a", "j1_f1.tsv", &o, &err), BZ_E_NOT_FOUND);
 }
 
+/* Archive and quarantine are areas like the others (on Cloud Storage: the archive bucket, and
+ * the backup bucket under _quarantine/, never listed as a site's backups); an object's
+ * fingerprint is the digest the store keeps (Cloud Storage's MD5; none locally). */
+static void test_archive_quarantine_fingerprint(void **state)
+{
+    struct backend *b = *state;
+    struct storage_object o, *list = NULL;
+    struct bz_err err;
+    int64_t g;
+    size_t n, i;
+    char *text;
+    int rc;
+
+    assert_int_equal(
+        storage_put(b->st, STORAGE_BACKUP, "a", "j2_f2.tsv", "HELLO WORLD!\n", 13, true, &g, &err),
+        BZ_OK);
+    assert_int_equal(storage_stat(b->st, STORAGE_BACKUP, "a", "j2_f2.tsv", &o, &err), BZ_OK);
+    assert_string_equal(o.fingerprint,
+                        strcmp(b->name, "gcs") == 0 ? "md5:xxWrC/hPVwycjC5Xr1bmYA==" : "");
+    assert_int_equal(storage_move(b->st, STORAGE_BACKUP, "a", "j2_f2.tsv", g, STORAGE_ARCHIVE, "a",
+                                  "j2_f2.tsv", &err),
+                     BZ_OK);
+    assert_int_equal(storage_stat(b->st, STORAGE_ARCHIVE, "a", "j2_f2.tsv", &o, &err), BZ_OK);
+    text = read_text(b, STORAGE_ARCHIVE, "a", "j2_f2.tsv", o.generation, 6, 100, &rc);
+    assert_int_equal(rc, BZ_OK);
+    assert_string_equal(text, "WORLD!\n");
+    free(text);
+
+    assert_int_equal(
+        storage_put(b->st, STORAGE_INBOX, "a", "bad name.tsv", "x\n", 2, true, &g, &err), BZ_OK);
+    assert_int_equal(storage_move(b->st, STORAGE_INBOX, "a", "bad name.tsv", g, STORAGE_QUARANTINE,
+                                  "a", "j3_bad name.tsv", &err),
+                     BZ_OK);
+    assert_int_equal(storage_stat(b->st, STORAGE_QUARANTINE, "a", "j3_bad name.tsv", &o, &err),
+                     BZ_OK);
+    assert_int_equal(o.size, 2);
+    assert_int_equal(storage_list(b->st, STORAGE_BACKUP, "a", &list, &n, &err), BZ_OK);
+    for (i = 0; i < n; i++) {
+        assert_null(strstr(list[i].name, "bad name"));
+    }
+    free(list);
+    assert_int_equal(storage_list(b->st, STORAGE_QUARANTINE, "a", &list, &n, &err), BZ_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "j3_bad name.tsv");
+    free(list);
+}
+
 static void test_names_and_sites_are_checked(void **state)
 {
     static const char *const bad[] = {"", ".", "..", "../f1.tsv", "a/f1.tsv", "/etc/passwd"};
@@ -288,12 +336,14 @@ int main(void)
     const struct CMUnitTest local_tests[] = {
         cmocka_unit_test(test_put_stat_list_read),
         cmocka_unit_test(test_copy_move_delete),
+        cmocka_unit_test(test_archive_quarantine_fingerprint),
         cmocka_unit_test(test_names_and_sites_are_checked),
         cmocka_unit_test(test_local_links_and_fifos),
     };
     const struct CMUnitTest gcs_tests[] = {
         cmocka_unit_test(test_put_stat_list_read),
         cmocka_unit_test(test_copy_move_delete),
+        cmocka_unit_test(test_archive_quarantine_fingerprint),
         cmocka_unit_test(test_names_and_sites_are_checked),
     };
     int failed = cmocka_run_group_tests_name("storage: local", local_tests, setup_local, teardown);

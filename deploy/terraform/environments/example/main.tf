@@ -23,6 +23,7 @@ locals {
     interface_buckets          = [for s in var.sites : module.site[s].bucket_name]
     load_bucket                = module.storage.load_bucket
     backup_bucket              = module.storage.backup_bucket
+    archive_bucket             = module.storage.archive_bucket
     subscription               = module.storage.notification_subscription_id
     errors_prefix              = var.errors_prefix
     bootstrap                  = module.kafka.bootstrap
