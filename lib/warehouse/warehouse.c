@@ -429,22 +429,33 @@ int warehouse_merge_staged(struct warehouse *wh, const struct merge_spec *spec,
     return wh->ops->merge_staged(wh, spec, refs, nrefs, winners, nwinners, loaded, out, err);
 }
 
+/* The checks a call on staged references makes before its backend runs: the slot is filled,
+ * there is a spec and room for the answer, and refs and spec are well formed. */
+static int staged_call(struct warehouse *wh, bool has_slot, const char *what,
+                       const struct merge_spec *spec, const void *out, const char *const *refs,
+                       size_t nrefs, struct bz_err *err)
+{
+    int rc = usable(wh, has_slot, what, err);
+
+    if (rc == BZ_OK && (spec == NULL || out == NULL)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "%s: needs a spec and room for the answer", what);
+    }
+    if (rc == BZ_OK) {
+        rc = check_refs(what, refs, nrefs, err);
+    }
+    if (rc == BZ_OK) {
+        rc = check_spec(what, spec, err);
+    }
+    return rc;
+}
+
 int warehouse_check_staged(struct warehouse *wh, const struct merge_spec *spec,
                            const char *const *refs, size_t nrefs, struct wh_check *out,
                            struct bz_err *err)
 {
-    int rc = usable(wh, wh != NULL && wh->ops->check_staged != NULL, "warehouse_check_staged", err);
+    int rc = staged_call(wh, wh != NULL && wh->ops->check_staged != NULL, "warehouse_check_staged",
+                         spec, out, refs, nrefs, err);
 
-    if (rc == BZ_OK && (spec == NULL || out == NULL)) {
-        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
-                        "warehouse_check_staged: needs a spec and room for the answer");
-    }
-    if (rc == BZ_OK) {
-        rc = check_refs("warehouse_check_staged", refs, nrefs, err);
-    }
-    if (rc == BZ_OK) {
-        rc = check_spec("warehouse_check_staged", spec, err);
-    }
     if (rc == BZ_OK) {
         memset(out, 0, sizeof(*out));
         rc = wh->ops->check_staged(wh, spec, refs, nrefs, out, err);
@@ -456,22 +467,13 @@ int warehouse_list_duplicates(struct warehouse *wh, const struct merge_spec *spe
                               const char *const *refs, size_t nrefs, uint64_t limit,
                               struct wh_duplicates *out, struct bz_err *err)
 {
-    int rc = usable(wh, wh != NULL && wh->ops->list_duplicates != NULL, "warehouse_list_duplicates",
-                    err);
+    int rc;
 
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
-    if (rc == BZ_OK && (spec == NULL || out == NULL)) {
-        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
-                        "warehouse_list_duplicates: needs a spec and room for the answer");
-    }
-    if (rc == BZ_OK) {
-        rc = check_refs("warehouse_list_duplicates", refs, nrefs, err);
-    }
-    if (rc == BZ_OK) {
-        rc = check_spec("warehouse_list_duplicates", spec, err);
-    }
+    rc = staged_call(wh, wh != NULL && wh->ops->list_duplicates != NULL,
+                     "warehouse_list_duplicates", spec, out, refs, nrefs, err);
     if (rc == BZ_OK) {
         rc = wh->ops->list_duplicates(wh, spec, refs, nrefs, limit, out, err);
     }
