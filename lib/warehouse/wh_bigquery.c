@@ -369,8 +369,32 @@ static int bq_merge_staged(struct warehouse *base, const struct merge_spec *spec
     return rc;
 }
 
+/* The duplicates query of the file planned by BigQuery (a dry run): the ranking the finalizer
+ * will ask for is valid SQL against the real work table. */
+static int dry_run_duplicates(struct bq_warehouse *w, const struct merge_spec *spec,
+                              uint64_t *bytes, struct bz_err *err)
+{
+    struct wh_param site = {"site_id", spec->site_id};
+    json_t *job;
+    struct buf sql;
+    char id[128];
+    int rc;
+
+    buf_init(&sql);
+    rc = bq_duplicates_sql(&w->loc, spec->table, spec->job_id, 0, &sql, err);
+    if (rc == BZ_OK) {
+        buf_append_char(&sql, '\0');
+        batch_job_id(w, id, sizeof(id));
+        job = bq_query_job(&w->loc, id, sql.data, &site, 1);
+        rc = bq_rest_dry_run(w->rest, job, bytes, err);
+        json_decref(job);
+    }
+    buf_release(&sql);
+    return rc;
+}
+
 /* The stages committed into the work table, and the MERGE from it planned by BigQuery (a dry
- * run: nothing merged). */
+ * run: nothing merged), with the duplicates query that precedes it. */
 static int bq_check_staged(struct warehouse *base, const struct merge_spec *spec,
                            const char *const *refs, size_t nrefs, struct wh_check *out,
                            struct bz_err *err)
@@ -386,6 +410,11 @@ static int bq_check_staged(struct warehouse *base, const struct merge_spec *spec
         job = bq_merge_job(&w->loc, spec->table, spec->job_id, spec->site_id, spec->now,
                            ranged ? &range : NULL, err);
         rc = job != NULL ? bq_rest_dry_run(w->rest, job, &out->merge_bytes, err) : (int)err->code;
+    }
+    if (rc == BZ_OK) {
+        uint64_t bytes = 0;
+        rc = dry_run_duplicates(w, spec, &bytes, err);
+        out->merge_bytes += bytes;
     }
     for (i = 0; i < spec->table->merge.ntargets && rc == BZ_OK; i++) {
         /* and each merge target's MERGE, planned against the real tables too */

@@ -564,10 +564,17 @@ def smoke(cluster):
           "smoke: 5 streams of 3 rows committed (4 tables, then stores again): %r" %
           dump["streams"])
     rest_log = [json.loads(l) for l in open(paths["rest.jsonl"])]
-    merges = [r for r in rest_log if r.get("kind") == "jobs.insert"]
+    inserts = [r for r in rest_log if r.get("kind") == "jobs.insert"]
+    merges = [r for r in inserts if "MERGE `" in r["body"]["configuration"]["query"]["query"]]
+    ranks = [r for r in inserts
+             if "WITH ranked AS" in r["body"]["configuration"]["query"]["query"]]
     check(len(merges) == 5 and all(r.get("dry_run") and r["status"] == 200 for r in merges),
           "smoke: every MERGE only dry-run, each accepted by the engine: %r" %
           [(r.get("job"), r.get("dry_run"), r["status"]) for r in merges])
+    check(len(ranks) == 5 and len(inserts) == 10 and
+          all(r.get("dry_run") and r["status"] == 200 for r in ranks),
+          "smoke: every duplicates query dry-run too, each accepted by the engine: %r" %
+          [(r.get("job"), r.get("dry_run"), r["status"]) for r in ranks])
     engine_tables = json.load(open(paths["engine.json"]))["tables"]
     mains = {k: v["rows"] for k, v in engine_tables.items() if k.startswith("pos.")}
     check(sorted(mains) == ["pos.items", "pos.journal", "pos.members", "pos.stores"] and
