@@ -199,9 +199,11 @@ const MACROS = [
   "CREATE MACRO bq_unix_date(d) AS (CAST(d AS DATE) - DATE '1970-01-01')",
   'CREATE MACRO bq_unix_micros(t) AS epoch_us(t)',
   "CREATE MACRO bq_format_timestamp(f, t) AS strftime(t, replace(f, '%E6S', '%S.%f'))",
+  // BigQuery's COUNTIF counts 0 over no rows; DuckDB's gives NULL there
+  'CREATE MACRO bq_countif(x) AS COALESCE(count_if(x), 0)',
 ];
 const MACRO_NAMES = ['DATE', 'TIMESTAMP', 'DATE_SUB', 'SAFE_DIVIDE', 'UNIX_DATE', 'UNIX_MICROS',
-                     'FORMAT_TIMESTAMP'];
+                     'FORMAT_TIMESTAMP', 'COUNTIF'];
 
 function translate(sql, params) {
   const types = new Map(params.map((p) => [p.name, p.parameterType.type]));

@@ -383,6 +383,24 @@ static const char *const dup_lines[3][4] = {
      "S0003\tC0\t\t20200101\t\t1.5\t0\t20261124080000", NULL},
 };
 
+/* A file without a valid line: nothing staged, nothing lost, still one answer. */
+static void list_nothing_staged(struct backend *b, struct warehouse *coord, char *stage,
+                                size_t size)
+{
+    const struct schema_table *t = schema_set_find(b->set, "stores");
+    struct merge_spec empty = {t, "tokyo-1", JOB "e", "stores_20261124090003.tsv", NOW};
+    const char *none[2] = {"", ""};
+    struct wh_duplicates d;
+    struct bz_err err;
+
+    assert_int_equal(warehouse_file_prepare(coord, t, empty.job_id, stage, size, &err), BZ_OK);
+    if (warehouse_list_duplicates(coord, &empty, none, 2, 0, &d, &err) != BZ_OK) {
+        fail_msg("list_duplicates of an empty file: %s", err.msg);
+    }
+    assert_int_equal(d.staged + d.losers + d.n, 0);
+    free(d.list);
+}
+
 /* A warehouse that ranks rows itself lists every loser with the row that superseded it, by
  * position, as the merge will rank them (the finalizer's error file rests on this); a limit
  * lists the first ones and still counts them all. One that does not says so. */
@@ -437,6 +455,7 @@ static void test_list_duplicates(void **state)
         free(d.list);
         assert_int_equal(warehouse_list_duplicates(worker, &spec, ref_list, 3, 0, &d, &err),
                          BZ_E_INTERNAL);
+        list_nothing_staged(b, coord, stage, sizeof(stage));
     }
     warehouse_close(worker);
     warehouse_close(coord);
