@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "coordinator/activity.h"
 #include "coordinator/admin.h"
+#include "coordinator/areas.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/secret.h"
@@ -269,6 +271,33 @@ const char *admin_client_where(const struct admin_client *c)
     return c->where;
 }
 
+/* A change made here, in this process, holds the installation's lock while it is made: a run
+ * that holds it is alive (only slow to answer on its socket, or without one), and changing its
+ * journal behind its back would race it - a file cancelled here could still be merged there.
+ * *fd holds the lock until closed. */
+static int lock_for_change(struct admin_client *c, int *fd)
+{
+    struct bz_err err;
+    int rc = areas_lock(c->cfg, fd, &err);
+
+    if (rc == BZ_OK) {
+        return CLI_OK;
+    }
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    if (rc == BZ_E_CONFLICT) {
+        fprintf(stderr,
+                "%s: a run is working on this installation but did not answer on its socket "
+                "(%s); nothing was changed: try again, or ask its admin API\n",
+                c->prog, err.msg);
+        return CLI_UNREACHABLE;
+    }
+    fprintf(stderr, "%s: %s\n", c->prog, err.msg);
+    return CLI_FAILED;
+}
+
 int admin_client_call(struct admin_client *c, const char *method, const char *target, json_t **out)
 {
     char *body = NULL, why[256];
@@ -278,9 +307,15 @@ int admin_client_call(struct admin_client *c, const char *method, const char *ta
 
     *out = NULL;
     if (c->admin != NULL) {
-        int s;
+        int s, lock = -1, rc;
+        if (strcmp(method, "GET") != 0 && (rc = lock_for_change(c, &lock)) != CLI_OK) {
+            return rc;
+        }
         admin_call(c->admin, method, target, &s, &body);
         status = s;
+        if (lock >= 0) {
+            close(lock);
+        }
     } else {
         status = http_exchange(c, method, target, CONNECT_TIMEOUT_MS * 5, &body, why, sizeof(why));
         if (status < 0) {

@@ -72,13 +72,15 @@ static void op_usage(const struct op *op, FILE *out)
             "usage: %s %s (--config FILE | --api URL) [--json]\n\n%s\n"
             "options:\n"
             "  --config FILE   the installation's bizoope.yaml: its running coordinator is\n"
-            "                  asked (its socket), else the journal is changed directly\n"
+            "                  asked (its socket), else - when no run holds the installation -\n"
+            "                  the journal is changed directly\n"
             "  --api URL       the admin API at URL (or BIZOOPE_API); token in\n"
             "                  BIZOOPE_ADMIN_TOKEN (or the file BIZOOPE_ADMIN_TOKEN_FILE)\n"
             "  --json          the API's answer as one JSON object\n"
             "  -h, --help      this text\n\n"
             "Exit status: 0 done; 1 refused (no such %s, or not in a state that allows it);\n"
-            "2 usage error; 3 the admin API does not answer.\n",
+            "2 usage error; 3 the admin API does not answer (also: a run holds the installation\n"
+            "but did not answer on its socket; nothing was changed).\n",
             op->prog, op->what, op->help, op->what);
 }
 

@@ -356,6 +356,22 @@ try:
     check(cli("retry", first_id, "--config", config).returncode == 1,
           "retry of a loaded job is refused (1), also from the journal")
     check(cli("cancel", "--config", config).returncode == 2, "cancel without a job: usage (2)")
+
+    # a run that holds the installation but does not answer on its socket (busy, or started
+    # without one): a change is refused (3), never made in the journal behind its back
+    import fcntl
+    lock = open(os.path.join(inst, "state.db.lock"), "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    held = cli("sites", "pause", "a", "--config", config)
+    check(held.returncode == 3 and "nothing was changed" in held.stderr,
+          "a change while another process holds the installation: refused (3): %r" %
+          held.stderr)
+    listed = cli("jobs", "list", "--config", config)
+    check(listed.returncode == 0, "reading the journal meanwhile still works: %r" % listed.stderr)
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()
+    st = cli("status", "--config", config)
+    check("paused" not in st.stdout, "the site was not paused: %r" % st.stdout)
 finally:
     subprocess.run(tmux + ["kill-server"], capture_output=True)
     if run.proc.poll() is None:
