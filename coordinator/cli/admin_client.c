@@ -164,7 +164,10 @@ static bool running_here(struct admin_client *c, const struct bz_config *cfg, bo
         return false;
     }
     c->base_url = xstrdup("http://localhost");
-    if (http_exchange(c, "GET", "/v1/health", CONNECT_TIMEOUT_MS, &body, why, sizeof(why)) == 200) {
+    /* a run that accepted the connection answers soon; one that is only busy (or slowed by a
+     * sanitizer) gets as long as any call: mistaken for a dead one, it would be refused below */
+    if (http_exchange(c, "GET", "/v1/health", CONNECT_TIMEOUT_MS * 5, &body, why, sizeof(why)) ==
+        200) {
         health = json_loads(body, 0, NULL);
     }
     free(body);
