@@ -57,12 +57,16 @@ def run(config):
 
 sqlite_s = run(install("sqlite"))
 dump = os.path.join(work, "dump.json")
+# the SQL engine runs the query jobs: BigQuery ranks each file's rows (the duplicates) and merges
+engine = Fake(["node", os.path.join(fakes, "bigquery_sql_engine.js"),
+               os.path.join(work, "engine.json")])
+script = json.dumps({"engine": "http://127.0.0.1:%d" % engine.port})
 oauth = Fake([sys.executable, os.path.join(fakes, "oauth_fake.py"), "/dev/null",
               os.path.join(work, "oauth.jsonl")])
 rest = Fake([sys.executable, os.path.join(fakes, "bigquery_rest_fake.py"),
-             os.path.join(work, "rest.jsonl")])
+             os.path.join(work, "rest.jsonl"), script])
 write = Fake(["node", os.path.join(fakes, "bigquery_write_fake.js"),
-              os.path.join(work, "write.jsonl"), dump])
+              os.path.join(work, "write.jsonl"), dump, script])
 try:
     bq_s = run(install("bigquery", (
         ("  backend: sqlite ", "  backend: bigquery "),
@@ -76,6 +80,7 @@ finally:
     write.stop()
     rest.stop()
     oauth.stop()
+    engine.stop()
 held = sum(len(v) for v in json.load(open(dump))["tables"].values())
 valid = expect["lines"] - expect["rejected_invalid"]
 if held != valid:
