@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "io/codec.h"
 #include "io/fsutil.h"
+#include "storage/storage.h"
 
 bool archive_due(const struct bz_config *cfg, const struct job *job)
 {
@@ -57,8 +58,35 @@ static int compress_backup(const struct bz_config *cfg, const struct job *job, c
     return rc;
 }
 
-int archive_job(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
-                struct job *job, struct bz_err *err)
+/* A job landed in place: its backup object moves to the archive bucket server-side (its bytes
+ * as received: the bucket's lifecycle picks the storage class), pinned to the generation that
+ * was loaded. Without storage.archive_bucket the backup object stays where it is, for the
+ * backup bucket's own lifecycle. */
+static int archive_object(const struct bz_config *cfg, struct storage *st, const struct job *job,
+                          char *archive, size_t size, struct bz_err *err)
+{
+    char safe[256], name[256];
+
+    if (cfg->archive_bucket[0] == '\0') {
+        snprintf(archive, size, "gs://%s/%s/%s (kept: no storage.archive_bucket)",
+                 cfg->backup_bucket, job->site_id, job->origin);
+        return BZ_OK;
+    }
+    if (st == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "%s was landed in Cloud Storage, but storage.backend is %s now: "
+                          "archive it with the configuration that landed it",
+                          job->job_id, cfg->storage_backend);
+    }
+    areas_safe_name(job->file_name, safe, sizeof(safe));
+    snprintf(name, sizeof(name), "%s_%.200s", job->job_id, safe);
+    snprintf(archive, size, "gs://%s/%s/%s", cfg->archive_bucket, job->site_id, name);
+    return storage_move_again(st, STORAGE_BACKUP, job->site_id, job->origin, job->origin_generation,
+                              STORAGE_ARCHIVE, job->site_id, name, err);
+}
+
+int archive_job(const struct bz_config *cfg, struct storage *st, struct journal *journal,
+                struct bz_log *log, struct job *job, struct bz_err *err)
 {
     char backup[AREAS_PATH_BYTES], archive[AREAS_PATH_BYTES];
     double t0 = bz_mono_seconds();
@@ -66,7 +94,9 @@ int archive_job(const struct bz_config *cfg, struct journal *journal, struct bz_
 
     areas_backup_path(cfg, job, backup, sizeof(backup));
     areas_archive_path(cfg, job, archive, sizeof(archive));
-    if (fs_exists(backup)) {
+    if (job->origin != NULL) {
+        rc = archive_object(cfg, st, job, archive, sizeof(archive), err);
+    } else if (fs_exists(backup)) {
         rc = compress_backup(cfg, job, backup, archive, err);
     } else if (!fs_exists(archive)) {
         rc = bz_err_set(err, BZ_E_IO, "%s: neither the backup %s nor the archive %s exists",
@@ -86,8 +116,8 @@ int archive_job(const struct bz_config *cfg, struct journal *journal, struct bz_
     return journal_update(journal, job, err);
 }
 
-int archive_merged(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
-                   bool ignore_delay, unsigned *archived, struct bz_err *err)
+int archive_merged(const struct bz_config *cfg, struct storage *st, struct journal *journal,
+                   struct bz_log *log, bool ignore_delay, unsigned *archived, struct bz_err *err)
 {
     struct job *jobs;
     size_t n, i;
@@ -96,7 +126,7 @@ int archive_merged(const struct bz_config *cfg, struct journal *journal, struct 
     *archived = 0;
     for (i = 0; i < n && rc == BZ_OK; i++) {
         if (jobs[i].state == JOB_MERGED && (ignore_delay || archive_due(cfg, &jobs[i]))) {
-            rc = archive_job(cfg, journal, log, &jobs[i], err);
+            rc = archive_job(cfg, st, journal, log, &jobs[i], err);
             *archived += rc == BZ_OK;
         }
     }
@@ -108,6 +138,7 @@ int archive_installation(const struct bz_config *cfg, struct bz_log *log, bool i
                          unsigned *archived, struct bz_err *err)
 {
     struct journal *journal = NULL;
+    struct storage *st = NULL;
     int lock_fd = -1;
     int rc = areas_lock(cfg, &lock_fd, err);
 
@@ -115,9 +146,14 @@ int archive_installation(const struct bz_config *cfg, struct bz_log *log, bool i
     if (rc == BZ_OK && (journal = journal_open(cfg->state_path, err)) == NULL) {
         rc = err ? err->code : BZ_E_IO;
     }
-    if (rc == BZ_OK) {
-        rc = archive_merged(cfg, journal, log, ignore_delay, archived, err);
+    if (rc == BZ_OK && strcmp(cfg->storage_backend, "gcs") == 0 &&
+        (st = storage_open(cfg, log, err)) == NULL) {
+        rc = err ? err->code : BZ_E_IO;
     }
+    if (rc == BZ_OK) {
+        rc = archive_merged(cfg, st, journal, log, ignore_delay, archived, err);
+    }
+    storage_close(st);
     journal_close(journal);
     if (lock_fd >= 0) {
         close(lock_fd);

@@ -1,6 +1,8 @@
 /* archive.h - DESIGN.md step 6: a merged job's backup is compressed into the archive area
  * (zstd), the archive verified against the received bytes' hash, and only then the backup
- * deleted; the job is then done.
+ * deleted; the job is then done. A job landed in place in Cloud Storage (job.origin) has its
+ * backup object moved to storage.archive_bucket server-side instead (pinned to the generation
+ * loaded; the bucket's lifecycle sets the storage class).
  *
  * Owns the archive delay (archive.after) and the merged -> done step. Needs only the
  * configuration, the journal and the log, so `bizoope archive` opens nothing else. */
@@ -18,13 +20,14 @@ bool archive_due(const struct bz_config *cfg, const struct job *job);
 
 /* merged -> done for job (borrowed): archive written and verified, backup removed, journaled.
  * A job whose backup is gone but whose archive exists (a kill came in between) just ends done. */
-int archive_job(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
-                struct job *job, struct bz_err *err);
+struct storage;
+int archive_job(const struct bz_config *cfg, struct storage *st, struct journal *journal,
+                struct bz_log *log, struct job *job, struct bz_err *err);
 
 /* Archives every merged job that is due (ignore_delay: every merged job); *archived counts
  * them. Stops at the first failure. */
-int archive_merged(const struct bz_config *cfg, struct journal *journal, struct bz_log *log,
-                   bool ignore_delay, unsigned *archived, struct bz_err *err);
+int archive_merged(const struct bz_config *cfg, struct storage *st, struct journal *journal,
+                   struct bz_log *log, bool ignore_delay, unsigned *archived, struct bz_err *err);
 
 /* `bizoope archive`: takes the installation's lock, opens its journal, archive_merged, closes. */
 int archive_installation(const struct bz_config *cfg, struct bz_log *log, bool ignore_delay,

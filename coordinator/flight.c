@@ -17,6 +17,7 @@
 #include "core/mem.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
+#include "storage/storage.h"
 #include "storage/storage_uri.h"
 #include "warehouse/warehouse.h"
 #include "worker/worker.h"
@@ -51,10 +52,31 @@ static int fix_merge_time(const struct pipeline_ctx *pc, struct job *job, struct
     return journal_update(pc->journal, job, err);
 }
 
+/* A file landed in place: its backup object, read by ranged reads pinned to its generation - by
+ * the workers (its URI is their task's) and here only for the error file's duplicates. */
+static int open_in_place(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+{
+    const struct job *job = &fl->job;
+    int rc = storage_object_uri(pc->storage, STORAGE_BACKUP, job->site_id, job->origin,
+                                fl->load_uri, sizeof(fl->load_uri), err);
+
+    fl->load_generation = job->origin_generation;
+    if (rc == BZ_OK) {
+        rc = storage_uri_open(pc->uris, fl->load_uri, job->origin_generation, job->size,
+                              &fl->reader, &fl->src, err);
+    }
+    return rc;
+}
+
 /* Opens the load copy once; the shards and the error file read it through fl->src. */
 static int open_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
 {
     areas_load_path(pc->cfg, &fl->job, fl->load, sizeof(fl->load));
+    snprintf(fl->temp, sizeof(fl->temp), "%.3900s/%s", pc->temp, fl->job.job_id);
+    if (fl->job.origin != NULL) {
+        int rc = open_in_place(pc, fl, err);
+        return rc != BZ_OK ? rc : fs_mkdir_p(fl->temp, err);
+    }
     fl->fd = open(fl->load, O_RDONLY | O_CLOEXEC);
     if (fl->fd < 0) {
         return bz_err_set(err, BZ_E_IO, "%s: cannot open %s: %s", fl->job.job_id, fl->load,
@@ -66,7 +88,6 @@ static int open_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz
         return err->code;
     }
     posix_fadvise(fl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    snprintf(fl->temp, sizeof(fl->temp), "%.3900s/%s", pc->temp, fl->job.job_id);
     return fs_mkdir_p(fl->temp, err);
 }
 
@@ -78,7 +99,7 @@ static int prepare_stage(const struct pipeline_ctx *pc, struct flight *fl, struc
     const struct job *job = &fl->job;
     int rc = BZ_OK;
 
-    if (pc->edge != NULL && pc->cfg->load_bucket[0] != '\0' &&
+    if (fl->reader == NULL && pc->edge != NULL && pc->cfg->load_bucket[0] != '\0' &&
         strcmp(pc->cfg->queue_backend, "kafka") == 0) {
         char object[AREAS_PATH_BYTES];
         snprintf(object, sizeof(object), "%s/%s_%s", job->site_id, job->job_id, job->file_name);
@@ -509,7 +530,8 @@ static int record_merged(const struct pipeline_ctx *pc, struct flight *fl, struc
     return journal_update(pc->journal, job, err);
 }
 
-/* The load copy is no longer needed: locally, and in the load bucket with the shards' results. */
+/* The load copy is no longer needed: locally, and in the load bucket with the shards' results
+ * (a file landed in place had no copy: its backup object stays for the archive). */
 static int drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
 {
     char staging[100];
@@ -521,7 +543,9 @@ static int drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz
     }
     if (fl->load_uri[0] != '\0') {
         storage_uri_result_prefix(fl->job.job_id, staging, sizeof(staging));
-        rc = gcs_edge_delete_load(pc->edge, fl->load_uri, fl->load_generation, err);
+        if (fl->reader == NULL) {
+            rc = gcs_edge_delete_load(pc->edge, fl->load_uri, fl->load_generation, err);
+        }
         if (rc == BZ_OK) {
             rc = gcs_edge_delete_under(pc->edge, staging, &n, err);
         }
@@ -604,6 +628,8 @@ void flight_release(const struct pipeline_ctx *pc, struct flight *fl)
         close(fl->fd);
         fl->fd = -1;
     }
+    storage_reader_close(fl->reader);
+    fl->reader = NULL;
     if (fl->temp[0] != '\0') {
         fs_remove_tree(fl->temp, NULL);
         fl->temp[0] = '\0';

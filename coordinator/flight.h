@@ -33,8 +33,11 @@ struct flight {
     struct tsv_source src;
     int fd;
     char load[AREAS_PATH_BYTES], temp[AREAS_PATH_BYTES - 64];
-    char stage[600];     /* the file's stage in the warehouse (warehouse_file_prepare) */
-    char load_uri[1100]; /* storage gcs + kafka: the file's copy in storage.load_bucket */
+    char stage[600]; /* the file's stage in the warehouse (warehouse_file_prepare) */
+    /* storage gcs + kafka: the file's copy in storage.load_bucket, or the backup object of a
+     * file landed in place (job.origin), which reader then reads into src */
+    char load_uri[1100];
+    struct storage_reader *reader;
     int64_t load_generation;
     uint64_t shard_bytes;       /* the plan's shard size */
     bool refs_chosen;           /* job.staged names the stages to merge */

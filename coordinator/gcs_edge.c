@@ -15,6 +15,7 @@
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
 #include "gcp/pubsub.h"
+#include "io/codec.h"
 #include "io/fsutil.h"
 #include "storage/storage_uri.h"
 
@@ -35,7 +36,9 @@ struct gcs_edge {
     struct pubsub_options ps; /* storage.subscription set: new objects announced there */
     struct interface_bucket *buckets;
     size_t nbuckets;
-    time_t last_full_scan; /* 0: never: the first pull lists every bucket */
+    time_t last_full_scan;      /* 0: never: the first pull lists every bucket */
+    gcs_edge_arrival_fn arrive; /* set: plain files are landed in place and registered here */
+    void *arrive_ctx;
 };
 
 static bool site_listed(const struct bz_config *cfg, const char *site)
@@ -111,6 +114,84 @@ void gcs_edge_free(struct gcs_edge *e)
     free(e);
 }
 
+void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_arrival_fn arrive, void *ctx)
+{
+    e->arrive = arrive;
+    e->arrive_ctx = ctx;
+}
+
+/* Whether obj is landed in place: a plain file (a .gz/.zst file is decompressed from a local
+ * copy) with a name the areas allow (any other is downloaded and refused as before). */
+static bool in_place(const struct gcs_edge *e, const struct gcs_object *obj)
+{
+    return e->arrive != NULL && e->cfg->backup_bucket[0] != '\0' &&
+           codec_from_name(obj->name) == CODEC_NONE && areas_name_allowed(obj->name);
+}
+
+/* The received generation of obj rewritten to the backup bucket as <site>/<generation>_<name>,
+ * create-only (a pull before a crash may have made it: 412), and described as a storage
+ * object of the backup area into *backup. */
+static int back_up_object(struct gcs_edge *e, const struct interface_bucket *b,
+                          const struct gcs_object *obj, struct storage_object *backup,
+                          struct bz_err *err)
+{
+    char copy[1200];
+    struct gcs_object made;
+    int rc;
+
+    memset(backup, 0, sizeof(*backup));
+    snprintf(backup->name, sizeof(backup->name), "%lld_%.200s", (long long)obj->generation,
+             obj->name); /* names allowed are at most 200 bytes */
+    snprintf(copy, sizeof(copy), "%s/%s", b->site_id, backup->name);
+    rc = gcs_copy(&e->o, b->name, obj->name, obj->generation, e->cfg->backup_bucket, copy, err);
+    if (rc == BZ_OK || rc == BZ_E_CONFLICT) {
+        rc = gcs_stat(&e->o, e->cfg->backup_bucket, copy, &made, err);
+    }
+    if (rc == BZ_OK && (made.size != obj->size || strcmp(made.md5, obj->md5) != 0)) {
+        rc = bz_err_set(err, BZ_E_IO,
+                        "gs://%s/%s (%llu bytes, md5 %s) does not hold the bytes of "
+                        "gs://%s/%s generation %lld (%llu bytes, md5 %s)",
+                        e->cfg->backup_bucket, copy, (unsigned long long)made.size, made.md5,
+                        b->name, obj->name, (long long)obj->generation,
+                        (unsigned long long)obj->size, obj->md5);
+    }
+    if (rc == BZ_OK) {
+        backup->size = made.size;
+        backup->generation = made.generation;
+        if (made.md5[0] != '\0') {
+            snprintf(backup->fingerprint, sizeof(backup->fingerprint), "md5:%s", made.md5);
+        }
+    }
+    return rc;
+}
+
+/* One object landed in place: backed up server-side, registered as a job, and only then its
+ * received generation deleted from the interface bucket. The coordinator never reads it. */
+static int land_object(struct gcs_edge *e, const struct interface_bucket *b,
+                       const struct gcs_object *obj, bool *moved, struct bz_err *err)
+{
+    struct storage_object backup;
+    bool taken = false;
+    int rc = back_up_object(e, b, obj, &backup, err);
+
+    if (rc == BZ_OK) {
+        rc = e->arrive(e->arrive_ctx, b->site_id, obj->name, &backup, &taken, err);
+    }
+    if (rc != BZ_OK || !taken) {
+        return rc; /* a paused site's object waits in its bucket */
+    }
+    *moved = true;
+    rc = gcs_delete(&e->o, b->name, obj->name, obj->generation, err);
+    if (rc == BZ_E_CONFLICT || rc == BZ_E_NOT_FOUND) {
+        rc = BZ_OK; /* replaced (the new one comes next pull) or deleted by someone else */
+    }
+    BZ_LOG(e->log, BZ_LOG_INFO, "landing", (&(struct bz_log_ctx){NULL, b->site_id, "pull", -1}),
+           "object landed in place", "object=gs://%s/%s generation=%lld bytes=%llu backup=%s",
+           b->name, obj->name, (long long)obj->generation, (unsigned long long)obj->size,
+           backup.name);
+    return rc;
+}
+
 /* One object of b into the inbox; *moved set when it was. */
 static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
                        const struct gcs_object *obj, bool *moved, struct bz_err *err)
@@ -119,6 +200,9 @@ static int pull_object(struct gcs_edge *e, const struct interface_bucket *b,
     int rc;
 
     *moved = false;
+    if (in_place(e, obj)) {
+        return land_object(e, b, obj, moved, err);
+    }
     snprintf(local, sizeof(local), "%s/%s/%s", e->cfg->inbox_dir, b->site_id, obj->name);
     if (fs_exists(local)) {
         return BZ_OK; /* the previous file of that name is not landed yet */

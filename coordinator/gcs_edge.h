@@ -16,6 +16,7 @@
 #ifndef BZ_GCS_EDGE_H
 #define BZ_GCS_EDGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "gcp/gcs.h"
+#include "storage/storage.h"
 
 struct gcs_edge;
 
@@ -30,6 +32,18 @@ struct gcs_edge;
  * has no label, or names a site bizoope.yaml does not list. */
 struct gcs_edge *gcs_edge_open(const struct bz_config *cfg, struct bz_log *log, struct bz_err *err);
 void gcs_edge_free(struct gcs_edge *e);
+
+/* Registers a file landed in place as a job (landing_register_object): *taken false leaves the
+ * object in its bucket for later. */
+typedef int (*gcs_edge_arrival_fn)(void *ctx, const char *site, const char *name,
+                                   const struct storage_object *backup, bool *taken,
+                                   struct bz_err *err);
+
+/* From now on plain feed files (not .gz/.zst, an allowed name) are landed in place rather than
+ * downloaded: their generation rewritten to the backup bucket (checked by size and MD5),
+ * registered through arrive, then deleted from the interface bucket. Needs
+ * storage.backup_bucket. */
+void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_arrival_fn arrive, void *ctx);
 
 /* Moves the new objects of every interface bucket into paths.inbox/<site>/; *moved counts
  * them. Objects under storage.errors_prefix, names with '/', and names already waiting in

@@ -93,6 +93,8 @@ static int add_columns(struct journal *j)
         "entry_mtime_ns INTEGER NOT NULL DEFAULT 0",
         "entry_ctime_ns INTEGER NOT NULL DEFAULT 0",
         "merge_targets TEXT",
+        "origin TEXT",
+        "origin_generation INTEGER NOT NULL DEFAULT 0",
     };
     char sql[200];
     size_t i;
@@ -248,7 +250,32 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
     }
 }
 
+static int insert_job(struct journal *j, struct job *job, struct bz_err *err);
+
+/* The new row and every field of job in one transaction: a crash never leaves a job that says
+ * less than its caller knew (a job landed in place without its origin would be lost). */
 int journal_add(struct journal *j, struct job *job, struct bz_err *err)
+{
+    int rc;
+
+    if (sqlite3_exec(j->db, "SAVEPOINT add_job", NULL, NULL, NULL) != SQLITE_OK) {
+        return db_error(j, "registering a job", err);
+    }
+    rc = insert_job(j, job, err);
+    if (rc == BZ_OK) {
+        rc = journal_update(j, job, err);
+    }
+    if (rc != BZ_OK) {
+        sqlite3_exec(j->db, "ROLLBACK TO add_job", NULL, NULL, NULL);
+        job->job_id[0] = '\0';
+    }
+    if (sqlite3_exec(j->db, "RELEASE add_job", NULL, NULL, NULL) != SQLITE_OK && rc == BZ_OK) {
+        rc = db_error(j, "registering a job", err);
+    }
+    return rc;
+}
+
+static int insert_job(struct journal *j, struct job *job, struct bz_err *err)
 {
     sqlite3_stmt *st = NULL;
     char second[24];
@@ -281,7 +308,7 @@ int journal_add(struct journal *j, struct job *job, struct bz_err *err)
     if (rc != SQLITE_DONE) {
         return db_error(j, "registering a job", err);
     }
-    return journal_update(j, job, err);
+    return BZ_OK;
 }
 
 int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
@@ -298,7 +325,8 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "merge_updated=?17, merge_skipped_older=?18, bytes=?19, seconds=?20, shards=?21, "
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
         "streams=?26, entry_dev=?27, entry_ino=?28, retry_at=?29, "
-        "tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, merge_targets=?33, "
+        "tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, merge_targets=?33, origin=?34, "
+        "origin_generation=?35, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -342,6 +370,8 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         json_decref(targets);
         sqlite3_bind_text(st, 33, targets_text, -1, SQLITE_STATIC);
     }
+    bind_text_or_null(st, 34, job->origin);
+    sqlite3_bind_int64(st, 35, (sqlite3_int64)job->origin_generation);
     rc = sqlite3_step(st);
     free(targets_text);
     sqlite3_finalize(st);
@@ -366,7 +396,8 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
     "attempts, shards_seconds, errors_seconds, merge_seconds, streams, entry_dev, entry_ino, "     \
-    "retry_at, tries, entry_mtime_ns, entry_ctime_ns, merge_targets FROM jobs "
+    "retry_at, tries, entry_mtime_ns, entry_ctime_ns, merge_targets, origin, origin_generation "   \
+    "FROM jobs "
 
 /* Steps st (a JOB_COLUMNS select) to its end, the jobs into *out; finalizes st. */
 static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, size_t *n,
@@ -425,6 +456,8 @@ static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, s
             merge_counts_targets_from_json(targets, &job->merge);
             json_decref(targets);
         }
+        job->origin = column_dup(st, 34);
+        job->origin_generation = (int64_t)sqlite3_column_int64(st, 35);
     }
     sqlite3_finalize(st);
     *out = jobs;
@@ -668,6 +701,7 @@ void job_release(struct job *job)
     free(job->staged);
     free(job->merged_at);
     free(job->error);
+    free(job->origin);
     memset(job, 0, sizeof(*job));
 }
 
@@ -702,6 +736,28 @@ int journal_find_loaded(struct journal *j, const char *site, const char *name, c
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return db_error(j, "looking up a file", err);
+    }
+    return BZ_OK;
+}
+
+int journal_find_origin(struct journal *j, const char *site, const char *origin, bool *found,
+                        struct bz_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *found = false;
+    if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM jobs WHERE site_id=?1 AND origin=?2 LIMIT 1", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return db_error(j, "looking up an object", err);
+    }
+    sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return db_error(j, "looking up an object", err);
     }
     return BZ_OK;
 }

@@ -80,6 +80,11 @@ struct job {
         uint32_t shards, attempts;
         double shards_seconds, errors_seconds, merge_seconds;
     } run;
+    /* Landed in place (storage.backend gcs with workers on other hosts): the received bytes are
+     * the backup object (STORAGE_BACKUP, site_id, origin) at origin_generation, never a local
+     * file; NULL for a file received through the local inbox. */
+    char *origin;
+    int64_t origin_generation;
     char updated_at[32]; /* when its row last changed, RFC 3339 UTC (read only: the journal
                             sets it) */
 };
@@ -129,6 +134,10 @@ int journal_count(struct journal *j, const char *site, int64_t count[JOB_FAILED 
 /* Whether a job of site with this name and content hash was already loaded (merged or done). */
 int journal_find_loaded(struct journal *j, const char *site, const char *name, const char *hash,
                         bool *found, struct bz_err *err);
+
+/* Whether a job of site already records origin (a backup object landed in place). */
+int journal_find_origin(struct journal *j, const char *site, const char *origin, bool *found,
+                        struct bz_err *err);
 
 void job_release(struct job *job);
 

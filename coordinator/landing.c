@@ -18,6 +18,7 @@
 #include "io/fsutil.h"
 #include "io/out_file.h"
 #include "notify/notices.h"
+#include "storage/storage.h"
 
 /* ---- looking at an inbox entry ------------------------------------------------------------ */
 
@@ -400,6 +401,27 @@ static void no_table_reason(const struct schema_set *set, char *reason, size_t s
     }
 }
 
+/* Whether the job's file name is refused (the reason into reason); else its table is set. */
+static bool refusal_of_name(const struct pipeline_ctx *pc, struct job *job, char *reason,
+                            size_t size)
+{
+    const struct schema_table *t;
+
+    if (!areas_name_allowed(job->file_name)) {
+        snprintf(reason, size,
+                 "the file name is not allowed (use letters, digits, '.', '_' and "
+                 "'-', at most 200 characters, e.g. journal_20261124090000.tsv)");
+        return true;
+    }
+    t = schema_set_match_file(pc->set, job->file_name);
+    if (t == NULL) {
+        no_table_reason(pc->set, reason, size);
+        return true;
+    }
+    xstrreplace(&job->table_name, t->name);
+    return false;
+}
+
 /* Why an opened entry is not a file we read, or NULL: it is one. */
 static const char *refusal_of(const struct inbox_entry *e)
 {
@@ -424,7 +446,6 @@ static int admit_entry(const struct pipeline_ctx *pc, struct job *job, const cha
                        const struct inbox_entry *e, struct bz_err *err)
 {
     const char *refusal = refusal_of(e);
-    const struct schema_table *t;
     char reason[512], why[300];
     int rc;
 
@@ -436,18 +457,9 @@ static int admit_entry(const struct pipeline_ctx *pc, struct job *job, const cha
         return land_later(pc, job, why, true, err);
     }
     job->size = (uint64_t)e->st.st_size;
-    if (!areas_name_allowed(job->file_name)) {
-        return reject_job(pc, job, inbox,
-                          "the file name is not allowed (use letters, digits, '.', '_' and '-', "
-                          "at most 200 characters, e.g. journal_20261124090000.tsv)",
-                          err);
-    }
-    t = schema_set_match_file(pc->set, job->file_name);
-    if (t == NULL) {
-        no_table_reason(pc->set, reason, sizeof(reason));
+    if (refusal_of_name(pc, job, reason, sizeof(reason))) {
         return reject_job(pc, job, inbox, reason, err);
     }
-    xstrreplace(&job->table_name, t->name);
     rc = journal_update(pc->journal, job, err);
     return rc != BZ_OK ? rc : back_up(pc, job, e, err);
 }
@@ -468,6 +480,147 @@ static int admit_gone(const struct pipeline_ctx *pc, struct job *job, struct bz_
     return journal_update(pc->journal, job, err);
 }
 
+/* ---- landed in place: the backup object is the file --------------------------------------- */
+
+/* "md5:<base64>" as 32 hex digits into hex; false for any other fingerprint. */
+static bool md5_hex(const char *fingerprint, char hex[33])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char bytes[18];
+    const char *p = fingerprint + 4;
+    uint32_t acc = 0;
+    size_t bits = 0, n = 0, i;
+
+    if (strncmp(fingerprint, "md5:", 4) != 0 || strlen(p) != 24 || strcmp(p + 22, "==") != 0) {
+        return false;
+    }
+    for (; *p != '\0' && *p != '='; p++) {
+        const char *c = strchr(b64, *p);
+        if (c == NULL) {
+            return false;
+        }
+        acc = (acc << 6) | (uint32_t)(c - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            bytes[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    for (i = 0; i < 16; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
+    }
+    return n == 16;
+}
+
+int landing_register_object(const struct pipeline_ctx *pc, const char *site, const char *name,
+                            const struct storage_object *backup, bool *taken, struct bz_err *err)
+{
+    struct job job;
+    bool paused = false, known = false;
+    char hex[33];
+    int rc = journal_is_paused(pc->journal, site, &paused, err);
+
+    *taken = false;
+    if (rc == BZ_OK && !paused) {
+        rc = journal_find_origin(pc->journal, site, backup->name, &known, err);
+    }
+    if (rc != BZ_OK || paused || known) {
+        *taken = rc == BZ_OK && known; /* a run before registered it: the object may go */
+        return rc;
+    }
+    memset(&job, 0, sizeof(job));
+    job.site_id = xstrdup(site);
+    job.file_name = xstrdup(name);
+    job.origin = xstrdup(backup->name);
+    job.origin_generation = backup->generation;
+    job.size = backup->size;
+    /* identical resends are recognised by the digest Cloud Storage keeps (none: a composite
+     * object, which is then always loaded) */
+    job.content_hash = md5_hex(backup->fingerprint, hex) ? xstrdup(hex) : NULL;
+    rc = journal_add(pc->journal, &job, err);
+    *taken = rc == BZ_OK;
+    if (rc == BZ_OK) {
+        BZ_LOG(pc->log, BZ_LOG_INFO, "landing",
+               (&(struct bz_log_ctx){job.job_id, site, "land", -1}), "file received in place",
+               "file=%s backup=%s generation=%lld bytes=%llu", name, backup->name,
+               (long long)backup->generation, (unsigned long long)backup->size);
+    }
+    job_release(&job);
+    return rc;
+}
+
+/* A file landed in place that cannot be loaded: its backup object moves to the quarantine
+ * (server-side), the site gets the reason. Repeatable: a run killed half-way decides the same
+ * and finishes the same move. */
+static int reject_object(const struct pipeline_ctx *pc, struct job *job, const char *reason,
+                         struct bz_err *err)
+{
+    char safe[256], qname[256];
+    struct bz_err why;
+    int rc;
+
+    bz_err_clear(&why);
+    areas_safe_name(job->file_name, safe, sizeof(safe));
+    snprintf(qname, sizeof(qname), "%s_%.200s", job->job_id, safe);
+    rc = storage_move_again(pc->storage, STORAGE_BACKUP, job->site_id, job->origin,
+                            job->origin_generation, STORAGE_QUARANTINE, job->site_id, qname, &why);
+    if (rc == BZ_OK) {
+        rc = write_file_level_error(pc, job, reason, &why);
+    }
+    if (rc != BZ_OK) {
+        return land_later(pc, job, why.msg, true, err);
+    }
+    xstrreplace(&job->error, reason);
+    job->state = JOB_REJECTED;
+    job->retry_at = 0;
+    BZ_LOG(pc->log, BZ_LOG_WARN, "landing",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}), "file rejected",
+           "file=%s reason=%s", job->file_name, job->error);
+    return journal_update(pc->journal, job, err);
+}
+
+/* A job landed in place: its name decides, then whether the same bytes were loaded before; the
+ * bytes never pass through here. A storage call that fails is tried again later. */
+static int admit_object(const struct pipeline_ctx *pc, struct job *job, struct bz_err *err)
+{
+    char reason[512];
+    struct bz_err why;
+    bool seen = false;
+    int rc;
+
+    if (job->retry_at > (int64_t)time(NULL)) {
+        return BZ_OK;
+    }
+    bz_err_clear(&why);
+    if (refusal_of_name(pc, job, reason, sizeof(reason))) {
+        return reject_object(pc, job, reason, err);
+    }
+    rc = job->content_hash == NULL ? BZ_OK
+                                   : journal_find_loaded(pc->journal, job->site_id, job->file_name,
+                                                         job->content_hash, &seen, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    if (seen) {
+        rc = storage_delete(pc->storage, STORAGE_BACKUP, job->site_id, job->origin,
+                            job->origin_generation, &why);
+        if (rc != BZ_OK && rc != BZ_E_NOT_FOUND) {
+            return land_later(pc, job, why.msg, true, err);
+        }
+        job->state = JOB_IDENTICAL;
+    } else {
+        job->state = JOB_LANDED;
+        BZ_LOG(pc->log, BZ_LOG_INFO, "landing",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "land", -1}), "file landed",
+               "file=%s bytes=%llu in_place=%s", job->file_name, (unsigned long long)job->size,
+               job->origin);
+    }
+    xstrreplace(&job->error, NULL);
+    job->retry_at = 0;
+    job->tries = 0;
+    return journal_update(pc->journal, job, err);
+}
+
 int landing_admit(const struct pipeline_ctx *pc, struct job *job, struct bz_err *err)
 {
     char inbox[AREAS_PATH_BYTES], backup[AREAS_PATH_BYTES];
@@ -476,6 +629,9 @@ int landing_admit(const struct pipeline_ctx *pc, struct job *job, struct bz_err 
     double wait_s;
     int rc;
 
+    if (job->origin != NULL) {
+        return admit_object(pc, job, err);
+    }
     areas_backup_path(pc->cfg, job, backup, sizeof(backup));
     if (job->content_hash != NULL && job->entry.ino != 0 && fs_exists(backup)) {
         return finish_landing(pc, job, err); /* never the inbox again: it may hold a resend */

@@ -51,6 +51,15 @@ void landing_entry_close(struct inbox_entry *e);
 int landing_receive(const struct pipeline_ctx *pc, const char *site, const char *name,
                     struct inbox_entry *e, struct job *job, struct bz_err *err);
 
+/* A file that arrived in Cloud Storage and was landed in place (gcs_edge.c: its received
+ * generation rewritten to the backup object `backup`, server-side): registered as a job (state
+ * landing, its origin that object) unless its site is paused (*taken false: the sender's object
+ * stays where it is) or a run before registered it already (*taken true). Its digest (MD5, as
+ * Cloud Storage keeps it) is its content hash. */
+struct storage_object;
+int landing_register_object(const struct pipeline_ctx *pc, const char *site, const char *name,
+                            const struct storage_object *backup, bool *taken, struct bz_err *err);
+
 /* Admits a registered job still landing (a resumed run's, or one retried): finishes it from its
  * recorded backup, or looks at its inbox entry again. Ends rejected, identical, landed, failed
  * (its file left the inbox before it was backed up) - or still landing when it must wait (its

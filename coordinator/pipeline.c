@@ -15,6 +15,8 @@
 #include "coordinator/dispatch.h"
 #include "coordinator/flight.h"
 #include "coordinator/gcs_edge.h"
+#include "storage/storage.h"
+#include "storage/storage_uri.h"
 #include "coordinator/landing.h"
 #include "coordinator/notify_relay.h"
 #include "coordinator/pipeline_ctx.h"
@@ -69,7 +71,22 @@ static int open_state(struct pipeline *p, struct bz_err *err)
     return rc;
 }
 
-/* The warehouse and, with storage.backend gcs, the interface buckets. */
+static int arrived(void *ctx, const char *site, const char *name,
+                   const struct storage_object *backup, bool *taken, struct bz_err *err)
+{
+    return landing_register_object(ctx, site, name, backup, taken, err);
+}
+
+/* Whether files are landed in place: the workers run elsewhere (Kafka) and read the backup
+ * bucket, and their results go through the load bucket. */
+static bool lands_in_place(const struct bz_config *cfg)
+{
+    return strcmp(cfg->storage_backend, "gcs") == 0 && cfg->backup_bucket[0] != '\0' &&
+           cfg->load_bucket[0] != '\0' && strcmp(cfg->queue_backend, "kafka") == 0;
+}
+
+/* The warehouse and, with storage.backend gcs, the interface buckets (and, landing in place,
+ * the storage interface and the backup objects' readers). */
 static int open_backends(struct pipeline *p, struct bz_err *err)
 {
     const struct bz_config *cfg = p->ctx.cfg;
@@ -81,6 +98,14 @@ static int open_backends(struct pipeline *p, struct bz_err *err)
         (p->ctx.edge = gcs_edge_open(cfg, p->ctx.log, err)) == NULL) {
         return err ? err->code : BZ_E_INVALID_INPUT;
     }
+    if (!lands_in_place(cfg)) {
+        return BZ_OK;
+    }
+    if ((p->ctx.storage = storage_open(cfg, p->ctx.log, err)) == NULL ||
+        (p->ctx.uris = storage_uris_open(cfg, p->ctx.log, err)) == NULL) {
+        return err ? err->code : BZ_E_INVALID_INPUT;
+    }
+    gcs_edge_land_in_place(p->ctx.edge, arrived, &p->ctx);
     return BZ_OK;
 }
 
@@ -140,6 +165,8 @@ void pipeline_free(struct pipeline *p)
     notify_relay_stop(p->relay);
     notifier_free(p->notifier); /* after its last notice: delivers what is queued */
     gcs_edge_free(p->ctx.edge);
+    storage_uris_close(p->ctx.uris);
+    storage_close(p->ctx.storage);
     warehouse_close(p->ctx.wh);
     journal_close(p->ctx.journal);
     if (p->lock_fd >= 0) {
@@ -160,6 +187,9 @@ static int check_requeue(const struct bz_config *cfg, const struct job *job, str
                           job->job_id, job_state_name(job->state));
     }
     areas_load_path(cfg, job, load, sizeof(load));
+    if (job->origin != NULL && job->table_name != NULL) {
+        return BZ_OK; /* landed in place: its backup object stays until it is archived */
+    }
     if (job->table_name == NULL || !fs_exists(load)) {
         return bz_err_set(err, BZ_E_NOT_FOUND,
                           "job %s cannot be retried: its received copy (%s) is gone; ask site "
@@ -197,7 +227,8 @@ int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struc
 
 int pipeline_archive(struct pipeline *p, bool ignore_delay, unsigned *archived, struct bz_err *err)
 {
-    return archive_merged(p->ctx.cfg, p->ctx.journal, p->ctx.log, ignore_delay, archived, err);
+    return archive_merged(p->ctx.cfg, p->ctx.storage, p->ctx.journal, p->ctx.log, ignore_delay,
+                          archived, err);
 }
 
 /* ---- a file's close ----------------------------------------------------------------------- */
@@ -353,7 +384,7 @@ static int finish_flight(struct pipeline_ctx *pc, struct flight *fl, struct bz_e
         return bz_err_set(why, BZ_E_IO, "cannot remove %s: %s", load, strerror(errno));
     }
     if (archive_due(pc->cfg, job) &&
-        archive_job(pc->cfg, pc->journal, pc->log, job, &archive_err) != BZ_OK) {
+        archive_job(pc->cfg, pc->storage, pc->journal, pc->log, job, &archive_err) != BZ_OK) {
         return archive_later(pc, job, &archive_err, why);
     }
     return BZ_OK;

@@ -15,6 +15,8 @@
 struct activity;
 struct dispatcher;
 struct gcs_edge;
+struct storage;
+struct storage_uris;
 struct warehouse;
 
 struct pipeline_ctx {
@@ -24,6 +26,11 @@ struct pipeline_ctx {
     struct journal *journal;
     struct warehouse *wh;  /* whichever warehouse.backend names */
     struct gcs_edge *edge; /* storage.backend gcs; NULL: local areas only */
+    /* Files landed in place (pipeline.c decides: storage.backend gcs, the backup and load
+     * buckets set, workers on other hosts): the areas through the storage interface, and the
+     * backup objects read by URI. NULL otherwise. */
+    struct storage *storage;
+    struct storage_uris *uris;
     struct dispatcher *dispatch;
     struct activity *activity; /* the live picture; NULL: nobody watches */
     unsigned workers;          /* shards that run at once */

@@ -133,6 +133,36 @@ int storage_move(struct storage *st, enum storage_area area, const char *site, c
     return rc != BZ_OK ? rc : st->ops->remove(st, area, site, name, generation, err);
 }
 
+int storage_move_again(struct storage *st, enum storage_area area, const char *site,
+                       const char *name, int64_t generation, enum storage_area to_area,
+                       const char *to_site, const char *to_name, struct bz_err *err)
+{
+    struct storage_object there;
+    struct bz_err ignored;
+    int rc = storage_copy(st, area, site, name, generation, to_area, to_site, to_name, err);
+
+    if (rc == BZ_E_NOT_FOUND &&
+        st->ops->stat(st, to_area, to_site, to_name, &there, &ignored) == BZ_OK) {
+        return BZ_OK; /* moved by a run before */
+    }
+    if (rc == BZ_E_CONFLICT &&
+        st->ops->stat(st, to_area, to_site, to_name, &there, &ignored) == BZ_OK) {
+        rc = BZ_OK; /* copied by a run before; the source is still to go */
+    }
+    if (rc == BZ_OK) {
+        rc = st->ops->remove(st, area, site, name, generation, err);
+    }
+    return rc == BZ_E_NOT_FOUND ? BZ_OK : rc;
+}
+
+int storage_object_uri(struct storage *st, enum storage_area area, const char *site,
+                       const char *name, char *out, size_t size, struct bz_err *err)
+{
+    int rc = check(st, area, site, name, err);
+
+    return rc != BZ_OK ? rc : st->ops->uri(st, area, site, name, out, size, err);
+}
+
 int storage_delete(struct storage *st, enum storage_area area, const char *site, const char *name,
                    int64_t generation, struct bz_err *err)
 {

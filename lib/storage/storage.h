@@ -91,6 +91,18 @@ int storage_move(struct storage *st, enum storage_area area, const char *site, c
                  int64_t generation, enum storage_area to_area, const char *to_site,
                  const char *to_name, struct bz_err *err);
 
+/* storage_move as a step that may be repeated after a crash cut it short: a destination already
+ * there counts as copied (bizoope names every destination after the job or generation it holds,
+ * so nothing else has its name), and a source already gone counts as moved when the destination
+ * is there. */
+int storage_move_again(struct storage *st, enum storage_area area, const char *site,
+                       const char *name, int64_t generation, enum storage_area to_area,
+                       const char *to_site, const char *to_name, struct bz_err *err);
+
+/* The URI another process reads the object by (storage_uri.h): file:///path or gs://b/o. */
+int storage_object_uri(struct storage *st, enum storage_area area, const char *site,
+                       const char *name, char *out, size_t size, struct bz_err *err);
+
 /* Deletes generation of the object (only that one). */
 int storage_delete(struct storage *st, enum storage_area area, const char *site, const char *name,
                    int64_t generation, struct bz_err *err);

@@ -23,6 +23,8 @@ struct storage_ops {
                 const char *to_name, struct bz_err *err);
     int (*remove)(struct storage *st, enum storage_area area, const char *site, const char *name,
                   int64_t generation, struct bz_err *err);
+    int (*uri)(struct storage *st, enum storage_area area, const char *site, const char *name,
+               char *out, size_t size, struct bz_err *err);
     void (*close)(struct storage *st);
 };
 

@@ -238,6 +238,20 @@ static int gcs_st_remove(struct storage *st, enum storage_area area, const char 
     return rc;
 }
 
+static int gcs_st_uri(struct storage *st, enum storage_area area, const char *site,
+                      const char *name, char *out, size_t size, struct bz_err *err)
+{
+    struct gcs_storage *g = (struct gcs_storage *)st;
+    const char *bucket;
+    char object[1100];
+    int rc = object_of(g, area, site, name, &bucket, object, sizeof(object), err);
+
+    if (rc == BZ_OK && (size_t)snprintf(out, size, "gs://%s/%s", bucket, object) >= size) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT, "storage: the URI of %s is too long", name);
+    }
+    return rc;
+}
+
 static void gcs_st_close(struct storage *st)
 {
     struct gcs_storage *g = (struct gcs_storage *)st;
@@ -259,6 +273,7 @@ static const struct storage_ops gcs_ops = {
     .put = gcs_st_put,
     .copy = gcs_st_copy,
     .remove = gcs_st_remove,
+    .uri = gcs_st_uri,
     .close = gcs_st_close,
 };
 

@@ -391,6 +391,18 @@ static void local_close(struct storage *st)
     free(st);
 }
 
+static int local_uri(struct storage *st, enum storage_area area, const char *site, const char *name,
+                     char *out, size_t size, struct bz_err *err)
+{
+    char path[4096];
+
+    if (!path_of(st, area, site, name, path, sizeof(path)) ||
+        (size_t)snprintf(out, size, "file://%s", path) >= size) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "storage: the path of %s is too long", name);
+    }
+    return BZ_OK;
+}
+
 static const struct storage_ops local_ops = {
     .name = "local",
     .list = local_list,
@@ -399,6 +411,7 @@ static const struct storage_ops local_ops = {
     .put = local_put,
     .copy = local_copy,
     .remove = local_remove,
+    .uri = local_uri,
     .close = local_close,
 };
 

@@ -281,6 +281,7 @@ int tsv_source_from_fd(int fd, struct tsv_source *src, struct bz_err *err)
     src->read_at = fd_read_at;
     src->ctx = (void *)(intptr_t)fd;
     src->size = (uint64_t)st.st_size;
+    src->sparse_read_bytes = 0;
     return BZ_OK;
 }
 
@@ -298,6 +299,7 @@ void tsv_source_from_memory(const void *data, size_t len, struct tsv_source *src
     src->read_at = mem_read_at;
     src->ctx = (void *)(uintptr_t)data;
     src->size = len;
+    src->sparse_read_bytes = 0;
 }
 
 /* ---- random access ---------------------------------------------------------------------- *
@@ -356,11 +358,12 @@ static bool fetcher_at_eof(const struct tsv_fetcher *f)
 }
 
 /* Makes the window start at offset, keeping what it holds from offset on, and fills it up to
- * its capacity or the end of the source. */
-static int fetcher_slide(struct tsv_fetcher *f, uint64_t offset, struct bz_err *err)
+ * limit bytes (at most its capacity) or the end of the source. */
+static int fetcher_slide(struct tsv_fetcher *f, uint64_t offset, size_t limit, struct bz_err *err)
 {
     uint64_t left = offset < f->src->size ? f->src->size - offset : 0;
-    size_t want = left < f->cap ? (size_t)left : f->cap;
+    size_t cap = limit < f->cap ? limit : f->cap;
+    size_t want = left < cap ? (size_t)left : cap;
 
     if (offset >= f->buf_off && offset - f->buf_off < f->have) {
         size_t skip = (size_t)(offset - f->buf_off);
@@ -404,7 +407,7 @@ static int fetcher_measure_long(struct tsv_fetcher *f, uint64_t offset, struct t
             line->crlf = false;
             break;
         }
-        rc = fetcher_slide(f, f->buf_off + f->have, err);
+        rc = fetcher_slide(f, f->buf_off + f->have, f->cap, err);
         if (rc != BZ_OK) {
             return rc;
         }
@@ -429,12 +432,14 @@ static int fetcher_measure_long(struct tsv_fetcher *f, uint64_t offset, struct t
 int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line *line,
                         struct bz_err *err)
 {
+    size_t sparse = f->src->sparse_read_bytes;
     const char *p, *nl;
     size_t avail, len;
     int rc;
 
-    if (offset < f->buf_off || offset > f->buf_off + f->have) {
-        rc = fetcher_slide(f, offset, err);
+    if (offset < f->buf_off || offset > f->buf_off + f->have ||
+        (sparse > 0 && offset == f->buf_off + f->have)) {
+        rc = fetcher_slide(f, offset, sparse > 0 ? sparse : f->cap, err);
         if (rc != BZ_OK) {
             return rc;
         }
@@ -442,10 +447,12 @@ int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line 
     p = f->buf + (offset - f->buf_off);
     avail = f->have - (size_t)(offset - f->buf_off);
     nl = memchr(p, '\n', avail);
-    if (nl == NULL && avail < f->max_line + 2 && !fetcher_at_eof(f)) {
+    while (nl == NULL && avail < f->max_line + 2 && !fetcher_at_eof(f)) {
         /* The line runs past the window: slide it to start at the line. The window then holds
-         * max_line + 2 bytes of it, or reaches the end of the source. */
-        rc = fetcher_slide(f, offset, err);
+         * max_line + 2 bytes of it, or reaches the end of the source - at once, or (a sparse
+         * source) doubling what it holds until the line ends. */
+        size_t limit = sparse > 0 ? (avail > sparse / 2 ? 2 * avail : sparse) : f->cap;
+        rc = fetcher_slide(f, offset, limit, err);
         if (rc != BZ_OK) {
             return rc;
         }

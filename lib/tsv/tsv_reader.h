@@ -23,6 +23,10 @@ struct tsv_source {
     int (*read_at)(void *ctx, uint64_t off, void *buf, size_t len, size_t *got, struct bz_err *err);
     void *ctx;
     uint64_t size; /* total object size in bytes */
+    /* 0: reads cost by the byte (a file, memory): fetchers read whole blocks. Otherwise each
+     * read is a round trip that should carry no more than needed (a remote object): a fetcher
+     * reads this many bytes at a line and more only when the line runs on. */
+    size_t sparse_read_bytes;
 };
 
 struct tsv_line {

@@ -239,6 +239,7 @@ static void counting_source_init(struct counting_source *c, struct tsv_source *s
     src->read_at = counting_read_at;
     src->ctx = c;
     src->size = len;
+    src->sparse_read_bytes = 0;
 }
 
 /* Every line of data as the reader sees it (one shard, the whole file). */
@@ -337,6 +338,47 @@ static void test_fetcher_ascending_reads_each_byte_once(void **state)
     free(data);
 }
 
+/* A sparse source (each read a round trip): lookups of one line in fifty read about the lines
+ * looked up, not the file; the lines are the same as a dense fetcher's. */
+static void test_fetcher_sparse_reads_little(void **state)
+{
+    const size_t size = 8u << 20;
+    char *data = xmalloc(size);
+    struct counting_source counter;
+    struct tsv_source src;
+    struct tsv_fetcher *f;
+    struct tsv_line *lines;
+    uint64_t seed = 5, looked = 0, line_bytes = 0;
+    size_t n, i, at = 0;
+    (void)state;
+
+    while (at < size) { /* lines of 1..300 bytes, one of 2,000 bytes now and then */
+        size_t len = rng_next(&seed) % 97 == 0 ? 2000 : 1 + rng_next(&seed) % 300, k;
+        for (k = 0; k < len && at < size; k++) {
+            data[at++] = (char)('a' + rng_next(&seed) % 26);
+        }
+        if (at < size) {
+            data[at++] = '\n';
+        }
+    }
+    lines = reference_lines(data, size, 1u << 20, &n);
+    counting_source_init(&counter, &src, data, size);
+    src.sparse_read_bytes = 512;
+    f = tsv_fetcher_new(&src, 1u << 20);
+    for (i = 0; i < n; i += 50) {
+        expect_fetched(f, data, &lines[i], "sparse");
+        looked++;
+        line_bytes += lines[i].raw_len;
+    }
+    assert_true(looked > 500);
+    /* a first read of 512 bytes per line, doubled while the line runs on */
+    assert_true(counter.bytes <= looked * 512 + 4 * line_bytes);
+    assert_true(counter.bytes < size / 10);
+    tsv_fetcher_free(f);
+    free(lines);
+    free(data);
+}
+
 /* Small windows (block 1..40 bytes, max line 1..30): every way a line can meet the window's
  * end - inside, across, LF just outside, CR and LF split, too long with the LF inside the
  * window or far beyond it, the last line without LF - against the reader. */
@@ -401,6 +443,22 @@ static void test_fetcher_window_edges(void **state)
             expect_fetched(f, data, &lines[i - 1], "descending");
         }
         tsv_fetcher_free(f);
+
+        /* a sparse source (a remote object): the same lines, ascending and a subset */
+        counting_source_init(&counter, &src, data, file.len);
+        src.sparse_read_bytes = 1 + rng_next(&seed) % 16;
+        f = tsv_fetcher_new_window(&src, max_line, block);
+        for (i = 0; i < n; i++) {
+            expect_fetched(f, data, &lines[i], "sparse ascending");
+        }
+        tsv_fetcher_free(f);
+        f = tsv_fetcher_new_window(&src, max_line, block);
+        for (i = 0; i < n; i++) {
+            if (rng_next(&seed) % 3 == 0) {
+                expect_fetched(f, data, &lines[i], "sparse subset");
+            }
+        }
+        tsv_fetcher_free(f);
         free(lines);
         buf_release(&file);
     }
@@ -417,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_fetcher),
         cmocka_unit_test(test_fetcher_ascending_reads_each_byte_once),
         cmocka_unit_test(test_fetcher_window_edges),
+        cmocka_unit_test(test_fetcher_sparse_reads_little),
     };
     return cmocka_run_group_tests_name("tsv_reader", tests, NULL, NULL);
 }
