@@ -36,8 +36,9 @@ struct gcs_edge {
     struct pubsub_options ps; /* storage.subscription set: new objects announced there */
     struct interface_bucket *buckets;
     size_t nbuckets;
-    time_t last_full_scan;      /* 0: never: the first pull lists every bucket */
-    gcs_edge_arrival_fn arrive; /* set: plain files are landed in place and registered here */
+    time_t last_full_scan;           /* 0: never: the first pull lists every bucket */
+    gcs_edge_site_open_fn site_open; /* landing in place: asked before a site's object is */
+    gcs_edge_arrival_fn arrive;      /* set: plain files are landed in place, registered here */
     void *arrive_ctx;
 };
 
@@ -114,8 +115,10 @@ void gcs_edge_free(struct gcs_edge *e)
     free(e);
 }
 
-void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_arrival_fn arrive, void *ctx)
+void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_site_open_fn site_open,
+                            gcs_edge_arrival_fn arrive, void *ctx)
 {
+    e->site_open = site_open;
     e->arrive = arrive;
     e->arrive_ctx = ctx;
 }
@@ -172,13 +175,18 @@ static int land_object(struct gcs_edge *e, const struct interface_bucket *b,
 {
     struct storage_object backup;
     bool taken = false;
-    int rc = back_up_object(e, b, obj, &backup, err);
+    int rc;
+
+    if (!e->site_open(e->arrive_ctx, b->site_id)) {
+        return BZ_OK; /* a paused site's object waits in its bucket, untouched */
+    }
+    rc = back_up_object(e, b, obj, &backup, err);
 
     if (rc == BZ_OK) {
         rc = e->arrive(e->arrive_ctx, b->site_id, obj->name, &backup, &taken, err);
     }
     if (rc != BZ_OK || !taken) {
-        return rc; /* a paused site's object waits in its bucket */
+        return rc; /* paused meanwhile: its backup copy is taken up when it resumes */
     }
     *moved = true;
     rc = gcs_delete(&e->o, b->name, obj->name, obj->generation, err);

@@ -39,11 +39,15 @@ typedef int (*gcs_edge_arrival_fn)(void *ctx, const char *site, const char *name
                                    const struct storage_object *backup, bool *taken,
                                    struct bz_err *err);
 
-/* From now on plain feed files (not .gz/.zst, an allowed name) are landed in place rather than
- * downloaded: their generation rewritten to the backup bucket (checked by size and MD5),
- * registered through arrive, then deleted from the interface bucket. Needs
- * storage.backup_bucket. */
-void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_arrival_fn arrive, void *ctx);
+/* Whether site takes new files now (false: paused; its objects are not touched). */
+typedef bool (*gcs_edge_site_open_fn)(void *ctx, const char *site);
+
+/* From now on plain feed files (not .gz/.zst, an allowed name) of a site that takes files are
+ * landed in place rather than downloaded: their generation rewritten to the backup bucket
+ * (checked by size and MD5), registered through arrive, then deleted from the interface bucket.
+ * Needs storage.backup_bucket. */
+void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_site_open_fn site_open,
+                            gcs_edge_arrival_fn arrive, void *ctx);
 
 /* Moves the new objects of every interface bucket into paths.inbox/<site>/; *moved counts
  * them. Objects under storage.errors_prefix, names with '/', and names already waiting in

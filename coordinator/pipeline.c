@@ -71,6 +71,15 @@ static int open_state(struct pipeline *p, struct bz_err *err)
     return rc;
 }
 
+static bool site_open(void *ctx, const char *site)
+{
+    const struct pipeline_ctx *pc = ctx;
+    bool paused = false;
+
+    /* a journal that cannot answer says nothing is taken: the object waits for the next pass */
+    return journal_is_paused(pc->journal, site, &paused, NULL) == BZ_OK && !paused;
+}
+
 static int arrived(void *ctx, const char *site, const char *name,
                    const struct storage_object *backup, bool *taken, struct bz_err *err)
 {
@@ -105,7 +114,7 @@ static int open_backends(struct pipeline *p, struct bz_err *err)
         (p->ctx.uris = storage_uris_open(cfg, p->ctx.log, err)) == NULL) {
         return err ? err->code : BZ_E_INVALID_INPUT;
     }
-    gcs_edge_land_in_place(p->ctx.edge, arrived, &p->ctx);
+    gcs_edge_land_in_place(p->ctx.edge, site_open, arrived, &p->ctx);
     return BZ_OK;
 }
 

@@ -8,9 +8,9 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
-/* What a lookup of one line reads first: a feed line is a few hundred bytes, a round trip costs
- * the same for 4 KiB as for 400 bytes. */
-#define GCS_SOURCE_SPARSE_READ 4096
+/* What a lookup of one line reads first, and a shard's reader past its end: a feed line is a
+ * few hundred bytes; a longer one takes another read or two. */
+#define GCS_SOURCE_SPARSE_READ 512
 
 struct gcs_source {
     const struct gcs_options *o;

@@ -35,11 +35,26 @@ static bool at_eof(const struct tsv_reader *rd)
     return rd->buf_off + rd->have >= rd->src->size;
 }
 
+/* Bytes the next fill reads: a block; from a sparse source (each read a round trip) no more
+ * than the rest of the shard and a probe past it, where its last line ends. */
+static size_t fill_step(const struct tsv_reader *rd)
+{
+    uint64_t pos = rd->buf_off + rd->have, limit;
+    size_t sparse = rd->src->sparse_read_bytes;
+
+    if (sparse == 0) {
+        return rd->block;
+    }
+    limit = (pos < rd->end ? rd->end - pos : 0) + sparse;
+    return limit < rd->block ? (size_t)limit : rd->block;
+}
+
 /* Reads up to one more block after what the buffer has, never past its capacity. The buffer
  * grows on demand, so a small shard never touches (or maps) a buffer sized for long lines. */
 static int fill(struct tsv_reader *rd, struct bz_err *err)
 {
-    size_t target = rd->have + rd->block < rd->cap ? rd->have + rd->block : rd->cap;
+    size_t step = fill_step(rd);
+    size_t target = rd->have + step < rd->cap ? rd->have + step : rd->cap;
 
     if (target > rd->alloc) {
         size_t n = rd->alloc * 2 > target ? rd->alloc * 2 : target;

@@ -124,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, status, body=None, headers=(), raw=None, record=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         (record or {})["status"] = status
+        if raw is not None and record is not None and record.get("method") == "GET":
+            record["bytes"] = len(raw)  # what a read carried (the tests count a process's reads)
         with lock:
             with open(log_path, "a") as f:
                 f.write(json.dumps(record or {}) + "\n")

@@ -212,7 +212,7 @@ KILL_COORDINATOR = {"kill-coordinator-dispatch": ("file split into shards", 3),
 
 GCS_SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}},
                          "bz-if-b": {"labels": {"site_id": "b"}}, "bz-load": {},
-                         "bz-backup": {}},
+                         "bz-backup": {}, "bz-archive": {}},
              "notify": {"subscription": "projects/retail-test-1/subscriptions/bz-new",
                         "buckets": ["bz-if-a", "bz-if-b"]}}
 
@@ -263,18 +263,39 @@ def check_gcs(label, port, gcs_log):
     late = [n for n in left if n.startswith("_staging/")]
     check(len(late) == len(left), "%s: the load bucket holds no file at the end: %r" %
           (label, sorted(n for n in left if n not in late)))
-    backups = gcs_objects(port, "bz-backup")
-    check(sorted((n.split("/")[0], n.split("_", 1)[1], d) for n, d in backups.items()) ==
+    # landed in place: each received generation rewritten to the backup bucket, read there,
+    # and once merged moved to the archive bucket - as received, under the job's id
+    backups = gcs_names(port, "bz-backup")
+    check(backups == [], "%s: the backup bucket is empty once every file is archived: %r" %
+          (label, backups))
+    archived = gcs_objects(port, "bz-archive")
+    check(sorted((n.split("/")[0], n.split("_", 1)[1], d) for n, d in archived.items()) ==
           sorted((site, name, open(os.path.join(feeds, name), "rb").read())
                  for site, name, _, _, _ in files),
-          "%s: the backup bucket holds each received file once, as received: %r" %
-          (label, sorted(backups)))
-    reads = [json.loads(l) for l in ours]
-    reads = [r for r in reads if r["method"] == "GET" and
-             r["path"].startswith("/storage/v1/b/bz-load/o/") and r["query"].get("alt") == "media"]
+          "%s: the archive bucket holds each received file once, as received: %r" %
+          (label, sorted(archived)))
+    log = [json.loads(l) for l in ours]
+    media = [r for r in log if r["method"] == "GET" and r["query"].get("alt") == "media"]
+    reads = [r for r in media if r["path"].startswith("/storage/v1/b/bz-backup/o/")]
     check(reads and all(r["query"].get("generation") for r in reads),
-          "%s: every read of the load bucket is pinned to a generation (%d reads)" %
+          "%s: every read of the backup bucket is pinned to a generation (%d reads)" %
           (label, len(reads)))
+    # the bytes never pass through the coordinator: no feed object downloaded from a site's
+    # bucket, none uploaded to the load bucket; the backups read about once (the shards, and a
+    # line for each duplicate the error files list)
+    check(not [r for r in media if r["path"].startswith("/storage/v1/b/bz-if-")],
+          "%s: a feed object was downloaded from an interface bucket" % label)
+    check(not [r for r in log if r["method"] == "POST" and "/b/bz-load/o" in r["path"] and
+               "_staging/" not in json.dumps(r.get("query", {}))],
+          "%s: a file was uploaded to the load bucket" % label)
+    received = sum(os.path.getsize(os.path.join(feeds, name)) for _, name, _, _, _ in files)
+    read = sum(r.get("bytes", 0) for r in reads if r["status"] in (200, 206))
+    # each shard once (and at most 512 bytes past its end), a read of 512 bytes per duplicate
+    # the error files list
+    bound = received + 512 * sum(r["shards"] + r["rejected_duplicate"] for r in ref_reports)
+    if label == "dist-gcs":  # no attempt runs twice
+        check(read <= bound, "%s: %d bytes read from the backups for %d received (at most %d)" %
+              (label, read, received, bound))
     faults = [r for r in json.loads("[%s]" % ",".join(open(gcs_log)))
               if r["status"] in (429, 503)]
     results = [r for r in json.loads("[%s]" % ",".join(open(gcs_log)))
@@ -284,9 +305,10 @@ def check_gcs(label, port, gcs_log):
     check(all(r["query"].get("ifGenerationMatch") == "0" for r in results),
           "%s: every result object was written create-only (ifGenerationMatch=0: workers may "
           "create objects, not replace them): %r" % (label, [r["query"] for r in results][:3]))
-    print("%s: %d ranged reads of the load bucket, %d result objects through it (%d left by "
-          "late attempts for the lifecycle rule), error files back in the buckets, %d answers "
-          "429/503" % (label, len(reads), len(results), len(late), len(faults)))
+    print("%s: %d ranged reads of the backups (%d bytes for %d received), %d result objects "
+          "through the load bucket (%d left by late attempts for the lifecycle rule), error "
+          "files back in the buckets, %d answers 429/503" % (
+              label, len(reads), read, received, len(results), len(late), len(faults)))
     return len(faults)
 
 
@@ -325,6 +347,7 @@ def run_bigquery(label, write_script, rest_script, cluster=None, fault=None, gcs
                 ("  interface_buckets: ", "  interface_buckets: bz-if-a, bz-if-b"),
                 ("  load_bucket: ", "  load_bucket: bz-load"),
                 ("  backup_bucket: ", "  backup_bucket: bz-backup"),
+                ("  archive_bucket: ", "  archive_bucket: bz-archive"),
                 ("  subscription: ", "  subscription: projects/retail-test-1/subscriptions/bz-new"),
                 ("  pubsub_api: https://pubsub.googleapis.com",
                  "  pubsub_api: 'http://127.0.0.1:%d'" % storage.port)) if storage else ()))

@@ -44,13 +44,16 @@ static void collect_range(const struct tsv_source *src, uint64_t start, uint64_t
     tsv_reader_free(rd);
 }
 
-static void collect_sharded(const char *data, size_t len, uint64_t shard, size_t max_line,
-                            struct collected *out)
+/* The lines of data cut into shards of the given size, read from a source whose reads are
+ * sparse (sparse_read_bytes; 0: a plain one). */
+static void collect_sparse(const char *data, size_t len, uint64_t shard, size_t max_line,
+                           size_t sparse, struct collected *out)
 {
     struct tsv_source src;
     uint64_t start;
 
     tsv_source_from_memory(data, len, &src);
+    src.sparse_read_bytes = sparse;
     buf_init(&out->text);
     out->count = 0;
     if (len == 0) {
@@ -60,6 +63,12 @@ static void collect_sharded(const char *data, size_t len, uint64_t shard, size_t
     for (start = 0; start < len; start += shard) {
         collect_range(&src, start, start + shard < len ? start + shard : len, max_line, out);
     }
+}
+
+static void collect_sharded(const char *data, size_t len, uint64_t shard, size_t max_line,
+                            struct collected *out)
+{
+    collect_sparse(data, len, shard, max_line, 0, out);
 }
 
 static size_t count_lines(const char *data, size_t len)
@@ -175,7 +184,9 @@ static void test_every_shard_size_gives_the_same_lines(void **state)
         collect_sharded(file.data ? file.data : "", file.len, file.len ? file.len : 1, max_line,
                         &whole);
         for (shard = 1; shard <= file.len + 1; shard++) {
-            collect_sharded(file.data ? file.data : "", file.len, shard, max_line, &cut);
+            /* every other cut from a sparse source (a remote object) */
+            collect_sparse(file.data ? file.data : "", file.len, shard, max_line,
+                           shard % 2 ? 0 : 1 + rng_next(&seed) % 8, &cut);
             if (strcmp(whole.text.data ? whole.text.data : "",
                        cut.text.data ? cut.text.data : "") != 0) {
                 fail_msg("round %d, shard %llu: whole:\n%s\ncut:\n%s", round,
