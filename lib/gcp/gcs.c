@@ -18,6 +18,10 @@
 #define DEFAULT_BASE "https://storage.googleapis.com"
 #define DEFAULT_CHUNK (8u << 20)
 #define CHUNK_UNIT (256u << 10)
+/* A file is sent in chunks of at most this, each chunk's pages given back once the server has
+ * it: uploading a file (an error file, a shard's result) holds this much of it, whatever its
+ * size. */
+#define MAPPED_CHUNK (2u << 20)
 #define URL_BYTES 12288
 
 static const char *base_of(const struct gcs_options *o)
@@ -227,6 +231,7 @@ static int upload_resumable(const struct gcs_options *o, const char *bucket, con
     struct gcp_response res;
     int rc;
 
+    chunk = mapped && chunk > MAPPED_CHUNK ? MAPPED_CHUNK : chunk;
     chunk = chunk < CHUNK_UNIT ? CHUNK_UNIT : chunk / CHUNK_UNIT * CHUNK_UNIT;
     escape(name, e, sizeof(e));
     precondition(pre, sizeof(pre), if_generation_match);
@@ -299,6 +304,7 @@ static int upload_data(const struct gcs_options *o, const char *bucket, const ch
     struct gcp_response res;
     int rc;
 
+    threshold = mapped && threshold > MAPPED_CHUNK ? MAPPED_CHUNK : threshold;
     if (len > threshold) {
         return upload_resumable(o, bucket, name, data, len, mapped, if_generation_match, generation,
                                 err);

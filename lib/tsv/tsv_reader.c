@@ -334,9 +334,11 @@ struct tsv_fetcher {
     const struct tsv_source *src;
     size_t max_line;
     char *buf;
-    size_t cap;       /* block + max_line + 2, or less when the whole source fits */
-    uint64_t buf_off; /* file offset of buf[0] */
-    size_t have;      /* valid bytes in buf */
+    size_t cap;                 /* block + max_line + 2, or less when the whole source fits */
+    uint64_t buf_off;           /* file offset of buf[0] */
+    size_t have;                /* valid bytes in buf */
+    uint64_t lines, line_bytes; /* delivered so far: a sparse source's first read is sized by
+                                   their mean */
 };
 
 struct tsv_fetcher *tsv_fetcher_new_window(const struct tsv_source *src, size_t max_line_bytes,
@@ -444,10 +446,24 @@ static int fetcher_measure_long(struct tsv_fetcher *f, uint64_t offset, struct t
     return BZ_OK;
 }
 
+/* What a sparse source's first read at a line asks for: sparse_read_bytes until a few lines
+ * were seen, then twice their mean length (a longer line takes another read), never more. */
+static size_t sparse_probe(const struct tsv_fetcher *f)
+{
+    size_t sparse = f->src->sparse_read_bytes;
+    uint64_t probe;
+
+    if (sparse == 0 || f->lines < 8) {
+        return sparse;
+    }
+    probe = 2 * (f->line_bytes / f->lines) + 2;
+    return probe < 64 ? 64 : probe < sparse ? (size_t)probe : sparse;
+}
+
 int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line *line,
                         struct bz_err *err)
 {
-    size_t sparse = f->src->sparse_read_bytes;
+    size_t sparse = sparse_probe(f);
     const char *p, *nl;
     size_t avail, len;
     int rc;
@@ -487,6 +503,8 @@ int tsv_fetcher_line_at(struct tsv_fetcher *f, uint64_t offset, struct tsv_line 
     line->too_long = line->raw_len > f->max_line;
     line->data = line->too_long ? NULL : p;
     line->len = line->too_long ? 0 : (size_t)line->raw_len;
+    f->lines++;
+    f->line_bytes += line->raw_len + 1;
     return BZ_OK;
 }
 

@@ -155,6 +155,10 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
         record = {"method": method, "path": url.path, "query": q}
+        if body:
+            record["body_bytes"] = len(body)  # what a write carried
+        if self.headers.get("User-Agent"):
+            record["agent"] = self.headers["User-Agent"]  # which process (bizoope names it)
         if not self.headers.get("Authorization", "").startswith("Bearer tok-"):
             return self.err(401, "required", "Anonymous caller does not have access", record)
         if method == "POST" and url.path.startswith("/v1/projects/"):

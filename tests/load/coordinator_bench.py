@@ -2,9 +2,10 @@
 the at-scale layout (Cloud Storage + Kafka + BigQuery, all as the local fakes: gcs_fake.py, the
 librdkafka mock cluster, the BigQuery REST/Write fakes): a journal of ROWS lines and one of
 10 x ROWS, each through bizoope-coordinator --once with two bizoope-worker processes. For each
-run the coordinator's peak RSS (VmHWM) and the bytes it read and wrote (rchar + wchar of
-/proc/PID/io: files and sockets, so the feed's bytes and everything else) are sampled until it
-exits. The last line is
+run the coordinator's peak RSS (VmHWM) and the bytes it read and wrote are sampled until it
+exits: its files (rchar + wchar of /proc/PID/io, which count read/write calls, not the
+send/recv of its sockets) plus its Cloud Storage traffic (what the fake served it and what it
+uploaded, told from the workers' by the user agent bizoope sends). The last line is
 
     rss_ratio=R bytes_per_file_byte=B
 
@@ -30,7 +31,26 @@ build = os.path.dirname(os.path.abspath(bizoope))
 fakes = os.path.join(src, "tests", "fakes")
 os.makedirs(work, exist_ok=True)
 GCS_SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}}, "bz-load": {},
-                         "bz-backup": {}}}
+                         "bz-backup": {}, "bz-archive": {}}}
+
+
+def storage_bytes(gcs_log, agent):
+    """Payload bytes the Cloud Storage fake served to or received from the process named
+    agent (reads' bodies, uploads' bodies), by what they were: lines read back from a backup
+    (the duplicates an error file lists), shard results read from the load bucket, error files
+    uploaded, anything else."""
+    parts = {"backup_lines": 0, "results": 0, "error_files": 0, "other": 0}
+    for line in open(gcs_log):
+        r = json.loads(line)
+        if agent not in r.get("agent", ""):
+            continue
+        n = r.get("bytes", 0) + r.get("body_bytes", 0)
+        where = r["path"] + " " + json.dumps(r.get("query", {}))
+        part = ("backup_lines" if "/b/bz-backup/" in where else
+                "results" if "_staging" in where else
+                "error_files" if "errors" in where else "other")
+        parts[part] += n
+    return parts
 
 
 def gcs_upload(port, bucket, name, data):
@@ -71,7 +91,8 @@ def run(label, lines, seed):
                  "  gcs_api: 'http://127.0.0.1:%d'" % gcs.port),
                 ("  interface_buckets: ", "  interface_buckets: bz-if-a"),
                 ("  load_bucket: ", "  load_bucket: bz-load"),
-                ("  backup_bucket: ", "  backup_bucket: bz-backup"))))
+                ("  backup_bucket: ", "  backup_bucket: bz-backup"),
+                ("  archive_bucket: ", "  archive_bucket: bz-archive"))))
         use_kafka(config, cluster.bootstrap)
         gcs_upload(gcs.port, "bz-if-a", os.path.basename(feed), open(feed, "rb").read())
         workers = start_workers(build, config, 2)
@@ -95,10 +116,13 @@ def run(label, lines, seed):
     if coord.returncode != 0 or got != {k: want[k] for k in got}:
         sys.exit("coordinator_bench: %s: exit %d, counts %r, gen promised %r" % (
             label, coord.returncode, got, want))
-    print("%s: %d lines, %d bytes, %.1f s; coordinator peak RSS %d MiB, read+written %d bytes "
-          "(%.2f per file byte)" % (label, lines, size, seconds, seen["rss_kb"] // 1024,
-                                    seen["io"], seen["io"] / size))
-    return seen["rss_kb"], seen["io"], size
+    cloud = storage_bytes(os.path.join(work, label + ".gcs.jsonl"), "bizoope-coordinat")
+    io = seen["io"] + sum(cloud.values())
+    print("%s: %d lines, %d bytes, %.1f s; coordinator peak RSS %d MiB, read+written %d bytes, "
+          "%.3f per file byte (files %d; Cloud Storage: %s)" % (
+              label, lines, size, seconds, seen["rss_kb"] // 1024, io, io / size, seen["io"],
+              ", ".join("%s %d" % kv for kv in cloud.items())))
+    return seen["rss_kb"], io, size
 
 
 small = run("small", rows, 1)
