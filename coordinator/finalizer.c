@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/radix.h"
+#include "tsv/tsv_lines.h"
 #include "warehouse/warehouse.h"
 #include "worker/rejects.h"
 #include "worker/validate.h"
@@ -282,7 +283,18 @@ struct error_writer {
     struct buf out;
     uint64_t max_lines;          /* 0: no cap */
     uint64_t invalid, duplicate; /* lines listed so far */
+    const struct tsv_source *src;
+    struct tsv_fetcher *fetch; /* a local source's duplicates: one lookup after another */
+    size_t max_line;
+    struct tsv_lines ahead; /* a remote source's: read ahead in batches, several at once */
+    size_t ahead_first;     /* the shard's loser index of ahead.lines[0] */
 };
+
+/* Duplicates of a remote source read per batch, and reads in flight: a lookup is a round trip
+ * (tens of milliseconds on Cloud Storage), so a file's thousands of duplicates are read 16 at a
+ * time rather than one after another. */
+#define AHEAD_LINES 1024
+#define AHEAD_PARALLEL 8
 
 /* The cap is reached: nothing more is listed. */
 static bool writer_full(const struct error_writer *w)
@@ -325,15 +337,46 @@ static int write_invalid(struct finalizer *fz, struct error_writer *w, const str
     return rc;
 }
 
-static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct tsv_fetcher *fetch,
-                           struct validator *v, uint32_t s, const struct held_loser *l,
-                           struct buf *scratch, struct bz_err *err)
+/* The line of loser li of shard s: looked up (a local source), or from the batch read ahead,
+ * the next batch read when li is past it (a remote one: no further than the cap still lists). */
+static int loser_line_at(struct finalizer *fz, struct error_writer *w, uint32_t s, size_t li,
+                         struct tsv_line *line, struct bz_err *err)
 {
+    const struct shard_state *st = &fz->shards[s];
+    uint64_t offsets[AHEAD_LINES];
+    size_t n, k;
+    int rc;
+
+    if (w->src->sparse_read_bytes == 0) {
+        return tsv_fetcher_line_at(w->fetch, st->spec.start + st->losers[li].offset, line, err);
+    }
+    if (li < w->ahead_first || li - w->ahead_first >= w->ahead.n) {
+        uint64_t room = w->max_lines ? w->max_lines - w->invalid - w->duplicate : AHEAD_LINES;
+        n = st->nlosers - li < AHEAD_LINES ? st->nlosers - li : AHEAD_LINES;
+        n = room < n ? (size_t)room : n;
+        for (k = 0; k < n; k++) {
+            offsets[k] = st->spec.start + st->losers[li + k].offset;
+        }
+        rc = tsv_lines_fetch(w->src, offsets, n, w->max_line, AHEAD_PARALLEL, &w->ahead, err);
+        w->ahead_first = li;
+        if (rc != BZ_OK) {
+            w->ahead.n = 0;
+            return rc;
+        }
+    }
+    *line = w->ahead.lines[li - w->ahead_first];
+    return BZ_OK;
+}
+
+static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct validator *v,
+                           uint32_t s, size_t li, struct buf *scratch, struct bz_err *err)
+{
+    const struct held_loser *l = &fz->shards[s].losers[li];
     struct tsv_line line;
     struct line_key key;
     struct row_position winner = l->winner;
     uint64_t offset = fz->shards[s].spec.start + l->offset;
-    int rc = tsv_fetcher_line_at(fetch, offset, &line, err);
+    int rc = loser_line_at(fz, w, s, li, &line, err);
 
     if (rc != BZ_OK) {
         return rc;
@@ -373,8 +416,7 @@ RADIX_SORT_DEFINE(sort_losers, struct held_loser, 4, loser_line)
 
 /* Merges one shard's invalid records and duplicates by line number, until the cap. */
 static int write_shard(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,
-                       struct tsv_fetcher *fetch, struct validator *v, uint32_t s,
-                       struct bz_err *err)
+                       struct validator *v, uint32_t s, struct bz_err *err)
 {
     struct shard_state *st = &fz->shards[s];
     struct reject_record rec;
@@ -384,6 +426,8 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
     int rc = BZ_OK;
 
     sort_losers(st->losers, st->nlosers); /* NULL when the shard had no duplicates */
+    w->ahead.n = 0;                       /* what was read ahead was the shard before's */
+    w->ahead_first = 0;
     reject_record_init(&rec);
     buf_init(&scratch);
     if (st->rejects != NULL && fseek(st->rejects, st->rejects_start, SEEK_SET) != 0) {
@@ -399,7 +443,7 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
                 rc = rejects_read(st->rejects, &rec, &have_rec, err);
             }
         } else {
-            rc = write_duplicate(fz, w, fetch, v, s, &st->losers[li++], &scratch, err);
+            rc = write_duplicate(fz, w, v, s, li++, &scratch, err);
         }
         if (rc == BZ_OK && w->out.len >= OUT_FLUSH_BYTES) {
             rc = out_flush(w, err);
@@ -441,7 +485,6 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
                            void *ctx, struct bz_err *err)
 {
     struct error_writer w;
-    struct tsv_fetcher *fetch;
     struct validator *v;
     uint32_t s;
     int rc = check_complete(fz, err);
@@ -454,10 +497,13 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
     w.ctx = ctx;
     w.max_lines = fz->max_error_lines;
     buf_init(&w.out);
-    fetch = tsv_fetcher_new(src, max_line_bytes);
+    w.src = src;
+    w.max_line = max_line_bytes;
+    w.fetch = tsv_fetcher_new(src, max_line_bytes);
+    tsv_lines_init(&w.ahead);
     v = validator_new(fz->table);
     for (s = 0; s < fz->nshards && rc == BZ_OK && !writer_full(&w); s++) {
-        rc = write_shard(fz, &w, src, fetch, v, s, err);
+        rc = write_shard(fz, &w, src, v, s, err);
     }
     if (rc == BZ_OK && writer_full(&w)) {
         rc = write_not_listed(fz, &w, err);
@@ -466,7 +512,8 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
         rc = out_flush(&w, err);
     }
     validator_free(v);
-    tsv_fetcher_free(fetch);
+    tsv_fetcher_free(w.fetch);
+    tsv_lines_release(&w.ahead);
     buf_release(&w.out);
     return rc;
 }

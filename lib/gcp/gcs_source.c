@@ -18,12 +18,12 @@ struct gcs_source {
     char name[1025];
     int64_t generation;
     uint64_t size;
-    struct buf data;
 };
 
 static int read_at(void *ctx, uint64_t off, void *out, size_t len, size_t *got, struct bz_err *err)
 {
     struct gcs_source *s = ctx;
+    struct buf data; /* per call: several threads may read one source (tsv_lines.h) */
     int rc;
 
     *got = 0;
@@ -33,12 +33,13 @@ static int read_at(void *ctx, uint64_t off, void *out, size_t len, size_t *got, 
     if (len > s->size - off) {
         len = (size_t)(s->size - off);
     }
-    buf_reset(&s->data);
-    rc = gcs_read_range(s->o, s->bucket, s->name, s->generation, off, len, &s->data, err);
+    buf_init(&data);
+    rc = gcs_read_range(s->o, s->bucket, s->name, s->generation, off, len, &data, err);
     if (rc == BZ_OK) {
-        memcpy(out, s->data.data, s->data.len);
-        *got = s->data.len;
+        memcpy(out, data.data, data.len);
+        *got = data.len;
     }
+    buf_release(&data);
     if (rc == BZ_OK && *got != len) {
         rc = bz_err_set(err, BZ_E_IO,
                         "gs://%s/%s generation %lld: %zu bytes at %llu, %zu expected (the object "
@@ -66,7 +67,6 @@ struct gcs_source *gcs_source_open(const struct gcs_options *o, const char *buck
     s->o = o;
     s->generation = generation;
     s->size = size;
-    buf_init(&s->data);
     src->read_at = read_at;
     src->ctx = s;
     src->size = size;
@@ -79,6 +79,5 @@ void gcs_source_free(struct gcs_source *s)
     if (s == NULL) {
         return;
     }
-    buf_release(&s->data);
     free(s);
 }

@@ -446,6 +446,12 @@ static int fetcher_measure_long(struct tsv_fetcher *f, uint64_t offset, struct t
     return BZ_OK;
 }
 
+void tsv_fetcher_expect(struct tsv_fetcher *f, uint64_t lines, uint64_t bytes)
+{
+    f->lines = lines;
+    f->line_bytes = bytes;
+}
+
 /* What a sparse source's first read at a line asks for: sparse_read_bytes until a few lines
  * were seen, then twice their mean length (a longer line takes another read), never more. */
 static size_t sparse_probe(const struct tsv_fetcher *f)

@@ -78,6 +78,10 @@ struct tsv_fetcher *tsv_fetcher_new_window(const struct tsv_source *src, size_t 
                                            size_t block_bytes);
 void tsv_fetcher_free(struct tsv_fetcher *f);
 
+/* What lines of the source were like so far (count, bytes with their endings), e.g. as another
+ * fetcher found them: a sparse source's first reads are sized by their mean from the start. */
+void tsv_fetcher_expect(struct tsv_fetcher *f, uint64_t lines, uint64_t bytes);
+
 /* Reads the line starting at offset into *line (same fields as tsv_reader_next), delivering up
  * to max_line_bytes of content; line->data is valid until the next call. Returns BZ_OK or the
  * source's error. */

@@ -321,6 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             n = chunks[0]
         if s is None:
             return self.err(404, "notFound", "no such upload session", record)
+        record["bucket"], record["name"] = s["bucket"], s["name"]  # the session's object
         m = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", self.headers.get("Content-Range", ""))
         if not m:
             return self.err(400, "invalid", "bad Content-Range", record)
@@ -391,7 +392,11 @@ class Handler(BaseHTTPRequestHandler):
         self.route("DELETE")
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # clients with many reads in flight: no SYN dropped (5 by default)
+
+
+server = Server(("127.0.0.1", 0), Handler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print("port=%d" % server.server_address[1], flush=True)
 sys.stdin.read()

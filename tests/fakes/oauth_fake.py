@@ -136,7 +136,11 @@ class Handler(BaseHTTPRequestHandler):
         self.token(record)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # clients with many reads in flight: no SYN dropped (5 by default)
+
+
+server = Server(("127.0.0.1", 0), Handler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print("port=%d" % server.server_address[1], flush=True)
 sys.stdin.read()

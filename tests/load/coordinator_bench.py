@@ -45,10 +45,11 @@ def storage_bytes(gcs_log, agent):
         if agent not in r.get("agent", ""):
             continue
         n = r.get("bytes", 0) + r.get("body_bytes", 0)
-        where = r["path"] + " " + json.dumps(r.get("query", {}))
+        where = "%s %s /b/%s/ %s" % (r["path"], json.dumps(r.get("query", {})),
+                                     r.get("bucket", ""), r.get("name", ""))
         part = ("backup_lines" if "/b/bz-backup/" in where else
                 "results" if "_staging" in where else
-                "error_files" if "errors" in where else "other")
+                "error_files" if "/b/bz-if-" in where else "other")
         parts[part] += n
     return parts
 

@@ -521,6 +521,19 @@ static void run_ranked(const struct schema_table *t, const struct buf *file, uin
     assert_int_equal(finalizer_counts(fz, &out->result.counts, &err), BZ_OK);
     assert_int_equal(finalizer_write_errors(fz, &src, 1u << 20, capture, &out->errors, &err),
                      BZ_OK);
+    {
+        /* the same from a remote source: duplicates read ahead, several at once (tsv_lines) */
+        struct buf again;
+        buf_init(&again);
+        src.sparse_read_bytes = 1 + (size_t)(shard % 13);
+        assert_int_equal(finalizer_write_errors(fz, &src, 1u << 20, capture, &again, &err), BZ_OK);
+        assert_int_equal(again.len, out->errors.len);
+        if (again.len != 0 && memcmp(again.data, out->errors.data, again.len) != 0) {
+            fail_msg("shard %llu cap %llu: the error file read from a sparse source differs",
+                     (unsigned long long)shard, (unsigned long long)cap);
+        }
+        buf_release(&again);
+    }
     free(d.list);
     free(staged.rows);
     free(plan);

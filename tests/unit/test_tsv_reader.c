@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "tsv/tsv_lines.h"
 #include "tsv/tsv_reader.h"
 
 struct collected {
@@ -390,6 +391,67 @@ static void test_fetcher_sparse_reads_little(void **state)
     free(data);
 }
 
+/* Many lines read with several reads in flight (tsv_lines): each line exactly as a fetcher
+ * gives it, in the order asked, whatever the number of threads. */
+static void test_lines_fetched_in_parallel(void **state)
+{
+    const size_t size = 1u << 20;
+    char *data = xmalloc(size);
+    struct tsv_source src;
+    struct tsv_lines got;
+    struct tsv_line *lines;
+    uint64_t seed = 9, *offsets;
+    size_t n, i, k, at = 0;
+    unsigned parallel;
+    (void)state;
+
+    while (at < size) { /* lines of 1..300 bytes, some CRLF, now and then one of 3,000 */
+        size_t len = rng_next(&seed) % 50 == 0 ? 3000 : 1 + rng_next(&seed) % 300, j;
+        for (j = 0; j < len && at < size; j++) {
+            data[at++] = (char)('a' + rng_next(&seed) % 26);
+        }
+        if (at + 1 < size && rng_next(&seed) % 5 == 0) {
+            data[at++] = '\r';
+        }
+        if (at < size) {
+            data[at++] = '\n';
+        }
+    }
+    lines = reference_lines(data, size, 2000, &n); /* the long ones are too long */
+    offsets = xcalloc(n, sizeof(*offsets));
+    tsv_source_from_memory(data, size, &src);
+    src.sparse_read_bytes = 200;
+    tsv_lines_init(&got);
+    for (parallel = 1; parallel <= 33; parallel += 8) {
+        for (i = 0, k = 0; i < n; i++) {
+            if (rng_next(&seed) % 4 == 0) {
+                offsets[k++] = lines[i].offset;
+            }
+        }
+        assert_int_equal(tsv_lines_fetch(&src, offsets, k, 2000, parallel, &got, NULL), BZ_OK);
+        assert_int_equal(got.n, k);
+        for (i = 0, k = 0; i < n; i++) {
+            const struct tsv_line *want = &lines[i];
+            const struct tsv_line *line;
+            if (k == got.n || offsets[k] != want->offset) {
+                continue;
+            }
+            line = &got.lines[k++];
+            if (line->offset != want->offset || line->raw_len != want->raw_len ||
+                line->crlf != want->crlf || line->too_long != want->too_long ||
+                (!line->too_long && memcmp(line->data, data + want->offset, line->len) != 0)) {
+                fail_msg("parallel %u: line at %llu differs", parallel,
+                         (unsigned long long)want->offset);
+            }
+        }
+        assert_int_equal(k, got.n);
+    }
+    tsv_lines_release(&got);
+    free(offsets);
+    free(lines);
+    free(data);
+}
+
 /* Small windows (block 1..40 bytes, max line 1..30): every way a line can meet the window's
  * end - inside, across, LF just outside, CR and LF split, too long with the LF inside the
  * window or far beyond it, the last line without LF - against the reader. */
@@ -487,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_fetcher_ascending_reads_each_byte_once),
         cmocka_unit_test(test_fetcher_window_edges),
         cmocka_unit_test(test_fetcher_sparse_reads_little),
+        cmocka_unit_test(test_lines_fetched_in_parallel),
     };
     return cmocka_run_group_tests_name("tsv_reader", tests, NULL, NULL);
 }
