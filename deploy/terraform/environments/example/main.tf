@@ -125,7 +125,7 @@ module "kafka" {
   tasks_partitions         = var.kafka_tasks_partitions
   results_partitions       = var.kafka_results_partitions
   notifications_partitions = var.kafka_notifications_partitions
-  client_service_accounts  = {
+  client_service_accounts = {
     coordinator = module.coordinator.service_account_email
     workers     = module.workers.service_account_email
   }
@@ -166,6 +166,7 @@ module "workers" {
   systemd_unit      = file("${local.systemd_dir}/bizoope-worker.service")
   ops_agent_config  = module.metrics.worker_ops_agent_config
   load_bucket       = module.storage.load_bucket
+  backup_bucket     = module.storage.backup_bucket
   health_port       = var.worker_port
   min_replicas      = var.worker_min_replicas
   max_replicas      = var.worker_max_replicas

@@ -3,12 +3,12 @@
 # sites' interface buckets announce new objects on (including the GCS service agent's
 # permission to publish there, granted once for every site).
 #
-# Which bizoope uses today: the load bucket (storage.load_bucket: landed files the workers read
-# with ranged reads, deleted after the merge). backup, temp and archive are the object-storage
-# areas of DESIGN.md; this version keeps those areas on the coordinator's persistent disk, so the
-# buckets are there for off-VM copies (e.g. a nightly `gcloud storage rsync` of the archive) and
-# for the version that moves the areas to Cloud Storage. Sites' service accounts have no grant
-# on any of these buckets.
+# What bizoope uses: the backup bucket (storage.backup_bucket: each received generation
+# rewritten here; at scale the workers read plain files' shards from it), the load bucket
+# (storage.load_bucket: shard results, and the decompressed copies of .gz/.zst files) and the
+# archive bucket (storage.archive_bucket: merged files' backups moved here server-side). temp is
+# for the version that moves the coordinator's temporaries off its disk. Sites' service
+# accounts have no grant on any of these buckets.
 
 locals {
   bucket_names = {
@@ -114,7 +114,7 @@ resource "google_storage_bucket" "temp" {
   }
 }
 
-# zstd-compressed backups, kept for the long term.
+# Merged files' backups, as received (files landed in place), kept for the long term.
 resource "google_storage_bucket" "archive" {
   project                     = var.project_id
   name                        = local.bucket_names.archive
@@ -148,7 +148,7 @@ locals {
 }
 
 # The coordinator uploads, reads and deletes in all four areas. (Workers get their read-only
-# grant on the load bucket in modules/workers.)
+# grants on the backup and load buckets in modules/workers.)
 resource "google_storage_bucket_iam_member" "coordinator" {
   for_each = local.shared_buckets
 

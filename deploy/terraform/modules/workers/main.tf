@@ -37,11 +37,19 @@ resource "google_service_account" "worker" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-worker"
   display_name = "bizoope worker"
-  description  = "bizoope-worker VMs: read the load bucket, write the work tables' streams, logs and metrics. No keys: the VMs use the metadata server."
+  description  = "bizoope-worker VMs: read the backup and load buckets, write the work tables' streams, logs and metrics. No keys: the VMs use the metadata server."
 }
 
 resource "google_storage_bucket_iam_member" "worker_reads_load" {
   bucket = var.load_bucket
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.worker.email}"
+}
+
+# Plain files are landed in place: the workers read their shards straight from the file's
+# backup object (read-only: the coordinator alone moves and deletes backups).
+resource "google_storage_bucket_iam_member" "worker_reads_backup" {
+  bucket = var.backup_bucket
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.worker.email}"
 }

@@ -97,6 +97,11 @@ variable "ops_agent_config" {
   description = "Content of /etc/google-cloud-ops-agent/config.yaml for a worker (modules/metrics)."
 }
 
+variable "backup_bucket" {
+  type        = string
+  description = "The backup bucket: workers read the shards of files landed in place from it (objectViewer)."
+}
+
 variable "load_bucket" {
   type        = string
   description = "The load bucket: workers read their shards' byte ranges from it (objectViewer)."
