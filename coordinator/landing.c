@@ -207,6 +207,17 @@ static void remove_entry(const struct pipeline_ctx *pc, const struct job *job)
     }
 }
 
+/* The job's reason (job->error) is told and kept: rejected, journaled. */
+static int end_rejected(const struct pipeline_ctx *pc, struct job *job, struct bz_err *err)
+{
+    job->state = JOB_REJECTED;
+    job->retry_at = 0;
+    BZ_LOG(pc->log, BZ_LOG_WARN, "landing",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}), "file rejected",
+           "file=%s reason=%s", job->file_name, job->error);
+    return journal_update(pc->journal, job, err);
+}
+
 /* Ends a job as rejected: what was received goes to quarantine unread - the inbox entry as it is
  * (from, when not NULL), or the backup copy when the bytes were refused after backing up - and
  * the site gets the reason. The reason is journaled before anything moves, so a run killed
@@ -229,15 +240,7 @@ static int reject_job(const struct pipeline_ctx *pc, struct job *job, const char
     }
     remove_entry(pc, job); /* the entry whose backup went to quarantine, if still there */
     rc = write_file_level_error(pc, job, job->error, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    job->state = JOB_REJECTED;
-    job->retry_at = 0;
-    BZ_LOG(pc->log, BZ_LOG_WARN, "landing",
-           (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}), "file rejected",
-           "file=%s reason=%s", job->file_name, job->error);
-    return journal_update(pc->journal, job, err);
+    return rc != BZ_OK ? rc : end_rejected(pc, job, err);
 }
 
 /* A step failed for reasons that may pass (unreadable, disk full, the file changed while it was
@@ -571,12 +574,7 @@ static int reject_object(const struct pipeline_ctx *pc, struct job *job, const c
         return land_later(pc, job, why.msg, true, err);
     }
     xstrreplace(&job->error, reason);
-    job->state = JOB_REJECTED;
-    job->retry_at = 0;
-    BZ_LOG(pc->log, BZ_LOG_WARN, "landing",
-           (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}), "file rejected",
-           "file=%s reason=%s", job->file_name, job->error);
-    return journal_update(pc->journal, job, err);
+    return end_rejected(pc, job, err);
 }
 
 /* A job landed in place: its name decides, then whether the same bytes were loaded before; the

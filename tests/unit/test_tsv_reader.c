@@ -303,6 +303,29 @@ static void expect_fetched(struct tsv_fetcher *f, const char *data, const struct
     }
 }
 
+/* Fills data with lines of 1..300 random letters; one in long_every (0: none) is long_len
+ * bytes instead, and with crlf one in five ends with CRLF. */
+static void random_lines(char *data, size_t size, uint64_t *seed, unsigned long_every,
+                         size_t long_len, bool crlf)
+{
+    size_t at = 0;
+
+    while (at < size) {
+        size_t len =
+            long_every && rng_next(seed) % long_every == 0 ? long_len : 1 + rng_next(seed) % 300;
+        size_t k;
+        for (k = 0; k < len && at < size; k++) {
+            data[at++] = (char)('a' + rng_next(seed) % 26);
+        }
+        if (crlf && at + 1 < size && rng_next(seed) % 5 == 0) {
+            data[at++] = '\r';
+        }
+        if (at < size) {
+            data[at++] = '\n';
+        }
+    }
+}
+
 /* The error writer's access pattern: many lookups at ascending offsets of a file larger than
  * the window. Each byte must be read about once, in block-sized reads; the fetcher used to
  * reload a window for almost every lookup. */
@@ -315,21 +338,10 @@ static void test_fetcher_ascending_reads_each_byte_once(void **state)
     struct tsv_fetcher *f;
     struct tsv_line *lines;
     uint64_t seed = 7, looked = 0;
-    size_t n, i, at = 0;
+    size_t n, i;
     (void)state;
 
-    while (at < size) { /* lines of 1..300 bytes, some CRLF, distinct content */
-        size_t len = 1 + rng_next(&seed) % 300, k;
-        for (k = 0; k < len && at < size; k++) {
-            data[at++] = (char)('a' + rng_next(&seed) % 26);
-        }
-        if (at + 1 < size && rng_next(&seed) % 5 == 0) {
-            data[at++] = '\r';
-        }
-        if (at < size) {
-            data[at++] = '\n';
-        }
-    }
+    random_lines(data, size, &seed, 0, 0, true); /* lines of 1..300 bytes, some CRLF */
     lines = reference_lines(data, size, 1u << 20, &n);
     assert_true(n > 50000);
     counting_source_init(&counter, &src, data, size);
@@ -361,18 +373,10 @@ static void test_fetcher_sparse_reads_little(void **state)
     struct tsv_fetcher *f;
     struct tsv_line *lines;
     uint64_t seed = 5, looked = 0, line_bytes = 0;
-    size_t n, i, at = 0;
+    size_t n, i;
     (void)state;
 
-    while (at < size) { /* lines of 1..300 bytes, one of 2,000 bytes now and then */
-        size_t len = rng_next(&seed) % 97 == 0 ? 2000 : 1 + rng_next(&seed) % 300, k;
-        for (k = 0; k < len && at < size; k++) {
-            data[at++] = (char)('a' + rng_next(&seed) % 26);
-        }
-        if (at < size) {
-            data[at++] = '\n';
-        }
-    }
+    random_lines(data, size, &seed, 97, 2000, false); /* one of 2,000 bytes now and then */
     lines = reference_lines(data, size, 1u << 20, &n);
     counting_source_init(&counter, &src, data, size);
     src.sparse_read_bytes = 512;
@@ -401,23 +405,12 @@ static void test_lines_fetched_in_parallel(void **state)
     struct tsv_lines got;
     struct tsv_line *lines;
     uint64_t seed = 9, *offsets;
-    size_t n, i, k, at = 0;
+    size_t n, i, k;
     unsigned parallel;
     (void)state;
 
-    while (at < size) { /* lines of 1..300 bytes, some CRLF, now and then one of 3,000 */
-        size_t len = rng_next(&seed) % 50 == 0 ? 3000 : 1 + rng_next(&seed) % 300, j;
-        for (j = 0; j < len && at < size; j++) {
-            data[at++] = (char)('a' + rng_next(&seed) % 26);
-        }
-        if (at + 1 < size && rng_next(&seed) % 5 == 0) {
-            data[at++] = '\r';
-        }
-        if (at < size) {
-            data[at++] = '\n';
-        }
-    }
-    lines = reference_lines(data, size, 2000, &n); /* the long ones are too long */
+    random_lines(data, size, &seed, 50, 3000, true); /* some CRLF, one of 3,000 now and then */
+    lines = reference_lines(data, size, 2000, &n);   /* the long ones are too long */
     offsets = xcalloc(n, sizeof(*offsets));
     tsv_source_from_memory(data, size, &src);
     src.sparse_read_bytes = 200;
