@@ -53,6 +53,10 @@ json_t *job_to_json(const struct job *j)
     json_object_set_new(o, "merged_at", text_json(j->merged_at));
     json_object_set_new(o, "updated_at", json_string(j->updated_at));
     json_object_set_new(o, "content_hash", text_json(j->content_hash));
+    if (j->origin != NULL) { /* landed in place: the backup object that holds its bytes */
+        json_object_set_new(o, "backup_object", json_string(j->origin));
+        json_object_set_new(o, "backup_generation", json_integer((json_int_t)j->origin_generation));
+    }
     json_object_set_new(o, "error", text_json(j->error));
     json_object_set_new(o, "shards", json_integer(j->run.shards));
     json_object_set_new(o, "attempts", json_integer(j->run.attempts));

@@ -163,6 +163,10 @@ static void print_show(const json_t *j)
     printf("file      %s/%s (%llu bytes)\n", text(j, "site", "?"), text(j, "file", "?"),
            num(j, "size"));
     printf("table     %s\n", text(j, "table", "-"));
+    if (json_is_string(json_object_get(j, "backup_object"))) {
+        printf("in place  backup object %s/%s, generation %llu\n", text(j, "site", "?"),
+               text(j, "backup_object", "?"), num(j, "backup_generation"));
+    }
     printf("status    %s (since %s)\n", text(j, "status", "?"), text(j, "updated_at", "?"));
     printf("lines     %llu: %llu loaded, %llu invalid, %llu duplicate\n", num(j, "lines"),
            num(j, "loaded"), num(j, "rejected_invalid"), num(j, "rejected_duplicate"));

@@ -68,9 +68,12 @@ def call(method, path, body=None):
         return r.read()
 
 
+sent = {}  # name: the generation of its last upload
+
+
 def upload(bucket, name):
-    call("POST", "/upload/storage/v1/b/%s/o?uploadType=media&name=%s" % (
-        bucket, urllib.parse.quote(name, safe="")), data(name))
+    sent[name] = json.loads(call("POST", "/upload/storage/v1/b/%s/o?uploadType=media&name=%s" % (
+        bucket, urllib.parse.quote(name, safe="")), data(name)))["generation"]
 
 
 def objects(bucket):
@@ -171,6 +174,10 @@ try:
     check(sorted(n for n in site_a if not n.startswith("errors/")) == [],
           "site a's bucket holds only error files: %r" % sorted(site_a))
     check(names("bz-if-b") == [ITEMS], "the paused site's object stays: %r" % names("bz-if-b"))
+    p = subprocess.run([bizoope, "jobs", "show", got[JOURNAL]["job_id"], "--config", config],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and "in place  backup object a/%s_%s, generation " % (
+        sent[JOURNAL], JOURNAL) in p.stdout, "jobs show names the backup object: %r" % p.stdout)
 
     # the same bytes again under the same name; the paused site resumed
     upload("bz-if-a", JOURNAL)
