@@ -197,7 +197,7 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         } else {
             storage_uri_of_path(t->object_path, m.object_uri, sizeof(m.object_uri));
         }
-        m.object_size = t->src->size;
+        m.object_size = t->src != NULL ? t->src->size : t->spec.end;
         m.start = t->spec.start;
         m.end = t->spec.end;
         m.shard_index = t->spec.index;
@@ -207,6 +207,8 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         attempt_path(pes[i], pes[i]->attempt, m.destination, sizeof(m.destination));
         m.max_line_bytes = t->max_line_bytes;
         snprintf(m.stage, sizeof(m.stage), "%.1000s", t->stage != NULL ? t->stage : "");
+        snprintf(m.decompress, sizeof(m.decompress), "%s",
+                 t->decompress != NULL ? t->decompress : "");
         texts[i] = proto_task_encode(&m, &out[i].len);
         out[i].data = texts[i];
         out[i].topic = d->cfg->kafka_tasks_topic;
@@ -289,7 +291,7 @@ static int read_result(struct dispatcher *d, const char *uri, struct shard_resul
     snprintf(path, sizeof(path), "%.3900s/result-%s.part", temp, d->nonce);
     rc = storage_uri_is_remote(uri) ? fs_mkdir_p(temp, err) : BZ_OK;
     if (rc == BZ_OK) {
-        rc = storage_uri_fetch(d->uris, uri, path, &local, err);
+        rc = storage_uri_fetch(d->uris, uri, 0, path, &local, err);
     }
     if (rc == BZ_OK) {
         rc = result_store_read(local, r, err); /* keeps it open: the name may go */
@@ -310,6 +312,53 @@ static void remove_attempt(const char *destination)
     unlink(destination);
     snprintf(path, sizeof(path), "%s.result", destination);
     unlink(path);
+}
+
+/* An attempt failed: tried again, or given up (its file fails) - or, a decompress task whose
+ * worker refused the file's bytes, refused (its file is rejected). */
+static int on_failed(struct dispatcher *d, struct pending *pe, const struct shard_result_msg *r,
+                     struct shard_done **out, struct bz_err *err)
+{
+    BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
+           (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "result", -1}),
+           "shard attempt failed", "shard=%u attempt=%u worker=%s retriable=%d error=%s",
+           r->shard_index, r->attempt, r->worker_id, (int)r->retriable, r->error);
+    if (r->attempt < pe->attempt) {
+        return BZ_OK; /* a newer attempt is already out */
+    }
+    if (!r->retriable && pe->task->decompress != NULL) {
+        /* the file's bytes were refused (caps, corrupt): it is rejected, its site told why */
+        struct shard_done *done = xcalloc(1, sizeof(*done));
+        done->task = pe->task;
+        done->refused = true;
+        done->attempts = pe->attempt;
+        done->rc = bz_err_set(&done->err, BZ_E_INVALID_INPUT, "%s", r->error);
+        pe->accepted = true;
+        *out = done;
+        return BZ_OK;
+    }
+    if (!r->retriable || pe->attempt >= d->cfg->max_attempts) {
+        *out = failed_done(d, pe, BZ_E_INVALID_INPUT, "shard %u failed after %u attempt%s: %s",
+                           r->shard_index, pe->attempt, pe->attempt == 1 ? "" : "s", r->error);
+        return BZ_OK;
+    }
+    pe->attempt++;
+    return send_attempt(d, pe, err);
+}
+
+/* A decompress task's accepted result: no rows, the object it wrote. */
+static struct shard_done *decompressed_done(struct pending *pe, const struct shard_result_msg *r)
+{
+    struct shard_done *done = xcalloc(1, sizeof(*done));
+
+    done->task = pe->task;
+    snprintf(done->output_uri, sizeof(done->output_uri), "%s", r->result_uri);
+    done->output_bytes = r->object_bytes;
+    pe->accepted = true;
+    pe->accepted_attempt = r->attempt;
+    snprintf(done->worker_id, sizeof(done->worker_id), "%.63s", r->worker_id);
+    done->attempts = pe->attempt;
+    return done;
 }
 
 /* Handles one result message; may produce a finished shard in *out. */
@@ -347,20 +396,11 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         return BZ_OK;
     }
     if (!r->ok) {
-        BZ_LOG(d->log, BZ_LOG_WARN, "dispatch",
-               (&(struct bz_log_ctx){pe->task->job_id, pe->task->site_id, "result", -1}),
-               "shard attempt failed", "shard=%u attempt=%u worker=%s retriable=%d error=%s",
-               r->shard_index, r->attempt, r->worker_id, (int)r->retriable, r->error);
-        if (r->attempt < pe->attempt) {
-            return BZ_OK; /* a newer attempt is already out */
-        }
-        if (!r->retriable || pe->attempt >= d->cfg->max_attempts) {
-            *out = failed_done(d, pe, BZ_E_INVALID_INPUT, "shard %u failed after %u attempt%s: %s",
-                               r->shard_index, pe->attempt, pe->attempt == 1 ? "" : "s", r->error);
-            return BZ_OK;
-        }
-        pe->attempt++;
-        return send_attempt(d, pe, err);
+        return on_failed(d, pe, r, out, err);
+    }
+    if (pe->task->decompress != NULL) {
+        *out = decompressed_done(pe, r);
+        return BZ_OK;
     }
     {
         struct shard_done *done = xcalloc(1, sizeof(*done));

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "io/codec.h"
 #include "io/fsutil.h"
 #include "io/out_file.h"
 #include "storage/storage.h"
@@ -179,26 +180,49 @@ static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
     free(plan);
 }
 
-void flight_start(const struct pipeline_ctx *pc, struct flight *fl)
+/* A .gz/.zst file landed in place: one task, to a worker, decompresses its backup object into
+ * the file's staging in the load bucket; its shards are planned once that is back
+ * (take_decompressed). The caps are the workers' (decompress.max_bytes, max_ratio). */
+static void start_decompress(const struct pipeline_ctx *pc, struct flight *fl)
 {
-    struct job *job = &fl->job;
+    const struct job *job = &fl->job;
+    struct shard_task *task;
 
-    fl->t0 = bz_mono_seconds();
-    fl->cpu0 = bz_cpu_seconds();
-    fl->fd = -1;
-    fl->t = schema_set_find(pc->set, job->table_name);
-    if (fl->t == NULL) {
-        fl->rc = bz_err_set(&fl->err, BZ_E_INVALID_INPUT,
-                            "its table is no longer described by the schemas");
+    fl->rc = storage_object_uri(pc->storage, STORAGE_BACKUP, job->site_id, job->origin,
+                                fl->origin_uri, sizeof(fl->origin_uri), &fl->err);
+    if (fl->rc != BZ_OK) {
         return;
     }
-    fl->rc = fix_merge_time(pc, job, &fl->err);
-    if (fl->rc == BZ_OK) {
-        fl->rc = open_load(pc, fl, &fl->err);
-    }
-    if (fl->rc == BZ_OK) {
-        fl->rc = prepare_stage(pc, fl, &fl->err);
-    }
+    fl->decompressing = true;
+    fl->ntasks = 1;
+    fl->tasks = xcalloc(1, sizeof(*fl->tasks));
+    task = &fl->tasks[0];
+    task->table = fl->t;
+    task->spec = (struct shard_spec){0, 0, job->size};
+    task->max_line_bytes = (size_t)pc->cfg->max_line_bytes;
+    task->job = fl;
+    task->job_id = job->job_id;
+    task->site_id = job->site_id;
+    task->object_path = fl->load;
+    task->object_uri = fl->origin_uri;
+    task->object_generation = job->origin_generation;
+    task->shard_count = 1;
+    task->decompress = codec_from_name(job->file_name) == CODEC_GZIP ? "gzip" : "zstd";
+    storage_uri_remote_staging(pc->cfg, job->job_id, "decompressed", task->where,
+                               sizeof(task->where));
+    fl->dispatched = true;
+    BZ_LOG(pc->log, BZ_LOG_INFO, "dispatch",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
+           "file sent to a worker to be decompressed", "file=%s bytes=%llu codec=%s",
+           job->file_name, (unsigned long long)job->size, task->decompress);
+}
+
+/* Plans a flight's shards over its load source (fl->src, open): the stage, the tasks, the log. */
+static void split_file(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    const struct job *job = &fl->job;
+
+    fl->rc = prepare_stage(pc, fl, &fl->err);
     if (fl->rc != BZ_OK) {
         return;
     }
@@ -213,6 +237,72 @@ void flight_start(const struct pipeline_ctx *pc, struct flight *fl)
            (unsigned long long)fl->src.size, fl->ntasks);
 }
 
+/* The decompress task is back: its object becomes the file's load source and the shards are
+ * planned over it - or the worker refused the bytes, and the file is to be rejected. */
+static void take_decompressed(const struct pipeline_ctx *pc, struct flight *fl,
+                              const struct shard_done *done)
+{
+    uint64_t size = 0;
+    int64_t generation = 0;
+
+    fl->decompressing = false;
+    dispatcher_forget(pc->dispatch, fl->job.job_id); /* its one task: the shards' come next */
+    free(fl->tasks);
+    fl->tasks = NULL;
+    fl->ntasks = fl->submitted = fl->received = 0;
+    if (done->rc != BZ_OK) {
+        fl->rc = done->rc;
+        fl->err = done->err;
+        fl->refused = done->refused;
+        return;
+    }
+    snprintf(fl->load_uri, sizeof(fl->load_uri), "%s", done->output_uri);
+    fl->rc = storage_uri_stat(pc->uris, fl->load_uri, &size, &generation, &fl->err);
+    if (fl->rc == BZ_OK && size != done->output_bytes) {
+        fl->rc =
+            bz_err_set(&fl->err, BZ_E_IO, "%s is %llu bytes; its worker wrote %llu", fl->load_uri,
+                       (unsigned long long)size, (unsigned long long)done->output_bytes);
+    }
+    fl->load_generation = generation;
+    if (fl->rc == BZ_OK) {
+        fl->rc = storage_uri_open(pc->uris, fl->load_uri, generation, size, &fl->reader, &fl->src,
+                                  &fl->err);
+    }
+    if (fl->rc == BZ_OK) {
+        split_file(pc, fl);
+    }
+}
+
+void flight_start(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    struct job *job = &fl->job;
+
+    fl->t0 = bz_mono_seconds();
+    fl->cpu0 = bz_cpu_seconds();
+    fl->fd = -1;
+    fl->t = schema_set_find(pc->set, job->table_name);
+    if (fl->t == NULL) {
+        fl->rc = bz_err_set(&fl->err, BZ_E_INVALID_INPUT,
+                            "its table is no longer described by the schemas");
+        return;
+    }
+    fl->rc = fix_merge_time(pc, job, &fl->err);
+    if (fl->rc == BZ_OK && job->origin != NULL && codec_from_name(job->file_name) != CODEC_NONE) {
+        snprintf(fl->temp, sizeof(fl->temp), "%.3900s/%s", pc->temp, job->job_id);
+        fl->rc = fs_mkdir_p(fl->temp, &fl->err);
+        if (fl->rc == BZ_OK) {
+            start_decompress(pc, fl);
+        }
+        return;
+    }
+    if (fl->rc == BZ_OK) {
+        fl->rc = open_load(pc, fl, &fl->err);
+    }
+    if (fl->rc == BZ_OK) {
+        split_file(pc, fl);
+    }
+}
+
 /* ---- shards back ------------------------------------------------------------------------- */
 
 bool flight_back(const struct flight *fl)
@@ -223,6 +313,12 @@ bool flight_back(const struct flight *fl)
 
 void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_done *done)
 {
+    if (fl->decompressing) {
+        take_decompressed(pc, fl, done);
+        shard_result_release(&done->result);
+        free(done);
+        return;
+    }
     fl->received++;
     fl->attempts += done->attempts;
     if (pc->activity != NULL) {

@@ -38,6 +38,11 @@ struct flight {
      * file landed in place (job.origin), which reader then reads into src */
     char load_uri[1100];
     struct storage_reader *reader;
+    /* A .gz/.zst file landed in place: first one task decompresses its backup object into the
+     * load bucket (decompressing), then the shards read that object. refused: the worker
+     * refused its bytes (caps, corrupt); fl->err says why and the file is rejected. */
+    bool decompressing, refused;
+    char origin_uri[1100];
     int64_t load_generation;
     uint64_t shard_bytes;       /* the plan's shard size */
     bool refs_chosen;           /* job.staged names the stages to merge */

@@ -15,7 +15,6 @@
 #include "gcp/gcs.h"
 #include "gcp/gcs_source.h"
 #include "gcp/pubsub.h"
-#include "io/codec.h"
 #include "io/fsutil.h"
 #include "storage/storage_uri.h"
 
@@ -123,12 +122,11 @@ void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_site_open_fn site_open,
     e->arrive_ctx = ctx;
 }
 
-/* Whether obj is landed in place: a plain file (a .gz/.zst file is decompressed from a local
- * copy) with a name the areas allow (any other is downloaded and refused as before). */
+/* Whether obj is landed in place: a name the areas allow (any other is downloaded and refused
+ * as before). */
 static bool in_place(const struct gcs_edge *e, const struct gcs_object *obj)
 {
-    return e->arrive != NULL && e->cfg->backup_bucket[0] != '\0' &&
-           codec_from_name(obj->name) == CODEC_NONE && areas_name_allowed(obj->name);
+    return e->arrive != NULL && e->cfg->backup_bucket[0] != '\0' && areas_name_allowed(obj->name);
 }
 
 /* The received generation of obj rewritten to the backup bucket as <site>/<generation>_<name>,

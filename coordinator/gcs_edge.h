@@ -42,8 +42,8 @@ typedef int (*gcs_edge_arrival_fn)(void *ctx, const char *site, const char *name
 /* Whether site takes new files now (false: paused; its objects are not touched). */
 typedef bool (*gcs_edge_site_open_fn)(void *ctx, const char *site);
 
-/* From now on plain feed files (not .gz/.zst, an allowed name) of a site that takes files are
- * landed in place rather than downloaded: their generation rewritten to the backup bucket
+/* From now on feed files with an allowed name of a site that takes files are landed in place
+ * rather than downloaded: their generation rewritten to the backup bucket
  * (checked by size and MD5), registered through arrive, then deleted from the interface bucket.
  * Needs storage.backup_bucket. */
 void gcs_edge_land_in_place(struct gcs_edge *e, gcs_edge_site_open_fn site_open,

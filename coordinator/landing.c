@@ -577,6 +577,12 @@ static int reject_object(const struct pipeline_ctx *pc, struct job *job, const c
     return end_rejected(pc, job, err);
 }
 
+int landing_reject_in_place(const struct pipeline_ctx *pc, struct job *job, const char *reason,
+                            struct bz_err *err)
+{
+    return reject_object(pc, job, reason, err);
+}
+
 /* A job landed in place: its name decides, then whether the same bytes were loaded before; the
  * bytes never pass through here. A storage call that fails is tried again later. */
 static int admit_object(const struct pipeline_ctx *pc, struct job *job, struct bz_err *err)

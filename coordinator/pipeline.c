@@ -427,7 +427,13 @@ static int flight_close(struct pipeline_ctx *pc, struct flight *fl, pipeline_rep
         flight_release(pc, fl);
         return BZ_OK;
     }
-    if (finish_flight(pc, fl, &why) != BZ_OK) {
+    if (fl->refused) { /* its worker refused the bytes: rejected like a refused name */
+        flight_release(pc, fl);
+        rc = landing_reject_in_place(pc, job, fl->err.msg, err);
+        if (rc != BZ_OK) {
+            return rc;
+        }
+    } else if (finish_flight(pc, fl, &why) != BZ_OK) {
         bool deferred = false;
         rc = fl->warehouse_failed ? warehouse_down(pc, job, &why, &deferred, err) : BZ_OK;
         if (rc == BZ_OK && !deferred) {

@@ -56,6 +56,7 @@ static const struct field_desc task_fields[] = {
     STR(struct shard_task_msg, destination, true),
     U64(struct shard_task_msg, max_line_bytes, 1, (uint64_t)1 << 30),
     STR(struct shard_task_msg, stage, false),
+    STR(struct shard_task_msg, decompress, false),
 };
 
 static const struct field_desc result_fields[] = {
@@ -73,6 +74,7 @@ static const struct field_desc result_fields[] = {
     STR(struct shard_result_msg, staged, false),
     STR(struct shard_result_msg, error, false),
     BOOL(struct shard_result_msg, retriable),
+    U64(struct shard_result_msg, object_bytes, 0, MAX_OFFSET),
 };
 
 static const struct field_desc notification_fields[] = {

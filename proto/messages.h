@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 
 /* Why a message was refused. */
 struct proto_error {
@@ -37,6 +37,8 @@ struct shard_task_msg {
     uint64_t max_line_bytes; /* longer lines are rejected */
     char stage[1024];        /* the file's stage in the warehouse (warehouse_file_prepare; may be
                                 "") the rows go to */
+    char decompress[8]; /* "": a shard. "gzip" or "zstd": the whole object is to be decompressed
+                           (the worker's decompress caps) into the object at destination */
 };
 
 /* What a worker reports for one attempt of a shard (worker -> coordinator). */
@@ -56,6 +58,7 @@ struct shard_result_msg {
                           a spool path, a write stream's name) */
     char error[512];   /* ok = false: why */
     bool retriable;    /* ok = false: whether another attempt may succeed */
+    uint64_t object_bytes; /* a decompress task: the bytes of the object it wrote (result_uri) */
 };
 
 enum proto_severity { PROTO_INFO = 0, PROTO_WARNING, PROTO_ERROR };

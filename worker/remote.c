@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "dedup/dedup.h"
+#include "io/codec.h"
 #include "io/fsutil.h"
 #include "queue/kafka_queue.h"
 #include "notify/notices.h"
@@ -158,6 +159,60 @@ static int store_result(struct remote_worker *w, const struct shard_task_msg *ta
     return rc;
 }
 
+/* A decompress task: the whole object fetched to temp, decompressed there under this worker's
+ * caps (a refusal of the caps or the decompressor is the file's: not retriable, with the
+ * reason), and put create-only at the task's destination - an object already there is an
+ * earlier run of this very attempt's, whole (puts are atomic), which stands. */
+static void run_decompress(struct remote_worker *w, const struct shard_task_msg *task,
+                           struct shard_result_msg *r)
+{
+    enum codec_kind codec = strcmp(task->decompress, "gzip") == 0   ? CODEC_GZIP
+                            : strcmp(task->decompress, "zstd") == 0 ? CODEC_ZSTD
+                                                                    : CODEC_NONE;
+    char in[1200], out[1200];
+    const char *local = NULL;
+    uint64_t bytes = 0;
+    struct bz_err err;
+    int rc;
+
+    if (codec == CODEC_NONE) {
+        fail_result(r, false, "decompress '%s' is not gzip or zstd", task->decompress);
+        return;
+    }
+    snprintf(in, sizeof(in), "%.900s/decompress-%.63s-%u.in", w->cfg->temp_dir, task->job_id,
+             task->attempt);
+    snprintf(out, sizeof(out), "%.900s/decompress-%.63s-%u.out", w->cfg->temp_dir, task->job_id,
+             task->attempt);
+    rc = fs_mkdir_p(w->cfg->temp_dir, &err);
+    if (rc == BZ_OK) {
+        rc = storage_uri_fetch(w->uris, task->object_uri, (int64_t)task->object_generation, in,
+                               &local, &err);
+    }
+    if (rc == BZ_OK) {
+        rc = codec_decompress(local, out, codec, w->cfg->decompress_max_bytes,
+                              w->cfg->decompress_max_ratio, &bytes, &err);
+    }
+    if (rc == BZ_OK) {
+        rc = storage_uri_put_file(w->uris, task->destination, out, &err);
+        rc = rc == BZ_E_CONFLICT ? BZ_OK : rc; /* written by an earlier run of this attempt */
+    }
+    unlink(in);
+    unlink(out);
+    if (rc != BZ_OK) {
+        /* the reason goes to the sender: without this worker's temporary path */
+        const char *base = strrchr(in, '/') != NULL ? strrchr(in, '/') + 1 : in;
+        size_t n = strlen(base);
+        const char *why = strncmp(err.msg, base, n) == 0 && strncmp(err.msg + n, ": ", 2) == 0
+                              ? err.msg + n + 2
+                              : err.msg;
+        fail_result(r, rc != BZ_E_INVALID_INPUT, "%s", why);
+        return;
+    }
+    r->ok = true;
+    r->object_bytes = bytes;
+    snprintf(r->result_uri, sizeof(r->result_uri), "%s", task->destination);
+}
+
 void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *task,
                        struct shard_result_msg *r)
 {
@@ -189,6 +244,10 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     }
     if (strlen(task->destination) > 1000) {
         fail_result(r, false, "destination is longer than 1000 bytes");
+        return;
+    }
+    if (task->decompress[0] != '\0') {
+        run_decompress(w, task, r);
         return;
     }
     if (open_object(w, task, &obj, &src, r) != 0) {

@@ -33,6 +33,10 @@ struct shard_task {
     const char *object_uri;  /* gs://... when the workers read it from storage.load_bucket */
     int64_t object_generation;
     uint32_t shard_count;
+    /* Not a shard: "gzip" or "zstd" - the whole object (spec [0, its size), src NULL) is
+     * decompressed by a worker into a new object, which the file's shards then read (distributed
+     * mode only); NULL for a shard. */
+    const char *decompress;
 };
 
 struct warehouse;
@@ -47,6 +51,11 @@ struct shard_done {
     char worker_id[64];
     uint32_t attempts;
     double seconds;
+    /* A decompress task done: the object it wrote and its size; or refused: the file's bytes
+     * are not what its name says, or exceed the caps (err says why). */
+    char output_uri[1024];
+    uint64_t output_bytes;
+    bool refused;
 };
 
 struct worker_pool;

@@ -64,8 +64,8 @@ void storage_uri_result_prefix(const char *job_id, char *out, size_t size)
     snprintf(out, size, "_staging/%s/", job_id);
 }
 
-bool storage_uri_remote_result(const struct bz_config *cfg, const char *job_id, size_t index,
-                               char *out, size_t size)
+bool storage_uri_remote_staging(const struct bz_config *cfg, const char *job_id, const char *name,
+                                char *out, size_t size)
 {
     char prefix[200];
 
@@ -73,8 +73,17 @@ bool storage_uri_remote_result(const struct bz_config *cfg, const char *job_id, 
         return false;
     }
     storage_uri_result_prefix(job_id, prefix, sizeof(prefix));
-    snprintf(out, size, GCS_SCHEME "%s/%sshard-%06zu", cfg->load_bucket, prefix, index);
+    snprintf(out, size, GCS_SCHEME "%s/%s%s", cfg->load_bucket, prefix, name);
     return true;
+}
+
+bool storage_uri_remote_result(const struct bz_config *cfg, const char *job_id, size_t index,
+                               char *out, size_t size)
+{
+    char name[32];
+
+    snprintf(name, sizeof(name), "shard-%06zu", index);
+    return storage_uri_remote_staging(cfg, job_id, name, out, size);
 }
 
 void storage_uri_load_object(const struct bz_config *cfg, const char *object, char *out,
@@ -205,8 +214,30 @@ int storage_uri_put_file(struct storage_uris *u, const char *where, const char *
     return rc;
 }
 
-int storage_uri_fetch(struct storage_uris *u, const char *uri, const char *temp_path,
-                      const char **local, struct bz_err *err)
+int storage_uri_stat(struct storage_uris *u, const char *uri, uint64_t *size, int64_t *generation,
+                     struct bz_err *err)
+{
+    char bucket[64], name[1025];
+    struct gcs_object obj;
+    int rc = storage_uri_is_remote(uri)
+                 ? reachable(u, uri, BZ_E_INVALID_INPUT, err)
+                 : bz_err_set(err, BZ_E_INVALID_INPUT, "object %.300s: not a gs:// object", uri);
+
+    if (rc == BZ_OK) {
+        rc = storage_uri_gcs_parts(uri, bucket, sizeof(bucket), name, sizeof(name), err);
+    }
+    if (rc == BZ_OK) {
+        rc = gcs_stat(&u->gcs, bucket, name, &obj, err);
+    }
+    if (rc == BZ_OK) {
+        *size = obj.size;
+        *generation = obj.generation;
+    }
+    return rc;
+}
+
+int storage_uri_fetch(struct storage_uris *u, const char *uri, int64_t generation,
+                      const char *temp_path, const char **local, struct bz_err *err)
 {
     char bucket[64], name[1025];
     struct gcs_object obj;
@@ -225,6 +256,10 @@ int storage_uri_fetch(struct storage_uris *u, const char *uri, const char *temp_
     }
     if (rc == BZ_OK) {
         rc = gcs_stat(&u->gcs, bucket, name, &obj, err);
+    }
+    if (rc == BZ_OK && generation != 0 && obj.generation != generation) {
+        rc = bz_err_set(err, BZ_E_CONFLICT, "%.300s is generation %lld, not %lld: replaced", uri,
+                        (long long)obj.generation, (long long)generation);
     }
     if (rc == BZ_OK) {
         rc = gcs_download(&u->gcs, bucket, &obj, temp_path, err);

@@ -37,6 +37,11 @@ void storage_uri_of_path(const char *path, char *out, size_t size);
 bool storage_uri_remote_result(const struct bz_config *cfg, const char *job_id, size_t index,
                                char *out, size_t size);
 
+/* The same for another object of job_id's staging (e.g. its decompressed copy): name under
+ * the prefix. */
+bool storage_uri_remote_staging(const struct bz_config *cfg, const char *job_id, const char *name,
+                                char *out, size_t size);
+
 /* The prefix under storage.load_bucket that storage_uri_remote_result uses for job_id. */
 void storage_uri_result_prefix(const char *job_id, char *out, size_t size);
 
@@ -66,9 +71,14 @@ void storage_reader_close(struct storage_reader *r);
 int storage_uri_put_file(struct storage_uris *u, const char *where, const char *path,
                          struct bz_err *err);
 
+/* The size and generation of the remote object uri (BZ_E_NOT_FOUND: none). */
+int storage_uri_stat(struct storage_uris *u, const char *uri, uint64_t *size, int64_t *generation,
+                     struct bz_err *err);
+
 /* The object uri as a local file: a file:// URI's own path, or a remote object downloaded to
- * temp_path (verified). *local says which; the caller removes temp_path when it is that. */
-int storage_uri_fetch(struct storage_uris *u, const char *uri, const char *temp_path,
-                      const char **local, struct bz_err *err);
+ * temp_path (verified) - generation of it (0: the one there now; another: BZ_E_CONFLICT when it
+ * was replaced). *local says which; the caller removes temp_path when it is that. */
+int storage_uri_fetch(struct storage_uris *u, const char *uri, int64_t generation,
+                      const char *temp_path, const char **local, struct bz_err *err);
 
 #endif

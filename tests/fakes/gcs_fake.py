@@ -262,6 +262,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, raw=gzip.decompress(data), headers=headers, record=record)
         rng = self.headers.get("Range")
         if rng:
+            record["range"] = rng
             m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng)
             if not m:
                 return self.err(400, "invalid", "bad Range", record)

@@ -9,7 +9,10 @@ with backup, load and archive buckets. Sites upload to their interface buckets:
   byte for byte, under the job's id;
 - a file whose name matches no table is rejected without being read: its object moves to the
   quarantine (the backup bucket's _quarantine/<site>/), its site gets a one-line error file;
-- a .gz file still takes the download path (decompressed locally) and loads its counts;
+- a .gz file is landed in place too: a worker task decompresses its backup into the load
+  bucket and the shards read that copy; it loads its counts, archived as received;
+- a .gz file whose decompressed size exceeds the ratio cap is rejected with the worker's
+  reason, its backup quarantined; nothing of it is loaded;
 - a paused site's object stays in its bucket, untouched, and loads once the site is resumed;
 - the same bytes sent again under the same name end identical, their backup object deleted,
   nothing loaded twice."""
@@ -42,6 +45,7 @@ SETUP = {"buckets": {"bz-if-a": {"labels": {"site_id": "a"}},
                      "bz-load": {}, "bz-backup": {}, "bz-archive": {}}}
 JOURNAL, ITEMS = "journal_20261124090000.tsv", "items_20261124090000.tsv"
 GZ, NO_TABLE = "journal_20261125090000.tsv.gz", "nosuchtable_20261124090000.tsv"
+BOMB = "journal_20261126090000.tsv.gz"  # 20 MB of empty lines: far past decompress's ratio cap
 want = {JOURNAL: gen(bizoope, "journal", 30000, os.path.join(feeds, JOURNAL), 11,
                      os.path.join(feeds, JOURNAL + ".exp")),
         ITEMS: gen(bizoope, "items", 4000, os.path.join(feeds, ITEMS), 12,
@@ -50,6 +54,7 @@ plain_gz = os.path.join(feeds, GZ[:-3])
 want[GZ] = gen(bizoope, "journal", 8000, plain_gz, 13, plain_gz + ".exp")
 open(os.path.join(feeds, GZ), "wb").write(gzip.compress(open(plain_gz, "rb").read()))
 open(os.path.join(feeds, NO_TABLE), "wb").write(b"whatever\tthis\tis\n")
+open(os.path.join(feeds, BOMB), "wb").write(gzip.compress(b"\n" * (20 << 20), 9))
 
 
 def data(name):
@@ -123,7 +128,7 @@ try:
     p = subprocess.run([bizoope, "sites", "pause", "b", "--config", config], capture_output=True,
                        text=True)
     check(p.returncode == 0, "sites pause b: %s" % p.stderr)
-    for name in (JOURNAL, GZ, NO_TABLE):
+    for name in (JOURNAL, GZ, NO_TABLE, BOMB):
         upload("bz-if-a", name)
     upload("bz-if-b", ITEMS)
     mark = len(requests())
@@ -132,21 +137,33 @@ try:
         r = got.get(name, {})
         check(r.get("status") == "loaded" and counts(r) == {k: want[name][k] for k in counts(r)},
               "%s: loaded with gen's counts %r, got %r" % (name, want[name], r))
-    r = got.get(NO_TABLE, {})
-    check(r.get("status") == "rejected", "%s: rejected, got %r" % (NO_TABLE, r))
+    for name in (NO_TABLE, BOMB):
+        r = got.get(name, {})
+        check(r.get("status") == "rejected" and r.get("loaded") == 0,
+              "%s: rejected, got %r" % (name, r))
     check(ITEMS not in got, "the paused site's file was not taken: %r" % got.get(ITEMS))
     ours = requests()[mark:]
     media = [q for q in ours if q["method"] == "GET" and q["query"].get("alt") == "media"]
     downloaded = sorted(urllib.parse.unquote(q["path"].rsplit("/o/", 1)[1]) for q in media
                         if q["path"].startswith("/storage/v1/b/bz-if-"))
-    check(downloaded == [GZ], "only the .gz file was downloaded from a site's bucket: %r" %
-          downloaded)
-    uploads = [q for q in ours if q["method"] == "POST" and "/b/bz-load/o" in q["path"] and
-               "_staging/" not in json.dumps(q["query"])]
-    check(len(uploads) == 1 and GZ in uploads[0]["query"].get("name", ""),
-          "only the .gz file's load copy was uploaded: %r" % [q["query"] for q in uploads])
-    backup_reads = [q for q in media if q["path"].startswith("/storage/v1/b/bz-backup/o/")]
-    read = sum(q.get("bytes", 0) for q in backup_reads if q["status"] in (200, 206))
+    check(downloaded == [], "nothing was downloaded from a site's bucket: %r" % downloaded)
+    uploads = [q for q in ours if q["method"] == "POST" and "/b/bz-load/o" in q["path"]]
+    coordinator_uploads = [q for q in uploads if "bizoope-coordinator" in q.get("agent", "")]
+    decompressed = {q["query"]["name"] for q in uploads if "/decompressed." in q["query"]["name"]}
+    check(coordinator_uploads == [] and len(decompressed) == 1 and
+          all("_staging/" in q["query"].get("name", "") for q in uploads),
+          "the load bucket got the workers' results and one decompressed copy, nothing from "
+          "the coordinator: %r" % [q["query"] for q in uploads])
+    feed_reads = [q for q in media if "bizoope-coordinator" in q.get("agent", "") and
+                  "/b/bz-backup/" not in q["path"] and "_staging" not in q["path"]]
+    check(feed_reads == [], "the coordinator read no feed object whole: %r" %
+          [q["path"] for q in feed_reads])
+    backup_reads = [q for q in media if q["path"].startswith("/storage/v1/b/bz-backup/o/") and
+                    JOURNAL in urllib.parse.unquote(q["path"])]
+    # each range once: a task delivered twice (the group rebalancing as workers join) reads its
+    # shard twice, which is Kafka's at-least-once, not the coordinator's doing
+    read = sum(q.get("bytes", 0) for q in {q.get("range"): q for q in backup_reads
+                                           if q["status"] in (200, 206)}.values())
     # the shards once (each reads at most 512 bytes past its end, where its last line ends),
     # and one read of 512 bytes for each duplicate the error file lists
     bound = len(data(JOURNAL)) + 512 * (got[JOURNAL].get("shards", 0) +
@@ -157,20 +174,32 @@ try:
           "bytes of %d (at most %d)" % (len(backup_reads), read, len(data(JOURNAL)), bound))
     archived = objects("bz-archive")
     journal_archive = "a/%s_%s" % (got[JOURNAL]["job_id"], JOURNAL)
-    check(archived.get(journal_archive) == data(JOURNAL),
-          "the journal archived as received under its job: %r" % sorted(archived))
+    gz_archive = "a/%s_%s" % (got[GZ]["job_id"], GZ)
+    check(sorted(archived) == sorted([journal_archive, gz_archive]) and
+          archived[journal_archive] == data(JOURNAL) and archived[gz_archive] == data(GZ),
+          "the journal and the .gz file archived as received under their jobs: %r" %
+          sorted(archived))
     backup = objects("bz-backup")
-    quarantined = "_quarantine/a/%s_%s" % (got[NO_TABLE]["job_id"], NO_TABLE)
-    gz_backup = [n for n in backup if n.startswith("a/") and n.endswith("_" + GZ)]
-    # the .gz file's server-side backup stays as before (its archive is the local one)
-    check(sorted(backup) == sorted([quarantined] + gz_backup) and len(gz_backup) == 1 and
-          backup[quarantined] == data(NO_TABLE),
-          "the backup bucket holds the rejected file, in quarantine, and the .gz file's "
-          "backup: %r" % sorted(backup))
+    quarantined = ["_quarantine/a/%s_%s" % (got[n]["job_id"], n) for n in (NO_TABLE, BOMB)]
+    check(sorted(backup) == sorted(quarantined) and
+          [backup[q] for q in quarantined] == [data(NO_TABLE), data(BOMB)],
+          "the backup bucket holds the two rejected files, in quarantine, as received: %r" %
+          sorted(backup))
     site_a = objects("bz-if-a")
     error = site_a.get("errors/%s.errors.tsv" % NO_TABLE, b"")
     check(error.startswith(b"\tfile: the name matches no table") and error.count(b"\n") == 1,
           "the rejected file's site got its one-line error file: %r" % error)
+    error = site_a.get("errors/%s.errors.tsv" % BOMB, b"")
+    check(error.startswith(b"\tfile: expands more than 200 times its compressed size") and
+          error.count(b"\n") == 1,
+          "the bomb's site got the worker's reason in one line: %r" % error)
+    check(names("bz-load") == [], "the load bucket is empty: %r" % names("bz-load"))
+    error = site_a.get("errors/%s.errors.tsv" % GZ, b"")
+    rejected = want[GZ]["rejected_invalid"] + want[GZ]["rejected_duplicate"]
+    check(error.count(b"\n") == rejected and error.count(b"\tline ") == rejected and
+          all(l.split(b"\t")[0] != b"" for l in error.splitlines() if b"duplicate key" in l),
+          "the .gz file's error file lists its %d rejected lines, duplicates with their bytes "
+          "(read from the decompressed copy): %d lines" % (rejected, error.count(b"\n")))
     check(sorted(n for n in site_a if not n.startswith("errors/")) == [],
           "site a's bucket holds only error files: %r" % sorted(site_a))
     check(names("bz-if-b") == [ITEMS], "the paused site's object stays: %r" % names("bz-if-b"))
@@ -190,14 +219,15 @@ try:
     r = got2.get(ITEMS, {})
     check(r.get("status") == "loaded" and counts(r) == {k: want[ITEMS][k] for k in counts(r)},
           "the resumed site's file loads with gen's counts %r, got %r" % (want[ITEMS], r))
-    check(sorted(objects("bz-backup")) == sorted([quarantined] + gz_backup),
+    check(sorted(objects("bz-backup")) == sorted(quarantined),
           "the identical resend's backup object deleted: %r" % names("bz-backup"))
-    check(sorted(n for n in objects("bz-archive") if n.startswith("a/")) == [journal_archive],
+    check(sorted(n for n in names("bz-archive") if n.startswith("a/")) ==
+          sorted([journal_archive, gz_archive]),
           "nothing archived twice: %r" % names("bz-archive"))
     check(names("bz-if-b") == ["errors/%s.errors.tsv" % ITEMS],
           "site b's bucket holds its error file only: %r" % names("bz-if-b"))
     print("gcs_in_place: journal %d lines landed in place (%d ranged reads of its backup, %d "
-          "bytes of %d), .gz by download, no-table file quarantined, paused site waited, resend "
+          "bytes of %d), .gz decompressed by a worker, bomb and no-table file quarantined, paused site waited, resend "
           "identical" % (want[JOURNAL]["lines"], len(backup_reads), read, len(data(JOURNAL))))
 finally:
     stop_workers(workers)

@@ -109,11 +109,11 @@ static void test_remote_without_cloud_storage(void **state)
     assert_int_equal(storage_uri_put_file(r->u, "gs://bz-load/r", r->file, &err),
                      BZ_E_INVALID_INPUT);
     assert_int_equal(storage_uri_put_file(r->u, r->file, r->file, &err), BZ_E_INTERNAL);
-    assert_int_equal(storage_uri_fetch(r->u, "gs://bz-load/r", "/tmp/never", &local, &err),
+    assert_int_equal(storage_uri_fetch(r->u, "gs://bz-load/r", 0, "/tmp/never", &local, &err),
                      BZ_E_INVALID_INPUT);
     assert_null(local);
     assert_int_equal(access("/tmp/never", F_OK), -1);
-    assert_int_equal(storage_uri_fetch(r->u, r->uri, "/tmp/never", &local, &err), BZ_OK);
+    assert_int_equal(storage_uri_fetch(r->u, r->uri, 0, "/tmp/never", &local, &err), BZ_OK);
     assert_string_equal(local, r->file);
     /* results stay on this host with local storage */
     assert_false(storage_uri_remote_result(r->cfg, "j1", 3, where, sizeof(where)));
