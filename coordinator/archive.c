@@ -74,9 +74,9 @@ static int archive_object(const struct bz_config *cfg, struct storage *st, const
     }
     if (st == NULL) {
         return bz_err_set(err, BZ_E_INVALID_INPUT,
-                          "%s was landed in Cloud Storage, but storage.backend is %s now: "
+                          "%s was landed in Cloud Storage, but storage.backend is not gcs now: "
                           "archive it with the configuration that landed it",
-                          job->job_id, cfg->storage_backend);
+                          job->job_id);
     }
     areas_safe_name(job->file_name, safe, sizeof(safe));
     snprintf(name, sizeof(name), "%s_%.200s", job->job_id, safe);
@@ -146,8 +146,7 @@ int archive_installation(const struct bz_config *cfg, struct bz_log *log, bool i
     if (rc == BZ_OK && (journal = journal_open(cfg->state_path, err)) == NULL) {
         rc = err ? err->code : BZ_E_IO;
     }
-    if (rc == BZ_OK && strcmp(cfg->storage_backend, "gcs") == 0 &&
-        (st = storage_open(cfg, log, err)) == NULL) {
+    if (rc == BZ_OK && storage_in_cloud(cfg) && (st = storage_open(cfg, log, err)) == NULL) {
         rc = err ? err->code : BZ_E_IO;
     }
     if (rc == BZ_OK) {

@@ -101,8 +101,7 @@ static enum landing_look complete_or_wait(const struct pipeline_ctx *pc, const c
             *wait_s = -1; /* whenever the sender writes it */
             return LOOK_WAIT;
         }
-    } else if (strcmp(pc->cfg->storage_backend, "gcs") != 0 &&
-               (age = seconds_since(&e->st.st_mtim)) < settle) {
+    } else if (!storage_in_cloud(pc->cfg) && (age = seconds_since(&e->st.st_mtim)) < settle) {
         *wait_s = settle - (age > 0 ? age : 0);
         return LOOK_WAIT;
     }

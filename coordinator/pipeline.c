@@ -90,8 +90,8 @@ static int arrived(void *ctx, const char *site, const char *name,
  * bucket, and their results go through the load bucket. */
 static bool lands_in_place(const struct bz_config *cfg)
 {
-    return strcmp(cfg->storage_backend, "gcs") == 0 && cfg->backup_bucket[0] != '\0' &&
-           cfg->load_bucket[0] != '\0' && strcmp(cfg->queue_backend, "kafka") == 0;
+    return storage_in_cloud(cfg) && cfg->backup_bucket[0] != '\0' && cfg->load_bucket[0] != '\0' &&
+           strcmp(cfg->queue_backend, "kafka") == 0;
 }
 
 /* The warehouse and, with storage.backend gcs, the interface buckets (and, landing in place,
@@ -103,8 +103,7 @@ static int open_backends(struct pipeline *p, struct bz_err *err)
     if ((p->ctx.wh = warehouse_open(cfg, p->ctx.log, WH_ROLE_COORDINATOR, err)) == NULL) {
         return err ? err->code : BZ_E_IO;
     }
-    if (strcmp(cfg->storage_backend, "gcs") == 0 &&
-        (p->ctx.edge = gcs_edge_open(cfg, p->ctx.log, err)) == NULL) {
+    if (storage_in_cloud(cfg) && (p->ctx.edge = gcs_edge_open(cfg, p->ctx.log, err)) == NULL) {
         return err ? err->code : BZ_E_INVALID_INPUT;
     }
     if (!lands_in_place(cfg)) {

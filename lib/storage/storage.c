@@ -28,6 +28,11 @@ struct storage *storage_open(const struct bz_config *cfg, struct bz_log *log, st
     return NULL;
 }
 
+bool storage_in_cloud(const struct bz_config *cfg)
+{
+    return cfg->storage_backend != NULL && strcmp(cfg->storage_backend, "gcs") == 0;
+}
+
 void storage_close(struct storage *st)
 {
     if (st != NULL) {

@@ -54,6 +54,11 @@ struct storage;
 struct storage *storage_open(const struct bz_config *cfg, struct bz_log *log, struct bz_err *err);
 void storage_close(struct storage *st);
 
+/* Whether cfg keeps the sites' files in Cloud Storage (they arrive in buckets, error files go
+ * back there) rather than local directories: for the steps that differ before any storage is
+ * open. With storage_open, the only reader of storage.backend. */
+bool storage_in_cloud(const struct bz_config *cfg);
+
 /* The backend's name ("local", "gcs"), for messages. */
 const char *storage_backend_name(const struct storage *st);
 
