@@ -214,21 +214,27 @@ int storage_uri_put_file(struct storage_uris *u, const char *where, const char *
     return rc;
 }
 
-int storage_uri_stat(struct storage_uris *u, const char *uri, uint64_t *size, int64_t *generation,
-                     struct bz_err *err)
+/* The remote object uri: its bucket, name and what a stat says of it. */
+static int stat_remote(struct storage_uris *u, const char *uri, char *bucket, size_t bucket_size,
+                       char *name, size_t name_size, struct gcs_object *obj, struct bz_err *err)
 {
-    char bucket[64], name[1025];
-    struct gcs_object obj;
     int rc = storage_uri_is_remote(uri)
                  ? reachable(u, uri, BZ_E_INVALID_INPUT, err)
                  : bz_err_set(err, BZ_E_INVALID_INPUT, "object %.300s: not a gs:// object", uri);
 
     if (rc == BZ_OK) {
-        rc = storage_uri_gcs_parts(uri, bucket, sizeof(bucket), name, sizeof(name), err);
+        rc = storage_uri_gcs_parts(uri, bucket, bucket_size, name, name_size, err);
     }
-    if (rc == BZ_OK) {
-        rc = gcs_stat(&u->gcs, bucket, name, &obj, err);
-    }
+    return rc == BZ_OK ? gcs_stat(&u->gcs, bucket, name, obj, err) : rc;
+}
+
+int storage_uri_stat(struct storage_uris *u, const char *uri, uint64_t *size, int64_t *generation,
+                     struct bz_err *err)
+{
+    char bucket[64], name[1025];
+    struct gcs_object obj;
+    int rc = stat_remote(u, uri, bucket, sizeof(bucket), name, sizeof(name), &obj, err);
+
     if (rc == BZ_OK) {
         *size = obj.size;
         *generation = obj.generation;
@@ -248,15 +254,7 @@ int storage_uri_fetch(struct storage_uris *u, const char *uri, int64_t generatio
         *local = uri + sizeof(FILE_SCHEME) - 1;
         return BZ_OK;
     }
-    rc = storage_uri_is_remote(uri)
-             ? reachable(u, uri, BZ_E_INVALID_INPUT, err)
-             : bz_err_set(err, BZ_E_INVALID_INPUT, "object %.300s: neither file:// nor gs://", uri);
-    if (rc == BZ_OK) {
-        rc = storage_uri_gcs_parts(uri, bucket, sizeof(bucket), name, sizeof(name), err);
-    }
-    if (rc == BZ_OK) {
-        rc = gcs_stat(&u->gcs, bucket, name, &obj, err);
-    }
+    rc = stat_remote(u, uri, bucket, sizeof(bucket), name, sizeof(name), &obj, err);
     if (rc == BZ_OK && generation != 0 && obj.generation != generation) {
         rc = bz_err_set(err, BZ_E_CONFLICT, "%.300s is generation %lld, not %lld: replaced", uri,
                         (long long)obj.generation, (long long)generation);
