@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "dedup/dedup.h"
+#include "io/codec.h"
 #include "io/out_file.h"
 
 struct pool {
@@ -76,6 +77,22 @@ void check_options_init(struct check_options *o)
     o->threads = 1;
     o->max_line_bytes = 1u << 20;
     o->max_error_lines = FINALIZER_MAX_ERROR_LINES;
+    o->decompress_max_bytes = CODEC_DEFAULT_MAX_BYTES;
+    o->decompress_max_ratio = CODEC_DEFAULT_MAX_RATIO;
+}
+
+/* The file is rejected as a whole: the reason in the result and as the error file's one line. */
+static int reject_file(const struct check_options *opts, const char *reason,
+                       struct check_result *out, struct bz_err *err)
+{
+    char line[sizeof(out->rejected) + 16];
+    int n;
+
+    snprintf(out->rejected, sizeof(out->rejected), "%s", reason);
+    n = snprintf(line, sizeof(line), FINALIZER_FILE_REASON_FORMAT, out->rejected);
+    return opts->write_errors == NULL
+               ? BZ_OK
+               : opts->write_errors(opts->write_errors_ctx, line, (size_t)n, err);
 }
 
 int check_source(const struct tsv_source *src, const struct check_options *opts,
@@ -85,9 +102,23 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     pthread_t *threads;
     unsigned i, nthreads = opts->threads ? opts->threads : 1;
     double t0 = bz_mono_seconds();
+    struct sniff_result sniff;
     int rc;
 
     memset(out, 0, sizeof(*out));
+    out->bytes = src->size;
+    rc = feed_sniff_source(opts->table, src, &sniff, err);
+    if (rc != BZ_OK) {
+        return rc;
+    }
+    if (sniff.verdict == SNIFF_REJECT) {
+        rc = reject_file(opts, sniff.reason, out, err);
+        out->seconds = bz_mono_seconds() - t0;
+        return rc;
+    }
+    if (sniff.verdict == SNIFF_HINT) {
+        snprintf(out->hint, sizeof(out->hint), "%s", sniff.reason);
+    }
     memset(&p, 0, sizeof(p));
     p.opts = opts;
     p.src = src;
@@ -167,10 +198,67 @@ static int open_regular(const char *path, int *out, struct bz_err *err)
     return rc;
 }
 
+/* Checks the open file fd, named path. */
+static int check_fd(int fd, const char *path, const struct check_options *opts,
+                    struct check_result *out, struct bz_err *err)
+{
+    struct tsv_source src;
+    int rc = tsv_source_from_fd(fd, &src, err);
+
+    if (rc != BZ_OK) {
+        bz_err_prefix(err, "%s", path);
+        return rc;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    rc = check_source(&src, opts, out, err);
+    if (rc != BZ_OK) {
+        bz_err_prefix(err, "%s", path);
+    }
+    return rc;
+}
+
+/* A .gz/.zst file: decompressed under the caps into a private directory of temp_dir, then
+ * checked; bytes the caps or the decompressor refuse reject the file, as landing rejects them. */
+static int check_compressed(int fd, const char *path, enum codec_kind codec,
+                            const struct check_options *opts, struct check_result *out,
+                            struct bz_err *err)
+{
+    const char *tmp = opts->temp_dir ? opts->temp_dir : getenv("TMPDIR");
+    char dir[4096], plain[4200];
+    uint64_t compressed = 0, bytes = 0;
+    struct stat st;
+    int pfd, rc;
+
+    snprintf(dir, sizeof(dir), "%s/bizoope-validate.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        return bz_err_set(err, BZ_E_IO, "cannot make a temporary directory %s: %s", dir,
+                          strerror(errno));
+    }
+    if (fstat(fd, &st) == 0) {
+        compressed = (uint64_t)st.st_size;
+    }
+    snprintf(plain, sizeof(plain), "%s/uncompressed.tsv", dir);
+    rc = codec_decompress_fd(fd, path, plain, codec, opts->decompress_max_bytes,
+                             opts->decompress_max_ratio, &bytes, err);
+    if (rc == BZ_E_INVALID_INPUT) {
+        rc = reject_file(opts, codec_refusal(err->msg, path), out, err);
+    } else if (rc == BZ_OK && (pfd = open(plain, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot open %s: %s", plain, strerror(errno));
+    } else if (rc == BZ_OK) {
+        rc = check_fd(pfd, path, opts, out, err);
+        close(pfd);
+    }
+    unlink(plain);
+    rmdir(dir);
+    out->compressed_bytes = compressed;
+    return rc;
+}
+
 int check_file(const char *path, const struct check_options *opts, struct check_result *out,
                struct bz_err *err)
 {
-    struct tsv_source src;
+    enum codec_kind codec = codec_from_name(path);
+    double t0 = bz_mono_seconds();
     int fd = -1;
     int rc;
 
@@ -179,17 +267,9 @@ int check_file(const char *path, const struct check_options *opts, struct check_
     if (rc != BZ_OK) {
         return rc;
     }
-    rc = tsv_source_from_fd(fd, &src, err);
-    if (rc != BZ_OK) {
-        bz_err_prefix(err, "%s", path);
-        close(fd);
-        return rc;
-    }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    rc = check_source(&src, opts, out, err);
-    if (rc != BZ_OK) {
-        bz_err_prefix(err, "%s", path);
-    }
+    rc = codec == CODEC_NONE ? check_fd(fd, path, opts, out, err)
+                             : check_compressed(fd, path, codec, opts, out, err);
     close(fd);
+    out->seconds = bz_mono_seconds() - t0;
     return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "coordinator/finalizer.h"
 #include "schema/schema.h"
+#include "tsv/feed_sniff.h"
 
 struct check_options {
     const struct schema_table *table; /* borrowed */
@@ -22,6 +23,10 @@ struct check_options {
     _Atomic uint64_t *progress_bytes; /* optional */
     bool want_loaded_lines;           /* fill check_result.loaded_lines */
     uint64_t max_error_lines;         /* listed in the error file; default 100,000; 0: all */
+    /* A .gz/.zst file (by its name) is decompressed under the run's caps (decompress.max_size,
+     * decompress.max_ratio; default 16 GiB and 200) into temp_dir first, as landing does. */
+    uint64_t decompress_max_bytes;
+    uint64_t decompress_max_ratio;
     /* Error-file sink; NULL to skip writing it. */
     int (*write_errors)(void *ctx, const char *data, size_t n, struct bz_err *err);
     void *write_errors_ctx;
@@ -29,7 +34,12 @@ struct check_options {
 
 struct check_result {
     struct feed_counts counts;
-    uint64_t bytes;
+    /* Not empty when the file was rejected as a whole (lib/tsv/feed_sniff.h, or its compressed
+     * bytes refused): the error file's one line says the same, and the counts are 0. */
+    char rejected[600];
+    char hint[400];            /* a whole-file hint that did not reject it; empty when none */
+    uint64_t bytes;            /* checked: for a .gz/.zst file, its uncompressed size */
+    uint64_t compressed_bytes; /* a .gz/.zst file's own size; 0 otherwise */
     uint32_t shards;
     double seconds;
     uint64_t *loaded_lines; /* owned when requested (free with free()) */
@@ -38,8 +48,9 @@ struct check_result {
 
 void check_options_init(struct check_options *o);
 
-/* Runs the check on the file at path. Returns BZ_OK (rejected lines are data, not failure), or
- * an error for a missing/unreadable file or an internal failure, with err set. */
+/* Runs the check on the file at path (decompressed first when its name ends .gz/.zst). Returns
+ * BZ_OK (rejected lines are data, not failure), or an error for a missing/unreadable file or an
+ * internal failure, with err set. */
 int check_file(const char *path, const struct check_options *opts, struct check_result *out,
                struct bz_err *err);
 

@@ -40,6 +40,11 @@ struct finalizer;
  * about 26 times its size. */
 #define FINALIZER_MAX_ERROR_LINES 100000
 
+/* The one line of the error file of a file rejected as a whole (its name, its encoding, its
+ * compressed bytes, its shape): no original bytes, then the reason, so the file has the shape of
+ * every other error file. */
+#define FINALIZER_FILE_REASON_FORMAT "\tfile: %s\n"
+
 /* Returns owned finalizer for a file of nshards shards of table (borrowed).
  * expected_keys sizes the file-wide table (it grows if needed). Its error file lists at most
  * FINALIZER_MAX_ERROR_LINES lines until finalizer_set_max_error_lines says otherwise. */

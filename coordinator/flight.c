@@ -20,6 +20,7 @@
 #include "io/out_file.h"
 #include "storage/storage.h"
 #include "storage/storage_uri.h"
+#include "tsv/feed_sniff.h"
 #include "warehouse/warehouse.h"
 #include "worker/worker.h"
 
@@ -217,11 +218,38 @@ static void start_decompress(const struct pipeline_ctx *pc, struct flight *fl)
            job->file_name, (unsigned long long)job->size, task->decompress);
 }
 
+/* The file's start, looked at before its lines (lib/tsv/feed_sniff.h): a file certainly in the
+ * wrong shape is refused - rejected as a whole with the one reason - and a hint is logged. */
+static bool sniff_refuses(const struct pipeline_ctx *pc, struct flight *fl)
+{
+    const struct job *job = &fl->job;
+    struct sniff_result sniff;
+
+    fl->rc = feed_sniff_source(fl->t, &fl->src, &sniff, &fl->err);
+    if (fl->rc != BZ_OK) {
+        return true;
+    }
+    if (sniff.verdict == SNIFF_REJECT) {
+        fl->rc = bz_err_set(&fl->err, BZ_E_INVALID_INPUT, "%s", sniff.reason);
+        fl->refused = true;
+        return true;
+    }
+    if (sniff.verdict == SNIFF_HINT) {
+        BZ_LOG(pc->log, BZ_LOG_WARN, "dispatch",
+               (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
+               "file looks suspect", "file=%s hint=%s", job->file_name, sniff.reason);
+    }
+    return false;
+}
+
 /* Plans a flight's shards over its load source (fl->src, open): the stage, the tasks, the log. */
 static void split_file(const struct pipeline_ctx *pc, struct flight *fl)
 {
     const struct job *job = &fl->job;
 
+    if (sniff_refuses(pc, fl)) {
+        return;
+    }
     fl->rc = prepare_stage(pc, fl, &fl->err);
     if (fl->rc != BZ_OK) {
         return;
@@ -628,7 +656,7 @@ static int record_merged(const struct pipeline_ctx *pc, struct flight *fl, struc
 
 /* The load copy is no longer needed: locally, and in the load bucket with the shards' results
  * (a file landed in place had no copy: its backup object stays for the archive). */
-static int drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
+int flight_drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err)
 {
     char staging[100];
     size_t n = 0;
@@ -695,7 +723,7 @@ int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err
         rc = record_merged(pc, fl, err);
     }
     if (rc == BZ_OK) {
-        rc = drop_load(pc, fl, err);
+        rc = flight_drop_load(pc, fl, err);
         log_merged(pc, fl);
     }
     return rc;

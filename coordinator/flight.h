@@ -79,6 +79,10 @@ void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_
  * landed; the caller records it; fl->warehouse_failed says when the warehouse was the cause). */
 int flight_finish(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err);
 
+/* Removes the flight's load copy: the local file, and in the load bucket the shards' results and
+ * a worker's decompressed copy (a backup object read in place stays). */
+int flight_drop_load(const struct pipeline_ctx *pc, struct flight *fl, struct bz_err *err);
+
 /* Frees the flight's shards, finalizer, file and temporaries (its job stays). */
 void flight_release(const struct pipeline_ctx *pc, struct flight *fl);
 

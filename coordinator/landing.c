@@ -11,6 +11,7 @@
 
 #include "coordinator/areas.h"
 #include "coordinator/dispatch.h"
+#include "coordinator/finalizer.h"
 #include "coordinator/gcs_edge.h"
 #include "core/fault.h"
 #include "core/mem.h"
@@ -158,7 +159,7 @@ static int write_file_level_error(const struct pipeline_ctx *pc, const struct jo
     if (of == NULL) {
         return err ? err->code : BZ_E_IO;
     }
-    fprintf(out_file_stream(of), "\tfile: %s\n", reason);
+    fprintf(out_file_stream(of), FINALIZER_FILE_REASON_FORMAT, reason);
     if (out_file_commit(of, BZ_OK, err) != BZ_OK) {
         return err ? err->code : BZ_E_IO;
     }
@@ -310,7 +311,7 @@ static int make_load(const struct pipeline_ctx *pc, struct job *job, const char 
     rc = codec_decompress(backup, load, codec, pc->cfg->decompress_max_bytes,
                           pc->cfg->decompress_max_ratio, &out_bytes, err);
     if (rc == BZ_E_INVALID_INPUT) {
-        snprintf(reason, sizeof(reason), "%s", err->msg);
+        snprintf(reason, sizeof(reason), "%s", codec_refusal(err->msg, backup));
         return reject_job(pc, job, backup, reason, err);
     }
     return rc;
@@ -576,10 +577,16 @@ static int reject_object(const struct pipeline_ctx *pc, struct job *job, const c
     return end_rejected(pc, job, err);
 }
 
-int landing_reject_in_place(const struct pipeline_ctx *pc, struct job *job, const char *reason,
-                            struct bz_err *err)
+int landing_reject_landed(const struct pipeline_ctx *pc, struct job *job, const char *reason,
+                          struct bz_err *err)
 {
-    return reject_object(pc, job, reason, err);
+    char backup[AREAS_PATH_BYTES];
+
+    if (job->origin != NULL) {
+        return reject_object(pc, job, reason, err);
+    }
+    areas_backup_path(pc->cfg, job, backup, sizeof(backup));
+    return reject_job(pc, job, backup, reason, err);
 }
 
 /* A job landed in place: its name decides, then whether the same bytes were loaded before; the

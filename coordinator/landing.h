@@ -60,11 +60,12 @@ struct storage_object;
 int landing_register_object(const struct pipeline_ctx *pc, const char *site, const char *name,
                             const struct storage_object *backup, bool *taken, struct bz_err *err);
 
-/* Rejects a job landed in place whose bytes were refused once read (a .gz/.zst file its worker
- * could not decompress within the caps): its backup object to quarantine, the reason to its
- * site. A storage step that fails leaves it to be tried again, as landing does. */
-int landing_reject_in_place(const struct pipeline_ctx *pc, struct job *job, const char *reason,
-                            struct bz_err *err);
+/* Rejects a landed job whose bytes were refused once read (a .gz/.zst file its worker could not
+ * decompress within the caps, or a file whose start shows it is in the wrong shape, see
+ * lib/tsv/feed_sniff.h): its backup (file or object) to quarantine, the reason to its site. A
+ * storage step that fails leaves it to be tried again, as landing does. */
+int landing_reject_landed(const struct pipeline_ctx *pc, struct job *job, const char *reason,
+                          struct bz_err *err);
 
 /* Admits a registered job still landing (a resumed run's, or one retried): finishes it from its
  * recorded backup, or looks at its inbox entry again. Ends rejected, identical, landed, failed

@@ -426,9 +426,14 @@ static int flight_close(struct pipeline_ctx *pc, struct flight *fl, pipeline_rep
         flight_release(pc, fl);
         return BZ_OK;
     }
-    if (fl->refused) { /* its worker refused the bytes: rejected like a refused name */
+    if (fl->refused) { /* its bytes were refused (by its worker's decompression, or its shape) */
+        if (flight_drop_load(pc, fl, &why) != BZ_OK) { /* what is left ends by lifecycle */
+            BZ_LOG(pc->log, BZ_LOG_WARN, "pipeline",
+                   (&(struct bz_log_ctx){job->job_id, job->site_id, "reject", -1}),
+                   "load copy not removed", "file=%s reason=%s", job->file_name, why.msg);
+        }
         flight_release(pc, fl);
-        rc = landing_reject_in_place(pc, job, fl->err.msg, err);
+        rc = landing_reject_landed(pc, job, fl->err.msg, err);
         if (rc != BZ_OK) {
             return rc;
         }

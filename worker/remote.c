@@ -200,12 +200,7 @@ static void run_decompress(struct remote_worker *w, const struct shard_task_msg 
     unlink(out);
     if (rc != BZ_OK) {
         /* the reason goes to the sender: without this worker's temporary path */
-        const char *base = strrchr(in, '/') != NULL ? strrchr(in, '/') + 1 : in;
-        size_t n = strlen(base);
-        const char *why = strncmp(err.msg, base, n) == 0 && strncmp(err.msg + n, ": ", 2) == 0
-                              ? err.msg + n + 2
-                              : err.msg;
-        fail_result(r, rc != BZ_E_INVALID_INPUT, "%s", why);
+        fail_result(r, rc != BZ_E_INVALID_INPUT, "%s", codec_refusal(err.msg, in));
         return;
     }
     r->ok = true;

@@ -17,6 +17,7 @@
 #include "coordinator/cli/cli.h"
 #include "core/text.h"
 #include "core/units.h"
+#include "io/codec.h"
 #include "io/out_file.h"
 
 struct validate_args {
@@ -31,6 +32,8 @@ struct validate_args {
     uint64_t threads;
     uint64_t max_line_bytes;
     uint64_t max_error_lines;
+    uint64_t decompress_max_bytes;
+    uint64_t decompress_max_ratio;
 };
 
 static void validate_usage(FILE *out)
@@ -38,8 +41,11 @@ static void validate_usage(FILE *out)
     fprintf(out,
             "usage: bizoope validate [OPTIONS] FILE...\n"
             "\n"
-            "Checks each feed file exactly as the pipeline would, without loading it: every\n"
-            "line is validated against its table's schema and deduplicated by key (the newest\n"
+            "Checks each feed file exactly as the pipeline would, without loading it: a .gz or\n"
+            ".zst file is decompressed under the same caps, the file's start is looked at for\n"
+            "a wrong shape (UTF-16, Shift_JIS/CP932, CSV, a header line, quoted values: a file\n"
+            "certainly in one is rejected as a whole with that one reason), then every line is\n"
+            "validated against its table's schema and deduplicated by key (the newest\n"
             "output_at wins; ties go to the later line). Writes the error file the sender would\n"
             "get (0 bytes when nothing was rejected) and prints a summary.\n"
             "\n"
@@ -55,7 +61,14 @@ static void validate_usage(FILE *out)
             "  --max-line-bytes N   longer lines are rejected (default 1M)\n"
             "  --max-error-lines N  list at most N rejected lines in an error file, then one\n"
             "                       line with the counts of the rest (default 100000; 0: all)\n"
-            "  --json               one JSON object per file on stdout\n"
+            "  --decompress-max-size SIZE   refuse a .gz/.zst file larger than this once\n"
+            "                       uncompressed (default 16GiB, as decompress.max_size)\n"
+            "  --decompress-max-ratio N     refuse one that expands more than N times\n"
+            "                       (default 200, as decompress.max_ratio)\n"
+            "  --json               one JSON object per file on stdout (keys: file, table,\n"
+            "                       lines, loaded, rejected_invalid, rejected_duplicate,\n"
+            "                       rejected: the whole-file reason or null, diagnosis: the\n"
+            "                       whole-file reason or hint or null, bytes, ...)\n"
             "  --quiet              no summary and no progress\n"
             "  -h, --help           this text\n"
             "\n"
@@ -78,6 +91,8 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
         {"json", no_argument, NULL, 'J'},
         {"quiet", no_argument, NULL, 'q'},
         {"max-error-lines", required_argument, NULL, 'M'},
+        {"decompress-max-size", required_argument, NULL, 'Z'},
+        {"decompress-max-ratio", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -89,6 +104,8 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
     a->threads = 1;
     a->max_line_bytes = 1u << 20;
     a->max_error_lines = FINALIZER_MAX_ERROR_LINES;
+    a->decompress_max_bytes = CODEC_DEFAULT_MAX_BYTES;
+    a->decompress_max_ratio = CODEC_DEFAULT_MAX_RATIO;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -127,6 +144,17 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
         case 'M':
             rc = units_parse_uint(optarg, "--max-error-lines", 0, UINT64_MAX, &a->max_error_lines,
                                   &err);
+            break;
+        case 'Z':
+            rc = units_parse_size(optarg, "--decompress-max-size", &a->decompress_max_bytes, &err);
+            if (rc == BZ_OK && a->decompress_max_bytes < 1) {
+                rc =
+                    bz_err_set(&err, BZ_E_INVALID_INPUT, "--decompress-max-size: must be positive");
+            }
+            break;
+        case 'R':
+            rc = units_parse_uint(optarg, "--decompress-max-ratio", 1, 1000000,
+                                  &a->decompress_max_ratio, &err);
             break;
         case 'J':
             a->json = true;
@@ -285,6 +313,15 @@ static void print_summary(const struct validate_args *a, const char *path,
         json_object_set_new(o, "rejected_invalid", json_integer((json_int_t)c->rejected_invalid));
         json_object_set_new(o, "rejected_duplicate",
                             json_integer((json_int_t)c->rejected_duplicate));
+        json_object_set_new(o, "rejected", r->rejected[0] ? json_string(r->rejected) : json_null());
+        json_object_set_new(o, "diagnosis",
+                            r->rejected[0] ? json_string(r->rejected)
+                            : r->hint[0]   ? json_string(r->hint)
+                                           : json_null());
+        if (r->compressed_bytes > 0) {
+            json_object_set_new(o, "compressed_bytes",
+                                json_integer((json_int_t)r->compressed_bytes));
+        }
         json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
         json_object_set_new(o, "seconds", json_real(r->seconds));
         json_object_set_new(o, "mb_per_s", json_real(mbps));
@@ -300,13 +337,21 @@ static void print_summary(const struct validate_args *a, const char *path,
         char n1[32], n2[32], n3[32], n4[32], b[32];
         struct buf shown; /* the names, escaped for the terminal (lib/core/text.h) */
         buf_init(&shown);
-        printf("%s: table %s, %s lines: %s loaded, %s invalid, %s duplicate (%s in %.2f s, "
-               "%.0f MB/s)\n",
-               text_terminal(path, &shown), t->name, units_group(c->lines, n1, sizeof(n1)),
-               units_group(c->loaded, n2, sizeof(n2)),
-               units_group(c->rejected_invalid, n3, sizeof(n3)),
-               units_group(c->rejected_duplicate, n4, sizeof(n4)),
-               units_bytes(r->bytes, b, sizeof(b)), r->seconds, mbps);
+        if (r->rejected[0] != '\0') {
+            printf("%s: table %s: rejected as a whole: %s\n", text_terminal(path, &shown), t->name,
+                   r->rejected);
+        } else {
+            printf("%s: table %s, %s lines: %s loaded, %s invalid, %s duplicate (%s in %.2f s, "
+                   "%.0f MB/s)\n",
+                   text_terminal(path, &shown), t->name, units_group(c->lines, n1, sizeof(n1)),
+                   units_group(c->loaded, n2, sizeof(n2)),
+                   units_group(c->rejected_invalid, n3, sizeof(n3)),
+                   units_group(c->rejected_duplicate, n4, sizeof(n4)),
+                   units_bytes(r->bytes, b, sizeof(b)), r->seconds, mbps);
+        }
+        if (r->hint[0] != '\0') {
+            printf("  hint: %s\n", r->hint);
+        }
         if (errors_path != NULL && strcmp(errors_path, "-") != 0) {
             printf("  error file: %s\n", text_terminal(errors_path, &shown));
         }
@@ -388,6 +433,8 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     opts.threads = (unsigned)a->threads;
     opts.max_line_bytes = (size_t)a->max_line_bytes;
     opts.max_error_lines = a->max_error_lines;
+    opts.decompress_max_bytes = a->decompress_max_bytes;
+    opts.decompress_max_ratio = a->decompress_max_ratio;
     if (access(path, R_OK) != 0) {
         bz_err_set(&err, BZ_E_IO, "%s: cannot read: %s", path, strerror(errno));
         complain(err.msg);

@@ -879,40 +879,27 @@ static int decode(struct src *s, enum codec_kind kind, uint64_t max_bytes, uint6
     return rc;
 }
 
-int codec_decompress(const char *src, const char *dst, enum codec_kind kind, uint64_t max_bytes,
-                     uint64_t max_ratio, uint64_t *out_bytes, struct bz_err *err)
+/* Decompresses the open source s into dst (see codec_decompress); closes s. */
+static int decompress_src(struct src *s, const char *dst, enum codec_kind kind, uint64_t max_bytes,
+                          uint64_t max_ratio, uint64_t *out_bytes, struct bz_err *err)
 {
-    struct out_file *of;
+    struct out_file *of = out_file_open(dst, err);
     struct sink sk;
-    struct src s;
     uint64_t total = 0;
     int rc;
 
-    if (kind != CODEC_GZIP && kind != CODEC_ZSTD) {
-        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: not a compressed kind (%d)", src,
-                          (int)kind);
-    }
-    rc = check_dst(dst, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    rc = src_open(&s, src, err);
-    if (rc != BZ_OK) {
-        return rc;
-    }
-    of = out_file_open(dst, err);
     if (of == NULL) {
-        src_close(&s);
+        src_close(s);
         return BZ_E_IO;
     }
     sk.fd = fileno(out_file_stream(of));
     sk.path = dst;
     sk.xs = NULL;
-    rc = copy_mode(of, &s, err);
+    rc = copy_mode(of, s, err);
     if (rc == BZ_OK) {
-        rc = decode(&s, kind, max_bytes, max_ratio, &sk, &total, err);
+        rc = decode(s, kind, max_bytes, max_ratio, &sk, &total, err);
     }
-    src_close(&s);
+    src_close(s);
     /* a refusal or error removes the temporary: nothing ever appears under dst */
     rc = out_file_commit(of, rc, err);
     if (rc == BZ_OK) {
@@ -922,6 +909,54 @@ int codec_decompress(const char *src, const char *dst, enum codec_kind kind, uin
         }
     }
     return rc;
+}
+
+static int check_kind(enum codec_kind kind, const char *name, struct bz_err *err)
+{
+    if (kind != CODEC_GZIP && kind != CODEC_ZSTD) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "%s: not a compressed kind (%d)", name,
+                          (int)kind);
+    }
+    return BZ_OK;
+}
+
+int codec_decompress(const char *src, const char *dst, enum codec_kind kind, uint64_t max_bytes,
+                     uint64_t max_ratio, uint64_t *out_bytes, struct bz_err *err)
+{
+    struct src s;
+    int rc = check_kind(kind, src, err);
+
+    if (rc == BZ_OK) {
+        rc = check_dst(dst, err);
+    }
+    if (rc == BZ_OK) {
+        rc = src_open(&s, src, err);
+    }
+    return rc != BZ_OK ? rc : decompress_src(&s, dst, kind, max_bytes, max_ratio, out_bytes, err);
+}
+
+int codec_decompress_fd(int fd, const char *name, const char *dst, enum codec_kind kind,
+                        uint64_t max_bytes, uint64_t max_ratio, uint64_t *out_bytes,
+                        struct bz_err *err)
+{
+    struct src s;
+    int rc = check_kind(kind, name, err);
+
+    if (rc == BZ_OK) {
+        rc = check_dst(dst, err);
+    }
+    if (rc == BZ_OK) {
+        rc = src_from_fd(&s, fd, name, err);
+    }
+    return rc != BZ_OK ? rc : decompress_src(&s, dst, kind, max_bytes, max_ratio, out_bytes, err);
+}
+
+const char *codec_refusal(const char *msg, const char *src)
+{
+    const char *name = base_name(src);
+    size_t n = strlen(name);
+
+    return strncmp(msg, name, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
 }
 
 /* ---- archive ---------------------------------------------------------------------------- */

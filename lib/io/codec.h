@@ -20,6 +20,10 @@ struct content_hash {
 
 enum codec_kind { CODEC_NONE = 0, CODEC_GZIP, CODEC_ZSTD };
 
+/* The caps' defaults, as the config's decompress.max_size and decompress.max_ratio give them. */
+#define CODEC_DEFAULT_MAX_BYTES (16ULL << 30)
+#define CODEC_DEFAULT_MAX_RATIO 200
+
 /* The codec a file name implies: ".gz" -> CODEC_GZIP, ".zst" -> CODEC_ZSTD, else CODEC_NONE. */
 enum codec_kind codec_from_name(const char *name);
 
@@ -46,6 +50,16 @@ int codec_copy_verified_fd(int fd, const char *name, const char *dst, struct con
  * frame") when the input is corrupt or over a cap. The uncompressed size in *out_bytes. */
 int codec_decompress(const char *src, const char *dst, enum codec_kind kind, uint64_t max_bytes,
                      uint64_t max_ratio, uint64_t *out_bytes, struct bz_err *err);
+
+/* codec_decompress from the caller's open descriptor fd (a regular file, read from its start
+ * through a duplicate: fd stays open); name is what messages call the source. */
+int codec_decompress_fd(int fd, const char *name, const char *dst, enum codec_kind kind,
+                        uint64_t max_bytes, uint64_t max_ratio, uint64_t *out_bytes,
+                        struct bz_err *err);
+
+/* A refusal's message (err->msg of codec_decompress*) as the reason a sender reads in the error
+ * file of the very file src (a path or a name): without the leading "<base name of src>: ". */
+const char *codec_refusal(const char *msg, const char *src);
 
 /* Compresses src into dst as one zstd frame at level, then verifies dst by decompressing it
  * and comparing the content hash with src's (returned in *src_hash when not NULL). BZ_E_IO

@@ -95,6 +95,15 @@ def case(name, data, errors, lines, loaded, invalid, duplicate, max_line=None):
                    "rejected_duplicate": duplicate}, max_line))
 
 
+def file_case(name, data, reason):
+    """A file rejected as a whole: no line checked, one error line with no original bytes."""
+    table = name.split("-")[1]
+    assert table in ("journal", "items", "members", "stores"), name
+    CASES.append((name, data, b"\tfile: " + b(reason) + b"\n",
+                  {"lines": 0, "loaded": 0, "rejected_invalid": 0, "rejected_duplicate": 0},
+                  None))
+
+
 def bad_type(col, value, typ, detail=None, layout=None):
     """The reason for a value that fails its type's grammar."""
     shown = value if isinstance(value, str) else value.decode("utf-8")
@@ -791,12 +800,37 @@ case("054-stores-value-display",
 
 # ---- C.4: things that look special but are just data ----------------------------------------
 
-# No header line: a header is an ordinary line, here rejected by its prefecture length.
+# No header line. A first line that is exactly the column names rejects the file as a whole
+# (lib/tsv/feed_sniff.h: one reason, no line checked); one that only partly is, is data - here
+# rejected by its prefecture length.
 header = row("store_code", "store_name", "prefecture", "opened_on", "closed_on", "floor_area",
              "is_deleted", "output_at")
-case("055-stores-header-line-is-data",
-     lf(header, store()),
-     [(header, 1, too_many_chars("prefecture", 10, 4))], 2, 1, 1, 0)
+file_case("055-stores-header-line-rejects-the-file", lf(header, store()),
+          "line 1 is a header line (the 8 column names); the format has none: remove the first "
+          "line before sending")
+partial = row("store_code", "store_name", "prefecture", "opened", "closed", "area", "deleted",
+              "output")
+case("065-stores-header-like-line-is-data",
+     lf(partial, store()),
+     [(partial, 1, too_many_chars("prefecture", 10, 4))], 2, 1, 1, 0)
+
+# The other shapes a file cannot be in, each its one reason.
+file_case("066-stores-utf16", "\ufeff".encode("utf-16-le") + lf(store(), store()).decode()
+          .encode("utf-16-le"),
+          "the file is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8: save it as "
+          "UTF-8, or convert it with iconv -f UTF-16 -t UTF-8")
+file_case("067-stores-cp932", lf(store(), store(code="S002", name="髙島屋①")).decode()
+          .encode("cp932"),
+          "the file is not UTF-8: its bytes read as Shift_JIS/CP932 (as Japanese Windows saves "
+          "text); convert it with iconv -f CP932 -t UTF-8 (SHIFT_JIS lacks characters CP932 has)")
+file_case("068-stores-csv", lf(store().replace(b"\t", b","), store(code="S002")
+                                .replace(b"\t", b",")),
+          "no line has a TAB and each has 7 commas: the file looks like CSV; the format is "
+          "TAB-separated, without quoting (8 columns)")
+quoted = row(*(b'"' + f + b'"' for f in store().split(b"\t") if f))
+file_case("069-stores-all-quoted", lf(quoted, quoted),
+          "every value in the first 2 lines is wrapped in double quotes: the format has no "
+          "quoting (the quotes would be loaded as data); export without quotes")
 
 # NULL markers are not special: only an empty field is NULL.
 rows = [
