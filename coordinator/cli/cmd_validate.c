@@ -77,6 +77,45 @@ static void validate_usage(FILE *out)
             "schema); 2 for a usage error.\n");
 }
 
+/* The options that take a number (their getopt code c). */
+static int parse_number(int c, const char *value, struct validate_args *a, struct bz_err *err)
+{
+    int rc = BZ_OK;
+
+    switch (c) {
+    case 'S':
+        rc = units_parse_size(value, "--shard-size", &a->shard_bytes, err);
+        if (rc == BZ_OK && (a->shard_bytes < 1 || a->shard_bytes > UINT32_MAX)) {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                            "--shard-size: must be between 1 byte and 4G - 1");
+        }
+        break;
+    case 'j':
+        rc = units_parse_uint(value, "--threads", 1, 256, &a->threads, err);
+        break;
+    case 'L':
+        rc = units_parse_size(value, "--max-line-bytes", &a->max_line_bytes, err);
+        if (rc == BZ_OK && (a->max_line_bytes < 1 || a->max_line_bytes > (1u << 30))) {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT, "--max-line-bytes: must be between 1 and 1G");
+        }
+        break;
+    case 'M':
+        rc = units_parse_uint(value, "--max-error-lines", 0, UINT64_MAX, &a->max_error_lines, err);
+        break;
+    case 'Z':
+        rc = units_parse_size(value, "--decompress-max-size", &a->decompress_max_bytes, err);
+        if (rc == BZ_OK && a->decompress_max_bytes < 1) {
+            rc = bz_err_set(err, BZ_E_INVALID_INPUT, "--decompress-max-size: must be positive");
+        }
+        break;
+    case 'R':
+        rc = units_parse_uint(value, "--decompress-max-ratio", 1, 1000000, &a->decompress_max_ratio,
+                              err);
+        break;
+    }
+    return rc;
+}
+
 static int parse_args(int argc, char **argv, struct validate_args *a, int *first_file)
 {
     static const struct option longopts[] = {
@@ -125,36 +164,12 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
             a->no_errors = true;
             break;
         case 'S':
-            rc = units_parse_size(optarg, "--shard-size", &a->shard_bytes, &err);
-            if (rc == BZ_OK && (a->shard_bytes < 1 || a->shard_bytes > UINT32_MAX)) {
-                rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
-                                "--shard-size: must be between 1 byte and 4G - 1");
-            }
-            break;
         case 'j':
-            rc = units_parse_uint(optarg, "--threads", 1, 256, &a->threads, &err);
-            break;
         case 'L':
-            rc = units_parse_size(optarg, "--max-line-bytes", &a->max_line_bytes, &err);
-            if (rc == BZ_OK && (a->max_line_bytes < 1 || a->max_line_bytes > (1u << 30))) {
-                rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
-                                "--max-line-bytes: must be between 1 and 1G");
-            }
-            break;
         case 'M':
-            rc = units_parse_uint(optarg, "--max-error-lines", 0, UINT64_MAX, &a->max_error_lines,
-                                  &err);
-            break;
         case 'Z':
-            rc = units_parse_size(optarg, "--decompress-max-size", &a->decompress_max_bytes, &err);
-            if (rc == BZ_OK && a->decompress_max_bytes < 1) {
-                rc =
-                    bz_err_set(&err, BZ_E_INVALID_INPUT, "--decompress-max-size: must be positive");
-            }
-            break;
         case 'R':
-            rc = units_parse_uint(optarg, "--decompress-max-ratio", 1, 1000000,
-                                  &a->decompress_max_ratio, &err);
+            rc = parse_number(c, optarg, a, &err);
             break;
         case 'J':
             a->json = true;
