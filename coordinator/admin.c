@@ -488,6 +488,23 @@ struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct
     return ad;
 }
 
+int admin_check_config(const struct bz_config *cfg, struct bz_err *err)
+{
+    char *token = NULL;
+    int rc;
+
+    if (cfg->admin_listen[0] == '\0') {
+        return BZ_OK;
+    }
+    if (secret_load(cfg->admin_token_file, "BIZOOPE_ADMIN_TOKEN", "the admin token", &token, err) !=
+        BZ_OK) {
+        return bz_err_prefix(err, "admin.token_file");
+    }
+    rc = http_listen_check(cfg->admin_listen, token != NULL, err);
+    secret_free(token);
+    return rc != BZ_OK ? bz_err_prefix(err, "admin.listen") : BZ_OK;
+}
+
 int admin_listen(struct admin *ad, struct bz_err *err)
 {
     struct http_server_options opts = {ad->cfg->admin_listen, NULL, false, NULL};

@@ -139,11 +139,9 @@ int service_parse_args(const char *prog, int argc, char **argv, struct service_o
         fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
         return 2;
     }
+    o->config = config_find(o->config);
     if (o->config == NULL) {
-        fprintf(stderr,
-                "%s: --config FILE is required (create one with `bizoope init "
-                "DIR --site ID`)\n",
-                prog);
+        fprintf(stderr, "%s: " CONFIG_FIND_HINT "\n", prog);
         return 2;
     }
     return 0;

@@ -153,7 +153,11 @@ static int parse_args(int argc, char **argv, const char **config_path, char *id,
             return c == 'h' ? -1 : 2;
         }
     }
+    *config_path = config_find(*config_path);
     if (*config_path == NULL || optind < argc) {
+        if (*config_path == NULL) {
+            fprintf(stderr, "bizoope-worker: " CONFIG_FIND_HINT "\n");
+        }
         usage(stderr);
         return 2;
     }

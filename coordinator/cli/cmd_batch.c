@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "batch/batch.h"
+#include "batch/cron.h"
 #include "batch/settings.h"
 #include "config/config.h"
 #include "coordinator/batch_runner.h"
@@ -73,8 +74,9 @@ static int check_args(int argc, char **argv, struct batch_args *a)
         fprintf(stderr, "bizoope batch: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    a->config = config_find(a->config);
     if (a->config == NULL) {
-        fprintf(stderr, "bizoope batch %s: --config FILE is required\n", a->command);
+        fprintf(stderr, "bizoope batch %s: " CONFIG_FIND_HINT "\n", a->command);
         return 2;
     }
     if (strcmp(a->command, "rebuild") == 0) {
@@ -109,6 +111,7 @@ static int parse_args(int argc, char **argv, struct batch_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    struct bz_err err;
     char *end;
     int c;
 
@@ -136,6 +139,10 @@ static int parse_args(int argc, char **argv, struct batch_args *a)
             break;
         case 'z':
             a->tz = optarg;
+            if (cron_check_timezone(a->tz, &err) != BZ_OK) {
+                fprintf(stderr, "bizoope batch: --timezone: %s\n", err.msg);
+                return 2;
+            }
             break;
         case 'w':
             if (batch_runner_week_start(optarg, &a->week_start) != 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "coordinator/admin.h"
 #include "coordinator/areas.h"
 #include "coordinator/cli/cli.h"
 #include "warehouse/warehouse.h"
@@ -57,6 +58,57 @@ static json_t *summary(const struct bz_config *cfg, size_t tables)
     return o;
 }
 
+/* Everything a run checks at start before it opens anything: the file (config_load, with the
+ * schedule and the time zone), the areas' moves, the admin API's listen rule, the tables. */
+static struct bz_config *check_all(const char *config, struct schema_set **schemas,
+                                   struct bz_err *err)
+{
+    struct bz_config *cfg = config_load(config, err);
+
+    if (cfg == NULL) {
+        return NULL;
+    }
+    if (areas_check_moves(cfg, err) != BZ_OK || admin_check_config(cfg, err) != BZ_OK) {
+        bz_err_prefix(err, "%s", config);
+        config_free(cfg);
+        return NULL;
+    }
+    *schemas = schema_set_load(cfg->schema_dir, err);
+    if (*schemas == NULL) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* The mistake, on stderr - or with --json as {"config","valid":false,"line","error"} on stdout,
+ * line from "file:LINE: " when the message has it. Exit status 1. */
+static int refuse(const char *config, bool json, const struct bz_err *err)
+{
+    json_t *o;
+    char *text;
+    size_t n = strlen(config);
+    long line = 0;
+
+    if (!json) {
+        fprintf(stderr, "bizoope config check: %s\n", err->msg);
+        return 1;
+    }
+    if (strncmp(err->msg, config, n) == 0 && err->msg[n] == ':') {
+        line = strtol(err->msg + n + 1, NULL, 10);
+    }
+    o = json_object();
+    json_object_set_new(o, "config", json_string(config));
+    json_object_set_new(o, "valid", json_false());
+    json_object_set_new(o, "line", line > 0 ? json_integer(line) : json_null());
+    json_object_set_new(o, "error", json_string(err->msg));
+    text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", text);
+    free(text);
+    json_decref(o);
+    return 1;
+}
+
 int cmd_config(int argc, char **argv, struct cli_env *env)
 {
     static const struct option longopts[] = {
@@ -101,26 +153,16 @@ int cmd_config(int argc, char **argv, struct cli_env *env)
             return 2;
         }
     }
+    config = config_find(config);
     if (config == NULL || optind != argc) {
         fprintf(stderr, "bizoope config check: %s\n",
-                config == NULL ? "--config FILE is required" : "unexpected argument");
+                config == NULL ? CONFIG_FIND_HINT : "unexpected argument");
         usage(stderr);
         return 2;
     }
-    cfg = config_load(config, &err);
+    cfg = check_all(config, &schemas, &err);
     if (cfg == NULL) {
-        fprintf(stderr, "bizoope config check: %s\n", err.msg);
-        return 1;
-    }
-    if (areas_check_moves(cfg, &err) != BZ_OK) {
-        fprintf(stderr, "bizoope config check: %s: %s\n", config, err.msg);
-        config_free(cfg);
-        return 1;
-    }
-    schemas = cli_load_schemas("bizoope config check", cfg->schema_dir);
-    if (schemas == NULL) {
-        config_free(cfg);
-        return 1;
+        return refuse(config, json, &err);
     }
     o = summary(cfg, schema_set_count(schemas));
     if (json) {

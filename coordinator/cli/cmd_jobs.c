@@ -132,8 +132,11 @@ static int parse_args(int argc, char **argv, struct jobs_args *a)
         fprintf(stderr, "bizoope jobs: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (a->api == NULL && getenv("BIZOOPE_API") == NULL) {
+        a->config = config_find(a->config);
+    }
     if (a->config == NULL && a->api == NULL && getenv("BIZOOPE_API") == NULL) {
-        fprintf(stderr, "bizoope jobs %s: --config FILE or --api URL is required\n", a->command);
+        fprintf(stderr, "bizoope jobs %s: --api URL or " CONFIG_FIND_HINT "\n", a->command);
         return 2;
     }
     if (a->status != NULL && !job_status_known(a->status)) {

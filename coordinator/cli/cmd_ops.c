@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "coordinator/cli/admin_client.h"
 #include "coordinator/cli/cli.h"
 
@@ -115,6 +116,9 @@ static int run_op(const struct op *op, int argc, char **argv, struct cli_env *en
             fprintf(stderr, "run '%s --help' for the options\n", op->prog);
             return CLI_USAGE;
         }
+    }
+    if (api == NULL && getenv("BIZOOPE_API") == NULL) {
+        config = config_find(config);
     }
     if (optind + 1 != argc || (config == NULL && api == NULL && getenv("BIZOOPE_API") == NULL)) {
         fprintf(stderr, "usage: %s %s (--config FILE | --api URL) [--json]\n", op->prog, op->what);

@@ -52,8 +52,9 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
             return 2;
         }
     }
+    config_path = config_find(config_path);
     if (config_path == NULL) {
-        fprintf(stderr, "bizoope archive: --config FILE is required\n");
+        fprintf(stderr, "bizoope archive: " CONFIG_FIND_HINT "\n");
         return 2;
     }
     bz_err_clear(&err);

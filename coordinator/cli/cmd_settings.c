@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "coordinator/cli/admin_client.h"
 #include "coordinator/cli/cli.h"
 
@@ -61,6 +62,9 @@ int cmd_settings(int argc, char **argv, struct cli_env *env)
             fprintf(stderr, "bizoope settings %s: unexpected argument '%s'\n", command, argv[k]);
             return CLI_USAGE;
         }
+    }
+    if (api == NULL && getenv("BIZOOPE_API") == NULL) {
+        config = config_find(config);
     }
     if ((config == NULL && api == NULL && getenv("BIZOOPE_API") == NULL) ||
         (strcmp(command, "get") == 0 && name == NULL)) {

@@ -120,11 +120,9 @@ static int parse_args(int argc, char **argv, const char *name, struct sites_args
         fprintf(stderr, "bizoope sites %s: unexpected argument '%s'\n", name, argv[optind]);
         return 2;
     }
+    a->config = config_find(a->config);
     if (a->config == NULL) {
-        fprintf(stderr,
-                "bizoope sites %s: --config FILE is required (the bizoope.yaml written by "
-                "`bizoope init`)\n",
-                name);
+        fprintf(stderr, "bizoope sites %s: " CONFIG_FIND_HINT "\n", name);
         return 2;
     }
     if (is_add && !config_site_id_ok(a->id)) {

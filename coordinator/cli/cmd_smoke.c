@@ -279,9 +279,10 @@ static int parse_args(int argc, char **argv, const char **config, const char **t
             return 2;
         }
     }
+    *config = config_find(*config);
     if (*config == NULL || optind != argc) {
         fprintf(stderr, "bizoope smoke: %s\n",
-                *config == NULL ? "--config FILE is required" : "unexpected argument");
+                *config == NULL ? CONFIG_FIND_HINT : "unexpected argument");
         usage(stderr);
         return 2;
     }

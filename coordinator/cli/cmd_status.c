@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "coordinator/cli/admin_client.h"
 #include "coordinator/cli/cli.h"
 #include "core/buf.h"
@@ -220,6 +221,9 @@ int cmd_status(int argc, char **argv, struct cli_env *env)
             fprintf(stderr, "run 'bizoope status --help' for the options\n");
             return CLI_USAGE;
         }
+    }
+    if (api == NULL && getenv("BIZOOPE_API") == NULL) {
+        config = config_find(config);
     }
     if (optind < argc || (config == NULL && api == NULL && getenv("BIZOOPE_API") == NULL)) {
         status_usage(stderr);

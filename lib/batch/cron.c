@@ -1,9 +1,13 @@
 /* cron.c - five-field cron expressions. See cron.h. */
 #include "batch/cron.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char *const field_names[] = {"minute", "hour", "day of month", "month", "day of week"};
@@ -134,6 +138,69 @@ bool cron_matches(const struct cron *c, int y, int m, int d, int h, int mi, int 
         day = mday || wd;
     }
     return ((c->minutes >> mi) & 1) && ((c->hours >> h) & 1) && ((c->months >> m) & 1) && day;
+}
+
+/* "STD[+-]H..." or "<...>[+-]H...": a POSIX TZ rule, which carries its own offset. */
+static bool posix_rule(const char *tz)
+{
+    size_t n = 0;
+
+    if (tz[0] == '<') {
+        const char *end = strchr(tz, '>');
+        if (end == NULL || end - tz < 4) {
+            return false;
+        }
+        tz = end + 1;
+    } else {
+        while (isalpha((unsigned char)tz[n])) {
+            n++;
+        }
+        if (n < 3) {
+            return false;
+        }
+        tz += n;
+    }
+    tz += *tz == '+' || *tz == '-';
+    return isdigit((unsigned char)*tz);
+}
+
+int cron_check_timezone(const char *tz, struct bz_err *err)
+{
+    const char *dir = getenv("TZDIR");
+    char path[1200], magic[4];
+    struct stat st;
+    FILE *f;
+    bool known = false;
+
+    dir = dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo";
+    tz += tz[0] == ':';
+    if (posix_rule(tz)) {
+        return BZ_OK;
+    }
+    if (tz[0] != '\0' && tz[0] != '/' && strstr(tz, "..") == NULL && strlen(tz) < 200) {
+        snprintf(path, sizeof(path), "%s/%s", dir, tz);
+        f = fopen(path, "rb");
+        known = f != NULL && fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    if (known) {
+        return BZ_OK;
+    }
+    if (stat(dir, &st) != 0) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "'%s' cannot be checked: this machine has no time zone database (%s); "
+                          "install it (apt-get install tzdata)",
+                          tz, dir);
+    }
+    return bz_err_set(err, BZ_E_INVALID_INPUT,
+                      "'%s' is not a time zone this machine knows (no %s/%s)%s", tz, dir, tz,
+                      strcasecmp(tz, "JST") == 0 || strcasecmp(tz, "Japan/Tokyo") == 0 ||
+                              strcasecmp(tz, "Asia/Tokio") == 0
+                          ? "; for Japan write Asia/Tokyo"
+                          : "; write an IANA name such as Asia/Tokyo or UTC, or a POSIX rule "
+                            "with its offset such as JST-9");
 }
 
 int64_t cron_next(const struct cron *c, int64_t after, const char *tz)

@@ -25,6 +25,13 @@ int cron_parse(const char *text, struct cron *out, struct bz_err *err);
 /* Whether the wall-clock minute y-m-d h:mi (weekday wday, 0 = Sunday) matches. */
 bool cron_matches(const struct cron *c, int y, int m, int d, int h, int mi, int wday);
 
+/* Whether tz names a time zone this machine knows: an IANA name with a file in the time zone
+ * database ($TZDIR, else /usr/share/zoneinfo) that is one (it starts "TZif"), or a POSIX rule
+ * with an offset ("JST-9", "<+09>-9"). glibc reads any other TZ as UTC without a word, which
+ * would move "yesterday" and the schedule by hours: an unknown name (JST) is an error that says
+ * what to write instead. */
+int cron_check_timezone(const char *tz, struct bz_err *err);
+
 /* The first matching minute strictly after `after` in the time zone tz (an IANA name such as
  * "Asia/Tokyo"), as a time_t; within the next 5 years, else -1. Sets the process's TZ (the
  * caller is the program's main loop). */

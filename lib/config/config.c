@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "batch/cron.h"
 #include "config/config_internal.h"
 #include "config/ydoc.h"
 #include "core/mem.h"
@@ -146,7 +148,7 @@ static int fail(struct loader *ld, int line, const char *fmt, ...) BZ_PRINTF(3, 
 
 static int fail(struct loader *ld, int line, const char *fmt, ...)
 {
-    char what[224];
+    char what[400];
     va_list ap;
 
     va_start(ap, fmt);
@@ -762,6 +764,24 @@ static int finalize_lease(struct loader *ld, size_t backend)
                 session == RDKAFKA_DEFAULT_SESSION_MS ? ", librdkafka's default" : "");
 }
 
+/* The batch keys as the run reads them at start: the schedule parses, the time zone exists. */
+static int finalize_batch(struct loader *ld)
+{
+    const struct bz_config *c = ld->cfg;
+    struct cron cron;
+    struct bz_err why;
+
+    if (c->batch_schedule[0] != '\0' && cron_parse(c->batch_schedule, &cron, &why) != BZ_OK) {
+        return fail(ld, ld->lines[prop_index(CFG_OFF(batch_schedule))], "batch.schedule: %s",
+                    why.msg);
+    }
+    if (cron_check_timezone(c->batch_timezone, &why) != BZ_OK) {
+        return fail(ld, ld->lines[prop_index(CFG_OFF(batch_timezone))], "batch.timezone: %s",
+                    why.msg);
+    }
+    return 0;
+}
+
 /* Cross-field rules, after every key is applied: each area is its own directory, neither
  * equal to nor inside another (landing would otherwise see its own output as new input), and
  * the two databases are different files. The line is the one that set either value. */
@@ -783,7 +803,7 @@ static int finalize(struct loader *ld)
                     "warehouse.project is required when warehouse.backend is "
                     "bigquery");
     }
-    if (finalize_storage(ld) != 0 || finalize_inbox(ld) != 0) {
+    if (finalize_storage(ld) != 0 || finalize_inbox(ld) != 0 || finalize_batch(ld) != 0) {
         return -1;
     }
     if (strcmp(ld->cfg->queue_backend, "kafka") == 0 && ld->cfg->kafka_bootstrap[0] == '\0') {
@@ -980,4 +1000,24 @@ void config_free(struct bz_config *c)
     free(c->base_dir);
     free(c->path);
     free(c);
+}
+
+const char *config_find(const char *given)
+{
+    static const char *const places[] = {"bizoope.yaml", "/etc/bizoope/bizoope.yaml"};
+    const char *env = getenv("BIZOOPE_CONFIG");
+    struct stat st;
+
+    if (given != NULL) {
+        return given;
+    }
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+        if (stat(places[i], &st) == 0) {
+            return places[i];
+        }
+    }
+    return NULL;
 }

@@ -124,6 +124,16 @@ struct bz_config {
     char *worker_listen;    /* "" off */
 };
 
+/* Where a command finds its configuration when --config is not given: $BIZOOPE_CONFIG when set
+ * and not empty, else ./bizoope.yaml when it exists, else /etc/bizoope/bizoope.yaml when it
+ * exists; NULL when none is. given, when not NULL, is returned as it is. */
+const char *config_find(const char *given);
+
+/* The sentence a command prints when config_find found nothing. */
+#define CONFIG_FIND_HINT                                                                           \
+    "--config FILE is required (or set BIZOOPE_CONFIG, or run where bizoope.yaml is, or install "  \
+    "/etc/bizoope/bizoope.yaml; `bizoope init DIR --site ID` makes one)"
+
 /* Loads and checks path. Returns owned config (free with config_free) or NULL with err set to
  * "path:line: what is wrong" (BZ_E_NOT_FOUND for a missing file). */
 struct bz_config *config_load(const char *path, struct bz_err *err);

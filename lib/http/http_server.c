@@ -400,6 +400,21 @@ static int start_unix(struct http_server *s, const char *path, struct bz_err *er
     return BZ_OK;
 }
 
+int http_listen_check(const char *listen, bool has_token, struct bz_err *err)
+{
+    char host[256];
+    unsigned port = 0;
+    int rc = http_listen_parse(listen, host, sizeof(host), &port, err);
+
+    if (rc == BZ_OK && !has_token && !http_host_is_loopback(host)) {
+        rc = bz_err_set(err, BZ_E_INVALID_INPUT,
+                        "listen address %s is not loopback: the admin API needs a token there "
+                        "(set admin.token_file or BIZOOPE_ADMIN_TOKEN)",
+                        listen);
+    }
+    return rc;
+}
+
 struct http_server *http_server_new(const struct http_server_options *opts, http_handler_fn fn,
                                     void *ctx, struct bz_err *err)
 {
@@ -414,12 +429,8 @@ struct http_server *http_server_new(const struct http_server_options *opts, http
         http_listen_parse(opts->listen, host, sizeof(host), &port, err) != BZ_OK) {
         return NULL;
     }
-    if (opts->unix_path == NULL && !has_token && !opts->public_read_only &&
-        !http_host_is_loopback(host)) {
-        bz_err_set(err, BZ_E_INVALID_INPUT,
-                   "listen address %s is not loopback: the admin API needs a token there (set "
-                   "admin.token_file or BIZOOPE_ADMIN_TOKEN)",
-                   opts->listen);
+    if (opts->unix_path == NULL && !opts->public_read_only &&
+        http_listen_check(opts->listen, has_token, err) != BZ_OK) {
         return NULL;
     }
     s = xcalloc(1, sizeof(*s));

@@ -82,6 +82,10 @@ unsigned http_server_port(const struct http_server *s);
 /* True when host (numeric or "localhost") is a loopback address. */
 bool http_host_is_loopback(const char *host);
 
+/* The admin rule for a TCP listen address: a host that is not loopback needs a token
+ * (has_token). BZ_OK, or BZ_E_INVALID_INPUT saying what to set; a malformed address too. */
+int http_listen_check(const char *listen, bool has_token, struct bz_err *err);
+
 /* Splits "HOST:PORT" / "[V6]:PORT" into host (without brackets) and port. */
 int http_listen_parse(const char *listen, char *host, size_t host_size, unsigned *port,
                       struct bz_err *err);
