@@ -107,7 +107,7 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
 
     memset(out, 0, sizeof(*out));
     out->bytes = src->size;
-    rc = feed_sniff_source(opts->table, src, &sniff, err);
+    rc = feed_sniff_source(opts->table, opts->encoding, src, &sniff, err);
     if (rc != BZ_OK) {
         return rc;
     }
@@ -128,8 +128,10 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
      * hashing, however few keys the file had (DESIGN.md "Hot path"). */
     p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, dedup_start_keys(src->size / 100));
     finalizer_set_max_error_lines(p.fz, opts->max_error_lines);
+    finalizer_set_encoding(p.fz, opts->encoding);
     shard_options_init(&p.shard_opts);
     p.shard_opts.max_line_bytes = opts->max_line_bytes;
+    p.shard_opts.encoding = opts->encoding;
     p.shard_opts.temp_dir = opts->temp_dir;
     p.shard_opts.progress_bytes = opts->progress_bytes;
     pthread_mutex_init(&p.lock, NULL);

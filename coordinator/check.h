@@ -27,6 +27,7 @@ struct check_options {
      * decompress.max_ratio; default 16 GiB and 200) into temp_dir first, as landing does. */
     uint64_t decompress_max_bytes;
     uint64_t decompress_max_ratio;
+    enum feed_encoding encoding; /* the file's (a site's `encoding`); default utf-8 */
     /* Error-file sink; NULL to skip writing it. */
     int (*write_errors)(void *ctx, const char *data, size_t n, struct bz_err *err);
     void *write_errors_ctx;

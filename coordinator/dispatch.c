@@ -206,6 +206,8 @@ static int send_attempts(struct dispatcher *d, struct pending **pes, size_t n, s
         snprintf(m.schema_digest, sizeof(m.schema_digest), "%s", t->table->digest);
         attempt_path(pes[i], pes[i]->attempt, m.destination, sizeof(m.destination));
         m.max_line_bytes = t->max_line_bytes;
+        snprintf(m.encoding, sizeof(m.encoding), "%s",
+                 t->encoding == FEED_UTF8 ? "" : feed_encoding_name(t->encoding));
         snprintf(m.stage, sizeof(m.stage), "%.1000s", t->stage != NULL ? t->stage : "");
         snprintf(m.decompress, sizeof(m.decompress), "%s",
                  t->decompress != NULL ? t->decompress : "");

@@ -43,6 +43,7 @@ struct shard_state {
 
 struct finalizer {
     const struct schema_table *table;
+    enum feed_encoding encoding;
     uint32_t nshards;
     struct shard_state *shards;
     struct dedup_table *global;
@@ -86,6 +87,11 @@ void finalizer_free(struct finalizer *fz)
     dedup_table_free(fz->global);
     pthread_mutex_destroy(&fz->lock);
     free(fz);
+}
+
+void finalizer_set_encoding(struct finalizer *fz, enum feed_encoding encoding)
+{
+    fz->encoding = encoding;
 }
 
 void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines)
@@ -288,6 +294,8 @@ struct error_writer {
     size_t max_line;
     struct tsv_lines ahead; /* a remote source's: read ahead in batches, several at once */
     size_t ahead_first;     /* the shard's loser index of ahead.lines[0] */
+    struct transcoder *tc;  /* the site's encoding when not UTF-8 (finalizer_set_encoding) */
+    struct buf converted;   /* a duplicate as UTF-8, to find its key again */
 };
 
 /* Duplicates of a remote source read per batch, and reads in flight: a lookup is a round trip
@@ -381,8 +389,14 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct 
     if (rc != BZ_OK) {
         return rc;
     }
+    const char *text = NULL;
+    size_t len = 0, bad_at = 0;
+
     buf_reset(scratch);
-    if (line.too_long || !validator_check_line(v, line.data, line.len, scratch)) {
+    if (!line.too_long) {
+        text = transcoder_for_checks(w->tc, line.data, line.len, &w->converted, &len, &bad_at);
+    }
+    if (text == NULL || !validator_check_line(v, text, len, scratch)) {
         return bz_err_set(err, BZ_E_INTERNAL,
                           "line at byte %llu was valid when sharded but is not now: did the "
                           "file change while it was being processed?",
@@ -501,6 +515,8 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
     w.max_line = max_line_bytes;
     w.fetch = tsv_fetcher_new(src, max_line_bytes);
     tsv_lines_init(&w.ahead);
+    w.tc = transcoder_new(fz->encoding);
+    buf_init(&w.converted);
     v = validator_new(fz->table);
     for (s = 0; s < fz->nshards && rc == BZ_OK && !writer_full(&w); s++) {
         rc = write_shard(fz, &w, src, v, s, err);
@@ -512,6 +528,8 @@ int finalizer_write_errors(struct finalizer *fz, const struct tsv_source *src,
         rc = out_flush(&w, err);
     }
     validator_free(v);
+    transcoder_free(w.tc);
+    buf_release(&w.converted);
     tsv_fetcher_free(w.fetch);
     tsv_lines_release(&w.ahead);
     buf_release(&w.out);

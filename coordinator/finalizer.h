@@ -56,6 +56,11 @@ void finalizer_free(struct finalizer *fz);
  * before finalizer_write_errors. */
 void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines);
 
+/* The encoding the file was sent in (a site's `encoding`; default UTF-8): a duplicate read back
+ * for the error file is converted as the shards converted it to find its key, and written as
+ * sent. */
+void finalizer_set_encoding(struct finalizer *fz, enum feed_encoding encoding);
+
 /* The warehouse decides the duplicates (see the top): shards' winners and losers are dropped as
  * they come, and finalizer_take_duplicates gives the losers. Before the first shard is added. */
 void finalizer_rank_elsewhere(struct finalizer *fz);

@@ -123,6 +123,7 @@ static void fill_task(const struct pipeline_ctx *pc, struct flight *fl, size_t i
     task->src = &fl->src;
     task->spec = *spec;
     task->max_line_bytes = (size_t)pc->cfg->max_line_bytes;
+    task->encoding = config_site_encoding(pc->cfg, fl->job.site_id);
     task->temp_dir = fl->temp;
     task->wh = pc->wh;
     task->stage = fl->stage;
@@ -172,6 +173,7 @@ static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
     fl->tasks = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*fl->tasks));
     fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks, 0);
     finalizer_set_max_error_lines(fl->fz, pc->cfg->errors_max_lines);
+    finalizer_set_encoding(fl->fz, config_site_encoding(pc->cfg, fl->job.site_id));
     if (caps.lists_duplicates) {
         finalizer_rank_elsewhere(fl->fz);
     }
@@ -225,7 +227,8 @@ static bool sniff_refuses(const struct pipeline_ctx *pc, struct flight *fl)
     const struct job *job = &fl->job;
     struct sniff_result sniff;
 
-    fl->rc = feed_sniff_source(fl->t, &fl->src, &sniff, &fl->err);
+    fl->rc = feed_sniff_source(fl->t, config_site_encoding(pc->cfg, job->site_id), &fl->src, &sniff,
+                               &fl->err);
     if (fl->rc != BZ_OK) {
         return true;
     }

@@ -57,6 +57,7 @@ static const struct field_desc task_fields[] = {
     U64(struct shard_task_msg, max_line_bytes, 1, (uint64_t)1 << 30),
     STR(struct shard_task_msg, stage, false),
     STR(struct shard_task_msg, decompress, false),
+    STR(struct shard_task_msg, encoding, false),
 };
 
 static const struct field_desc result_fields[] = {

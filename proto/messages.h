@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 4
+#define PROTO_VERSION 5
 
 /* Why a message was refused. */
 struct proto_error {
@@ -39,6 +39,7 @@ struct shard_task_msg {
                                 "") the rows go to */
     char decompress[8]; /* "": a shard. "gzip" or "zstd": the whole object is to be decompressed
                            (the worker's decompress caps) into the object at destination */
+    char encoding[16];  /* the site's: "" (UTF-8) or "cp932" (lines converted to be checked) */
 };
 
 /* What a worker reports for one attempt of a shard (worker -> coordinator). */

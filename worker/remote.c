@@ -217,6 +217,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     struct tsv_source src;
     struct bz_err err;
     struct storage_reader *obj;
+    enum feed_encoding encoding = FEED_UTF8;
     char dir[1024], result_path[1016];
     char *slash;
 
@@ -245,6 +246,11 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
         run_decompress(w, task, r);
         return;
     }
+    if (task->encoding[0] != '\0' && !feed_encoding_parse(task->encoding, &encoding)) {
+        fail_result(r, false, "encoding '%s' is not one this worker reads (utf-8, cp932)",
+                    task->encoding);
+        return;
+    }
     if (open_object(w, task, &obj, &src, r) != 0) {
         return;
     }
@@ -265,6 +271,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     st.spec.start = task->start;
     st.spec.end = task->end;
     st.max_line_bytes = (size_t)task->max_line_bytes;
+    st.encoding = encoding;
     st.temp_dir = w->cfg->temp_dir;
     st.job_id = task->job_id;
     st.site_id = task->site_id;

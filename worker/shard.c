@@ -105,6 +105,21 @@ static int accept_line(struct validator *v, struct dedup_table *dt, struct loser
     return BZ_OK;
 }
 
+/* Validates a line as sent, or - from a site in another encoding (tc), unless it is all ASCII -
+ * as converted to UTF-8 into converted; bytes not in the encoding are the line's reason. */
+static bool checked_line(struct validator *v, struct transcoder *tc, const struct tsv_line *line,
+                         struct buf *converted, struct buf *reason)
+{
+    size_t bad_at = 0, len = 0;
+    const char *text = transcoder_for_checks(tc, line->data, line->len, converted, &len, &bad_at);
+
+    if (text == NULL) {
+        validator_reason_not_encoded(v, reason, line->data, bad_at, "CP932");
+        return false;
+    }
+    return validator_check_line(v, text, len, reason);
+}
+
 int shard_process(const struct schema_table *table, const struct tsv_source *src,
                   const struct shard_spec *spec, const struct shard_options *opts,
                   struct shard_result *out, struct bz_err *err)
@@ -114,7 +129,8 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     struct dedup_table *dt = NULL;
     struct loser_list losers = {0};
     struct offer_batch batch;
-    struct buf reason;
+    struct buf reason, converted;
+    struct transcoder *tc = NULL;
     struct tsv_line line;
     size_t block;
     uint64_t reported = 0;
@@ -126,6 +142,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     batch.n = 0;
     out->spec = *spec;
     buf_init(&reason);
+    buf_init(&converted);
     if (spec->end - spec->start > UINT32_MAX) {
         return bz_err_set(err, BZ_E_INVALID_INPUT, "shard %u is larger than 4 GiB", spec->index);
     }
@@ -135,6 +152,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         block = ((size_t)(spec->end - spec->start) + 4095) & ~(size_t)4095;
         block = block < 4096 ? 4096 : block;
     }
+    tc = transcoder_new(opts->encoding);
     rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, block, err);
     if (rd == NULL) {
         rc = err ? err->code : BZ_E_INTERNAL;
@@ -160,7 +178,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         if (line.too_long) {
             validator_reason_too_long(&reason, line.raw_len, opts->max_line_bytes);
         }
-        if (!line.too_long && validator_check_line(v, line.data, line.len, &reason)) {
+        if (!line.too_long && checked_line(v, tc, &line, &converted, &reason)) {
             rc = accept_line(v, dt, &losers, &batch, spec, opts, index, &line, err);
         } else {
             out->rejected_invalid++;
@@ -199,6 +217,8 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     }
 done:
     buf_release(&reason);
+    buf_release(&converted);
+    transcoder_free(tc);
     free(losers.items);
     if (dt != opts->table) {
         dedup_table_free(dt);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "parse/transcode.h"
 #include "core/status.h"
 #include "dedup/dedup.h"
 #include "schema/schema.h"
@@ -41,6 +42,8 @@ struct shard_options {
     _Atomic uint64_t *progress_bytes; /* optional: bytes consumed, updated as the shard runs */
     struct dedup_table *table;        /* optional: the calling thread's table, reused across
                                          shards (cleared here); NULL: one per shard */
+    enum feed_encoding encoding;      /* the site's: lines not all ASCII are converted to UTF-8 for
+                                         the checks (the reject stream keeps the bytes sent) */
 };
 
 /* A line that lost to another line of the same key. */

@@ -362,6 +362,25 @@ void validator_key(struct validator *v, struct line_key *out)
     out->order = v->values[t->order_by].i;
 }
 
+void validator_reason_not_encoded(const struct validator *v, struct buf *reason, const char *line,
+                                  size_t at, const char *encoding)
+{
+    size_t col = 0, start = 0;
+
+    for (size_t i = 0; i < at; i++) {
+        if (line[i] == '\t') {
+            col++;
+            start = i + 1;
+        }
+    }
+    if (col < v->ncolumns) {
+        buf_appendf(reason, "column %s: not %s at byte %zu of the value",
+                    v->table->columns[col].name, encoding, at - start + 1);
+    } else {
+        buf_appendf(reason, "not %s at byte %zu of the line", encoding, at + 1);
+    }
+}
+
 void validator_reason_too_long(struct buf *reason, uint64_t raw_len, size_t max_bytes)
 {
     buf_appendf(reason, "line is %llu bytes, longer than the maximum of %zu bytes",

@@ -79,6 +79,7 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     bz_err_clear(&done->err);
     shard_options_init(&opts);
     opts.max_line_bytes = task->max_line_bytes;
+    opts.encoding = task->encoding;
     opts.temp_dir = task->temp_dir;
     opts.table = table;
     task->staged[0] = '\0';

@@ -18,7 +18,8 @@ struct shard_task {
     const struct tsv_source *src;     /* borrowed; the file in load */
     struct shard_spec spec;
     size_t max_line_bytes;
-    const char *temp_dir; /* reject streams */
+    enum feed_encoding encoding; /* the site's (its lines are converted to UTF-8 to be checked) */
+    const char *temp_dir;        /* reject streams */
     /* Where the shard's valid rows are staged: in wh (NULL: nowhere), in the file's stage
      * (warehouse_file_prepare), with `where` the path reserved for the attempt (a backend that
      * stages into files writes there). */

@@ -34,6 +34,7 @@ struct validate_args {
     uint64_t max_error_lines;
     uint64_t decompress_max_bytes;
     uint64_t decompress_max_ratio;
+    enum feed_encoding encoding;
 };
 
 static void validate_usage(FILE *out)
@@ -61,6 +62,9 @@ static void validate_usage(FILE *out)
             "  --max-line-bytes N   longer lines are rejected (default 1M)\n"
             "  --max-error-lines N  list at most N rejected lines in an error file, then one\n"
             "                       line with the counts of the rest (default 100000; 0: all)\n"
+            "  --encoding E         the file's encoding, as its site's `encoding`: utf-8\n"
+            "                       (default) or cp932 (Shift_JIS as Windows writes it; lines\n"
+            "                       are converted to be checked, the error file keeps them)\n"
             "  --decompress-max-size SIZE   refuse a .gz/.zst file larger than this once\n"
             "                       uncompressed (default 16GiB, as decompress.max_size)\n"
             "  --decompress-max-ratio N     refuse one that expands more than N times\n"
@@ -132,6 +136,7 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
         {"max-error-lines", required_argument, NULL, 'M'},
         {"decompress-max-size", required_argument, NULL, 'Z'},
         {"decompress-max-ratio", required_argument, NULL, 'R'},
+        {"encoding", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -170,6 +175,13 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
         case 'Z':
         case 'R':
             rc = parse_number(c, optarg, a, &err);
+            break;
+        case 'X':
+            if (!feed_encoding_parse(optarg, &a->encoding)) {
+                rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
+                                "--encoding: '%s' is not one bizoope reads (utf-8 or cp932)",
+                                optarg);
+            }
             break;
         case 'J':
             a->json = true;
@@ -450,6 +462,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     opts.max_error_lines = a->max_error_lines;
     opts.decompress_max_bytes = a->decompress_max_bytes;
     opts.decompress_max_ratio = a->decompress_max_ratio;
+    opts.encoding = a->encoding;
     if (access(path, R_OK) != 0) {
         bz_err_set(&err, BZ_E_IO, "%s: cannot read: %s", path, strerror(errno));
         complain(err.msg);

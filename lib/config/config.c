@@ -357,6 +357,30 @@ static int load_version(struct loader *ld, int root)
     return BZ_OK;
 }
 
+/* A site written as a mapping, {id: ID, encoding: cp932}: *id_node its id's scalar, *encoding
+ * the encoding its files are in (default utf-8). */
+static int site_entry(struct loader *ld, int map, int *id_node, enum feed_encoding *encoding)
+{
+    static const char *const allowed[] = {"id", "encoding", NULL};
+    int enc = ydoc_map_get(ld->doc, map, "encoding");
+
+    if (ydoc_check_keys(ld->doc, map, "a site", allowed, ld->err) != BZ_OK) {
+        return -1;
+    }
+    *id_node = ydoc_map_get(ld->doc, map, "id");
+    if (*id_node == 0) {
+        return fail(ld, ydoc_line(ld->doc, map),
+                    "sites: a site written as a mapping needs its id ({id: ID, encoding: cp932})");
+    }
+    if (enc != 0 && (ydoc_scalar(ld->doc, enc) == NULL ||
+                     !feed_encoding_parse(ydoc_scalar(ld->doc, enc), encoding))) {
+        return fail(ld, ydoc_line(ld->doc, enc),
+                    "sites: encoding '%.40s' is not one bizoope reads (utf-8 or cp932)",
+                    ydoc_scalar(ld->doc, enc) ? ydoc_scalar(ld->doc, enc) : "(not a scalar)");
+    }
+    return 0;
+}
+
 static int load_sites(struct loader *ld, int root)
 {
     int v = ydoc_map_get(ld->doc, root, "sites");
@@ -378,10 +402,17 @@ static int load_sites(struct loader *ld, int root)
     }
     n = ydoc_seq_len(ld->doc, v);
     c->sites = xcalloc(n ? n : 1, sizeof(*c->sites));
+    c->site_encodings = xcalloc(n ? n : 1, sizeof(*c->site_encodings));
     for (i = 0; i < n; i++) {
         int item = ydoc_seq_at(ld->doc, v, i);
-        const char *id = ydoc_scalar(ld->doc, item);
+        const char *id;
         int line = ydoc_line(ld->doc, item);
+
+        if (ydoc_kind(ld->doc, item) == YDOC_MAPPING &&
+            site_entry(ld, item, &item, &c->site_encodings[i]) != 0) {
+            return -1;
+        }
+        id = ydoc_scalar(ld->doc, item);
 
         if (id == NULL) {
             return fail(ld, line, "sites: each item must be a site id, not %s",
@@ -533,6 +564,16 @@ const char *config_done_marker(const struct bz_config *cfg, const char *site)
         }
     }
     return cfg->ndone_marker_sites == 0 ? cfg->done_marker : NULL;
+}
+
+enum feed_encoding config_site_encoding(const struct bz_config *c, const char *site)
+{
+    for (size_t i = 0; i < c->nsites; i++) {
+        if (strcmp(c->sites[i], site) == 0) {
+            return c->site_encodings[i];
+        }
+    }
+    return FEED_UTF8;
 }
 
 unsigned config_reject_percent(const struct bz_config *c, const char *site)
@@ -980,6 +1021,7 @@ void config_free(struct bz_config *c)
         free(c->sites[i]);
     }
     free(c->sites);
+    free(c->site_encodings);
     for (i = 0; i < 2 * c->nrdkafka_props; i++) {
         free(c->rdkafka_props[i]);
     }

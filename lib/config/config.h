@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "parse/transcode.h"
 
 struct bz_config {
     char *path;     /* the file loaded, as given */
@@ -18,6 +19,9 @@ struct bz_config {
 
     char **sites; /* site ids, in file order; each matches [A-Za-z0-9_-]{1,64} */
     size_t nsites;
+    /* per site (same index): the encoding its files are in - a site listed as a mapping,
+     * `- {id: osaka, encoding: cp932}`; default utf-8 */
+    enum feed_encoding *site_encodings;
 
     /* Areas (absolute paths). inbox and outbox have one subdirectory per site. */
     char *inbox_dir, *outbox_dir, *backup_dir, *load_dir, *temp_dir, *archive_dir;
@@ -145,6 +149,9 @@ struct bz_config *config_load(const char *path, struct bz_err *err);
 const char *config_done_marker(const struct bz_config *cfg, const char *site);
 
 unsigned config_reject_percent(const struct bz_config *c, const char *site);
+
+/* The encoding site's files are in (its entry in sites; utf-8 for a site not listed). */
+enum feed_encoding config_site_encoding(const struct bz_config *c, const char *site);
 void config_free(struct bz_config *c);
 
 /* Writes a new commented configuration with every option at its default and the given sites.

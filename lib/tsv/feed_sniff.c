@@ -225,16 +225,26 @@ static void say(struct sniff_result *out, enum sniff_verdict v, const char *fmt,
     va_end(ap);
 }
 
-static void judge_encoding(const struct head_stats *s, struct sniff_result *out)
+static void judge_encoding(enum feed_encoding encoding, const struct head_stats *s,
+                           struct sniff_result *out)
 {
+    if (encoding == FEED_CP932) {
+        /* lines read as UTF-8 and none as CP932 only: the site said cp932, the file is not */
+        if (s->utf8_lines >= 2 && s->cp932_lines == 0 && s->other_bad == 0) {
+            say(out, SNIFF_REJECT,
+                "the file is UTF-8, but its site sends CP932 (the site's encoding: cp932): "
+                "send it in CP932, or set the site's encoding to utf-8");
+        }
+        return;
+    }
     /* every line that is not ASCII reads as CP932 and none as UTF-8 - and enough of them that
      * one stray line in an ASCII file cannot decide for the whole */
     if (s->cp932_lines >= 2 && s->cp932_lines * 10 >= s->lines && s->utf8_lines == 0 &&
         s->other_bad == 0) {
         say(out, SNIFF_REJECT,
             "the file is not UTF-8: its bytes read as Shift_JIS/CP932 (as Japanese Windows "
-            "saves text); convert it with iconv -f CP932 -t UTF-8 (SHIFT_JIS lacks characters "
-            "CP932 has)");
+            "saves text): convert it with iconv -f CP932 -t UTF-8 (SHIFT_JIS lacks characters "
+            "CP932 has), or set the site's encoding to cp932");
     }
 }
 
@@ -288,11 +298,12 @@ static void judge_quotes(const struct head_stats *s, struct sniff_result *out)
     }
 }
 
-static void hint_rest(const struct head_stats *s, struct sniff_result *out)
+static void hint_rest(enum feed_encoding encoding, const struct head_stats *s,
+                      struct sniff_result *out)
 {
     /* a quarter of the lines that are not ASCII, and one line in twenty: not a stray line */
-    if (s->cp932_lines >= 2 && s->cp932_lines * 4 >= s->cp932_lines + s->utf8_lines &&
-        s->cp932_lines * 20 >= s->lines) {
+    if (encoding == FEED_UTF8 && s->cp932_lines >= 2 &&
+        s->cp932_lines * 4 >= s->cp932_lines + s->utf8_lines && s->cp932_lines * 20 >= s->lines) {
         say(out, SNIFF_HINT,
             "%zu of the first %zu lines are not UTF-8 but read as Shift_JIS/CP932: were they "
             "written in another encoding?",
@@ -306,8 +317,8 @@ static void hint_rest(const struct head_stats *s, struct sniff_result *out)
     }
 }
 
-void feed_sniff(const struct schema_table *t, const unsigned char *head, size_t n, bool whole,
-                struct sniff_result *out)
+void feed_sniff(const struct schema_table *t, enum feed_encoding encoding,
+                const unsigned char *head, size_t n, bool whole, struct sniff_result *out)
 {
     struct span *lines = xcalloc(SNIFF_MAX_LINES, sizeof(*lines));
     struct head_stats s;
@@ -329,18 +340,18 @@ void feed_sniff(const struct schema_table *t, const unsigned char *head, size_t 
     for (i = 0; i < nlines; i++) {
         line_stats(&lines[i], &s);
     }
-    judge_encoding(&s, out);
+    judge_encoding(encoding, &s, out);
     judge_csv(t, &s, out);
     if (nlines > 0) {
         judge_header(t, &lines[0], out);
     }
     judge_quotes(&s, out);
-    hint_rest(&s, out);
+    hint_rest(encoding, &s, out);
     free(lines);
 }
 
-int feed_sniff_source(const struct schema_table *t, const struct tsv_source *src,
-                      struct sniff_result *out, struct bz_err *err)
+int feed_sniff_source(const struct schema_table *t, enum feed_encoding encoding,
+                      const struct tsv_source *src, struct sniff_result *out, struct bz_err *err)
 {
     size_t want = src->size < SNIFF_HEAD_BYTES ? (size_t)src->size : SNIFF_HEAD_BYTES;
     unsigned char *head = xmalloc(want ? want : 1);
@@ -357,7 +368,7 @@ int feed_sniff_source(const struct schema_table *t, const struct tsv_source *src
         got += n;
     }
     if (rc == BZ_OK) {
-        feed_sniff(t, head, got, got == src->size, out);
+        feed_sniff(t, encoding, head, got, got == src->size, out);
     }
     free(head);
     return rc;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "parse/transcode.h"
 #include "schema/schema.h"
 #include "tsv/tsv_reader.h"
 
@@ -30,13 +31,13 @@ struct sniff_result {
     char reason[400];
 };
 
-/* Looks at head[0..n), the first n bytes of a file of table t (whole: they are all of it).
- * Never reads outside head. */
-void feed_sniff(const struct schema_table *t, const unsigned char *head, size_t n, bool whole,
-                struct sniff_result *out);
+/* Looks at head[0..n), the first n bytes of a file of table t sent in encoding (whole: they are
+ * all of it). Never reads outside head. */
+void feed_sniff(const struct schema_table *t, enum feed_encoding encoding,
+                const unsigned char *head, size_t n, bool whole, struct sniff_result *out);
 
 /* feed_sniff over the first SNIFF_HEAD_BYTES of src (one read). */
-int feed_sniff_source(const struct schema_table *t, const struct tsv_source *src,
-                      struct sniff_result *out, struct bz_err *err);
+int feed_sniff_source(const struct schema_table *t, enum feed_encoding encoding,
+                      const struct tsv_source *src, struct sniff_result *out, struct bz_err *err);
 
 #endif

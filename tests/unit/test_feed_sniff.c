@@ -33,7 +33,7 @@ static struct sniff_result sniff(const char *name, const char *text, size_t n, b
     unsigned char *head = malloc(n ? n : 1);
 
     memcpy(head, text, n);
-    feed_sniff(table(name), head, n, whole, &r);
+    feed_sniff(table(name), FEED_UTF8, head, n, whole, &r);
     free(head);
     return r;
 }
@@ -182,7 +182,7 @@ static void test_generated_feeds_pass(void **state)
             o.error_rate = 0.05;
             assert_int_equal(feedgen_write(&o, out, NULL, &ex, &err), BZ_OK);
             fclose(out);
-            feed_sniff(o.table, (const unsigned char *)data,
+            feed_sniff(o.table, FEED_UTF8, (const unsigned char *)data,
                        len < SNIFF_HEAD_BYTES ? len : SNIFF_HEAD_BYTES, len <= SNIFF_HEAD_BYTES,
                        &r);
             if (r.verdict != SNIFF_NONE) {

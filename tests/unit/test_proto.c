@@ -65,7 +65,7 @@ static void test_round_trips(void **state)
     text = proto_task_encode(&t, &len);
     assert_int_equal(proto_task_decode(text, len, &t2, &err), 0);
     assert_memory_equal(&t, &t2, sizeof(t));
-    assert_non_null(strstr(text, "\"type\":\"shard_task\",\"version\":4"));
+    assert_non_null(strstr(text, "\"type\":\"shard_task\",\"version\":5"));
     free(text);
 
     sample_result(&r);
@@ -103,21 +103,21 @@ struct bad_case {
     "\"job_id\":\"j1\",\"site_id\":\"a\",\"table\":\"items\",\"object_uri\":\"file:///x\","        \
     "\"object_size\":100,\"start\":0,\"end\":100,\"shard_index\":0,\"shard_count\":1,"             \
     "\"attempt\":1,\"schema_digest\":\"d\",\"destination\":\"s\",\"max_line_bytes\":1024,"         \
-    "\"object_generation\":0,\"stage\":\"\",\"decompress\":\"\""
+    "\"object_generation\":0,\"stage\":\"\",\"decompress\":\"\",\"encoding\":\"\""
 
 static void test_task_refusals(void **state)
 {
     static const struct bad_case cases[] = {
         {"", "not valid JSON"},
         {"[1,2]", "not a JSON object"},
-        {"{\"type\":\"shard_result\",\"version\":4," TASK_OK "}", "field 'type' must be"},
-        {"{\"type\":\"shard_task\",\"version\":3," TASK_OK "}", "unknown version 3"},
+        {"{\"type\":\"shard_result\",\"version\":5," TASK_OK "}", "field 'type' must be"},
+        {"{\"type\":\"shard_task\",\"version\":4," TASK_OK "}", "unknown version 4"},
         {"{\"type\":\"shard_task\",\"version\":\"1\"," TASK_OK "}", "'version' must be an int"},
-        {"{\"type\":\"shard_task\",\"version\":4}", "field 'job_id' is missing"},
-        {"{\"type\":\"shard_task\",\"version\":4," TASK_OK ",\"rows\":[]}", "unknown field 'rows'"},
-        {"{\"type\":\"shard_task\",\"version\":4," TASK_OK ",\"start\":0}", "not valid JSON"},
-        {"{\"type\":\"shard_task\",\"version\":4,\"job_id\":7" TASK_OK + 0, "not valid JSON"},
-        {"{\"type\":\"shard_task\",\"version\":4," TASK_OK "", "not valid JSON"},
+        {"{\"type\":\"shard_task\",\"version\":5}", "field 'job_id' is missing"},
+        {"{\"type\":\"shard_task\",\"version\":5," TASK_OK ",\"rows\":[]}", "unknown field 'rows'"},
+        {"{\"type\":\"shard_task\",\"version\":5," TASK_OK ",\"start\":0}", "not valid JSON"},
+        {"{\"type\":\"shard_task\",\"version\":5,\"job_id\":7" TASK_OK + 0, "not valid JSON"},
+        {"{\"type\":\"shard_task\",\"version\":5," TASK_OK "", "not valid JSON"},
     };
     struct shard_task_msg t;
     struct proto_error err;
@@ -224,7 +224,7 @@ static void test_result_rules(void **state)
 
 static void test_notification_severity(void **state)
 {
-    static const char bad[] = "{\"type\":\"notification\",\"version\":4,\"severity\":\"FATAL\","
+    static const char bad[] = "{\"type\":\"notification\",\"version\":5,\"severity\":\"FATAL\","
                               "\"ts\":\"t\",\"job_id\":\"\",\"site_id\":\"\",\"title\":\"t\","
                               "\"text\":\"x\"}";
     struct notification_msg n;

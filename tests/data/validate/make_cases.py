@@ -822,7 +822,8 @@ file_case("066-stores-utf16", "\ufeff".encode("utf-16-le") + lf(store(), store()
 file_case("067-stores-cp932", lf(store(), store(code="S002", name="髙島屋①")).decode()
           .encode("cp932"),
           "the file is not UTF-8: its bytes read as Shift_JIS/CP932 (as Japanese Windows saves "
-          "text); convert it with iconv -f CP932 -t UTF-8 (SHIFT_JIS lacks characters CP932 has)")
+          "text): convert it with iconv -f CP932 -t UTF-8 (SHIFT_JIS lacks characters CP932 "
+          "has), or set the site's encoding to cp932")
 file_case("068-stores-csv", lf(store().replace(b"\t", b","), store(code="S002")
                                 .replace(b"\t", b",")),
           "no line has a TAB and each has 7 commas: the file looks like CSV; the format is "
