@@ -114,7 +114,7 @@ static bool checked_line(struct validator *v, struct transcoder *tc, const struc
     const char *text = transcoder_for_checks(tc, line->data, line->len, converted, &len, &bad_at);
 
     if (text == NULL) {
-        validator_reason_not_encoded(v, reason, line->data, bad_at, "CP932");
+        validator_reason_not_encoded(v, reason, line->data, line->len, bad_at, "CP932");
         return false;
     }
     return validator_check_line(v, text, len, reason);

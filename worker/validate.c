@@ -363,10 +363,17 @@ void validator_key(struct validator *v, struct line_key *out)
 }
 
 void validator_reason_not_encoded(const struct validator *v, struct buf *reason, const char *line,
-                                  size_t at, const char *encoding)
+                                  size_t n, size_t at, const char *encoding)
 {
-    size_t col = 0, start = 0;
+    size_t col = 0, start = 0, fields = 1;
 
+    for (size_t i = 0; i < n; i++) {
+        fields += line[i] == '\t';
+    }
+    if (fields != v->ncolumns) { /* the count comes first, as for any line */
+        buf_appendf(reason, "expected %zu columns, got %zu", v->ncolumns, fields);
+        return;
+    }
     for (size_t i = 0; i < at; i++) {
         if (line[i] == '\t') {
             col++;

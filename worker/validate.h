@@ -43,10 +43,11 @@ const struct field_value *validator_values(const struct validator *v);
 /* Computes the key identity of the last accepted line. */
 void validator_key(struct validator *v, struct line_key *out);
 
-/* Appends the reason for a line whose bytes from offset at are not in the site's encoding
- * (transcode.h): the column and the byte within its value, as for invalid UTF-8. */
+/* Appends the reason for line[0..n), whose bytes from offset at are not in the site's encoding
+ * (transcode.h): a wrong column count first, as for any line, else the column and the byte
+ * within its value, as for invalid UTF-8. */
 void validator_reason_not_encoded(const struct validator *v, struct buf *reason, const char *line,
-                                  size_t at, const char *encoding);
+                                  size_t n, size_t at, const char *encoding);
 
 /* Appends the reason for a line longer than max_bytes. */
 void validator_reason_too_long(struct buf *reason, uint64_t raw_len, size_t max_bytes);
