@@ -120,6 +120,40 @@ static bool checked_line(struct validator *v, struct transcoder *tc, const struc
     return validator_check_line(v, text, len, reason);
 }
 
+/* A shard smaller than a block gets a block of its own size (rounded to pages). */
+static size_t read_block(const struct shard_options *opts, const struct shard_spec *spec)
+{
+    size_t block = opts->block_bytes;
+
+    if (spec->end - spec->start < block) {
+        block = ((size_t)(spec->end - spec->start) + 4095) & ~(size_t)4095;
+        block = block < 4096 ? 4096 : block;
+    }
+    return block;
+}
+
+/* The shard done: its reject stream rewound, its winners and sorted losers into out. */
+static int export_result(struct shard_result *out, struct dedup_table *dt,
+                         struct loser_list *losers, struct offer_batch *batch, struct bz_err *err)
+{
+    if (out->rejects != NULL &&
+        (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
+        return bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u",
+                          out->spec.index);
+    }
+    flush_offers(batch, dt, losers);
+    out->winners = dedup_table_export(dt, &out->nwinners);
+    /* No duplicates means no loser array: qsort(NULL, 0, ...) is undefined behaviour
+     * (UBSan aborts on it; found by tests/fuzz/fuzz_check), so sort only when needed. */
+    if (losers->n > 0) {
+        qsort(losers->items, losers->n, sizeof(*losers->items), loser_cmp);
+    }
+    out->losers = losers->items;
+    out->nlosers = losers->n;
+    losers->items = NULL;
+    return BZ_OK;
+}
+
 int shard_process(const struct schema_table *table, const struct tsv_source *src,
                   const struct shard_spec *spec, const struct shard_options *opts,
                   struct shard_result *out, struct bz_err *err)
@@ -132,7 +166,6 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     struct buf reason, converted;
     struct transcoder *tc = NULL;
     struct tsv_line line;
-    size_t block;
     uint64_t reported = 0;
     uint32_t index = 0;
     bool got = true;
@@ -146,14 +179,9 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     if (spec->end - spec->start > UINT32_MAX) {
         return bz_err_set(err, BZ_E_INVALID_INPUT, "shard %u is larger than 4 GiB", spec->index);
     }
-    /* A shard smaller than a block gets a block of its own size (rounded to pages). */
-    block = opts->block_bytes;
-    if (spec->end - spec->start < block) {
-        block = ((size_t)(spec->end - spec->start) + 4095) & ~(size_t)4095;
-        block = block < 4096 ? 4096 : block;
-    }
     tc = transcoder_new(opts->encoding);
-    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, block, err);
+    rd = tsv_reader_new(src, spec->start, spec->end, opts->max_line_bytes, read_block(opts, spec),
+                        err);
     if (rd == NULL) {
         rc = err ? err->code : BZ_E_INTERNAL;
         goto done;
@@ -199,21 +227,8 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         uint64_t total = spec->end - spec->start;
         atomic_fetch_add(opts->progress_bytes, total > reported ? total - reported : 0);
     }
-    if (rc == BZ_OK && out->rejects != NULL &&
-        (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
-        rc = bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u", spec->index);
-    }
     if (rc == BZ_OK) {
-        flush_offers(&batch, dt, &losers);
-        out->winners = dedup_table_export(dt, &out->nwinners);
-        /* No duplicates means no loser array: qsort(NULL, 0, ...) is undefined behaviour
-         * (UBSan aborts on it; found by tests/fuzz/fuzz_check), so sort only when needed. */
-        if (losers.n > 0) {
-            qsort(losers.items, losers.n, sizeof(*losers.items), loser_cmp);
-        }
-        out->losers = losers.items;
-        out->nlosers = losers.n;
-        losers.items = NULL;
+        rc = export_result(out, dt, &losers, &batch, err);
     }
 done:
     buf_release(&reason);
