@@ -103,11 +103,12 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     unsigned i, nthreads = opts->threads ? opts->threads : 1;
     double t0 = bz_mono_seconds();
     struct sniff_result sniff;
+    struct feed_form form = {opts->encoding, opts->header_line};
     int rc;
 
     memset(out, 0, sizeof(*out));
     out->bytes = src->size;
-    rc = feed_sniff_source(opts->table, opts->encoding, src, &sniff, err);
+    rc = feed_sniff_source(opts->table, &form, src, &sniff, err);
     if (rc != BZ_OK) {
         return rc;
     }
@@ -122,13 +123,14 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     memset(&p, 0, sizeof(p));
     p.opts = opts;
     p.src = src;
-    p.shards = planner_split(src->size, opts->shard_bytes, &p.nshards);
+    p.shards = planner_split_from(sniff.data_start, src->size, opts->shard_bytes, &p.nshards);
     /* The file-wide table starts small and grows with the file's distinct keys: sized from
      * bytes (~100 per line) it took 512 MiB for a 1 GB file, all of it touched by random
      * hashing, however few keys the file had (DESIGN.md "Hot path"). */
     p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, dedup_start_keys(src->size / 100));
     finalizer_set_max_error_lines(p.fz, opts->max_error_lines);
     finalizer_set_encoding(p.fz, opts->encoding);
+    finalizer_set_lines_before(p.fz, sniff.data_start > 0);
     shard_options_init(&p.shard_opts);
     p.shard_opts.max_line_bytes = opts->max_line_bytes;
     p.shard_opts.encoding = opts->encoding;

@@ -28,6 +28,7 @@ struct check_options {
     uint64_t decompress_max_bytes;
     uint64_t decompress_max_ratio;
     enum feed_encoding encoding; /* the file's (a site's `encoding`); default utf-8 */
+    bool header_line;            /* line 1 is the column names (a site's `header: first_line`) */
     /* Error-file sink; NULL to skip writing it. */
     int (*write_errors)(void *ctx, const char *data, size_t n, struct bz_err *err);
     void *write_errors_ctx;

@@ -44,6 +44,7 @@ struct shard_state {
 struct finalizer {
     const struct schema_table *table;
     enum feed_encoding encoding;
+    uint64_t lines_before; /* counted in line numbers, not in a shard (a header line) */
     uint32_t nshards;
     struct shard_state *shards;
     struct dedup_table *global;
@@ -87,6 +88,11 @@ void finalizer_free(struct finalizer *fz)
     dedup_table_free(fz->global);
     pthread_mutex_destroy(&fz->lock);
     free(fz);
+}
+
+void finalizer_set_lines_before(struct finalizer *fz, uint64_t lines)
+{
+    fz->lines_before = lines;
 }
 
 void finalizer_set_encoding(struct finalizer *fz, enum feed_encoding encoding)
@@ -165,7 +171,7 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
 static int check_complete(struct finalizer *fz, struct bz_err *err)
 {
     uint32_t s;
-    uint64_t base = 0;
+    uint64_t base = fz->lines_before;
 
     for (s = 0; s < fz->nshards; s++) {
         if (!fz->shards[s].added) {

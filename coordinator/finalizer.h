@@ -61,6 +61,10 @@ void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines);
  * sent. */
 void finalizer_set_encoding(struct finalizer *fz, enum feed_encoding encoding);
 
+/* Lines before the first shard's first line that still count in line numbers (1: a header line
+ * the shards do not cover); default 0. */
+void finalizer_set_lines_before(struct finalizer *fz, uint64_t lines);
+
 /* The warehouse decides the duplicates (see the top): shards' winners and losers are dropped as
  * they come, and finalizer_take_duplicates gives the losers. Before the first shard is added. */
 void finalizer_rank_elsewhere(struct finalizer *fz);

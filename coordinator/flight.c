@@ -169,11 +169,12 @@ static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
     if (fl->shard_bytes == 0) {
         fl->shard_bytes = planner_shard_size(size, pc->cfg->shard_bytes, pc->workers);
     }
-    plan = planner_split(size, fl->shard_bytes, &fl->ntasks);
+    plan = planner_split_from(fl->data_start, size, fl->shard_bytes, &fl->ntasks);
     fl->tasks = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*fl->tasks));
     fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks, 0);
     finalizer_set_max_error_lines(fl->fz, pc->cfg->errors_max_lines);
     finalizer_set_encoding(fl->fz, config_site_encoding(pc->cfg, fl->job.site_id));
+    finalizer_set_lines_before(fl->fz, fl->data_start > 0);
     if (caps.lists_duplicates) {
         finalizer_rank_elsewhere(fl->fz);
     }
@@ -226,9 +227,10 @@ static bool sniff_refuses(const struct pipeline_ctx *pc, struct flight *fl)
 {
     const struct job *job = &fl->job;
     struct sniff_result sniff;
+    struct feed_form form = {config_site_encoding(pc->cfg, job->site_id),
+                             config_site_header_line(pc->cfg, job->site_id)};
 
-    fl->rc = feed_sniff_source(fl->t, config_site_encoding(pc->cfg, job->site_id), &fl->src, &sniff,
-                               &fl->err);
+    fl->rc = feed_sniff_source(fl->t, &form, &fl->src, &sniff, &fl->err);
     if (fl->rc != BZ_OK) {
         return true;
     }
@@ -237,6 +239,7 @@ static bool sniff_refuses(const struct pipeline_ctx *pc, struct flight *fl)
         fl->refused = true;
         return true;
     }
+    fl->data_start = sniff.data_start;
     if (sniff.verdict == SNIFF_HINT) {
         BZ_LOG(pc->log, BZ_LOG_WARN, "dispatch",
                (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),

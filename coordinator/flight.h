@@ -42,6 +42,7 @@ struct flight {
      * load bucket (decompressing), then the shards read that object. refused: the worker
      * refused its bytes (caps, corrupt); fl->err says why and the file is rejected. */
     bool decompressing, refused;
+    uint64_t data_start; /* past a header line its site sends (lib/tsv/feed_sniff.h); else 0 */
     char origin_uri[1100];
     int64_t load_generation;
     uint64_t shard_bytes;       /* the plan's shard size */

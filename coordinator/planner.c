@@ -5,8 +5,14 @@
 
 struct shard_spec *planner_split(uint64_t size, uint64_t shard_bytes, size_t *n)
 {
+    return planner_split_from(0, size, shard_bytes, n);
+}
+
+struct shard_spec *planner_split_from(uint64_t start, uint64_t size, uint64_t shard_bytes,
+                                      size_t *n)
+{
     struct shard_spec *shards;
-    uint64_t count, i;
+    uint64_t count, i, bytes = size - (start < size ? start : size);
 
     if (shard_bytes < 1) {
         shard_bytes = 1;
@@ -14,15 +20,16 @@ struct shard_spec *planner_split(uint64_t size, uint64_t shard_bytes, size_t *n)
     if (shard_bytes > PLANNER_MAX_SHARD_BYTES) {
         shard_bytes = PLANNER_MAX_SHARD_BYTES;
     }
-    if (size / shard_bytes >= PLANNER_MAX_SHARDS) {
-        shard_bytes = size / (PLANNER_MAX_SHARDS - 1) + 1;
+    if (bytes / shard_bytes >= PLANNER_MAX_SHARDS) {
+        shard_bytes = bytes / (PLANNER_MAX_SHARDS - 1) + 1;
     }
-    count = size == 0 ? 1 : (size + shard_bytes - 1) / shard_bytes;
+    start = size - bytes;
+    count = bytes == 0 ? 1 : (bytes + shard_bytes - 1) / shard_bytes;
     shards = xcalloc((size_t)count, sizeof(*shards));
     for (i = 0; i < count; i++) {
         shards[i].index = (uint32_t)i;
-        shards[i].start = i * shard_bytes;
-        shards[i].end = (i + 1 == count) ? size : (i + 1) * shard_bytes;
+        shards[i].start = start + i * shard_bytes;
+        shards[i].end = (i + 1 == count) ? size : start + (i + 1) * shard_bytes;
     }
     *n = (size_t)count;
     return shards;

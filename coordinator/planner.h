@@ -28,4 +28,8 @@ uint64_t planner_shard_size(uint64_t size, uint64_t shard_bytes, unsigned worker
  * if the file would need more than PLANNER_MAX_SHARDS shards. */
 struct shard_spec *planner_split(uint64_t size, uint64_t shard_bytes, size_t *n);
 
+/* The same over [start, size) (start <= size): a file whose data begins past a header line. */
+struct shard_spec *planner_split_from(uint64_t start, uint64_t size, uint64_t shard_bytes,
+                                      size_t *n);
+
 #endif

@@ -35,6 +35,7 @@ struct validate_args {
     uint64_t decompress_max_bytes;
     uint64_t decompress_max_ratio;
     enum feed_encoding encoding;
+    bool header_line;
 };
 
 static void validate_usage(FILE *out)
@@ -65,6 +66,8 @@ static void validate_usage(FILE *out)
             "  --encoding E         the file's encoding, as its site's `encoding`: utf-8\n"
             "                       (default) or cp932 (Shift_JIS as Windows writes it; lines\n"
             "                       are converted to be checked, the error file keeps them)\n"
+            "  --header H           none (default: every line is data) or first_line (line 1\n"
+            "                       must be the column names, as its site's `header`)\n"
             "  --decompress-max-size SIZE   refuse a .gz/.zst file larger than this once\n"
             "                       uncompressed (default 16GiB, as decompress.max_size)\n"
             "  --decompress-max-ratio N     refuse one that expands more than N times\n"
@@ -137,6 +140,7 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
         {"decompress-max-size", required_argument, NULL, 'Z'},
         {"decompress-max-ratio", required_argument, NULL, 'R'},
         {"encoding", required_argument, NULL, 'X'},
+        {"header", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -181,6 +185,13 @@ static int parse_args(int argc, char **argv, struct validate_args *a, int *first
                 rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
                                 "--encoding: '%s' is not one bizoope reads (utf-8 or cp932)",
                                 optarg);
+            }
+            break;
+        case 'H':
+            a->header_line = strcmp(optarg, "first_line") == 0;
+            if (!a->header_line && strcmp(optarg, "none") != 0) {
+                rc = bz_err_set(&err, BZ_E_INVALID_INPUT,
+                                "--header: '%s' is not none or first_line", optarg);
             }
             break;
         case 'J':
@@ -463,6 +474,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     opts.decompress_max_bytes = a->decompress_max_bytes;
     opts.decompress_max_ratio = a->decompress_max_ratio;
     opts.encoding = a->encoding;
+    opts.header_line = a->header_line;
     if (access(path, R_OK) != 0) {
         bz_err_set(&err, BZ_E_IO, "%s: cannot read: %s", path, strerror(errno));
         complain(err.msg);

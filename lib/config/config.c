@@ -357,12 +357,16 @@ static int load_version(struct loader *ld, int root)
     return BZ_OK;
 }
 
-/* A site written as a mapping, {id: ID, encoding: cp932}: *id_node its id's scalar, *encoding
- * the encoding its files are in (default utf-8). */
-static int site_entry(struct loader *ld, int map, int *id_node, enum feed_encoding *encoding)
+/* A site written as a mapping, {id: ID, encoding: cp932, header: first_line}: *id_node its id's
+ * scalar, *encoding the encoding its files are in (default utf-8), *header_line whether they
+ * begin with the column names (default none). */
+static int site_entry(struct loader *ld, int map, int *id_node, enum feed_encoding *encoding,
+                      bool *header_line)
 {
-    static const char *const allowed[] = {"id", "encoding", NULL};
+    static const char *const allowed[] = {"id", "encoding", "header", NULL};
     int enc = ydoc_map_get(ld->doc, map, "encoding");
+    int header = ydoc_map_get(ld->doc, map, "header");
+    const char *h = header != 0 ? ydoc_scalar(ld->doc, header) : NULL;
 
     if (ydoc_check_keys(ld->doc, map, "a site", allowed, ld->err) != BZ_OK) {
         return -1;
@@ -378,6 +382,13 @@ static int site_entry(struct loader *ld, int map, int *id_node, enum feed_encodi
                     "sites: encoding '%.40s' is not one bizoope reads (utf-8 or cp932)",
                     ydoc_scalar(ld->doc, enc) ? ydoc_scalar(ld->doc, enc) : "(not a scalar)");
     }
+    if (header != 0 && (h == NULL || (strcmp(h, "none") != 0 && strcmp(h, "first_line") != 0))) {
+        return fail(ld, ydoc_line(ld->doc, header),
+                    "sites: header '%.40s' is not none or first_line (a first line of column "
+                    "names)",
+                    h ? h : "(not a scalar)");
+    }
+    *header_line = h != NULL && strcmp(h, "first_line") == 0;
     return 0;
 }
 
@@ -403,13 +414,14 @@ static int load_sites(struct loader *ld, int root)
     n = ydoc_seq_len(ld->doc, v);
     c->sites = xcalloc(n ? n : 1, sizeof(*c->sites));
     c->site_encodings = xcalloc(n ? n : 1, sizeof(*c->site_encodings));
+    c->site_header_lines = xcalloc(n ? n : 1, sizeof(*c->site_header_lines));
     for (i = 0; i < n; i++) {
         int item = ydoc_seq_at(ld->doc, v, i);
         const char *id;
         int line = ydoc_line(ld->doc, item);
 
         if (ydoc_kind(ld->doc, item) == YDOC_MAPPING &&
-            site_entry(ld, item, &item, &c->site_encodings[i]) != 0) {
+            site_entry(ld, item, &item, &c->site_encodings[i], &c->site_header_lines[i]) != 0) {
             return -1;
         }
         id = ydoc_scalar(ld->doc, item);
@@ -564,6 +576,16 @@ const char *config_done_marker(const struct bz_config *cfg, const char *site)
         }
     }
     return cfg->ndone_marker_sites == 0 ? cfg->done_marker : NULL;
+}
+
+bool config_site_header_line(const struct bz_config *c, const char *site)
+{
+    for (size_t i = 0; i < c->nsites; i++) {
+        if (strcmp(c->sites[i], site) == 0) {
+            return c->site_header_lines[i];
+        }
+    }
+    return false;
 }
 
 enum feed_encoding config_site_encoding(const struct bz_config *c, const char *site)
@@ -1022,6 +1044,7 @@ void config_free(struct bz_config *c)
     }
     free(c->sites);
     free(c->site_encodings);
+    free(c->site_header_lines);
     for (i = 0; i < 2 * c->nrdkafka_props; i++) {
         free(c->rdkafka_props[i]);
     }

@@ -22,6 +22,7 @@ struct bz_config {
     /* per site (same index): the encoding its files are in - a site listed as a mapping,
      * `- {id: osaka, encoding: cp932}`; default utf-8 */
     enum feed_encoding *site_encodings;
+    bool *site_header_lines; /* per site: `header: first_line` - line 1 is the column names */
 
     /* Areas (absolute paths). inbox and outbox have one subdirectory per site. */
     char *inbox_dir, *outbox_dir, *backup_dir, *load_dir, *temp_dir, *archive_dir;
@@ -152,6 +153,9 @@ unsigned config_reject_percent(const struct bz_config *c, const char *site);
 
 /* The encoding site's files are in (its entry in sites; utf-8 for a site not listed). */
 enum feed_encoding config_site_encoding(const struct bz_config *c, const char *site);
+
+/* Whether site's files begin with a header line (`header: first_line`; default none). */
+bool config_site_header_line(const struct bz_config *c, const char *site);
 void config_free(struct bz_config *c);
 
 /* Writes a new commented configuration with every option at its default and the given sites.

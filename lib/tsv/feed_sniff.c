@@ -270,7 +270,7 @@ static void judge_header(const struct schema_table *t, const struct span *first,
     if (match == t->ncolumns && fields == t->ncolumns) {
         say(out, SNIFF_REJECT,
             "line 1 is a header line (the %zu column names); the format has none: remove the "
-            "first line before sending",
+            "first line before sending, or set the site's header to first_line",
             t->ncolumns);
     } else if (match >= 2 && match * 2 >= fields) {
         say(out, SNIFF_HINT,
@@ -317,10 +317,42 @@ static void hint_rest(enum feed_encoding encoding, const struct head_stats *s,
     }
 }
 
-void feed_sniff(const struct schema_table *t, enum feed_encoding encoding,
+/* The site's header line: line 1 must be the column names, every one in its place. Returns
+ * false (the verdict in out) when it is not; else *lines and *nlines skip it. */
+static bool take_header(const struct schema_table *t, const unsigned char *head, size_t n,
+                        bool whole, struct span **lines, size_t *nlines, struct sniff_result *out)
+{
+    size_t fields = 0;
+    const unsigned char *lf = memchr(head, '\n', n);
+
+    if (*nlines > 0 && header_matches(t, &(*lines)[0], &fields) == t->ncolumns &&
+        fields == t->ncolumns) {
+        out->data_start = lf != NULL ? (uint64_t)(lf - head) + 1 : n;
+        (*lines)++;
+        (*nlines)--;
+        return true;
+    }
+    if (*nlines == 0 && !whole) {
+        say(out, SNIFF_REJECT,
+            "line 1 is longer than %d bytes, so it cannot be the header line its site sends "
+            "(header: first_line)",
+            SNIFF_HEAD_BYTES);
+        return false;
+    }
+    if (*nlines == 0) {
+        return true; /* an empty file: nothing to load, nothing wrong */
+    }
+    say(out, SNIFF_REJECT,
+        "line 1 is not the header line its site sends (header: first_line): it must be the %zu "
+        "column names, %s, %s, ... TAB-separated",
+        t->ncolumns, t->columns[0].name, t->ncolumns > 1 ? t->columns[1].name : "");
+    return false;
+}
+
+void feed_sniff(const struct schema_table *t, const struct feed_form *form,
                 const unsigned char *head, size_t n, bool whole, struct sniff_result *out)
 {
-    struct span *lines = xcalloc(SNIFF_MAX_LINES, sizeof(*lines));
+    struct span *lines = xcalloc(SNIFF_MAX_LINES, sizeof(*lines)), *data;
     struct head_stats s;
     const char *utf16 = utf16_evidence(head, n);
     size_t nlines, i;
@@ -337,20 +369,25 @@ void feed_sniff(const struct schema_table *t, enum feed_encoding encoding,
     }
     memset(&s, 0, sizeof(s));
     nlines = head_lines(head, n, whole, lines, SNIFF_MAX_LINES);
-    for (i = 0; i < nlines; i++) {
-        line_stats(&lines[i], &s);
+    data = lines;
+    if (form->header_line && !take_header(t, head, n, whole, &data, &nlines, out)) {
+        free(lines);
+        return;
     }
-    judge_encoding(encoding, &s, out);
+    for (i = 0; i < nlines; i++) {
+        line_stats(&data[i], &s);
+    }
+    judge_encoding(form->encoding, &s, out);
     judge_csv(t, &s, out);
-    if (nlines > 0) {
-        judge_header(t, &lines[0], out);
+    if (nlines > 0 && !form->header_line) {
+        judge_header(t, &data[0], out);
     }
     judge_quotes(&s, out);
-    hint_rest(encoding, &s, out);
+    hint_rest(form->encoding, &s, out);
     free(lines);
 }
 
-int feed_sniff_source(const struct schema_table *t, enum feed_encoding encoding,
+int feed_sniff_source(const struct schema_table *t, const struct feed_form *form,
                       const struct tsv_source *src, struct sniff_result *out, struct bz_err *err)
 {
     size_t want = src->size < SNIFF_HEAD_BYTES ? (size_t)src->size : SNIFF_HEAD_BYTES;
@@ -368,7 +405,7 @@ int feed_sniff_source(const struct schema_table *t, enum feed_encoding encoding,
         got += n;
     }
     if (rc == BZ_OK) {
-        feed_sniff(t, encoding, head, got, got == src->size, out);
+        feed_sniff(t, form, head, got, got == src->size, out);
     }
     free(head);
     return rc;

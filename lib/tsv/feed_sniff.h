@@ -26,18 +26,28 @@ enum sniff_verdict {
     SNIFF_REJECT,   /* the file is rejected as a whole with the sentence */
 };
 
+/* How a site sends its files (its entry in the configuration's sites). */
+struct feed_form {
+    enum feed_encoding encoding; /* default utf-8 */
+    bool header_line;            /* header: first_line - line 1 is the column names */
+};
+
 struct sniff_result {
     enum sniff_verdict verdict;
     char reason[400];
+    /* Where the data begins: past the header line of a form with one (0 otherwise). Shards
+     * cover [data_start, size); line numbers still count the header as line 1. */
+    uint64_t data_start;
 };
 
-/* Looks at head[0..n), the first n bytes of a file of table t sent in encoding (whole: they are
- * all of it). Never reads outside head. */
-void feed_sniff(const struct schema_table *t, enum feed_encoding encoding,
+/* Looks at head[0..n), the first n bytes of a file of table t sent in form (whole: they are
+ * all of it). Never reads outside head. A form with a header line needs that line to be the
+ * column names (else the file is rejected with the reason); it is then not judged as data. */
+void feed_sniff(const struct schema_table *t, const struct feed_form *form,
                 const unsigned char *head, size_t n, bool whole, struct sniff_result *out);
 
 /* feed_sniff over the first SNIFF_HEAD_BYTES of src (one read). */
-int feed_sniff_source(const struct schema_table *t, enum feed_encoding encoding,
+int feed_sniff_source(const struct schema_table *t, const struct feed_form *form,
                       const struct tsv_source *src, struct sniff_result *out, struct bz_err *err);
 
 #endif

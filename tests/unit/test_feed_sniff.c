@@ -17,6 +17,7 @@
 #include "tsv/feed_sniff.h"
 
 static struct schema_set *tables;
+static const struct feed_form utf8_form = {FEED_UTF8, false};
 
 static const struct schema_table *table(const char *name)
 {
@@ -33,7 +34,7 @@ static struct sniff_result sniff(const char *name, const char *text, size_t n, b
     unsigned char *head = malloc(n ? n : 1);
 
     memcpy(head, text, n);
-    feed_sniff(table(name), FEED_UTF8, head, n, whole, &r);
+    feed_sniff(table(name), &utf8_form, head, n, whole, &r);
     free(head);
     return r;
 }
@@ -158,6 +159,30 @@ static void test_quotes(void **state)
     assert_verdict(&r, SNIFF_HINT, "2 values in the first 2 lines are wrapped in double quotes");
 }
 
+static void test_header_first_line(void **state)
+{
+    static const struct feed_form form = {FEED_UTF8, true};
+    static const char with[] = "\xef\xbb\xbf" STORES_HEADER STORE_1 STORE_1;
+    struct sniff_result r;
+
+    (void)state;
+    feed_sniff(table("stores"), &form, (const unsigned char *)with, strlen(with), true, &r);
+    assert_verdict(&r, SNIFF_NONE, NULL);
+    assert_int_equal(r.data_start, 3 + strlen(STORES_HEADER)); /* past the BOM and the line */
+    feed_sniff(table("stores"), &form, (const unsigned char *)STORE_1, strlen(STORE_1), true, &r);
+    assert_verdict(&r, SNIFF_REJECT, "line 1 is not the header line its site sends");
+    assert_int_equal(r.data_start, 0);
+    feed_sniff(table("stores"), &form, (const unsigned char *)STORES_HEADER, 30, false, &r);
+    assert_verdict(&r, SNIFF_REJECT, "cannot be the header line");
+    /* only the header, no newline: nothing to load */
+    feed_sniff(table("stores"), &form, (const unsigned char *)STORES_HEADER,
+               strlen(STORES_HEADER) - 1, true, &r);
+    assert_verdict(&r, SNIFF_NONE, NULL);
+    assert_int_equal(r.data_start, strlen(STORES_HEADER) - 1);
+    feed_sniff(table("stores"), &form, (const unsigned char *)"", 0, true, &r);
+    assert_verdict(&r, SNIFF_NONE, NULL);
+}
+
 /* The generator plants every defect the format rejects (a Shift_JIS line, NULs, bad UTF-8,
  * columns too few or many, ...) into otherwise valid files: none of that may reject a file. */
 static void test_generated_feeds_pass(void **state)
@@ -182,7 +207,7 @@ static void test_generated_feeds_pass(void **state)
             o.error_rate = 0.05;
             assert_int_equal(feedgen_write(&o, out, NULL, &ex, &err), BZ_OK);
             fclose(out);
-            feed_sniff(o.table, FEED_UTF8, (const unsigned char *)data,
+            feed_sniff(o.table, &utf8_form, (const unsigned char *)data,
                        len < SNIFF_HEAD_BYTES ? len : SNIFF_HEAD_BYTES, len <= SNIFF_HEAD_BYTES,
                        &r);
             if (r.verdict != SNIFF_NONE) {
@@ -219,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_quotes),
         cmocka_unit_test(test_generated_feeds_pass),
+        cmocka_unit_test(test_header_first_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -807,7 +807,7 @@ header = row("store_code", "store_name", "prefecture", "opened_on", "closed_on",
              "is_deleted", "output_at")
 file_case("055-stores-header-line-rejects-the-file", lf(header, store()),
           "line 1 is a header line (the 8 column names); the format has none: remove the first "
-          "line before sending")
+          "line before sending, or set the site's header to first_line")
 partial = row("store_code", "store_name", "prefecture", "opened", "closed", "area", "deleted",
               "output")
 case("065-stores-header-like-line-is-data",
