@@ -435,6 +435,7 @@ static int on_result(struct dispatcher *d, const struct shard_result_msg *r,
         snprintf(done->worker_id, sizeof(done->worker_id), "%.63s", r->worker_id);
         done->attempts = pe->attempt;
         done->seconds = bz_mono_seconds() - (pe->deadline - (double)d->cfg->lease_ms / 1000.0);
+        done->run_seconds = (double)r->run_ms / 1000.0;
         /* where the accepted attempt's rows are staged */
         snprintf(pe->task->staged, sizeof(pe->task->staged), "%s", r->staged);
         *out = done;

@@ -345,6 +345,20 @@ bool flight_back(const struct flight *fl)
            (fl->received == fl->submitted && (fl->submitted == fl->ntasks || fl->rc != BZ_OK));
 }
 
+/* The span in which the file's shards ran: from the earliest start (its result's arrival less
+ * its run on the worker) to the latest result. */
+static void note_shard_time(struct flight *fl, const struct shard_done *done)
+{
+    double now = bz_mono_seconds(), started = now - done->run_seconds;
+
+    if (fl->first_start == 0 || started < fl->first_start) {
+        fl->first_start = started;
+    }
+    if (now > fl->last_end) {
+        fl->last_end = now;
+    }
+}
+
 void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_done *done)
 {
     if (fl->decompressing) {
@@ -355,6 +369,7 @@ void flight_take(const struct pipeline_ctx *pc, struct flight *fl, struct shard_
     }
     fl->received++;
     fl->attempts += done->attempts;
+    note_shard_time(fl, done);
     if (pc->activity != NULL) {
         struct shard_event e = {fl->job.job_id,
                                 done->task->spec.end - done->task->spec.start,
@@ -640,6 +655,12 @@ static void record_run(const struct pipeline_ctx *pc, struct flight *fl, double 
     job->run.shards_seconds = fl->t_shards - fl->t0;
     job->run.errors_seconds = t_errors - fl->t_shards;
     job->run.merge_seconds = t_merge - t_errors;
+    /* The rest of the file's time was waiting: for workers busy with other files, for its turn
+     * to merge (files merge in landing order), for the warehouse. */
+    fl->processing = (fl->last_end > fl->first_start ? fl->last_end - fl->first_start : 0) +
+                     job->run.errors_seconds + job->run.merge_seconds;
+    job->seconds = t_merge - fl->t0; /* a failed merge too (record_merged sets the final one) */
+    job->run.wait_seconds = job->seconds > fl->processing ? job->seconds - fl->processing : 0;
     fl->rep.shards = (unsigned)fl->ntasks;
     fl->rep.threads = pc->workers < fl->ntasks ? pc->workers : (unsigned)fl->ntasks;
 }
@@ -651,6 +672,7 @@ static int record_merged(const struct pipeline_ctx *pc, struct flight *fl, struc
 
     job->bytes = fl->src.size;
     job->seconds = bz_mono_seconds() - fl->t0;
+    job->run.wait_seconds = job->seconds > fl->processing ? job->seconds - fl->processing : 0;
     bz_wall_clock(BZ_WALL_SECONDS, now, sizeof(now));
     xstrreplace(&job->merged_at, now);
     xstrreplace(&job->error, NULL); /* a merge that had to wait says why no more */

@@ -43,6 +43,8 @@ struct flight {
      * refused its bytes (caps, corrupt); fl->err says why and the file is rejected. */
     bool decompressing, refused;
     uint64_t data_start; /* past a header line its site sends (lib/tsv/feed_sniff.h); else 0 */
+    double first_start, last_end; /* when its first shard began and its last ended (mono) */
+    double processing;            /* its shards' span, its error file and its merge */
     char origin_uri[1100];
     int64_t load_generation;
     uint64_t shard_bytes;       /* the plan's shard size */

@@ -50,6 +50,10 @@ json_t *job_to_json(const struct job *j)
     }
     json_object_set_new(o, "bytes", json_integer((json_int_t)j->bytes));
     json_object_set_new(o, "seconds", json_real(j->seconds));
+    json_object_set_new(
+        o, "processing_seconds",
+        json_real(j->seconds > j->run.wait_seconds ? j->seconds - j->run.wait_seconds : 0));
+    json_object_set_new(o, "waiting_seconds", json_real(j->run.wait_seconds));
     json_object_set_new(o, "merged_at", text_json(j->merged_at));
     json_object_set_new(o, "updated_at", json_string(j->updated_at));
     json_object_set_new(o, "content_hash", text_json(j->content_hash));

@@ -95,6 +95,7 @@ static int add_columns(struct journal *j)
         "merge_targets TEXT",
         "origin TEXT",
         "origin_generation INTEGER NOT NULL DEFAULT 0",
+        "wait_seconds REAL NOT NULL DEFAULT 0",
     };
     char sql[200];
     size_t i;
@@ -326,7 +327,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
         "attempts=?22, shards_seconds=?23, errors_seconds=?24, merge_seconds=?25, "
         "streams=?26, entry_dev=?27, entry_ino=?28, retry_at=?29, "
         "tries=?30, entry_mtime_ns=?31, entry_ctime_ns=?32, merge_targets=?33, origin=?34, "
-        "origin_generation=?35, "
+        "origin_generation=?35, wait_seconds=?36, "
         "updated=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE job_id=?1",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -372,6 +373,7 @@ int journal_update(struct journal *j, const struct job *job, struct bz_err *err)
     }
     bind_text_or_null(st, 34, job->origin);
     sqlite3_bind_int64(st, 35, (sqlite3_int64)job->origin_generation);
+    sqlite3_bind_double(st, 36, job->run.wait_seconds);
     rc = sqlite3_step(st);
     free(targets_text);
     sqlite3_finalize(st);
@@ -396,8 +398,8 @@ static char *column_dup(sqlite3_stmt *st, int i)
     "merged_at, error, lines, loaded, rejected_invalid, rejected_duplicate, crlf_lines, "          \
     "merge_inserted, merge_updated, merge_skipped_older, bytes, seconds, updated, shards, "        \
     "attempts, shards_seconds, errors_seconds, merge_seconds, streams, entry_dev, entry_ino, "     \
-    "retry_at, tries, entry_mtime_ns, entry_ctime_ns, merge_targets, origin, origin_generation "   \
-    "FROM jobs "
+    "retry_at, tries, entry_mtime_ns, entry_ctime_ns, merge_targets, origin, origin_generation, "  \
+    "wait_seconds FROM jobs "
 
 /* Steps st (a JOB_COLUMNS select) to its end, the jobs into *out; finalizes st. */
 static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, size_t *n,
@@ -458,6 +460,7 @@ static int collect_jobs(struct journal *j, sqlite3_stmt *st, struct job **out, s
         }
         job->origin = column_dup(st, 34);
         job->origin_generation = (int64_t)sqlite3_column_int64(st, 35);
+        job->run.wait_seconds = sqlite3_column_double(st, 36);
     }
     sqlite3_finalize(st);
     *out = jobs;

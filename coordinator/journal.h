@@ -79,6 +79,7 @@ struct job {
     struct job_run {
         uint32_t shards, attempts;
         double shards_seconds, errors_seconds, merge_seconds;
+        double wait_seconds; /* of seconds, waiting (for workers, its turn to merge) */
     } run;
     /* Landed in place (storage.backend gcs with workers on other hosts): the received bytes are
      * the backup object (STORAGE_BACKUP, site_id, origin) at origin_generation, never a local

@@ -29,7 +29,8 @@ static void print_json(const struct job_report *r)
 {
     const struct job *job = r->job;
     json_t *o = json_object();
-    double mbps = job->seconds > 0 ? (double)job->bytes / 1e6 / job->seconds : 0;
+    double processing = job->seconds - job->run.wait_seconds;
+    double mbps = units_rate(job->bytes, processing);
     char *text;
 
     json_object_set_new(o, "file", text_json(job->file_name));
@@ -40,7 +41,9 @@ static void print_json(const struct job_report *r)
     json_object_set_new(o, "rejected_duplicate", json_count(job->counts.rejected_duplicate));
     json_object_set_new(o, "bytes", json_count(job->bytes));
     json_object_set_new(o, "seconds", json_real(job->seconds));
-    json_object_set_new(o, "mb_per_s", json_real(mbps));
+    json_object_set_new(o, "processing_seconds", json_real(processing));
+    json_object_set_new(o, "waiting_seconds", json_real(job->run.wait_seconds));
+    json_object_set_new(o, "mb_per_s", mbps >= 0 ? json_real(mbps) : json_null());
     json_object_set_new(o, "crlf_lines", json_count(job->counts.crlf_lines));
     json_object_set_new(o, "shards", json_integer(r->shards));
     json_object_set_new(o, "threads", json_integer(r->threads));
@@ -94,18 +97,18 @@ static void shown_release(struct shown *sh)
 
 static void print_loaded(const struct job *job, const struct shown *sh)
 {
-    double mbps = job->seconds > 0 ? (double)job->bytes / 1e6 / job->seconds : 0;
-    char n[7][32], b[32];
+    char n[7][32], t[128];
 
     printf("%s %s/%s: %s lines into %s: %s loaded (%s new, %s updated, %s older skipped), "
-           "%s invalid, %s duplicate (%s in %.2f s, %.0f MB/s)\n",
+           "%s invalid, %s duplicate (%s)\n",
            job->job_id, sh->site.data, sh->file.data, units_group(job->counts.lines, n[0], 32),
            sh->table.data, units_group(job->counts.loaded, n[1], 32),
            units_group(job->merge.inserted, n[2], 32), units_group(job->merge.updated, n[3], 32),
            units_group(job->merge.skipped_older, n[4], 32),
            units_group(job->counts.rejected_invalid, n[5], 32),
            units_group(job->counts.rejected_duplicate, n[6], 32),
-           units_bytes(job->bytes, b, sizeof(b)), job->seconds, mbps);
+           units_timing(job->bytes, job->seconds - job->run.wait_seconds, job->run.wait_seconds, t,
+                        sizeof(t)));
 }
 
 static void print_text(const struct job_report *r)

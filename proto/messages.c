@@ -76,6 +76,7 @@ static const struct field_desc result_fields[] = {
     STR(struct shard_result_msg, error, false),
     BOOL(struct shard_result_msg, retriable),
     U64(struct shard_result_msg, object_bytes, 0, MAX_OFFSET),
+    U64(struct shard_result_msg, run_ms, 0, MAX_OFFSET),
 };
 
 static const struct field_desc notification_fields[] = {

@@ -60,6 +60,7 @@ struct shard_result_msg {
     char error[512];   /* ok = false: why */
     bool retriable;    /* ok = false: whether another attempt may succeed */
     uint64_t object_bytes; /* a decompress task: the bytes of the object it wrote (result_uri) */
+    uint64_t run_ms;       /* how long the attempt ran on its worker, milliseconds */
 };
 
 enum proto_severity { PROTO_INFO = 0, PROTO_WARNING, PROTO_ERROR };

@@ -344,6 +344,7 @@ int remote_worker_step(struct remote_worker *w, int timeout_ms, bool *did, struc
         size_t len;
         remote_worker_run(w, &task, &result);
         seconds = bz_mono_seconds() - t0;
+        result.run_ms = (uint64_t)(seconds * 1000.0);
         if (step != NULL) {
             step->ran = true;
             step->ok = result.ok;

@@ -90,6 +90,7 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
             shard_process(task->table, task->src, &task->spec, &opts, &done->result, &done->err);
     }
     done->seconds = bz_mono_seconds() - t0;
+    done->run_seconds = done->seconds;
 }
 
 static void *worker_main(void *arg)

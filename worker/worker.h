@@ -52,6 +52,7 @@ struct shard_done {
     char worker_id[64];
     uint32_t attempts;
     double seconds;
+    double run_seconds; /* of that, the accepted attempt's own run on its worker */
     /* A decompress task done: the object it wrote and its size; or refused: the file's bytes
      * are not what its name says, or exceed the caps (err says why). */
     char output_uri[1024];

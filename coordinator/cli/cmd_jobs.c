@@ -185,12 +185,16 @@ static void print_show(const json_t *j)
                    num(t, "skipped_older"));
         }
     }
-    printf("took      %.2f s%s%s\n", json_real_value(json_object_get(j, "seconds")),
-           json_is_string(json_object_get(j, "merged_at")) ? ", merged at " : "",
+    printf("took      %.2f s: %.2f s processing, %.2f s waiting (for workers, or its turn to "
+           "merge)%s%s\n",
+           json_real_value(json_object_get(j, "seconds")),
+           json_real_value(json_object_get(j, "processing_seconds")),
+           json_real_value(json_object_get(j, "waiting_seconds")),
+           json_is_string(json_object_get(j, "merged_at")) ? "; merged at " : "",
            text(j, "merged_at", ""));
     if (num(j, "shards") > 0) {
-        printf("shards    %llu, %llu attempts%s; %.2f s validating, %.2f s error file, %.2f s "
-               "merge\n",
+        printf("shards    %llu, %llu attempts%s; %.2f s from dispatch to the last shard (queue "
+               "included), %.2f s error file, %.2f s merge\n",
                num(j, "shards"), num(j, "attempts"),
                num(j, "attempts") > num(j, "shards") ? " (some re-sent)" : "",
                json_real_value(json_object_get(j, "shards_seconds")),

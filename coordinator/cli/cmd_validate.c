@@ -339,7 +339,7 @@ static void print_summary(const struct validate_args *a, const char *path,
                           const char *errors_path)
 {
     const struct feed_counts *c = &r->counts;
-    double mbps = r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0;
+    double mbps = units_rate(r->bytes, r->seconds);
 
     if (a->json) {
         json_t *o = json_object();
@@ -362,7 +362,7 @@ static void print_summary(const struct validate_args *a, const char *path,
         }
         json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
         json_object_set_new(o, "seconds", json_real(r->seconds));
-        json_object_set_new(o, "mb_per_s", json_real(mbps));
+        json_object_set_new(o, "mb_per_s", mbps >= 0 ? json_real(mbps) : json_null());
         json_object_set_new(o, "crlf_lines", json_integer((json_int_t)c->crlf_lines));
         json_object_set_new(o, "shards", json_integer(r->shards));
         json_object_set_new(o, "threads", json_integer((json_int_t)a->threads));
@@ -372,20 +372,19 @@ static void print_summary(const struct validate_args *a, const char *path,
         free(text);
         json_decref(o);
     } else if (!a->quiet) {
-        char n1[32], n2[32], n3[32], n4[32], b[32];
+        char n1[32], n2[32], n3[32], n4[32], b[128];
         struct buf shown; /* the names, escaped for the terminal (lib/core/text.h) */
         buf_init(&shown);
         if (r->rejected[0] != '\0') {
             printf("%s: table %s: rejected as a whole: %s\n", text_terminal(path, &shown), t->name,
                    r->rejected);
         } else {
-            printf("%s: table %s, %s lines: %s loaded, %s invalid, %s duplicate (%s in %.2f s, "
-                   "%.0f MB/s)\n",
+            printf("%s: table %s, %s lines: %s loaded, %s invalid, %s duplicate (%s)\n",
                    text_terminal(path, &shown), t->name, units_group(c->lines, n1, sizeof(n1)),
                    units_group(c->loaded, n2, sizeof(n2)),
                    units_group(c->rejected_invalid, n3, sizeof(n3)),
                    units_group(c->rejected_duplicate, n4, sizeof(n4)),
-                   units_bytes(r->bytes, b, sizeof(b)), r->seconds, mbps);
+                   units_timing(r->bytes, r->seconds, 0, b, sizeof(b)));
         }
         if (r->hint[0] != '\0') {
             printf("  hint: %s\n", r->hint);

@@ -143,6 +143,31 @@ const char *units_bytes(uint64_t n, char *buf, size_t size)
     return buf;
 }
 
+double units_rate(uint64_t bytes, double seconds)
+{
+    return bytes < UNITS_RATE_MIN_BYTES || seconds <= 0 ? -1 : (double)bytes / 1e6 / seconds;
+}
+
+const char *units_timing(uint64_t bytes, double seconds, double waited, char *buf, size_t size)
+{
+    char b[32], took[32], wait[48] = "", rate[32] = "";
+    double mbps = units_rate(bytes, seconds);
+
+    if (seconds < 0.005) {
+        snprintf(took, sizeof(took), "<0.01 s");
+    } else {
+        snprintf(took, sizeof(took), "%.2f s", seconds);
+    }
+    if (waited >= 0.005) {
+        snprintf(wait, sizeof(wait), ", waited %.2f s", waited);
+    }
+    if (mbps >= 0) {
+        snprintf(rate, sizeof(rate), ", %.0f MB/s", mbps);
+    }
+    snprintf(buf, size, "%s in %s%s%s", units_bytes(bytes, b, sizeof(b)), took, wait, rate);
+    return buf;
+}
+
 int units_parse_duration(const char *s, const char *what, uint64_t *out_ms, struct bz_err *err)
 {
     static const struct {

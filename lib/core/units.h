@@ -31,4 +31,16 @@ const char *units_group(uint64_t n, char *buf, size_t size);
 /* Formats a byte count in decimal units into buf ("1.02 GB"). Returns buf. */
 const char *units_bytes(uint64_t n, char *buf, size_t size);
 
+/* Below this size a file's MB/s is timer noise and start-up cost: it is not shown. */
+#define UNITS_RATE_MIN_BYTES 10000000ULL
+
+/* A file's rate in MB/s over the seconds it was processed, or -1 when it is under
+ * UNITS_RATE_MIN_BYTES (or took no measurable time). */
+double units_rate(uint64_t bytes, double seconds);
+
+/* How a file went, for people: "17.7 kB in <0.01 s", "6.9 MB in 0.62 s, waited 1.20 s",
+ * "27.6 MB in 0.31 s, 89 MB/s" - its size, the seconds it was processed, the seconds it waited
+ * (for workers or its turn, shown from 0.01 s), its rate (units_rate). Returns buf. */
+const char *units_timing(uint64_t bytes, double seconds, double waited, char *buf, size_t size);
+
 #endif
