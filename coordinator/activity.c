@@ -49,6 +49,7 @@ struct activity {
     size_t nsamples, next_sample;
     size_t backlog;
     double backlog_moved; /* when the backlog last went down or became empty */
+    json_t *untaken;      /* the inbox's files no run takes (untaken.h), as last scanned */
     /* metrics */
     struct metric *lines, *bytes, *rej_invalid, *rej_duplicate, *shard_seconds, *shards_ok,
         *shards_failed, *retries, *merge_seconds, *backlog_gauge, *in_flight, *files_loaded,
@@ -122,6 +123,7 @@ void activity_free(struct activity *a)
     }
     free(a->files);
     free(a->cancelled);
+    json_decref(a->untaken);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -380,12 +382,21 @@ json_t *activity_snapshot(struct activity *a)
     window = since < RATE_WINDOW_S ? (since > 0.001 ? since : 0.001) : RATE_WINDOW_S;
     json_object_set_new(o, "uptime_seconds", json_real(since));
     json_object_set_new(o, "backlog", json_integer((json_int_t)a->backlog));
+    json_object_set_new(o, "untaken", a->untaken ? json_deep_copy(a->untaken) : json_array());
     json_object_set_new(o, "bytes_per_second", json_real((double)bytes / window));
     json_object_set_new(o, "lines_per_second", json_real((double)lines / window));
     pthread_mutex_unlock(&a->lock);
     json_object_set_new(o, "files_in_flight", files);
     json_object_set_new(o, "workers", workers);
     return o;
+}
+
+void activity_set_untaken(struct activity *a, json_t *list)
+{
+    pthread_mutex_lock(&a->lock);
+    json_decref(a->untaken);
+    a->untaken = list;
+    pthread_mutex_unlock(&a->lock);
 }
 
 struct metric *activity_notifications_sent(struct activity *a)

@@ -72,6 +72,10 @@ void activity_uncancel(struct activity *a, const char *job_id);
  * "bytes_per_second": X, "lines_per_second": X, "workers": [...], "uptime_seconds": X}. */
 json_t *activity_snapshot(struct activity *a);
 
+/* The inbox's files no run takes (coordinator/untaken.h), for the snapshot's "untaken"; takes
+ * the reference to list. */
+void activity_set_untaken(struct activity *a, json_t *list);
+
 /* The series notifications are counted in. */
 struct metric *activity_notifications_sent(struct activity *a);
 struct metric *activity_notifications_failed(struct activity *a);

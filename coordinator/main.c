@@ -10,6 +10,7 @@
 
 #include "coordinator/service.h"
 #include "core/log.h"
+#include "core/version.h"
 
 int main(int argc, char **argv)
 {
@@ -20,15 +21,21 @@ int main(int argc, char **argv)
     struct bz_err err;
     int rc;
 
+    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("bizoope-coordinator %s\n", bz_version_long());
+        return 0;
+    }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: bizoope-coordinator --config FILE [--once] [--json] [--quiet]\n"
+        printf("usage: bizoope-coordinator [--config FILE] [--once] [--json] [--quiet]\n"
+               "       bizoope-coordinator --version\n"
                "\n"
                "The coordinator of the distributed mode: lands the files in the sites' inboxes,\n"
                "plans them into shards, sends the shards to bizoope-worker processes over Kafka\n"
                "(queue.backend: kafka), accepts one result per shard (re-sending a shard whose\n"
                "lease ran out, failing it after coordinator.max_attempts), writes the error\n"
                "files, merges and archives. Same options and output as `bizoope run`; with\n"
-               "queue.backend: memory it runs its own worker threads instead.\n");
+               "queue.backend: memory it runs its own worker threads instead. Without --config:\n"
+               "$BIZOOPE_CONFIG, ./bizoope.yaml, /etc/bizoope/bizoope.yaml.\n");
         return 0;
     }
     if (level_text != NULL && bz_log_level_parse(level_text, &level, &err) != BZ_OK) {

@@ -233,6 +233,11 @@ int pipeline_requeue(const struct bz_config *cfg, struct journal *journal, struc
     return rc;
 }
 
+struct journal *pipeline_journal(struct pipeline *p)
+{
+    return p->ctx.journal;
+}
+
 int pipeline_archive(struct pipeline *p, bool ignore_delay, unsigned *archived, struct bz_err *err)
 {
     return archive_merged(p->ctx.cfg, p->ctx.storage, p->ctx.journal, p->ctx.log, ignore_delay,

@@ -72,6 +72,9 @@ struct pipeline_pass_stats {
 int pipeline_pass(struct pipeline *p, atomic_bool *stop, pipeline_report_fn report, void *ctx,
                   struct pipeline_pass_stats *stats, struct bz_err *err);
 
+/* The pipeline's journal (borrowed), for what looks at the installation beside the passes. */
+struct journal *pipeline_journal(struct pipeline *p);
+
 /* Archives merged jobs' backups now; ignore_delay archives even those not yet due. *archived
  * counts them. */
 int pipeline_archive(struct pipeline *p, bool ignore_delay, unsigned *archived, struct bz_err *err);

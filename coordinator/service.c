@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,10 +16,16 @@
 #include "coordinator/admin.h"
 #include "coordinator/batch_runner.h"
 #include "coordinator/pipeline.h"
+#include "coordinator/run_progress.h"
 #include "coordinator/run_report.h"
+#include "coordinator/untaken.h"
 #include "coordinator/watchdog.h"
+#include "core/buf.h"
+#include "core/text.h"
 #include "core/units.h"
+#include "core/version.h"
 #include "metrics/metrics.h"
+#include "warehouse/warehouse.h"
 
 /* Set by the signal handlers: the only state a handler may touch, hence file-scope (one service
  * per process). */
@@ -164,6 +171,8 @@ struct service {
     struct cron schedule;
     int64_t next_batch; /* when the scheduled batches run next; -1 never */
     struct run_totals totals;
+    struct untaken *untaken;       /* the inbox's files no run takes, said once each */
+    struct run_progress *progress; /* --once on a terminal: the line saying how far it is */
 };
 
 static void on_report(void *ctx, const struct job_report *r)
@@ -172,7 +181,9 @@ static void on_report(void *ctx, const struct job_report *r)
 
     run_totals_add(&sv->totals, r);
     if (sv->o->json || !sv->o->quiet) {
+        run_progress_lock(sv->progress);
         run_report_print(r, sv->o->json);
+        run_progress_unlock(sv->progress);
     }
 }
 
@@ -323,6 +334,58 @@ static bool once_again(struct service *sv, const struct pipeline_pass_stats *st,
     return true;
 }
 
+/* After a pass: the files the inbox holds that no run takes, logged once each and shown by
+ * status; at the end of --once also listed for the person who ran it. */
+static void look_at_inbox(struct service *sv, bool last)
+{
+    struct buf shown;
+
+    untaken_scan(sv->untaken, sv->cfg, pipeline_journal(sv->p), sv->log, NULL);
+    activity_set_untaken(sv->activity, untaken_json(sv->untaken));
+    if (!last || sv->o->quiet || sv->o->json) {
+        return;
+    }
+    buf_init(&shown);
+    for (size_t i = 0; i < untaken_count(sv->untaken); i++) {
+        buf_reset(&shown);
+        fprintf(stderr, "%s: not taken: inbox/%s: ", sv->prog,
+                text_terminal(untaken_path(sv->untaken, i), &shown));
+        buf_reset(&shown);
+        fprintf(stderr, "%s\n", text_terminal(untaken_reason(sv->untaken, i), &shown));
+    }
+    buf_release(&shown);
+}
+
+/* What this run is about to do, on stderr for the person who started it. */
+static void print_banner(const struct service *sv)
+{
+    char where[1200], api[128] = "not started";
+    unsigned port = sv->admin ? admin_port(sv->admin) : 0;
+
+    if (sv->o->quiet || sv->o->json) {
+        return;
+    }
+    warehouse_describe(sv->cfg, where, sizeof(where));
+    if (port != 0) {
+        snprintf(api, sizeof(api), "http://%.100s/", sv->cfg->admin_listen);
+    } else if (sv->cfg->admin_listen[0] == '\0') {
+        snprintf(api, sizeof(api), "off (admin.listen)");
+    }
+    fprintf(stderr, "%s %s: %s %zu site%s (", sv->prog, bz_version(),
+            sv->o->once ? "one pass over" : "watching", sv->cfg->nsites,
+            sv->cfg->nsites == 1 ? "" : "s");
+    for (size_t i = 0; i < sv->cfg->nsites; i++) {
+        fprintf(stderr, "%s%s", i ? ", " : "", sv->cfg->sites[i]);
+    }
+    fprintf(stderr, ") in %s", sv->cfg->inbox_dir);
+    if (!sv->o->once) {
+        fprintf(stderr, " every %.1f s", (double)sv->cfg->poll_ms / 1000.0);
+    }
+    fprintf(stderr, "\n  warehouse %s\n  admin API %s; bizoope status --config %s%s\n", where, api,
+            sv->o->config,
+            sv->o->once ? "" : "\n  Ctrl-C finishes the files in hand and stops (twice: now)");
+}
+
 static int watch(struct service *sv)
 {
     struct pipeline_pass_stats st;
@@ -338,6 +401,7 @@ static int watch(struct service *sv)
         if (sv->o->once && once_again(sv, &st, &waited)) {
             continue;
         }
+        look_at_inbox(sv, sv->o->once);
         if (sv->o->once || atomic_load(&stop_requested)) {
             return 0;
         }
@@ -357,6 +421,7 @@ static void close_service(struct service *sv)
     config_free(sv->cfg);
     activity_free(sv->activity);
     metrics_free(sv->metrics);
+    untaken_free(sv->untaken);
 }
 
 int service_run(const char *prog, const struct service_options *o, struct bz_log *log)
@@ -369,7 +434,16 @@ int service_run(const char *prog, const struct service_options *o, struct bz_log
         status = open_operations(&sv);
     }
     if (status == 0) {
+        sv.untaken = untaken_new();
+        print_banner(&sv);
+    }
+    if (status == 0) {
+        if (o->once && !o->quiet && !o->json) {
+            sv.progress = run_progress_start(sv.activity);
+        }
         status = watch(&sv);
+        run_progress_stop(sv.progress);
+        sv.progress = NULL;
         if (sv.totals.failed > 0 || (o->once && sv.totals.waiting > 0)) {
             status = 1;
         }

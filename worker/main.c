@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/version.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/http_server.h"
@@ -105,7 +106,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: bizoope-worker --config FILE [--id NAME] [--listen HOST:PORT]\n"
+            "usage: bizoope-worker [--config FILE] [--id NAME] [--listen HOST:PORT]\n"
+            "       bizoope-worker --version\n"
             "\n"
             "Joins the workers' consumer group on the Kafka cluster the configuration names\n"
             "(queue.backend: kafka), and for every shard task: validates and deduplicates the\n"
@@ -131,18 +133,19 @@ static int parse_args(int argc, char **argv, const char **config_path, char *id,
                       const char **listen)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"id", required_argument, NULL, 'i'},
-        {"listen", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"id", required_argument, NULL, 'i'},
+        {"listen", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     char host[64];
     int c;
 
     id[0] = '\0';
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'c') {
+    while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+        if (c == 'V') {
+            printf("bizoope-worker %s\n", bz_version_long());
+            return -1;
+        } else if (c == 'c') {
             *config_path = optarg;
         } else if (c == 'i') {
             snprintf(id, id_size, "%s", optarg);

@@ -6,10 +6,7 @@
 #include <unistd.h>
 
 #include "coordinator/cli/cli.h"
-
-#ifndef BZ_VERSION
-#define BZ_VERSION "0.1.0"
-#endif
+#include "core/version.h"
 
 struct command {
     const char *name;
@@ -45,9 +42,12 @@ static void usage(FILE *out)
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(out, "\n`bizoope COMMAND --help` describes a command.\n"
-                 "Logs are JSON lines on stderr; set BIZOOPE_LOG_LEVEL=debug|info|warn|error and\n"
-                 "BIZOOPE_LOG_DEBUG=component,... to change what is logged.\n");
+    fprintf(out,
+            "\n`bizoope COMMAND --help` describes a command; `bizoope --version` says which\n"
+            "bizoope this is. Commands that read an installation find its bizoope.yaml\n"
+            "without --config too: $BIZOOPE_CONFIG, ./bizoope.yaml, /etc/bizoope/bizoope.yaml.\n"
+            "Logs are JSON lines on stderr; set BIZOOPE_LOG_LEVEL=debug|info|warning|error\n"
+            "and BIZOOPE_LOG_DEBUG=component,... to change what is logged.\n");
 }
 
 int main(int argc, char **argv)
@@ -64,8 +64,9 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("bizoope %s\n", BZ_VERSION);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+        strcmp(argv[1], "version") == 0) {
+        printf("bizoope %s\n", bz_version_long());
         return 0;
     }
     if (level_text != NULL && bz_log_level_parse(level_text, &level, &err) != BZ_OK) {

@@ -106,6 +106,22 @@ static void duration(double s, char *out, size_t size)
     }
 }
 
+/* The inbox's files no run takes (a file in the inbox root, an unknown site's folder, a paused
+ * site's files), with why. */
+static void untaken_lines(struct buf *b, const json_t *untaken)
+{
+    size_t i;
+
+    if (json_array_size(untaken) == 0) {
+        return;
+    }
+    buf_appendf(b, "\nnot taken from the inbox: %zu\n", json_array_size(untaken));
+    for (i = 0; i < json_array_size(untaken); i++) {
+        const json_t *u = json_array_get(untaken, i);
+        buf_appendf(b, "  %s: %s\n", text(u, "path"), text(u, "reason"));
+    }
+}
+
 /* One frame of the live view into b. */
 static void render(struct buf *b, const json_t *st, const char *where, bool remote)
 {
@@ -165,6 +181,7 @@ static void render(struct buf *b, const json_t *st, const char *where, bool remo
         duration(real(w, "last_seen_seconds_ago"), n3, sizeof(n3));
         buf_appendf(b, "  %-40s %8llu shards, last %s ago\n", text(w, "id"), num(w, "shards"), n3);
     }
+    untaken_lines(b, json_object_get(st, "untaken"));
     buf_appendf(b, "\njournal:");
     json_object_foreach((json_t *)totals, key, v)
     {

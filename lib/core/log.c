@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,13 +73,17 @@ int bz_log_level_parse(const char *s, enum bz_log_level *out, struct bz_err *err
     int i;
 
     for (i = 0; i <= BZ_LOG_OFF; i++) {
-        if (strcmp(s, names[i]) == 0) {
+        if (strcasecmp(s, names[i]) == 0) {
             *out = (enum bz_log_level)i;
             return BZ_OK;
         }
     }
+    if (strcasecmp(s, "warning") == 0) { /* the name the lines' severity uses */
+        *out = BZ_LOG_WARN;
+        return BZ_OK;
+    }
     return bz_err_set(err, BZ_E_INVALID_INPUT,
-                      "log level '%s' is not one of debug, info, warn, error, off", s);
+                      "log level '%s' is not one of debug, info, warn (warning), error, off", s);
 }
 
 static bool component_has_debug(const struct bz_log *log, const char *component)
