@@ -2,7 +2,9 @@
  * process, or workers elsewhere over Kafka) and `bizoope archive` (coordinator/archive.c on its
  * own: it opens the configuration and the journal, nothing else). Owns their command lines. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "config/config.h"
 #include "coordinator/archive.h"
@@ -25,6 +27,7 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"all", no_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -32,7 +35,7 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
     struct bz_config *cfg = NULL;
     struct bz_err err;
     unsigned archived = 0;
-    bool all = false;
+    bool all = false, json = false;
     int c, rc;
 
     optind = 1;
@@ -41,14 +44,24 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
             config_path = optarg;
         } else if (c == 'a') {
             all = true;
+        } else if (c == 'j') {
+            json = true;
         } else if (c == 'h') {
-            printf("usage: bizoope archive --config FILE [--all]\n\n"
+            printf("usage: bizoope archive [--config FILE] [--all] [--json]\n\n"
                    "Compresses the backups of merged files into the archive area (zstd),\n"
                    "verifies each archive by decompressing it and comparing content hashes,\n"
                    "then deletes the backup. Only backups whose `archive.after` delay has\n"
-                   "passed, unless --all.\n");
+                   "passed, unless --all (every merged file's backup, due or not).\n\n"
+                   "options:\n"
+                   "  --config FILE   the installation's bizoope.yaml (default: $BIZOOPE_CONFIG,\n"
+                   "                  ./bizoope.yaml, /etc/bizoope/bizoope.yaml)\n"
+                   "  --all           archive every merged file's backup now\n"
+                   "  --json          {\"archived\": N} (or {\"error\": ...}) on stdout\n"
+                   "  -h, --help      this text\n\n"
+                   "Exit status: 0 done; 1 the configuration or an archive failed; 2 usage.\n");
             return 0;
         } else {
+            fprintf(stderr, "run 'bizoope archive --help' for the options\n");
             return 2;
         }
     }
@@ -64,7 +77,16 @@ int cmd_archive(int argc, char **argv, struct cli_env *env)
         return 1;
     }
     rc = archive_installation(cfg, env->log, all, &archived, &err);
-    if (rc != BZ_OK) {
+    if (json) {
+        json_t *o = json_object();
+        char *text;
+        json_object_set_new(o, "archived", json_integer(archived));
+        json_object_set_new(o, "error", rc == BZ_OK ? json_null() : json_string(err.msg));
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", text);
+        free(text);
+        json_decref(o);
+    } else if (rc != BZ_OK) {
         fprintf(stderr, "bizoope archive: %s\n", err.msg);
     } else {
         printf("%u backup%s archived\n", archived, archived == 1 ? "" : "s");

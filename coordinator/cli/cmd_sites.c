@@ -59,6 +59,7 @@ static void add_usage(FILE *out)
                  "\n"
                  "options:\n"
                  "  --config FILE   the installation's configuration (bizoope.yaml)\n"
+                 "  --json          one object: added, config, created, kept, error\n"
                  "  -h, --help      this text\n"
                  "\n"
                  "Exit status: 0 added; 1 ID is already listed, FILE has a mistake or a directory\n"
@@ -92,10 +93,6 @@ static int parse_args(int argc, char **argv, const char *name, struct sites_args
             a->config = optarg;
             break;
         case 'j':
-            if (is_add) {
-                fprintf(stderr, "bizoope sites %s: --json is an option of 'sites list'\n", name);
-                return 2;
-            }
             a->json = true;
             break;
         case 'h':
@@ -165,9 +162,11 @@ static int print_json(const struct bz_config *c, struct journal *j)
     for (i = 0; i < c->nsites; i++) {
         char *in = site_dir(c->inbox_dir, c->sites[i]), *out = site_dir(c->outbox_dir, c->sites[i]);
 
-        json_array_append_new(list,
-                              json_pack("{s:s, s:s, s:s, s:b}", "id", c->sites[i], "inbox", in,
-                                        "outbox", out, "paused", site_paused(j, c->sites[i])));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "id", c->sites[i],
+                                              "inbox", in, "outbox", out, "paused",
+                                              site_paused(j, c->sites[i]), "encoding",
+                                              feed_encoding_name(c->site_encodings[i]), "header",
+                                              c->site_header_lines[i] ? "first_line" : "none"));
         free(in);
         free(out);
     }
@@ -218,47 +217,79 @@ static int sites_list(int argc, char **argv)
     return rc;
 }
 
-static int sites_add(int argc, char **argv)
+/* `sites add`'s answer with --json: {"added", "config", "created", "kept", "error"}. */
+static void print_added(const struct sites_args *a, json_t *created, json_t *kept,
+                        const char *error)
 {
-    struct sites_args a;
-    struct bz_config *c;
-    struct bz_err err;
-    const char *areas[2];
-    size_t i;
-    int rc = parse_args(argc, argv, "add", &a);
+    json_t *o = json_object();
+    char *text;
 
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
-    }
-    bz_err_clear(&err);
-    if (config_add_site(a.config, a.id, &err) != BZ_OK) {
-        fprintf(stderr, "bizoope sites add: %s\n", err.msg);
-        return 1;
-    }
-    printf("added site '%s' to %s\n", a.id, a.config);
-    c = config_load(a.config, &err);
-    if (c == NULL) {
-        fprintf(stderr, "bizoope sites add: %s\n", err.msg);
-        return 1;
-    }
-    areas[0] = c->inbox_dir;
-    areas[1] = c->outbox_dir;
-    for (i = 0; i < 2; i++) {
-        char *dir = site_dir(areas[i], a.id);
-        bool created = false;
+    json_object_set_new(o, "added", error == NULL ? json_string(a->id) : json_null());
+    json_object_set_new(o, "config", json_string(a->config));
+    json_object_set(o, "created", created);
+    json_object_set(o, "kept", kept);
+    json_object_set_new(o, "error", error ? json_string(error) : json_null());
+    text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", text);
+    free(text);
+    json_decref(o);
+}
 
-        if (cli_mkdirs(dir, &created, &err) != BZ_OK) {
-            fprintf(stderr,
-                    "bizoope sites add: %s (the site is in %s; create its directory by hand)\n",
-                    err.msg, a.config);
-            rc = 1;
+/* The site's inbox and outbox directories; *error (NULL: none) says what failed. */
+static int add_site_dirs(const struct sites_args *a, const struct bz_config *c, json_t *created,
+                         json_t *kept, struct bz_err *err)
+{
+    const char *areas[2] = {c->inbox_dir, c->outbox_dir};
+    int rc = BZ_OK;
+
+    for (size_t i = 0; i < 2 && rc == BZ_OK; i++) {
+        char *dir = site_dir(areas[i], a->id);
+        bool made = false;
+
+        rc = cli_mkdirs(dir, &made, err);
+        if (rc != BZ_OK) {
+            bz_err_prefix(err, "the site is in %s, create its directory by hand", a->config);
+        } else if (a->json) {
+            json_array_append_new(made ? created : kept, json_string(dir));
         } else {
-            printf("%s %s/\n", created ? "created" : "kept   ", dir);
+            printf("%s %s/\n", made ? "created" : "kept   ", dir);
         }
         free(dir);
     }
-    config_free(c);
     return rc;
+}
+
+static int sites_add(int argc, char **argv)
+{
+    struct sites_args a;
+    struct bz_config *c = NULL;
+    struct bz_err err;
+    json_t *created = json_array(), *kept = json_array();
+    int rc = parse_args(argc, argv, "add", &a);
+
+    if (rc != 0) {
+        json_decref(created);
+        json_decref(kept);
+        return rc < 0 ? 0 : rc;
+    }
+    bz_err_clear(&err);
+    rc = config_add_site(a.config, a.id, &err);
+    if (rc == BZ_OK && !a.json) {
+        printf("added site '%s' to %s\n", a.id, a.config);
+    }
+    if (rc == BZ_OK) {
+        c = config_load(a.config, &err);
+        rc = c == NULL ? (int)err.code : add_site_dirs(&a, c, created, kept, &err);
+    }
+    if (a.json) {
+        print_added(&a, created, kept, rc == BZ_OK ? NULL : err.msg);
+    } else if (rc != BZ_OK) {
+        fprintf(stderr, "bizoope sites add: %s\n", err.msg);
+    }
+    config_free(c);
+    json_decref(created);
+    json_decref(kept);
+    return rc == BZ_OK ? 0 : 1;
 }
 
 int cmd_sites(int argc, char **argv, struct cli_env *env)

@@ -84,7 +84,7 @@ printf 'tokyo\nosaka\nnagoya\n' >want.txt
 cmp -s out.txt want.txt || { cat out.txt >&2; fail "sites list"; }
 expect 0 "$bz" sites list --config demo/bizoope.yaml --json
 cat >want.json <<EOF
-{"config":"$real/bizoope.yaml","sites":[{"id":"tokyo","inbox":"$real/inbox/tokyo","outbox":"$real/outbox/tokyo","paused":false},{"id":"osaka","inbox":"$real/inbox/osaka","outbox":"$real/outbox/osaka","paused":false},{"id":"nagoya","inbox":"$real/inbox/nagoya","outbox":"$real/outbox/nagoya","paused":false}]}
+{"config":"$real/bizoope.yaml","sites":[{"id":"tokyo","inbox":"$real/inbox/tokyo","outbox":"$real/outbox/tokyo","paused":false,"encoding":"utf-8","header":"none"},{"id":"osaka","inbox":"$real/inbox/osaka","outbox":"$real/outbox/osaka","paused":false,"encoding":"utf-8","header":"none"},{"id":"nagoya","inbox":"$real/inbox/nagoya","outbox":"$real/outbox/nagoya","paused":false,"encoding":"utf-8","header":"none"}]}
 EOF
 cmp -s out.txt want.json || { cat out.txt >&2; fail "sites list --json"; }
 if command -v jq >/dev/null; then
@@ -112,5 +112,20 @@ expect 1 "$bz" sites add c --config flow.yaml
 has err.txt "flow.yaml:2: cannot add 'c' safely: the site list is written as a flow list"
 expect 1 "$bz" sites list --config missing.yaml
 has err.txt "missing.yaml: cannot open: No such file or directory"
+
+# ---- --json on the commands that report --------------------------------------------------------
+expect 0 "$bz" init jsoninst --site a --json
+[ "$(python3 -c 'import json,sys; o=json.load(open("out.txt")); print(o["config"].endswith("/jsoninst/bizoope.yaml"), len(o["created"]), o["kept"], o["next"].startswith("bizoope run --config "))')" = "True 10 [] True" ] \
+    || { cat out.txt >&2; fail "init --json"; }
+expect 1 "$bz" init jsoninst --site a --json
+has out.txt '"error":"'
+has out.txt 'already exists; not overwriting it'
+expect 0 "$bz" sites add b --config jsoninst/bizoope.yaml --json
+has out.txt '{"added":"b","config":"jsoninst/bizoope.yaml","created":["'
+expect 1 "$bz" sites add b --config jsoninst/bizoope.yaml --json
+has out.txt '"added":null'
+has out.txt "site 'b' is already listed"
+expect 0 "$bz" archive --config jsoninst/bizoope.yaml --json
+has out.txt '{"archived":0,"error":null}'
 
 echo "init_sites: ok"
