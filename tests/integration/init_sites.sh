@@ -115,7 +115,7 @@ has err.txt "missing.yaml: cannot open: No such file or directory"
 
 # ---- --json on the commands that report --------------------------------------------------------
 expect 0 "$bz" init jsoninst --site a --json
-[ "$(python3 -c 'import json,sys; o=json.load(open("out.txt")); print(o["config"].endswith("/jsoninst/bizoope.yaml"), len(o["created"]), o["kept"], o["next"].startswith("bizoope run --config "))')" = "True 10 [] True" ] \
+[ "$(python3 -c 'import json,sys; o=json.load(open("out.txt")); print(o["config"].endswith("jsoninst/bizoope.yaml"), len(o["created"]), o["kept"], o["next"].startswith("bizoope run --config "))')" = "True 10 [] True" ] \
     || { cat out.txt >&2; fail "init --json"; }
 expect 1 "$bz" init jsoninst --site a --json
 has out.txt '"error":"'
