@@ -5,13 +5,18 @@
 # `bizoope run --once` and shows the summaries and how to query the result.
 #   DEMO_ROWS=N   lines in each journal (default 200000)
 #   DEMO_DIR=DIR  the installation (default ./demo; recreated)
+#   BIZOOPE=PATH  use this bizoope (e.g. the package's /usr/bin/bizoope) instead of building
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-bash scripts/setup.sh
-bash scripts/build.sh build
-bz="$root/build/bizoope"
+if [ -n "${BIZOOPE:-}" ]; then # an installed bizoope (scripts/package.sh --check)
+    bz=$BIZOOPE
+else
+    bash scripts/setup.sh
+    bash scripts/build.sh build
+    bz="$root/build/bizoope"
+fi
 rows=${DEMO_ROWS:-200000}
 dir=${DEMO_DIR:-$root/demo}
 rm -rf "$dir"

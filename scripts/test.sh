@@ -12,12 +12,12 @@ bash scripts/checksrc.sh
 
 echo "== build (release) and ctest"
 bash scripts/build.sh build
-(cd build && ctest --output-on-failure -j 2)
+(cd build && ctest --output-on-failure -j 2 -LE load)
 
 echo "== build (ASan + UBSan) and ctest"
 bash scripts/build.sh build-asan -DBZ_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2)
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2 -LE load)
 
 fuzz_seconds=${FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" != 0 ] && [ -f tests/fuzz/run.sh ]; then
@@ -26,8 +26,13 @@ if [ "$fuzz_seconds" != 0 ] && [ -f tests/fuzz/run.sh ]; then
     bash tests/fuzz/run.sh "$fuzz_seconds" build-fuzz
 fi
 
-if [ -f tests/load/run.sh ]; then
-    echo "== benchmarks (smoke mode)"
-    BENCH_SMOKE=1 bash tests/load/run.sh build
+echo "== benchmarks (smoke mode: ctest -L load)"
+(cd build && ctest --output-on-failure -L load)
+
+echo "== the Debian package: build, install, run the demo with it, remove"
+if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+    bash scripts/package.sh --check
+else
+    echo "(skipped: installing a package needs root or sudo without a password)"
 fi
 echo "== all tests passed"
