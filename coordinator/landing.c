@@ -405,6 +405,16 @@ static void no_table_reason(const struct schema_set *set, char *reason, size_t s
 }
 
 /* Whether the job's file name is refused (the reason into reason); else its table is set. */
+/* Whether name is an error file's (`X.errors.tsv`): sent back by mistake, e.g. uploaded with
+ * `*.tsv` after `bizoope validate` wrote it beside the feed. */
+static bool is_error_file_name(const char *name)
+{
+    static const char suffix[] = ".errors.tsv";
+    size_t n = strlen(name);
+
+    return n > sizeof(suffix) - 1 && strcmp(name + n - (sizeof(suffix) - 1), suffix) == 0;
+}
+
 static bool refusal_of_name(const struct pipeline_ctx *pc, struct job *job, char *reason,
                             size_t size)
 {
@@ -417,6 +427,12 @@ static bool refusal_of_name(const struct pipeline_ctx *pc, struct job *job, char
         return true;
     }
     t = schema_set_match_file(pc->set, job->file_name);
+    if (t == NULL && is_error_file_name(job->file_name)) {
+        snprintf(reason, size,
+                 "this is an error file (NAME.errors.tsv, as bizoope and `bizoope validate` "
+                 "write them), not a feed: send only the feed files");
+        return true;
+    }
     if (t == NULL) {
         no_table_reason(pc->set, reason, size);
         return true;

@@ -122,6 +122,12 @@ check(got.get("rejected") is None and got.get("lines") == good_expect["lines"] +
 
 # ---- run: the same verdicts, the same error files --------------------------------------------
 inbox = os.path.join(inst, "inbox", "tokyo")
+# an error file sent back with the feeds (an upload of *.tsv after validate wrote it)
+sent_back = os.path.join(feeds, "stores_20261201120000.tsv.errors.tsv")
+open(sent_back, "wb").write(validated[truncated])
+REASONS[sent_back] = "this is an error file (NAME.errors.tsv"
+validated[sent_back] = b"\tfile: this is an error file (NAME.errors.tsv, as bizoope and " \
+    b"`bizoope validate` write them), not a feed: send only the feed files\n"
 received = {}
 for path in list(REASONS) + [good_stores]:
     name = os.path.basename(path)
