@@ -15,6 +15,8 @@
 
 #include "coordinator/check.h"
 #include "coordinator/cli/cli.h"
+#include "core/clock.h"
+#include "core/ticker.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "io/codec.h"
@@ -257,79 +259,53 @@ static void error_file_path(const struct validate_args *a, const char *input, ch
 /* ---- progress on a terminal ----------------------------------------------------------- */
 
 struct progress {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool stop;
+    struct ticker *ticker;
+    double start;
     bool printed;
     const char *name;
     uint64_t total;
     _Atomic uint64_t done;
 };
 
-static void *progress_main(void *arg)
+static void progress_draw(void *ctx)
 {
-    struct progress *p = arg;
-    struct timespec start, deadline;
+    struct progress *p = ctx;
+    double elapsed = bz_mono_seconds() - p->start;
+    uint64_t done = atomic_load(&p->done);
     char done_text[32], total_text[32];
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    pthread_mutex_lock(&p->lock);
-    for (;;) {
-        double elapsed;
-        struct timespec now;
-
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += 500000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->cond, &p->lock, &deadline);
-        if (p->stop) {
-            break;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        elapsed = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-        if (elapsed < 2.0) {
-            continue; /* short files finish without progress noise */
-        }
-        {
-            uint64_t done = atomic_load(&p->done);
-            fprintf(stderr, "\r%s: %3.0f%% (%s of %s, %.0f MB/s)   ", p->name,
-                    p->total ? 100.0 * (double)done / (double)p->total : 100.0,
-                    units_bytes(done, done_text, sizeof(done_text)),
-                    units_bytes(p->total, total_text, sizeof(total_text)),
-                    (double)done / 1e6 / elapsed);
-            p->printed = true;
-        }
+    if (elapsed < 2.0) {
+        return; /* short files finish without progress noise */
     }
+    fprintf(stderr, "\r%s: %3.0f%% (%s of %s, %.0f MB/s)   ", p->name,
+            p->total ? 100.0 * (double)done / (double)p->total : 100.0,
+            units_bytes(done, done_text, sizeof(done_text)),
+            units_bytes(p->total, total_text, sizeof(total_text)), (double)done / 1e6 / elapsed);
+    p->printed = true;
+}
+
+static void progress_erase(void *ctx)
+{
+    struct progress *p = ctx;
+
     if (p->printed) {
         fprintf(stderr, "\r%*s\r", 70, "");
     }
-    pthread_mutex_unlock(&p->lock);
-    return NULL;
 }
 
 static void progress_start(struct progress *p, const char *name, uint64_t total)
 {
     memset(p, 0, sizeof(*p));
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->cond, NULL);
     p->name = name;
     p->total = total;
-    pthread_create(&p->thread, NULL, progress_main, p);
+    p->start = bz_mono_seconds();
+    p->ticker = ticker_start(500, progress_draw, progress_erase, p);
 }
 
 static void progress_stop(struct progress *p)
 {
-    pthread_mutex_lock(&p->lock);
-    p->stop = true;
-    pthread_cond_signal(&p->cond);
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->cond);
+    ticker_stop(p->ticker);
+    p->ticker = NULL;
 }
 
 /* ---- one file --------------------------------------------------------------------------- */

@@ -59,3 +59,17 @@ void bz_wall_clock(enum bz_wall_format f, char *out, size_t size)
         break;
     }
 }
+
+struct timespec bz_realtime_after_ms(long ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}

@@ -6,12 +6,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Seconds on CLOCK_MONOTONIC: only differences mean anything. */
 double bz_mono_seconds(void);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t bz_mono_ms(void);
+
+/* The CLOCK_REALTIME instant ms milliseconds from now, as pthread_cond_timedwait wants it. */
+struct timespec bz_realtime_after_ms(long ms);
 
 /* CPU time this process has used, all threads, in seconds. */
 double bz_cpu_seconds(void);
