@@ -416,8 +416,16 @@ static void test_level_parse(void **state)
     assert_int_equal(bz_log_level_parse("verbose", &lvl, &err), BZ_E_INVALID_INPUT);
     assert_int_equal(err.code, BZ_E_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "'verbose'"));
-    assert_non_null(strstr(err.msg, "debug, info, warn, error, off"));
+    assert_non_null(strstr(err.msg, "debug, info, warn (warning), error, off"));
     assert_int_equal(lvl, BZ_LOG_INFO); /* untouched on error */
+    /* the lines' own severity names parse too (first-hour review C9) */
+    assert_int_equal(bz_log_level_parse("warning", &lvl, &err), BZ_OK);
+    assert_int_equal(lvl, BZ_LOG_WARN);
+    lvl = BZ_LOG_INFO;
+    assert_int_equal(bz_log_level_parse("WARNING", &lvl, &err), BZ_OK);
+    assert_int_equal(lvl, BZ_LOG_WARN);
+    assert_int_equal(bz_log_level_parse("ERROR", &lvl, &err), BZ_OK);
+    assert_int_equal(lvl, BZ_LOG_ERROR);
     assert_int_equal(bz_log_level_parse("", &lvl, &err), BZ_E_INVALID_INPUT);
     assert_int_equal(bz_log_level_parse("infox", &lvl, &err), BZ_E_INVALID_INPUT);
 }
