@@ -242,6 +242,9 @@ static int prop_apply(struct loader *ld, const struct cfg_prop *p, const char *t
         rc = units_parse_duration(text, name, &v, &e);
         break;
     }
+    if (rc != BZ_OK && p->range != NULL && text[0] == '-') { /* say which numbers it takes */
+        return fail(ld, line, "%s: '%s' must be %s", name, text, p->range);
+    }
     if (rc != BZ_OK) {
         return fail(ld, line, "%s", e.msg);
     }

@@ -370,7 +370,23 @@ static const struct bad_case bad_cases[] = {
      "5: archive.after: unknown unit in '2 days' (use ms, s, m, h or d, e.g. 500ms, 2s, 5m)"},
     /* numbers */
     {"version: 1\nsites: [a]\nworkers: -1\n", BZ_E_INVALID_INPUT,
-     "3: workers: '-1' is not a whole number"},
+     "3: workers: '-1' must be between 0 and 1024"},
+    /* a negative number names the range, not "not a whole number" (first-hour review D3) */
+    {"version: 1\nsites: [a]\ndecompress:\n  max_ratio: -5\n", BZ_E_INVALID_INPUT,
+     "4: decompress.max_ratio: '-5' must be between 1 and 1000000"},
+    /* per-site entries */
+    {"version: 1\nsites:\n  - {id: a, encoding: euc-jp}\n", BZ_E_INVALID_INPUT,
+     "3: sites: encoding 'euc-jp' is not one bizoope reads (utf-8 or cp932)"},
+    {"version: 1\nsites:\n  - {id: a, header: yes}\n", BZ_E_INVALID_INPUT,
+     "3: sites: header 'yes' is not none or first_line (a first line of column names)"},
+    {"version: 1\nsites:\n  - {encoding: cp932}\n", BZ_E_INVALID_INPUT,
+     "3: sites: a site written as a mapping needs its id ({id: ID, encoding: cp932})"},
+    /* start-up checks of run, found by loading (config check) */
+    {"version: 1\nsites: [a]\nbatch:\n  schedule: '0 25 * * *'\n", BZ_E_INVALID_INPUT,
+     "4: batch.schedule: cron: '25' is not valid in the hour field (0-23)"},
+    {"version: 1\nsites: [a]\nbatch:\n  timezone: JST\n", BZ_E_INVALID_INPUT,
+     "4: batch.timezone: 'JST' is not a time zone this machine knows (no "
+     "/usr/share/zoneinfo/JST); for Japan write Asia/Tokyo"},
     {"version: 1\nsites: [a]\narchive:\n  level: 20\n", BZ_E_INVALID_INPUT,
      "4: archive.level: '20' must be between 1 and 19"},
     /* sites */
