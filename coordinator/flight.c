@@ -241,6 +241,7 @@ static bool sniff_refuses(const struct pipeline_ctx *pc, struct flight *fl)
     }
     fl->data_start = sniff.data_start;
     if (sniff.verdict == SNIFF_HINT) {
+        snprintf(fl->rep.hint, sizeof(fl->rep.hint), "%s", sniff.reason);
         BZ_LOG(pc->log, BZ_LOG_WARN, "dispatch",
                (&(struct bz_log_ctx){job->job_id, job->site_id, "dispatch", -1}),
                "file looks suspect", "file=%s hint=%s", job->file_name, sniff.reason);

@@ -25,6 +25,7 @@ struct job_report {
     const char *error_file; /* outbox path, or NULL */
     unsigned shards;
     unsigned threads;
+    char hint[400]; /* a whole-file hint about the file's shape (lib/tsv/feed_sniff.h), or "" */
 };
 
 typedef void (*pipeline_report_fn)(void *ctx, const struct job_report *r);

@@ -58,6 +58,10 @@ static void print_json(const struct job_report *r)
     json_object_set_new(o, "error_file", text_json(r->error_file));
     json_object_set_new(o, "status", json_string(r->status));
     json_object_set_new(o, "error", text_json(job->error));
+    json_object_set_new(o, "diagnosis",
+                        job->state == JOB_REJECTED ? text_json(job->error)
+                        : r->hint[0] != '\0'       ? json_string(r->hint)
+                                                   : json_null());
     text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", text);
     free(text);
@@ -119,6 +123,9 @@ static void print_text(const struct job_report *r)
     shown_init(&sh, r);
     if (strcmp(r->status, "loaded") == 0) {
         print_loaded(job, &sh);
+        if (r->hint[0] != '\0') {
+            printf("  hint: %s\n", r->hint);
+        }
     } else if (strcmp(r->status, "identical") == 0) {
         printf("%s %s/%s: identical to a file already loaded; nothing to do\n", job->job_id,
                sh.site.data, sh.file.data);

@@ -133,12 +133,14 @@ for path in list(REASONS) + [good_stores]:
     name = os.path.basename(path)
     received[name] = open(path, "rb").read()
     open(os.path.join(inbox, name), "wb").write(received[name])
+open(os.path.join(inbox, os.path.basename(hinted)), "wb").write(open(hinted, "rb").read())
 jobs, _ = run_once(bizoope, config)
 by_name = {j.get("file"): j for j in jobs}
 for path, reason in REASONS.items():
     name = os.path.basename(path)
     job = by_name.get(name) or {}
-    check(job.get("status") == "rejected" and reason in (job.get("error") or ""),
+    check(job.get("status") == "rejected" and reason in (job.get("error") or "") and
+          job.get("diagnosis") == job.get("error"),
           "run %s: rejected with %r: %r" % (name, reason, job))
     outbox = os.path.join(inst, "outbox", "tokyo", name + ".errors.tsv")
     got = open(outbox, "rb").read() if os.path.exists(outbox) else None
@@ -160,6 +162,10 @@ rows = con.execute("select count(*) from stores").fetchone()[0]
 con.close()
 check(rows == good_expect["loaded"],
       "the warehouse holds only the good file's rows: %d vs gen's %d" % (rows, good_expect["loaded"]))
+half = by_name.get(os.path.basename(hinted)) or {}
+check(half.get("status") == "loaded" and "looks like a header line" in (half.get("diagnosis") or "")
+      and half.get("lines") == good_expect["lines"] + 1,
+      "run: a half header loads its lines with the hint in diagnosis: %r" % half)
 left = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(inst, "load")) for f in fs]
 check(left == [], "no load copy is left: %r" % left)
 check.finish("validate reads as run does (.gz, .zst: identical error files); %d wrong shapes "
