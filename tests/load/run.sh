@@ -5,7 +5,8 @@
 # validation), bigquery.sh (the whole job into the BigQuery fakes against SQLite), admin.sh
 # (the admin API over a journal of a million jobs against a bare COUNT(*)) and coordinator.sh
 # (the coordinator's memory and bytes for a file and one ten times larger, Cloud Storage +
-# Kafka + BigQuery layout). Each prints a human
+# Kafka + BigQuery layout) and peer.sh (the whole single-machine job against DuckDB's own, keyed
+# and unkeyed). Each prints a human
 # summary and ends with one JSON line. BENCH_SMOKE=1 runs them in a few seconds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,3 +21,4 @@ bash "$here/encode.sh" "$1"
 bash "$here/bigquery.sh" "$1"
 bash "$here/admin.sh" "$1"
 bash "$here/coordinator.sh" "$1"
+bash "$here/peer.sh" "$1"
