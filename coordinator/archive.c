@@ -2,7 +2,9 @@
 #include "coordinator/archive.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,22 +38,32 @@ bool archive_due(const struct bz_config *cfg, const struct job *job)
     return (uint64_t)(age > 0 ? age : 0) * 1000 >= cfg->archive_after_ms;
 }
 
-/* backup -> archive, verified against the hash of the bytes received; then the backup goes. */
-static int compress_backup(const struct bz_config *cfg, const struct job *job, const char *backup,
-                           const char *archive, struct bz_err *err)
+/* backup -> archive, verified against the hash of the bytes received; the backup stays. */
+static int write_archive(int level, const char *job_id, const char *content_hash,
+                         const char *backup, const char *archive, struct bz_err *err)
 {
     struct content_hash h;
     char hex[33];
-    int rc = codec_archive_zstd(backup, archive, cfg->archive_level, &h, err);
+    int rc = codec_archive_zstd(backup, archive, level, &h, err);
 
     content_hash_hex(&h, hex);
-    if (rc == BZ_OK && job->content_hash != NULL && strcmp(hex, job->content_hash) != 0) {
+    if (rc == BZ_OK && content_hash != NULL && strcmp(hex, content_hash) != 0) {
         unlink(archive);
         rc = bz_err_set(err, BZ_E_IO,
                         "%s: the backup %s no longer has the bytes received (hash %s, "
                         "received %s); kept it, archived nothing",
-                        job->job_id, backup, hex, job->content_hash);
+                        job_id, backup, hex, content_hash);
     }
+    return rc;
+}
+
+/* backup -> archive (write_archive); then the backup goes. */
+static int compress_backup(const struct bz_config *cfg, const struct job *job, const char *backup,
+                           const char *archive, struct bz_err *err)
+{
+    int rc =
+        write_archive(cfg->archive_level, job->job_id, job->content_hash, backup, archive, err);
+
     if (rc == BZ_OK && unlink(backup) != 0) {
         rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", backup, strerror(errno));
     }
@@ -85,6 +97,21 @@ static int archive_object(const struct bz_config *cfg, struct storage *st, const
                               STORAGE_ARCHIVE, job->site_id, name, err);
 }
 
+/* The job is done: its archive is in place and its backup gone; journaled. */
+static int archive_done(struct journal *journal, struct bz_log *log, struct job *job,
+                        const char *archive, double t0, struct bz_err *err)
+{
+    job->state = JOB_DONE;
+    xstrreplace(&job->error, NULL); /* an archiving that had to wait says why no more */
+    job->tries = 0;
+    job->retry_at = 0;
+    BZ_LOG(log, BZ_LOG_INFO, "archive",
+           (&(struct bz_log_ctx){job->job_id, job->site_id, "archive",
+                                 (long long)((bz_mono_seconds() - t0) * 1000)}),
+           "backup archived", "archive=%s", archive);
+    return journal_update(journal, job, err);
+}
+
 int archive_job(const struct bz_config *cfg, struct storage *st, struct journal *journal,
                 struct bz_log *log, struct job *job, struct bz_err *err)
 {
@@ -102,18 +129,76 @@ int archive_job(const struct bz_config *cfg, struct storage *st, struct journal 
         rc = bz_err_set(err, BZ_E_IO, "%s: neither the backup %s nor the archive %s exists",
                         job->job_id, backup, archive);
     }
-    if (rc != BZ_OK) {
-        return rc;
+    return rc != BZ_OK ? rc : archive_done(journal, log, job, archive, t0, err);
+}
+
+/* ---- an archive written early, while its file is merged ---------------------------------- */
+
+struct archive_early {
+    pthread_t thread;
+    int level;
+    char job_id[64], hash[33];
+    char backup[AREAS_PATH_BYTES], archive[AREAS_PATH_BYTES];
+    bool has_hash;
+    double t0;
+    int rc;
+    struct bz_err err;
+};
+
+static void *early_main(void *arg)
+{
+    struct archive_early *e = arg;
+
+    e->rc = write_archive(e->level, e->job_id, e->has_hash ? e->hash : NULL, e->backup, e->archive,
+                          &e->err);
+    return NULL;
+}
+
+struct archive_early *archive_early_start(const struct bz_config *cfg, const struct job *job)
+{
+    struct archive_early *e;
+
+    if (cfg->archive_after_ms != 0 || job->origin != NULL || job->state != JOB_LANDED) {
+        return NULL; /* due later, or a server-side move: nothing to gain */
     }
-    job->state = JOB_DONE;
-    xstrreplace(&job->error, NULL); /* an archiving that had to wait says why no more */
-    job->tries = 0;
-    job->retry_at = 0;
-    BZ_LOG(log, BZ_LOG_INFO, "archive",
-           (&(struct bz_log_ctx){job->job_id, job->site_id, "archive",
-                                 (long long)((bz_mono_seconds() - t0) * 1000)}),
-           "backup archived", "archive=%s", archive);
-    return journal_update(journal, job, err);
+    e = xcalloc(1, sizeof(*e));
+    e->level = cfg->archive_level;
+    e->t0 = bz_mono_seconds();
+    snprintf(e->job_id, sizeof(e->job_id), "%s", job->job_id);
+    e->has_hash = job->content_hash != NULL;
+    snprintf(e->hash, sizeof(e->hash), "%s", e->has_hash ? job->content_hash : "");
+    areas_backup_path(cfg, job, e->backup, sizeof(e->backup));
+    areas_archive_path(cfg, job, e->archive, sizeof(e->archive));
+    bz_err_clear(&e->err);
+    if (pthread_create(&e->thread, NULL, early_main, e) != 0) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int archive_early_finish(struct archive_early *e, struct journal *journal, struct bz_log *log,
+                         struct job *job, struct bz_err *err)
+{
+    int rc;
+
+    if (e == NULL) {
+        return BZ_E_NOT_FOUND;
+    }
+    pthread_join(e->thread, NULL);
+    rc = e->rc;
+    if (rc == BZ_OK && job->state != JOB_MERGED) {
+        unlink(e->archive); /* the file was not loaded after all: its archive is not due */
+        rc = BZ_E_NOT_FOUND;
+    } else if (rc == BZ_OK && unlink(e->backup) != 0 && errno != ENOENT) {
+        rc = bz_err_set(err, BZ_E_IO, "cannot remove %s: %s", e->backup, strerror(errno));
+    } else if (rc == BZ_OK) {
+        rc = archive_done(journal, log, job, e->archive, e->t0, err);
+    } else if (err != NULL) {
+        *err = e->err;
+    }
+    free(e);
+    return rc;
 }
 
 int archive_merged(const struct bz_config *cfg, struct storage *st, struct journal *journal,

@@ -24,6 +24,19 @@ struct storage;
 int archive_job(const struct bz_config *cfg, struct storage *st, struct journal *journal,
                 struct bz_log *log, struct job *job, struct bz_err *err);
 
+/* An archive written while its file is still being merged (archive.after 0s, a local backup):
+ * the backup is compressed and verified on a thread of its own, off the path of the merge, and
+ * kept until archive_early_finish. NULL when the job's archive is not written early. */
+struct archive_early;
+struct archive_early *archive_early_start(const struct bz_config *cfg, const struct job *job);
+
+/* Waits for e; then, when the job is merged, removes the backup and ends the job done
+ * (journaled). BZ_E_NOT_FOUND when there is nothing early to finish (e NULL, or the job was not
+ * merged: the archive written is removed again); another error when writing it failed (err
+ * says why; the backup stays, for archive_job later). Frees e. */
+int archive_early_finish(struct archive_early *e, struct journal *journal, struct bz_log *log,
+                         struct job *job, struct bz_err *err);
+
 /* Archives every merged job that is due (ignore_delay: every merged job); *archived counts
  * them. Stops at the first failure. */
 int archive_merged(const struct bz_config *cfg, struct storage *st, struct journal *journal,

@@ -371,13 +371,32 @@ static int archive_later(const struct pipeline_ctx *pc, struct job *job, const s
     return journal_update(pc->journal, job, err);
 }
 
+/* The backup archived when due: finished from the archive written during the merge (early),
+ * else written now. A failure leaves the job merged, to be archived later. */
+static int archive_merged_job(const struct pipeline_ctx *pc, struct job *job,
+                              struct archive_early *early, struct bz_err *why)
+{
+    struct bz_err archive_err;
+    int rc;
+
+    bz_err_clear(&archive_err);
+    rc = archive_early_finish(early, pc->journal, pc->log, job, &archive_err);
+    if (rc == BZ_E_NOT_FOUND && archive_due(pc->cfg, job)) {
+        rc = archive_job(pc->cfg, pc->storage, pc->journal, pc->log, job, &archive_err);
+    } else if (rc == BZ_E_NOT_FOUND) {
+        rc = BZ_OK;
+    }
+    return rc != BZ_OK ? archive_later(pc, job, &archive_err, why) : BZ_OK;
+}
+
 /* The finish of a flight whose shards are back, then what follows a merge: the load copy gone
- * (normally already; not if a kill came in between) and the backup archived when due. */
+ * (normally already; not if a kill came in between) and the backup archived when due - written
+ * while the file merges, on another core, when it is due at once. */
 static int finish_flight(struct pipeline_ctx *pc, struct flight *fl, struct bz_err *why)
 {
     struct job *job = &fl->job;
+    struct archive_early *early = NULL;
     char load[AREAS_PATH_BYTES];
-    struct bz_err archive_err;
     int rc = fl->rc;
 
     if (rc != BZ_OK) {
@@ -386,21 +405,21 @@ static int finish_flight(struct pipeline_ctx *pc, struct flight *fl, struct bz_e
         if (fl->t_shards == 0) {
             fl->t_shards = bz_mono_seconds();
         }
+        early = archive_early_start(pc->cfg, job);
         rc = flight_finish(pc, fl, why);
     }
     flight_release(pc, fl);
     if (rc != BZ_OK || job->state != JOB_MERGED) {
+        archive_early_finish(early, pc->journal, pc->log, job, NULL); /* removes it again */
         return rc;
     }
     areas_load_path(pc->cfg, job, load, sizeof(load));
     if (unlink(load) != 0 && errno != ENOENT) {
-        return bz_err_set(why, BZ_E_IO, "cannot remove %s: %s", load, strerror(errno));
+        int e = errno;
+        archive_early_finish(early, pc->journal, pc->log, job, NULL); /* archived all the same */
+        return bz_err_set(why, BZ_E_IO, "cannot remove %s: %s", load, strerror(e));
     }
-    if (archive_due(pc->cfg, job) &&
-        archive_job(pc->cfg, pc->storage, pc->journal, pc->log, job, &archive_err) != BZ_OK) {
-        return archive_later(pc, job, &archive_err, why);
-    }
-    return BZ_OK;
+    return archive_merged_job(pc, job, early, why);
 }
 
 /* Tells the live picture how the file ended. */

@@ -35,11 +35,18 @@ with open(out_path, "w") as out, open(os.path.join(work, "run.err"), "w") as err
     check.wait("the first file", lambda: [r for r in reports() if r["status"] == "loaded"])  # the warehouse is made
     holder = sqlite3.connect(os.path.join(inst, "warehouse.db"), timeout=5)
     holder.execute("BEGIN EXCLUSIVE")
+    open(os.path.join(work, "sent.tsv"), "wb").write(open(feed, "rb").read())
     os.rename(feed, os.path.join(inst, "inbox", "a", name))
     waiting = check.wait("the locked file's report", lambda: [r for r in reports() if r["file"] == name])
     check(waiting and waiting[0]["status"] == "waiting" and "locked" in (waiting[0]["error"] or ""),
           "locked: the file waits, saying why: %r" % waiting)
     check(not os.path.exists(errors), "no error file while its rows are not merged")
+    # its archive was written during the merge that failed (archive.after 0s): it is gone again,
+    # and the backup stays (#19: the archive is written beside the merge, kept only if it loads)
+    archived = [f for f in os.listdir(os.path.join(inst, "archive", "a")) if name in f]
+    backups = [f for f in os.listdir(os.path.join(inst, "backup", "a")) if name in f]
+    check(archived == [] and len(backups) == 1,
+          "not merged: no archive, the backup kept (%r, %r)" % (archived, backups))
     con = sqlite3.connect(os.path.join(inst, "state.db"))
     row = con.execute("SELECT state, error FROM jobs WHERE file_name = ?", (name,)).fetchone()
     con.close()
@@ -55,4 +62,10 @@ lines = open(errors, "rb").read().count(b"\n") if os.path.exists(errors) else -1
 check(lines == exp["rejected_invalid"] + exp["rejected_duplicate"],
       "the error file appears after the merge, with every rejected line: %d" % lines)
 check(run.returncode == 0, "the run exits 0: nothing failed (%d)" % run.returncode)
+archived = [f for f in os.listdir(os.path.join(inst, "archive", "a")) if name in f]
+backups = [f for f in os.listdir(os.path.join(inst, "backup", "a")) if name in f]
+check(len(archived) == 1 and backups == [] and
+      subprocess.run(["zstd", "-dc", os.path.join(inst, "archive", "a", archived[0])],
+                     capture_output=True).stdout == open(os.path.join(work, "sent.tsv"), "rb").read(),
+      "merged: archived as received, the backup gone (%r, %r)" % (archived, backups))
 check.finish("the error file follows the merge; a locked warehouse makes a file wait, not fail")
