@@ -173,6 +173,7 @@ struct service {
     struct run_totals totals;
     struct untaken *untaken;       /* the inbox's files no run takes, said once each */
     struct run_progress *progress; /* --once on a terminal: the line saying how far it is */
+    char admin_off[512];           /* why admin.listen is not served ("" when it is, or off) */
 };
 
 static void on_report(void *ctx, const struct job_report *r)
@@ -225,6 +226,7 @@ static int open_admin(struct service *sv)
     bz_err_clear(&err);
     sv->admin = admin_open(sv->cfg, sv->activity, sv->metrics, sv->log, &err);
     if (sv->admin == NULL && (!tcp || err.code == BZ_E_IO)) {
+        snprintf(sv->admin_off, sizeof(sv->admin_off), "%s", err.msg);
         BZ_LOG(sv->log, BZ_LOG_WARN, "admin", NULL, "admin API not started", "%s", err.msg);
         return 0;
     }
@@ -232,6 +234,7 @@ static int open_admin(struct service *sv)
     if (rc == BZ_OK && tcp) {
         rc = admin_listen(sv->admin, &err);
         if (rc == BZ_E_IO) {
+            snprintf(sv->admin_off, sizeof(sv->admin_off), "%s", err.msg);
             BZ_LOG(sv->log, BZ_LOG_WARN, "admin", NULL,
                    "admin API not started on admin.listen (the CLI still reaches the run over "
                    "its socket)",
@@ -359,7 +362,7 @@ static void look_at_inbox(struct service *sv, bool last)
 /* What this run is about to do, on stderr for the person who started it. */
 static void print_banner(const struct service *sv)
 {
-    char where[1200], api[128] = "not started";
+    char where[1200], api[400];
     unsigned port = sv->admin ? admin_port(sv->admin) : 0;
 
     if (sv->o->quiet || sv->o->json) {
@@ -370,6 +373,9 @@ static void print_banner(const struct service *sv)
         snprintf(api, sizeof(api), "http://%.100s/", sv->cfg->admin_listen);
     } else if (sv->cfg->admin_listen[0] == '\0') {
         snprintf(api, sizeof(api), "off (admin.listen)");
+    } else {
+        snprintf(api, sizeof(api), "NOT started on %.100s: %.250s", sv->cfg->admin_listen,
+                 sv->admin_off[0] ? sv->admin_off : "see the log");
     }
     fprintf(stderr, "%s %s: %s %zu site%s (", sv->prog, bz_version(),
             sv->o->once ? "one pass over" : "watching", sv->cfg->nsites,
@@ -381,8 +387,8 @@ static void print_banner(const struct service *sv)
     if (!sv->o->once) {
         fprintf(stderr, " every %.1f s", (double)sv->cfg->poll_ms / 1000.0);
     }
-    fprintf(stderr, "\n  warehouse %s\n  admin API %s; bizoope status --config %s%s\n", where, api,
-            sv->o->config,
+    fprintf(stderr, "\n  warehouse %s\n  admin API %s\n  status    bizoope status --config %s%s\n",
+            where, api, sv->o->config,
             sv->o->once ? "" : "\n  Ctrl-C finishes the files in hand and stops (twice: now)");
 }
 

@@ -81,9 +81,9 @@ check(len(loaded) == 1 and loaded[0].get("loaded") == expect["loaded"],
 run.send_signal(signal.SIGTERM)
 run.wait(timeout=30)
 err = open(err_path).read()
-banner = err.split("\n")[0:4]
+banner = err.split("\n")[0:5]
 check(banner[0].startswith("bizoope run ") and "watching 2 sites (tokyo, osaka)" in banner[0] and
-      inbox in banner[0] and any("http://127.0.0.1:%d/" % port in b for b in banner) and
+      inbox in banner[0] and any("admin API http://127.0.0.1:%d/" % port in b for b in banner) and
       any("warehouse sqlite at" in b for b in banner), "the start banner: %r" % banner)
 said = {}
 for line in err.splitlines():
