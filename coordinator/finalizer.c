@@ -45,6 +45,7 @@ struct finalizer {
     const struct schema_table *table;
     enum feed_encoding encoding;
     uint64_t lines_before; /* counted in line numbers, not in a shard (a header line) */
+    bool reserved;         /* the global table was sized from the first shard's winners */
     uint32_t nshards;
     struct shard_state *shards;
     struct dedup_table *global;
@@ -161,6 +162,10 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
         push_loser(st, r->losers[i].line, r->losers[i].offset, (struct row_position){0, 0});
     }
     if (!fz->ranked_elsewhere) {
+        if (!fz->reserved) { /* the first shard back tells how many keys a shard brings */
+            dedup_table_reserve(fz->global, r->nwinners * (size_t)fz->nshards);
+            fz->reserved = true;
+        }
         dedup_table_offer_all(fz->global, r->winners, r->nwinners, on_global_loser, fz);
     }
     pthread_mutex_unlock(&fz->lock);

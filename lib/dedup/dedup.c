@@ -166,6 +166,17 @@ static void grow(struct dedup_table *t)
     slots_release(old, old_bytes);
 }
 
+void dedup_table_reserve(struct dedup_table *t, size_t keys)
+{
+    size_t capacity = keys + (keys + 2) / 3; /* load <= 3/4 at keys */
+
+    if (t->count != 0 || capacity <= t->capacity) {
+        return; /* in use, or large enough: growing keeps its own pace */
+    }
+    slots_release(t->slots, t->bytes);
+    set_capacity(t, capacity);
+}
+
 static enum dedup_outcome offer(struct dedup_table *t, const struct dedup_entry *e,
                                 struct dedup_entry *loser)
 {

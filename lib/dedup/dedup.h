@@ -50,6 +50,11 @@ size_t dedup_start_keys(uint64_t guess);
 struct dedup_table *dedup_table_new(size_t expected_keys);
 void dedup_table_free(struct dedup_table *t);
 
+/* Makes an empty table ready for keys distinct keys in one allocation, so that filling it does
+ * not grow it step by step (each step zeroes a new table and rehashes the old one: most of a
+ * file-wide fold's cost). A table that holds keys already, or is large enough, is left. */
+void dedup_table_reserve(struct dedup_table *t, size_t keys);
+
 /* Empties the table but keeps its slots: a worker reuses one table for shard after shard, so
  * its memory is zeroed by memset once per shard instead of faulted in anew (first-touch page
  * zeroing measured 20x slower than memset of memory already touched on this VM). */
