@@ -54,12 +54,32 @@ static void run_check(const struct schema_table *t, const struct tsv_source *src
                (unsigned long long)shard_bytes, max_line, err.msg);
 }
 
+/* A file rejected as a whole by its start (lib/tsv/feed_sniff.h): nothing counted, nothing
+ * loaded, and its error file is the one file-level line with the reason. */
+static void check_rejected(const struct run *r, const char *what)
+{
+    const struct feed_counts *c = &r->res.counts;
+    struct buf want;
+
+    buf_init(&want);
+    buf_appendf(&want, "\tfile: %s\n", r->res.rejected);
+    FUZZ_CHECK(c->lines == 0 && c->loaded == 0 && r->res.nloaded_lines == 0 && r->res.shards == 0,
+               "%s: a rejected file counted %llu lines", what, (unsigned long long)c->lines);
+    FUZZ_CHECK(r->errors.len == want.len && memcmp(r->errors.data, want.data, want.len) == 0,
+               "%s: a rejected file's error file is not its one line", what);
+    buf_release(&want);
+}
+
 static void check_accounting(const struct run *r, const char *what)
 {
     const struct feed_counts *c = &r->res.counts;
     uint64_t lf = 0;
     size_t i;
 
+    if (r->res.rejected[0] != '\0') {
+        check_rejected(r, what);
+        return;
+    }
     FUZZ_CHECK(c->lines == c->loaded + c->rejected_invalid + c->rejected_duplicate,
                "%s: %llu lines != %llu loaded + %llu invalid + %llu duplicate", what,
                (unsigned long long)c->lines, (unsigned long long)c->loaded,
@@ -115,7 +135,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     run_check(t, &src, shard, max_line, &sharded);
     run_check(t, &src, UINT64_MAX, max_line, &whole);
-    FUZZ_CHECK(whole.res.shards == 1, "%u shards for the whole-file run", whole.res.shards);
+    FUZZ_CHECK(strcmp(sharded.res.rejected, whole.res.rejected) == 0,
+               "the file's verdict differs with shard size %llu: '%s' / '%s'",
+               (unsigned long long)shard, sharded.res.rejected, whole.res.rejected);
+    FUZZ_CHECK(whole.res.shards == 1 || whole.res.rejected[0] != '\0',
+               "%u shards for the whole-file run", whole.res.shards);
     check_accounting(&sharded, "sharded");
     check_accounting(&whole, "whole");
 
