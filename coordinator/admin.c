@@ -490,19 +490,18 @@ struct admin *admin_open(const struct bz_config *cfg, struct activity *a, struct
 
 int admin_check_config(const struct bz_config *cfg, struct bz_err *err)
 {
-    char *token = NULL;
-    int rc;
+    const char *env = getenv("BIZOOPE_ADMIN_TOKEN");
+    /* a token file is taken as a token: it is read where the run starts (its credentials may
+     * exist only there), and a run that cannot read it stops with that reason */
+    bool has_token = (cfg->admin_token_file != NULL && cfg->admin_token_file[0] != '\0') ||
+                     (env != NULL && env[0] != '\0');
 
     if (cfg->admin_listen[0] == '\0') {
         return BZ_OK;
     }
-    if (secret_load(cfg->admin_token_file, "BIZOOPE_ADMIN_TOKEN", "the admin token", &token, err) !=
-        BZ_OK) {
-        return bz_err_prefix(err, "admin.token_file");
-    }
-    rc = http_listen_check(cfg->admin_listen, token != NULL, err);
-    secret_free(token);
-    return rc != BZ_OK ? bz_err_prefix(err, "admin.listen") : BZ_OK;
+    return http_listen_check(cfg->admin_listen, has_token, err) != BZ_OK
+               ? bz_err_prefix(err, "admin.listen")
+               : BZ_OK;
 }
 
 int admin_listen(struct admin *ad, struct bz_err *err)

@@ -40,8 +40,8 @@ void admin_socket_path(const struct bz_config *cfg, char *out, size_t size);
  * server - with err saying what to do; BZ_E_IO or BZ_E_INVALID_INPUT when it cannot be made. */
 int admin_serve_socket(struct admin *ad, struct bz_err *err);
 
-/* What admin_listen would refuse in cfg, found without listening (`bizoope config check`): a bad
- * admin.listen, no token off loopback, an unreadable admin.token_file. */
+/* What admin_listen would refuse in cfg, found without listening or reading the token
+ * (`bizoope config check`): a bad admin.listen, or no token (file or variable) off loopback. */
 int admin_check_config(const struct bz_config *cfg, struct bz_err *err);
 
 /* Serves them on cfg->admin_listen (token from admin.token_file or BIZOOPE_ADMIN_TOKEN).
