@@ -384,6 +384,24 @@ static void complain(const char *msg)
     buf_release(&shown);
 }
 
+/* A file that could not be processed: said on stderr, and with --json also as its own object
+ * {"file", "error"} on stdout, so a script reading one object per file misses none. */
+static void complain_file(const struct validate_args *a, const char *path, const char *msg)
+{
+    complain(msg);
+    if (a->json) {
+        json_t *o = json_object();
+        char *text;
+        json_object_set_new(o, "file", text_json(path));
+        json_object_set_new(o, "error", text_json(msg));
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", text);
+        free(text);
+        json_decref(o);
+        fflush(stdout);
+    }
+}
+
 static void complain_no_table(const struct validate_args *a, const struct schema_set *set,
                               const char *path)
 {
@@ -403,7 +421,7 @@ static void complain_no_table(const struct validate_args *a, const struct schema
         buf_appendf(&m, " %s", schema_set_table(set, i)->name);
     }
     buf_appendf(&m, ")%s", a->table ? "" : "; name the table with --table");
-    complain(m.data);
+    complain_file(a, path, m.data);
     buf_release(&m);
 }
 
@@ -452,14 +470,14 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     opts.header_line = a->header_line;
     if (access(path, R_OK) != 0) {
         bz_err_set(&err, BZ_E_IO, "%s: cannot read: %s", path, strerror(errno));
-        complain(err.msg);
+        complain_file(a, path, err.msg);
         return 1;
     }
     if (!a->no_errors) {
         error_file_path(a, path, errors_path, sizeof(errors_path));
         ef = out_file_open(errors_path, &err);
         if (ef == NULL) {
-            complain(err.msg);
+            complain_file(a, path, err.msg);
             return 1;
         }
         opts.write_errors = error_file_write;
@@ -476,7 +494,7 @@ static int validate_one(const struct validate_args *a, const struct schema_set *
     buf_release(&prog_name);
     rc = out_file_commit(ef, rc, &err);
     if (rc != BZ_OK) {
-        complain(err.msg);
+        complain_file(a, path, err.msg);
         return 1;
     }
     BZ_LOG(env->log, BZ_LOG_INFO, "validate",

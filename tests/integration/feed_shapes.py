@@ -112,6 +112,15 @@ for path, reason in REASONS.items():
     check(p.returncode == 0 and "rejected as a whole: " in p.stdout and reason in p.stdout,
           "validate %s says it on the terminal: %r" % (os.path.basename(path), p.stdout))
 
+# under --json a file that cannot be processed is an object too (first-hour review A10)
+p = subprocess.run([bizoope, "validate", "--json", "--no-errors",
+                    os.path.join(feeds, "journal_20261201190000.tsv"), good_stores],
+                   capture_output=True, text=True)
+objs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+check(p.returncode == 1 and len(objs) == 2 and "cannot read" in objs[0].get("error", "") and
+      objs[1].get("lines") == good_expect["lines"],
+      "validate --json: one object per file, the missing one with its error: %r" % p.stdout)
+
 # a first line only partly the column names: a hint, and its lines are checked
 hinted = os.path.join(feeds, "stores_20261201180000.tsv")
 open(hinted, "wb").write(b"store_code\tstore_name\tx\ty\n" + good)
