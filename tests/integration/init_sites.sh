@@ -5,6 +5,7 @@
 # configuration reported as "file:line: what". Owns nothing but WORK_DIR.
 set -euo pipefail
 bz=$1
+src=$(cd "$2" && pwd)
 work=$3
 rm -rf "$work"
 mkdir -p "$work"
@@ -127,5 +128,12 @@ has out.txt '"added":null'
 has out.txt "site 'b' is already listed"
 expect 0 "$bz" archive --config jsoninst/bizoope.yaml --json
 has out.txt '{"archived":0,"error":null}'
+
+# ---- bash completion (deploy/completion/bizoope.bash) reads the commands and options from --help
+got=$(PATH="$(dirname "$bz"):$PATH" bash -c '. "$1/deploy/completion/bizoope.bash"
+    COMP_WORDS=(bizoope va); COMP_CWORD=1; _bizoope; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(bizoope validate --enc); COMP_CWORD=2; _bizoope; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(bizoope-worker --ver); COMP_CWORD=1; _bizoope; echo "${COMPREPLY[*]}"' _ "$src")
+[ "$got" = "$(printf 'validate\n--encoding\n--version')" ] || { echo "$got" >&2; fail "completion"; }
 
 echo "init_sites: ok"
