@@ -42,20 +42,9 @@ target=2.0
 work=$(bench_workdir pipeline)
 trap 'rm -rf "$work"' EXIT
 
-
-feed="$work/journal_20261124090000.tsv"
-expect=$("$bizoope" gen --table journal --rows "$rows" --error-rate 0.01 --dup-rate 0.05 \
-    --seed 1 --out "$feed")
-bytes=$(json_get "$expect" bytes)
-echo "feed: $rows lines, $bytes bytes in $work"
+bench_journal "$bizoope" "$work" "$rows"
 
 # ---- bizoope run --------------------------------------------------------------------------
-inst="$work/inst"
-"$bizoope" init "$inst" --site a >/dev/null
-# archiving is not part of this; the feed is complete when copied (no settling)
-sed -i -e 's/^  after: 0s /  after: 1d /' -e 's/^  settle: 30s /  settle: 0s  /' "$inst/bizoope.yaml"
-cp "$feed" "$inst/inbox/a/"
-sync
 t0=$(now)
 if [ -x /usr/bin/time ]; then
     /usr/bin/time -f '%M' -o "$work/rss" "$bizoope" run --config "$inst/bizoope.yaml" --once \
@@ -67,20 +56,7 @@ else
 fi
 t1=$(now)
 bz_s=$(elapsed "$t0" "$t1")
-report=$(cat "$work/run.json")
-for k in lines loaded rejected_invalid rejected_duplicate; do
-    got=$(json_get "$report" "$k")
-    want=$(json_get "$expect" "$k")
-    if [ "$got" != "$want" ]; then
-        echo "$0: bizoope reported $k = $got, gen expected $want" >&2
-        exit 1
-    fi
-done
-in_table=$(sqlite3 "$inst/warehouse.db" "SELECT COUNT(*) FROM journal")
-if [ "$in_table" != "$(json_get "$expect" loaded)" ]; then
-    echo "$0: the journal table holds $in_table rows, expected $(json_get "$expect" loaded)" >&2
-    exit 1
-fi
+bench_check_run "$(cat "$work/run.json")"
 
 # ---- bizoope run again, the journal with two merge targets (schema/examples) ------------------
 # what merge.targets cost: the same file into a fresh installation whose journal also feeds
