@@ -64,6 +64,9 @@ static int read_sql(const struct ydoc *doc, int node, const char *key, struct ba
         }
         out->bigquery = xstrdup(ydoc_scalar(doc, v));
     }
+    if (out->sqlite == NULL && out->bigquery == NULL) { /* {}: a mapping of no dialect */
+        return fail_at(doc, node, err, what, " names no dialect (sqlite, bigquery)");
+    }
     return BZ_OK;
 }
 
