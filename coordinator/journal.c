@@ -215,12 +215,14 @@ struct journal *journal_open(const char *path, struct bz_err *err)
     struct journal *j = xcalloc(1, sizeof(*j));
 
     j->path = xstrdup(path);
+    /* The busy timeout comes before any statement: switching to WAL, and the first read of a
+     * journal whose last other user is closing (its checkpoint holds the file exclusively),
+     * fail at once with "database is locked" when no busy handler is set yet. */
     if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
             SQLITE_OK ||
-        sqlite3_exec(j->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                     "PRAGMA busy_timeout=10000;",
-                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(j->db, 10000) != SQLITE_OK ||
+        sqlite3_exec(j->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                     NULL) != SQLITE_OK ||
         sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
         add_columns(j) != SQLITE_OK || add_query_support(j) != SQLITE_OK ||
         load_installation(j) != SQLITE_OK) {
