@@ -303,6 +303,16 @@ int warehouse_merge_row_at(struct wh_merge *m, const struct wh_value *values, ui
     return m->ops->merge_row(m, values, position, err);
 }
 
+int warehouse_merge_rows(struct wh_merge *m, const struct wh_row_source *src, struct bz_err *err)
+{
+    if (m == NULL || src == NULL || src->next == NULL || src->rewind == NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse_merge_rows: needs a merge and a source with next and rewind");
+    }
+    /* Every backend with merge_begin has merge_rows (the slot's rule). */
+    return m->ops->merge_rows(m, src, err);
+}
+
 int warehouse_merge_commit(struct wh_merge *m, struct merge_counts *out, struct bz_err *err)
 {
     struct merge_counts ignored;

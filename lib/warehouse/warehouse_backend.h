@@ -67,6 +67,9 @@ struct warehouse_ops {
                        struct bz_err *err);
     int (*merge_row)(struct wh_merge *m, const struct wh_value *values, uint64_t position,
                      struct bz_err *err);
+    /* As warehouse_merge_rows: src non-NULL with next and rewind set. Set whenever
+     * merge_begin is. */
+    int (*merge_rows)(struct wh_merge *m, const struct wh_row_source *src, struct bz_err *err);
     int (*merge_commit)(struct wh_merge *m, struct merge_counts *out, struct bz_err *err);
     void (*merge_abort)(struct wh_merge *m);
 

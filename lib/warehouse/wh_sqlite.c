@@ -2,17 +2,21 @@
  * the merge record (_bizoope_merges) and the column documentation (_bizoope_columns).
  *
  * Owns the table layout (site_id + schema columns + created_at/updated_at, PRIMARY KEY(site_id,
- * key...), STRICT), the merge as an INSERT ... ON CONFLICT DO NOTHING / UPDATE ... WHERE order_by
- * <= ? pair stepped per row inside one BEGIN IMMEDIATE transaction, and exactly-once merges
- * by job id. Does not own argument checks (warehouse.c) or retries (the caller). Contract:
- * warehouse.h; DESIGN.md "Backends" and "Security". Thread: a handle and its merge are used by
- * one thread at a time (the connection is opened NOMUTEX).
+ * key...), STRICT), the merge inside one BEGIN IMMEDIATE transaction - a file's rows as one
+ * INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE order_by <= excluded over the rows'
+ * virtual table (warehouse_merge_rows, wh_sqlite_rows.c), single rows as an INSERT ... ON
+ * CONFLICT DO NOTHING / UPDATE pair (warehouse_merge_row) - and exactly-once merges by job id. Does
+ * not own argument checks (warehouse.c) or retries (the caller). Contract: warehouse.h; DESIGN.md
+ * "Backends" and "Security". Thread: a handle and its merge are used by one thread at a time (the
+ * connection is opened NOMUTEX).
  *
  * The tuning below was decided by measurement (keep it unless you measure again): a rollback
  * journal, not WAL, because appended pages are not journaled, so a big load of new rows writes
  * each page once (commits were 3x faster than WAL for big merges); a rowid table (slightly
- * faster than WITHOUT ROWID); and two plain statements per row rather than RETURNING or
- * ON CONFLICT DO UPDATE ... WHERE, which were about 2x slower. */
+ * faster than WITHOUT ROWID); for single rows, two plain statements rather than RETURNING or
+ * ON CONFLICT DO UPDATE ... WHERE, which were about 2x slower stepped per row; for a file, the
+ * upsert over all its rows at once, which runs at SQLite's INSERT ... SELECT speed (2.1 s for
+ * 1.88 M journal rows, against 3.1 s binding and stepping a statement per row). */
 #include "core/clock.h"
 #include "warehouse/warehouse_backend.h"
 
@@ -28,6 +32,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "warehouse/wh_sqlite_rows.h"
 
 #define SQLITE_MIN_VERSION 3037000 /* STRICT tables */
 #define PAGE_SIZE_SQL "PRAGMA page_size=16384"
@@ -41,6 +46,7 @@ struct wh_sqlite {
     /* main tables this handle has ensured (each once) */
     const struct schema_table *ensured[256];
     size_t nensured;
+    struct rows_feed feed; /* what temp."_bz_rows" reads during warehouse_merge_rows */
 };
 
 /* Per column of the merged table, what a row's value must look like. */
@@ -725,36 +731,53 @@ static const char *kind_name(enum wh_kind kind)
     return kind == WH_INT ? "INTEGER" : kind == WH_TEXT ? "TEXT" : "NULL";
 }
 
-/* Binds a row's values to ?1..?n of st. Checking kinds here costs a compare per column and
- * turns a STRICT-table rejection into a message naming the column. */
+/* Checks column i of row `row` (1-based) against the table: its kind, and NULL only where the
+ * column allows it. A compare per column that turns a STRICT-table rejection into a message
+ * naming the column. */
+static int check_value(const struct sqlite_merge *m, const struct wh_value *v, int i, uint64_t row,
+                       struct bz_err *err)
+{
+    if ((v->kind == WH_TEXT || v->kind == WH_INT) && v->kind == m->rules[i].kind) {
+        return BZ_OK;
+    }
+    if (v->kind == WH_NULL && !m->rules[i].not_null) {
+        return BZ_OK;
+    }
+    if (v->kind == WH_NULL) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT,
+                          "warehouse %s: merge of job '%s' into \"%s\": row %" PRIu64
+                          ": column '%s' (%s) is required but the value is NULL",
+                          m->wh->path, m->job_id, m->t->merge.target, row, m->t->columns[i].name,
+                          m->t->columns[i].type_text);
+    }
+    return bz_err_set(err, BZ_E_INVALID_INPUT,
+                      "warehouse %s: merge of job '%s' into \"%s\": row %" PRIu64
+                      ": column '%s' (%s) is stored as %s but the value is %s",
+                      m->wh->path, m->job_id, m->t->merge.target, row, m->t->columns[i].name,
+                      m->t->columns[i].type_text, kind_name((enum wh_kind)m->rules[i].kind),
+                      kind_name(v->kind));
+}
+
+/* Binds a row's values to ?1..?n of st, each checked first. */
 static int bind_row(struct sqlite_merge *m, sqlite3_stmt *st, const struct wh_value *v,
                     struct bz_err *err)
 {
     int i, rc = SQLITE_OK;
 
     for (i = 0; i < m->ncols && rc == SQLITE_OK; i++) {
-        if (v[i].kind == WH_TEXT && m->rules[i].kind == WH_TEXT) {
+        int code = check_value(m, &v[i], i, m->rows, err);
+        if (code != BZ_OK) {
+            return code;
+        }
+        if (v[i].kind == WH_TEXT) {
             /* STATIC: the values live for the call, and the statement is stepped and reset
              * before merge_row returns. A NULL pointer would bind SQL NULL, so "" instead. */
             rc = sqlite3_bind_text64(st, i + 1, v[i].s != NULL ? v[i].s : "", v[i].len,
                                      SQLITE_STATIC, SQLITE_UTF8);
-        } else if (v[i].kind == WH_INT && m->rules[i].kind == WH_INT) {
+        } else if (v[i].kind == WH_INT) {
             rc = sqlite3_bind_int64(st, i + 1, v[i].i);
-        } else if (v[i].kind == WH_NULL && !m->rules[i].not_null) {
-            rc = sqlite3_bind_null(st, i + 1);
-        } else if (v[i].kind == WH_NULL) {
-            return bz_err_set(err, BZ_E_INVALID_INPUT,
-                              "warehouse %s: merge of job '%s' into \"%s\": row %" PRIu64
-                              ": column '%s' (%s) is required but the value is NULL",
-                              m->wh->path, m->job_id, m->t->merge.target, m->rows,
-                              m->t->columns[i].name, m->t->columns[i].type_text);
         } else {
-            return bz_err_set(err, BZ_E_INVALID_INPUT,
-                              "warehouse %s: merge of job '%s' into \"%s\": row %" PRIu64
-                              ": column '%s' (%s) is stored as %s but the value is %s",
-                              m->wh->path, m->job_id, m->t->merge.target, m->rows,
-                              m->t->columns[i].name, m->t->columns[i].type_text,
-                              kind_name((enum wh_kind)m->rules[i].kind), kind_name(v[i].kind));
+            rc = sqlite3_bind_null(st, i + 1);
         }
     }
     if (rc != SQLITE_OK) {
@@ -834,6 +857,163 @@ static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values
      * commit: the file would be recorded as merged without all its rows. */
     m->failed = rc;
     m->fail_row = m->rows;
+    return rc;
+}
+
+/* ---- the bulk merge: one statement over temp."_bz_rows" (wh_sqlite_rows.h) ---- */
+
+/* The upsert the per-row pair amounts to, over all rows at once: ?1 the merge time, ?2 the site
+ * id. bz_counted() in DO UPDATE counts the rows updated; changes() counts those and the rows
+ * inserted. "WHERE true" keeps the parser from reading ON CONFLICT as a join constraint. */
+static void build_upsert(struct buf *b, const struct schema_table *t)
+{
+    size_t i, n = t->ncolumns;
+
+    buf_appendf(b, "INSERT INTO \"%s\"(\"site_id\"", t->merge.target);
+    for (i = 0; i < n; i++) {
+        buf_appendf(b, ", \"%s\"", t->columns[i].name);
+    }
+    buf_appendf(b, ", \"%s\", \"%s\") SELECT ?2", t->merge.created_at, t->merge.updated_at);
+    for (i = 0; i < n; i++) {
+        buf_appendf(b, ", c%zu", i);
+    }
+    buf_append_str(b, ", ?1, ?1 FROM temp.\"_bz_rows\" WHERE true ON CONFLICT(\"site_id\"");
+    for (i = 0; i < t->nkey; i++) {
+        buf_appendf(b, ", \"%s\"", t->columns[t->key[i]].name);
+    }
+    buf_append_str(b, ") DO UPDATE SET ");
+    for (i = 0; i < n; i++) {
+        if (pk_position(t, i) == 0) {
+            buf_appendf(b, "\"%s\" = excluded.\"%s\", ", t->columns[i].name, t->columns[i].name);
+        }
+    }
+    buf_appendf(b, "\"%s\" = bz_counted(excluded.\"%s\")", t->merge.updated_at,
+                t->merge.updated_at);
+    if (t->merge.older_never_overwrites) {
+        /* Equal counts as newer, as in build_update. */
+        buf_appendf(b, " WHERE \"%s\".\"%s\" <= excluded.\"%s\"", t->merge.target,
+                    t->columns[t->order_by].name, t->columns[t->order_by].name);
+    }
+}
+
+/* The rows into temp.staged for merge.targets, with their positions: ?2 the site id. */
+static void build_stage_rows(struct buf *b, const struct schema_table *t)
+{
+    size_t i;
+
+    buf_append_str(b, "INSERT INTO temp.staged SELECT ?2, \"_bz_position\"");
+    for (i = 0; i < t->ncolumns; i++) {
+        buf_appendf(b, ", c%zu", i);
+    }
+    buf_append_str(b, " FROM temp.\"_bz_rows\"");
+}
+
+/* The feed's per-row check: check_value for each column, the row numbered in the merge. */
+static int check_fed_row(void *ctx, const struct wh_value *values, struct bz_err *err)
+{
+    struct sqlite_merge *m = ctx;
+    int i, rc = BZ_OK;
+
+    for (i = 0; i < m->ncols && rc == BZ_OK; i++) {
+        rc = check_value(m, &values[i], i, m->wh->feed.rows_before + m->wh->feed.rows, err);
+    }
+    return rc;
+}
+
+/* Runs one statement over the rows; ?1 the merge time, ?2 the site id. The source's or the
+ * check's error when one stopped it, else SQLite's. */
+static int run_over_rows(struct sqlite_merge *m, const char *sql, size_t len, const char *what,
+                         struct bz_err *err)
+{
+    struct rows_feed *feed = &m->wh->feed;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(m->wh->db, sql, (int)len, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, m->now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->site_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) {
+        return BZ_OK;
+    }
+    if (feed->failed != 0) {
+        *err = feed->err;
+        return feed->failed;
+    }
+    return fail_db(m->wh, rc, err, "merge of job '%s' into \"%s\": %s", m->job_id,
+                   m->t->merge.target, what);
+}
+
+static int merge_fed_rows(struct sqlite_merge *m, struct bz_err *err)
+{
+    struct rows_feed *feed = &m->wh->feed;
+    struct buf sql;
+    sqlite3_int64 changes;
+    int rc;
+
+    buf_init(&sql);
+    if (m->stage != NULL) {
+        build_stage_rows(&sql, m->t);
+        rc = run_over_rows(m, sql.data, sql.len, "staging for merge.targets", err);
+        if (rc != BZ_OK) {
+            buf_release(&sql);
+            return rc;
+        }
+        buf_reset(&sql);
+    }
+    build_upsert(&sql, m->t);
+    feed->counted = 0;
+    rc = run_over_rows(m, sql.data, sql.len, "upsert", err);
+    buf_release(&sql);
+    if (rc == BZ_OK) {
+        changes = sqlite3_changes64(m->wh->db);
+        m->counts.updated += feed->counted;
+        m->counts.inserted += (uint64_t)changes - feed->counted;
+        m->counts.skipped_older += feed->rows - (uint64_t)changes;
+        m->rows += feed->rows;
+    }
+    return rc;
+}
+
+static int sqlite_merge_rows(struct wh_merge *base, const struct wh_row_source *src,
+                             struct bz_err *err)
+{
+    struct sqlite_merge *m = (struct sqlite_merge *)base;
+    struct rows_feed *feed = &m->wh->feed;
+    int rc;
+
+    if (m->failed != BZ_OK) {
+        return bz_err_set(err, m->failed,
+                          "warehouse %s: merge of job '%s': row %" PRIu64
+                          " failed earlier; abort the merge",
+                          m->wh->path, m->job_id, m->fail_row);
+    }
+    memset(feed, 0, sizeof(*feed));
+    feed->source = src;
+    feed->ncolumns = m->t->ncolumns;
+    feed->values = xcalloc(feed->ncolumns, sizeof(*feed->values));
+    feed->check = check_fed_row;
+    feed->check_ctx = m;
+    feed->rows_before = m->rows;
+    rc = exec_sql(m->wh, "CREATE VIRTUAL TABLE temp.\"_bz_rows\" USING bz_rows",
+                  "making the rows' table", err);
+    if (rc == BZ_OK) {
+        rc = merge_fed_rows(m, err);
+        if (exec_sql(m->wh, "DROP TABLE temp.\"_bz_rows\"", "dropping the rows' table",
+                     rc == BZ_OK ? err : NULL) != BZ_OK &&
+            rc == BZ_OK) {
+            rc = err != NULL ? err->code : BZ_E_INTERNAL;
+        }
+    }
+    if (rc != BZ_OK) {
+        /* Nothing of this merge may commit (as after a failed row). */
+        m->failed = rc;
+        m->fail_row = m->rows + feed->rows + 1;
+    }
+    free(feed->values);
+    memset(feed, 0, sizeof(*feed));
     return rc;
 }
 
@@ -1407,6 +1587,7 @@ static const struct warehouse_ops warehouse_sqlite_ops = {
     .merge_lookup = sqlite_merge_lookup,
     .merge_begin = sqlite_merge_begin,
     .merge_row = sqlite_merge_row,
+    .merge_rows = sqlite_merge_rows,
     .merge_commit = sqlite_merge_commit,
     .merge_abort = sqlite_merge_abort,
     .batch_value = sqlite_batch_value,
@@ -1473,6 +1654,10 @@ static int configure(struct wh_sqlite *wh, uint64_t cache_bytes, struct bz_err *
         if (rc != BZ_OK) {
             rollback(wh);
         }
+    }
+    if (rc == BZ_OK) {
+        rc = rows_feed_register(wh->db, &wh->feed);
+        rc = rc == SQLITE_OK ? BZ_OK : fail_db(wh, rc, err, "registering the rows' table");
     }
     if (rc == BZ_OK) {
         rc = sqlite3_prepare_v3(wh->db, lookup_sql, -1, SQLITE_PREPARE_PERSISTENT, &wh->lookup,

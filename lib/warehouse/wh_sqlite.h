@@ -32,6 +32,22 @@ int warehouse_merge_row(struct wh_merge *m, const struct wh_value *values, struc
 int warehouse_merge_row_at(struct wh_merge *m, const struct wh_value *values, uint64_t position,
                            struct bz_err *err);
 
+/* Rows for warehouse_merge_rows: next() gives the next row's values (the table's ncolumns, valid
+ * until the following call) and its position (as warehouse_merge_row_at's); *got is false after
+ * the last. rewind() starts again from the first row: a table with merge.targets reads its rows
+ * twice. */
+struct wh_row_source {
+    void *ctx;
+    int (*next)(void *ctx, struct wh_value *values, uint64_t *position, bool *got,
+                struct bz_err *err);
+    int (*rewind)(void *ctx, struct bz_err *err);
+};
+
+/* Merges every row of src as warehouse_merge_row_at would, one after another, but as one
+ * statement over all of them (SQLite's own loop: no statement stepped per row). The counts and
+ * the table come out the same. On failure the merge must be aborted, as after a failed row. */
+int warehouse_merge_rows(struct wh_merge *m, const struct wh_row_source *src, struct bz_err *err);
+
 /* Records the merge under its job id and commits. Frees m whatever the outcome. */
 int warehouse_merge_commit(struct wh_merge *m, struct merge_counts *out, struct bz_err *err);
 

@@ -1,6 +1,6 @@
 /* wh_sqlite_merge.c - one file's surviving rows into the SQLite warehouse (DESIGN.md step 5):
  * the SQLite backend's merge_staged reads the finalizer's winners back from the shards' row
- * spools and merges them row by row.
+ * spools and merges them as one statement over all of them (warehouse_merge_rows).
  *
  * Owns the order they are merged in: by primary key (approximately: a 16-byte prefix of the
  * key's sort form), so the main table's B-tree is filled in order instead of at random places;
@@ -124,6 +124,38 @@ static int collect(const struct schema_table *t, struct spool_reader **readers, 
     return BZ_OK;
 }
 
+/* The sorted winners as warehouse_merge_rows reads them: each row read back from its spool. */
+struct sorted_source {
+    struct spool_reader **readers;
+    const struct ordered_row *rows;
+    size_t n, next;
+};
+
+static int sorted_next(void *ctx, struct wh_value *values, uint64_t *position, bool *got,
+                       struct bz_err *err)
+{
+    struct sorted_source *src = ctx;
+    const struct ordered_row *row;
+    uint32_t line;
+    int rc;
+
+    *got = src->next < src->n;
+    if (!*got) {
+        return BZ_OK;
+    }
+    row = &src->rows[src->next++];
+    rc = spool_reader_read_at(src->readers[row->shard], row->offset, &line, values, err);
+    *position = (uint64_t)row->shard << 32 | line;
+    return rc;
+}
+
+static int sorted_rewind(void *ctx, struct bz_err *err)
+{
+    (void)err;
+    ((struct sorted_source *)ctx)->next = 0;
+    return BZ_OK;
+}
+
 int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec,
                     const char *const *spool_paths, size_t nshards,
                     const struct row_position *winners, size_t nwinners, struct merge_counts *out,
@@ -133,8 +165,10 @@ int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec,
     struct spool_reader **readers = xcalloc(nshards ? nshards : 1, sizeof(*readers));
     struct ordered_row *rows = xmalloc((nwinners ? nwinners : 1) * sizeof(*rows));
     struct wh_value *values = xcalloc(t->ncolumns, sizeof(*values));
+    struct sorted_source sorted = {readers, rows, nwinners, 0};
+    struct wh_row_source source = {&sorted, sorted_next, sorted_rewind};
     struct wh_merge *m = NULL;
-    size_t s, i;
+    size_t s;
     int rc = BZ_OK;
 
     for (s = 0; s < nshards && rc == BZ_OK; s++) {
@@ -150,12 +184,8 @@ int merge_file_rows(struct warehouse *wh, const struct merge_spec *spec,
     if (rc == BZ_OK) {
         rc = warehouse_merge_begin(wh, spec, &m, err);
     }
-    for (i = 0; i < nwinners && rc == BZ_OK; i++) {
-        uint32_t line;
-        rc = spool_reader_read_at(readers[rows[i].shard], rows[i].offset, &line, values, err);
-        if (rc == BZ_OK) {
-            rc = warehouse_merge_row_at(m, values, (uint64_t)rows[i].shard << 32 | line, err);
-        }
+    if (rc == BZ_OK) {
+        rc = warehouse_merge_rows(m, &source, err);
     }
     if (m != NULL) {
         if (rc == BZ_OK) {

@@ -4,7 +4,11 @@
  *
  * Tables come from the built-in schemas; rows are written as one C string per column (NULL =
  * SQL NULL) and converted to struct wh_value by the column's type, so each case reads like the
- * feed line it stands for. Results are read back through a second, independent connection. */
+ * feed line it stands for. Results are read back through a second, independent connection.
+ *
+ * Every case runs twice: rows merged one by one (warehouse_merge_row), and the same rows held
+ * back and merged at commit as one statement (warehouse_merge_rows, what a file's merge uses),
+ * which must leave the same table and counts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,11 +30,21 @@
 #define NOW1 "2026-11-24 10:00:00.000001"
 #define NOW2 "2026-11-25 11:30:00.250000"
 
+/* A row held back for warehouse_merge_rows. */
+struct held_row {
+    const struct schema_table *t;
+    const char *const *cols;
+    uint64_t position;
+};
+
 struct fixture {
     char dir[256];
     char path[300];
     struct schema_set *set;
     struct warehouse *wh;
+    bool bulk; /* rows held back and merged at commit with warehouse_merge_rows */
+    struct held_row held[16];
+    size_t nheld, next_held;
 };
 
 static int setup(void **state)
@@ -52,6 +66,13 @@ static int setup(void **state)
         fail_msg("%s", err.msg);
     }
     *state = f;
+    return 0;
+}
+
+static int setup_bulk(void **state)
+{
+    setup(state);
+    ((struct fixture *)*state)->bulk = true;
     return 0;
 }
 
@@ -115,6 +136,7 @@ static struct wh_merge *begin(struct fixture *f, const char *tname, const char *
     struct wh_merge *m = NULL;
     struct bz_err err = {0};
 
+    f->nheld = 0; /* rows held for an aborted merge are gone with it */
     if (warehouse_merge_begin(f->wh, &spec, &m, &err) != BZ_OK) {
         fail_msg("%s", err.msg);
     }
@@ -122,22 +144,70 @@ static struct wh_merge *begin(struct fixture *f, const char *tname, const char *
     return m;
 }
 
-static void row(struct fixture *f, struct wh_merge *m, const char *tname, const char *const *cols)
+/* One row at position (WH_POSITION_ARRIVAL: in the order rows come): merged now, or held back
+ * for commit when the fixture is bulk. */
+static void row_at(struct fixture *f, struct wh_merge *m, const char *tname,
+                   const char *const *cols, uint64_t position)
 {
     struct wh_value v[64];
     struct bz_err err = {0};
 
+    if (f->bulk) {
+        assert_true(f->nheld < sizeof(f->held) / sizeof(f->held[0]));
+        f->held[f->nheld++] = (struct held_row){table(f, tname), cols, position};
+        return;
+    }
     to_values(table(f, tname), cols, v);
-    if (warehouse_merge_row(m, v, &err) != BZ_OK) {
+    if (warehouse_merge_row_at(m, v, position, &err) != BZ_OK) {
         fail_msg("%s", err.msg);
     }
 }
 
-static struct merge_counts commit(struct wh_merge *m)
+static void row(struct fixture *f, struct wh_merge *m, const char *tname, const char *const *cols)
+{
+    row_at(f, m, tname, cols, WH_POSITION_ARRIVAL);
+}
+
+static int held_next(void *ctx, struct wh_value *values, uint64_t *position, bool *got,
+                     struct bz_err *err)
+{
+    struct fixture *f = ctx;
+
+    (void)err;
+    *got = f->next_held < f->nheld;
+    if (*got) {
+        const struct held_row *h = &f->held[f->next_held++];
+        to_values(h->t, h->cols, values);
+        *position = h->position;
+    }
+    return BZ_OK;
+}
+
+static int held_rewind(void *ctx, struct bz_err *err)
+{
+    (void)err;
+    ((struct fixture *)ctx)->next_held = 0;
+    return BZ_OK;
+}
+
+/* The held rows (bulk fixtures) through warehouse_merge_rows. */
+static void flush(struct fixture *f, struct wh_merge *m)
+{
+    struct wh_row_source source = {f, held_next, held_rewind};
+    struct bz_err err = {0};
+
+    if (f->nheld > 0 && warehouse_merge_rows(m, &source, &err) != BZ_OK) {
+        fail_msg("%s", err.msg);
+    }
+    f->nheld = 0;
+}
+
+static struct merge_counts commit_in(struct fixture *f, struct wh_merge *m)
 {
     struct merge_counts c = {0};
     struct bz_err err = {0};
 
+    flush(f, m);
     if (warehouse_merge_commit(m, &c, &err) != BZ_OK) {
         fail_msg("%s", err.msg);
     }
@@ -214,7 +284,7 @@ static void merge_first_stores(struct fixture *f, const char *site, const char *
     row(f, m, "stores", store_a);
     row(f, m, "stores", store_b);
     row(f, m, "stores", store_c);
-    assert_counts(commit(m), 3, 0, 0);
+    assert_counts(commit_in(f, m), 3, 0, 0);
 }
 
 /* ---- layout ---- */
@@ -379,7 +449,7 @@ static void test_merge_newer_equal_older(void **state)
     row(f, m, "stores", a_newer);
     row(f, m, "stores", c_older);
     row(f, m, "stores", b_equal);
-    assert_counts(commit(m), 1, 2, 1);
+    assert_counts(commit_in(f, m), 1, 2, 1);
     assert_query(f, STORES_SQL,
                  "A|S001|Shop A2|13|2020-01-01|2026-12-31|121.0|0|2026-11-25 09:00:00|" NOW1
                  "|" NOW2 "\n"
@@ -404,7 +474,7 @@ static void test_update_to_null(void **state)
     merge_first_stores(f, "A", "job-1");
     m = begin(f, "stores", "A", "job-2", NOW2);
     row(f, m, "stores", a_cleared);
-    assert_counts(commit(m), 0, 1, 0);
+    assert_counts(commit_in(f, m), 0, 1, 0);
     assert_query(f,
                  "SELECT prefecture, opened_on, floor_area, typeof(floor_area) FROM stores "
                  "WHERE store_code = 'S001'",
@@ -421,10 +491,10 @@ static void test_sites_are_separate(void **state)
     merge_first_stores(f, "A", "job-a");
     m = begin(f, "stores", "B", "job-b", NOW2);
     row(f, m, "stores", a_by_b);
-    assert_counts(commit(m), 1, 0, 0); /* same key, other site: a new row */
+    assert_counts(commit_in(f, m), 1, 0, 0); /* same key, other site: a new row */
     m = begin(f, "stores", "B", "job-b2", NOW2);
     row(f, m, "stores", a_by_b);
-    assert_counts(commit(m), 0, 1, 0); /* B's own row updated, A's untouched */
+    assert_counts(commit_in(f, m), 0, 1, 0); /* B's own row updated, A's untouched */
     assert_query(f, STORES_SQL,
                  "A|S001|Shop A|13|2020-01-01|~|120.5|0|2026-11-24 09:00:00|" NOW1 "|" NOW1 "\n"
                  "A|S002|Shop B|~|~|~|~|0|2026-11-24 09:00:00|" NOW1 "|" NOW1 "\n"
@@ -442,7 +512,7 @@ static void test_logical_delete_is_kept(void **state)
     merge_first_stores(f, "A", "job-1");
     m = begin(f, "stores", "A", "job-2", NOW2);
     row(f, m, "stores", b_deleted);
-    assert_counts(commit(m), 0, 1, 0);
+    assert_counts(commit_in(f, m), 0, 1, 0);
     assert_query(f, "SELECT store_code, is_deleted, typeof(is_deleted) FROM stores ORDER BY 1",
                  "S001|0|integer\nS002|1|integer\nS003|0|integer\n");
 }
@@ -469,7 +539,7 @@ static void test_lookup_before_and_after_commit(void **state)
     /* during the merge, it has not happened yet */
     assert_int_equal(warehouse_merge_lookup(f->wh, "job-1", &done, &c, &err), BZ_OK);
     assert_false(done);
-    assert_counts(commit(m), 2, 0, 0);
+    assert_counts(commit_in(f, m), 2, 0, 0);
     assert_int_equal(warehouse_merge_lookup(f->wh, "job-1", &done, &c, &err), BZ_OK);
     assert_true(done);
     assert_counts(c, 2, 0, 0);
@@ -495,7 +565,7 @@ static void test_same_job_twice_is_conflict(void **state)
     assert_query(f, "SELECT count(*), max(file_name) FROM _bizoope_merges", "1|file.tsv\n");
     /* the handle is usable afterwards: the failed begin left no transaction open */
     m = begin(f, "stores", "A", "job-2", NOW2);
-    assert_counts(commit(m), 0, 0, 0);
+    assert_counts(commit_in(f, m), 0, 0, 0);
     free(before);
 }
 
@@ -523,7 +593,7 @@ static void test_abort_leaves_table_unchanged(void **state)
     /* the job may run again after an abort */
     m = begin(f, "stores", "A", "job-2", NOW2);
     row(f, m, "stores", e_new);
-    assert_counts(commit(m), 1, 0, 0);
+    assert_counts(commit_in(f, m), 1, 0, 0);
     /* closing the warehouse with a merge open abandons it (teardown closes) */
     m = begin(f, "stores", "A", "job-3", NOW2);
     row(f, m, "stores", a_newer);
@@ -562,7 +632,7 @@ static void test_journal_nulls_and_strict_types(void **state)
     ensure(f, "journal");
     m = begin(f, "journal", "A", "job-j", NOW1);
     row(f, m, "journal", line);
-    assert_counts(commit(m), 1, 0, 0);
+    assert_counts(commit_in(f, m), 1, 0, 0);
     assert_query(f,
                  "SELECT typeof(site_id), typeof(store_code), typeof(business_date), "
                  "typeof(register_no), typeof(member_id), typeof(item_name), typeof(quantity), "
@@ -592,6 +662,7 @@ static void test_bad_row_fails_the_merge(void **state)
     /* text where the schema says bool */
     m = begin(f, "stores", "A", "job-2", NOW2);
     row(f, m, "stores", e_new);
+    flush(f, m);
     to_values(table(f, "stores"), e_new, v);
     v[6].kind = WH_TEXT;
     v[6].s = "0";
@@ -652,10 +723,10 @@ static void test_merge_rule_names_and_older_overwrites(void **state)
                  "valid_from|TEXT YYYY-MM-DD HH:MM:SS UTC\n");
     m = begin(f, "prices", "A", "job-1", NOW1);
     row(f, m, "prices", newer);
-    assert_counts(commit(m), 1, 0, 0);
+    assert_counts(commit_in(f, m), 1, 0, 0);
     m = begin(f, "prices", "A", "job-2", NOW2);
     row(f, m, "prices", older);
-    assert_counts(commit(m), 0, 1, 0);
+    assert_counts(commit_in(f, m), 0, 1, 0);
     assert_query(f, "SELECT * FROM price_main",
                  "A|7|90|~|0|2026-11-01 00:00:00|" NOW1 "|" NOW2 "\n");
 }
@@ -709,7 +780,7 @@ static void test_bad_calls_are_refused(void **state)
     assert_int_equal(warehouse_merge_begin(f->wh, &spec, &m2, &err), BZ_E_INVALID_INPUT);
     assert_null(m2);
     assert_int_equal(warehouse_ensure_table(f->wh, table(f, "items"), &err), BZ_E_INVALID_INPUT);
-    assert_counts(commit(m), 0, 0, 0);
+    assert_counts(commit_in(f, m), 0, 0, 0);
     /* file_name may be NULL */
     assert_query(f, "SELECT job_id, file_name FROM _bizoope_merges", "job-1|~\n");
     warehouse_merge_abort(NULL);
@@ -766,19 +837,14 @@ static struct merge_counts merge_sales(struct fixture *f, const char *site, cons
                                        const char *now, const char *const (*rows)[6], size_t n)
 {
     struct wh_merge *m = begin(f, "sales", site, job, now);
-    struct wh_value v[6];
-    struct bz_err err = {0};
     size_t i;
 
     for (i = n; i-- > 0;) {
-        to_values(table(f, "sales"), rows[i], v);
         /* shard 0, lines 1.. - but merged in reverse, as a key-sorted merge may: the position,
          * not the order of arrival, decides ties */
-        if (warehouse_merge_row_at(m, v, (uint64_t)(i + 1), &err) != BZ_OK) {
-            fail_msg("%s", err.msg);
-        }
+        row_at(f, m, "sales", rows[i], (uint64_t)(i + 1));
     }
-    return commit(m);
+    return commit_in(f, m);
 }
 
 /* merge.targets on SQLite: keep-newest per target key within the file (ties: the later line),
@@ -860,7 +926,68 @@ static void test_merge_targets(void **state)
     assert_query(f, "SELECT COUNT(*) FROM sales WHERE store = 'S9'", "0\n");
 }
 
+/* A source that fails after its first row. */
+static int failing_next(void *ctx, struct wh_value *values, uint64_t *position, bool *got,
+                        struct bz_err *err)
+{
+    struct fixture *f = ctx;
+
+    if (f->next_held >= 1) {
+        return bz_err_set(err, BZ_E_IO, "spool 3: short read at byte 77");
+    }
+    return held_next(ctx, values, position, got, err);
+}
+
+/* warehouse_merge_rows stops at the first row it cannot take, naming the row and the column
+ * (as merge_row does), or at the source's own error, with its message; nothing of the merge
+ * commits, and the record says it never happened. */
+static void test_merge_rows_failures(void **state)
+{
+    static const char *const e_new[] = {"S005", "Shop E", NULL, NULL,
+                                        NULL,   NULL,     "0",  "2027-01-01 00:00:00"};
+    struct fixture *f = *state;
+    struct wh_row_source failing = {f, failing_next, held_rewind};
+    struct wh_row_source held = {f, held_next, held_rewind};
+    const char *const bad[] = {"S006", NULL, NULL, NULL, NULL, NULL, "0", "2027-01-01 00:00:00"};
+    struct merge_counts c;
+    struct bz_err err = {0};
+    struct wh_merge *m;
+    bool done = true;
+
+    merge_first_stores(f, "A", "job-1");
+    /* row 2 has no store_name */
+    m = begin(f, "stores", "A", "job-2", NOW2);
+    f->bulk = true;
+    row(f, m, "stores", e_new);
+    row(f, m, "stores", bad);
+    row(f, m, "stores", store_c);
+    assert_int_equal(warehouse_merge_rows(m, &held, &err), BZ_E_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "row 2: column 'store_name'"));
+    assert_int_equal(warehouse_merge_rows(m, &held, &err), BZ_E_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "failed earlier"));
+    assert_int_equal(warehouse_merge_commit(m, &c, &err), BZ_E_INVALID_INPUT);
+    assert_query(f, STORES_SQL, STORES_AFTER_FIRST);
+
+    /* the source fails after one row */
+    m = begin(f, "stores", "A", "job-2", NOW2);
+    row(f, m, "stores", e_new);
+    row(f, m, "stores", store_c);
+    assert_int_equal(warehouse_merge_rows(m, &failing, &err), BZ_E_IO);
+    assert_string_equal(err.msg, "spool 3: short read at byte 77");
+    assert_int_equal(warehouse_merge_commit(m, &c, &err), BZ_E_IO);
+    assert_int_equal(warehouse_merge_lookup(f->wh, "job-2", &done, &c, &err), BZ_OK);
+    assert_false(done);
+    assert_query(f, STORES_SQL, STORES_AFTER_FIRST);
+    /* the rows' table is gone with each merge: the next one makes its own */
+    assert_query(f, "SELECT count(*) FROM sqlite_temp_master WHERE name = '_bz_rows'", "0\n");
+    m = begin(f, "stores", "A", "job-2", NOW2);
+    row(f, m, "stores", e_new);
+    assert_counts(commit_in(f, m), 1, 0, 0);
+    assert_int_equal(warehouse_merge_rows(NULL, &held, &err), BZ_E_INVALID_INPUT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TB(fn) cmocka_unit_test_setup_teardown(fn, setup_bulk, teardown)
 
 int main(void)
 {
@@ -884,6 +1011,22 @@ int main(void)
         T(test_open_errors),
         T(test_reopen_keeps_everything),
         T(test_merge_targets),
+        T(test_merge_rows_failures),
+        /* the same cases with the rows merged by warehouse_merge_rows */
+        TB(test_merge_new_rows_inserted),
+        TB(test_merge_newer_equal_older),
+        TB(test_update_to_null),
+        TB(test_sites_are_separate),
+        TB(test_logical_delete_is_kept),
+        TB(test_lookup_before_and_after_commit),
+        TB(test_same_job_twice_is_conflict),
+        TB(test_abort_leaves_table_unchanged),
+        TB(test_journal_nulls_and_strict_types),
+        TB(test_bad_row_fails_the_merge),
+        TB(test_merge_rule_names_and_older_overwrites),
+        TB(test_case_insensitive_name_clash_is_refused),
+        TB(test_reopen_keeps_everything),
+        TB(test_merge_targets),
     };
 
     return cmocka_run_group_tests_name("warehouse", tests, NULL, NULL);
