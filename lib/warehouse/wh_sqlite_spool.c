@@ -13,19 +13,91 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
+#define INDEX_MAGIC UINT64_C(0x3158444950535a42) /* "BZSPIDX1" in little-endian bytes */
+
 struct spool_writer {
     FILE *f;
     const struct schema_table *table;
     struct buf rec;
     char *path;
+    struct wh_value *stored; /* the row being written, in stored form */
+    char (*scratch)[48];     /* per column, room for a formatted value */
+    struct spool_index_entry *index;
+    size_t nindex, index_cap;
+    uint64_t written; /* bytes of records so far */
 };
 
 struct spool_reader {
     const struct schema_table *table;
     const unsigned char *data;
-    size_t size, pos;
+    size_t size, pos; /* size: the records' bytes */
+    size_t map_size;
+    const struct spool_index_entry *index;
+    size_t nindex;
     char *path;
 };
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+void spool_key_prefix(const struct schema_table *t, const struct wh_value *values, uint64_t *k0,
+                      uint64_t *k1)
+{
+    unsigned char buf[16];
+    size_t n = 0, k;
+
+    memset(buf, 0, sizeof(buf));
+    for (k = 0; k < t->nkey && n < sizeof(buf); k++) {
+        const struct wh_value *v = &values[t->key[k]];
+        if (v->kind == WH_INT) {
+            unsigned char b[8];
+            size_t take = sizeof(buf) - n < 8 ? sizeof(buf) - n : 8;
+            put_be64(b, (uint64_t)v->i ^ (UINT64_C(1) << 63));
+            memcpy(buf + n, b, take);
+            n += take;
+        } else if (v->kind == WH_TEXT) {
+            size_t take = sizeof(buf) - n < v->len ? sizeof(buf) - n : v->len;
+            memcpy(buf + n, v->s, take);
+            n += take;
+            if (n < sizeof(buf)) {
+                buf[n++] = 0;
+            }
+        }
+    }
+    *k0 = get_be64(buf);
+    *k1 = get_be64(buf + 8);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    const struct spool_index_entry *x = a, *y = b;
+
+    if (x->k0 != y->k0) {
+        return x->k0 < y->k0 ? -1 : 1;
+    }
+    if (x->k1 != y->k1) {
+        return x->k1 < y->k1 ? -1 : 1;
+    }
+    return x->offset < y->offset ? -1 : (x->offset > y->offset);
+}
 
 static size_t format_two(char *p, int v)
 {
@@ -142,6 +214,8 @@ struct spool_writer *spool_writer_new(const char *path, const struct schema_tabl
     w->f = f;
     w->table = table;
     w->path = xstrdup(path);
+    w->stored = xcalloc(table->ncolumns ? table->ncolumns : 1, sizeof(*w->stored));
+    w->scratch = xcalloc(table->ncolumns ? table->ncolumns : 1, sizeof(*w->scratch));
     buf_init(&w->rec);
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     return w;
@@ -150,23 +224,23 @@ struct spool_writer *spool_writer_new(const char *path, const struct schema_tabl
 int spool_writer_row(struct spool_writer *w, uint32_t line, const struct field_value *values,
                      struct bz_err *err)
 {
+    struct spool_index_entry *e;
     uint32_t header[2];
     size_t i;
 
     buf_reset(&w->rec);
     for (i = 0; i < w->table->ncolumns; i++) {
-        char scratch[48];
-        struct wh_value v;
+        const struct wh_value *v = &w->stored[i];
         unsigned char kind;
 
-        spool_stored_value(&w->table->columns[i], &values[i], scratch, &v);
-        kind = (unsigned char)v.kind;
+        spool_stored_value(&w->table->columns[i], &values[i], w->scratch[i], &w->stored[i]);
+        kind = (unsigned char)v->kind;
         buf_append(&w->rec, &kind, 1);
-        if (v.kind == WH_INT) {
-            buf_append(&w->rec, &v.i, sizeof(v.i));
-        } else if (v.kind == WH_TEXT) {
-            buf_append(&w->rec, &v.len, sizeof(v.len));
-            buf_append(&w->rec, v.s, v.len);
+        if (v->kind == WH_INT) {
+            buf_append(&w->rec, &v->i, sizeof(v->i));
+        } else if (v->kind == WH_TEXT) {
+            buf_append(&w->rec, &v->len, sizeof(v->len));
+            buf_append(&w->rec, v->s, v->len);
         }
     }
     header[0] = line;
@@ -175,23 +249,79 @@ int spool_writer_row(struct spool_writer *w, uint32_t line, const struct field_v
         fwrite(w->rec.data, 1, w->rec.len, w->f) != w->rec.len) {
         return bz_err_set(err, BZ_E_IO, "writing %s failed: %s", w->path, strerror(errno));
     }
+    if (w->nindex == w->index_cap) {
+        w->index_cap = w->index_cap ? w->index_cap * 2 : 4096;
+        w->index = xrealloc(w->index, w->index_cap * sizeof(*w->index));
+    }
+    e = &w->index[w->nindex++];
+    spool_key_prefix(w->table, w->stored, &e->k0, &e->k1);
+    e->offset = w->written;
+    e->line = line;
+    e->unused = 0;
+    w->written += sizeof(header) + w->rec.len;
     return BZ_OK;
+}
+
+/* The index, sorted, after the records padded to 8 bytes, then the trailer. */
+static bool write_index(struct spool_writer *w)
+{
+    static const char pad[8] = {0};
+    size_t npad = (size_t)(-w->written & 7);
+    uint64_t trailer[3];
+
+    if (w->nindex > 1) {
+        qsort(w->index, w->nindex, sizeof(*w->index), by_key);
+    }
+    trailer[0] = INDEX_MAGIC;
+    trailer[1] = w->nindex;
+    trailer[2] = w->written;
+    return fwrite(pad, 1, npad, w->f) == npad &&
+           fwrite(w->index, sizeof(*w->index), w->nindex, w->f) == w->nindex &&
+           fwrite(trailer, sizeof(trailer), 1, w->f) == 1;
 }
 
 int spool_writer_close(struct spool_writer *w, struct bz_err *err)
 {
     int rc = BZ_OK;
+    bool indexed;
 
     if (w == NULL) {
         return BZ_OK;
     }
-    if (fclose(w->f) != 0) {
+    indexed = err == NULL || write_index(w); /* no err: an abort, nothing more to write */
+    if ((fclose(w->f) != 0 || !indexed) && err != NULL) {
         rc = bz_err_set(err, BZ_E_IO, "writing %s failed: %s", w->path, strerror(errno));
     }
     buf_release(&w->rec);
+    free(w->index);
+    free(w->stored);
+    free(w->scratch);
     free(w->path);
     free(w);
     return rc;
+}
+
+/* The index and the records' extent, from the trailer (the records' bytes; the index starts
+ * at the next multiple of 8). */
+static bool read_index(struct spool_reader *r)
+{
+    uint64_t trailer[3], at;
+
+    if (r->map_size < sizeof(trailer)) {
+        return false;
+    }
+    memcpy(trailer, r->data + r->map_size - sizeof(trailer), sizeof(trailer));
+    at = (trailer[2] + 7) & ~UINT64_C(7);
+    if (trailer[0] != INDEX_MAGIC || trailer[2] > r->map_size - sizeof(trailer) ||
+        at > r->map_size - sizeof(trailer) ||
+        trailer[1] != (r->map_size - sizeof(trailer) - at) / sizeof(struct spool_index_entry) ||
+        at + trailer[1] * sizeof(struct spool_index_entry) + sizeof(trailer) != r->map_size) {
+        return false;
+    }
+    r->nindex = (size_t)trailer[1];
+    r->index = (const struct spool_index_entry *)(const void *)(r->data + at);
+    r->size = (size_t)trailer[2];
+    return true;
 }
 
 struct spool_reader *spool_reader_open(const char *path, const struct schema_table *table,
@@ -216,14 +346,19 @@ struct spool_reader *spool_reader_open(const char *path, const struct schema_tab
             close(fd);
             return NULL;
         }
-        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
     }
     close(fd);
     r = xcalloc(1, sizeof(*r));
     r->table = table;
     r->data = p;
-    r->size = (size_t)st.st_size;
+    r->map_size = (size_t)st.st_size;
     r->path = xstrdup(path);
+    if (!read_index(r)) {
+        bz_err_set(err, BZ_E_INTERNAL,
+                   "%s: the spool has no whole index (its writer did not finish it)", path);
+        spool_reader_free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -251,6 +386,12 @@ int spool_reader_next(struct spool_reader *r, uint32_t *line, struct wh_value *v
         *got = true;
     }
     return rc;
+}
+
+const struct spool_index_entry *spool_reader_index(const struct spool_reader *r, size_t *n)
+{
+    *n = r->nindex;
+    return r->index;
 }
 
 uint64_t spool_reader_tell(const struct spool_reader *r)
@@ -326,7 +467,7 @@ void spool_reader_free(struct spool_reader *r)
         return;
     }
     if (r->data != NULL) {
-        munmap((void *)r->data, r->size);
+        munmap((void *)r->data, r->map_size);
     }
     free(r->path);
     free(r);
