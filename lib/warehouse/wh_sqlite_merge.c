@@ -127,6 +127,11 @@ static int key_order_next(void *ctx, struct wh_value *values, uint64_t *position
         o->heap[0] = o->heap[--o->nheap];
     }
     sift_down(o, 0);
+    if (o->nheap > 0) {
+        /* the row after this one, loading while SQLite takes this one */
+        const struct run *n = o->heap[0];
+        spool_reader_prefetch(o->readers[n->shard], n->entry[n->next].offset);
+    }
     rc = spool_reader_read_at(o->readers[r->shard], e->offset, &line, values, err);
     if (rc == BZ_OK && line != e->line) {
         rc = bz_err_set(err, BZ_E_INTERNAL,

@@ -276,7 +276,7 @@ static bool write_index(struct spool_writer *w)
     trailer[1] = w->nindex;
     trailer[2] = w->written;
     return fwrite(pad, 1, npad, w->f) == npad &&
-           fwrite(w->index, sizeof(*w->index), w->nindex, w->f) == w->nindex &&
+           (w->nindex == 0 || fwrite(w->index, sizeof(*w->index), w->nindex, w->f) == w->nindex) &&
            fwrite(trailer, sizeof(trailer), 1, w->f) == 1;
 }
 
@@ -386,6 +386,16 @@ int spool_reader_next(struct spool_reader *r, uint32_t *line, struct wh_value *v
         *got = true;
     }
     return rc;
+}
+
+void spool_reader_prefetch(const struct spool_reader *r, uint64_t offset)
+{
+    size_t at;
+
+    /* a journal record is about 200 bytes: four lines from its start */
+    for (at = 0; at < 256 && offset + at < r->size; at += 64) {
+        __builtin_prefetch(r->data + offset + at);
+    }
 }
 
 const struct spool_index_entry *spool_reader_index(const struct spool_reader *r, size_t *n)

@@ -64,6 +64,10 @@ uint64_t spool_reader_tell(const struct spool_reader *r);
 int spool_reader_read_at(struct spool_reader *r, uint64_t offset, uint32_t *line,
                          struct wh_value *values, struct bz_err *err);
 
+/* Asks the CPU to start loading the record at offset (a read_at soon after is then not a cache
+ * miss: rows read in key order jump around the spool). No effect on anything else. */
+void spool_reader_prefetch(const struct spool_reader *r, uint64_t offset);
+
 /* The spool's index: *n entries (one per row), valid until spool_reader_free. */
 const struct spool_index_entry *spool_reader_index(const struct spool_reader *r, size_t *n);
 
