@@ -142,7 +142,7 @@ static int export_result(struct shard_result *out, struct dedup_table *dt,
                           out->spec.index);
     }
     flush_offers(batch, dt, losers);
-    out->winners = dedup_table_export(dt, &out->nwinners);
+    out->winners = dedup_table_take(dt, &out->nwinners);
     /* No duplicates means no loser array: qsort(NULL, 0, ...) is undefined behaviour
      * (UBSan aborts on it; found by tests/fuzz/fuzz_check), so sort only when needed. */
     if (losers->n > 0) {

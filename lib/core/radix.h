@@ -10,7 +10,10 @@
  *   RADIX_SORT_DEFINE(sort_losers, struct shard_loser, 4, line_key)
  *
  * defines `static void sort_losers(struct shard_loser *a, size_t n)` sorting by the low 4 bytes
- * of line_key. The scratch array (n elements) is allocated only when a pass is needed. */
+ * of line_key. The scratch array (n elements) is allocated only when a pass is needed; or the
+ * caller lends one to `sort_losers_with(a, n, scratch)` (memory already in use is not faulted in
+ * and zeroed by the kernel again, which for a fresh array of a shard's size cost more than the
+ * sort). */
 #ifndef BZ_RADIX_H
 #define BZ_RADIX_H
 
@@ -21,10 +24,10 @@
 #include "core/mem.h"
 
 #define RADIX_SORT_DEFINE(name, type, digits, key)                                                 \
-    static void name(type *a, size_t n)                                                            \
+    static void name##_with(type *a, size_t n, type *scratch)                                      \
     {                                                                                              \
         size_t count[digits][256];                                                                 \
-        type *tmp = NULL, *from = a, *to;                                                          \
+        type *tmp = scratch, *from = a, *to;                                                       \
         size_t i;                                                                                  \
         int d;                                                                                     \
                                                                                                    \
@@ -61,7 +64,13 @@
         if (from != a) {                                                                           \
             memcpy(a, from, n * sizeof(*a));                                                       \
         }                                                                                          \
-        free(tmp);                                                                                 \
+        if (tmp != scratch) {                                                                      \
+            free(tmp);                                                                             \
+        }                                                                                          \
+    }                                                                                              \
+    static inline void name(type *a, size_t n)                                                     \
+    {                                                                                              \
+        name##_with(a, n, NULL);                                                                   \
     }
 
 #endif

@@ -265,7 +265,8 @@ static uint64_t position_key(const struct dedup_entry *e)
  * high line digits are constant, so a 64 MiB shard sorts in 3 passes. */
 RADIX_SORT_DEFINE(sort_by_position, struct dedup_entry, POSITION_DIGITS, position_key)
 
-struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n)
+/* The winners into a new array, in slot order. */
+static struct dedup_entry *copy_winners(const struct dedup_table *t, size_t *n)
 {
     struct dedup_entry *out = xmalloc((t->count ? t->count : 1) * sizeof(*out));
     size_t i, k = 0;
@@ -275,7 +276,27 @@ struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n)
             out[k++] = t->slots[i];
         }
     }
-    sort_by_position(out, k);
     *n = k;
+    return out;
+}
+
+struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n)
+{
+    struct dedup_entry *out = copy_winners(t, n);
+
+    sort_by_position(out, *n);
+    return out;
+}
+
+struct dedup_entry *dedup_table_take(struct dedup_table *t, size_t *n)
+{
+    struct dedup_entry *out = copy_winners(t, n);
+
+    /* capacity >= count: the load factor stays below 1 */
+    sort_by_position_with(out, *n, t->slots);
+    if (*n > 0) {
+        t->count = 1; /* the slots hold the sort's leftovers: clear them all */
+        dedup_table_clear(t);
+    }
     return out;
 }

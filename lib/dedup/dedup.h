@@ -81,6 +81,10 @@ size_t dedup_table_count(const struct dedup_table *t);
  * owned array (free with free()), its length in *n. */
 struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n);
 
+/* dedup_table_export, then the table emptied as dedup_table_clear does: its slots serve as the
+ * sort's scratch, so a table reused shard after shard sorts in memory it already has. */
+struct dedup_entry *dedup_table_take(struct dedup_table *t, size_t *n);
+
 /* Bytes of memory the table holds (for reports). */
 size_t dedup_table_bytes(const struct dedup_table *t);
 
