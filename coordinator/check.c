@@ -45,8 +45,8 @@ static void *pool_worker(void *arg)
     struct pool *p = arg;
     struct shard_options opts = p->shard_opts;
 
-    /* one dedup table per thread, reused shard after shard */
-    opts.table = dedup_table_new(dedup_start_keys(p->src->size / 100));
+    /* one dedup per thread, reused shard after shard */
+    opts.parts = dedup_parts_new();
     for (;;) {
         size_t i = atomic_fetch_add(&p->next, 1);
         struct shard_result result;
@@ -66,7 +66,7 @@ static void *pool_worker(void *arg)
             break;
         }
     }
-    dedup_table_free(opts.table);
+    dedup_parts_free(opts.parts);
     return NULL;
 }
 

@@ -34,7 +34,7 @@ struct remote_worker {
     struct kq_consumer *consumer;
     struct kq_producer *producer;
     struct notices *notices;
-    struct dedup_table *table;   /* reused shard after shard */
+    struct dedup_parts *parts;   /* reused shard after shard */
     struct warehouse *wh;        /* where the shards' rows are staged (stage only) */
     struct storage_uris *uris;   /* the tasks' objects and the results' */
     struct gcp_auth *kafka_auth; /* queue.oauth google: the SASL tokens' credentials */
@@ -69,7 +69,7 @@ struct remote_worker *remote_worker_new(const struct bz_config *cfg, const struc
         remote_worker_free(w);
         return NULL;
     }
-    w->table = dedup_table_new(DEDUP_START_KEYS);
+    w->parts = dedup_parts_new();
     return w;
 }
 
@@ -81,7 +81,7 @@ void remote_worker_free(struct remote_worker *w)
     kq_consumer_free(w->consumer);
     notices_free(w->notices);
     kq_producer_free(w->producer, 10000);
-    dedup_table_free(w->table);
+    dedup_parts_free(w->parts);
     warehouse_close(w->wh);
     storage_uris_close(w->uris);
     gcp_auth_free(w->kafka_auth); /* after the clients that used it */
@@ -279,7 +279,7 @@ void remote_worker_run(struct remote_worker *w, const struct shard_task_msg *tas
     st.wh = w->wh;
     st.stage = task->stage;
     snprintf(st.where, sizeof(st.where), "%s", task->destination);
-    worker_run_task(&st, w->table, &done);
+    worker_run_task(&st, w->parts, &done);
     storage_reader_close(obj);
     snprintf(result_path, sizeof(result_path), "%.1000s.result", task->destination);
     if (done.rc == BZ_OK) {

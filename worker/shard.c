@@ -55,34 +55,18 @@ static int reject_line(struct shard_result *out, const struct shard_options *opt
                          !line->too_long, reason->data, reason->len, err);
 }
 
-/* Valid lines reach the dedup table in batches, in line order: dedup_table_offer_all
- * prefetches the slots of later entries while it places earlier ones, so the cache misses of
- * a table much larger than the cache overlap instead of queueing. */
-#define OFFER_BATCH 32
-
-struct offer_batch {
-    struct dedup_entry entries[OFFER_BATCH];
-    size_t n;
-};
-
 static void on_local_loser(void *ctx, const struct dedup_entry *loser)
 {
     loser_push(ctx, loser->line, loser->offset);
 }
 
-static void flush_offers(struct offer_batch *b, struct dedup_table *dt, struct loser_list *losers)
-{
-    dedup_table_offer_all(dt, b->entries, b->n, on_local_loser, losers);
-    b->n = 0;
-}
-
-/* A valid line: hand it to the row sink, then (batched) to the local dedup table. */
-static int accept_line(struct validator *v, struct dedup_table *dt, struct loser_list *losers,
-                       struct offer_batch *batch, const struct shard_spec *spec,
+/* A valid line: hand it to the row sink, then its key to the shard's dedup (decided at the
+ * shard's end, partition by partition). */
+static int accept_line(struct validator *v, struct dedup_parts *dp, const struct shard_spec *spec,
                        const struct shard_options *opts, uint32_t index,
                        const struct tsv_line *line, struct bz_err *err)
 {
-    struct dedup_entry *entry;
+    struct dedup_entry entry;
     struct line_key key;
 
     validator_key(v, &key);
@@ -93,15 +77,12 @@ static int accept_line(struct validator *v, struct dedup_table *dt, struct loser
             return rc;
         }
     }
-    entry = &batch->entries[batch->n++];
-    entry->hash_lo = key.hash_lo;
-    entry->hash_hi = key.hash_hi;
-    entry->rank = dedup_rank(key.order, spec->index);
-    entry->line = index;
-    entry->offset = (uint32_t)(line->offset - spec->start);
-    if (batch->n == OFFER_BATCH) {
-        flush_offers(batch, dt, losers);
-    }
+    entry.hash_lo = key.hash_lo;
+    entry.hash_hi = key.hash_hi;
+    entry.rank = dedup_rank(key.order, spec->index);
+    entry.line = index;
+    entry.offset = (uint32_t)(line->offset - spec->start);
+    dedup_parts_add(dp, &entry);
     return BZ_OK;
 }
 
@@ -133,16 +114,15 @@ static size_t read_block(const struct shard_options *opts, const struct shard_sp
 }
 
 /* The shard done: its reject stream rewound, its winners and sorted losers into out. */
-static int export_result(struct shard_result *out, struct dedup_table *dt,
-                         struct loser_list *losers, struct offer_batch *batch, struct bz_err *err)
+static int export_result(struct shard_result *out, struct dedup_parts *dp,
+                         struct loser_list *losers, struct bz_err *err)
 {
     if (out->rejects != NULL &&
         (fflush(out->rejects) != 0 || fseek(out->rejects, 0, SEEK_SET) != 0)) {
         return bz_err_set(err, BZ_E_IO, "cannot rewind the reject stream of shard %u",
                           out->spec.index);
     }
-    flush_offers(batch, dt, losers);
-    out->winners = dedup_table_take(dt, &out->nwinners);
+    out->winners = dedup_parts_take(dp, on_local_loser, losers, &out->nwinners);
     /* No duplicates means no loser array: qsort(NULL, 0, ...) is undefined behaviour
      * (UBSan aborts on it; found by tests/fuzz/fuzz_check), so sort only when needed. */
     if (losers->n > 0) {
@@ -160,9 +140,8 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
 {
     struct tsv_reader *rd = NULL;
     struct validator *v = NULL;
-    struct dedup_table *dt = NULL;
+    struct dedup_parts *dp = NULL;
     struct loser_list losers = {0};
-    struct offer_batch batch;
     struct buf reason, converted;
     struct transcoder *tc = NULL;
     struct tsv_line line;
@@ -172,7 +151,6 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     int rc = BZ_OK;
 
     memset(out, 0, sizeof(*out));
-    batch.n = 0;
     out->spec = *spec;
     buf_init(&reason);
     buf_init(&converted);
@@ -188,12 +166,8 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
     }
     v = validator_new(table);
     /* Starts small and grows with the shard's distinct keys (DESIGN.md "Hot path"). */
-    if (opts->table != NULL) {
-        dt = opts->table;
-        dedup_table_clear(dt);
-    } else {
-        dt = dedup_table_new(dedup_start_keys((spec->end - spec->start) / 100));
-    }
+    dp = opts->parts != NULL ? opts->parts : dedup_parts_new();
+    dedup_parts_reset(dp);
 
     for (;;) {
         rc = tsv_reader_next(rd, &line, &got, err);
@@ -207,7 +181,7 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
             validator_reason_too_long(&reason, line.raw_len, opts->max_line_bytes);
         }
         if (!line.too_long && checked_line(v, tc, &line, &converted, &reason)) {
-            rc = accept_line(v, dt, &losers, &batch, spec, opts, index, &line, err);
+            rc = accept_line(v, dp, spec, opts, index, &line, err);
         } else {
             out->rejected_invalid++;
             rc = reject_line(out, opts, index, &line, &reason, err);
@@ -228,15 +202,15 @@ int shard_process(const struct schema_table *table, const struct tsv_source *src
         atomic_fetch_add(opts->progress_bytes, total > reported ? total - reported : 0);
     }
     if (rc == BZ_OK) {
-        rc = export_result(out, dt, &losers, &batch, err);
+        rc = export_result(out, dp, &losers, err);
     }
 done:
     buf_release(&reason);
     buf_release(&converted);
     transcoder_free(tc);
     free(losers.items);
-    if (dt != opts->table) {
-        dedup_table_free(dt);
+    if (dp != opts->parts) {
+        dedup_parts_free(dp);
     }
     validator_free(v);
     tsv_reader_free(rd);

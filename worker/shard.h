@@ -40,8 +40,8 @@ struct shard_options {
     shard_row_fn on_row;   /* optional */
     void *on_row_ctx;
     _Atomic uint64_t *progress_bytes; /* optional: bytes consumed, updated as the shard runs */
-    struct dedup_table *table;        /* optional: the calling thread's table, reused across
-                                         shards (cleared here); NULL: one per shard */
+    struct dedup_parts *parts;        /* optional: the calling thread's dedup, reused across
+                                         shards; NULL: one per shard */
     enum feed_encoding encoding;      /* the site's: lines not all ASCII are converted to UTF-8 for
                                          the checks (the reject stream keeps the bytes sent) */
 };

@@ -67,7 +67,7 @@ static int run_staged(struct shard_task *task, struct shard_options *opts, struc
     return rc;
 }
 
-void worker_run_task(struct shard_task *task, struct dedup_table *table, struct shard_done *done)
+void worker_run_task(struct shard_task *task, struct dedup_parts *parts, struct shard_done *done)
 {
     struct shard_options opts;
     double t0 = bz_mono_seconds();
@@ -81,7 +81,7 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
     opts.max_line_bytes = task->max_line_bytes;
     opts.encoding = task->encoding;
     opts.temp_dir = task->temp_dir;
-    opts.table = table;
+    opts.parts = parts;
     task->staged[0] = '\0';
     if (task->wh != NULL) {
         done->rc = run_staged(task, &opts, done);
@@ -96,15 +96,15 @@ void worker_run_task(struct shard_task *task, struct dedup_table *table, struct 
 static void *worker_main(void *arg)
 {
     struct worker_pool *wp = arg;
-    struct dedup_table *table = dedup_table_new(DEDUP_START_KEYS);
+    struct dedup_parts *parts = dedup_parts_new();
     void *msg;
 
     while (mem_queue_pop(wp->tasks, &msg)) {
         struct shard_done *done = xmalloc(sizeof(*done));
-        worker_run_task(msg, table, done);
+        worker_run_task(msg, parts, done);
         mem_queue_push(wp->results, done);
     }
-    dedup_table_free(table);
+    dedup_parts_free(parts);
     return NULL;
 }
 

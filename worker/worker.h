@@ -72,6 +72,6 @@ void worker_pool_join(struct worker_pool *wp);
 
 /* Runs one task on the calling thread. table (optional) is the thread's dedup table, reused
  * from task to task. */
-void worker_run_task(struct shard_task *task, struct dedup_table *table, struct shard_done *done);
+void worker_run_task(struct shard_task *task, struct dedup_parts *parts, struct shard_done *done);
 
 #endif

@@ -300,3 +300,105 @@ struct dedup_entry *dedup_table_take(struct dedup_table *t, size_t *n)
     }
     return out;
 }
+
+/* ---- a shard's entries, deduplicated partition by partition ------------------------------ */
+
+#define PART_KEYS 8192 /* keys per partition: its table, ~350 KB, stays in L2 */
+#define PART_BITS_MAX 12
+
+struct dedup_parts {
+    struct dedup_entry *entries, *scratch;
+    size_t n, cap, scratch_cap;
+    struct dedup_table *small;
+};
+
+struct dedup_parts *dedup_parts_new(void)
+{
+    struct dedup_parts *p = xcalloc(1, sizeof(*p));
+
+    p->small = dedup_table_new(PART_KEYS);
+    return p;
+}
+
+void dedup_parts_free(struct dedup_parts *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    free(p->entries);
+    free(p->scratch);
+    dedup_table_free(p->small);
+    free(p);
+}
+
+void dedup_parts_reset(struct dedup_parts *p)
+{
+    p->n = 0;
+}
+
+void dedup_parts_add(struct dedup_parts *p, const struct dedup_entry *e)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 65536;
+        p->entries = xrealloc(p->entries, p->cap * sizeof(*p->entries));
+    }
+    p->entries[p->n++] = *e;
+}
+
+/* The small table's winners appended to out at *k, and the table emptied. */
+static void move_winners(struct dedup_table *t, struct dedup_entry *out, size_t *k)
+{
+    size_t i;
+
+    if (t->count == 0) {
+        return;
+    }
+    for (i = 0; i < t->capacity; i++) {
+        if (!slot_empty(&t->slots[i])) {
+            out[(*k)++] = t->slots[i];
+        }
+    }
+    dedup_table_clear(t);
+}
+
+struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
+                                     void (*on_loser)(void *ctx, const struct dedup_entry *loser),
+                                     void *ctx, size_t *n)
+{
+    struct dedup_entry *out = xmalloc((p->n ? p->n : 1) * sizeof(*out));
+    size_t start[(1u << PART_BITS_MAX) + 1];
+    unsigned bits = 0, shift;
+    size_t parts, i, k = 0;
+
+    while (bits < PART_BITS_MAX && (p->n >> bits) > PART_KEYS) {
+        bits++;
+    }
+    parts = (size_t)1 << bits;
+    shift = 64u - bits;
+    if (p->scratch_cap < p->n) {
+        free(p->scratch);
+        p->scratch_cap = p->cap;
+        p->scratch = xmalloc(p->scratch_cap * sizeof(*p->scratch));
+    }
+    /* partition by the top bits of hash_hi (home slots use hash_lo's: they stay spread) */
+    memset(start, 0, (parts + 1) * sizeof(start[0]));
+    for (i = 0; i < p->n; i++) {
+        start[(bits ? p->entries[i].hash_hi >> shift : 0) + 1]++;
+    }
+    for (i = 0; i < parts; i++) {
+        start[i + 1] += start[i];
+    }
+    for (i = 0; i < p->n; i++) {
+        size_t q = bits ? p->entries[i].hash_hi >> shift : 0;
+        p->scratch[start[q]++] = p->entries[i];
+    }
+    for (i = 0; i < parts; i++) { /* start[i] is now where part i ends */
+        size_t from = i == 0 ? 0 : start[i - 1];
+        dedup_table_offer_all(p->small, p->scratch + from, start[i] - from, on_loser, ctx);
+        move_winners(p->small, out, &k);
+    }
+    sort_by_position_with(out, k, p->entries); /* p->n >= k entries of room */
+    p->n = 0;
+    *n = k;
+    return out;
+}

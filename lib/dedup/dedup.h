@@ -8,7 +8,10 @@
  * chance of two different keys colliding among 10^9 keys is about 10^-21. The table is open
  * addressing with linear probing, on huge pages; it starts small and grows by half when 3/4
  * full, so its memory follows the distinct keys offered (32 bytes / 0.5..0.75 load), never the
- * bytes of the file they came from (DESIGN.md "Hot path"). */
+ * bytes of the file they came from (DESIGN.md "Hot path"). A shard's own dedup gathers its
+ * entries first and decides them partition by partition in a small table (struct dedup_parts:
+ * 64 bytes per valid line of the shard, reused shard after shard); the file-wide fold uses one
+ * table. */
 #ifndef BZ_DEDUP_H
 #define BZ_DEDUP_H
 
@@ -84,6 +87,29 @@ struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n);
 /* dedup_table_export, then the table emptied as dedup_table_clear does: its slots serve as the
  * sort's scratch, so a table reused shard after shard sorts in memory it already has. */
 struct dedup_entry *dedup_table_take(struct dedup_table *t, size_t *n);
+
+/* A shard's entries gathered as its lines come, and deduplicated at its end partition by
+ * partition: by the high bits of hash_hi into parts of about 8 Ki keys, each in a small table
+ * that stays in the core's cache (a table of the whole shard's keys misses the cache on almost
+ * every offer). The same winners and losers as offering every entry to one table. Reused shard
+ * after shard, its arrays are not faulted in again. Thread: one thread per handle. */
+struct dedup_parts;
+
+struct dedup_parts *dedup_parts_new(void);
+void dedup_parts_free(struct dedup_parts *p);
+
+/* Forgets the entries added since the last take (a shard that failed half-way). */
+void dedup_parts_reset(struct dedup_parts *p);
+
+/* Adds an entry (copied). */
+void dedup_parts_add(struct dedup_parts *p, const struct dedup_entry *e);
+
+/* Entries added since the last call: on_loser(ctx, loser) for each entry that lost (in no
+ * particular order), and the winners returned as dedup_table_export does (owned, sorted by
+ * position, count in *n). p is then empty. */
+struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
+                                     void (*on_loser)(void *ctx, const struct dedup_entry *loser),
+                                     void *ctx, size_t *n);
 
 /* Bytes of memory the table holds (for reports). */
 size_t dedup_table_bytes(const struct dedup_table *t);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -226,6 +227,84 @@ static void test_export_sorts_like_qsort(void **state)
     }
 }
 
+struct loser_list {
+    struct dedup_entry *items;
+    size_t n;
+};
+
+static void list_loser(void *ctx, const struct dedup_entry *loser)
+{
+    struct loser_list *l = ctx;
+
+    l->items[l->n++] = *loser;
+}
+
+static int by_line(const void *a, const void *b)
+{
+    const struct dedup_entry *x = a, *y = b;
+
+    return x->line < y->line ? -1 : (x->line > y->line);
+}
+
+/* dedup_parts_take (partition by partition) and dedup_table_take (sorting in the table's own
+ * slots) decide what one table fed every entry decides: the same winners in the same order,
+ * the same losers; a handle reused, or reset after a shard that failed, carries nothing over. */
+static void test_parts_match_one_table(void **state)
+{
+    enum { N = 120000 };
+    static struct dedup_entry entries[N];
+    struct dedup_parts *p = dedup_parts_new();
+    struct loser_list one = {calloc(N, sizeof(struct dedup_entry)), 0};
+    struct loser_list parts = {calloc(N, sizeof(struct dedup_entry)), 0};
+    struct dedup_entry *want, *got, loser;
+    uint64_t seed = 11;
+    size_t i, nwant, ngot, round;
+    (void)state;
+
+    assert_non_null(one.items);
+    assert_non_null(parts.items);
+    for (i = 0; i < N; i++) { /* ~50,000 keys: 16 partitions of the parts' 8 Ki keys */
+        entries[i] = entry(1 + rng(&seed) % 50000 * 0x9E3779B97F4A7C15ULL,
+                           (int64_t)(rng(&seed) % 4), 7, (uint32_t)i);
+    }
+    for (round = 0; round < 2; round++) {
+        struct dedup_table *t = dedup_table_new(1);
+        one.n = parts.n = 0;
+        for (i = 0; i < N; i++) {
+            if (dedup_table_offer(t, &entries[i], &loser) != DEDUP_NEW) {
+                list_loser(&one, &loser);
+            }
+        }
+        want = dedup_table_take(t, &nwant);
+        assert_int_equal(dedup_table_count(t), 0);
+        dedup_parts_add(p, &entries[0]); /* a failed shard's leftovers */
+        dedup_parts_reset(p);
+        for (i = 0; i < N; i++) {
+            dedup_parts_add(p, &entries[i]);
+        }
+        got = dedup_parts_take(p, list_loser, &parts, &ngot);
+        assert_int_equal(ngot, nwant);
+        assert_memory_equal(got, want, nwant * sizeof(*want));
+        assert_int_equal(parts.n, one.n);
+        assert_int_equal(ngot + parts.n, N);
+        qsort(one.items, one.n, sizeof(*one.items), by_line);
+        qsort(parts.items, parts.n, sizeof(*parts.items), by_line);
+        assert_memory_equal(parts.items, one.items, one.n * sizeof(*one.items));
+        for (i = 1; i < ngot; i++) {
+            assert_true(got[i - 1].line < got[i].line);
+        }
+        free(want);
+        free(got);
+        dedup_table_free(t);
+    }
+    got = dedup_parts_take(p, list_loser, &parts, &ngot); /* nothing added since */
+    assert_int_equal(ngot, 0);
+    free(got);
+    free(one.items);
+    free(parts.items);
+    dedup_parts_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_starts_small_and_grows_with_keys),
         cmocka_unit_test(test_offer_all_matches_single_offers),
         cmocka_unit_test(test_export_sorts_like_qsort),
+        cmocka_unit_test(test_parts_match_one_table),
     };
     return cmocka_run_group_tests_name("dedup", tests, NULL, NULL);
 }
