@@ -106,7 +106,10 @@ inst, config = fresh_installation(bizoope, os.path.join(work, "run"), sites=("a"
     ("  backup_bucket: ", "  backup_bucket: bz-backup"),
     ("  archive_bucket: ", "  archive_bucket: bz-archive"))))
 cluster = KafkaCluster(build)
-use_kafka(config, cluster.bootstrap, lease="15s")
+# No worker dies here: a lease long enough that a loaded CI machine (the ASan pass, other suites
+# beside it) never re-sends a task, so "one decompressed copy" below means one attempt. With
+# 15 s, one CI run re-sent every task (a2 for all) and made a second copy.
+use_kafka(config, cluster.bootstrap, lease="90s")
 workers = start_workers(build, config, 2)
 
 
