@@ -801,6 +801,15 @@ static int step_row(struct sqlite_merge *m, sqlite3_stmt *st, const char *what, 
     return code;
 }
 
+/* A merge with a failed row takes no more rows: it can only be aborted. */
+static int refuse_after_failure(const struct sqlite_merge *m, struct bz_err *err)
+{
+    return bz_err_set(err, m->failed,
+                      "warehouse %s: merge of job '%s': row %" PRIu64
+                      " failed earlier; abort the merge",
+                      m->wh->path, m->job_id, m->fail_row);
+}
+
 static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values, uint64_t position,
                             struct bz_err *err)
 {
@@ -809,10 +818,7 @@ static int sqlite_merge_row(struct wh_merge *base, const struct wh_value *values
     int rc;
 
     if (m->failed != BZ_OK) {
-        return bz_err_set(err, m->failed,
-                          "warehouse %s: merge of job '%s': row %" PRIu64
-                          " failed earlier; abort the merge",
-                          m->wh->path, m->job_id, m->fail_row);
+        return refuse_after_failure(m, err);
     }
     m->rows++;
     if (m->stage != NULL) {
@@ -985,10 +991,7 @@ static int sqlite_merge_rows(struct wh_merge *base, const struct wh_row_source *
     int rc;
 
     if (m->failed != BZ_OK) {
-        return bz_err_set(err, m->failed,
-                          "warehouse %s: merge of job '%s': row %" PRIu64
-                          " failed earlier; abort the merge",
-                          m->wh->path, m->job_id, m->fail_row);
+        return refuse_after_failure(m, err);
     }
     memset(feed, 0, sizeof(*feed));
     feed->source = src;
