@@ -370,6 +370,10 @@ struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
     unsigned bits = 0, shift;
     size_t parts, i, k = 0;
 
+    *n = 0;
+    if (p->n == 0) {
+        return out; /* a shard without valid lines: nothing allocated yet to split into */
+    }
     while (bits < PART_BITS_MAX && (p->n >> bits) > PART_KEYS) {
         bits++;
     }

@@ -263,6 +263,10 @@ static void test_parts_match_one_table(void **state)
 
     assert_non_null(one.items);
     assert_non_null(parts.items);
+    got = dedup_parts_take(p, list_loser, &parts, &ngot); /* a fresh handle, nothing added */
+    assert_int_equal(ngot, 0);
+    assert_int_equal(parts.n, 0);
+    free(got);
     for (i = 0; i < N; i++) { /* ~50,000 keys: 16 partitions of the parts' 8 Ki keys */
         entries[i] = entry(1 + rng(&seed) % 50000 * 0x9E3779B97F4A7C15ULL,
                            (int64_t)(rng(&seed) % 4), 7, (uint32_t)i);
