@@ -288,19 +288,6 @@ struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n)
     return out;
 }
 
-struct dedup_entry *dedup_table_take(struct dedup_table *t, size_t *n)
-{
-    struct dedup_entry *out = copy_winners(t, n);
-
-    /* capacity >= count: the load factor stays below 1 */
-    sort_by_position_with(out, *n, t->slots);
-    if (*n > 0) {
-        t->count = 1; /* the slots hold the sort's leftovers: clear them all */
-        dedup_table_clear(t);
-    }
-    return out;
-}
-
 /* ---- a shard's entries, deduplicated partition by partition ------------------------------ */
 
 #define PART_KEYS 8192 /* keys per partition: its table, ~350 KB, stays in L2 */

@@ -84,10 +84,6 @@ size_t dedup_table_count(const struct dedup_table *t);
  * owned array (free with free()), its length in *n. */
 struct dedup_entry *dedup_table_export(const struct dedup_table *t, size_t *n);
 
-/* dedup_table_export, then the table emptied as dedup_table_clear does: its slots serve as the
- * sort's scratch, so a table reused shard after shard sorts in memory it already has. */
-struct dedup_entry *dedup_table_take(struct dedup_table *t, size_t *n);
-
 /* A shard's entries gathered as its lines come, and deduplicated at its end partition by
  * partition: by the high bits of hash_hi into parts of about 8 Ki keys, each in a small table
  * that stays in the core's cache (a table of the whole shard's keys misses the cache on almost

@@ -921,7 +921,8 @@ static int check_fed_row(void *ctx, const struct wh_value *values, struct bz_err
     int i, rc = BZ_OK;
 
     for (i = 0; i < m->ncols && rc == BZ_OK; i++) {
-        rc = check_value(m, &values[i], i, m->wh->feed.rows_before + m->wh->feed.rows, err);
+        /* the row being read: the feed counts it once check has passed */
+        rc = check_value(m, &values[i], i, m->wh->feed.rows_before + m->wh->feed.rows + 1, err);
     }
     return rc;
 }

@@ -119,9 +119,7 @@ static int rows_next(sqlite3_vtab_cursor *base)
 
     rc = feed->source->next(feed->source->ctx, feed->values, &feed->position, &got, &feed->err);
     if (rc == BZ_OK && got && feed->check != NULL) {
-        feed->rows++; /* the row named by check's message */
         rc = feed->check(feed->check_ctx, feed->values, &feed->err);
-        feed->rows--;
     }
     if (rc != BZ_OK) {
         c->eof = true;
