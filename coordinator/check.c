@@ -124,11 +124,8 @@ int check_source(const struct tsv_source *src, const struct check_options *opts,
     p.opts = opts;
     p.src = src;
     p.shards = planner_split_from(sniff.data_start, src->size, opts->shard_bytes, &p.nshards);
-    /* The file-wide table starts small; the first shard back sizes it for the file (its
-     * winners times the shards, finalizer_add_shard), so it is not grown step by step. Sized
-     * from bytes (~100 per line) it took 512 MiB for a 1 GB file, all of it touched by random
-     * hashing, however few keys the file had (DESIGN.md "Hot path"). */
-    p.fz = finalizer_new(opts->table, (uint32_t)p.nshards, dedup_start_keys(src->size / 100));
+    p.fz = finalizer_new(opts->table, (uint32_t)p.nshards);
+    finalizer_set_fold_threads(p.fz, nthreads);
     finalizer_set_max_error_lines(p.fz, opts->max_error_lines);
     finalizer_set_encoding(p.fz, opts->encoding);
     finalizer_set_lines_before(p.fz, sniff.data_start > 0);

@@ -25,8 +25,11 @@
 struct held_loser {
     uint32_t line;              /* shard-local line index */
     uint32_t offset;            /* byte offset from the shard's start */
-    struct row_position winner; /* ranked elsewhere: the line that superseded it */
+    struct row_position winner; /* the line that superseded it, or WINNER_UNKNOWN */
 };
+
+/* A loser the shard's own dedup rejected: the winner of its key is found when it is written. */
+#define WINNER_UNKNOWN ((struct row_position){UINT32_MAX, 0})
 
 struct shard_state {
     bool added;
@@ -45,10 +48,10 @@ struct finalizer {
     const struct schema_table *table;
     enum feed_encoding encoding;
     uint64_t lines_before; /* counted in line numbers, not in a shard (a header line) */
-    bool reserved;         /* the global table was sized from the first shard's winners */
+    unsigned fold_threads;
     uint32_t nshards;
     struct shard_state *shards;
-    struct dedup_table *global;
+    struct dedup_fold *fold;  /* the shards' winners, decided file-wide once all are in */
     uint64_t *line_base;      /* file line index of each shard's first line */
     uint64_t max_error_lines; /* 0: no cap */
     bool ranked_elsewhere;    /* the warehouse gives the losers (finalizer_take_duplicates) */
@@ -57,15 +60,15 @@ struct finalizer {
     pthread_mutex_t lock;
 };
 
-struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards,
-                                size_t expected_keys)
+struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards)
 {
     struct finalizer *fz = xcalloc(1, sizeof(*fz));
 
     fz->table = table;
     fz->nshards = nshards;
     fz->shards = xcalloc(nshards ? nshards : 1, sizeof(*fz->shards));
-    fz->global = dedup_table_new(expected_keys);
+    fz->fold = dedup_fold_new();
+    fz->fold_threads = 1;
     fz->max_error_lines = FINALIZER_MAX_ERROR_LINES;
     pthread_mutex_init(&fz->lock, NULL);
     return fz;
@@ -86,7 +89,7 @@ void finalizer_free(struct finalizer *fz)
     }
     free(fz->shards);
     free(fz->line_base);
-    dedup_table_free(fz->global);
+    dedup_fold_free(fz->fold);
     pthread_mutex_destroy(&fz->lock);
     free(fz);
 }
@@ -104,6 +107,11 @@ void finalizer_set_encoding(struct finalizer *fz, enum feed_encoding encoding)
 void finalizer_set_max_error_lines(struct finalizer *fz, uint64_t max_lines)
 {
     fz->max_error_lines = max_lines;
+}
+
+void finalizer_set_fold_threads(struct finalizer *fz, unsigned threads)
+{
+    fz->fold_threads = threads;
 }
 
 void finalizer_rank_elsewhere(struct finalizer *fz)
@@ -124,14 +132,15 @@ static void push_loser(struct shard_state *st, uint32_t line, uint32_t offset,
     st->nlosers++;
 }
 
-/* A local winner lost to a line of another shard (or replaced one): file it under the shard
- * the loser came from. Called with fz->lock held. */
-static void on_global_loser(void *ctx, const struct dedup_entry *loser)
+/* A local winner lost to a line of another shard: file it under the shard it came from, with
+ * the line that won. */
+static void on_global_loser(void *ctx, const struct dedup_entry *loser,
+                            const struct dedup_entry *winner)
 {
     struct finalizer *fz = ctx;
 
     push_loser(&fz->shards[dedup_rank_shard(loser->rank)], loser->line, loser->offset,
-               (struct row_position){0, 0});
+               (struct row_position){dedup_rank_shard(winner->rank), winner->line});
 }
 
 int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err)
@@ -159,14 +168,10 @@ int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_
     r->rejects = NULL;
     st->local_losers = r->nlosers;
     for (i = 0; i < r->nlosers && !fz->ranked_elsewhere; i++) {
-        push_loser(st, r->losers[i].line, r->losers[i].offset, (struct row_position){0, 0});
+        push_loser(st, r->losers[i].line, r->losers[i].offset, WINNER_UNKNOWN);
     }
     if (!fz->ranked_elsewhere) {
-        if (!fz->reserved) { /* the first shard back tells how many keys a shard brings */
-            dedup_table_reserve(fz->global, r->nwinners * (size_t)fz->nshards);
-            fz->reserved = true;
-        }
-        dedup_table_offer_all(fz->global, r->winners, r->nwinners, on_global_loser, fz);
+        dedup_fold_add(fz->fold, r->winners, r->nwinners);
     }
     pthread_mutex_unlock(&fz->lock);
     shard_result_release(r);
@@ -188,6 +193,9 @@ static int check_complete(struct finalizer *fz, struct bz_err *err)
         for (s = 0; s < fz->nshards; s++) {
             fz->line_base[s] = base;
             base += fz->shards[s].lines;
+        }
+        if (!fz->ranked_elsewhere) {
+            dedup_fold_run(fz->fold, fz->fold_threads, on_global_loser, fz);
         }
     }
     return BZ_OK;
@@ -278,7 +286,7 @@ int finalizer_counts(struct finalizer *fz, struct feed_counts *out, struct bz_er
         out->rejected_duplicate += fz->shards[s].nlosers;
         out->crlf_lines += fz->shards[s].crlf;
     }
-    out->loaded = dedup_table_count(fz->global);
+    out->loaded = dedup_fold_count(fz->fold);
     if (fz->ranked_elsewhere) {
         out->rejected_duplicate = fz->ranked_losers;
         out->loaded = out->lines - out->rejected_invalid - fz->ranked_losers;
@@ -413,10 +421,10 @@ static int write_duplicate(struct finalizer *fz, struct error_writer *w, struct 
                           "file change while it was being processed?",
                           (unsigned long long)offset);
     }
-    if (!fz->ranked_elsewhere) {
+    if (winner.shard == WINNER_UNKNOWN.shard) { /* lost within its shard: the key says who won */
         const struct dedup_entry *e;
         validator_key(v, &key);
-        e = dedup_table_find(fz->global, key.hash_lo, key.hash_hi);
+        e = dedup_fold_find(fz->fold, key.hash_lo, key.hash_hi);
         if (e == NULL) {
             return bz_err_set(err, BZ_E_INTERNAL, "no winner for a duplicate at byte %llu",
                               (unsigned long long)offset);
@@ -557,7 +565,7 @@ uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n)
         *n = 0;
         return xmalloc(sizeof(uint64_t));
     }
-    winners = dedup_table_export(fz->global, n);
+    winners = dedup_fold_export(fz->fold, n);
     lines = xmalloc((*n ? *n : 1) * sizeof(*lines));
     for (i = 0; i < *n; i++) {
         lines[i] = fz->line_base[dedup_rank_shard(winners[i].rank)] + winners[i].line + 1;
@@ -568,9 +576,16 @@ uint64_t *finalizer_loaded_lines(struct finalizer *fz, size_t *n)
 
 struct row_position *finalizer_winners(struct finalizer *fz, size_t *n)
 {
-    struct dedup_entry *winners = dedup_table_export(fz->global, n);
-    struct row_position *out = xmalloc((*n ? *n : 1) * sizeof(*out));
+    struct dedup_entry *winners;
+    struct row_position *out;
     size_t i;
+
+    if (check_complete(fz, NULL) != BZ_OK) {
+        *n = 0;
+        return xmalloc(sizeof(*out));
+    }
+    winners = dedup_fold_export(fz->fold, n);
+    out = xmalloc((*n ? *n : 1) * sizeof(*out));
 
     for (i = 0; i < *n; i++) {
         out[i].shard = dedup_rank_shard(winners[i].rank);

@@ -1,10 +1,12 @@
 /* finalizer.h - turns a file's shard results into the file's outcome (DESIGN.md step 5).
  *
- * Owns cross-shard dedup (every shard's local winners offered to one file-wide table under
- * the same winner rule), file line numbers (prefix sums of shard line counts), the error file
+ * Owns cross-shard dedup (every shard's local winners filed by key partition as they come, and
+ * decided file-wide under the same winner rule once all are in, partitions in parallel:
+ * lib/dedup's dedup_fold), file line numbers (prefix sums of shard line counts), the error file
  * in the exact format of STANDARD-FORMAT.md ("Error file"), and the line accounting
- * lines = loaded + rejected_invalid + rejected_duplicate. Memory: one 32-byte entry per
- * distinct key of the file plus 16 bytes per duplicate line.
+ * lines = loaded + rejected_invalid + rejected_duplicate. Memory: one 32-byte entry per shard
+ * winner until the fold, one per distinct key of the file after it, plus 16 bytes per duplicate
+ * line.
  *
  * Where the warehouse ranks the rows itself (wh_caps.lists_duplicates: BigQuery) the file-wide
  * table is not built: finalizer_rank_elsewhere before the first shard, then the warehouse's list
@@ -13,8 +15,7 @@
  * lists at most max_error_lines rejected lines (errors.max_lines), then one line with the rest's
  * counts; the counts themselves are always exact. Thread: finalizer_add_shard from any thread; the
  * rest from the thread that owns it. Locks: one mutex held for all of finalizer_add_shard (shards
- * fold into the file-wide table one at a time); the other calls run after every shard was added and
- * take no lock. */
+ * are filed one at a time); the other calls run after every shard was added and take no lock. */
 #ifndef BZ_FINALIZER_H
 #define BZ_FINALIZER_H
 
@@ -45,11 +46,13 @@ struct finalizer;
  * every other error file. */
 #define FINALIZER_FILE_REASON_FORMAT "\tfile: %s\n"
 
-/* Returns owned finalizer for a file of nshards shards of table (borrowed).
- * expected_keys sizes the file-wide table (it grows if needed). Its error file lists at most
- * FINALIZER_MAX_ERROR_LINES lines until finalizer_set_max_error_lines says otherwise. */
-struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards,
-                                size_t expected_keys);
+/* Returns owned finalizer for a file of nshards shards of table (borrowed). Its error file lists
+ * at most FINALIZER_MAX_ERROR_LINES lines until finalizer_set_max_error_lines says otherwise. */
+struct finalizer *finalizer_new(const struct schema_table *table, uint32_t nshards);
+
+/* Threads the file-wide fold runs on once every shard is in (default 1). Thread: the owner's,
+ * before the first call that needs the fold (counts, error file, winners). */
+void finalizer_set_fold_threads(struct finalizer *fz, unsigned threads);
 void finalizer_free(struct finalizer *fz);
 
 /* The most rejected lines finalizer_write_errors lists (0: every one). Thread: the owner's,
@@ -76,7 +79,7 @@ struct wh_duplicates;
 int finalizer_take_duplicates(struct finalizer *fz, const struct wh_duplicates *d,
                               struct bz_err *err);
 
-/* Takes ownership of *r's arrays and reject stream (r is emptied) and merges its winners.
+/* Takes ownership of *r's arrays and reject stream (r is emptied) and files its winners.
  * Shards may arrive in any order, each exactly once. Thread: any (serialised inside). */
 int finalizer_add_shard(struct finalizer *fz, struct shard_result *r, struct bz_err *err);
 

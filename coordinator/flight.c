@@ -171,7 +171,8 @@ static void plan_shards(const struct pipeline_ctx *pc, struct flight *fl)
     }
     plan = planner_split_from(fl->data_start, size, fl->shard_bytes, &fl->ntasks);
     fl->tasks = xcalloc(fl->ntasks ? fl->ntasks : 1, sizeof(*fl->tasks));
-    fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks, 0);
+    fl->fz = finalizer_new(fl->t, (uint32_t)fl->ntasks);
+    finalizer_set_fold_threads(fl->fz, pc->workers ? (unsigned)pc->workers : 1);
     finalizer_set_max_error_lines(fl->fz, pc->cfg->errors_max_lines);
     finalizer_set_encoding(fl->fz, config_site_encoding(pc->cfg, fl->job.site_id));
     finalizer_set_lines_before(fl->fz, fl->data_start > 0);

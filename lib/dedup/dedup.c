@@ -10,6 +10,9 @@
  * faults and TLB misses as in everything else (performance-notes.md). */
 #include "dedup/dedup.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -164,17 +167,6 @@ static void grow(struct dedup_table *t)
         }
     }
     slots_release(old, old_bytes);
-}
-
-void dedup_table_reserve(struct dedup_table *t, size_t keys)
-{
-    size_t capacity = keys + (keys + 2) / 3; /* load <= 3/4 at keys */
-
-    if (t->count != 0 || capacity <= t->capacity) {
-        return; /* in use, or large enough: growing keeps its own pace */
-    }
-    slots_release(t->slots, t->bytes);
-    set_capacity(t, capacity);
 }
 
 static enum dedup_outcome offer(struct dedup_table *t, const struct dedup_entry *e,
@@ -390,6 +382,286 @@ struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
     }
     sort_by_position_with(out, k, p->entries); /* p->n >= k entries of room */
     p->n = 0;
+    *n = k;
+    return out;
+}
+
+/* ---- a file's fold, partition by partition ---------------------------------------------- */
+
+#define FOLD_BITS 10 /* 1024 partitions: ~7 Ki keys each for a 1 GB journal, a ~350 KB table */
+#define FOLD_PARTS (1u << FOLD_BITS)
+#define FOLD_MAX_THREADS 64
+#define FOLD_PER_DIR 4 /* winners per directory slot, on average */
+
+struct fold_part {
+    struct dedup_entry *e; /* filed entries; after the run, its winners sorted by hash */
+    size_t n, cap;
+    /* After the run: dir[b] is the first winner whose hash_lo, scaled to [0, ndir), is >= b. A
+     * find reads one directory slot and then about FOLD_PER_DIR winners next to each other,
+     * where a binary search over the whole partition missed the cache a dozen times. */
+    uint32_t *dir;
+    size_t ndir;
+};
+
+struct dedup_fold {
+    struct fold_part parts[FOLD_PARTS];
+    size_t count; /* winners, after the run */
+    bool ran;
+};
+
+struct dedup_fold *dedup_fold_new(void)
+{
+    return xcalloc(1, sizeof(struct dedup_fold));
+}
+
+void dedup_fold_free(struct dedup_fold *f)
+{
+    unsigned q;
+
+    if (f == NULL) {
+        return;
+    }
+    for (q = 0; q < FOLD_PARTS; q++) {
+        free(f->parts[q].e);
+        free(f->parts[q].dir);
+    }
+    free(f);
+}
+
+static unsigned fold_part_of(uint64_t hash_hi)
+{
+    return (unsigned)(hash_hi >> (64 - FOLD_BITS));
+}
+
+void dedup_fold_add(struct dedup_fold *f, const struct dedup_entry *entries, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        struct fold_part *p = &f->parts[fold_part_of(entries[i].hash_hi)];
+        if (p->n == p->cap) {
+            p->cap = p->cap ? p->cap * 2 : 256;
+            p->e = xrealloc(p->e, p->cap * sizeof(*p->e));
+        }
+        p->e[p->n++] = entries[i];
+    }
+}
+
+static int hash_before(const struct dedup_entry *a, const struct dedup_entry *b)
+{
+    return a->hash_lo < b->hash_lo || (a->hash_lo == b->hash_lo && a->hash_hi < b->hash_hi);
+}
+
+static uint64_t hash_lo_key(const struct dedup_entry *e)
+{
+    return e->hash_lo;
+}
+
+RADIX_SORT_DEFINE(sort_by_hash_lo, struct dedup_entry, 8, hash_lo_key)
+
+/* Sorts a partition's winners by (hash_lo, hash_hi). They come in slot order, which is hash_lo
+ * order but for entries pushed along by probing and the few that wrapped round the table's end,
+ * so an insertion sort is almost linear; it gives up after 8 moves per entry (hashes a partner
+ * chose to collide) and a radix sort finishes. Equal hash_lo with unequal hash_hi keeps its
+ * insertion order after the radix sort, so those are put right by a last insertion pass. */
+static void sort_by_hash(struct dedup_entry *a, size_t n, struct dedup_entry *scratch)
+{
+    size_t i, moves = 0, budget = 8 * n + 64;
+
+    for (i = 1; i < n; i++) {
+        struct dedup_entry x = a[i];
+        size_t j = i;
+        while (j > 0 && hash_before(&x, &a[j - 1]) && moves < budget) {
+            a[j] = a[j - 1];
+            j--;
+            moves++;
+        }
+        a[j] = x;
+        if (moves >= budget) {
+            sort_by_hash_lo_with(a, n, scratch);
+            budget = SIZE_MAX; /* sorted by hash_lo now: only equal hash_lo runs move */
+            moves = 0;
+            i = 0;
+        }
+    }
+}
+
+/* hash_lo scaled from [0, 2^64) to [0, n): monotone, so sorted winners have ascending slots. */
+static size_t scaled(uint64_t hash_lo, size_t n)
+{
+    return (size_t)(((u128)hash_lo * n) >> 64);
+}
+
+static void build_directory(struct fold_part *p)
+{
+    size_t b = 0, i;
+
+    p->ndir = p->n / FOLD_PER_DIR + 1;
+    p->dir = xmalloc(p->ndir * sizeof(*p->dir));
+    for (i = 0; i < p->n; i++) {
+        size_t to = scaled(p->e[i].hash_lo, p->ndir);
+        while (b <= to) {
+            p->dir[b++] = (uint32_t)i;
+        }
+    }
+    while (b < p->ndir) {
+        p->dir[b++] = (uint32_t)p->n;
+    }
+}
+
+struct fold_run {
+    struct dedup_fold *f;
+    atomic_uint next;
+};
+
+struct fold_loss {
+    struct dedup_entry loser, winner;
+};
+
+struct fold_thread {
+    struct fold_run *run;
+    struct dedup_table *small;
+    struct fold_loss *losses;
+    struct dedup_entry *scratch;
+    size_t nlosses, cap, scratch_cap;
+    size_t winners;
+};
+
+static void keep_loser(void *ctx, const struct dedup_entry *loser)
+{
+    struct fold_thread *t = ctx;
+
+    if (t->nlosses == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 4096;
+        t->losses = xrealloc(t->losses, t->cap * sizeof(*t->losses));
+    }
+    t->losses[t->nlosses++].loser = *loser;
+}
+
+/* Decides partitions until none is left: each in the thread's small table, where its losers then
+ * find their key's final winner, its winners written back over its own entries (all offered by
+ * then) and sorted by hash. */
+static void *fold_thread_main(void *arg)
+{
+    struct fold_thread *t = arg;
+    unsigned q;
+
+    while ((q = atomic_fetch_add(&t->run->next, 1)) < FOLD_PARTS) {
+        struct fold_part *p = &t->run->f->parts[q];
+        size_t k = 0;
+        size_t first_loss = t->nlosses, i;
+        if (p->n == 0) {
+            continue;
+        }
+        dedup_table_offer_all(t->small, p->e, p->n, keep_loser, t);
+        for (i = first_loss; i < t->nlosses; i++) {
+            const struct dedup_entry *l = &t->losses[i].loser;
+            t->losses[i].winner = *dedup_table_find(t->small, l->hash_lo, l->hash_hi);
+        }
+        move_winners(t->small, p->e, &k);
+        if (t->scratch_cap < k) {
+            free(t->scratch);
+            t->scratch_cap = k;
+            t->scratch = xmalloc(k * sizeof(*t->scratch));
+        }
+        sort_by_hash(p->e, k, t->scratch);
+        p->n = k;
+        build_directory(p);
+        t->winners += k;
+    }
+    return NULL;
+}
+
+void dedup_fold_run(struct dedup_fold *f, unsigned threads,
+                    void (*on_loser)(void *ctx, const struct dedup_entry *loser,
+                                     const struct dedup_entry *winner),
+                    void *ctx)
+{
+    struct fold_run run;
+    struct fold_thread th[FOLD_MAX_THREADS];
+    pthread_t ids[FOLD_MAX_THREADS];
+    unsigned i, started;
+    size_t j;
+
+    if (f->ran) {
+        return;
+    }
+    threads = threads < 1 ? 1 : threads > FOLD_MAX_THREADS ? FOLD_MAX_THREADS : threads;
+    run.f = f;
+    atomic_init(&run.next, 0);
+    memset(th, 0, sizeof(th));
+    for (i = 0; i < threads; i++) {
+        th[i].run = &run;
+        th[i].small = dedup_table_new(PART_KEYS);
+    }
+    for (started = 1; started < threads; started++) { /* the caller is thread 0 */
+        if (pthread_create(&ids[started], NULL, fold_thread_main, &th[started]) != 0) {
+            break; /* fewer threads: the caller's loop takes what they would have */
+        }
+    }
+    fold_thread_main(&th[0]);
+    for (i = 1; i < started; i++) {
+        pthread_join(ids[i], NULL);
+    }
+    f->count = 0;
+    for (i = 0; i < threads; i++) {
+        for (j = 0; j < th[i].nlosses; j++) {
+            on_loser(ctx, &th[i].losses[j].loser, &th[i].losses[j].winner);
+        }
+        f->count += th[i].winners;
+        free(th[i].losses);
+        free(th[i].scratch);
+        dedup_table_free(th[i].small);
+    }
+    f->ran = true;
+}
+
+size_t dedup_fold_count(const struct dedup_fold *f)
+{
+    return f->count;
+}
+
+const struct dedup_entry *dedup_fold_find(const struct dedup_fold *f, uint64_t hash_lo,
+                                          uint64_t hash_hi)
+{
+    const struct fold_part *p = &f->parts[fold_part_of(hash_hi)];
+    const struct dedup_entry key = {.hash_lo = hash_lo, .hash_hi = hash_hi};
+    size_t b, lo, hi;
+
+    if (!f->ran || p->n == 0) {
+        return NULL;
+    }
+    b = scaled(hash_lo, p->ndir);
+    lo = p->dir[b];
+    hi = b + 1 < p->ndir ? p->dir[b + 1] : p->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hash_before(&p->e[mid], &key)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo < p->n && p->e[lo].hash_lo == hash_lo && p->e[lo].hash_hi == hash_hi) {
+        return &p->e[lo];
+    }
+    return NULL;
+}
+
+struct dedup_entry *dedup_fold_export(const struct dedup_fold *f, size_t *n)
+{
+    struct dedup_entry *out = xmalloc((f->count ? f->count : 1) * sizeof(*out));
+    size_t k = 0;
+    unsigned q;
+
+    for (q = 0; q < FOLD_PARTS && f->ran; q++) {
+        if (f->parts[q].n != 0) { /* an empty part has no array */
+            memcpy(out + k, f->parts[q].e, f->parts[q].n * sizeof(*out));
+            k += f->parts[q].n;
+        }
+    }
+    sort_by_position(out, k);
     *n = k;
     return out;
 }

@@ -10,8 +10,8 @@
  * full, so its memory follows the distinct keys offered (32 bytes / 0.5..0.75 load), never the
  * bytes of the file they came from (DESIGN.md "Hot path"). A shard's own dedup gathers its
  * entries first and decides them partition by partition in a small table (struct dedup_parts:
- * 64 bytes per valid line of the shard, reused shard after shard); the file-wide fold uses one
- * table. */
+ * 64 bytes per valid line of the shard, reused shard after shard); the file-wide fold files the
+ * shards' winners by partition and decides them the same way, in parallel (struct dedup_fold). */
 #ifndef BZ_DEDUP_H
 #define BZ_DEDUP_H
 
@@ -52,11 +52,6 @@ size_t dedup_start_keys(uint64_t guess);
  * grows when more come. Thread: one thread per table. */
 struct dedup_table *dedup_table_new(size_t expected_keys);
 void dedup_table_free(struct dedup_table *t);
-
-/* Makes an empty table ready for keys distinct keys in one allocation, so that filling it does
- * not grow it step by step (each step zeroes a new table and rehashes the old one: most of a
- * file-wide fold's cost). A table that holds keys already, or is large enough, is left. */
-void dedup_table_reserve(struct dedup_table *t, size_t keys);
 
 /* Empties the table but keeps its slots: a worker reuses one table for shard after shard, so
  * its memory is zeroed by memset once per shard instead of faulted in anew (first-touch page
@@ -106,6 +101,37 @@ void dedup_parts_add(struct dedup_parts *p, const struct dedup_entry *e);
 struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
                                      void (*on_loser)(void *ctx, const struct dedup_entry *loser),
                                      void *ctx, size_t *n);
+
+/* A file's fold: the shards' winners, decided across the file partition by partition. Entries
+ * are filed as they come into one of 1024 partitions by the top bits of hash_hi (a sequential
+ * append, no hashing into a table of the whole file); dedup_fold_run then decides each partition
+ * in a small table that stays in the core's cache, partitions spread over threads, and keeps
+ * each partition's winners as a dense array sorted by hash: 32 bytes per distinct key
+ * afterwards, found by binary search. The same winners and losers as offering every entry to one
+ * table. Thread: one thread at a time calls it (dedup_fold_run starts its own). */
+struct dedup_fold;
+
+struct dedup_fold *dedup_fold_new(void);
+void dedup_fold_free(struct dedup_fold *f);
+
+/* Files entries[0..n) (copied) for the fold. Not after dedup_fold_run. */
+void dedup_fold_add(struct dedup_fold *f, const struct dedup_entry *entries, size_t n);
+
+/* Decides every partition, on `threads` threads (the caller's own when 1). on_loser(ctx, loser,
+ * winner) is then called on the caller's thread for each entry that lost, with the entry that
+ * finally won its key, in no particular order (both borrowed for the call). Once only; returns
+ * at once when run before. */
+void dedup_fold_run(struct dedup_fold *f, unsigned threads,
+                    void (*on_loser)(void *ctx, const struct dedup_entry *loser,
+                                     const struct dedup_entry *winner),
+                    void *ctx);
+
+/* After dedup_fold_run: the winners, the winner for a key (or NULL), and the winners copied into
+ * a new array sorted by (shard, line) as dedup_table_export gives them (owned, count in *n). */
+size_t dedup_fold_count(const struct dedup_fold *f);
+const struct dedup_entry *dedup_fold_find(const struct dedup_fold *f, uint64_t hash_lo,
+                                          uint64_t hash_hi);
+struct dedup_entry *dedup_fold_export(const struct dedup_fold *f, size_t *n);
 
 /* Bytes of memory the table holds (for reports). */
 size_t dedup_table_bytes(const struct dedup_table *t);

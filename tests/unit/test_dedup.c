@@ -308,6 +308,123 @@ static void test_parts_match_one_table(void **state)
     dedup_parts_free(p);
 }
 
+/* A loser of the fold with the winner it was given. */
+struct fold_loss_list {
+    struct dedup_entry *losers, *winners;
+    size_t n;
+};
+
+static void list_fold_loss(void *ctx, const struct dedup_entry *loser,
+                           const struct dedup_entry *winner)
+{
+    struct fold_loss_list *l = ctx;
+
+    l->losers[l->n] = *loser;
+    l->winners[l->n++] = *winner;
+}
+
+static int by_position(const void *a, const void *b)
+{
+    const struct dedup_entry *x = a, *y = b;
+    uint32_t xs = dedup_rank_shard(x->rank), ys = dedup_rank_shard(y->rank);
+
+    return xs != ys ? (xs < ys ? -1 : 1) : by_line(a, b);
+}
+
+/* dedup_fold (entries filed by partition, decided on 1..3 threads) decides what one table fed
+ * every entry decides: the same winners in the same order, the same losers each with its key's
+ * final winner, and every key found. Among the keys, 300 share one hash_lo and one partition and
+ * come in falling hash_hi order: the table stores them in that order, so the sort by hash gives
+ * up on insertion and goes by radix; they must still be found. */
+static void test_fold_matches_one_table(void **state)
+{
+    enum { N = 150000, SAME_LO = 300 };
+    static struct dedup_entry entries[N];
+    struct dedup_entry *want, *got, loser;
+    uint64_t seed = 5;
+    size_t i, nwant, ngot;
+    unsigned threads;
+    (void)state;
+
+    for (i = 0; i < N; i++) { /* shard i % 5, line i / 5: positions are unique */
+        uint64_t key = 1 + rng(&seed) % 60000 * 0x9E3779B97F4A7C15ULL;
+        entries[i] = entry(key, (int64_t)(rng(&seed) % 3), (uint32_t)(i % 5), (uint32_t)(i / 5));
+        if (i >= N - SAME_LO) {
+            entries[i].hash_lo = 0x5555555555555555ULL;
+            entries[i].hash_hi = (0x2AAULL << 54) | (N - i);
+        }
+    }
+    for (threads = 1; threads <= 3; threads++) {
+        struct dedup_table *t = dedup_table_new(1);
+        struct dedup_fold *f = dedup_fold_new();
+        struct fold_loss_list fl = {calloc(N, sizeof(loser)), calloc(N, sizeof(loser)), 0};
+        struct loser_list one = {calloc(N, sizeof(loser)), 0};
+
+        assert_non_null(fl.losers);
+        assert_non_null(fl.winners);
+        assert_non_null(one.items);
+        for (i = 0; i < N; i++) {
+            if (dedup_table_offer(t, &entries[i], &loser) != DEDUP_NEW) {
+                list_loser(&one, &loser);
+            }
+        }
+        dedup_fold_add(f, entries, N / 2); /* filed in two goes, as shards come */
+        dedup_fold_add(f, entries + N / 2, N - N / 2);
+        dedup_fold_run(f, threads, list_fold_loss, &fl);
+        dedup_fold_run(f, threads, list_fold_loss, &fl); /* once only */
+        want = dedup_table_export(t, &nwant);
+        got = dedup_fold_export(f, &ngot);
+        assert_int_equal(dedup_fold_count(f), nwant);
+        assert_int_equal(ngot, nwant);
+        assert_memory_equal(got, want, nwant * sizeof(*want));
+        assert_int_equal(fl.n, one.n);
+        assert_int_equal(fl.n + ngot, N);
+        for (i = 0; i < fl.n; i++) {
+            const struct dedup_entry *w =
+                dedup_table_find(t, fl.losers[i].hash_lo, fl.losers[i].hash_hi);
+            assert_non_null(w);
+            assert_memory_equal(&fl.winners[i], w, sizeof(*w));
+        }
+        qsort(one.items, one.n, sizeof(*one.items), by_position);
+        qsort(fl.losers, fl.n, sizeof(*fl.losers), by_position);
+        assert_memory_equal(fl.losers, one.items, one.n * sizeof(*one.items));
+        for (i = 0; i < nwant; i++) {
+            const struct dedup_entry *e = dedup_fold_find(f, want[i].hash_lo, want[i].hash_hi);
+            assert_non_null(e);
+            assert_memory_equal(e, &want[i], sizeof(*e));
+        }
+        assert_null(dedup_fold_find(f, 0x5555555555555555ULL, (0x2AAULL << 54) | (N + 1)));
+        assert_null(dedup_fold_find(f, 12345, 67890));
+        free(want);
+        free(got);
+        free(fl.losers);
+        free(fl.winners);
+        free(one.items);
+        dedup_fold_free(f);
+        dedup_table_free(t);
+    }
+}
+
+/* A fold with nothing filed: no winners, nothing found, an empty export. */
+static void test_fold_empty(void **state)
+{
+    struct dedup_fold *f = dedup_fold_new();
+    struct fold_loss_list fl = {NULL, NULL, 0};
+    struct dedup_entry *got;
+    size_t n = 99;
+    (void)state;
+
+    assert_null(dedup_fold_find(f, 1, 2)); /* before the run too */
+    dedup_fold_run(f, 2, list_fold_loss, &fl);
+    assert_int_equal(dedup_fold_count(f), 0);
+    assert_int_equal(fl.n, 0);
+    assert_null(dedup_fold_find(f, 1, 2));
+    got = dedup_fold_export(f, &n);
+    assert_int_equal(n, 0);
+    free(got);
+    dedup_fold_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +435,8 @@ int main(void)
         cmocka_unit_test(test_offer_all_matches_single_offers),
         cmocka_unit_test(test_export_sorts_like_qsort),
         cmocka_unit_test(test_parts_match_one_table),
+        cmocka_unit_test(test_fold_matches_one_table),
+        cmocka_unit_test(test_fold_empty),
     };
     return cmocka_run_group_tests_name("dedup", tests, NULL, NULL);
 }

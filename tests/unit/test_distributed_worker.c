@@ -240,7 +240,7 @@ static void test_workers_match_in_process(void **state)
     kc.nprops = 1;
     c = kq_consumer_new(&kc, "test-coordinator", result_topics, &err);
     assert_non_null(c);
-    fz = finalizer_new(t, (uint32_t)nshards, 0);
+    fz = finalizer_new(t, (uint32_t)nshards);
     accepted = calloc(nshards, sizeof(bool));
     while ((done < nshards || !notified) && polls < 1800) {
         struct kq_message m;

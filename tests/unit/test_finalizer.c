@@ -498,7 +498,7 @@ static void run_ranked(const struct schema_table *t, const struct buf *file, uin
     buf_init(&out->errors);
     tsv_source_from_memory(file->data ? file->data : "", file->len, &src);
     plan = planner_split(file->len, shard, &n);
-    fz = finalizer_new(t, (uint32_t)n, 0);
+    fz = finalizer_new(t, (uint32_t)n);
     finalizer_set_max_error_lines(fz, cap);
     finalizer_rank_elsewhere(fz);
     shard_options_init(&o);
@@ -606,7 +606,7 @@ static void test_ranked_elsewhere_refuses_a_wrong_answer(void **state)
 
     tsv_source_from_memory(text, sizeof(text) - 1, &src);
     for (a = 0; a < sizeof(answers) / sizeof(answers[0]); a++) {
-        struct finalizer *fz = finalizer_new(items, 1, 0);
+        struct finalizer *fz = finalizer_new(items, 1);
         struct shard_spec spec = {0, 0, sizeof(text) - 1};
         struct shard_options o;
         struct shard_result r;

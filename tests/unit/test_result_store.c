@@ -73,7 +73,7 @@ static void test_round_trip_equals_in_process(void **state)
     assert_int_equal(check_source(&src, &co, &whole, &err), BZ_OK);
 
     plan = planner_split(len, len / 7 + 1, &nshards);
-    fz = finalizer_new(t, (uint32_t)nshards, 0);
+    fz = finalizer_new(t, (uint32_t)nshards);
     for (i = 0; i < nshards; i++) {
         struct shard_options so;
         struct shard_result r, back;
