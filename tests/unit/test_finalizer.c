@@ -207,7 +207,7 @@ static void test_random_shardings_match_single_shard_and_model(void **state)
         for (s = 0; s < 12; s++) {
             struct run_output cut;
             uint64_t shard = s < 4 ? (uint64_t)s + 1 : 1 + rng(&seed) % (file.len + 1);
-            unsigned threads = 1 + (unsigned)(rng(&seed) % 2);
+            unsigned threads = 1 + (unsigned)(rng(&seed) % 3);
 
             run(items, &file, shard, threads, &cut);
             assert_memory_equal(&cut.result.counts, &whole.result.counts,
@@ -228,6 +228,8 @@ static void test_random_shardings_match_single_shard_and_model(void **state)
     buf_release(&file);
     schema_set_free(set);
 }
+
+static size_t count_lines(const char *data, size_t n);
 
 #define BIG_LINES 150000
 #define BIG_KEYS 60000
@@ -307,8 +309,21 @@ static void test_big_file_grows_tables_and_slides_window(void **state)
 
     for (shard = 256u << 10; shard <= (2u << 20); shard *= 2) {
         unsigned threads;
-        for (threads = 1; threads <= 2; threads++) {
+        for (threads = 1; threads <= 3; threads++) { /* 2 and 3: shards' errors rendered apart */
             struct run_output cut;
+            uint64_t rejected =
+                whole.result.counts.rejected_invalid + whole.result.counts.rejected_duplicate;
+            uint64_t cap = rejected / (1 + threads), head = 0;
+            run_capped(items, &file, shard, threads, cap, &cut); /* a cap in the middle */
+            for (i = 0; i < cap; i++) {
+                head += (uint64_t)(strchr(whole.errors.data + head, '\n') + 1 -
+                                   (whole.errors.data + head));
+            }
+            assert_true(cut.errors.len > head);
+            assert_memory_equal(cut.errors.data, whole.errors.data, head);
+            assert_non_null(strstr(cut.errors.data + head, "more rejected lines not listed"));
+            assert_int_equal(count_lines(cut.errors.data, cut.errors.len), cap + 1);
+            run_output_release(&cut);
             run(items, &file, shard, threads, &cut);
             assert_memory_equal(&cut.result.counts, &whole.result.counts,
                                 sizeof(whole.result.counts));
@@ -392,7 +407,7 @@ static void test_d19_error_file_cap_across_shardings(void **state)
                 uint64_t shard = s < 2 ? (uint64_t)s + 1 : 1 + rng(&seed) % (file.len + 1);
                 size_t head = (size_t)(end - whole.errors.data);
 
-                run_capped(items, &file, shard, 1 + (unsigned)(rng(&seed) % 2), cap, &cut);
+                run_capped(items, &file, shard, 1 + (unsigned)(rng(&seed) % 3), cap, &cut);
                 assert_memory_equal(&cut.result.counts, &whole.result.counts,
                                     sizeof(whole.result.counts));
                 assert_int_equal(cut.errors.len, head + strlen(want));
