@@ -393,9 +393,23 @@ struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
 #define FOLD_MAX_THREADS 64
 #define FOLD_PER_DIR 4 /* winners per directory slot, on average */
 
+/* Filed entries come in chunks (16 KiB): a partition's last chunk is all that is not full, where
+ * arrays grown by doubling held a third more than their entries on average. Its winners go back
+ * into its first chunks, so the run allocates nothing the size of the file (fresh arrays for
+ * them doubled the peak: freed chunks stay with malloc). */
+#define FOLD_CHUNK_BITS 9
+#define FOLD_CHUNK (1u << FOLD_CHUNK_BITS)
+
+struct fold_chunk {
+    struct fold_chunk *next;
+    size_t n;
+    struct dedup_entry e[FOLD_CHUNK];
+};
+
 struct fold_part {
-    struct dedup_entry *e; /* filed entries; after the run, its winners sorted by hash */
-    size_t n, cap;
+    struct fold_chunk *head, *tail; /* filed entries; after the run, its winners sorted by hash */
+    struct fold_chunk **chunks;     /* after the run: its chunks in order, to index winners */
+    size_t n;                       /* after the run: its winners */
     /* After the run: dir[b] is the first winner whose hash_lo, scaled to [0, ndir), is >= b. A
      * find reads one directory slot and then about FOLD_PER_DIR winners next to each other,
      * where a binary search over the whole partition missed the cache a dozen times. */
@@ -414,6 +428,16 @@ struct dedup_fold *dedup_fold_new(void)
     return xcalloc(1, sizeof(struct dedup_fold));
 }
 
+static void free_chunks(struct fold_part *p)
+{
+    while (p->head != NULL) {
+        struct fold_chunk *next = p->head->next;
+        free(p->head);
+        p->head = next;
+    }
+    p->tail = NULL;
+}
+
 void dedup_fold_free(struct dedup_fold *f)
 {
     unsigned q;
@@ -422,10 +446,17 @@ void dedup_fold_free(struct dedup_fold *f)
         return;
     }
     for (q = 0; q < FOLD_PARTS; q++) {
-        free(f->parts[q].e);
+        free_chunks(&f->parts[q]);
+        free(f->parts[q].chunks);
         free(f->parts[q].dir);
     }
     free(f);
+}
+
+/* Winner i of a partition after the run. */
+static const struct dedup_entry *winner_at(const struct fold_part *p, size_t i)
+{
+    return &p->chunks[i >> FOLD_CHUNK_BITS]->e[i & (FOLD_CHUNK - 1)];
 }
 
 static unsigned fold_part_of(uint64_t hash_hi)
@@ -439,11 +470,18 @@ void dedup_fold_add(struct dedup_fold *f, const struct dedup_entry *entries, siz
 
     for (i = 0; i < n; i++) {
         struct fold_part *p = &f->parts[fold_part_of(entries[i].hash_hi)];
-        if (p->n == p->cap) {
-            p->cap = p->cap ? p->cap * 2 : 256;
-            p->e = xrealloc(p->e, p->cap * sizeof(*p->e));
+        if (p->tail == NULL || p->tail->n == FOLD_CHUNK) {
+            struct fold_chunk *c = xmalloc(sizeof(*c));
+            c->next = NULL;
+            c->n = 0;
+            if (p->tail != NULL) {
+                p->tail->next = c;
+            } else {
+                p->head = c;
+            }
+            p->tail = c;
         }
-        p->e[p->n++] = entries[i];
+        p->tail->e[p->tail->n++] = entries[i];
     }
 }
 
@@ -499,7 +537,7 @@ static void build_directory(struct fold_part *p)
     p->ndir = p->n / FOLD_PER_DIR + 1;
     p->dir = xmalloc(p->ndir * sizeof(*p->dir));
     for (i = 0; i < p->n; i++) {
-        size_t to = scaled(p->e[i].hash_lo, p->ndir);
+        size_t to = scaled(winner_at(p, i)->hash_lo, p->ndir);
         while (b <= to) {
             p->dir[b++] = (uint32_t)i;
         }
@@ -512,18 +550,16 @@ static void build_directory(struct fold_part *p)
 struct fold_run {
     struct dedup_fold *f;
     atomic_uint next;
-};
-
-struct fold_loss {
-    struct dedup_entry loser, winner;
+    pthread_mutex_t lock; /* on_loser: one call at a time */
+    void (*on_loser)(void *ctx, const struct dedup_entry *loser, const struct dedup_entry *winner);
+    void *ctx;
 };
 
 struct fold_thread {
     struct fold_run *run;
     struct dedup_table *small;
-    struct fold_loss *losses;
-    struct dedup_entry *scratch;
-    size_t nlosses, cap, scratch_cap;
+    struct dedup_entry *losers, *scratch; /* the partition's own losers; sort scratch */
+    size_t nlosers, cap, scratch_cap;
     size_t winners;
 };
 
@@ -531,16 +567,63 @@ static void keep_loser(void *ctx, const struct dedup_entry *loser)
 {
     struct fold_thread *t = ctx;
 
-    if (t->nlosses == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 4096;
-        t->losses = xrealloc(t->losses, t->cap * sizeof(*t->losses));
+    if (t->nlosers == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 1024;
+        t->losers = xrealloc(t->losers, t->cap * sizeof(*t->losers));
     }
-    t->losses[t->nlosses++].loser = *loser;
+    t->losers[t->nlosers++] = *loser;
+}
+
+/* The partition's losers, each with its key's final winner from the small table, handed over. */
+static void hand_over_losers(struct fold_thread *t)
+{
+    struct fold_run *run = t->run;
+    size_t i;
+
+    if (t->nlosers == 0) {
+        return;
+    }
+    pthread_mutex_lock(&run->lock);
+    for (i = 0; i < t->nlosers; i++) {
+        const struct dedup_entry *l = &t->losers[i];
+        run->on_loser(run->ctx, l, dedup_table_find(t->small, l->hash_lo, l->hash_hi));
+    }
+    pthread_mutex_unlock(&run->lock);
+    t->nlosers = 0;
+}
+
+/* Copies the partition's k sorted winners into its first chunks, frees the chunks left over,
+ * and indexes the chunks kept. */
+static void keep_winners(struct fold_part *p, const struct dedup_entry *winners, size_t k)
+{
+    size_t nchunks = (k + FOLD_CHUNK - 1) / FOLD_CHUNK, i;
+    struct fold_chunk *c = p->head, *rest;
+
+    p->chunks = xmalloc((nchunks ? nchunks : 1) * sizeof(*p->chunks));
+    for (i = 0; i < nchunks; i++, c = c->next) { /* k <= filed entries: chunks enough */
+        size_t take = k - i * FOLD_CHUNK < FOLD_CHUNK ? k - i * FOLD_CHUNK : FOLD_CHUNK;
+        memcpy(c->e, winners + i * FOLD_CHUNK, take * sizeof(*winners));
+        c->n = take;
+        p->chunks[i] = c;
+    }
+    rest = nchunks ? p->chunks[nchunks - 1]->next : p->head;
+    if (nchunks) {
+        p->chunks[nchunks - 1]->next = NULL;
+        p->tail = p->chunks[nchunks - 1];
+    } else {
+        p->head = p->tail = NULL;
+    }
+    while (rest != NULL) {
+        struct fold_chunk *next = rest->next;
+        free(rest);
+        rest = next;
+    }
+    p->n = k;
 }
 
 /* Decides partitions until none is left: each in the thread's small table, where its losers then
- * find their key's final winner, its winners written back over its own entries (all offered by
- * then) and sorted by hash. */
+ * find their key's final winner, its winners moved to a dense array (its chunks freed) and
+ * sorted by hash. */
 static void *fold_thread_main(void *arg)
 {
     struct fold_thread *t = arg;
@@ -548,24 +631,25 @@ static void *fold_thread_main(void *arg)
 
     while ((q = atomic_fetch_add(&t->run->next, 1)) < FOLD_PARTS) {
         struct fold_part *p = &t->run->f->parts[q];
+        const struct fold_chunk *c;
         size_t k = 0;
-        size_t first_loss = t->nlosses, i;
-        if (p->n == 0) {
+        if (p->head == NULL) {
             continue;
         }
-        dedup_table_offer_all(t->small, p->e, p->n, keep_loser, t);
-        for (i = first_loss; i < t->nlosses; i++) {
-            const struct dedup_entry *l = &t->losses[i].loser;
-            t->losses[i].winner = *dedup_table_find(t->small, l->hash_lo, l->hash_hi);
+        for (c = p->head; c != NULL; c = c->next) {
+            dedup_table_offer_all(t->small, c->e, c->n, keep_loser, t);
         }
-        move_winners(t->small, p->e, &k);
-        if (t->scratch_cap < k) {
+        hand_over_losers(t);
+        k = dedup_table_count(t->small);
+        if (t->scratch_cap < 2 * k) {
             free(t->scratch);
-            t->scratch_cap = k;
-            t->scratch = xmalloc(k * sizeof(*t->scratch));
+            t->scratch_cap = 2 * k;
+            t->scratch = xmalloc(t->scratch_cap * sizeof(*t->scratch));
         }
-        sort_by_hash(p->e, k, t->scratch);
-        p->n = k;
+        k = 0;
+        move_winners(t->small, t->scratch, &k);
+        sort_by_hash(t->scratch, k, t->scratch + k);
+        keep_winners(p, t->scratch, k);
         build_directory(p);
         t->winners += k;
     }
@@ -581,14 +665,16 @@ void dedup_fold_run(struct dedup_fold *f, unsigned threads,
     struct fold_thread th[FOLD_MAX_THREADS];
     pthread_t ids[FOLD_MAX_THREADS];
     unsigned i, started;
-    size_t j;
 
     if (f->ran) {
         return;
     }
     threads = threads < 1 ? 1 : threads > FOLD_MAX_THREADS ? FOLD_MAX_THREADS : threads;
     run.f = f;
+    run.on_loser = on_loser;
+    run.ctx = ctx;
     atomic_init(&run.next, 0);
+    pthread_mutex_init(&run.lock, NULL);
     memset(th, 0, sizeof(th));
     for (i = 0; i < threads; i++) {
         th[i].run = &run;
@@ -605,14 +691,12 @@ void dedup_fold_run(struct dedup_fold *f, unsigned threads,
     }
     f->count = 0;
     for (i = 0; i < threads; i++) {
-        for (j = 0; j < th[i].nlosses; j++) {
-            on_loser(ctx, &th[i].losses[j].loser, &th[i].losses[j].winner);
-        }
         f->count += th[i].winners;
-        free(th[i].losses);
+        free(th[i].losers);
         free(th[i].scratch);
         dedup_table_free(th[i].small);
     }
+    pthread_mutex_destroy(&run.lock);
     f->ran = true;
 }
 
@@ -634,17 +718,16 @@ const struct dedup_entry *dedup_fold_find(const struct dedup_fold *f, uint64_t h
     b = scaled(hash_lo, p->ndir);
     lo = p->dir[b];
     hi = b + 1 < p->ndir ? p->dir[b + 1] : p->n;
-
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hash_before(&p->e[mid], &key)) {
+        if (hash_before(winner_at(p, mid), &key)) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    if (lo < p->n && p->e[lo].hash_lo == hash_lo && p->e[lo].hash_hi == hash_hi) {
-        return &p->e[lo];
+    if (lo < p->n && winner_at(p, lo)->hash_lo == hash_lo && winner_at(p, lo)->hash_hi == hash_hi) {
+        return winner_at(p, lo);
     }
     return NULL;
 }
@@ -656,9 +739,10 @@ struct dedup_entry *dedup_fold_export(const struct dedup_fold *f, size_t *n)
     unsigned q;
 
     for (q = 0; q < FOLD_PARTS && f->ran; q++) {
-        if (f->parts[q].n != 0) { /* an empty part has no array */
-            memcpy(out + k, f->parts[q].e, f->parts[q].n * sizeof(*out));
-            k += f->parts[q].n;
+        const struct fold_chunk *c;
+        for (c = f->parts[q].head; c != NULL; c = c->next) {
+            memcpy(out + k, c->e, c->n * sizeof(*out));
+            k += c->n;
         }
     }
     sort_by_position(out, k);

@@ -106,9 +106,10 @@ struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
  * are filed as they come into one of 1024 partitions by the top bits of hash_hi (a sequential
  * append, no hashing into a table of the whole file); dedup_fold_run then decides each partition
  * in a small table that stays in the core's cache, partitions spread over threads, and keeps
- * each partition's winners as a dense array sorted by hash: 32 bytes per distinct key
- * afterwards, found by binary search. The same winners and losers as offering every entry to one
- * table. Thread: one thread at a time calls it (dedup_fold_run starts its own). */
+ * each partition's winners as a dense array sorted by hash, with a directory to find them. The
+ * same winners and losers as offering every entry to one table. Memory: 32 bytes per filed entry
+ * (in 16 KiB chunks) until the run, 33 per distinct key after it. Thread: one thread at a time
+ * calls it (dedup_fold_run starts its own). */
 struct dedup_fold;
 
 struct dedup_fold *dedup_fold_new(void);
@@ -117,10 +118,10 @@ void dedup_fold_free(struct dedup_fold *f);
 /* Files entries[0..n) (copied) for the fold. Not after dedup_fold_run. */
 void dedup_fold_add(struct dedup_fold *f, const struct dedup_entry *entries, size_t n);
 
-/* Decides every partition, on `threads` threads (the caller's own when 1). on_loser(ctx, loser,
- * winner) is then called on the caller's thread for each entry that lost, with the entry that
- * finally won its key, in no particular order (both borrowed for the call). Once only; returns
- * at once when run before. */
+/* Decides every partition, on `threads` threads (the caller's among them). on_loser(ctx, loser,
+ * winner) is called for each entry that lost, with the entry that finally won its key, in no
+ * particular order, on those threads but one call at a time (both borrowed for the call). Once
+ * only; returns at once when run before. */
 void dedup_fold_run(struct dedup_fold *f, unsigned threads,
                     void (*on_loser)(void *ctx, const struct dedup_entry *loser,
                                      const struct dedup_entry *winner),

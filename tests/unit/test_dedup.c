@@ -333,12 +333,13 @@ static int by_position(const void *a, const void *b)
 
 /* dedup_fold (entries filed by partition, decided on 1..3 threads) decides what one table fed
  * every entry decides: the same winners in the same order, the same losers each with its key's
- * final winner, and every key found. Among the keys, 300 share one hash_lo and one partition and
+ * final winner, and every key found. One partition is crowded: 6,000 entries of ~2,000 keys,
+ * so its winners span several chunks. Among the keys, 300 share one hash_lo and one partition and
  * come in falling hash_hi order: the table stores them in that order, so the sort by hash gives
  * up on insertion and goes by radix; they must still be found. */
 static void test_fold_matches_one_table(void **state)
 {
-    enum { N = 150000, SAME_LO = 300 };
+    enum { N = 150000, SAME_LO = 300, CROWDED = 6000 };
     static struct dedup_entry entries[N];
     struct dedup_entry *want, *got, loser;
     uint64_t seed = 5;
@@ -352,6 +353,10 @@ static void test_fold_matches_one_table(void **state)
         if (i >= N - SAME_LO) {
             entries[i].hash_lo = 0x5555555555555555ULL;
             entries[i].hash_hi = (0x2AAULL << 54) | (N - i);
+        } else if (i >= N - SAME_LO - CROWDED) { /* ~2,000 keys in one partition: 4+ chunks */
+            uint64_t k = 1 + rng(&seed) % 2000;
+            entries[i].hash_lo = k * 0x9E3779B97F4A7C15ULL;
+            entries[i].hash_hi = (0x155ULL << 54) | k;
         }
     }
     for (threads = 1; threads <= 3; threads++) {
