@@ -3,7 +3,7 @@
  * to a coordinator in another process or on another host.
  *
  * Owns the object layout: a header (magic "BZSR", version, byte-order mark, the shard's spec
- * and counts, array lengths), the winners (32-byte dedup entries, sorted by line), the losers
+ * and counts, array lengths), the winners (32-byte dedup entries, in no order), the losers
  * (line, offset pairs, sorted by line), then the reject stream exactly as worker/rejects.h
  * writes it. Written with out_file (temporary + rename), so a reader never sees half of one. */
 #ifndef BZ_RESULT_STORE_H

@@ -1,7 +1,7 @@
 /* shard.h - process one byte-range shard: read -> validate -> dedup (DESIGN.md step 3).
  *
  * Owns the per-shard loop and what a shard reports: its line count, invalid lines (as a reject
- * stream), the winners of its local dedup (32-byte entries, sorted by line) and the lines that
+ * stream), the winners of its local dedup (32-byte entries, in no order) and the lines that
  * lost to a later or newer line of the same shard. Cross-shard duplicates and file line
  * numbers are the finalizer's. Memory is bounded by the shard: a read block, the maximum line,
  * and one table entry per distinct key of the shard. */
@@ -57,7 +57,7 @@ struct shard_result {
     uint64_t lines;
     uint64_t rejected_invalid;
     uint64_t crlf_lines;
-    struct dedup_entry *winners; /* owned; sorted by line */
+    struct dedup_entry *winners; /* owned; in no particular order */
     size_t nwinners;
     struct shard_loser *losers; /* owned; sorted by line */
     size_t nlosers;

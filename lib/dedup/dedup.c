@@ -30,8 +30,9 @@
 
 struct dedup_table {
     struct dedup_entry *slots;
-    size_t capacity; /* slots */
-    size_t limit;    /* the table grows before it holds more than limit (3/4 of capacity) */
+    size_t capacity;  /* slots in use */
+    size_t allocated; /* slots allocated: capacity or more (dedup_table_fit) */
+    size_t limit;     /* the table grows before it holds more than limit (3/4 of capacity) */
     size_t count;
     size_t bytes; /* mapping size; 0 when slots came from xcalloc */
 };
@@ -88,9 +89,26 @@ static void slots_release(struct dedup_entry *slots, size_t bytes)
 
 static void set_capacity(struct dedup_table *t, size_t capacity)
 {
-    t->capacity = capacity;
+    t->capacity = t->allocated = capacity;
     t->limit = capacity - capacity / 4;
     t->slots = slots_alloc(capacity, &t->bytes);
+}
+
+void dedup_table_fit(struct dedup_table *t, size_t keys)
+{
+    size_t capacity = keys + (keys + 2) / 3; /* load <= 3/4 at keys */
+
+    if (t->count != 0) {
+        return;
+    }
+    capacity = capacity > MIN_CAPACITY ? capacity : MIN_CAPACITY;
+    if (capacity > t->allocated) {
+        slots_release(t->slots, t->bytes);
+        set_capacity(t, capacity);
+        return;
+    }
+    t->capacity = capacity; /* the slots past it are empty: cleared, or never used */
+    t->limit = capacity - capacity / 4;
 }
 
 size_t dedup_start_keys(uint64_t guess)
@@ -245,7 +263,7 @@ size_t dedup_table_count(const struct dedup_table *t)
 
 size_t dedup_table_bytes(const struct dedup_table *t)
 {
-    return t->capacity * sizeof(struct dedup_entry);
+    return t->allocated * sizeof(struct dedup_entry);
 }
 
 static uint64_t position_key(const struct dedup_entry *e)
@@ -380,7 +398,6 @@ struct dedup_entry *dedup_parts_take(struct dedup_parts *p,
         dedup_table_offer_all(p->small, p->scratch + from, start[i] - from, on_loser, ctx);
         move_winners(p->small, out, &k);
     }
-    sort_by_position_with(out, k, p->entries); /* p->n >= k entries of room */
     p->n = 0;
     *n = k;
     return out;
@@ -632,10 +649,14 @@ static void *fold_thread_main(void *arg)
     while ((q = atomic_fetch_add(&t->run->next, 1)) < FOLD_PARTS) {
         struct fold_part *p = &t->run->f->parts[q];
         const struct fold_chunk *c;
-        size_t k = 0;
+        size_t k = 0, filed = 0;
         if (p->head == NULL) {
             continue;
         }
+        for (c = p->head; c != NULL; c = c->next) {
+            filed += c->n;
+        }
+        dedup_table_fit(t->small, filed); /* scanned and cleared for its size, not the largest */
         for (c = p->head; c != NULL; c = c->next) {
             dedup_table_offer_all(t->small, c->e, c->n, keep_loser, t);
         }
