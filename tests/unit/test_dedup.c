@@ -246,6 +246,57 @@ static int by_line(const void *a, const void *b)
     return x->line < y->line ? -1 : (x->line > y->line);
 }
 
+/* A table fitted smaller, larger within its slots, and past them, decides and finds as a fresh
+ * one does, and keeps its slots until it needs more. */
+static void test_fit_reuses_slots(void **state)
+{
+    enum { MOST = 20000 };
+    struct dedup_table *t = dedup_table_new(8192);
+    size_t allocated = dedup_table_bytes(t);
+    static const size_t sizes[] = {100, 5000, 8192, MOST, 300};
+    static int64_t last[MOST + 1]; /* the line that must win each key, -1: not offered */
+    struct dedup_entry e, loser;
+    uint64_t seed = 9;
+    size_t i, k, keys;
+    (void)state;
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        dedup_table_fit(t, sizes[i]);
+        keys = 0;
+        for (k = 0; k <= MOST; k++) {
+            last[k] = -1;
+        }
+        for (k = 0; k < 2 * sizes[i]; k++) { /* equal order: the later line wins */
+            uint64_t key = 1 + rng(&seed) % sizes[i];
+            e = entry(key * 0x9E3779B97F4A7C15ULL, 1, 0, (uint32_t)k);
+            dedup_table_offer(t, &e, &loser);
+            keys += last[key] < 0;
+            last[key] = (int64_t)k;
+        }
+        assert_int_equal(dedup_table_count(t), keys);
+        for (k = 1; k <= sizes[i]; k++) {
+            uint64_t lo = k * 0x9E3779B97F4A7C15ULL;
+            const struct dedup_entry *w = dedup_table_find(t, lo, lo * 31 + 7);
+            if (last[k] < 0) {
+                assert_null(w);
+            } else {
+                assert_non_null(w);
+                assert_int_equal(w->line, last[k]);
+            }
+        }
+        if (sizes[i] <= 8192) {
+            assert_int_equal(dedup_table_bytes(t), allocated); /* the same slots */
+        } else {
+            assert_true(dedup_table_bytes(t) > allocated);
+            allocated = dedup_table_bytes(t);
+        }
+        dedup_table_fit(t, 1); /* holds keys: left as it is */
+        assert_int_equal(dedup_table_count(t), keys);
+        dedup_table_clear(t);
+    }
+    dedup_table_free(t);
+}
+
 static int by_position(const void *a, const void *b);
 
 /* dedup_parts_take (partition by partition) decides what one table fed every entry decides: the
@@ -443,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_offer_all_matches_single_offers),
         cmocka_unit_test(test_export_sorts_like_qsort),
         cmocka_unit_test(test_parts_match_one_table),
+        cmocka_unit_test(test_fit_reuses_slots),
         cmocka_unit_test(test_fold_matches_one_table),
         cmocka_unit_test(test_fold_empty),
     };
