@@ -341,10 +341,39 @@ void activity_uncancel(struct activity *a, const char *job_id)
     pthread_mutex_unlock(&a->lock);
 }
 
+/* The throughput of the last RATE_WINDOW_S seconds (of the uptime when shorter). Called with
+ * a->lock held. */
+static void rates_locked(const struct activity *a, double t, double *bytes_per_s,
+                         double *lines_per_s)
+{
+    uint64_t bytes = 0, lines = 0;
+    double since = t - a->started, window;
+    size_t i;
+
+    for (i = 0; i < a->nsamples; i++) {
+        if (a->samples[i].t >= t - RATE_WINDOW_S) {
+            bytes += a->samples[i].bytes;
+            lines += a->samples[i].lines;
+        }
+    }
+    window = since < RATE_WINDOW_S ? (since > 0.001 ? since : 0.001) : RATE_WINDOW_S;
+    *bytes_per_s = (double)bytes / window;
+    *lines_per_s = (double)lines / window;
+}
+
+void activity_gauges(struct activity *a, struct activity_gauges *out)
+{
+    pthread_mutex_lock(&a->lock);
+    out->backlog = a->backlog;
+    out->files_in_flight = a->nfiles;
+    out->workers = a->nworkers;
+    rates_locked(a, bz_mono_seconds(), &out->bytes_per_second, &out->lines_per_second);
+    pthread_mutex_unlock(&a->lock);
+}
+
 json_t *activity_snapshot(struct activity *a)
 {
-    double t = bz_mono_seconds(), window, since;
-    uint64_t bytes = 0, lines = 0;
+    double t = bz_mono_seconds(), bytes_per_s, lines_per_s;
     json_t *o = json_object(), *files = json_array(), *workers = json_array();
     size_t i;
 
@@ -372,19 +401,12 @@ json_t *activity_snapshot(struct activity *a)
         json_object_set_new(x, "shards", json_integer((json_int_t)a->workers[i].shards));
         json_array_append_new(workers, x);
     }
-    for (i = 0; i < a->nsamples; i++) {
-        if (a->samples[i].t >= t - RATE_WINDOW_S) {
-            bytes += a->samples[i].bytes;
-            lines += a->samples[i].lines;
-        }
-    }
-    since = t - a->started;
-    window = since < RATE_WINDOW_S ? (since > 0.001 ? since : 0.001) : RATE_WINDOW_S;
-    json_object_set_new(o, "uptime_seconds", json_real(since));
+    rates_locked(a, t, &bytes_per_s, &lines_per_s);
+    json_object_set_new(o, "uptime_seconds", json_real(t - a->started));
     json_object_set_new(o, "backlog", json_integer((json_int_t)a->backlog));
     json_object_set_new(o, "untaken", a->untaken ? json_deep_copy(a->untaken) : json_array());
-    json_object_set_new(o, "bytes_per_second", json_real((double)bytes / window));
-    json_object_set_new(o, "lines_per_second", json_real((double)lines / window));
+    json_object_set_new(o, "bytes_per_second", json_real(bytes_per_s));
+    json_object_set_new(o, "lines_per_second", json_real(lines_per_s));
     pthread_mutex_unlock(&a->lock);
     json_object_set_new(o, "files_in_flight", files);
     json_object_set_new(o, "workers", workers);

@@ -68,6 +68,14 @@ int activity_cancel(struct activity *a, const char *job_id);
 /* Forgets a cancel mark (the file was queued again). */
 void activity_uncancel(struct activity *a, const char *job_id);
 
+/* The numbers a chart follows: shards out, files in flight, workers seen lately, and the
+ * throughput of the last seconds (the snapshot's rates). */
+struct activity_gauges {
+    size_t backlog, files_in_flight, workers;
+    double bytes_per_second, lines_per_second;
+};
+void activity_gauges(struct activity *a, struct activity_gauges *out);
+
 /* The live picture as JSON (owned): {"files_in_flight": [...], "backlog": N,
  * "bytes_per_second": X, "lines_per_second": X, "workers": [...], "uptime_seconds": X}. */
 json_t *activity_snapshot(struct activity *a);

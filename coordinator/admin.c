@@ -1,13 +1,20 @@
 /* admin.c - the admin API routes; see admin.h. */
 #include "coordinator/admin.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batch/settings.h"
 #include "coordinator/areas.h"
+#include "coordinator/console.h"
+#include "coordinator/history.h"
 #include "coordinator/job_view.h"
 #include "coordinator/journal.h"
 #include "coordinator/pipeline.h"
@@ -32,7 +39,12 @@ struct admin {
     pthread_mutex_t serving;    /* one request at a time, whichever listener it came from */
     struct http_server *server; /* admin.listen (TCP) */
     struct http_server *local;  /* the owner-only Unix socket next to the journal */
+    struct history *history;    /* borrowed; NULL: /v1/series says there is none */
 };
+
+#define ERROR_LINES_MAX 100        /* a job's error file: lines shown at most */
+#define ERROR_BYTES_MAX (64 << 10) /* and bytes read for them */
+#define DAYS_MAX 366
 
 /* ---- responses ------------------------------------------------------------------------- */
 
@@ -156,9 +168,49 @@ static void get_jobs(struct admin *ad, const struct http_request *req, struct ht
           json_pack("{s:o, s:o}", "jobs", list, "next", next[0] ? json_string(next) : json_null()));
 }
 
-/* One job: the journal's record, its error file, and while in flight its live progress. */
-static void get_job(struct admin *ad, const char *job_id, struct http_response *res)
+/* The first max lines of the job's error file (bizoope's own file, opened without following a
+ * link and checked as a regular file), as JSON strings; null when there is none to read. */
+static json_t *error_lines(const char *path, long max)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    char *data;
+    struct stat st;
+    ssize_t got;
+    json_t *list;
+    long k = 0;
+    char *p, *nl;
+
+    if (fd < 0) {
+        return json_null();
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return json_null();
+    }
+    data = xmalloc(ERROR_BYTES_MAX + 1);
+    got = pread(fd, data, ERROR_BYTES_MAX, 0);
+    close(fd);
+    if (got < 0) {
+        free(data);
+        return json_null();
+    }
+    data[got] = '\0';
+    list = json_array();
+    for (p = data; k < max && *p != '\0' && (nl = strchr(p, '\n')) != NULL; p = nl + 1, k++) {
+        *nl = '\0'; /* a line cut by the byte cap is not shown */
+        json_array_append_new(list, text_json(p));
+    }
+    free(data);
+    return list;
+}
+
+/* One job: the journal's record, its error file (and with ?error_lines=N its first N lines),
+ * and while in flight its live progress. */
+static void get_job(struct admin *ad, const char *job_id, const struct http_request *req,
+                    struct http_response *res)
+{
+    const char *want = http_request_query(req, "error_lines");
+    long nlines = want ? strtol(want, NULL, 10) : 0;
     struct job job;
     struct bz_err err;
     char path[PATH_BYTES];
@@ -176,6 +228,13 @@ static void get_job(struct admin *ad, const char *job_id, struct http_response *
                                            job.state == JOB_REJECTED)
                             ? json_string(path)
                             : json_null());
+    if (nlines > 0) {
+        json_object_set_new(
+            o, "error_lines",
+            json_is_null(json_object_get(o, "error_file"))
+                ? json_null()
+                : error_lines(path, nlines < ERROR_LINES_MAX ? nlines : ERROR_LINES_MAX));
+    }
     live = activity_snapshot(ad->activity);
     files = json_object_get(live, "files_in_flight");
     json_object_set_new(o, "in_flight", json_null());
@@ -280,6 +339,81 @@ static void get_sites(struct admin *ad, struct http_response *res)
         json_array_append_new(list, site_json(ad, ad->cfg->sites[i], count));
     }
     reply(res, 200, json_pack("{s:o}", "sites", list));
+}
+
+/* A site's files, lines and rejected lines per UTC day over the last ?days=N (default 30), with
+ * its reject-rate threshold (notify.reject_rate, per site), for the console's charts. */
+static void get_site_days(struct admin *ad, const char *site, const struct http_request *req,
+                          struct http_response *res)
+{
+    const char *want = http_request_query(req, "days");
+    long days = want ? strtol(want, NULL, 10) : 30;
+    time_t since = time(NULL);
+    struct journal_day *list = NULL;
+    struct bz_err err;
+    struct tm tm;
+    char from[16];
+    json_t *out;
+    size_t n = 0, i;
+
+    if (!site_known(ad, site)) {
+        reply_error(res, 404, "no such site in the configuration (see /v1/sites)");
+        return;
+    }
+    if (days < 1 || days > DAYS_MAX) {
+        reply_error(res, 400, "days is a whole number from 1 to 366");
+        return;
+    }
+    since -= (time_t)(days - 1) * 86400;
+    gmtime_r(&since, &tm);
+    strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+    if (journal_site_days(ad->journal, site, from, &list, &n, &err) != BZ_OK) {
+        reply_err(res, &err);
+        return;
+    }
+    out = json_array();
+    for (i = 0; i < n; i++) {
+        json_array_append_new(
+            out, json_pack("{s:s, s:I, s:I, s:I, s:o}", "day", list[i].day, "files",
+                           (json_int_t)list[i].files, "lines", (json_int_t)list[i].lines,
+                           "rejected", (json_int_t)list[i].rejected, "reject_rate",
+                           list[i].lines > 0
+                               ? json_real((double)list[i].rejected / (double)list[i].lines)
+                               : json_null()));
+    }
+    free(list);
+    reply(res, 200,
+          json_pack("{s:s, s:s, s:I, s:I, s:o}", "site", site, "since", from, "days",
+                    (json_int_t)days, "reject_rate_threshold_percent",
+                    (json_int_t)config_reject_percent(ad->cfg, site), "per_day", out));
+}
+
+static void get_series(struct admin *ad, struct http_response *res)
+{
+    if (ad->history == NULL) {
+        reply_error(res, 404, "this process keeps no samples (only a watching run does)");
+        return;
+    }
+    reply(res, 200, history_json(ad->history));
+}
+
+/* A console file, as compiled in. */
+static void get_console(const char *path, struct http_response *res)
+{
+    const char *type = NULL;
+    const struct console_asset *a = console_find(path, &type);
+    char *body;
+
+    if (a == NULL) {
+        reply_error(res, 404, "no such route (see README, Admin API)");
+        return;
+    }
+    body = xmalloc(a->len + 1);
+    memcpy(body, a->data, a->len);
+    body[a->len] = '\0';
+    res->status = 200;
+    res->content_type = type;
+    res->body = body;
 }
 
 static void post_pause(struct admin *ad, const char *site, bool pause, struct http_response *res)
@@ -411,7 +545,12 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
     const char *action = "";
     char id[128];
 
-    if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/v1/health") == 0)) {
+    if (get && console_is_public(req->path)) {
+        get_console(req->path, res);
+    } else if (get && strcmp(req->path, "/v1/series") == 0) {
+        get_series(ad, res);
+    } else if (get &&
+               (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/v1/health") == 0)) {
         get_health(ad, strcmp(req->path, "/v1/health") == 0, res);
     } else if (get && strcmp(req->path, "/metrics") == 0) {
         get_metrics(ad, res);
@@ -421,7 +560,7 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
         get_jobs(ad, req, res);
     } else if (split_path(req->path, "/v1/jobs/", id, sizeof(id), &action)) {
         if (get && action[0] == '\0') {
-            get_job(ad, id, res);
+            get_job(ad, id, req, res);
         } else if (post && strcmp(action, "retry") == 0) {
             post_retry(ad, id, res);
         } else if (post && strcmp(action, "cancel") == 0) {
@@ -434,6 +573,9 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
     } else if (split_path(req->path, "/v1/sites/", id, sizeof(id), &action) && post &&
                (strcmp(action, "pause") == 0 || strcmp(action, "resume") == 0)) {
         post_pause(ad, id, strcmp(action, "pause") == 0, res);
+    } else if (get && split_path(req->path, "/v1/sites/", id, sizeof(id), &action) &&
+               strcmp(action, "days") == 0) {
+        get_site_days(ad, id, req, res);
     } else if (get && strcmp(req->path, "/v1/settings") == 0) {
         get_settings(ad, NULL, res);
     } else if (get && split_path(req->path, "/v1/settings/", id, sizeof(id), &action) &&
@@ -506,7 +648,7 @@ int admin_check_config(const struct bz_config *cfg, struct bz_err *err)
 
 int admin_listen(struct admin *ad, struct bz_err *err)
 {
-    struct http_server_options opts = {ad->cfg->admin_listen, NULL, false, NULL};
+    struct http_server_options opts = {ad->cfg->admin_listen, NULL, false, NULL, console_is_public};
     char *token = NULL;
     bool with_token;
 
@@ -533,7 +675,7 @@ void admin_socket_path(const struct bz_config *cfg, char *out, size_t size)
 
 int admin_serve_socket(struct admin *ad, struct bz_err *err)
 {
-    struct http_server_options opts = {"", NULL, false, NULL};
+    struct http_server_options opts = {"", NULL, false, NULL, NULL};
     char path[PATH_BYTES];
 
     admin_socket_path(ad->cfg, path, sizeof(path));
@@ -556,6 +698,11 @@ void admin_call(struct admin *ad, const char *method, const char *target, int *s
     http_local_request_release(&r);
     *status = res.status;
     *body = res.body;
+}
+
+void admin_set_history(struct admin *ad, struct history *h)
+{
+    ad->history = h;
 }
 
 void admin_free(struct admin *ad)

@@ -49,6 +49,11 @@ int admin_check_config(const struct bz_config *cfg, struct bz_err *err);
  * configuration (a bad address, no token off loopback, an unreadable token file). */
 int admin_listen(struct admin *ad, struct bz_err *err);
 
+/* The run's samples for GET /v1/series (borrowed; must outlive the admin API or be unset with
+ * NULL before it goes). */
+struct history;
+void admin_set_history(struct admin *ad, struct history *h);
+
 void admin_free(struct admin *ad);
 
 /* The bound port (0 when not listening). */

@@ -671,6 +671,54 @@ int journal_page(struct journal *j, const struct journal_query *q, struct job **
     return rc;
 }
 
+int journal_site_days(struct journal *j, const char *site, const char *since_day,
+                      struct journal_day **out, size_t *n, struct bz_err *err)
+{
+    /* job ids are 'j' YYYYMMDDhhmmss...: the registration's UTC date, indexed by jobs_by_site */
+    static const char sql[] =
+        "SELECT substr(job_id, 2, 4) || '-' || substr(job_id, 6, 2) || '-' || "
+        "substr(job_id, 8, 2) AS day, count(*), sum(lines), "
+        "sum(rejected_invalid + rejected_duplicate) FROM jobs "
+        "WHERE site_id = ?1 AND job_id >= ?2 GROUP BY day ORDER BY day";
+    char from[16];
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (strlen(since_day) != 10) {
+        return bz_err_set(err, BZ_E_INVALID_INPUT, "a day is YYYY-MM-DD");
+    }
+    snprintf(from, sizeof(from), "j%.4s%.2s%.2s", since_day, since_day + 5, since_day + 8);
+    rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct journal_day *d;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        d = &(*out)[(*n)++];
+        snprintf(d->day, sizeof(d->day), "%s", (const char *)sqlite3_column_text(st, 0));
+        d->files = sqlite3_column_int64(st, 1);
+        d->lines = sqlite3_column_int64(st, 2);
+        d->rejected = sqlite3_column_int64(st, 3);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return db_error(j, "counting a site's days", err);
+    }
+    return BZ_OK;
+}
+
 int journal_count(struct journal *j, const char *site, int64_t count[JOB_FAILED + 1],
                   struct bz_err *err)
 {

@@ -129,6 +129,19 @@ int journal_page(struct journal *j, const struct journal_query *q, struct job **
 
 /* How many jobs are in each state (count[JOB_LANDING..JOB_FAILED]), of one site or of all
  * (site NULL). Read from the counts the journal keeps (triggers on jobs): no scan. */
+/* One day of a site's files, by the UTC day they were registered (the job id's date). */
+struct journal_day {
+    char day[11];     /* "YYYY-MM-DD" */
+    int64_t files;    /* every file registered that day, whatever became of it */
+    int64_t lines;    /* lines of the files that were checked */
+    int64_t rejected; /* of those, rejected as invalid or duplicate */
+};
+
+/* The site's days from since_day ("YYYY-MM-DD", UTC) on, oldest first, only days with files.
+ * *out owned (free()). */
+int journal_site_days(struct journal *j, const char *site, const char *since_day,
+                      struct journal_day **out, size_t *n, struct bz_err *err);
+
 int journal_count(struct journal *j, const char *site, int64_t count[JOB_FAILED + 1],
                   struct bz_err *err);
 

@@ -19,6 +19,7 @@
 #include "coordinator/run_progress.h"
 #include "coordinator/run_report.h"
 #include "coordinator/untaken.h"
+#include "coordinator/history.h"
 #include "coordinator/watchdog.h"
 #include "core/buf.h"
 #include "core/text.h"
@@ -168,6 +169,7 @@ struct service {
     struct activity *activity;
     struct admin *admin;
     struct watchdog *watchdog;
+    struct history *history; /* the console's 24 h of samples */
     struct cron schedule;
     int64_t next_batch; /* when the scheduled batches run next; -1 never */
     struct run_totals totals;
@@ -262,6 +264,10 @@ static int open_operations(struct service *sv)
         return 1;
     }
     sv->watchdog = watchdog_start(sv->cfg, sv->activity, pipeline_notices(sv->p), sv->log);
+    sv->history = history_start(sv->activity, sv->cfg->admin_sample_ms);
+    if (sv->admin != NULL) {
+        admin_set_history(sv->admin, sv->history);
+    }
     sv->next_batch = -1;
     if (sv->cfg->batch_schedule[0] == '\0') {
         return 0;
@@ -422,6 +428,7 @@ static void close_service(struct service *sv)
 {
     watchdog_stop(sv->watchdog);
     admin_free(sv->admin);
+    history_stop(sv->history);
     pipeline_free(sv->p); /* the pipeline reports into activity until here */
     schema_set_free(sv->set);
     config_free(sv->cfg);

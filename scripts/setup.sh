@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh [--tests] - installs what bizoope-batch needs to build (and, with --tests, to run its
-# tests: Node and the test fakes' npm packages, systemd-analyze), from Debian 12's packages and npm.
+# tests: Node and the test fakes' npm packages, systemd-analyze, chromium), from Debian 12's
+# packages and npm.
 # Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
@@ -20,6 +21,11 @@ tests=0
 [ "${1:-}" = "--tests" ] && tests=1
 if [ $tests = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
     missing+=(nodejs npm)
+fi
+# The web console's browser test (tests/integration/console_browser.py) drives Debian's chromium
+# with npm puppeteer-core.
+if [ $tests = 1 ] && ! command -v chromium >/dev/null; then
+    missing+=(chromium)
 fi
 # deploy/systemd's units are checked with systemd-analyze verify (tests/integration/deploy_terraform.sh)
 if [ $tests = 1 ] && ! command -v systemd-analyze >/dev/null; then

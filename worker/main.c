@@ -206,7 +206,7 @@ static int load_installation(const char *config_path, struct bz_config **cfg,
 static int serve_ops(const char *listen, struct worker_ops *ops, struct bz_log *log,
                      struct http_server **server)
 {
-    struct http_server_options hopts = {listen, NULL, true, NULL};
+    struct http_server_options hopts = {listen, NULL, true, NULL, NULL};
     struct bz_err err;
 
     *server = NULL;

@@ -124,9 +124,10 @@ struct bz_config {
     uint64_t notify_backlog_stuck_ms; /* shards out and none back this long: ERROR; 15m */
 
     /* Operations endpoints (sections `admin`, `worker`). */
-    char *admin_listen;     /* "127.0.0.1:8470"; "" off */
-    char *admin_token_file; /* NULL: env BIZOOPE_ADMIN_TOKEN */
-    char *worker_listen;    /* "" off */
+    char *admin_listen;       /* "127.0.0.1:8470"; "" off */
+    char *admin_token_file;   /* NULL: env BIZOOPE_ADMIN_TOKEN */
+    uint64_t admin_sample_ms; /* the console's backlog and throughput samples: every 1m */
+    char *worker_listen;      /* "" off */
 };
 
 /* Where a command finds its configuration when --config is not given: $BIZOOPE_CONFIG when set

@@ -187,6 +187,8 @@ const struct cfg_prop cfg_props[] = {
      "admin API and /metrics of a run; empty: off"},
     {"admin", "token_file", PROP_OPT_PATH, OFF(admin_token_file), "", 0, 0, NULL, NULL,
      "bearer token; or env BIZOOPE_ADMIN_TOKEN"},
+    {"admin", "sample_every", PROP_DURATION, OFF(admin_sample_ms), "1m", 1000, 3600000,
+     "between 1s and 1h", NULL, "console: backlog and throughput sampled (a day kept)"},
     {"worker", "listen", PROP_STRING, OFF(worker_listen), "", 0, 0, NULL, NULL,
      "bizoope-worker /healthz and /metrics; empty: off"},
 };

@@ -31,6 +31,7 @@ struct http_server {
     http_handler_fn fn;
     void *ctx;
     char *token; /* NULL: none */
+    int (*public_get)(const char *path);
     unsigned port;
     bool browser_guard;          /* TCP, not public: Origin and content-type rules */
     bool loopback_hosts;         /* and no token: Host must be a loopback name */
@@ -189,6 +190,17 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, int status,
 
     MHD_add_response_header(r, "Content-Type", content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    /* A browser may be the client (the console): no sniffing, no framing, no referrer, and a
+     * page runs only its own script and style sheet and talks only to this server. */
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (strncmp(content_type, "text/html", 9) == 0) {
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                                "form-action 'none'; frame-ancestors 'none'");
+    }
     if (status == 401) {
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     }
@@ -301,6 +313,7 @@ static const char *refusal(const struct http_server *s, struct MHD_Connection *c
                    : "this socket serves its owner only";
     }
     if (s->token != NULL && !(strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0) &&
+        !(strcmp(method, "GET") == 0 && s->public_get != NULL && s->public_get(url)) &&
         !bearer_matches(s->token, header(conn, MHD_HTTP_HEADER_AUTHORIZATION))) {
         *status = 401;
         return "missing or wrong bearer token";
@@ -437,6 +450,7 @@ struct http_server *http_server_new(const struct http_server_options *opts, http
     s->fn = fn;
     s->ctx = ctx;
     s->token = has_token && opts->unix_path == NULL ? xstrdup(opts->token) : NULL;
+    s->public_get = opts->public_get;
     s->browser_guard = opts->unix_path == NULL && !opts->public_read_only;
     s->loopback_hosts = s->browser_guard && !has_token;
     rc =

@@ -64,6 +64,10 @@ struct http_server_options {
     /* Not NULL: listen on an owner-only Unix socket at this path instead of listen (no
      * token; a stale socket is replaced, anything else there refused; removed at the end). */
     const char *unix_path;
+    /* Not NULL: GET paths for which it returns true are served without the token (a web page's
+     * own files, which hold no data; the page then sends the token with its API calls). The
+     * Host and Origin rules still apply. */
+    int (*public_get)(const char *path);
 };
 
 struct http_server;

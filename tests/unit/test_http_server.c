@@ -107,7 +107,7 @@ static long fetch(const char *method, const char *url, const char *auth, char **
 static struct http_server *echo_server(const char *token, int *calls, const char *path, char *url,
                                        size_t size)
 {
-    struct http_server_options o = {"127.0.0.1:0", token, false, NULL};
+    struct http_server_options o = {"127.0.0.1:0", token, false, NULL, NULL};
     struct bz_err err;
     struct http_server *s = http_server_new(&o, echo, calls, &err);
 
@@ -118,7 +118,7 @@ static struct http_server *echo_server(const char *token, int *calls, const char
 
 static void test_routes_and_token(void **state)
 {
-    struct http_server_options o = {"127.0.0.1:0", NULL, false, NULL};
+    struct http_server_options o = {"127.0.0.1:0", NULL, false, NULL, NULL};
     struct http_server *s;
     struct bz_err err;
     char url[128], *body;
@@ -164,7 +164,7 @@ static void test_routes_and_token(void **state)
 
 static void test_listen_rules(void **state)
 {
-    struct http_server_options o = {"0.0.0.0:0", NULL, false, NULL};
+    struct http_server_options o = {"0.0.0.0:0", NULL, false, NULL, NULL};
     struct bz_err err;
     char host[64];
     unsigned port;
@@ -334,7 +334,7 @@ static void make_dead_socket(const char *path)
 
 static void test_unix_socket(void **state)
 {
-    struct http_server_options o = {"", "s3cret-token", false, NULL};
+    struct http_server_options o = {"", "s3cret-token", false, NULL, NULL};
     char dir[] = "/tmp/test_http_server.XXXXXX", path[700], deep[600], *body;
     struct unix_path up;
     struct http_server *s, *second;
