@@ -68,13 +68,20 @@ static void *sampler(void *arg)
 
 struct history *history_start(struct activity *a, uint64_t interval_ms)
 {
+    uint64_t day = DAY_MS / (interval_ms ? interval_ms : 1);
+
+    return history_start_keeping(a, interval_ms,
+                                 day > HISTORY_MAX_SAMPLES ? HISTORY_MAX_SAMPLES : (size_t)day);
+}
+
+struct history *history_start_keeping(struct activity *a, uint64_t interval_ms, size_t keep)
+{
     struct history *h = xcalloc(1, sizeof(*h));
     pthread_condattr_t attr;
 
     h->activity = a;
     h->interval_ms = interval_ms ? interval_ms : 1;
-    h->cap = (size_t)(DAY_MS / h->interval_ms);
-    h->cap = h->cap < 2 ? 2 : h->cap > HISTORY_MAX_SAMPLES ? HISTORY_MAX_SAMPLES : h->cap;
+    h->cap = keep < 2 ? 2 : keep;
     h->ring = xcalloc(h->cap, sizeof(*h->ring));
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_init(&attr);

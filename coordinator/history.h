@@ -17,8 +17,11 @@
 
 struct history;
 
-/* Starts sampling a (borrowed; must outlive the history) every interval_ms (>= 1). */
+/* Starts sampling a (borrowed; must outlive the history) every interval_ms (>= 1), keeping a
+ * day of samples. */
 struct history *history_start(struct activity *a, uint64_t interval_ms);
+/* The same, keeping the last `keep` samples (>= 2). */
+struct history *history_start_keeping(struct activity *a, uint64_t interval_ms, size_t keep);
 /* Stops the thread and frees. NULL is fine. */
 void history_stop(struct history *h);
 

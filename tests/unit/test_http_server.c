@@ -39,7 +39,7 @@ static void echo(void *ctx, const struct http_request *req, struct http_response
         res->status = 404;
     }
     buf_appendf(&b, "%s %s %s", req->method, req->path, who ? who : "-");
-    res->content_type = "text/plain";
+    res->content_type = strcmp(req->path, "/page") == 0 ? "text/html" : "text/plain";
     res->body = buf_steal(&b);
 }
 
@@ -449,13 +449,80 @@ static void test_metrics_text(void **state)
     metrics_free(m);
 }
 
+static int is_page(const char *path)
+{
+    return strcmp(path, "/page") == 0;
+}
+
+/* The response's header block of a GET of url (owned). */
+static char *fetch_headers(const char *url)
+{
+    CURL *c = curl_easy_init();
+    struct buf b, body;
+
+    buf_init(&b);
+    buf_init(&body);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &b);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    buf_release(&body);
+    return buf_steal(&b);
+}
+
+/* A web page's own files (public_get) are served without the token, by GET only; every other
+ * route still asks for it. A page is sent with its CSP, and every answer with nosniff and
+ * no framing. */
+static void test_public_page(void **state)
+{
+    struct http_server_options o = {"127.0.0.1:0", "s3cret", false, NULL, is_page};
+    const char *evil[] = {"Origin: http://evil.example", NULL};
+    struct http_server *s;
+    struct bz_err err;
+    char url[128], *body, *headers;
+    int calls = 0;
+    (void)state;
+
+    s = http_server_new(&o, echo, &calls, &err);
+    assert_non_null(s);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/page", http_server_port(s));
+    assert_int_equal(fetch("GET", url, NULL, &body), 200);
+    assert_string_equal(body, "GET /page -");
+    free(body);
+    headers = fetch_headers(url);
+    assert_non_null(
+        strstr(headers, "Content-Security-Policy: default-src 'none'; script-src 'self'"));
+    assert_non_null(strstr(headers, "X-Content-Type-Options: nosniff"));
+    assert_non_null(strstr(headers, "X-Frame-Options: DENY"));
+    free(headers);
+    assert_int_equal(fetch("POST", url, NULL, &body), 401); /* only GET is public */
+    free(body);
+    assert_int_equal(fetch_with("GET", url, evil, NULL, NULL, &body), 403); /* Origin rule */
+    free(body);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/x", http_server_port(s));
+    assert_int_equal(fetch("GET", url, NULL, &body), 401);
+    free(body);
+    headers = fetch_headers(url);
+    assert_null(strstr(headers, "Content-Security-Policy")); /* JSON and text: no page */
+    assert_non_null(strstr(headers, "X-Content-Type-Options: nosniff"));
+    free(headers);
+    assert_int_equal(fetch("GET", url, "Authorization: Bearer s3cret", &body), 200);
+    free(body);
+    assert_int_equal(calls, 3);
+    http_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_and_token), cmocka_unit_test(test_listen_rules),
         cmocka_unit_test(test_bearer_any_case),  cmocka_unit_test(test_browser_guard),
         cmocka_unit_test(test_connection_cap),   cmocka_unit_test(test_unix_socket),
-        cmocka_unit_test(test_metrics_text),
+        cmocka_unit_test(test_metrics_text),     cmocka_unit_test(test_public_page),
     };
     int rc;
 

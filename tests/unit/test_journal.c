@@ -223,6 +223,57 @@ static void test_counts_follow_writes(void **state)
     remove_journal(dir);
 }
 
+/* A site's days: files, lines and rejected lines grouped by the UTC day in the job id, from the
+ * day asked on, oldest first, that site's only; a day that is not YYYY-MM-DD is refused. */
+static void test_site_days(void **state)
+{
+    char dir[] = "/tmp/test_journal.XXXXXX", path[128];
+    struct journal *j;
+    struct journal_day *days;
+    struct bz_err err;
+    sqlite3 *db;
+    size_t n;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    j = journal_open(path, &err);
+    assert_non_null(j);
+    journal_close(j);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO jobs(job_id, site_id, file_name, state, lines, "
+                                  "rejected_invalid, rejected_duplicate) VALUES "
+                                  "('j20261119235959000aaaaaa', 'a', 'old.tsv', 'done', 50, 5, 0),"
+                                  "('j20261120000000000aaaaab', 'a', 'x.tsv', 'done', 100, 3, 2),"
+                                  "('j20261120235959999aaaaac', 'a', 'y.tsv', 'failed', 0, 0, 0),"
+                                  "('j20261122120000000aaaaad', 'a', 'z.tsv', 'done', 1000, 0, 10),"
+                                  "('j20261122120000000bbbbbb', 'b', 'z.tsv', 'done', 7, 7, 0);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    j = journal_open(path, &err);
+    assert_non_null(j);
+    assert_int_equal(journal_site_days(j, "a", "2026-11-20", &days, &n, &err), BZ_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(days[0].day, "2026-11-20");
+    assert_int_equal(days[0].files, 2);
+    assert_int_equal(days[0].lines, 100);
+    assert_int_equal(days[0].rejected, 5);
+    assert_string_equal(days[1].day, "2026-11-22");
+    assert_int_equal(days[1].files, 1);
+    assert_int_equal(days[1].lines, 1000);
+    assert_int_equal(days[1].rejected, 10);
+    free(days);
+    assert_int_equal(journal_site_days(j, "nowhere", "2026-11-20", &days, &n, &err), BZ_OK);
+    assert_int_equal(n, 0);
+    free(days);
+    assert_int_equal(journal_site_days(j, "a", "2026-11", &days, &n, &err), BZ_E_INVALID_INPUT);
+    assert_null(days);
+    journal_close(j);
+    remove_journal(dir);
+}
+
 /* Pages of at most max jobs until `next` is empty: every job once, in order, checked against
  * the filter as a predicate; returns how many. */
 static size_t page_through(struct journal *j, struct journal_query q, bool (*keep)(size_t seq))
@@ -422,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_old_journal_upgrades),
         cmocka_unit_test(test_counts_follow_writes),
         cmocka_unit_test(test_pages),
+        cmocka_unit_test(test_site_days),
         cmocka_unit_test(test_d05_job_ids_unique_beyond_a_journal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
