@@ -75,3 +75,6 @@ query="SELECT site_id, store_code, business_date, receipts, lines, amount, membe
 echo
 echo "sqlite3 -header -column $dir/warehouse.db \"$query\""
 sqlite3 -header -column "$dir/warehouse.db" "$query"
+echo
+echo "== the web console: run \"$bz run --config $dir/bizoope.yaml\" (it watches the inboxes)"
+echo "   and open http://127.0.0.1:8470/ in a browser on this machine"
