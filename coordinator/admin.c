@@ -13,6 +13,7 @@
 
 #include "batch/settings.h"
 #include "coordinator/areas.h"
+#include "coordinator/batch_runner.h"
 #include "coordinator/console.h"
 #include "coordinator/history.h"
 #include "coordinator/job_view.h"
@@ -36,11 +37,14 @@ struct admin {
     pthread_mutex_t lock;    /* settings (reloaded from the main thread) */
     struct settings *settings;
     struct metric *files_by_status[JOB_FAILED + 1];
-    pthread_mutex_t serving;    /* one request at a time, whichever listener it came from */
-    struct http_server *server; /* admin.listen (TCP) */
-    struct http_server *local;  /* the owner-only Unix socket next to the journal */
-    struct history *history;    /* borrowed; NULL: /v1/series says there is none */
+    pthread_mutex_t serving;          /* one request at a time, whichever listener it came from */
+    struct http_server *server;       /* admin.listen (TCP) */
+    struct http_server *local;        /* the owner-only Unix socket next to the journal */
+    struct history *history;          /* borrowed; NULL: /v1/series says there is none */
+    const struct schema_set *schemas; /* borrowed; NULL: /v1/batches says there is none */
 };
+
+#define BATCH_LISTED 100 /* missing periods listed per step (all are counted) */
 
 #define ERROR_LINES_MAX 100        /* a job's error file: lines shown at most */
 #define ERROR_BYTES_MAX (64 << 10) /* and bytes read for them */
@@ -388,6 +392,33 @@ static void get_site_days(struct admin *ad, const char *site, const struct http_
                     (json_int_t)config_reject_percent(ad->cfg, site), "per_day", out));
 }
 
+/* The catch-up batches: per step, what the ledger holds and which complete periods up to
+ * yesterday (batch.timezone) are missing - `bizoope batch status`, read from the warehouse on
+ * each request (a dry run: nothing is built). */
+static void get_batches(struct admin *ad, struct http_response *res)
+{
+    struct batch_runner br;
+    struct bz_err err;
+    json_t *steps = NULL;
+    int rc;
+
+    if (ad->schemas == NULL) {
+        reply_error(res, 404, "only a watching run answers this (else: bizoope batch status)");
+        return;
+    }
+    bz_err_clear(&err);
+    rc = batch_runner_open(&br, ad->cfg, ad->schemas, NULL, NULL, ad->log, &err);
+    if (rc == BZ_OK) {
+        steps = batch_runner_status(&br, NULL, BATCH_LISTED, &err);
+    }
+    batch_runner_close(&br);
+    if (steps == NULL) {
+        reply_err(res, &err);
+        return;
+    }
+    reply(res, 200, json_pack("{s:s, s:o}", "schedule", ad->cfg->batch_schedule, "steps", steps));
+}
+
 static void get_series(struct admin *ad, struct http_response *res)
 {
     if (ad->history == NULL) {
@@ -549,6 +580,8 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
         get_console(req->path, res);
     } else if (get && strcmp(req->path, "/v1/series") == 0) {
         get_series(ad, res);
+    } else if (get && strcmp(req->path, "/v1/batches") == 0) {
+        get_batches(ad, res);
     } else if (get &&
                (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/v1/health") == 0)) {
         get_health(ad, strcmp(req->path, "/v1/health") == 0, res);
@@ -703,6 +736,11 @@ void admin_call(struct admin *ad, const char *method, const char *target, int *s
 void admin_set_history(struct admin *ad, struct history *h)
 {
     ad->history = h;
+}
+
+void admin_set_schemas(struct admin *ad, const struct schema_set *schemas)
+{
+    ad->schemas = schemas;
 }
 
 void admin_free(struct admin *ad)

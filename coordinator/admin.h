@@ -54,6 +54,11 @@ int admin_listen(struct admin *ad, struct bz_err *err);
 struct history;
 void admin_set_history(struct admin *ad, struct history *h);
 
+/* The tables, for GET /v1/batches (borrowed; as admin_set_history). Until set, that route says
+ * only a watching run answers it. */
+struct schema_set;
+void admin_set_schemas(struct admin *ad, const struct schema_set *schemas);
+
 void admin_free(struct admin *ad);
 
 /* The bound port (0 when not listening). */

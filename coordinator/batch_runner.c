@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "batch/period.h"
+#include <stdio.h>
 #include "core/clock.h"
 #include "core/mem.h"
 #include "notify/notices.h"
@@ -128,4 +129,86 @@ int batch_runner_scheduled(const struct bz_config *cfg, const struct schema_set 
            (int)totals.limited, rc == BZ_OK ? "" : err.msg);
     batch_runner_close(&br);
     return rc;
+}
+
+/* The dry run's periods, gathered per "workflow.step" into JSON arrays (at most max each) and
+ * counted. */
+struct missing_periods {
+    json_t *by_step; /* "workflow.step": {"n": N, "periods": [...]} */
+    size_t max;
+};
+
+static void gather_missing(void *vctx, const struct batch_event *e)
+{
+    struct missing_periods *m = vctx;
+    char key[140];
+    json_t *step;
+
+    if (e->what != BATCH_WOULD_BUILD) {
+        return;
+    }
+    snprintf(key, sizeof(key), "%s.%s", e->workflow, e->step);
+    step = json_object_get(m->by_step, key);
+    if (step == NULL) {
+        step = json_pack("{s:I, s:[]}", "n", (json_int_t)0, "periods");
+        json_object_set_new(m->by_step, key, step);
+    }
+    json_object_set_new(step, "n",
+                        json_integer(json_integer_value(json_object_get(step, "n")) + 1));
+    if (json_array_size(json_object_get(step, "periods")) < m->max) {
+        json_array_append_new(json_object_get(step, "periods"), json_string(e->period));
+    }
+}
+
+json_t *batch_runner_status(struct batch_runner *br, const char *workflow, size_t max_listed,
+                            struct bz_err *err)
+{
+    struct missing_periods m = {json_object(), max_listed};
+    struct batch_options dry = br->o;
+    struct batch_totals totals;
+    json_t *out = json_array();
+    size_t w, s;
+    int rc;
+
+    dry.dry_run = true;
+    dry.max_periods = 0;
+    dry.workflow = workflow;
+    rc = batch_run(br->wh, br->set, &dry, gather_missing, &m, &totals, err);
+    for (w = 0; w < br->set->n && rc == BZ_OK; w++) {
+        const struct batch_workflow *wf = &br->set->workflows[w];
+        if (workflow != NULL && strcmp(workflow, wf->name) != 0) {
+            continue;
+        }
+        for (s = 0; s < wf->nsteps && rc == BZ_OK; s++) {
+            struct wh_ledger_entry *ledger = NULL;
+            size_t n = 0;
+            char key[140];
+            json_t *missing, *periods, *o;
+            rc = warehouse_batch_ledger(br->wh, wf->name, wf->steps[s].name, &ledger, &n, err);
+            if (rc != BZ_OK) {
+                break;
+            }
+            snprintf(key, sizeof(key), "%s.%s", wf->name, wf->steps[s].name);
+            missing = json_object_get(m.by_step, key);
+            periods = missing ? json_incref(json_object_get(missing, "periods")) : json_array();
+            o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "workflow", wf->name, "step",
+                          wf->steps[s].name, "period", period_kind_name(wf->steps[s].period),
+                          "built", (json_int_t)n, "missing",
+                          missing ? json_integer_value(json_object_get(missing, "n")) : 0,
+                          "missing_periods", periods);
+            json_object_set_new(o, "first_built", n ? json_string(ledger[0].period) : json_null());
+            json_object_set_new(o, "last_built",
+                                n ? json_string(ledger[n - 1].period) : json_null());
+            json_object_set_new(o, "last_built_at",
+                                n ? json_string(ledger[n - 1].built_at) : json_null());
+            json_array_append_new(out, o);
+            free(ledger);
+        }
+    }
+    json_decref(m.by_step);
+    if (rc != BZ_OK) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }

@@ -6,6 +6,7 @@
 #ifndef BZ_BATCH_RUNNER_H
 #define BZ_BATCH_RUNNER_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "batch/batch.h"
@@ -40,6 +41,13 @@ void batch_runner_close(struct batch_runner *br);
  * first failure. */
 int batch_runner_scheduled(const struct bz_config *cfg, const struct schema_set *schemas,
                            struct bz_log *log, struct notices *notices);
+
+/* What is built and what is missing, per step of every workflow (or of `workflow` only): a dry
+ * run up to br->o.until, and the ledger. Returns a new JSON array of {"workflow", "step",
+ * "period" (its kind), "built", "missing", "missing_periods" (the first max_listed, oldest
+ * first), "first_built", "last_built", "last_built_at" (UTC)}, or NULL with err set. */
+json_t *batch_runner_status(struct batch_runner *br, const char *workflow, size_t max_listed,
+                            struct bz_err *err);
 
 /* "monday" ... "sunday" into 1 ... 7; -1 for anything else. */
 int batch_runner_week_start(const char *name, int *out);

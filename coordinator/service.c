@@ -260,6 +260,10 @@ static int open_operations(struct service *sv)
     sv->metrics = metrics_new();
     sv->activity = activity_new(sv->metrics);
     pipeline_set_activity(sv->p, sv->activity);
+    /* The batch time zone is the process's from here on, set before the admin API's thread
+     * starts: its batch status (batch_runner_open) and the schedule set the same TZ again, so no
+     * thread sees the environment change under it. */
+    batch_runner_yesterday(sv->cfg->batch_timezone);
     if (open_admin(sv) != 0) {
         return 1;
     }
@@ -267,6 +271,7 @@ static int open_operations(struct service *sv)
     sv->history = history_start(sv->activity, sv->cfg->admin_sample_ms);
     if (sv->admin != NULL) {
         admin_set_history(sv->admin, sv->history);
+        admin_set_schemas(sv->admin, sv->set);
     }
     sv->next_batch = -1;
     if (sv->cfg->batch_schedule[0] == '\0') {

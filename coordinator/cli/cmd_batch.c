@@ -197,14 +197,11 @@ static const char *what_name(enum batch_what w)
     }
 }
 
+#define STATUS_LISTED 100 /* missing periods listed per step (all are counted) */
+
 struct report_ctx {
     struct notices *notices; /* a failed step is also a notice (the log) */
     bool json;
-    bool quiet; /* status: count, do not print */
-    /* status: periods missing per "workflow.step" */
-    char (*keys)[140];
-    unsigned *missing;
-    size_t n;
     unsigned max_periods;
 };
 
@@ -212,22 +209,6 @@ static void on_event(void *vctx, const struct batch_event *e)
 {
     struct report_ctx *ctx = vctx;
 
-    if (ctx->quiet) {
-        char key[140];
-        size_t i;
-        snprintf(key, sizeof(key), "%s.%s", e->workflow, e->step);
-        for (i = 0; i < ctx->n && strcmp(ctx->keys[i], key) != 0; i++) {
-        }
-        if (i == ctx->n) {
-            ctx->keys = xrealloc(ctx->keys, (ctx->n + 1) * sizeof(*ctx->keys));
-            ctx->missing = xrealloc(ctx->missing, (ctx->n + 1) * sizeof(*ctx->missing));
-            memcpy(ctx->keys[i], key, sizeof(key));
-            ctx->missing[i] = 0;
-            ctx->n++;
-        }
-        ctx->missing[i] += e->what == BATCH_WOULD_BUILD;
-        return;
-    }
     if (e->what == BATCH_FAILED && ctx->notices != NULL) {
         notices_publish(ctx->notices, PROTO_ERROR, NULL, NULL, "batch step failed",
                         "%s.%s failed for %s: %s. The workflow stopped there; the next run "
@@ -268,73 +249,42 @@ static void on_event(void *vctx, const struct batch_event *e)
     fflush(stdout);
 }
 
-/* status: per step, what the ledger holds and how many complete periods are missing. */
-static int print_status(struct warehouse *wh, const struct batch_set *set,
-                        const struct batch_options *o, const struct batch_args *a,
-                        struct bz_err *err)
+/* status: per step, what the ledger holds and which complete periods are missing
+ * (batch_runner_status): JSON lines, or a line of text each. */
+static int print_status(struct batch_runner *br, const struct batch_args *a, struct bz_err *err)
 {
-    struct report_ctx ctx;
-    struct batch_options dry = *o;
-    struct batch_totals totals;
-    size_t w, s, k;
-    int rc;
+    json_t *steps = batch_runner_status(br, a->workflow, STATUS_LISTED, err);
+    json_t *o;
+    size_t i;
 
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.quiet = true;
-    dry.dry_run = true;
-    dry.max_periods = 0;
-    rc = batch_run(wh, set, &dry, on_event, &ctx, &totals, err);
-    for (w = 0; w < set->n && rc == BZ_OK; w++) {
-        const struct batch_workflow *wf = &set->workflows[w];
-        if (a->workflow != NULL && strcmp(a->workflow, wf->name) != 0) {
+    if (steps == NULL) {
+        return err->code;
+    }
+    json_array_foreach(steps, i, o)
+    {
+        if (a->json) {
+            char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            puts(text);
+            free(text);
             continue;
         }
-        for (s = 0; s < wf->nsteps && rc == BZ_OK; s++) {
-            struct wh_ledger_entry *ledger = NULL;
-            size_t n = 0;
-            char key[140];
-            unsigned missing = 0;
-            rc = warehouse_batch_ledger(wh, wf->name, wf->steps[s].name, &ledger, &n, err);
-            if (rc != BZ_OK) {
-                break;
-            }
-            snprintf(key, sizeof(key), "%s.%s", wf->name, wf->steps[s].name);
-            for (k = 0; k < ctx.n; k++) {
-                if (strcmp(ctx.keys[k], key) == 0) {
-                    missing = ctx.missing[k];
-                }
-            }
-            if (a->json) {
-                json_t *j =
-                    json_pack("{s:s, s:s, s:s, s:i, s:i}", "workflow", wf->name, "step",
-                              wf->steps[s].name, "period", period_kind_name(wf->steps[s].period),
-                              "built", (json_int_t)n, "missing", (json_int_t)missing);
-                char *text;
-                json_object_set_new(j, "first_built",
-                                    n ? json_string(ledger[0].period) : json_null());
-                json_object_set_new(j, "last_built",
-                                    n ? json_string(ledger[n - 1].period) : json_null());
-                json_object_set_new(j, "last_built_at",
-                                    n ? json_string(ledger[n - 1].built_at) : json_null());
-                text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-                puts(text);
-                free(text);
-                json_decref(j);
-            } else {
-                printf("%-40s %-5s %5zu built, %u missing", key,
-                       period_kind_name(wf->steps[s].period), n, missing);
-                if (n) {
-                    printf(" (%s .. %s, last built %s UTC)", ledger[0].period, ledger[n - 1].period,
-                           ledger[n - 1].built_at);
-                }
-                printf("\n");
-            }
-            free(ledger);
+        char key[140];
+        snprintf(key, sizeof(key), "%s.%s", json_string_value(json_object_get(o, "workflow")),
+                 json_string_value(json_object_get(o, "step")));
+        printf("%-40s %-5s %5lld built, %lld missing", key,
+               json_string_value(json_object_get(o, "period")),
+               (long long)json_integer_value(json_object_get(o, "built")),
+               (long long)json_integer_value(json_object_get(o, "missing")));
+        if (json_integer_value(json_object_get(o, "built")) > 0) {
+            printf(" (%s .. %s, last built %s UTC)",
+                   json_string_value(json_object_get(o, "first_built")),
+                   json_string_value(json_object_get(o, "last_built")),
+                   json_string_value(json_object_get(o, "last_built_at")));
         }
+        printf("\n");
     }
-    free(ctx.keys);
-    free(ctx.missing);
-    return rc;
+    json_decref(steps);
+    return BZ_OK;
 }
 
 int cmd_batch(int argc, char **argv, struct cli_env *env)
@@ -390,7 +340,7 @@ int cmd_batch(int argc, char **argv, struct cli_env *env)
     }
     notices_set_notifier(ctx.notices, notifier);
     if (strcmp(a.command, "status") == 0) {
-        rc = print_status(bs.wh, bs.set, &bs.o, &a, &err);
+        rc = print_status(&bs, &a, &err);
     } else if (strcmp(a.command, "rebuild") == 0) {
         rc =
             batch_rebuild(bs.wh, bs.set, a.workflow, a.step, a.period, &bs.o, on_event, &ctx, &err);

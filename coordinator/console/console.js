@@ -274,6 +274,23 @@ async function showSiteDays(site) {
         'line', r.reject_rate_threshold_percent || null);
 }
 
+// ---- batches --------------------------------------------------------------------------------
+
+async function showBatches() {
+  const r = await api('/v1/batches');
+  document.getElementById('batch-schedule').textContent = r.schedule ? '"' + r.schedule + '"' : 'off';
+  fill('batch-list', r.steps.map(s => {
+    const shown = s.missing_periods.slice(0, 6).join(', ');
+    const more = s.missing > 6 ? ' and ' + (s.missing - 6) + ' more' : '';
+    const tr = row([s.workflow + '.' + s.step, s.period, num(s.built),
+                    s.built ? s.first_built + ' .. ' + s.last_built : '',
+                    s.last_built_at || '', num(s.missing), shown + more], [2, 5]);
+    tr.dataset.step = s.workflow + '.' + s.step;
+    if (s.missing) tr.className = 'behind';
+    return tr;
+  }));
+}
+
 // ---- settings --------------------------------------------------------------------------------
 
 async function showSettings() {
@@ -284,7 +301,8 @@ async function showSettings() {
 
 // ---- the page --------------------------------------------------------------------------------
 
-const shows = { status: showStatus, jobs: showJobs, sites: showSites, settings: showSettings };
+const shows = { status: showStatus, jobs: showJobs, sites: showSites, batches: showBatches,
+                settings: showSettings };
 
 async function refresh() {
   try {

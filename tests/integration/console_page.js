@@ -1,10 +1,10 @@
 // console_page.js URL OUT_DIR MODE JOB [SITE DETAIL_JOB] - drives the console of a watching run
 // in headless Chromium (Debian's chromium, through npm puppeteer-core from tests/fakes) the way
 // an operator would, saves a screenshot of each view in OUT_DIR, and prints one JSON line of what
-// it saw for console_browser.py to check. MODE "cancel": the jobs view, JOB's detail, Cancel.
-// MODE "main": every view: console errors, the jobs listed, DETAIL_JOB's error lines and timings,
-// Retry of JOB, SITE's charts and the marks they drew. Run by console_browser.py; not a test on
-// its own.
+// it saw for console_browser.py to check, console errors and failed requests always. MODE
+// "cancel": the jobs view, JOB's detail, Cancel. MODE "main": the status view, the jobs listed,
+// DETAIL_JOB's error lines and timings, Retry of JOB. MODE "rest": SITE's charts and the marks
+// they drew, the batches, the settings. Run by console_browser.py; not a test on its own.
 'use strict';
 const path = require('path');
 const puppeteer = require(path.join(__dirname, '..', 'fakes', 'node_modules', 'puppeteer-core'));
@@ -54,6 +54,7 @@ async function main() {
       await page.screenshot({ path: path.join(outDir, 'console-cancel.png'), fullPage: true });
       return;
     }
+    if (mode === 'main') {
     await page.waitForSelector('#cards .card');
     await page.waitForSelector('#chart-throughput svg');
     seen.status_cards = await page.$$eval('#cards .card', cs => cs.map(c => c.textContent));
@@ -70,7 +71,10 @@ async function main() {
     await page.click('#job-retry');
     await page.waitForFunction(() => document.getElementById('job-said').textContent !== '');
     seen.retry_said = await page.$eval('#job-said', e => e.textContent);
-
+      return;
+    }
+    // MODE "rest": the sites, the batches, the settings.
+    {
     await page.click('nav button[data-tab=sites]');
     await page.waitForSelector('#site-list tbody tr');
     seen.sites_shown = await page.$$eval('#site-list tbody tr td:first-child', ds => ds.map(d => d.textContent));
@@ -84,10 +88,17 @@ async function main() {
     seen.reject_limit = await page.$$eval('#chart-rejects line.limit', ls => ls.length);
     await page.screenshot({ path: path.join(outDir, 'console-sites.png'), fullPage: true });
 
+    await page.click('nav button[data-tab=batches]');
+    await page.waitForSelector('#batch-list tbody tr');
+    seen.batches_shown = await page.$$eval('#batch-list tbody tr', rs => rs.map(r =>
+      [r.dataset.step, ...[2, 5].map(i => r.children[i].textContent)]));
+    await page.screenshot({ path: path.join(outDir, 'console-batches.png'), fullPage: true });
+
     await page.click('nav button[data-tab=settings]');
     await page.waitForSelector('#setting-list tbody tr');
     seen.settings_rows = await page.$$eval('#setting-list tbody tr', rs => rs.length);
     seen.problem_shown = await page.$eval('#problem', p => (p.hidden ? '' : p.textContent));
+    }
   } finally {
     await browser.close();
   }
