@@ -26,13 +26,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import Checks, free_port, fresh_installation, gen  # noqa: E402
+from pipeline_lib import Checks, WatchingRun, free_port, fresh_installation, gen  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 check = Checks("admin_api")
@@ -63,49 +62,8 @@ def cli(*args, env=None):
 wait_for = check.wait
 
 
-class Run:
-    """A watching `bizoope run --json`; its reports are collected as they come."""
-
-    def __init__(self, config, env=None, workers=1):
-        self.log_path = os.path.join(work, "run-%d.log" % time.time_ns())
-        self.proc = subprocess.Popen([bizoope, "run", "--config", config, "--json",
-                                      "--workers", str(workers)],
-                                     stdout=subprocess.PIPE, stderr=open(self.log_path, "w"),
-                                     text=True, env=dict(env or os.environ,
-                                                         BIZOOPE_LOG_LEVEL="info"))
-        self.reports, self.lock = [], threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            if line.strip():
-                with self.lock:
-                    self.reports.append(json.loads(line))
-
-    def got(self, n):
-        """The reports of files that ended (not "waiting"), once there are n of them."""
-        with self.lock:
-            ended = [r for r in self.reports if r["status"] != "waiting"]
-            return ended if len(ended) >= n else None
-
-    def waiting(self):
-        """The "waiting" reports: a step that had to wait, tried again later."""
-        with self.lock:
-            return [r for r in self.reports if r["status"] == "waiting"]
-
-    def all_reports(self):
-        with self.lock:
-            return list(self.reports)
-
-    def log(self):
-        return open(self.log_path).read()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=60)
-        self.reader.join(timeout=10)
-        return rc
+def Run(config, env=None, workers=1):
+    return WatchingRun(bizoope, config, work, env=env, workers=workers)
 
 
 # ---- the installation: two sites, a webhook that records notices -------------------------------

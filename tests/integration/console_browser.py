@@ -18,17 +18,15 @@ puppeteer-core), against a run fed by `bizoope gen`.
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipeline_lib import Checks, free_port, fresh_installation, gen  # noqa: E402
+from pipeline_lib import Checks, WatchingRun, free_port, fresh_installation, gen  # noqa: E402
 
 bizoope, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
 check = Checks("console_browser")
@@ -65,43 +63,6 @@ def send(site, path):
     os.rename(os.path.join(inbox, "." + name), os.path.join(inbox, name))
 
 
-class Run:
-    """A watching `bizoope run --json`; its reports collected as they come."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen([bizoope, "run", "--config", config, "--json"],
-                                     stdout=subprocess.PIPE,
-                                     stderr=open(os.path.join(work, "run.log"), "w"), text=True)
-        self.reports, self.lock = [], threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            if line.strip():
-                with self.lock:
-                    self.reports.append(json.loads(line))
-
-    def got(self, n):
-        with self.lock:
-            ended = [r for r in self.reports if r["status"] != "waiting"]
-            return ended if len(ended) >= n else None
-
-    def waiting(self):
-        with self.lock:
-            return [r for r in self.reports if r["status"] == "waiting"]
-
-    def all_reports(self):
-        with self.lock:
-            return list(self.reports)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=60)
-        self.reader.join(timeout=10)
-        return rc
-
-
 def feed(site, table, rows, seed):
     out = os.path.join(feeds, site, "%s_20261124090000.tsv" % table)
     os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -123,7 +84,7 @@ def browser(*args):
 send("a", feed("a", "items", 400, 2))
 send("b", feed("b", "stores", 60, 3))
 journal = feed("a", "journal", 3000, 1)
-run = Run()
+run = WatchingRun(bizoope, config, work)
 holder = None
 try:
     check.wait("the first two files", lambda: run.got(2), timeout=120)

@@ -307,6 +307,54 @@ def fresh_installation(bizoope, work, sites=("a",), edits=()):
     return inst, config
 
 
+class WatchingRun:
+    """A watching `bizoope run --json --workers N` on config; its reports collected as they come
+    (a thread reads them), its log in work/run-<ns>.log."""
+
+    def __init__(self, bizoope, config, work, env=None, workers=1):
+        import threading
+        import time
+        self.log_path = os.path.join(work, "run-%d.log" % time.time_ns())
+        self.proc = subprocess.Popen([bizoope, "run", "--config", config, "--json",
+                                      "--workers", str(workers)],
+                                     stdout=subprocess.PIPE, stderr=open(self.log_path, "w"),
+                                     text=True, env=dict(env or os.environ,
+                                                         BIZOOPE_LOG_LEVEL="info"))
+        self.reports, self.lock = [], threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.strip():
+                with self.lock:
+                    self.reports.append(json.loads(line))
+
+    def got(self, n):
+        """The reports of files that ended (not "waiting"), once there are n of them."""
+        with self.lock:
+            ended = [r for r in self.reports if r["status"] != "waiting"]
+            return ended if len(ended) >= n else None
+
+    def waiting(self):
+        """The "waiting" reports: a step that had to wait, tried again later."""
+        with self.lock:
+            return [r for r in self.reports if r["status"] == "waiting"]
+
+    def all_reports(self):
+        with self.lock:
+            return list(self.reports)
+
+    def log(self):
+        return open(self.log_path).read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=60)
+        self.reader.join(timeout=10)
+        return rc
+
+
 class Checks:
     """Collects failed checks; finish() prints them and exits 1 when any failed."""
 
