@@ -419,13 +419,16 @@ static void get_batches(struct admin *ad, struct http_response *res)
     reply(res, 200, json_pack("{s:s, s:o}", "schedule", ad->cfg->batch_schedule, "steps", steps));
 }
 
-static void get_series(struct admin *ad, struct http_response *res)
+static void get_series(struct admin *ad, const struct http_request *req, struct http_response *res)
 {
+    const char *want = http_request_query(req, "points");
+    long points = want ? strtol(want, NULL, 10) : 0;
+
     if (ad->history == NULL) {
         reply_error(res, 404, "this process keeps no samples (only a watching run does)");
         return;
     }
-    reply(res, 200, history_json(ad->history));
+    reply(res, 200, history_json(ad->history, points > 0 ? (size_t)points : 0));
 }
 
 /* A console file, as compiled in. */
@@ -579,7 +582,7 @@ static void route(void *ctx, const struct http_request *req, struct http_respons
     if (get && console_is_public(req->path)) {
         get_console(req->path, res);
     } else if (get && strcmp(req->path, "/v1/series") == 0) {
-        get_series(ad, res);
+        get_series(ad, req, res);
     } else if (get && strcmp(req->path, "/v1/batches") == 0) {
         get_batches(ad, res);
     } else if (get &&

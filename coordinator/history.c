@@ -116,14 +116,15 @@ void history_stop(struct history *h)
     free(h);
 }
 
-json_t *history_json(struct history *h)
+json_t *history_json(struct history *h, size_t max_points)
 {
     json_t *o = json_object(), *list = json_array();
-    size_t i, first;
+    size_t i, first, step;
 
     pthread_mutex_lock(&h->lock);
     first = (h->next + h->cap - h->n) % h->cap;
-    for (i = 0; i < h->n; i++) {
+    step = max_points == 0 || h->n <= max_points ? 1 : (h->n + max_points - 1) / max_points;
+    for (i = (h->n - 1) % step; i < h->n; i += step) { /* ends on the newest, h->n - 1 */
         const struct sample *s = &h->ring[(first + i) % h->cap];
         struct tm tm;
         char at[32];
@@ -137,7 +138,8 @@ json_t *history_json(struct history *h)
                                               s->g.lines_per_second));
     }
     pthread_mutex_unlock(&h->lock);
-    json_object_set_new(o, "interval_seconds", json_real((double)h->interval_ms / 1000.0));
+    json_object_set_new(o, "interval_seconds",
+                        json_real((double)h->interval_ms * (double)step / 1000.0));
     json_object_set_new(o, "samples", list);
     return o;
 }

@@ -26,7 +26,9 @@ struct history *history_start_keeping(struct activity *a, uint64_t interval_ms, 
 void history_stop(struct history *h);
 
 /* {"interval_seconds": S, "samples": [{"at": "RFC 3339 UTC", "backlog": N, "files_in_flight":
- * N, "workers": N, "bytes_per_second": X, "lines_per_second": X}, ...]} oldest first. Owned. */
-json_t *history_json(struct history *h);
+ * N, "workers": N, "bytes_per_second": X, "lines_per_second": X}, ...]} oldest first, at most
+ * max_points of them (0: all): every k-th sample, the newest always among them, so a chart's
+ * request stays small however short the interval. Owned. */
+json_t *history_json(struct history *h, size_t max_points);
 
 #endif

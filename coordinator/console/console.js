@@ -175,7 +175,7 @@ async function showStatus() {
   }));
   fill('workers', s.workers.map(w => row([w.id, num(w.shards), secs(w.last_seen_seconds_ago) + ' s ago'], [1])));
   try {
-    const h = await api('/v1/series');
+    const h = await api('/v1/series?points=288'); // one per 5 min of a day at most
     const pts = k => h.samples.map(p => ({ x: p.at.slice(11, 16), y: p[k] }));
     chart(document.getElementById('chart-backlog'), pts('backlog'), 'line');
     chart(document.getElementById('chart-throughput'), pts('lines_per_second'), 'line');

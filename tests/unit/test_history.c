@@ -22,7 +22,7 @@ static void sleep_ms(long ms)
 
 static size_t samples(struct history *h, json_t **out)
 {
-    json_t *o = history_json(h);
+    json_t *o = history_json(h, 0);
 
     *out = o;
     return json_array_size(json_object_get(o, "samples"));
@@ -76,6 +76,17 @@ static void test_ring_keeps_the_last_samples(void **state)
                 0);
         }
     }
+    json_decref(o);
+    o = history_json(h, 2); /* thinned: every 2nd of 4, the newest included */
+    assert_int_equal(json_array_size(json_object_get(o, "samples")), 2);
+    assert_true(json_real_value(json_object_get(o, "interval_seconds")) == 0.010);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(o, "samples"), 1), "backlog")),
+                     11);
+    json_decref(o);
+    o = history_json(h, 0);
+    list = json_object_get(o, "samples");
+    n = json_array_size(list);
     /* the newest samples came after the backlog went to 11 */
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, n - 1), "backlog")),
                      11);
