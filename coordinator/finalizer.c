@@ -341,12 +341,18 @@ static int out_flush(struct error_writer *w, struct bz_err *err)
     return rc;
 }
 
+/* Flushes once a MiB is held, unless the text stays in out (a unit rendered apart). */
+static int out_flush_if_full(struct error_writer *w, struct bz_err *err)
+{
+    return w->write != NULL && w->out.len >= OUT_FLUSH_BYTES ? out_flush(w, err) : BZ_OK;
+}
+
 static int out_raw(void *ctx, const char *data, size_t n, struct bz_err *err)
 {
     struct error_writer *w = ctx;
 
     buf_append(&w->out, data, n);
-    return w->write != NULL && w->out.len >= OUT_FLUSH_BYTES ? out_flush(w, err) : BZ_OK;
+    return out_flush_if_full(w, err);
 }
 
 static int write_invalid(struct finalizer *fz, struct error_writer *w, const struct tsv_source *src,
@@ -479,8 +485,8 @@ static int write_shard(struct finalizer *fz, struct error_writer *w, const struc
         } else {
             rc = write_duplicate(fz, w, v, s, li++, &scratch, err);
         }
-        if (rc == BZ_OK && w->write != NULL && w->out.len >= OUT_FLUSH_BYTES) {
-            rc = out_flush(w, err);
+        if (rc == BZ_OK) {
+            rc = out_flush_if_full(w, err);
         }
     }
     reject_record_release(&rec);

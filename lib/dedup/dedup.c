@@ -147,10 +147,16 @@ static int slot_empty(const struct dedup_entry *s)
     return (s->hash_lo | s->hash_hi) == 0;
 }
 
-/* The home slot: hash_lo scaled from [0, 2^64) to [0, capacity). Monotone in hash_lo. */
+/* hash_lo scaled from [0, 2^64) to [0, n): monotone in hash_lo (home slots, fold directories). */
+static size_t scaled(uint64_t hash_lo, size_t n)
+{
+    return (size_t)(((u128)hash_lo * n) >> 64);
+}
+
+/* The home slot: hash_lo scaled to the capacity. */
 static size_t home_slot(const struct dedup_table *t, uint64_t hash_lo)
 {
-    return (size_t)(((u128)hash_lo * t->capacity) >> 64);
+    return scaled(hash_lo, t->capacity);
 }
 
 static size_t next_slot(const struct dedup_table *t, size_t j)
@@ -539,12 +545,6 @@ static void sort_by_hash(struct dedup_entry *a, size_t n, struct dedup_entry *sc
             i = 0;
         }
     }
-}
-
-/* hash_lo scaled from [0, 2^64) to [0, n): monotone, so sorted winners have ascending slots. */
-static size_t scaled(uint64_t hash_lo, size_t n)
-{
-    return (size_t)(((u128)hash_lo * n) >> 64);
 }
 
 static void build_directory(struct fold_part *p)
